@@ -1,0 +1,96 @@
+/* nlcl/conv.h - 2-D convolution through oneDNN: forward, backward-data,
+ * backward-weights.
+ *
+ * Semantics are PyTorch's nn.Conv2d (cross-correlation, no kernel flip,
+ * dilation 1, groups 1, symmetric zero padding):
+ *   dst[n][o][y][x] = b[o] + sum_{i,ky,kx} w[o][i][ky][kx] *
+ *                     src[n][i][y*stride+ky-pad][x*stride+kx-pad]
+ * with out-of-range src taken as 0.  Output size per axis:
+ *   out = floor((in + 2*pad - k) / stride) + 1.
+ *
+ * Weights are always given by the caller as float32 OIHW (cout, cin, kh, kw)
+ * and bias as (cout), exactly PyTorch's state_dict layout; they are reordered
+ * into oneDNN's preferred format on every call (a few microseconds for the
+ * NLCL shapes, so that a plan can be shared by any number of layers and the
+ * optimiser may change weights in place between calls).
+ *
+ * Activations are float32 in one of two layouts:
+ *   NLCL_NCHW    plain (n, c, h, w), PyTorch's layout;
+ *   NLCL_NCHW8C  oneDNN's blocked "nChw8c": (n, ceil(c/8), h, w, 8), channel c
+ *                at block c/8, lane c%8; lanes past c are zero-padded.
+ * The blocked layout is what oneDNN's AVX2 kernels run on: keeping it between
+ * layers avoids a reorder per call (see docs/BENCHMARKS.md).
+ *
+ * A plan caches the oneDNN primitives for one shape and is not thread-safe:
+ * use one plan from one thread at a time (the primitives themselves use all
+ * OpenMP threads).
+ */
+#ifndef NLCL_CONV_H
+#define NLCL_CONV_H
+
+#include <stddef.h>
+
+#include "nlcl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum nlcl_layout { NLCL_NCHW = 0, NLCL_NCHW8C = 1 } nlcl_layout;
+
+typedef struct nlcl_conv2d_shape {
+    int n, cin, h, w;  /* input (n, cin, h, w) */
+    int cout, kh, kw;  /* weights (cout, cin, kh, kw) */
+    int stride;        /* >= 1, same on both axes */
+    int pad;           /* >= 0 zero padding on all four sides */
+    int bias;          /* 1: bias (cout) is added/differentiated */
+    nlcl_layout src_layout, dst_layout;
+} nlcl_conv2d_shape;
+
+typedef struct nlcl_conv2d_plan nlcl_conv2d_plan;
+
+/* Output extent of a convolution axis: floor((in + 2*pad - k)/stride) + 1,
+ * or 0 when the kernel does not fit. */
+int nlcl_conv2d_out_size(int in, int k, int stride, int pad);
+
+/* Number of floats a tensor of (n, c, h, w) occupies in `layout`
+ * (NCHW8C rounds c up to a multiple of 8). */
+size_t nlcl_layout_numel(nlcl_layout layout, int n, int c, int h, int w);
+
+/* Create a plan. `training` = 1 prepares forward-training primitives (the
+ * backward ones are created on first use); 0 prepares inference only.
+ * Errors: NLCL_ERR_INVALID_ARG (non-positive sizes, kernel larger than the
+ * padded input), NLCL_ERR_INTERNAL (oneDNN refused), NLCL_ERR_NOMEM. */
+nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **plan, const nlcl_conv2d_shape *s,
+                                    int training);
+void nlcl_conv2d_plan_destroy(nlcl_conv2d_plan *plan);
+const nlcl_conv2d_shape *nlcl_conv2d_plan_shape(const nlcl_conv2d_plan *plan);
+/* Output height and width of the plan. */
+void nlcl_conv2d_plan_out(const nlcl_conv2d_plan *plan, int *ho, int *wo);
+
+/* dst = conv(src, w) + b.  src (n, cin, h, w) in src_layout, dst
+ * (n, cout, ho, wo) in dst_layout, overwritten. b may be NULL only if the plan
+ * has no bias. */
+nlcl_status nlcl_conv2d_forward(nlcl_conv2d_plan *plan, const float *src, const float *w,
+                                const float *b, float *dst);
+
+/* dsrc = beta * dsrc + conv_transpose(ddst, w): gradient w.r.t. the input.
+ * ddst in dst_layout, dsrc in src_layout; beta is 0 (overwrite) or 1
+ * (accumulate). */
+nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *plan, const float *ddst, const float *w,
+                                      float *dsrc, float beta);
+
+/* dw += dL/dw (OIHW), db += dL/db: gradients w.r.t. weights and bias.
+ * Either may be NULL (not needed); both NULL does nothing. */
+nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *plan, const float *src,
+                                         const float *ddst, float *dw, float *db);
+
+/* Convert a tensor between layouts (n, c, h, w): NCHW <-> NCHW8C. Padding
+ * lanes of an NCHW8C destination are set to 0. src and dst must not alias. */
+void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to, int n,
+                         int c, int h, int w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,37 @@
+/* Aligned, checked allocation (src/core/internal.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void *nlcl_alloc(size_t bytes, const char *what) {
+    size_t rounded;
+    if (!nlcl_size_add(bytes, 63, &rounded)) {
+        nlcl_error_set(NLCL_ERR_NOMEM, "alloc: %s: size overflow", what ? what : "buffer");
+        return NULL;
+    }
+    rounded &= ~(size_t)63;
+    if (rounded == 0) rounded = 64;
+    void *p = aligned_alloc(64, rounded);
+    if (!p)
+        nlcl_error_set(NLCL_ERR_NOMEM, "alloc: %s: cannot allocate %zu bytes",
+                       what ? what : "buffer", bytes);
+    return p;
+}
+
+void *nlcl_calloc(size_t count, size_t size, const char *what) {
+    size_t bytes;
+    if (!nlcl_size_mul(count, size, &bytes)) {
+        nlcl_error_set(NLCL_ERR_NOMEM, "alloc: %s: size overflow", what ? what : "buffer");
+        return NULL;
+    }
+    void *p = nlcl_alloc(bytes, what);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+float *nlcl_alloc_floats(size_t count, const char *what) {
+    return (float *)nlcl_calloc(count, sizeof(float), what);
+}
+
+void nlcl_free(void *p) { free(p); }

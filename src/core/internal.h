@@ -1,0 +1,61 @@
+/* Internal helpers shared by libnlcl's sources: error propagation, checked
+ * size arithmetic, aligned allocation, an always-on assert. Not installed. */
+#ifndef NLCL_INTERNAL_H
+#define NLCL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nlcl/status.h"
+
+/* Propagate a failing status unchanged. */
+#define NLCL_TRY(expr)                                                         \
+    do {                                                                       \
+        nlcl_status try_s_ = (expr);                                           \
+        if (try_s_ != NLCL_OK) return try_s_;                                  \
+    } while (0)
+
+/* Programmer errors (violated preconditions inside the library): always on,
+ * even in release builds. Never used for conditions caused by input data. */
+#define NLCL_ASSERT(cond)                                                      \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "nlcl: assertion failed: %s (%s:%d)\n", #cond,     \
+                    __FILE__, __LINE__);                                       \
+            abort();                                                           \
+        }                                                                      \
+    } while (0)
+
+#define NLCL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define NLCL_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Overflow-checked size arithmetic: return 0 on overflow, 1 on success. */
+static inline int nlcl_size_mul(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+static inline int nlcl_size_add(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+/* a*b*c*d with overflow check. */
+static inline int nlcl_size_mul4(size_t a, size_t b, size_t c, size_t d, size_t *out) {
+    size_t t;
+    return nlcl_size_mul(a, b, &t) && nlcl_size_mul(t, c, &t) && nlcl_size_mul(t, d, out);
+}
+
+/* 64-byte aligned allocation (oneDNN-friendly). Sets the error message and
+ * returns NULL on failure; `what` names the buffer in that message.
+ * Free with nlcl_free. Zero bytes returns a valid unique pointer. */
+void *nlcl_alloc(size_t bytes, const char *what);
+void *nlcl_calloc(size_t count, size_t size, const char *what);
+void nlcl_free(void *p);
+
+/* Allocate `count` floats (64-byte aligned), zeroed. */
+float *nlcl_alloc_floats(size_t count, const char *what);
+
+#endif

@@ -1,0 +1,442 @@
+/* 2-D convolution through oneDNN 2.x (include/nlcl/conv.h).
+ *
+ * Each plan holds up to three oneDNN primitives (forward, backward-data,
+ * backward-weights) for one shape. Memory formats are chosen by oneDNN
+ * (format "any") except for activations the caller gives in the blocked
+ * layout, which are pinned to nChw8c so that consecutive layers hand blocked
+ * tensors to each other without reorders. Where the format oneDNN chose
+ * differs from the caller's, a reorder primitive and a scratch buffer are
+ * kept in the plan.
+ */
+#include "nlcl/conv.h"
+
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "../core/internal.h"
+
+/* ---------------------------------------------------------------- engine */
+
+static dnnl_engine_t g_engine;
+static dnnl_stream_t g_stream;
+static dnnl_status_t g_engine_status = dnnl_success;
+static pthread_once_t g_engine_once = PTHREAD_ONCE_INIT;
+
+static void engine_init(void) {
+    g_engine_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0);
+    if (g_engine_status == dnnl_success)
+        g_engine_status = dnnl_stream_create(&g_stream, g_engine, dnnl_stream_default_flags);
+}
+
+static nlcl_status get_engine(void) {
+    pthread_once(&g_engine_once, engine_init);
+    if (g_engine_status != dnnl_success)
+        return nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN CPU engine unavailable (status %d)",
+                              (int)g_engine_status);
+    return NLCL_OK;
+}
+
+#define DNNL_TRY(call, what)                                                                       \
+    do {                                                                                           \
+        dnnl_status_t st_ = (call);                                                                \
+        if (st_ != dnnl_success)                                                                   \
+            return nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN %s failed (status %d)", what,  \
+                                  (int)st_);                                                       \
+    } while (0)
+
+/* ------------------------------------------------------------- reorders */
+
+/* A memory object whose layout the caller uses, and optionally the format a
+ * primitive wants, with the reorder between them. */
+typedef struct port {
+    dnnl_memory_desc_t user_md, prim_md;
+    dnnl_memory_t user_mem, prim_mem;
+    dnnl_primitive_t to_prim;   /* user -> prim, or NULL */
+    dnnl_primitive_t to_user;   /* prim -> user, or NULL */
+    void *buf;                  /* prim-format buffer when a reorder is needed */
+    int needs_reorder;
+} port;
+
+static nlcl_status port_init(port *p, const dnnl_memory_desc_t *user_md,
+                             const dnnl_memory_desc_t *prim_md, int dir_to_prim, int dir_to_user) {
+    memset(p, 0, sizeof *p);
+    p->user_md = *user_md;
+    p->prim_md = *prim_md;
+    DNNL_TRY(dnnl_memory_create(&p->user_mem, &p->user_md, g_engine, DNNL_MEMORY_NONE),
+             "memory_create");
+    p->needs_reorder = !dnnl_memory_desc_equal(&p->user_md, &p->prim_md);
+    if (!p->needs_reorder) return NLCL_OK;
+    size_t sz = dnnl_memory_desc_get_size(&p->prim_md);
+    p->buf = nlcl_alloc(sz, "conv2d reorder buffer");
+    if (!p->buf) return NLCL_ERR_NOMEM;
+    DNNL_TRY(dnnl_memory_create(&p->prim_mem, &p->prim_md, g_engine, p->buf), "memory_create");
+    if (dir_to_prim) {
+        dnnl_primitive_desc_t pd;
+        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &p->user_md, g_engine, &p->prim_md,
+                                                    g_engine, NULL),
+                 "reorder_primitive_desc_create");
+        dnnl_status_t st = dnnl_primitive_create(&p->to_prim, pd);
+        dnnl_primitive_desc_destroy(pd);
+        DNNL_TRY(st, "primitive_create(reorder)");
+    }
+    if (dir_to_user) {
+        dnnl_primitive_desc_t pd;
+        DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &p->prim_md, g_engine, &p->user_md,
+                                                    g_engine, NULL),
+                 "reorder_primitive_desc_create");
+        dnnl_status_t st = dnnl_primitive_create(&p->to_user, pd);
+        dnnl_primitive_desc_destroy(pd);
+        DNNL_TRY(st, "primitive_create(reorder)");
+    }
+    return NLCL_OK;
+}
+
+static void port_free(port *p) {
+    if (p->to_prim) dnnl_primitive_destroy(p->to_prim);
+    if (p->to_user) dnnl_primitive_destroy(p->to_user);
+    if (p->user_mem) dnnl_memory_destroy(p->user_mem);
+    if (p->prim_mem) dnnl_memory_destroy(p->prim_mem);
+    nlcl_free(p->buf);
+    memset(p, 0, sizeof *p);
+}
+
+static nlcl_status run_reorder(dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to) {
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    DNNL_TRY(dnnl_primitive_execute(r, g_stream, 2, args), "reorder");
+    return NLCL_OK;
+}
+
+/* Bring caller data `ptr` into the primitive's format; returns the memory
+ * object to pass to the primitive. */
+static nlcl_status port_in(port *p, const void *ptr, dnnl_memory_t *out) {
+    DNNL_TRY(dnnl_memory_set_data_handle(p->user_mem, (void *)ptr), "set_data_handle");
+    if (!p->needs_reorder) {
+        *out = p->user_mem;
+        return NLCL_OK;
+    }
+    NLCL_TRY(run_reorder(p->to_prim, p->user_mem, p->prim_mem));
+    *out = p->prim_mem;
+    return NLCL_OK;
+}
+
+/* Memory object a primitive writes an output into: the caller's buffer when
+ * formats agree, otherwise the scratch buffer (then call port_out). */
+static nlcl_status port_target(port *p, void *ptr, dnnl_memory_t *out) {
+    DNNL_TRY(dnnl_memory_set_data_handle(p->user_mem, ptr), "set_data_handle");
+    *out = p->needs_reorder ? p->prim_mem : p->user_mem;
+    return NLCL_OK;
+}
+
+static nlcl_status port_out(port *p) {
+    if (!p->needs_reorder) return NLCL_OK;
+    return run_reorder(p->to_user, p->prim_mem, p->user_mem);
+}
+
+/* ----------------------------------------------------------------- plan */
+
+struct nlcl_conv2d_plan {
+    nlcl_conv2d_shape s;
+    int ho, wo, training;
+    dnnl_memory_desc_t src_u, dst_u, w_u, b_u; /* caller formats */
+    dnnl_dims_t strides, pad;
+    /* forward */
+    dnnl_convolution_desc_t fwd_d;
+    dnnl_primitive_desc_t fwd_pd;
+    dnnl_primitive_t fwd;
+    port f_src, f_w, f_dst;
+    dnnl_memory_t f_b;
+    /* backward data */
+    dnnl_primitive_t bd;
+    port d_ddst, d_w, d_dsrc;
+    float *d_acc; /* caller-layout scratch for beta = 1 */
+    /* backward weights */
+    dnnl_primitive_t bw;
+    port g_src, g_ddst, g_dw;
+    dnnl_memory_t g_db;
+    float *g_dw_acc, *g_db_acc; /* OIHW / (cout) scratch before accumulation */
+};
+
+int nlcl_conv2d_out_size(int in, int k, int stride, int pad) {
+    if (in <= 0 || k <= 0 || stride <= 0 || pad < 0) return 0;
+    long span = (long)in + 2L * pad - k;
+    if (span < 0) return 0;
+    return (int)(span / stride + 1);
+}
+
+size_t nlcl_layout_numel(nlcl_layout layout, int n, int c, int h, int w) {
+    size_t cc = (size_t)c;
+    if (layout == NLCL_NCHW8C) cc = (cc + 7) / 8 * 8;
+    return (size_t)n * cc * (size_t)h * (size_t)w;
+}
+
+static void act_md(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_layout l, int any) {
+    dnnl_dims_t dims = {n, c, h, w};
+    dnnl_format_tag_t tag = any ? dnnl_format_tag_any : (l == NLCL_NCHW8C ? dnnl_nChw8c : dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, tag);
+}
+
+const nlcl_conv2d_shape *nlcl_conv2d_plan_shape(const nlcl_conv2d_plan *plan) { return &plan->s; }
+
+void nlcl_conv2d_plan_out(const nlcl_conv2d_plan *plan, int *ho, int *wo) {
+    *ho = plan->ho;
+    *wo = plan->wo;
+}
+
+static nlcl_status plan_build_forward(nlcl_conv2d_plan *p) {
+    const nlcl_conv2d_shape *s = &p->s;
+    dnnl_memory_desc_t src_a, dst_a, w_a, b_a;
+    /* Pin blocked activations (so layers chain without reorders); let oneDNN
+     * choose where the caller uses plain NCHW. */
+    act_md(&src_a, s->n, s->cin, s->h, s->w, s->src_layout, s->src_layout == NLCL_NCHW);
+    act_md(&dst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, s->dst_layout == NLCL_NCHW);
+    dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
+    dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_dims_t bd = {s->cout};
+    dnnl_memory_desc_init_by_tag(&b_a, 1, bd, dnnl_f32, dnnl_x);
+    DNNL_TRY(dnnl_convolution_forward_desc_init(
+                 &p->fwd_d, p->training ? dnnl_forward_training : dnnl_forward_inference,
+                 dnnl_convolution_direct, &src_a, &w_a, s->bias ? &b_a : NULL, &dst_a, p->strides,
+                 p->pad, p->pad),
+             "convolution_forward_desc_init");
+    DNNL_TRY(dnnl_primitive_desc_create(&p->fwd_pd, &p->fwd_d, NULL, g_engine, NULL),
+             "primitive_desc_create(forward)");
+    DNNL_TRY(dnnl_primitive_create(&p->fwd, p->fwd_pd), "primitive_create(forward)");
+    NLCL_TRY(port_init(&p->f_src, &p->src_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_src_md, 0), 1, 0));
+    NLCL_TRY(port_init(&p->f_w, &p->w_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_weights_md, 0), 1, 0));
+    NLCL_TRY(port_init(&p->f_dst, &p->dst_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_dst_md, 0), 0, 1));
+    if (s->bias)
+        DNNL_TRY(dnnl_memory_create(&p->f_b, &p->b_u, g_engine, DNNL_MEMORY_NONE), "memory_create");
+    return NLCL_OK;
+}
+
+static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p) {
+    const nlcl_conv2d_shape *s = &p->s;
+    dnnl_memory_desc_t dsrc_a, ddst_a, w_a;
+    act_md(&dsrc_a, s->n, s->cin, s->h, s->w, s->src_layout, s->src_layout == NLCL_NCHW);
+    act_md(&ddst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, s->dst_layout == NLCL_NCHW);
+    dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
+    dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_convolution_desc_t d;
+    DNNL_TRY(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &dsrc_a, &w_a,
+                                                      &ddst_a, p->strides, p->pad, p->pad),
+             "convolution_backward_data_desc_init");
+    dnnl_primitive_desc_t pd;
+    DNNL_TRY(dnnl_primitive_desc_create(&pd, &d, NULL, g_engine, p->fwd_pd),
+             "primitive_desc_create(backward_data)");
+    nlcl_status st = NLCL_OK;
+    if (dnnl_primitive_create(&p->bd, pd) != dnnl_success)
+        st = nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN primitive_create(backward_data) failed");
+    if (st == NLCL_OK)
+        st = port_init(&p->d_ddst, &p->dst_u, dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0), 1, 0);
+    if (st == NLCL_OK)
+        st = port_init(&p->d_w, &p->w_u, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), 1, 0);
+    if (st == NLCL_OK)
+        st = port_init(&p->d_dsrc, &p->src_u, dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0), 0, 1);
+    dnnl_primitive_desc_destroy(pd);
+    return st;
+}
+
+static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p) {
+    const nlcl_conv2d_shape *s = &p->s;
+    dnnl_memory_desc_t src_a, ddst_a, dw_a, db_a;
+    act_md(&src_a, s->n, s->cin, s->h, s->w, s->src_layout, s->src_layout == NLCL_NCHW);
+    act_md(&ddst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, s->dst_layout == NLCL_NCHW);
+    dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
+    dnnl_memory_desc_init_by_tag(&dw_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_dims_t bd = {s->cout};
+    dnnl_memory_desc_init_by_tag(&db_a, 1, bd, dnnl_f32, dnnl_x);
+    dnnl_convolution_desc_t d;
+    DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src_a, &dw_a,
+                                                         s->bias ? &db_a : NULL, &ddst_a,
+                                                         p->strides, p->pad, p->pad),
+             "convolution_backward_weights_desc_init");
+    dnnl_primitive_desc_t pd;
+    DNNL_TRY(dnnl_primitive_desc_create(&pd, &d, NULL, g_engine, p->fwd_pd),
+             "primitive_desc_create(backward_weights)");
+    nlcl_status st = NLCL_OK;
+    if (dnnl_primitive_create(&p->bw, pd) != dnnl_success)
+        st = nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN primitive_create(backward_weights) failed");
+    if (st == NLCL_OK)
+        st = port_init(&p->g_src, &p->src_u, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), 1, 0);
+    if (st == NLCL_OK)
+        st = port_init(&p->g_ddst, &p->dst_u, dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0), 1, 0);
+    if (st == NLCL_OK)
+        st = port_init(&p->g_dw, &p->w_u, dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0), 0, 1);
+    dnnl_primitive_desc_destroy(pd);
+    if (st != NLCL_OK) return st;
+    size_t nw = (size_t)s->cout * s->cin * s->kh * s->kw;
+    p->g_dw_acc = nlcl_alloc_floats(nw, "conv2d weight-gradient scratch");
+    p->g_db_acc = nlcl_alloc_floats((size_t)s->cout, "conv2d bias-gradient scratch");
+    if (!p->g_dw_acc || !p->g_db_acc) return NLCL_ERR_NOMEM;
+    if (s->bias)
+        DNNL_TRY(dnnl_memory_create(&p->g_db, &p->b_u, g_engine, p->g_db_acc), "memory_create");
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
+                                    int training) {
+    *out = NULL;
+    if (s->n <= 0 || s->cin <= 0 || s->h <= 0 || s->w <= 0 || s->cout <= 0 || s->kh <= 0 ||
+        s->kw <= 0 || s->stride <= 0 || s->pad < 0)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "conv2d: invalid shape n=%d cin=%d h=%d w=%d cout=%d k=%dx%d "
+                              "stride=%d pad=%d",
+                              s->n, s->cin, s->h, s->w, s->cout, s->kh, s->kw, s->stride, s->pad);
+    int ho = nlcl_conv2d_out_size(s->h, s->kh, s->stride, s->pad);
+    int wo = nlcl_conv2d_out_size(s->w, s->kw, s->stride, s->pad);
+    if (ho <= 0 || wo <= 0)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "conv2d: %dx%d kernel does not fit a %dx%d input with padding %d",
+                              s->kh, s->kw, s->h, s->w, s->pad);
+    NLCL_TRY(get_engine());
+    nlcl_conv2d_plan *p = nlcl_calloc(1, sizeof *p, "conv2d plan");
+    if (!p) return NLCL_ERR_NOMEM;
+    p->s = *s;
+    p->ho = ho;
+    p->wo = wo;
+    p->training = training;
+    p->strides[0] = p->strides[1] = s->stride;
+    p->pad[0] = p->pad[1] = s->pad;
+    act_md(&p->src_u, s->n, s->cin, s->h, s->w, s->src_layout, 0);
+    act_md(&p->dst_u, s->n, s->cout, ho, wo, s->dst_layout, 0);
+    dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
+    dnnl_memory_desc_init_by_tag(&p->w_u, 4, wd, dnnl_f32, dnnl_oihw);
+    dnnl_dims_t bd = {s->cout};
+    dnnl_memory_desc_init_by_tag(&p->b_u, 1, bd, dnnl_f32, dnnl_x);
+    nlcl_status st = plan_build_forward(p);
+    if (st != NLCL_OK) {
+        nlcl_conv2d_plan_destroy(p);
+        return st;
+    }
+    *out = p;
+    return NLCL_OK;
+}
+
+void nlcl_conv2d_plan_destroy(nlcl_conv2d_plan *p) {
+    if (!p) return;
+    if (p->fwd) dnnl_primitive_destroy(p->fwd);
+    if (p->fwd_pd) dnnl_primitive_desc_destroy(p->fwd_pd);
+    if (p->f_b) dnnl_memory_destroy(p->f_b);
+    port_free(&p->f_src);
+    port_free(&p->f_w);
+    port_free(&p->f_dst);
+    if (p->bd) dnnl_primitive_destroy(p->bd);
+    port_free(&p->d_ddst);
+    port_free(&p->d_w);
+    port_free(&p->d_dsrc);
+    nlcl_free(p->d_acc);
+    if (p->bw) dnnl_primitive_destroy(p->bw);
+    if (p->g_db) dnnl_memory_destroy(p->g_db);
+    port_free(&p->g_src);
+    port_free(&p->g_ddst);
+    port_free(&p->g_dw);
+    nlcl_free(p->g_dw_acc);
+    nlcl_free(p->g_db_acc);
+    nlcl_free(p);
+}
+
+/* ------------------------------------------------------------ execution */
+
+nlcl_status nlcl_conv2d_forward(nlcl_conv2d_plan *p, const float *src, const float *w,
+                                const float *b, float *dst) {
+    dnnl_memory_t msrc = NULL, mw = NULL, mdst = NULL;
+    NLCL_TRY(port_in(&p->f_src, src, &msrc));
+    NLCL_TRY(port_in(&p->f_w, w, &mw));
+    NLCL_TRY(port_target(&p->f_dst, dst, &mdst));
+    dnnl_exec_arg_t args[4] = {
+        {DNNL_ARG_SRC, msrc}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, mdst}, {DNNL_ARG_BIAS, NULL}};
+    int nargs = 3;
+    if (p->s.bias) {
+        NLCL_ASSERT(b != NULL);
+        DNNL_TRY(dnnl_memory_set_data_handle(p->f_b, (void *)b), "set_data_handle");
+        args[3].memory = p->f_b;
+        nargs = 4;
+    }
+    DNNL_TRY(dnnl_primitive_execute(p->fwd, g_stream, nargs, args), "convolution forward");
+    return port_out(&p->f_dst);
+}
+
+static void add_inplace(float *restrict acc, const float *restrict x, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) acc[i] += x[i];
+}
+
+nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *p, const float *ddst, const float *w,
+                                      float *dsrc, float beta) {
+    NLCL_ASSERT(beta == 0.0f || beta == 1.0f);
+    if (!p->bd) NLCL_TRY(plan_build_backward_data(p));
+    size_t nsrc = nlcl_layout_numel(p->s.src_layout, p->s.n, p->s.cin, p->s.h, p->s.w);
+    float *target = dsrc;
+    if (beta != 0.0f) {
+        if (!p->d_acc) {
+            p->d_acc = nlcl_alloc_floats(nsrc, "conv2d backward-data scratch");
+            if (!p->d_acc) return NLCL_ERR_NOMEM;
+        }
+        target = p->d_acc;
+    }
+    dnnl_memory_t mdd = NULL, mw = NULL, mds = NULL;
+    NLCL_TRY(port_in(&p->d_ddst, ddst, &mdd));
+    NLCL_TRY(port_in(&p->d_w, w, &mw));
+    NLCL_TRY(port_target(&p->d_dsrc, target, &mds));
+    dnnl_exec_arg_t args[3] = {
+        {DNNL_ARG_DIFF_DST, mdd}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DIFF_SRC, mds}};
+    DNNL_TRY(dnnl_primitive_execute(p->bd, g_stream, 3, args), "convolution backward_data");
+    NLCL_TRY(port_out(&p->d_dsrc));
+    if (beta != 0.0f) add_inplace(dsrc, p->d_acc, nsrc);
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *p, const float *src,
+                                         const float *ddst, float *dw, float *db) {
+    if (!dw && !db) return NLCL_OK;
+    if (!p->bw) NLCL_TRY(plan_build_backward_weights(p));
+    dnnl_memory_t ms = NULL, mdd = NULL, mdw = NULL;
+    NLCL_TRY(port_in(&p->g_src, src, &ms));
+    NLCL_TRY(port_in(&p->g_ddst, ddst, &mdd));
+    NLCL_TRY(port_target(&p->g_dw, p->g_dw_acc, &mdw));
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms},
+                               {DNNL_ARG_DIFF_DST, mdd},
+                               {DNNL_ARG_DIFF_WEIGHTS, mdw},
+                               {DNNL_ARG_DIFF_BIAS, p->g_db}};
+    DNNL_TRY(dnnl_primitive_execute(p->bw, g_stream, p->s.bias ? 4 : 3, args),
+             "convolution backward_weights");
+    NLCL_TRY(port_out(&p->g_dw));
+    const nlcl_conv2d_shape *s = &p->s;
+    if (dw) add_inplace(dw, p->g_dw_acc, (size_t)s->cout * s->cin * s->kh * s->kw);
+    if (db && s->bias) add_inplace(db, p->g_db_acc, (size_t)s->cout);
+    return NLCL_OK;
+}
+
+/* ------------------------------------------------------------ layouts */
+
+void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to, int n,
+                         int c, int h, int w) {
+    size_t hw = (size_t)h * w;
+    if (from == to) {
+        memcpy(dst, src, nlcl_layout_numel(from, n, c, h, w) * sizeof(float));
+        return;
+    }
+    int cb = (c + 7) / 8;
+    if (from == NLCL_NCHW && to == NLCL_NCHW8C) {
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int in = 0; in < n; in++)
+            for (int b = 0; b < cb; b++) {
+                float *d = dst + ((size_t)in * cb + b) * hw * 8;
+                for (size_t s = 0; s < hw; s++)
+                    for (int l = 0; l < 8; l++) {
+                        int ch = b * 8 + l;
+                        d[s * 8 + l] = ch < c ? src[((size_t)in * c + ch) * hw + s] : 0.0f;
+                    }
+            }
+    } else {
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int in = 0; in < n; in++)
+            for (int ch = 0; ch < c; ch++) {
+                const float *s0 = src + ((size_t)in * cb + ch / 8) * hw * 8 + ch % 8;
+                float *d = dst + ((size_t)in * c + ch) * hw;
+                for (size_t s = 0; s < hw; s++) d[s] = s0[s * 8];
+            }
+    }
+}

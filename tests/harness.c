@@ -1,0 +1,109 @@
+#include "harness.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int test_failures = 0;
+int test_checks = 0;
+static char tmpdir[256];
+
+int test_contains(const char *hay, const char *needle) {
+    return hay && needle && strstr(hay, needle) != NULL;
+}
+
+int test_finish(const char *name) {
+    if (tmpdir[0]) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+    }
+    if (test_failures) {
+        fprintf(stderr, "%s: %d of %d checks FAILED\n", name, test_failures, test_checks);
+        return 1;
+    }
+    if (test_checks == 0) {
+        fprintf(stderr, "%s: no checks ran\n", name);
+        return 1;
+    }
+    printf("%s: all %d checks passed\n", name, test_checks);
+    return 0;
+}
+
+const char *test_shared_data(void) {
+    static char path[1024];
+    const char *env = getenv("NLCL_SHARED_DATA");
+    snprintf(path, sizeof path, "%s", env && *env ? env : "../shared/data");
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
+    return path;
+}
+
+int test_skip(const char *why) {
+    fprintf(stderr, "SKIPPED: %s\n", why);
+    if (tmpdir[0]) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+    }
+    return 77;
+}
+
+const char *test_tmpdir(void) {
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/nlcl-test-XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            abort();
+        }
+    }
+    return tmpdir;
+}
+
+void test_fill_uniform(nlcl_rng *r, float *x, size_t n, float lo, float hi) {
+    for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * (float)nlcl_rng_uniform(r);
+}
+
+double test_max_abs_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || d != d) m = d != d ? INFINITY : d;
+    }
+    return m;
+}
+
+int test_system(const char *fmt, ...) {
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    if (st == -1 || !WIFEXITED(st)) return -1;
+    return WEXITSTATUS(st);
+}
+
+float *test_read_f32(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (sz < 0 || sz % 4) {
+        fclose(f);
+        return NULL;
+    }
+    float *x = malloc((size_t)sz + 4);
+    if (x && fread(x, 1, (size_t)sz, f) != (size_t)sz) {
+        free(x);
+        x = NULL;
+    }
+    fclose(f);
+    *n = (size_t)sz / 4;
+    return x;
+}

@@ -1,0 +1,95 @@
+/* Minimal test harness: every failed CHECK is printed and counted, and
+ * test_finish() returns the exit status (non-zero on any failure; 77 =
+ * skipped, which CTest reports as "Skipped", never as passed). */
+#ifndef NLCL_TEST_HARNESS_H
+#define NLCL_TEST_HARNESS_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nlcl/rng.h"
+#include "nlcl/status.h"
+
+extern int test_failures;
+extern int test_checks;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        test_checks++;                                                                \
+        if (!(cond)) {                                                                \
+            test_failures++;                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
+        }                                                                             \
+    } while (0)
+
+#define CHECK_MSG(cond, ...)                                                          \
+    do {                                                                              \
+        test_checks++;                                                                \
+        if (!(cond)) {                                                                \
+            test_failures++;                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
+            fprintf(stderr, __VA_ARGS__);                                             \
+            fprintf(stderr, "\n");                                                    \
+        }                                                                             \
+    } while (0)
+
+/* A call that must succeed; prints the library's error message if not. */
+#define CHECK_OK(expr)                                                                \
+    do {                                                                              \
+        test_checks++;                                                                \
+        nlcl_status s_ = (expr);                                                      \
+        if (s_ != NLCL_OK) {                                                          \
+            test_failures++;                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #expr,  \
+                    nlcl_status_name(s_), nlcl_error_message());                      \
+        }                                                                             \
+    } while (0)
+
+/* A call that must fail with status `want` and a message containing `sub`. */
+#define CHECK_ERR(expr, want, sub)                                                    \
+    do {                                                                              \
+        test_checks++;                                                                \
+        nlcl_error_clear();                                                           \
+        nlcl_status s_ = (expr);                                                      \
+        if (s_ != (want) || !test_contains(nlcl_error_message(), (sub))) {            \
+            test_failures++;                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s -> %s \"%s\", wanted %s containing \"%s\"\n", \
+                    __FILE__, __LINE__, #expr, nlcl_status_name(s_),                  \
+                    nlcl_error_message(), nlcl_status_name(want), (sub));             \
+        }                                                                             \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                         \
+    do {                                                                              \
+        double a_ = (double)(a), b_ = (double)(b);                                    \
+        test_checks++;                                                                \
+        if (!(fabs(a_ - b_) <= (tol))) {                                              \
+            test_failures++;                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s = %.10g, %s = %.10g, |diff| %.3g > %.3g\n", \
+                    __FILE__, __LINE__, #a, a_, #b, b_, fabs(a_ - b_), (double)(tol)); \
+        }                                                                             \
+    } while (0)
+
+int test_contains(const char *hay, const char *needle);
+/* Print a summary and return the process exit status. */
+int test_finish(const char *name);
+/* Path of ../shared/data (or $NLCL_SHARED_DATA), or NULL if it is missing. */
+const char *test_shared_data(void);
+/* Return 77 after printing why, for `return test_skip("...")`. */
+int test_skip(const char *why);
+/* A fresh empty temporary directory (removed by test_finish). */
+const char *test_tmpdir(void);
+/* Fill with uniform values in [lo, hi). */
+void test_fill_uniform(nlcl_rng *r, float *x, size_t n, float lo, float hi);
+/* max |a-b| over n values. */
+double test_max_abs_diff(const float *a, const float *b, size_t n);
+/* Run a shell command, return its exit status (or -1). */
+int test_system(const char *fmt, ...);
+
+/* Read a little-endian float32 fixture file written by tests/fixtures/make_fixtures.py:
+ * returns a malloc'd array and sets *n; NULL if missing. */
+float *test_read_f32(const char *path, size_t *n);
+
+#endif
