@@ -122,9 +122,9 @@ int main(void) {
         {1, 3, 9, 7, 5, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_NCHW},
         {2, 4, 11, 6, 3, 4, 4, 1, 1, 1, NLCL_NCHW, NLCL_NCHW},   /* PatchGAN 4x4 pad 1 */
         {1, 5, 10, 9, 7, 3, 2, 2, 1, 0, NLCL_NCHW, NLCL_NCHW},   /* stride 2, no bias, kh != kw */
-        {1, 3, 13, 11, 16, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_NCHW8C}, /* generator head */
-        {1, 16, 13, 11, 16, 3, 3, 1, 1, 1, NLCL_NCHW8C, NLCL_NCHW8C},
-        {2, 12, 7, 9, 3, 3, 3, 1, 1, 1, NLCL_NCHW8C, NLCL_NCHW},   /* tail, c not multiple of 8 */
+        {1, 3, 13, 11, 16, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_BLOCKED}, /* generator head */
+        {1, 16, 13, 11, 16, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED},
+        {2, 12, 7, 9, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW},   /* tail, c not multiple of 8 */
         {1, 2, 1, 1, 3, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_NCHW},     /* 1x1 input */
         {1, 3, 5, 5, 2, 1, 1, 1, 0, 1, NLCL_NCHW, NLCL_NCHW},     /* 1x1 kernel */
     };

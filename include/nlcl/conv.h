@@ -16,10 +16,12 @@
  *
  * Activations are float32 in one of two layouts:
  *   NLCL_NCHW    plain (n, c, h, w), PyTorch's layout;
- *   NLCL_NCHW8C  oneDNN's blocked "nChw8c": (n, ceil(c/8), h, w, 8), channel c
- *                at block c/8, lane c%8; lanes past c are zero-padded.
- * The blocked layout is what oneDNN's AVX2 kernels run on: keeping it between
- * layers avoids a reorder per call (see docs/BENCHMARKS.md).
+ *   NLCL_BLOCKED oneDNN's blocked "nChw<B>c": (n, ceil(c/B), h, w, B), channel c
+ *                at block c/B, lane c%B; lanes past c are zero-padded. The
+ *                block B = nlcl_layout_block() is 16 on CPUs with AVX-512 and
+ *                8 otherwise, i.e. the layout oneDNN's fastest kernels use on
+ *                this CPU. Keeping it between layers avoids a reorder per call
+ *                (see docs/BENCHMARKS.md).
  *
  * A plan caches the oneDNN primitives for one shape and is not thread-safe:
  * use one plan from one thread at a time (the primitives themselves use all
@@ -36,7 +38,11 @@
 extern "C" {
 #endif
 
-typedef enum nlcl_layout { NLCL_NCHW = 0, NLCL_NCHW8C = 1 } nlcl_layout;
+typedef enum nlcl_layout { NLCL_NCHW = 0, NLCL_BLOCKED = 1 } nlcl_layout;
+
+/* Channel block B of NLCL_BLOCKED on this CPU: 16 (AVX-512) or 8. Fixed for
+ * the life of the process. */
+int nlcl_layout_block(void);
 
 typedef struct nlcl_conv2d_shape {
     int n, cin, h, w;  /* input (n, cin, h, w) */
@@ -54,7 +60,7 @@ typedef struct nlcl_conv2d_plan nlcl_conv2d_plan;
 int nlcl_conv2d_out_size(int in, int k, int stride, int pad);
 
 /* Number of floats a tensor of (n, c, h, w) occupies in `layout`
- * (NCHW8C rounds c up to a multiple of 8). */
+ * (NLCL_BLOCKED rounds c up to a multiple of the block). */
 size_t nlcl_layout_numel(nlcl_layout layout, int n, int c, int h, int w);
 
 /* Create a plan. `training` = 1 prepares forward-training primitives (the
@@ -85,8 +91,8 @@ nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *plan, const float *ddst,
 nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *plan, const float *src,
                                          const float *ddst, float *dw, float *db);
 
-/* Convert a tensor between layouts (n, c, h, w): NCHW <-> NCHW8C. Padding
- * lanes of an NCHW8C destination are set to 0. src and dst must not alias. */
+/* Convert a tensor between layouts (n, c, h, w): NCHW <-> BLOCKED. Padding
+ * lanes of a BLOCKED destination are set to 0. src and dst must not alias. */
 void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to, int n,
                          int c, int h, int w);
 

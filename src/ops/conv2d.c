@@ -3,7 +3,7 @@
  * Each plan holds up to three oneDNN primitives (forward, backward-data,
  * backward-weights) for one shape. Memory formats are chosen by oneDNN
  * (format "any") except for activations the caller gives in the blocked
- * layout, which are pinned to nChw8c so that consecutive layers hand blocked
+ * layout, which are pinned to nChw<B>c so that consecutive layers hand blocked
  * tensors to each other without reorders. Where the format oneDNN chose
  * differs from the caller's, a reorder primitive and a scratch buffer are
  * kept in the plan.
@@ -165,15 +165,25 @@ int nlcl_conv2d_out_size(int in, int k, int stride, int pad) {
     return (int)(span / stride + 1);
 }
 
+int nlcl_layout_block(void) {
+    static int block = 0;
+    if (!block) block = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core ? 16 : 8;
+    return block;
+}
+
 size_t nlcl_layout_numel(nlcl_layout layout, int n, int c, int h, int w) {
     size_t cc = (size_t)c;
-    if (layout == NLCL_NCHW8C) cc = (cc + 7) / 8 * 8;
+    if (layout == NLCL_BLOCKED) {
+        size_t b = (size_t)nlcl_layout_block();
+        cc = (cc + b - 1) / b * b;
+    }
     return (size_t)n * cc * (size_t)h * (size_t)w;
 }
 
 static void act_md(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_layout l, int any) {
     dnnl_dims_t dims = {n, c, h, w};
-    dnnl_format_tag_t tag = any ? dnnl_format_tag_any : (l == NLCL_NCHW8C ? dnnl_nChw8c : dnnl_nchw);
+    dnnl_format_tag_t blk = nlcl_layout_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+    dnnl_format_tag_t tag = any ? dnnl_format_tag_any : (l == NLCL_BLOCKED ? blk : dnnl_nchw);
     dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, tag);
 }
 
@@ -418,25 +428,26 @@ void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_la
         memcpy(dst, src, nlcl_layout_numel(from, n, c, h, w) * sizeof(float));
         return;
     }
-    int cb = (c + 7) / 8;
-    if (from == NLCL_NCHW && to == NLCL_NCHW8C) {
+    const int B = nlcl_layout_block();
+    int cb = (c + B - 1) / B;
+    if (from == NLCL_NCHW && to == NLCL_BLOCKED) {
 #pragma omp parallel for collapse(2) schedule(static)
         for (int in = 0; in < n; in++)
             for (int b = 0; b < cb; b++) {
-                float *d = dst + ((size_t)in * cb + b) * hw * 8;
+                float *d = dst + ((size_t)in * cb + b) * hw * B;
                 for (size_t s = 0; s < hw; s++)
-                    for (int l = 0; l < 8; l++) {
-                        int ch = b * 8 + l;
-                        d[s * 8 + l] = ch < c ? src[((size_t)in * c + ch) * hw + s] : 0.0f;
+                    for (int l = 0; l < B; l++) {
+                        int ch = b * B + l;
+                        d[s * B + l] = ch < c ? src[((size_t)in * c + ch) * hw + s] : 0.0f;
                     }
             }
     } else {
 #pragma omp parallel for collapse(2) schedule(static)
         for (int in = 0; in < n; in++)
             for (int ch = 0; ch < c; ch++) {
-                const float *s0 = src + ((size_t)in * cb + ch / 8) * hw * 8 + ch % 8;
+                const float *s0 = src + ((size_t)in * cb + ch / B) * hw * B + ch % B;
                 float *d = dst + ((size_t)in * c + ch) * hw;
-                for (size_t s = 0; s < hw; s++) d[s] = s0[s * 8];
+                for (size_t s = 0; s < hw; s++) d[s] = s0[s * B];
             }
     }
 }

@@ -1,0 +1,62 @@
+/* Benchmark: 3x3 conv, C->C channels, HxW, batch 1: forward, backward-data,
+ * backward-weights through nlcl_conv2d (oneDNN, blocked layout kept between
+ * calls, as the networks use it). Usage: bench_conv [C] [H] [W] [reps]
+ * Prints ms (median of reps) and GFLOP/s (2 FLOP per MAC). */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nlcl/conv.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+static int cmpd(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    int c = argc > 1 ? atoi(argv[1]) : 32, h = argc > 2 ? atoi(argv[2]) : 256;
+    int w = argc > 3 ? atoi(argv[3]) : h, reps = argc > 4 ? atoi(argv[4]) : 20;
+    const char *lay = getenv("NLCL_BENCH_LAYOUT");
+    nlcl_layout L = (lay && !strcmp(lay, "nchw")) ? NLCL_NCHW : NLCL_BLOCKED;
+    nlcl_conv2d_shape s = {1, c, h, w, c, 3, 3, 1, 1, 1, L, L};
+    nlcl_conv2d_plan *p;
+    if (nlcl_conv2d_plan_create(&p, &s, 1) != NLCL_OK) {
+        fprintf(stderr, "%s\n", nlcl_error_message());
+        return 1;
+    }
+    size_t n = nlcl_layout_numel(L, 1, c, h, w), nw = (size_t)c * c * 9;
+    float *x = calloc(n, 4), *y = calloc(n, 4), *dy = calloc(n, 4), *dx = calloc(n, 4);
+    float *wt = calloc(nw, 4), *b = calloc(c, 4), *dw = calloc(nw, 4), *db = calloc(c, 4);
+    for (size_t i = 0; i < n; i++) x[i] = dy[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < nw; i++) wt[i] = (float)((i * 31) % 100) / 1000.0f;
+    double gflop = 2.0 * c * c * 9.0 * h * w / 1e9;
+    double *t = malloc(sizeof(double) * reps);
+    const char *names[3] = {"forward", "backward-data", "backward-weights"};
+    printf("conv3x3 %d->%d %dx%d batch 1, %d threads, layout %s, %.3f GFLOP per call\n", c, c, h, w,
+           omp_get_max_threads(), L == NLCL_NCHW ? "nchw" : "blocked", gflop);
+    for (int k = 0; k < 3; k++) {
+        for (int r = -2; r < reps; r++) {
+            double t0 = now();
+            nlcl_status st = k == 0   ? nlcl_conv2d_forward(p, x, wt, b, y)
+                             : k == 1 ? nlcl_conv2d_backward_data(p, dy, wt, dx, 0.0f)
+                                      : nlcl_conv2d_backward_weights(p, x, dy, dw, db);
+            if (st != NLCL_OK) {
+                fprintf(stderr, "%s\n", nlcl_error_message());
+                return 1;
+            }
+            if (r >= 0) t[r] = now() - t0;
+        }
+        qsort(t, reps, sizeof(double), cmpd);
+        double med = t[reps / 2];
+        printf("nlcl %-17s %8.2f ms  %6.1f GFLOP/s\n", names[k], med * 1e3, gflop / med);
+    }
+    nlcl_conv2d_plan_destroy(p);
+    return 0;
+}
