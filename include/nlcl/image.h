@@ -1,0 +1,93 @@
+/* nlcl/image.h - PNG and JPEG reading and writing (libpng, libjpeg-turbo).
+ *
+ * In memory an image is float32 NCHW with n = 1 and c = 3, values in [-1, 1]:
+ *     x = u8 / 255 * 2 - 1          (8-bit sources)
+ *     x = u16 / 65535 * 2 - 1       (16-bit PNG: scaled, never clipped)
+ * which is the NLCL/CUT convention (reference section 1). Every source is
+ * converted to RGB on load: grey is replicated, palettes are expanded, 1/2/4-bit
+ * samples are scaled to the full range, alpha is dropped (not composited; an
+ * opaque alpha therefore changes nothing). JPEG is decoded with libjpeg-turbo's
+ * default settings (islow IDCT, fancy upsampling), which is what PIL does, so
+ * pixels equal PIL's.
+ *
+ * Writing maps y -> clamp(y, -1, 1), then (y + 1) / 2 * 255 (or 65535), then
+ * rounds to nearest (NLCL_QUANT_ROUND, the default) or truncates toward zero
+ * (NLCL_QUANT_TRUNCATE, which is what the authors' code does:
+ * numpy astype(uint8)). Files are written to "<path>.tmp-XXXXXX" in the same
+ * folder, flushed, fsync'ed and renamed over `path`, so a failure never leaves
+ * a partial file and never destroys an existing one.
+ *
+ * Errors (all with "image_load: <path>: <problem>" or "image_save: ..."):
+ * NLCL_ERR_IO (cannot open/read/write), NLCL_ERR_FORMAT (not PNG/JPEG,
+ * truncated, bad CRC, corrupt data), NLCL_ERR_LIMIT (more pixels than the
+ * limit), NLCL_ERR_NOMEM.
+ * Memory: decoding allocates only after the header has been checked against
+ * the pixel limit, and never more than the header's dimensions justify.
+ * Thread-safety: functions are reentrant; the pixel limit is process-wide.
+ */
+#ifndef NLCL_IMAGE_H
+#define NLCL_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nlcl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nlcl_image {
+    int width, height;  /* > 0 */
+    float *data;        /* (1, 3, height, width) NCHW, values in [-1, 1] */
+} nlcl_image;
+
+/* What the file held before conversion to RGB float (for `nlcl info`, tests). */
+typedef struct nlcl_image_info {
+    int width, height;
+    int channels;   /* 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA (palette: as expanded) */
+    int bit_depth;  /* 1, 2, 4, 8 or 16 */
+    int is_jpeg;    /* 1 JPEG, 0 PNG */
+    int palette;    /* 1 if the PNG was palette-coded */
+} nlcl_image_info;
+
+typedef enum nlcl_quantize { NLCL_QUANT_ROUND = 0, NLCL_QUANT_TRUNCATE = 1 } nlcl_quantize;
+
+/* Default limit on width*height of decoded images: 100 megapixels. */
+#define NLCL_IMAGE_DEFAULT_MAX_PIXELS ((uint64_t)100000000)
+/* Set/get the process-wide pixel limit (0 restores the default). */
+void nlcl_image_set_max_pixels(uint64_t max_pixels);
+uint64_t nlcl_image_get_max_pixels(void);
+
+/* Load a PNG or JPEG (detected from the first bytes, not the name). On success
+ * *img owns its data (free with nlcl_image_free); info may be NULL. */
+nlcl_status nlcl_image_load(const char *path, nlcl_image *img, nlcl_image_info *info);
+/* Same from memory; `name` is used in error messages. */
+nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name, nlcl_image *img,
+                                   nlcl_image_info *info);
+/* Read only the header (dimensions, modes); cheap, for checking datasets. */
+nlcl_status nlcl_image_probe(const char *path, nlcl_image_info *info);
+
+/* Allocate an image of the given size (data zeroed). */
+nlcl_status nlcl_image_alloc(nlcl_image *img, int width, int height);
+void nlcl_image_free(nlcl_image *img);
+
+/* Save as 8-bit RGB PNG (bits16 = 1: 16-bit RGB PNG). */
+nlcl_status nlcl_image_save_png(const char *path, const nlcl_image *img, nlcl_quantize q,
+                                int bits16);
+/* Save as baseline JPEG, quality 1..100, 4:2:0 (libjpeg defaults). */
+nlcl_status nlcl_image_save_jpeg(const char *path, const nlcl_image *img, nlcl_quantize q,
+                                 int quality);
+/* Save by extension: .png (8-bit), .jpg/.jpeg (quality 95); others are
+ * NLCL_ERR_INVALID_ARG. */
+nlcl_status nlcl_image_save(const char *path, const nlcl_image *img, nlcl_quantize q);
+
+/* Convert between float [-1,1] NCHW and interleaved 8-bit RGB (HWC), with
+ * the same quantisation as saving. */
+void nlcl_image_to_rgb8(const nlcl_image *img, nlcl_quantize q, uint8_t *rgb);
+nlcl_status nlcl_image_from_rgb8(nlcl_image *img, const uint8_t *rgb, int width, int height);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,88 @@
+/* nlcl/model.h - load a trained deraining generator and run it: the API for
+ * programs that embed nlcl.
+ *
+ *     nlcl_model *m;
+ *     if (nlcl_model_load("model.safetensors", &m) != NLCL_OK)   // or a .pth
+ *         fprintf(stderr, "%s\n", nlcl_error_message());
+ *     nlcl_model_run_rgb8(m, rgb_in, rgb_out, width, height, NLCL_QUANT_ROUND);
+ *     nlcl_model_free(m);
+ *
+ * A model is the NLCL generator G_B (or G_R) of ../shared/docs/nlcl-reference.md
+ * section 5.1: a 3x3 conv 3->C, K residual blocks conv-IN-ReLU-conv-IN plus
+ * skip, conv-IN-ReLU-conv, a 3x3 conv C->3; full resolution, zero padding, no
+ * output non-linearity. C and K are read from the weights (the released model:
+ * C = 32, K = 16).
+ *
+ * Image convention: x = u8/255*2 - 1 on input; output clamp(y, -1, 1), then
+ * (y+1)/2*255, rounded (or truncated, as the authors' code does).
+ * Sizes: any width and height >= 1 (NLCL_MIN_SIZE); output has exactly the
+ * input's size. Memory: about 3 * ceil(C/B)*B * H * W * 4 bytes of activations
+ * (B = 8 or 16, the channel block of conv.h), i.e. 1.5 GB per 12-megapixel
+ * photo at C = 32, plus the image itself; see nlcl_model_workspace_bytes.
+ * Thread-safety: a model caches per-size workspaces; use one model from one
+ * thread at a time (the computation itself uses all OpenMP threads, see
+ * nlcl_set_num_threads). Results are bit-identical for any thread count.
+ */
+#ifndef NLCL_MODEL_H
+#define NLCL_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nlcl/image.h"
+#include "nlcl/status.h"
+#include "nlcl/weights.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NLCL_MIN_SIZE 1
+
+typedef struct nlcl_model nlcl_model;
+
+/* Load from a safetensors file written by nlcl or a PyTorch .pth state_dict
+ * (e.g. the authors' latest_net_Back.pth). Errors: IO, FORMAT (wrong names or
+ * shapes, naming the tensor), UNSUPPORTED, NOMEM. */
+nlcl_status nlcl_model_load(const char *path, nlcl_model **out);
+/* The default model embedded in libnlcl (NLCL_ERR_UNSUPPORTED if this build
+ * has none). */
+nlcl_status nlcl_model_load_default(nlcl_model **out);
+/* From tensors already in memory; `name` is used in messages. The dict's
+ * metadata is copied. */
+nlcl_status nlcl_model_from_dict(const nlcl_tensor_dict *d, const char *name, nlcl_model **out);
+void nlcl_model_free(nlcl_model *m);
+
+/* Save as safetensors with the model's metadata plus "architecture",
+ * "channels" and "blocks" (atomic write). */
+nlcl_status nlcl_model_save(const nlcl_model *m, const char *path);
+/* Set a metadata entry (e.g. "role", "training_command"). */
+nlcl_status nlcl_model_set_meta(nlcl_model *m, const char *key, const char *value);
+/* Metadata value or NULL; nlcl_model_meta_count/key iterate over all. */
+const char *nlcl_model_meta(const nlcl_model *m, const char *key);
+int nlcl_model_meta_count(const nlcl_model *m);
+const char *nlcl_model_meta_key(const nlcl_model *m, int i);
+int nlcl_model_channels(const nlcl_model *m);
+int nlcl_model_blocks(const nlcl_model *m);
+size_t nlcl_model_num_params(const nlcl_model *m);
+
+/* Activation memory needed for an h x w image, in bytes. */
+size_t nlcl_model_workspace_bytes(const nlcl_model *m, int h, int w);
+
+/* Run the generator: out = G(in), both (1, 3, h, w) NCHW float32 in the
+ * [-1, 1] convention; out is not clamped. Errors: INVALID_ARG (size < 1),
+ * NOMEM, INTERNAL. */
+nlcl_status nlcl_model_run(nlcl_model *m, const float *in, float *out, int h, int w);
+/* Derain interleaved 8-bit RGB (h rows of w*3 bytes); out may equal in. */
+nlcl_status nlcl_model_run_rgb8(nlcl_model *m, const uint8_t *in, uint8_t *out, int w, int h,
+                                nlcl_quantize q);
+/* Derain an image: *out is allocated (free with nlcl_image_free). */
+nlcl_status nlcl_model_run_image(nlcl_model *m, const nlcl_image *in, nlcl_image *out);
+
+/* Number of OpenMP threads used by all of nlcl (0 = the OpenMP default). */
+void nlcl_set_num_threads(int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

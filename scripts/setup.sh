@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install the Debian 12 packages nlcl needs to build and test, if missing.
+# Usage: scripts/setup.sh [--dev]   (--dev adds PyTorch/scikit-image for
+# regenerating fixtures and running benchmarks; not needed to build or test)
+set -eu
+pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo"
+if [ "${1:-}" = "--dev" ]; then
+  pkgs="$pkgs python3-torch python3-skimage python3-pil python3-numpy hyperfine valgrind clang libclang-rt-14-dev"
+fi
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "setup: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2

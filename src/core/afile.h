@@ -1,0 +1,31 @@
+/* Atomic file writing: data goes to "<path>.tmp-XXXXXX" in the destination's
+ * folder; commit flushes, fsyncs, closes and renames it over <path> (then
+ * fsyncs the folder); abort removes it. A failure at any point leaves the
+ * previous <path> untouched and no temporary file behind. Used for every
+ * file nlcl writes: images, models, checkpoints, logs' snapshots. */
+#ifndef NLCL_AFILE_H
+#define NLCL_AFILE_H
+
+#include <stdio.h>
+
+#include "nlcl/status.h"
+
+typedef struct nlcl_afile {
+    FILE *fp;           /* write through this */
+    char *path;         /* final path */
+    char *tmp;          /* temporary path */
+    const char *domain; /* prefix for error messages, e.g. "image_save" */
+} nlcl_afile;
+
+/* Errors: NLCL_ERR_IO ("domain: path: cannot create temporary file: ..."). */
+nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path, const char *domain);
+/* Errors: NLCL_ERR_IO (write error such as a full disk, fsync or rename
+ * failure); on error the temporary file is removed. Always releases f. */
+nlcl_status nlcl_afile_commit(nlcl_afile *f);
+/* Discard everything written; always releases f. */
+void nlcl_afile_abort(nlcl_afile *f);
+/* Write all bytes; NLCL_ERR_IO naming the file on failure (f stays open:
+ * call nlcl_afile_abort). */
+nlcl_status nlcl_afile_write(nlcl_afile *f, const void *buf, size_t len);
+
+#endif

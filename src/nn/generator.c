@@ -1,0 +1,163 @@
+/* The NLCL generator: parameters and the inference pass (src/nn/generator.h). */
+#include "nn/generator.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "nlcl/ops.h"
+
+#define IN_EPS 1e-5f
+
+static int declare_conv(nlcl_params *ps, const char *name, int cout, int cin) {
+    char n[NLCL_PARAM_NAME];
+    int64_t ws[4] = {cout, cin, 3, 3}, bs[1] = {cout};
+    snprintf(n, sizeof n, "%s.weight", name);
+    int w = nlcl_params_declare(ps, n, 4, ws);
+    snprintf(n, sizeof n, "%s.bias", name);
+    nlcl_params_declare(ps, n, 1, bs);
+    return w;
+}
+
+nlcl_status nlcl_gen_init(nlcl_gen *g, nlcl_gen_cfg cfg) {
+    memset(g, 0, sizeof *g);
+    if (cfg.channels < 1 || cfg.channels > NLCL_GEN_MAX_CHANNELS || cfg.blocks < 0 ||
+        cfg.blocks > NLCL_GEN_MAX_BLOCKS)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "generator: channels must be in [1, %d] and blocks in [0, %d], got "
+                              "%d and %d",
+                              NLCL_GEN_MAX_CHANNELS, NLCL_GEN_MAX_BLOCKS, cfg.channels, cfg.blocks);
+    g->cfg = cfg;
+    const int C = cfg.channels, K = cfg.blocks;
+    char name[NLCL_PARAM_NAME];
+    g->conv_in = declare_conv(&g->params, "gen.0", C, 3);
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < 2; j++) {
+            snprintf(name, sizeof name, "gen.%d.model.%d.conv", i + 1, j);
+            g->block[i][j] = declare_conv(&g->params, name, C, C);
+        }
+    snprintf(name, sizeof name, "gen.%d.conv.0", K + 1);
+    g->sandwich[0] = declare_conv(&g->params, name, C, C);
+    snprintf(name, sizeof name, "gen.%d.conv.3", K + 1);
+    g->sandwich[1] = declare_conv(&g->params, name, C, C);
+    snprintf(name, sizeof name, "gen.%d", K + 2);
+    g->conv_out = declare_conv(&g->params, name, 3, C);
+    nlcl_status s = nlcl_params_alloc(&g->params);
+    if (s != NLCL_OK) nlcl_gen_free(g);
+    return s;
+}
+
+void nlcl_gen_free(nlcl_gen *g) {
+    nlcl_params_free(&g->params);
+    memset(g, 0, sizeof *g);
+}
+
+int nlcl_gen_conv_param(const nlcl_gen *g, int k) {
+    const int K = g->cfg.blocks;
+    if (k == 0) return g->conv_in;
+    if (k <= 2 * K) return g->block[(k - 1) / 2][(k - 1) % 2];
+    if (k == 2 * K + 1) return g->sandwich[0];
+    if (k == 2 * K + 2) return g->sandwich[1];
+    return g->conv_out;
+}
+
+void nlcl_gen_init_weights(nlcl_gen *g, nlcl_rng *r) {
+    int n = nlcl_gen_num_convs(&g->cfg);
+    for (int k = 0; k < n; k++) {
+        int i = nlcl_gen_conv_param(g, k);
+        const nlcl_param *w = &g->params.p[i], *b = &g->params.p[i + 1];
+        size_t fan_in = (size_t)(w->shape[1] * w->shape[2] * w->shape[3]);
+        nlcl_init_torch_default(nlcl_params_at(&g->params, i), nlcl_params_at(&g->params, i + 1),
+                                w->numel, b->numel, fan_in, r);
+    }
+}
+
+nlcl_status nlcl_gen_from_dict(nlcl_gen *g, const nlcl_tensor_dict *d, const char *what) {
+    const nlcl_named_tensor *t0 = nlcl_tensor_dict_find(d, "gen.0.weight");
+    if (!t0 || t0->ndim != 4)
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              "%s: not an NLCL generator (no 4-d tensor 'gen.0.weight')", what);
+    int64_t C = t0->shape[0];
+    if (C < 1 || C > NLCL_GEN_MAX_CHANNELS)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: 'gen.0.weight' has %lld output channels", what,
+                              (long long)C);
+    /* The block count: the number of gen.i.model.0.conv.weight tensors. */
+    int K = 0;
+    char name[NLCL_PARAM_NAME];
+    for (;;) {
+        snprintf(name, sizeof name, "gen.%d.model.0.conv.weight", K + 1);
+        if (!nlcl_tensor_dict_find(d, name) || K >= NLCL_GEN_MAX_BLOCKS) break;
+        K++;
+    }
+    nlcl_gen_cfg cfg = {(int)C, K};
+    NLCL_TRY(nlcl_gen_init(g, cfg));
+    nlcl_status s = nlcl_params_from_dict(&g->params, d, what);
+    if (s != NLCL_OK) nlcl_gen_free(g);
+    return s;
+}
+
+/* ------------------------------------------------------------- inference */
+
+void nlcl_gen_infer_free(nlcl_gen_infer *ws) {
+    nlcl_conv2d_plan_destroy(ws->p_in);
+    nlcl_conv2d_plan_destroy(ws->p_mid);
+    nlcl_conv2d_plan_destroy(ws->p_out);
+    nlcl_free(ws->x);
+    nlcl_free(ws->t);
+    nlcl_free(ws->u);
+    memset(ws, 0, sizeof *ws);
+}
+
+nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h, int w) {
+    if (h < 1 || w < 1)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "generator: invalid image size %dx%d", w, h);
+    if (ws->p_mid && ws->h == h && ws->w == w) return NLCL_OK;
+    nlcl_gen_infer_free(ws);
+    const int C = g->cfg.channels;
+    nlcl_conv2d_shape s_in = {1, 3, h, w, C, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_BLOCKED};
+    nlcl_conv2d_shape s_mid = {1, C, h, w, C, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
+    nlcl_conv2d_shape s_out = {1, C, h, w, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW};
+    nlcl_status s = nlcl_conv2d_plan_create(&ws->p_in, &s_in, 0);
+    if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&ws->p_mid, &s_mid, 0);
+    if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&ws->p_out, &s_out, 0);
+    size_t n = nlcl_layout_numel(NLCL_BLOCKED, 1, C, h, w);
+    if (s == NLCL_OK) {
+        ws->x = nlcl_alloc_floats(n, "generator activations");
+        ws->t = ws->x ? nlcl_alloc_floats(n, "generator activations") : NULL;
+        ws->u = ws->t ? nlcl_alloc_floats(n, "generator activations") : NULL;
+        if (!ws->u) s = NLCL_ERR_NOMEM;
+    }
+    if (s != NLCL_OK) {
+        nlcl_gen_infer_free(ws);
+        return s;
+    }
+    ws->h = h;
+    ws->w = w;
+    ws->bytes = 3 * n * sizeof(float);
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const float *in, float *out) {
+    const nlcl_params *ps = &g->params;
+    const int C = g->cfg.channels, K = g->cfg.blocks, h = ws->h, w = ws->w;
+#define W_(i) nlcl_params_at(ps, (i))
+#define B_(i) nlcl_params_at(ps, (i) + 1)
+    NLCL_TRY(nlcl_conv2d_forward(ws->p_in, in, W_(g->conv_in), B_(g->conv_in), ws->x));
+    for (int i = 0; i < K; i++) {
+        int a = g->block[i][0], b = g->block[i][1];
+        NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->x, W_(a), B_(a), ws->t));
+        nlcl_instance_norm_forward(ws->t, NULL, ws->t, NULL, NULL, 1, C, h, w, NLCL_BLOCKED,
+                                   IN_EPS, 1);
+        NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->t, W_(b), B_(b), ws->u));
+        /* x = x + IN(u) */
+        nlcl_instance_norm_forward(ws->u, ws->x, ws->x, NULL, NULL, 1, C, h, w, NLCL_BLOCKED,
+                                   IN_EPS, 0);
+    }
+    NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->x, W_(g->sandwich[0]), B_(g->sandwich[0]), ws->t));
+    nlcl_instance_norm_forward(ws->t, NULL, ws->t, NULL, NULL, 1, C, h, w, NLCL_BLOCKED, IN_EPS, 1);
+    NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->t, W_(g->sandwich[1]), B_(g->sandwich[1]), ws->u));
+    NLCL_TRY(nlcl_conv2d_forward(ws->p_out, ws->u, W_(g->conv_out), B_(g->conv_out), out));
+#undef W_
+#undef B_
+    return NLCL_OK;
+}

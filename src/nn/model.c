@@ -1,0 +1,150 @@
+/* The public model API (include/nlcl/model.h) over the generator. */
+#include "nlcl/model.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "nn/generator.h"
+
+struct nlcl_model {
+    nlcl_gen gen;
+    nlcl_tensor_dict meta; /* metadata only (no tensors) */
+    nlcl_gen_infer ws;
+};
+
+/* The embedded default model (src/nn/default_model.c, generated at build
+ * time when a model is shipped). */
+extern const unsigned char nlcl_default_model_data[];
+extern const size_t nlcl_default_model_size;
+
+void nlcl_set_num_threads(int n) {
+    if (n > 0) omp_set_num_threads(n);
+}
+
+static const char *const reserved_meta[] = {"architecture", "channels", "blocks"};
+
+nlcl_status nlcl_model_from_dict(const nlcl_tensor_dict *d, const char *name, nlcl_model **out) {
+    *out = NULL;
+    nlcl_model *m = calloc(1, sizeof *m);
+    if (!m) return nlcl_error_set(NLCL_ERR_NOMEM, "model_load: %s: out of memory", name);
+    nlcl_tensor_dict_init(&m->meta);
+    char what[1100];
+    snprintf(what, sizeof what, "model_load: %s", name);
+    const char *arch = nlcl_tensor_dict_get_meta(d, "architecture");
+    if (arch && strcmp(arch, "nlcl-generator") != 0) {
+        free(m);
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: architecture '%s' is not a generator", what,
+                              arch);
+    }
+    nlcl_status s = nlcl_gen_from_dict(&m->gen, d, what);
+    for (int i = 0; s == NLCL_OK && i < d->meta_count; i++)
+        s = nlcl_tensor_dict_set_meta(&m->meta, d->meta_keys[i], d->meta_values[i]);
+    if (s != NLCL_OK) {
+        nlcl_model_free(m);
+        return s;
+    }
+    *out = m;
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_model_load(const char *path, nlcl_model **out) {
+    *out = NULL;
+    nlcl_tensor_dict d;
+    nlcl_tensor_dict_init(&d);
+    NLCL_TRY(nlcl_weights_load(path, &d));
+    nlcl_status s = nlcl_model_from_dict(&d, path, out);
+    nlcl_tensor_dict_free(&d);
+    return s;
+}
+
+nlcl_status nlcl_model_load_default(nlcl_model **out) {
+    *out = NULL;
+    if (nlcl_default_model_size == 0)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "model_load: no default model is bundled in this build yet; "
+                              "pass --model FILE (e.g. the authors' latest_net_Back.pth)");
+    nlcl_tensor_dict d;
+    nlcl_tensor_dict_init(&d);
+    NLCL_TRY(nlcl_safetensors_load_memory(nlcl_default_model_data, nlcl_default_model_size,
+                                          "<default model>", &d));
+    nlcl_status s = nlcl_model_from_dict(&d, "<default model>", out);
+    nlcl_tensor_dict_free(&d);
+    return s;
+}
+
+void nlcl_model_free(nlcl_model *m) {
+    if (!m) return;
+    nlcl_gen_infer_free(&m->ws);
+    nlcl_gen_free(&m->gen);
+    nlcl_tensor_dict_free(&m->meta);
+    free(m);
+}
+
+nlcl_status nlcl_model_set_meta(nlcl_model *m, const char *key, const char *value) {
+    return nlcl_tensor_dict_set_meta(&m->meta, key, value);
+}
+const char *nlcl_model_meta(const nlcl_model *m, const char *key) {
+    return nlcl_tensor_dict_get_meta(&m->meta, key);
+}
+int nlcl_model_meta_count(const nlcl_model *m) { return m->meta.meta_count; }
+const char *nlcl_model_meta_key(const nlcl_model *m, int i) {
+    return i >= 0 && i < m->meta.meta_count ? m->meta.meta_keys[i] : NULL;
+}
+int nlcl_model_channels(const nlcl_model *m) { return m->gen.cfg.channels; }
+int nlcl_model_blocks(const nlcl_model *m) { return m->gen.cfg.blocks; }
+size_t nlcl_model_num_params(const nlcl_model *m) {
+    size_t n = 0;
+    for (int i = 0; i < m->gen.params.count; i++) n += m->gen.params.p[i].numel;
+    return n;
+}
+
+nlcl_status nlcl_model_save(const nlcl_model *m, const char *path) {
+    nlcl_tensor_dict d;
+    nlcl_tensor_dict_init(&d);
+    char buf[32];
+    nlcl_status s = nlcl_tensor_dict_set_meta(&d, "architecture", "nlcl-generator");
+    snprintf(buf, sizeof buf, "%d", m->gen.cfg.channels);
+    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "channels", buf);
+    snprintf(buf, sizeof buf, "%d", m->gen.cfg.blocks);
+    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "blocks", buf);
+    for (int i = 0; s == NLCL_OK && i < m->meta.meta_count; i++) {
+        int reserved = 0;
+        for (size_t k = 0; k < sizeof reserved_meta / sizeof *reserved_meta; k++)
+            reserved |= !strcmp(m->meta.meta_keys[i], reserved_meta[k]);
+        if (!reserved) s = nlcl_tensor_dict_set_meta(&d, m->meta.meta_keys[i], m->meta.meta_values[i]);
+    }
+    if (s == NLCL_OK) s = nlcl_params_to_dict(&m->gen.params, "", &d);
+    if (s == NLCL_OK) s = nlcl_safetensors_save(path, &d);
+    nlcl_tensor_dict_free(&d);
+    return s;
+}
+
+size_t nlcl_model_workspace_bytes(const nlcl_model *m, int h, int w) {
+    return 3 * nlcl_layout_numel(NLCL_BLOCKED, 1, m->gen.cfg.channels, h, w) * sizeof(float);
+}
+
+nlcl_status nlcl_model_run(nlcl_model *m, const float *in, float *out, int h, int w) {
+    NLCL_TRY(nlcl_gen_infer_prepare(&m->ws, &m->gen, h, w));
+    return nlcl_gen_infer_run(&m->ws, &m->gen, in, out);
+}
+
+nlcl_status nlcl_model_run_image(nlcl_model *m, const nlcl_image *in, nlcl_image *out) {
+    NLCL_TRY(nlcl_image_alloc(out, in->width, in->height));
+    nlcl_status s = nlcl_model_run(m, in->data, out->data, in->height, in->width);
+    if (s != NLCL_OK) nlcl_image_free(out);
+    return s;
+}
+
+nlcl_status nlcl_model_run_rgb8(nlcl_model *m, const uint8_t *in, uint8_t *out, int w, int h,
+                                nlcl_quantize q) {
+    nlcl_image a = {0}, b = {0};
+    NLCL_TRY(nlcl_image_from_rgb8(&a, in, w, h));
+    nlcl_status s = nlcl_model_run_image(m, &a, &b);
+    nlcl_image_free(&a);
+    if (s != NLCL_OK) return s;
+    nlcl_image_to_rgb8(&b, q, out);
+    nlcl_image_free(&b);
+    return NLCL_OK;
+}
