@@ -1,0 +1,36 @@
+/* nlcl/files.h - listing image files, path helpers shared by the commands
+ * and the training data loader. */
+#ifndef NLCL_FILES_H
+#define NLCL_FILES_H
+
+#include "nlcl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 if the name ends in .png, .jpg or .jpeg (any case). */
+int nlcl_is_image_name(const char *name);
+
+/* The image files (by extension, see above; regular files only, no
+ * recursion, hidden files skipped) directly inside `dir`, as "dir/name",
+ * sorted by name (strcmp). *paths is a NULL-terminated array; free with
+ * nlcl_free_list. An empty folder gives count 0 and is not an error.
+ * Errors: IO ("list: DIR: No such file or directory"). */
+nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count);
+void nlcl_free_list(char **paths);
+
+/* 1 if path is an existing directory. */
+int nlcl_is_dir(const char *path);
+/* Create a directory and its parents (mode 0777 & ~umask); existing is fine.
+ * Errors: IO. */
+nlcl_status nlcl_mkdirs(const char *path);
+/* 1 if a and b name the same existing file (same device and inode). */
+int nlcl_same_file(const char *a, const char *b);
+/* Pointer to the final component of path (after the last '/'). */
+const char *nlcl_basename(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
