@@ -79,6 +79,12 @@ nlcl_status nlcl_model_run_rgb8(nlcl_model *m, const uint8_t *in, uint8_t *out, 
 /* Derain an image: *out is allocated (free with nlcl_image_free). */
 nlcl_status nlcl_model_run_image(nlcl_model *m, const nlcl_image *in, nlcl_image *out);
 
+/* Progress callback: called after each layer of a run with the number of
+ * layers done and the total; return non-zero to stop (the run then fails with
+ * NLCL_ERR_INTERRUPTED). NULL removes it. */
+typedef int (*nlcl_progress_fn)(void *ctx, int done, int total);
+void nlcl_model_set_progress(nlcl_model *m, nlcl_progress_fn fn, void *ctx);
+
 /* Number of OpenMP threads used by all of nlcl (0 = the OpenMP default). */
 void nlcl_set_num_threads(int n);
 

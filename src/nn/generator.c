@@ -137,9 +137,16 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
     return NLCL_OK;
 }
 
+static nlcl_status report(nlcl_gen_infer *ws, int done, int total) {
+    if (ws->progress && ws->progress(ws->progress_ctx, done, total))
+        return nlcl_error_set(NLCL_ERR_INTERRUPTED, "generator: stopped by the caller");
+    return NLCL_OK;
+}
+
 nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const float *in, float *out) {
     const nlcl_params *ps = &g->params;
     const int C = g->cfg.channels, K = g->cfg.blocks, h = ws->h, w = ws->w;
+    const int total = K + 2;
 #define W_(i) nlcl_params_at(ps, (i))
 #define B_(i) nlcl_params_at(ps, (i) + 1)
     NLCL_TRY(nlcl_conv2d_forward(ws->p_in, in, W_(g->conv_in), B_(g->conv_in), ws->x));
@@ -152,11 +159,13 @@ nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const floa
         /* x = x + IN(u) */
         nlcl_instance_norm_forward(ws->u, ws->x, ws->x, NULL, NULL, 1, C, h, w, NLCL_BLOCKED,
                                    IN_EPS, 0);
+        NLCL_TRY(report(ws, i + 1, total));
     }
     NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->x, W_(g->sandwich[0]), B_(g->sandwich[0]), ws->t));
     nlcl_instance_norm_forward(ws->t, NULL, ws->t, NULL, NULL, 1, C, h, w, NLCL_BLOCKED, IN_EPS, 1);
     NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->t, W_(g->sandwich[1]), B_(g->sandwich[1]), ws->u));
     NLCL_TRY(nlcl_conv2d_forward(ws->p_out, ws->u, W_(g->conv_out), B_(g->conv_out), out));
+    NLCL_TRY(report(ws, total, total));
 #undef W_
 #undef B_
     return NLCL_OK;

@@ -63,6 +63,8 @@ typedef struct nlcl_gen_infer {
     nlcl_conv2d_plan *p_in, *p_mid, *p_out;
     float *x, *t, *u; /* (1, C, h, w) blocked */
     size_t bytes;     /* bytes held by the three buffers */
+    int (*progress)(void *ctx, int done, int total); /* optional, see model.h */
+    void *progress_ctx;
 } nlcl_gen_infer;
 
 /* Prepare (or re-prepare, when the size changes) the workspace for an h x w

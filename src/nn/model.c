@@ -12,7 +12,14 @@ struct nlcl_model {
     nlcl_gen gen;
     nlcl_tensor_dict meta; /* metadata only (no tensors) */
     nlcl_gen_infer ws;
+    nlcl_progress_fn progress;
+    void *progress_ctx;
 };
+
+void nlcl_model_set_progress(nlcl_model *m, nlcl_progress_fn fn, void *ctx) {
+    m->progress = fn;
+    m->progress_ctx = ctx;
+}
 
 /* The embedded default model (src/nn/default_model.c, generated at build
  * time when a model is shipped). */
@@ -127,6 +134,8 @@ size_t nlcl_model_workspace_bytes(const nlcl_model *m, int h, int w) {
 
 nlcl_status nlcl_model_run(nlcl_model *m, const float *in, float *out, int h, int w) {
     NLCL_TRY(nlcl_gen_infer_prepare(&m->ws, &m->gen, h, w));
+    m->ws.progress = m->progress;
+    m->ws.progress_ctx = m->progress_ctx;
     return nlcl_gen_infer_run(&m->ws, &m->gen, in, out);
 }
 
