@@ -103,8 +103,10 @@ void nlcl_linear_backward(const float *dy, const float *x, const float *W, float
  * for each of m rows of d values (reference section 4.1). norm (m) receives
  * ||x||_2 for backward. */
 void nlcl_l2norm_rows_forward(const float *x, float *y, float *norm, int m, int d);
-/* dx += (dy - y * <dy, y> * ||x|| / (||x|| + 1e-7)... exact derivative of the
- * forward above, computed from x, y and norm. */
+/* Exact derivative of the forward above, with r = norm[i], e = 1e-7:
+ *     dx += dy / (r + e) - x * <dy, x> / (r * (r + e)^2)
+ * (the second term is taken as 0 when r = 0). Computed from x and norm; y is
+ * not read (kept for symmetry). dx may be NULL. */
 void nlcl_l2norm_rows_backward(const float *dy, const float *x, const float *y,
                                const float *norm, float *dx, int m, int d);
 
@@ -159,16 +161,20 @@ void nlcl_cross_entropy_backward(const float *logits, const int32_t *target, int
  *     m = b1*m + (1-b1)*g ;  v = b2*v + (1-b2)*g^2
  *     p -= lr * (m / (1-b1^step)) / (sqrt(v / (1-b2^step)) + eps)
  * computed in the same operation order as PyTorch's single-tensor path. */
+/* The hyper-parameters are double, as PyTorch's (Python floats): with float
+ * fields 1 - 0.999f differs from 1 - 0.999 by 1.3e-5 relative, which would
+ * shift every second moment and bias correction by that much. */
 typedef struct nlcl_adam_cfg {
-    float lr, beta1, beta2, eps;
+    double lr, beta1, beta2, eps;
 } nlcl_adam_cfg;
 void nlcl_adam_step(float *p, const float *g, float *m, float *v, size_t count,
                     const nlcl_adam_cfg *cfg, int64_t step);
 
 /* Linear-decay schedule of the reference (CUT's lr_policy 'linear', counted
  * in iterations or epochs): factor(t) = 1 - max(0, t - n_const) / (n_decay + 1)
- * for the 1-based position t; lr(t) = lr0 * factor(t). With n_decay = 0 the
- * rate is constant. (Reference section 4.4.) */
+ * for the 1-based position t; lr(t) = lr0 * factor(t), never below 0 (past
+ * t = n_const + n_decay + 1). With n_decay <= 0 the rate is constant.
+ * (Reference section 4.4.) */
 double nlcl_lr_linear_decay(double lr0, int64_t t, int64_t n_const, int64_t n_decay);
 
 #ifdef __cplusplus

@@ -1,0 +1,237 @@
+/* Losses (include/nlcl/ops.h): MSE, L1, MSE to a constant (LSGAN,
+ * reference section 4.3), row log-sum-exp and cross-entropy (PatchNCE,
+ * reference section 4.2).
+ *
+ * Every loss value is a sum in double over fixed chunks: the range is cut
+ * into at most MAX_CHUNKS pieces of at least MIN_CHUNK elements, a cut that
+ * depends on the count only; each chunk sums with 16 independent partials
+ * folded in a fixed order; the chunk sums are added in chunk order. So the
+ * value is bit-identical for any number of OpenMP threads. Backward passes
+ * are elementwise (no reductions).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "nlcl/ops.h"
+
+#define MAX_CHUNKS 64
+#define MIN_CHUNK 32768
+#define RL 16 /* partial sums within a chunk */
+#define PAR_MIN 32768
+
+typedef double (*chunk_fn)(const void *ctx, size_t begin, size_t end);
+
+/* sum over [0, count) of f's chunk sums, deterministic (see above). */
+static double chunked_sum(size_t count, size_t min_chunk, chunk_fn f, const void *ctx) {
+    if (count == 0) return 0.0;
+    size_t nch = (count + min_chunk - 1) / min_chunk;
+    if (nch > MAX_CHUNKS) nch = MAX_CHUNKS;
+    size_t len = (count + nch - 1) / nch;
+    nch = (count + len - 1) / len;
+    double part[MAX_CHUNKS];
+#pragma omp parallel for schedule(static) if (nch > 1)
+    for (size_t k = 0; k < nch; k++) {
+        size_t a = k * len, b = NLCL_MIN(a + len, count);
+        part[k] = f(ctx, a, b);
+    }
+    double s = 0.0;
+    for (size_t k = 0; k < nch; k++) s += part[k];
+    return s;
+}
+
+static double fold(const double *a) {
+    double s = 0.0;
+    for (int j = 0; j < RL; j++) s += a[j];
+    return s;
+}
+
+typedef struct pair_ctx {
+    const float *a, *b;
+    float t;
+} pair_ctx;
+
+static double sq_chunk(const void *vctx, size_t i0, size_t i1) {
+    const pair_ctx *c = vctx;
+    double acc[RL] = {0};
+    size_t i = i0;
+    for (; i + RL <= i1; i += RL) {
+#pragma omp simd
+        for (int j = 0; j < RL; j++) {
+            double d = (double)c->a[i + j] - (double)c->b[i + j];
+            acc[j] += d * d;
+        }
+    }
+    for (int j = 0; i < i1; i++, j++) {
+        double d = (double)c->a[i] - (double)c->b[i];
+        acc[j] += d * d;
+    }
+    return fold(acc);
+}
+
+static double abs_chunk(const void *vctx, size_t i0, size_t i1) {
+    const pair_ctx *c = vctx;
+    double acc[RL] = {0};
+    size_t i = i0;
+    if (c->b) {
+        for (; i + RL <= i1; i += RL) {
+#pragma omp simd
+            for (int j = 0; j < RL; j++) acc[j] += fabs((double)c->a[i + j] - (double)c->b[i + j]);
+        }
+        for (int j = 0; i < i1; i++, j++) acc[j] += fabs((double)c->a[i] - (double)c->b[i]);
+    } else {
+        for (; i + RL <= i1; i += RL) {
+#pragma omp simd
+            for (int j = 0; j < RL; j++) acc[j] += fabs((double)c->a[i + j]);
+        }
+        for (int j = 0; i < i1; i++, j++) acc[j] += fabs((double)c->a[i]);
+    }
+    return fold(acc);
+}
+
+static double sqc_chunk(const void *vctx, size_t i0, size_t i1) {
+    const pair_ctx *c = vctx;
+    const double t = (double)c->t;
+    double acc[RL] = {0};
+    size_t i = i0;
+    for (; i + RL <= i1; i += RL) {
+#pragma omp simd
+        for (int j = 0; j < RL; j++) {
+            double d = (double)c->a[i + j] - t;
+            acc[j] += d * d;
+        }
+    }
+    for (int j = 0; i < i1; i++, j++) {
+        double d = (double)c->a[i] - t;
+        acc[j] += d * d;
+    }
+    return fold(acc);
+}
+
+/* ------------------------------------------------------------------ MSE */
+
+double nlcl_mse_forward(const float *a, const float *b, size_t count) {
+    NLCL_ASSERT(count > 0);
+    pair_ctx c = {a, b, 0.0f};
+    return chunked_sum(count, MIN_CHUNK, sq_chunk, &c) / (double)count;
+}
+
+void nlcl_mse_backward(const float *a, const float *b, size_t count, float g, float *da,
+                       float *db) {
+    NLCL_ASSERT(count > 0);
+    const float k = (float)(2.0 * (double)g / (double)count);
+    if (da && db) {
+#pragma omp parallel for simd schedule(static) if (count >= PAR_MIN)
+        for (size_t i = 0; i < count; i++) {
+            float t = k * (a[i] - b[i]);
+            da[i] += t;
+            db[i] -= t;
+        }
+    } else if (da) {
+#pragma omp parallel for simd schedule(static) if (count >= PAR_MIN)
+        for (size_t i = 0; i < count; i++) da[i] += k * (a[i] - b[i]);
+    } else if (db) {
+#pragma omp parallel for simd schedule(static) if (count >= PAR_MIN)
+        for (size_t i = 0; i < count; i++) db[i] -= k * (a[i] - b[i]);
+    }
+}
+
+/* ------------------------------------------------------------------- L1 */
+
+double nlcl_l1_forward(const float *a, const float *b, size_t count) {
+    NLCL_ASSERT(count > 0);
+    pair_ctx c = {a, b, 0.0f};
+    return chunked_sum(count, MIN_CHUNK, abs_chunk, &c) / (double)count;
+}
+
+static inline float sgnf(float d) { return d > 0.0f ? 1.0f : (d < 0.0f ? -1.0f : 0.0f); }
+
+void nlcl_l1_backward(const float *a, const float *b, size_t count, float g, float *da,
+                      float *db) {
+    NLCL_ASSERT(count > 0);
+    const float k = (float)((double)g / (double)count);
+    if (!b) db = NULL;
+#pragma omp parallel for schedule(static) if (count >= PAR_MIN)
+    for (size_t i = 0; i < count; i++) {
+        float t = k * sgnf(b ? a[i] - b[i] : a[i]);
+        if (da) da[i] += t;
+        if (db) db[i] -= t;
+    }
+}
+
+/* ------------------------------------------------------- MSE to constant */
+
+double nlcl_mse_const_forward(const float *a, float t, size_t count) {
+    NLCL_ASSERT(count > 0);
+    pair_ctx c = {a, NULL, t};
+    return chunked_sum(count, MIN_CHUNK, sqc_chunk, &c) / (double)count;
+}
+
+void nlcl_mse_const_backward(const float *a, float t, size_t count, float g, float *da) {
+    NLCL_ASSERT(count > 0);
+    if (!da) return;
+    const float k = (float)(2.0 * (double)g / (double)count);
+#pragma omp parallel for simd schedule(static) if (count >= PAR_MIN)
+    for (size_t i = 0; i < count; i++) da[i] += k * (a[i] - t);
+}
+
+/* ------------------------------------------------- log-sum-exp, softmax */
+
+/* max_j l_j + log sum_j exp(l_j - max), in double. */
+static double row_lse(const float *l, int d) {
+    float mx = l[0];
+    for (int j = 1; j < d; j++) mx = l[j] > mx ? l[j] : mx;
+    if (isinf(mx)) return (double)mx; /* all -inf (or a +inf): lse is that value */
+    double s = 0.0;
+    for (int j = 0; j < d; j++) s += exp((double)l[j] - (double)mx);
+    return (double)mx + log(s);
+}
+
+void nlcl_logsumexp_rows(const float *logits, int m, int d, double *out) {
+    NLCL_ASSERT(m >= 0 && d > 0);
+#pragma omp parallel for schedule(static) if ((long)m * d >= 8192)
+    for (int i = 0; i < m; i++) out[i] = row_lse(logits + (size_t)i * d, d);
+}
+
+typedef struct ce_ctx {
+    const float *logits;
+    const int32_t *target;
+    int d;
+} ce_ctx;
+
+static double ce_chunk(const void *vctx, size_t r0, size_t r1) {
+    const ce_ctx *c = vctx;
+    double s = 0.0;
+    for (size_t i = r0; i < r1; i++) {
+        const float *l = c->logits + i * (size_t)c->d;
+        s += row_lse(l, c->d) - (double)l[c->target[i]];
+    }
+    return s;
+}
+
+double nlcl_cross_entropy_forward(const float *logits, const int32_t *target, int m, int d) {
+    NLCL_ASSERT(m > 0 && d > 0);
+    for (int i = 0; i < m; i++) NLCL_ASSERT(target[i] >= 0 && target[i] < d);
+    ce_ctx c = {logits, target, d};
+    /* chunks of at least ~8k logits */
+    size_t min_rows = (size_t)(8192 / d) + 1;
+    return chunked_sum((size_t)m, min_rows, ce_chunk, &c) / (double)m;
+}
+
+void nlcl_cross_entropy_backward(const float *logits, const int32_t *target, int m, int d,
+                                 float g, float *dlogits) {
+    NLCL_ASSERT(m > 0 && d > 0);
+    if (!dlogits) return;
+    for (int i = 0; i < m; i++) NLCL_ASSERT(target[i] >= 0 && target[i] < d);
+    const double k = (double)g / (double)m;
+#pragma omp parallel for schedule(static) if ((long)m * d >= 8192)
+    for (int i = 0; i < m; i++) {
+        const float *l = logits + (size_t)i * d;
+        float *dl = dlogits + (size_t)i * d;
+        double lse = row_lse(l, d);
+        for (int j = 0; j < d; j++) {
+            double p = exp((double)l[j] - lse) - (j == target[i] ? 1.0 : 0.0);
+            dl[j] += (float)(k * p);
+        }
+    }
+}

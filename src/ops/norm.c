@@ -1,0 +1,442 @@
+/* Instance norm forward/backward (include/nlcl/ops.h), optionally fused with
+ * ReLU and a residual add.
+ *
+ * Work decomposition. A "plane" is what one set of statistics covers:
+ *   NCHW:    plane (n, c), h*w contiguous floats, one lane (L = 1);
+ *   BLOCKED: plane (n, c/B), h*w pixels of L = B contiguous lanes, one set of
+ *            statistics per lane.
+ * Each plane is cut into at most MAX_CHUNKS chunks of whole pixels (about
+ * MIN_CHUNK_FLOATS floats or more). The cut depends only on the shape and the
+ * layout, never on the number of threads. Every chunk's partial sums are
+ * computed in double by one thread in a fixed order and stored; the partials
+ * of a plane are then added in chunk order. Hence the statistics, and so the
+ * outputs, are bit-identical for any OpenMP thread count.
+ *
+ * The inner loops run over "virtual lanes": a chunk is read as rows of VL = 32
+ * floats and element e accumulates into virtual lane e % 32, i.e. real lane
+ * e % L when L divides 32 (L = 1, 8, 16). The 32 accumulators are independent,
+ * so the compiler vectorises the reduction without reassociating anything;
+ * they are folded into the L real lanes in a fixed order at the end of the
+ * chunk. Block sizes that do not divide 32 take a plain per-pixel path.
+ *
+ * Planes are processed in groups whose partials fit a fixed stack buffer; a
+ * group's statistics pass is followed at once by its output pass (while the
+ * data is still in cache). Forward is one statistics pass (read x) plus one
+ * output pass (read x and res, write y); backward is one reduction pass (read
+ * x, dy) plus one update pass (read x, dy, dx; write dx).
+ *
+ * Variance: sums are taken of d = x - s, with the shift s = the plane's first
+ * pixel (per lane), so that var = E[d^2] - E[d]^2 does not cancel when the
+ * mean is large compared with the spread.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../core/internal.h"
+#include "nlcl/ops.h"
+
+#define VL 32                  /* virtual lanes */
+#define MAX_LANES 64           /* largest supported block */
+#define MAX_CHUNKS 32          /* chunks per plane at most */
+#define MIN_CHUNK_FLOATS 16384 /* 64 KiB: target chunk size */
+#define PARTIAL_CAP 8192       /* doubles of partial sums per group */
+
+typedef struct geom {
+    size_t planes;    /* n * G */
+    size_t pix;       /* h * w pixels per plane */
+    int L;            /* lanes per pixel */
+    int G;            /* planes per image: c (NCHW) or ceil(c/B) */
+    int c;            /* channels */
+    size_t chunk_pix; /* pixels per chunk (last may be shorter) */
+    size_t nch;       /* chunks per plane */
+    size_t group;     /* planes per group */
+} geom;
+
+static geom make_geom(int n, int c, int h, int w, nlcl_layout layout) {
+    NLCL_ASSERT(n > 0 && c > 0 && h > 0 && w > 0);
+    geom g;
+    g.L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
+    NLCL_ASSERT(g.L >= 1 && g.L <= MAX_LANES);
+    g.G = (c + g.L - 1) / g.L;
+    g.c = c;
+    g.planes = (size_t)n * (size_t)g.G;
+    g.pix = (size_t)h * (size_t)w;
+    size_t floats = g.pix * (size_t)g.L;
+    size_t nch = (floats + MIN_CHUNK_FLOATS - 1) / MIN_CHUNK_FLOATS;
+    if (nch > MAX_CHUNKS) nch = MAX_CHUNKS;
+    if (nch < 1) nch = 1;
+    g.chunk_pix = (g.pix + nch - 1) / nch;
+    g.nch = (g.pix + g.chunk_pix - 1) / g.chunk_pix;
+    g.group = PARTIAL_CAP / (g.nch * 2 * (size_t)g.L);
+    NLCL_ASSERT(g.group >= 1);
+    return g;
+}
+
+/* ------------------------------------------------------------- kernels */
+
+/* Partial sums of d = x - shift and d^2 per lane over nfl floats (a whole
+ * number of pixels), written to s1[L], s2[L]. */
+static void stats_chunk(const float *x, size_t nfl, int L, const float *shift, double *s1,
+                        double *s2) {
+    if (VL % L == 0) {
+        double a1[VL] = {0}, a2[VL] = {0};
+        float sh[VL];
+        for (int j = 0; j < VL; j++) sh[j] = shift[j % L];
+        size_t nv = nfl / VL;
+        for (size_t v = 0; v < nv; v++) {
+            const float *p = x + v * VL;
+#pragma omp simd
+            for (int j = 0; j < VL; j++) {
+                double d = (double)p[j] - (double)sh[j];
+                a1[j] += d;
+                a2[j] += d * d;
+            }
+        }
+        const float *p = x + nv * VL;
+        for (size_t j = 0; j < nfl - nv * VL; j++) {
+            double d = (double)p[j] - (double)sh[j];
+            a1[j] += d;
+            a2[j] += d * d;
+        }
+        for (int l = 0; l < L; l++) {
+            double t1 = 0, t2 = 0;
+            for (int k = l; k < VL; k += L) {
+                t1 += a1[k];
+                t2 += a2[k];
+            }
+            s1[l] = t1;
+            s2[l] = t2;
+        }
+    } else {
+        for (int l = 0; l < L; l++) s1[l] = s2[l] = 0;
+        for (size_t e = 0; e < nfl; e += (size_t)L)
+            for (int l = 0; l < L; l++) {
+                double d = (double)x[e + l] - (double)shift[l];
+                s1[l] += d;
+                s2[l] += d * d;
+            }
+    }
+}
+
+/* y = (res ? res : 0) + f((x - m) * r), f = relu or identity, per lane. */
+static inline void norm_apply(const float *x, const float *res, float *y, size_t nfl, int L,
+                              const float *m, const float *r, int relu) {
+    if (VL % L == 0) {
+        float mv[VL], rv[VL];
+        for (int j = 0; j < VL; j++) {
+            mv[j] = m[j % L];
+            rv[j] = r[j % L];
+        }
+        size_t nv = nfl / VL, rest = nfl - nv * VL;
+        /* four loop bodies so that each inner loop is branch-free */
+        if (res && relu) {
+            for (size_t v = 0; v < nv; v++) {
+                const float *xp = x + v * VL, *rp = res + v * VL;
+                float *yp = y + v * VL;
+#pragma omp simd
+                for (int j = 0; j < VL; j++) {
+                    float t = (xp[j] - mv[j]) * rv[j];
+                    yp[j] = rp[j] + (t < 0.0f ? 0.0f : t);
+                }
+            }
+        } else if (res) {
+            for (size_t v = 0; v < nv; v++) {
+                const float *xp = x + v * VL, *rp = res + v * VL;
+                float *yp = y + v * VL;
+#pragma omp simd
+                for (int j = 0; j < VL; j++) yp[j] = rp[j] + (xp[j] - mv[j]) * rv[j];
+            }
+        } else if (relu) {
+            for (size_t v = 0; v < nv; v++) {
+                const float *xp = x + v * VL;
+                float *yp = y + v * VL;
+#pragma omp simd
+                for (int j = 0; j < VL; j++) {
+                    float t = (xp[j] - mv[j]) * rv[j];
+                    yp[j] = t < 0.0f ? 0.0f : t;
+                }
+            }
+        } else {
+            for (size_t v = 0; v < nv; v++) {
+                const float *xp = x + v * VL;
+                float *yp = y + v * VL;
+#pragma omp simd
+                for (int j = 0; j < VL; j++) yp[j] = (xp[j] - mv[j]) * rv[j];
+            }
+        }
+        size_t o = nv * VL;
+        for (size_t j = 0; j < rest; j++) {
+            float t = (x[o + j] - mv[j]) * rv[j];
+            if (relu) t = t < 0.0f ? 0.0f : t;
+            y[o + j] = res ? res[o + j] + t : t;
+        }
+    } else {
+        for (size_t e = 0; e < nfl; e++) {
+            int l = (int)(e % (size_t)L);
+            float t = (x[e] - m[l]) * r[l];
+            if (relu) t = t < 0.0f ? 0.0f : t;
+            y[e] = res ? res[e] + t : t;
+        }
+    }
+}
+
+/* g if keep else +0.0, as a bit mask: GCC 12 if-converts (vectorises) this
+ * where a float select feeding a double conversion stays a branch. Exact
+ * ReLU-backward semantics: a masked NaN/inf gradient gives 0, as in PyTorch. */
+static inline float keep_if(float g, int keep) {
+    uint32_t u;
+    memcpy(&u, &g, sizeof u);
+    u &= (uint32_t)0 - (uint32_t)(keep != 0);
+    memcpy(&g, &u, sizeof g);
+    return g;
+}
+
+/* Backward partials: s1 = sum g, s2 = sum g * xhat per lane, where
+ * xhat = (x - m) * r and g = relu ? dy * (xhat > 0) : dy. */
+static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const float *m,
+                      const float *r, int relu, double *s1, double *s2) {
+    if (VL % L == 0) {
+        double a1[VL] = {0}, a2[VL] = {0};
+        float mv[VL], rv[VL];
+        for (int j = 0; j < VL; j++) {
+            mv[j] = m[j % L];
+            rv[j] = r[j % L];
+        }
+        size_t nv = nfl / VL;
+        if (relu) {
+            for (size_t v = 0; v < nv; v++) {
+                const float *xp = x + v * VL, *gp = dy + v * VL;
+#pragma omp simd
+                for (int j = 0; j < VL; j++) {
+                    float xh = (xp[j] - mv[j]) * rv[j];
+                    float g = keep_if(gp[j], xh > 0.0f);
+                    a1[j] += (double)g;
+                    a2[j] += (double)g * (double)xh;
+                }
+            }
+        } else {
+            for (size_t v = 0; v < nv; v++) {
+                const float *xp = x + v * VL, *gp = dy + v * VL;
+#pragma omp simd
+                for (int j = 0; j < VL; j++) {
+                    float xh = (xp[j] - mv[j]) * rv[j];
+                    a1[j] += (double)gp[j];
+                    a2[j] += (double)gp[j] * (double)xh;
+                }
+            }
+        }
+        size_t o = nv * VL;
+        for (size_t j = 0; j < nfl - o; j++) {
+            float xh = (x[o + j] - mv[j]) * rv[j];
+            float g = dy[o + j];
+            if (relu && !(xh > 0.0f)) g = 0.0f;
+            a1[j] += (double)g;
+            a2[j] += (double)g * (double)xh;
+        }
+        for (int l = 0; l < L; l++) {
+            double t1 = 0, t2 = 0;
+            for (int k = l; k < VL; k += L) {
+                t1 += a1[k];
+                t2 += a2[k];
+            }
+            s1[l] = t1;
+            s2[l] = t2;
+        }
+    } else {
+        for (int l = 0; l < L; l++) s1[l] = s2[l] = 0;
+        for (size_t e = 0; e < nfl; e += (size_t)L)
+            for (int l = 0; l < L; l++) {
+                float xh = (x[e + l] - m[l]) * r[l];
+                float g = dy[e + l];
+                if (relu && !(xh > 0.0f)) g = 0.0f;
+                s1[l] += (double)g;
+                s2[l] += (double)g * (double)xh;
+            }
+    }
+}
+
+/* dx += r * (g - mg - xhat * mgx) per lane. */
+static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, int L,
+                      const float *m, const float *r, const float *mg, const float *mgx,
+                      int relu) {
+    if (VL % L == 0) {
+        float mv[VL], rv[VL], gv[VL], gxv[VL];
+        for (int j = 0; j < VL; j++) {
+            mv[j] = m[j % L];
+            rv[j] = r[j % L];
+            gv[j] = mg[j % L];
+            gxv[j] = mgx[j % L];
+        }
+        size_t nv = nfl / VL;
+        if (relu) {
+            for (size_t v = 0; v < nv; v++) {
+                const float *xp = x + v * VL, *gp = dy + v * VL;
+                float *dp = dx + v * VL;
+#pragma omp simd
+                for (int j = 0; j < VL; j++) {
+                    float xh = (xp[j] - mv[j]) * rv[j];
+                    float g = gp[j]; /* unconditional load: if-convertible */
+                    g = xh > 0.0f ? g : 0.0f;
+                    dp[j] += rv[j] * (g - gv[j] - xh * gxv[j]);
+                }
+            }
+        } else {
+            for (size_t v = 0; v < nv; v++) {
+                const float *xp = x + v * VL, *gp = dy + v * VL;
+                float *dp = dx + v * VL;
+#pragma omp simd
+                for (int j = 0; j < VL; j++) {
+                    float xh = (xp[j] - mv[j]) * rv[j];
+                    dp[j] += rv[j] * (gp[j] - gv[j] - xh * gxv[j]);
+                }
+            }
+        }
+        size_t o = nv * VL;
+        for (size_t j = 0; j < nfl - o; j++) {
+            float xh = (x[o + j] - mv[j]) * rv[j];
+            float g = dy[o + j];
+            if (relu && !(xh > 0.0f)) g = 0.0f;
+            dx[o + j] += rv[j] * (g - gv[j] - xh * gxv[j]);
+        }
+    } else {
+        for (size_t e = 0; e < nfl; e++) {
+            int l = (int)(e % (size_t)L);
+            float xh = (x[e] - m[l]) * r[l];
+            float g = dy[e];
+            if (relu && !(xh > 0.0f)) g = 0.0f;
+            dx[e] += r[l] * (g - mg[l] - xh * mgx[l]);
+        }
+    }
+}
+
+/* ------------------------------------------------------------- forward */
+
+void nlcl_instance_norm_forward(const float *x, const float *res, float *y, float *mean,
+                                float *rstd, int n, int c, int h, int w, nlcl_layout layout,
+                                float eps, int relu) {
+    NLCL_ASSERT(x && y);
+    const geom g = make_geom(n, c, h, w, layout);
+    const int L = g.L;
+    const size_t plane_fl = g.pix * (size_t)L;
+    double part[PARTIAL_CAP];
+    float gm[PARTIAL_CAP / 2], gr[PARTIAL_CAP / 2]; /* group's per-lane mean and rstd */
+
+#pragma omp parallel
+    for (size_t p0 = 0; p0 < g.planes; p0 += g.group) {
+        const size_t np = NLCL_MIN(g.group, g.planes - p0);
+        const size_t items = np * g.nch;
+        /* 1. partial sums per (plane, chunk) */
+#pragma omp for schedule(static)
+        for (size_t it = 0; it < items; it++) {
+            size_t pl = it / g.nch, ck = it % g.nch;
+            const float *xp = x + (p0 + pl) * plane_fl;
+            size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
+            double *s = part + it * 2 * (size_t)L;
+            stats_chunk(xp + a * L, (b - a) * L, L, xp, s, s + L);
+        }
+        /* 2. combine in chunk order -> mean, rstd */
+#pragma omp for schedule(static)
+        for (size_t pl = 0; pl < np; pl++) {
+            size_t p = p0 + pl;
+            const float *xp = x + p * plane_fl;
+            int ni = (int)(p / (size_t)g.G), gi = (int)(p % (size_t)g.G);
+            for (int l = 0; l < L; l++) {
+                double t1 = 0, t2 = 0;
+                for (size_t ck = 0; ck < g.nch; ck++) {
+                    const double *s = part + (pl * g.nch + ck) * 2 * (size_t)L;
+                    t1 += s[l];
+                    t2 += s[L + l];
+                }
+                int ch = gi * L + l;
+                float mf = 0.0f, rf = 0.0f; /* padding lanes: y = res (+ 0) */
+                if (ch < c) {
+                    double inv = 1.0 / (double)g.pix;
+                    double md = t1 * inv;
+                    double var = t2 * inv - md * md;
+                    if (var < 0) var = 0;
+                    mf = (float)((double)xp[l] + md);
+                    rf = (float)(1.0 / sqrt(var + (double)eps));
+                    if (mean) mean[(size_t)ni * c + ch] = mf;
+                    if (rstd) rstd[(size_t)ni * c + ch] = rf;
+                }
+                gm[pl * L + l] = mf;
+                gr[pl * L + l] = rf;
+            }
+        }
+        /* 3. output pass (the implicit barrier above also protects x when y aliases it) */
+#pragma omp for schedule(static)
+        for (size_t it = 0; it < items; it++) {
+            size_t pl = it / g.nch, ck = it % g.nch;
+            size_t off = (p0 + pl) * plane_fl;
+            size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
+            off += a * L;
+            norm_apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L, gm + pl * L,
+                       gr + pl * L, relu);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ backward */
+
+void nlcl_instance_norm_backward(const float *dy, const float *x, const float *mean,
+                                 const float *rstd, float *dx, int n, int c, int h, int w,
+                                 nlcl_layout layout, int relu) {
+    NLCL_ASSERT(dy && x && mean && rstd);
+    if (!dx) return;
+    const geom g = make_geom(n, c, h, w, layout);
+    const int L = g.L;
+    const size_t plane_fl = g.pix * (size_t)L;
+    double part[PARTIAL_CAP];
+    /* group's per-lane mean, rstd, mean(g), mean(g * xhat) */
+    float gm[PARTIAL_CAP / 2], gr[PARTIAL_CAP / 2], gg[PARTIAL_CAP / 2], ggx[PARTIAL_CAP / 2];
+
+#pragma omp parallel
+    for (size_t p0 = 0; p0 < g.planes; p0 += g.group) {
+        const size_t np = NLCL_MIN(g.group, g.planes - p0);
+        const size_t items = np * g.nch;
+        /* 0. saved statistics of the group's lanes (padding lanes: 0, so dx += 0) */
+#pragma omp for schedule(static)
+        for (size_t pl = 0; pl < np; pl++) {
+            size_t p = p0 + pl;
+            int ni = (int)(p / (size_t)g.G), gi = (int)(p % (size_t)g.G);
+            for (int l = 0; l < L; l++) {
+                int ch = gi * L + l;
+                gm[pl * L + l] = ch < c ? mean[(size_t)ni * c + ch] : 0.0f;
+                gr[pl * L + l] = ch < c ? rstd[(size_t)ni * c + ch] : 0.0f;
+            }
+        }
+        /* 1. partial sums of g and g * xhat */
+#pragma omp for schedule(static)
+        for (size_t it = 0; it < items; it++) {
+            size_t pl = it / g.nch, ck = it % g.nch;
+            size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
+            size_t off = (p0 + pl) * plane_fl + a * L;
+            double *s = part + it * 2 * (size_t)L;
+            bwd_chunk(x + off, dy + off, (b - a) * L, L, gm + pl * L, gr + pl * L, relu, s, s + L);
+        }
+        /* 2. combine in chunk order */
+#pragma omp for schedule(static)
+        for (size_t pl = 0; pl < np; pl++) {
+            for (int l = 0; l < L; l++) {
+                double t1 = 0, t2 = 0;
+                for (size_t ck = 0; ck < g.nch; ck++) {
+                    const double *s = part + (pl * g.nch + ck) * 2 * (size_t)L;
+                    t1 += s[l];
+                    t2 += s[L + l];
+                }
+                gg[pl * L + l] = (float)(t1 / (double)g.pix);
+                ggx[pl * L + l] = (float)(t2 / (double)g.pix);
+            }
+        }
+        /* 3. dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) */
+#pragma omp for schedule(static)
+        for (size_t it = 0; it < items; it++) {
+            size_t pl = it / g.nch, ck = it % g.nch;
+            size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
+            size_t off = (p0 + pl) * plane_fl + a * L;
+            bwd_apply(x + off, dy + off, dx + off, (b - a) * L, L, gm + pl * L, gr + pl * L,
+                      gg + pl * L, ggx + pl * L, relu);
+        }
+    }
+}
