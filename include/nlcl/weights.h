@@ -7,31 +7,59 @@
  *     {"__metadata__": {"key": "value", ...},
  *      "name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...}
  * then the tensor bytes, little-endian, offsets relative to the end of the
- * header. nlcl writes F32 only and reads F32, F16, BF16 and F64 (converted to
- * float32). The loader checks, before using anything: the header length
- * against the file size and a 100 MB cap, that the JSON parses, that every
- * entry has a known dtype, a shape of at most 8 non-negative dims whose
- * product times the dtype size equals its byte range, that the ranges lie in
- * the file, do not overlap and cover the data section exactly, and that names
- * are unique and non-empty.
+ * header. nlcl writes F32 only ("__metadata__" first, then the tensors in
+ * the dict's order, data packed in the same order, the header padded with
+ * spaces to a multiple of 8 bytes as the reference implementation does) and
+ * reads F32, F16, BF16 and F64 (converted to float32: F16/BF16 exactly, F64
+ * rounded to nearest). The loader checks, before it allocates any tensor: the
+ * header length against the file size and a 100 MB cap
+ * (NLCL_SAFETENSORS_MAX_HEADER), that the header is one JSON object (only
+ * whitespace may follow it), that "__metadata__" (optional, at most once) maps
+ * strings to strings, that every tensor entry has a known dtype, a shape of
+ * at most 8 non-negative integer dims whose product times the dtype size
+ * equals its byte range (overflow-checked), data_offsets [begin, end] with
+ * begin <= end inside the data section, that the ranges do not overlap and
+ * cover the data section exactly, and that names are unique and non-empty.
+ * A valid safetensors dtype other than the four above (I64, U8, ...) is
+ * NLCL_ERR_UNSUPPORTED; an unknown dtype string is NLCL_ERR_FORMAT.
  *
  * .pth (torch.save, PyTorch >= 1.6 zip format): a zip archive holding
  * "<root>/data.pkl", a pickle of an OrderedDict name -> tensor, and one raw
- * little-endian file per storage at "<root>/data/<key>". The importer reads it
- * with libzip and a restricted unpickler that understands only the opcodes a
- * state_dict uses (protocol 2: PROTO, FRAME, EMPTY_DICT, MARK, BINUNICODE,
- * BINPUT/LONG_BINPUT, BINGET/LONG_BINGET, GLOBAL for exactly
+ * little-endian file per storage at "<root>/data/<key>" (<root> is the one
+ * top-level folder: "archive" or the file's stem, depending on the torch
+ * version). The importer reads it with libzip (stored or deflated entries)
+ * and a restricted unpickler that understands only the opcodes torch.save
+ * (protocol 2) writes for a state_dict: PROTO, FRAME, EMPTY_DICT, MARK,
+ * BINUNICODE, BINPUT/LONG_BINPUT, BINGET/LONG_BINGET, GLOBAL for exactly
  * collections.OrderedDict, torch._utils._rebuild_tensor_v2 and
- * torch.FloatStorage (and a few other torch.*Storage names, which are rejected
- * as unsupported dtypes), BINPERSISTID, TUPLE*, EMPTY_TUPLE, BININT*, NEWFALSE/
- * NEWTRUE, NONE, REDUCE, SETITEM(S), BUILD on an OrderedDict, STOP). Any other
- * opcode or global is refused with NLCL_ERR_UNSUPPORTED naming it: nothing is
- * ever executed. Storages must be float32 and contiguous views with in-range
- * offsets.
+ * torch.<T>Storage (any storage type parses; all but torch.FloatStorage are
+ * rejected as unsupported dtypes when a tensor uses them), BINPERSID with the
+ * persistent id ('storage', storage_type, key, location, numel), TUPLE,
+ * TUPLE1/2/3, EMPTY_TUPLE, BININT/BININT1/BININT2, NEWFALSE/NEWTRUE, NONE,
+ * REDUCE (only OrderedDict() and _rebuild_tensor_v2(storage, offset, size,
+ * stride, requires_grad, backward_hooks[, metadata])), SETITEM(S), BUILD on a
+ * dict (the state_dict's `_metadata` attribute, ignored), STOP. Any other
+ * opcode or global is refused with NLCL_ERR_UNSUPPORTED naming it, e.g.
+ * "weights_load: evil.pth: pickle global 'os.system' (opcode 'c' GLOBAL) is
+ * not allowed ...": nothing is ever executed. The pickle (at most
+ * NLCL_PTH_MAX_PICKLE bytes), its stack, marks, memo, strings and object
+ * count are bounded, and the interpreter does not recurse. Tensors must be
+ * float32, contiguous (row-major strides; dims of size 1 ignored) and lie
+ * inside their storage; a storage file must hold exactly the bytes its
+ * persistent id declares (the zip's sizes are checked against that and
+ * against what is actually read, CRC included). The total of storage bytes
+ * and of tensor bytes is capped at NLCL_WEIGHTS_MAX_BYTES (NLCL_ERR_LIMIT).
+ * Pre-1.6 (non-zip) torch files are NLCL_ERR_UNSUPPORTED.
+ *
+ * Loaders initialise *d themselves (previous contents are not freed: pass an
+ * empty or uninitialised dict) and leave it empty on failure, so only a
+ * successful load needs nlcl_tensor_dict_free.
  *
  * Errors: NLCL_ERR_IO, NLCL_ERR_FORMAT ("weights_load: f.safetensors: header
  * length 18446744073709551615 exceeds file size 1234"), NLCL_ERR_UNSUPPORTED,
- * NLCL_ERR_NOMEM. Writing is atomic (temporary file, fsync, rename).
+ * NLCL_ERR_LIMIT, NLCL_ERR_NOMEM. Messages start "weights_load: <path>: "
+ * (or "weights_save: <path>: ") and name the tensor concerned. Writing is
+ * atomic (temporary file, fsync, rename).
  */
 #ifndef NLCL_WEIGHTS_H
 #define NLCL_WEIGHTS_H
@@ -46,6 +74,12 @@ extern "C" {
 #endif
 
 #define NLCL_MAX_DIMS 8
+/* Largest safetensors JSON header accepted (bytes). */
+#define NLCL_SAFETENSORS_MAX_HEADER ((uint64_t)100 * 1000 * 1000)
+/* Largest data.pkl accepted in a .pth archive (bytes). */
+#define NLCL_PTH_MAX_PICKLE ((uint64_t)64 << 20)
+/* Largest total of tensor (and, for .pth, storage) bytes one load accepts. */
+#define NLCL_WEIGHTS_MAX_BYTES ((uint64_t)4 << 30)
 
 typedef struct nlcl_named_tensor {
     char *name;
@@ -66,11 +100,20 @@ typedef struct nlcl_tensor_dict {
 void nlcl_tensor_dict_init(nlcl_tensor_dict *d);
 void nlcl_tensor_dict_free(nlcl_tensor_dict *d);
 /* Add a tensor, copying `data` (numel = product of shape) unless data is
- * NULL, in which case it is zero-filled. Duplicate names are
- * NLCL_ERR_INVALID_ARG. Returns the new tensor in *out if out != NULL. */
+ * NULL, in which case it is zero-filled. ndim 0..NLCL_MAX_DIMS (0 = scalar,
+ * numel 1), dims >= 0. Empty or duplicate names and negative dims are
+ * NLCL_ERR_INVALID_ARG; an element count overflowing size_t is
+ * NLCL_ERR_LIMIT. Returns the new tensor in *out if out != NULL (valid until
+ * the next add). */
 nlcl_status nlcl_tensor_dict_add(nlcl_tensor_dict *d, const char *name, int ndim,
                                  const int64_t *shape, const float *data,
                                  nlcl_named_tensor **out);
+/* Total number of elements of all tensors. */
+size_t nlcl_tensor_dict_numel(const nlcl_tensor_dict *d);
+/* Element count of a shape (product of dims, 1 for ndim 0) with the checks of
+ * nlcl_tensor_dict_add (ndim range, dims >= 0, no size_t overflow of the
+ * count or of its float32 byte size). */
+nlcl_status nlcl_tensor_numel(int ndim, const int64_t *shape, size_t *numel);
 /* NULL if absent. */
 nlcl_named_tensor *nlcl_tensor_dict_find(const nlcl_tensor_dict *d, const char *name);
 /* Set (or replace) a metadata entry. */
@@ -78,8 +121,9 @@ nlcl_status nlcl_tensor_dict_set_meta(nlcl_tensor_dict *d, const char *key, cons
 /* NULL if absent. */
 const char *nlcl_tensor_dict_get_meta(const nlcl_tensor_dict *d, const char *key);
 
-/* safetensors. Tensors are written in the dict's order; metadata as
- * "__metadata__". */
+/* safetensors. Tensors are written in the dict's order as F32; metadata as
+ * "__metadata__" (omitted when empty). Tensor names "" and "__metadata__"
+ * are NLCL_ERR_INVALID_ARG. Loading keeps the header's order. */
 nlcl_status nlcl_safetensors_save(const char *path, const nlcl_tensor_dict *d);
 nlcl_status nlcl_safetensors_load(const char *path, nlcl_tensor_dict *d);
 /* From memory (e.g. the embedded default model); `name` is used in errors. */
@@ -89,8 +133,8 @@ nlcl_status nlcl_safetensors_load_memory(const void *buf, size_t len, const char
 /* PyTorch .pth state_dict import (see above). */
 nlcl_status nlcl_pth_load(const char *path, nlcl_tensor_dict *d);
 
-/* Either format, recognised by content ("PK\3\4" = .pth zip, otherwise
- * safetensors). */
+/* Either format, recognised by content ("PK\3\4" = .pth zip, a pre-1.6
+ * torch pickle = NLCL_ERR_UNSUPPORTED, otherwise safetensors). */
 nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d);
 
 #ifdef __cplusplus

@@ -1,0 +1,179 @@
+/* Named float32 tensors plus string metadata (include/nlcl/weights.h), and
+ * nlcl_weights_load, which picks the format by content. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "nlcl/weights.h"
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+void nlcl_tensor_dict_init(nlcl_tensor_dict *d) { memset(d, 0, sizeof *d); }
+
+void nlcl_tensor_dict_free(nlcl_tensor_dict *d) {
+    if (!d) return;
+    for (int i = 0; i < d->count; i++) {
+        free(d->tensors[i].name);
+        nlcl_free(d->tensors[i].data);
+    }
+    free(d->tensors);
+    for (int i = 0; i < d->meta_count; i++) {
+        free(d->meta_keys[i]);
+        free(d->meta_values[i]);
+    }
+    free(d->meta_keys);
+    free(d->meta_values);
+    nlcl_tensor_dict_init(d);
+}
+
+nlcl_named_tensor *nlcl_tensor_dict_find(const nlcl_tensor_dict *d, const char *name) {
+    for (int i = 0; i < d->count; i++)
+        if (strcmp(d->tensors[i].name, name) == 0) return &d->tensors[i];
+    return NULL;
+}
+
+nlcl_status nlcl_tensor_numel(int ndim, const int64_t *shape, size_t *numel) {
+    if (ndim < 0 || ndim > NLCL_MAX_DIMS)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor: rank %d is outside 0..%d", ndim,
+                              NLCL_MAX_DIMS);
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor: dimension %d is negative (%lld)",
+                                  i, (long long)shape[i]);
+        if ((uint64_t)shape[i] > SIZE_MAX || !nlcl_size_mul(n, (size_t)shape[i], &n))
+            return nlcl_error_set(NLCL_ERR_LIMIT, "tensor: element count overflows");
+    }
+    /* The bytes must be addressable too. */
+    size_t bytes;
+    if (!nlcl_size_mul(n, sizeof(float), &bytes))
+        return nlcl_error_set(NLCL_ERR_LIMIT, "tensor: byte count overflows");
+    *numel = n;
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_tensor_dict_add(nlcl_tensor_dict *d, const char *name, int ndim,
+                                 const int64_t *shape, const float *data,
+                                 nlcl_named_tensor **out) {
+    if (out) *out = NULL;
+    if (!name || !name[0])
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor_dict: empty tensor name");
+    size_t numel;
+    nlcl_status s = nlcl_tensor_numel(ndim, shape, &numel);
+    if (s != NLCL_OK) return nlcl_error_prefix(s, "tensor_dict: '%.200s': ", name);
+    if (nlcl_tensor_dict_find(d, name))
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor_dict: duplicate tensor name '%.200s'",
+                              name);
+    if (d->count == d->cap) {
+        if (d->cap > (1 << 28))
+            return nlcl_error_set(NLCL_ERR_LIMIT, "tensor_dict: too many tensors");
+        int ncap = d->cap ? 2 * d->cap : 16;
+        nlcl_named_tensor *t = realloc(d->tensors, (size_t)ncap * sizeof *t);
+        if (!t) return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+        d->tensors = t;
+        d->cap = ncap;
+    }
+    nlcl_named_tensor *t = &d->tensors[d->count];
+    memset(t, 0, sizeof *t);
+    t->name = dup_str(name);
+    if (!t->name) return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+    t->data = nlcl_alloc_floats(numel, name);
+    if (!t->data) {
+        free(t->name);
+        t->name = NULL;
+        return nlcl_error_prefix(NLCL_ERR_NOMEM, "tensor_dict: ");
+    }
+    if (data && numel) memcpy(t->data, data, numel * sizeof(float));
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+    t->numel = numel;
+    d->count++;
+    if (out) *out = t;
+    return NLCL_OK;
+}
+
+size_t nlcl_tensor_dict_numel(const nlcl_tensor_dict *d) {
+    size_t n = 0;
+    for (int i = 0; i < d->count; i++) n += d->tensors[i].numel;
+    return n;
+}
+
+static int meta_index(const nlcl_tensor_dict *d, const char *key) {
+    for (int i = 0; i < d->meta_count; i++)
+        if (strcmp(d->meta_keys[i], key) == 0) return i;
+    return -1;
+}
+
+nlcl_status nlcl_tensor_dict_set_meta(nlcl_tensor_dict *d, const char *key, const char *value) {
+    if (!key || !value)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor_dict: NULL metadata key or value");
+    char *v = dup_str(value);
+    if (!v) return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+    int i = meta_index(d, key);
+    if (i >= 0) {
+        free(d->meta_values[i]);
+        d->meta_values[i] = v;
+        return NLCL_OK;
+    }
+    if (d->meta_count == d->meta_cap) {
+        if (d->meta_cap > (1 << 24)) {
+            free(v);
+            return nlcl_error_set(NLCL_ERR_LIMIT, "tensor_dict: too many metadata entries");
+        }
+        int ncap = d->meta_cap ? 2 * d->meta_cap : 8;
+        char **k = realloc(d->meta_keys, (size_t)ncap * sizeof *k);
+        if (k) d->meta_keys = k;
+        char **vv = k ? realloc(d->meta_values, (size_t)ncap * sizeof *vv) : NULL;
+        if (vv) d->meta_values = vv;
+        if (!k || !vv) {
+            free(v);
+            return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+        }
+        d->meta_cap = ncap;
+    }
+    char *k = dup_str(key);
+    if (!k) {
+        free(v);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+    }
+    d->meta_keys[d->meta_count] = k;
+    d->meta_values[d->meta_count] = v;
+    d->meta_count++;
+    return NLCL_OK;
+}
+
+const char *nlcl_tensor_dict_get_meta(const nlcl_tensor_dict *d, const char *key) {
+    int i = meta_index(d, key);
+    return i >= 0 ? d->meta_values[i] : NULL;
+}
+
+nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d) {
+    nlcl_tensor_dict_init(d);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path, strerror(errno));
+    unsigned char magic[4] = {0};
+    errno = 0;
+    size_t n = fread(magic, 1, 4, f);
+    int err = ferror(f) ? (errno ? errno : EIO) : 0;
+    fclose(f);
+    if (err) return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path, strerror(err));
+    if (n == 4 && memcmp(magic, "PK\3\4", 4) == 0) return nlcl_pth_load(path, d);
+    /* torch.save(..., _use_new_zipfile_serialization=False) and torch < 1.6
+     * start with the pickled magic number 0x1950a86a20f9469cfc6c (PROTO 2,
+     * LONG1 10 bytes); as a safetensors header length these bytes would be
+     * ~177 MB, beyond NLCL_SAFETENSORS_MAX_HEADER, so nothing valid is lost. */
+    if (n == 4 && memcmp(magic, "\x80\x02\x8a\x0a", 4) == 0)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "weights_load: %s: legacy (pre-1.6) PyTorch serialization is not "
+                              "supported; re-save it with torch.save in PyTorch >= 1.6",
+                              path);
+    return nlcl_safetensors_load(path, d);
+}
