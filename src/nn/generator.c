@@ -170,3 +170,214 @@ nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const floa
 #undef B_
     return NLCL_OK;
 }
+
+/* --------------------------------------------------------------- training */
+
+nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int n, int h, int w) {
+    memset(pl, 0, sizeof *pl);
+    const int C = cfg->channels;
+    nlcl_conv2d_shape s_in = {n, 3, h, w, C, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_BLOCKED};
+    nlcl_conv2d_shape s_mid = {n, C, h, w, C, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
+    nlcl_conv2d_shape s_out = {n, C, h, w, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW};
+    nlcl_status s = nlcl_conv2d_plan_create(&pl->p_in, &s_in, 1);
+    if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&pl->p_mid, &s_mid, 1);
+    if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&pl->p_out, &s_out, 1);
+    if (s == NLCL_OK) {
+        pl->tmp = nlcl_alloc_floats(nlcl_layout_numel(NLCL_BLOCKED, n, C, h, w), "generator scratch");
+        if (!pl->tmp) s = NLCL_ERR_NOMEM;
+    }
+    if (s != NLCL_OK) {
+        nlcl_gen_plans_free(pl);
+        return s;
+    }
+    pl->n = n;
+    pl->h = h;
+    pl->w = w;
+    return NLCL_OK;
+}
+
+void nlcl_gen_plans_free(nlcl_gen_plans *pl) {
+    nlcl_conv2d_plan_destroy(pl->p_in);
+    nlcl_conv2d_plan_destroy(pl->p_mid);
+    nlcl_conv2d_plan_destroy(pl->p_out);
+    nlcl_free(pl->tmp);
+    memset(pl, 0, sizeof *pl);
+}
+
+void nlcl_gen_record_free(nlcl_gen_record *r) {
+    for (int i = 0; i <= NLCL_GEN_MAX_BLOCKS; i++) nlcl_free(r->x[i]);
+    for (int i = 0; i < NLCL_GEN_MAX_BLOCKS; i++) {
+        nlcl_free(r->ua[i]);
+        nlcl_free(r->ub[i]);
+    }
+    nlcl_free(r->stats);
+    nlcl_free(r->us);
+    nlcl_free(r->v);
+    nlcl_free(r->out);
+    memset(r, 0, sizeof *r);
+}
+
+nlcl_status nlcl_gen_record_init(nlcl_gen_record *r, const nlcl_gen_cfg *cfg, int n, int h, int w,
+                                 int upto, int full) {
+    memset(r, 0, sizeof *r);
+    NLCL_ASSERT(upto >= 0 && upto <= cfg->blocks && (!full || upto == cfg->blocks));
+    r->n = n;
+    r->h = h;
+    r->w = w;
+    r->C = cfg->channels;
+    r->upto = upto;
+    r->full = full;
+    r->act = nlcl_layout_numel(NLCL_BLOCKED, n, cfg->channels, h, w);
+    const char *what = "generator activations";
+    int ok = 1;
+    for (int i = 0; ok && i <= upto; i++) ok = (r->x[i] = nlcl_alloc_floats(r->act, what)) != NULL;
+    for (int i = 0; ok && i < upto; i++) {
+        ok = (r->ua[i] = nlcl_alloc_floats(r->act, what)) != NULL;
+        ok = ok && (r->ub[i] = nlcl_alloc_floats(r->act, what)) != NULL;
+    }
+    size_t nc = (size_t)n * cfg->channels;
+    if (ok) ok = (r->stats = nlcl_alloc_floats((2 * (size_t)cfg->blocks + 1) * 2 * nc, what)) != NULL;
+    if (ok && full) {
+        ok = (r->us = nlcl_alloc_floats(r->act, what)) != NULL;
+        ok = ok && (r->v = nlcl_alloc_floats(r->act, what)) != NULL;
+        ok = ok && (r->out = nlcl_alloc_floats((size_t)n * 3 * h * w, what)) != NULL;
+    }
+    if (!ok) {
+        nlcl_gen_record_free(r);
+        return NLCL_ERR_NOMEM;
+    }
+    return NLCL_OK;
+}
+
+/* mean of IN number j (block i conv a = 2i, conv b = 2i+1, sandwich = 2K) */
+static float *stat_mean(const nlcl_gen_record *r, int j) {
+    return r->stats + (size_t)j * 2 * r->n * r->C;
+}
+static float *stat_rstd(const nlcl_gen_record *r, int j) {
+    return stat_mean(r, j) + (size_t)r->n * r->C;
+}
+
+nlcl_status nlcl_gen_forward(const nlcl_gen *g, nlcl_gen_plans *pl, nlcl_gen_record *r,
+                             const float *in) {
+    const nlcl_params *ps = &g->params;
+    const int C = r->C, n = r->n, h = r->h, w = r->w, K = g->cfg.blocks;
+    NLCL_ASSERT(pl->n == n && pl->h == h && pl->w == w && pl->tmp);
+    r->in = in;
+    float *t = pl->tmp; /* ReLU(IN(.)) inputs of second convs: recomputed in backward */
+#define W_(i) nlcl_params_at(ps, (i))
+#define B_(i) nlcl_params_at(ps, (i) + 1)
+    NLCL_TRY(nlcl_conv2d_forward(pl->p_in, in, W_(g->conv_in), B_(g->conv_in), r->x[0]));
+    for (int i = 0; i < r->upto; i++) {
+        int a = g->block[i][0], b = g->block[i][1];
+        NLCL_TRY(nlcl_conv2d_forward(pl->p_mid, r->x[i], W_(a), B_(a), r->ua[i]));
+        nlcl_instance_norm_forward(r->ua[i], NULL, t, stat_mean(r, 2 * i), stat_rstd(r, 2 * i), n,
+                                   C, h, w, NLCL_BLOCKED, IN_EPS, 1);
+        NLCL_TRY(nlcl_conv2d_forward(pl->p_mid, t, W_(b), B_(b), r->ub[i]));
+        nlcl_instance_norm_forward(r->ub[i], r->x[i], r->x[i + 1], stat_mean(r, 2 * i + 1),
+                                   stat_rstd(r, 2 * i + 1), n, C, h, w, NLCL_BLOCKED, IN_EPS, 0);
+    }
+    if (r->full) {
+        NLCL_TRY(nlcl_conv2d_forward(pl->p_mid, r->x[K], W_(g->sandwich[0]), B_(g->sandwich[0]),
+                                     r->us));
+        nlcl_instance_norm_forward(r->us, NULL, t, stat_mean(r, 2 * K), stat_rstd(r, 2 * K), n, C,
+                                   h, w, NLCL_BLOCKED, IN_EPS, 1);
+        NLCL_TRY(nlcl_conv2d_forward(pl->p_mid, t, W_(g->sandwich[1]), B_(g->sandwich[1]), r->v));
+        NLCL_TRY(nlcl_conv2d_forward(pl->p_out, r->v, W_(g->conv_out), B_(g->conv_out), r->out));
+    }
+#undef W_
+#undef B_
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_gen_bwd_ws_init(nlcl_gen_bwd_ws *ws, const nlcl_gen_cfg *cfg, int n, int h, int w) {
+    memset(ws, 0, sizeof *ws);
+    ws->act = nlcl_layout_numel(NLCL_BLOCKED, n, cfg->channels, h, w);
+    ws->dx = nlcl_alloc_floats(ws->act, "generator gradients");
+    ws->du = ws->dx ? nlcl_alloc_floats(ws->act, "generator gradients") : NULL;
+    ws->t = ws->du ? nlcl_alloc_floats(ws->act, "generator gradients") : NULL;
+    if (!ws->t) {
+        nlcl_gen_bwd_ws_free(ws);
+        return NLCL_ERR_NOMEM;
+    }
+    return NLCL_OK;
+}
+
+void nlcl_gen_bwd_ws_free(nlcl_gen_bwd_ws *ws) {
+    nlcl_free(ws->dx);
+    nlcl_free(ws->du);
+    nlcl_free(ws->t);
+    memset(ws, 0, sizeof *ws);
+}
+
+static void add_tap_grads(const nlcl_gen_record *r, const nlcl_gen_tap_grad *taps, int ntaps,
+                          int xi, float *dx) {
+    for (int k = 0; k < ntaps; k++) {
+        const nlcl_gen_tap_grad *tg = &taps[k];
+        if (tg->xi != xi) continue;
+        for (int b = 0; b < r->n; b++)
+            nlcl_scatter_rows_add(tg->drows + (size_t)b * tg->k * r->C, r->n, r->C, r->h, r->w,
+                                  NLCL_BLOCKED, b, tg->ids + (size_t)b * tg->k, tg->k, dx);
+    }
+}
+
+nlcl_status nlcl_gen_backward(nlcl_gen *g, nlcl_gen_plans *pl, const nlcl_gen_record *r,
+                              nlcl_gen_bwd_ws *ws, const float *d_out,
+                              const nlcl_gen_tap_grad *taps, int ntaps, float *d_in,
+                              int param_grads) {
+    nlcl_params *ps = &g->params;
+    const int C = r->C, n = r->n, h = r->h, w = r->w, K = g->cfg.blocks;
+    NLCL_ASSERT(ws->act == r->act && pl->n == n && pl->h == h && pl->w == w);
+    const int pg = param_grads && ps->grad;
+    const size_t bytes = r->act * sizeof(float);
+#define W_(i) nlcl_params_at(ps, (i))
+#define DW_(i) (pg ? nlcl_params_grad_at(ps, (i)) : NULL)
+#define DB_(i) (pg ? nlcl_params_grad_at(ps, (i) + 1) : NULL)
+    if (r->full && d_out) {
+        /* out = conv_out(v) */
+        NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_out, r->v, d_out, DW_(g->conv_out),
+                                              DB_(g->conv_out)));
+        NLCL_TRY(nlcl_conv2d_backward_data(pl->p_out, d_out, W_(g->conv_out), ws->du, 0.0f));
+        /* v = conv_s1(t), t = ReLU(IN(us)) */
+        nlcl_instance_norm_forward(r->us, NULL, ws->t, NULL, NULL, n, C, h, w, NLCL_BLOCKED,
+                                   IN_EPS, 1);
+        NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_mid, ws->t, ws->du, DW_(g->sandwich[1]),
+                                              DB_(g->sandwich[1])));
+        NLCL_TRY(nlcl_conv2d_backward_data(pl->p_mid, ws->du, W_(g->sandwich[1]), ws->t, 0.0f));
+        memset(ws->du, 0, bytes);
+        nlcl_instance_norm_backward(ws->t, r->us, stat_mean(r, 2 * K), stat_rstd(r, 2 * K), ws->du,
+                                    n, C, h, w, NLCL_BLOCKED, 1);
+        /* us = conv_s0(x[K]) */
+        NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_mid, r->x[K], ws->du, DW_(g->sandwich[0]),
+                                              DB_(g->sandwich[0])));
+        NLCL_TRY(nlcl_conv2d_backward_data(pl->p_mid, ws->du, W_(g->sandwich[0]), ws->dx, 0.0f));
+    } else {
+        memset(ws->dx, 0, bytes);
+    }
+    add_tap_grads(r, taps, ntaps, r->upto, ws->dx);
+    for (int i = r->upto - 1; i >= 0; i--) {
+        int a = g->block[i][0], b = g->block[i][1];
+        /* x[i+1] = x[i] + IN(ub) */
+        memset(ws->du, 0, bytes);
+        nlcl_instance_norm_backward(ws->dx, r->ub[i], stat_mean(r, 2 * i + 1),
+                                    stat_rstd(r, 2 * i + 1), ws->du, n, C, h, w, NLCL_BLOCKED, 0);
+        /* ub = conv_b(t), t = ReLU(IN(ua)) recomputed */
+        nlcl_instance_norm_forward(r->ua[i], NULL, ws->t, NULL, NULL, n, C, h, w, NLCL_BLOCKED,
+                                   IN_EPS, 1);
+        NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_mid, ws->t, ws->du, DW_(b), DB_(b)));
+        NLCL_TRY(nlcl_conv2d_backward_data(pl->p_mid, ws->du, W_(b), ws->t, 0.0f));
+        memset(ws->du, 0, bytes);
+        nlcl_instance_norm_backward(ws->t, r->ua[i], stat_mean(r, 2 * i), stat_rstd(r, 2 * i),
+                                    ws->du, n, C, h, w, NLCL_BLOCKED, 1);
+        /* ua = conv_a(x[i]); the skip path already carries dx */
+        NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_mid, r->x[i], ws->du, DW_(a), DB_(a)));
+        NLCL_TRY(nlcl_conv2d_backward_data(pl->p_mid, ws->du, W_(a), ws->dx, 1.0f));
+        add_tap_grads(r, taps, ntaps, i, ws->dx);
+    }
+    /* x[0] = conv_in(in) */
+    NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_in, r->in, ws->dx, DW_(g->conv_in), DB_(g->conv_in)));
+    if (d_in) NLCL_TRY(nlcl_conv2d_backward_data(pl->p_in, ws->dx, W_(g->conv_in), d_in, 1.0f));
+#undef W_
+#undef DW_
+#undef DB_
+    return NLCL_OK;
+}

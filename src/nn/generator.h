@@ -75,3 +75,66 @@ nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const floa
 void nlcl_gen_infer_free(nlcl_gen_infer *ws);
 
 #endif
+
+/* ---- training: a forward pass that keeps what its backward pass needs.
+ *
+ * A record holds, for one input batch (n, 3, h, w):
+ *   x[0] = gen.0 output, x[i] = output of res-block i (1 <= i <= upto), all
+ *   blocked (n, C, h, w) — the feature taps of the location contrast;
+ *   per block the two conv outputs before instance norm and their statistics
+ *   (the ReLU(IN(.)) between them is recomputed in backward);
+ *   when `full`, the sandwich and the output (n, 3, h, w) NCHW.
+ * An encoder-only record (full = 0) stops after block `upto`. Memory is
+ * allocated once by nlcl_gen_record_init and reused by every forward. */
+typedef struct nlcl_gen_plans {
+    int n, h, w;
+    nlcl_conv2d_plan *p_in, *p_mid, *p_out;
+    float *tmp; /* one blocked activation of scratch for forward passes */
+} nlcl_gen_plans;
+
+nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int n, int h, int w);
+void nlcl_gen_plans_free(nlcl_gen_plans *pl);
+
+typedef struct nlcl_gen_record {
+    int n, h, w, C, upto, full;
+    size_t act;                    /* floats per blocked activation */
+    const float *in;               /* (n, 3, h, w), not owned */
+    float *x[NLCL_GEN_MAX_BLOCKS + 1];
+    float *ua[NLCL_GEN_MAX_BLOCKS], *ub[NLCL_GEN_MAX_BLOCKS];
+    float *stats;                  /* mean/rstd pairs, (2K + 1) * 2 * n * C */
+    float *us, *v;                 /* sandwich conv outputs (full only) */
+    float *out;                    /* (n, 3, h, w) NCHW (full only) */
+} nlcl_gen_record;
+
+nlcl_status nlcl_gen_record_init(nlcl_gen_record *r, const nlcl_gen_cfg *cfg, int n, int h, int w,
+                                 int upto, int full);
+void nlcl_gen_record_free(nlcl_gen_record *r);
+/* Run the forward pass into the record; in (n, 3, h, w) must stay alive until
+ * backward. */
+nlcl_status nlcl_gen_forward(const nlcl_gen *g, nlcl_gen_plans *pl, nlcl_gen_record *r,
+                             const float *in);
+
+/* Sparse gradient arriving at a feature tap: for each image b, rows
+ * drows[(b*k + i)*C + c] are added at flattened positions ids[b*k + i] of x[xi]. */
+typedef struct nlcl_gen_tap_grad {
+    int xi, k;
+    const int32_t *ids; /* (n, k) */
+    const float *drows; /* (n, k, C) */
+} nlcl_gen_tap_grad;
+
+/* Scratch shared by backward passes of one shape: three blocked activations. */
+typedef struct nlcl_gen_bwd_ws {
+    size_t act;
+    float *dx, *du, *t;
+} nlcl_gen_bwd_ws;
+nlcl_status nlcl_gen_bwd_ws_init(nlcl_gen_bwd_ws *ws, const nlcl_gen_cfg *cfg, int n, int h, int w);
+void nlcl_gen_bwd_ws_free(nlcl_gen_bwd_ws *ws);
+
+/* Backward pass of a record. d_out (n, 3, h, w) is dL/d(output) (full records
+ * only; NULL = none); taps are sparse tap gradients (ntaps may be 0).
+ * Parameter gradients are ADDED into g->params.grad when it is allocated and
+ * param_grads is 1; d_in (n, 3, h, w), if not NULL, receives += dL/d(input). */
+nlcl_status nlcl_gen_backward(nlcl_gen *g, nlcl_gen_plans *pl, const nlcl_gen_record *r,
+                              nlcl_gen_bwd_ws *ws, const float *d_out,
+                              const nlcl_gen_tap_grad *taps, int ntaps, float *d_in,
+                              int param_grads);

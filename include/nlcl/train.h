@@ -1,0 +1,140 @@
+/* nlcl/train.h - unsupervised NLCL training (paper section 3; the exact
+ * iteration is specified in docs/TRAINING.md).
+ *
+ * Two levels:
+ *  - nlcl_trainer: the networks (G_B, G_R, D, projection heads, momentum key
+ *    encoder), their Adam states, and one training iteration on given crops;
+ *  - nlcl_train_run: the whole job over folders of rainy and clean images,
+ *    with a run folder of checkpoints, logs, samples, plots and exported
+ *    models, and exact resume.
+ * Sizes: crops must be at least 32x32 (the discriminator's and the
+ * non-local search's minimum); the sample counts must fit the search window
+ * (e.g. N = 256 needs a 32 crop at least, 512 needs 48).
+ */
+#ifndef NLCL_TRAIN_H
+#define NLCL_TRAIN_H
+
+#include <stdint.h>
+
+#include "nlcl/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum nlcl_preset {
+    NLCL_PRESET_PAPER = 0,    /* the paper's settings (the default) */
+    NLCL_PRESET_OFFICIAL = 1, /* the released code's settings, its optimiser bugs fixed */
+    NLCL_PRESET_CUT = 2       /* CUT baseline: no G_R, no layer contrast, random sampling */
+} nlcl_preset;
+
+/* Sampling strategies (docs/TRAINING.md "Sampling"). */
+typedef enum nlcl_sampling {
+    NLCL_SAMPLING_NEAREST = 0,  /* non-local: most similar patches */
+    NLCL_SAMPLING_FARTHEST = 1, /* reverse non-local: least similar */
+    NLCL_SAMPLING_RANDOM = 2,
+    NLCL_SAMPLING_NEIGHBOUR = 3
+} nlcl_sampling;
+
+#define NLCL_MAX_LOC_TAPS 8
+
+typedef struct nlcl_train_config {
+    /* architecture */
+    int gen_channels;  /* C of G_B and G_R (32) */
+    int gen_blocks;    /* K (16) */
+    int ndf;           /* discriminator width (64) */
+    int rain_generator;/* 1: G_R and the layer contrast (NLCL); 0: CUT */
+    /* data */
+    int crop;          /* square crop side (256), >= 32 */
+    int batch;         /* images per iteration (4 paper, 1 code) */
+    /* optimisation */
+    int64_t iters;     /* total iterations */
+    int64_t decay_iters;/* linear decay over the last decay_iters (-1: iters/21) */
+    double lr, beta1, beta2, eps;
+    /* loss weights; 0 switches a term off (paper Eq. 2, 4; reference 5.3) */
+    double w_gan, w_loc, w_layer, w_cons, w_sp;
+    int sparsity_code; /* 0: mean|R| (paper); 1: mean|O - B| (code) */
+    int idt;           /* identity PatchNCE term on clean images */
+    double tau;        /* temperature of both contrastive losses (0.07) */
+    double momentum;   /* key-encoder EMA momentum (0.99; 0 = keys from G_B) */
+    int n_loc, n_pos, n_neg;            /* N, N_B, N_R */
+    nlcl_sampling loc_sampling;         /* location-contrast negatives */
+    nlcl_sampling pos_sampling, neg_sampling; /* layer-contrast positives/negatives */
+    int loc_taps[NLCL_MAX_LOC_TAPS];    /* G_B taps: 0 = gen.0, i = res-block i */
+    int n_loc_taps;
+    uint64_t seed;
+} nlcl_train_config;
+
+/* Fill every field with a preset's values. */
+void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p);
+/* Check a configuration; INVALID_ARG naming the first problem. */
+nlcl_status nlcl_train_config_check(const nlcl_train_config *c);
+/* One line per option, "name value", for logs and checkpoints. Caller frees. */
+char *nlcl_train_config_describe(const nlcl_train_config *c);
+
+/* Loss values of one iteration (weighted total G and D, and each term unweighted). */
+typedef struct nlcl_losses {
+    double G, D, gan, loc, layer, cons, sp;
+} nlcl_losses;
+
+typedef struct nlcl_trainer nlcl_trainer;
+
+/* Create the networks for cfg, initialised from cfg->seed. */
+nlcl_status nlcl_trainer_create(const nlcl_train_config *cfg, nlcl_trainer **out);
+void nlcl_trainer_free(nlcl_trainer *t);
+/* One iteration (D step then G step, docs/TRAINING.md) on O and B, each
+ * (batch, 3, crop, crop) NCHW in [-1, 1]. Errors: NONFINITE naming the term
+ * (the weights are then left as they were before the iteration). */
+nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, nlcl_losses *out);
+/* Iterations done so far. */
+int64_t nlcl_trainer_iteration(const nlcl_trainer *t);
+/* Seconds spent in the non-local searches so far (for the benchmark). */
+double nlcl_trainer_search_seconds(const nlcl_trainer *t);
+
+/* Checkpoint: every network and head, the key encoder, Adam moments, the
+ * iteration, the configuration and the RNG state; safetensors, written
+ * atomically. Loading checks the configuration matches. */
+nlcl_status nlcl_trainer_save(const nlcl_trainer *t, const char *path);
+nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path);
+/* Export G_B ("G_B") or G_R ("G_R") as a model file for nlcl derain, with
+ * the given metadata pairs (keys[i], values[i]). */
+nlcl_status nlcl_trainer_export(const nlcl_trainer *t, const char *which, const char *path,
+                                const char *const *keys, const char *const *values, int nmeta);
+
+/* ---- the whole job ---- */
+typedef struct nlcl_train_progress {
+    int64_t iter, iters;
+    nlcl_losses losses;
+    double seconds;       /* wall time of this run (excluding earlier runs) */
+    double it_per_s;      /* recent speed */
+    double eta_s;         /* estimated time to finish */
+} nlcl_train_progress;
+
+typedef struct nlcl_train_job {
+    nlcl_train_config cfg;
+    const char *const *rainy_dirs; int n_rainy_dirs; /* folders of rainy images O */
+    const char *const *clean_dirs; int n_clean_dirs; /* folders of clean images B */
+    const char *run_dir;       /* created if missing */
+    int resume;                /* continue from run_dir/checkpoint.safetensors */
+    int64_t save_every;        /* checkpoint period (iterations) */
+    int64_t keep_every;        /* also keep checkpoint-<iter>.safetensors every ... (0: never) */
+    int64_t sample_every;      /* side-by-side sample image period (0: never) */
+    int64_t log_every;         /* progress callback / TSV flush period */
+    int skip_bad;              /* skip unreadable images with a warning instead of failing */
+    const char *command_line;  /* recorded in exported models */
+    /* progress: called every log_every iterations and at the end; return
+     * non-zero to stop (a checkpoint is written, then NLCL_ERR_INTERRUPTED) */
+    int (*progress)(void *ctx, const nlcl_train_progress *p);
+    /* messages for the user (warnings, "resuming from ..."); may be NULL */
+    void (*message)(void *ctx, const char *msg);
+    void *ctx;
+    /* polled between iterations; non-zero stops like the progress callback */
+    volatile int *stop_flag;
+} nlcl_train_job;
+
+nlcl_status nlcl_train_run(const nlcl_train_job *job);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

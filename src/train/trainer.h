@@ -1,0 +1,41 @@
+/* Internal view of the trainer, for the tests that check each loss term and
+ * every gradient against the PyTorch reference (tests/test_train_torch.c). */
+#ifndef NLCL_TRAIN_TRAINER_H
+#define NLCL_TRAIN_TRAINER_H
+
+#include "nlcl/train.h"
+#include "nlcl/weights.h"
+#include "nn/discriminator.h"
+#include "nn/generator.h"
+#include "nn/heads.h"
+
+/* Network names used as tensor-name prefixes in checkpoints and fixtures. */
+typedef enum nlcl_net_id {
+    NLCL_NET_GB = 0, NLCL_NET_GR, NLCL_NET_D, NLCL_NET_HLOC, NLCL_NET_HB, NLCL_NET_HR,
+    NLCL_NET_GKEY, NLCL_NET_HKEY, NLCL_NET_COUNT
+} nlcl_net_id;
+extern const char *const nlcl_net_names[NLCL_NET_COUNT]; /* "G_B", "G_R", "D", "H_loc", ... */
+
+/* The parameter table of a network (NULL if this configuration has none). */
+nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id);
+
+/* Injected sample locations (tests): flattened ids as in docs/TRAINING.md,
+ * loc_O and loc_B (batch, N), layer_B (batch, N_B), layer_R (batch, N_R).
+ * NULL arrays are drawn as usual. The pointers must stay valid. */
+void nlcl_trainer_inject_ids(nlcl_trainer *t, const int32_t *loc_O, const int32_t *loc_B,
+                             const int32_t *layer_B, const int32_t *layer_R);
+
+/* The pieces of one iteration, for tests:
+ * forward: pred_B = G_B(O), pred_R = G_R(O), idt = G_B(B) (kept);
+ * d_grads: zero D's gradients, add dL_D/dD (no step), return L_D;
+ * g_grads: zero the G-side gradients, add dL_G/d(G_B, G_R, heads) with D as it
+ *          is now (no step), fill the losses. */
+nlcl_status nlcl_trainer_forward(nlcl_trainer *t, const float *O, const float *B);
+nlcl_status nlcl_trainer_d_grads(nlcl_trainer *t, double *loss_d);
+nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *out);
+/* Outputs of the last forward: (batch, 3, crop, crop). */
+const float *nlcl_trainer_pred_B(const nlcl_trainer *t);
+const float *nlcl_trainer_pred_R(const nlcl_trainer *t);
+const float *nlcl_trainer_idt(const nlcl_trainer *t);
+
+#endif
