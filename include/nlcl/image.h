@@ -6,23 +6,40 @@
  * which is the NLCL/CUT convention (reference section 1). Every source is
  * converted to RGB on load: grey is replicated, palettes are expanded, 1/2/4-bit
  * samples are scaled to the full range, alpha is dropped (not composited; an
- * opaque alpha therefore changes nothing). JPEG is decoded with libjpeg-turbo's
- * default settings (islow IDCT, fancy upsampling), which is what PIL does, so
- * pixels equal PIL's.
+ * opaque alpha therefore changes nothing). Gamma, sBIT, ICC and text chunks
+ * are ignored (as PIL does). x is computed in double and rounded once to
+ * float, so the endpoints are exactly -1 and 1 and all 65536 16-bit levels
+ * stay distinct. JPEG is decoded with libjpeg-turbo's default settings (islow
+ * IDCT, fancy upsampling, block smoothing), which is what PIL does, so pixels
+ * equal PIL 9.4's (tests/test_image.c checks bytes against PIL). Greyscale,
+ * YCbCr and RGB JPEGs are read; CMYK/YCCK ones are NLCL_ERR_UNSUPPORTED.
+ * The smallest image is 1x1.
  *
  * Writing maps y -> clamp(y, -1, 1), then (y + 1) / 2 * 255 (or 65535), then
  * rounds to nearest (NLCL_QUANT_ROUND, the default) or truncates toward zero
  * (NLCL_QUANT_TRUNCATE, which is what the authors' code does:
- * numpy astype(uint8)). Files are written to "<path>.tmp-XXXXXX" in the same
+ * numpy astype(uint8); reference doc section 1). Rounding is computed in
+ * double, so u8 -> load -> save is the identity for every level. The 8-bit
+ * truncation repeats numpy's float32 arithmetic bit for bit (so, like the
+ * authors' code, it maps 95 of the 256 exact levels one level down, e.g. 1 ->
+ * 0); 16-bit truncation uses double. NaN is written as 0. Files are written
+ * to "<path>.tmp-XXXXXX" in the same
  * folder, flushed, fsync'ed and renamed over `path`, so a failure never leaves
  * a partial file and never destroys an existing one.
  *
  * Errors (all with "image_load: <path>: <problem>" or "image_save: ..."):
- * NLCL_ERR_IO (cannot open/read/write), NLCL_ERR_FORMAT (not PNG/JPEG,
- * truncated, bad CRC, corrupt data), NLCL_ERR_LIMIT (more pixels than the
- * limit), NLCL_ERR_NOMEM.
+ * NLCL_ERR_IO (cannot open/read/write, a directory), NLCL_ERR_FORMAT (empty,
+ * not PNG/JPEG, "PNG truncated"/"JPEG truncated" (also a JPEG that lacks only
+ * its final EOI marker, which PIL refuses too), bad CRC in any chunk,
+ * corrupt zlib or entropy-coded data, more than 1000 progressive scans),
+ * NLCL_ERR_UNSUPPORTED (CMYK or 12-bit JPEG), NLCL_ERR_LIMIT (more pixels
+ * than the limit), NLCL_ERR_NOMEM, NLCL_ERR_INVALID_ARG (NULL arguments, bad
+ * quality, unknown extension). On failure *img is left empty (data NULL).
+ * Example: "image_load: rain.png: PNG truncated".
  * Memory: decoding allocates only after the header has been checked against
- * the pixel limit, and never more than the header's dimensions justify.
+ * the pixel limit, and never more than the header's dimensions justify: the
+ * float image (12 bytes/pixel) plus one row, or for interlaced PNGs the whole
+ * decoded 8/16-bit image; libpng chunk allocations are capped at 8 MB.
  * Thread-safety: functions are reentrant; the pixel limit is process-wide.
  */
 #ifndef NLCL_IMAGE_H
@@ -65,7 +82,10 @@ nlcl_status nlcl_image_load(const char *path, nlcl_image *img, nlcl_image_info *
 /* Same from memory; `name` is used in error messages. */
 nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name, nlcl_image *img,
                                    nlcl_image_info *info);
-/* Read only the header (dimensions, modes); cheap, for checking datasets. */
+/* Read only the header (dimensions, modes); cheap, for checking datasets.
+ * Fails like nlcl_image_load would on the header (including NLCL_ERR_LIMIT,
+ * with *info still filled in). info->bit_depth is the file's: for a palette
+ * PNG the index depth (1/2/4/8). */
 nlcl_status nlcl_image_probe(const char *path, nlcl_image_info *info);
 
 /* Allocate an image of the given size (data zeroed). */
@@ -83,7 +103,7 @@ nlcl_status nlcl_image_save_jpeg(const char *path, const nlcl_image *img, nlcl_q
 nlcl_status nlcl_image_save(const char *path, const nlcl_image *img, nlcl_quantize q);
 
 /* Convert between float [-1,1] NCHW and interleaved 8-bit RGB (HWC), with
- * the same quantisation as saving. */
+ * the same quantisation as saving; rgb holds width*height*3 bytes. */
 void nlcl_image_to_rgb8(const nlcl_image *img, nlcl_quantize q, uint8_t *rgb);
 nlcl_status nlcl_image_from_rgb8(nlcl_image *img, const uint8_t *rgb, int width, int height);
 

@@ -1,0 +1,65 @@
+/* Shared pieces of the image codecs (src/io/image.c, png.c, jpeg.c). Not
+ * installed. */
+#ifndef NLCL_IO_IMAGE_INTERNAL_H
+#define NLCL_IO_IMAGE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/afile.h"
+#include "nlcl/image.h"
+
+/* A byte source: either a FILE (whose first head_len bytes were already read
+ * to sniff the format and are replayed first) or a memory buffer. */
+typedef struct nlcl_img_src {
+    const char *name;   /* for messages */
+    FILE *fp;           /* file source, or NULL */
+    const uint8_t *mem; /* memory source (fp == NULL) */
+    size_t len, pos;    /* memory source: size and read position */
+    uint8_t head[8];    /* file source: sniffed bytes, replayed first */
+    size_t head_len, head_pos;
+    int read_error;     /* set when fread failed with an I/O error (not EOF) */
+} nlcl_img_src;
+
+/* Read up to n bytes; returns the count, 0 at the end (check read_error). */
+size_t nlcl_img_src_read(nlcl_img_src *s, void *buf, size_t n);
+
+/* Decoders. img == NULL: header only (probe). Both fill *info (always, even
+ * when they then fail the pixel limit) and check width*height against
+ * nlcl_image_get_max_pixels() before allocating anything that depends on the
+ * image size. Errors use the prefix `domain` ("image_load" / "image_probe"). */
+nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                            nlcl_image_info *info);
+nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                             nlcl_image_info *info);
+
+/* Encoders writing through an open atomic file (the caller commits or aborts).
+ * img is already validated. */
+nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
+                            nlcl_quantize q, int bits16);
+nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
+                             nlcl_quantize q, int quality);
+
+/* NLCL_ERR_LIMIT "domain: name: WxH exceeds the pixel limit of N" when
+ * width*height > limit; NLCL_ERR_FORMAT for a zero dimension. */
+nlcl_status nlcl_image_check_dims(const char *domain, const char *name, uint64_t width,
+                                  uint64_t height);
+
+/* Allocate img->data for width x height (float32, 3 planes, not zeroed), with
+ * overflow-checked sizes; NLCL_ERR_NOMEM naming the file on failure. */
+nlcl_status nlcl_image_alloc_for(const char *domain, const char *name, nlcl_image *img,
+                                 int width, int height);
+
+/* Convert one decoded row of interleaved samples (channels 1..4, 8 or 16 bits,
+ * 16-bit big-endian as libpng delivers them) into row y of the three float
+ * planes. Grey (1, 2 channels) is replicated, alpha (2nd/4th) ignored. */
+void nlcl_image_put_row8(nlcl_image *img, int y, const uint8_t *row, int channels);
+void nlcl_image_put_row16be(nlcl_image *img, int y, const uint8_t *row, int channels);
+
+/* Quantise row y of the float planes to interleaved RGB, 8-bit or 16-bit
+ * big-endian (PNG byte order). */
+void nlcl_image_get_row8(const nlcl_image *img, int y, nlcl_quantize q, uint8_t *rgb);
+void nlcl_image_get_row16be(const nlcl_image *img, int y, nlcl_quantize q, uint8_t *rgb);
+
+#endif

@@ -1,0 +1,318 @@
+/* JPEG reading and writing with libjpeg-turbo (include/nlcl/image.h).
+ *
+ * Decoding uses libjpeg's default settings (islow IDCT, fancy upsampling,
+ * block smoothing for progressive files), which is what PIL does, so the
+ * pixels equal PIL's. Errors and warnings go to j_error_exit/j_emit below,
+ * which record the message (nothing is printed) and longjmp back to the
+ * caller's setjmp. Warnings that mean lost or wrong pixel data are errors:
+ * a premature end of file ("JPEG truncated": libjpeg would fill the rest with
+ * grey), even when only the final EOI marker is missing (PIL refuses those
+ * too), and the "Corrupt JPEG data" family. CMYK/YCCK files are rejected with
+ * NLCL_ERR_UNSUPPORTED. A progress monitor caps progressive files at
+ * JPEG_MAX_SCANS scans (a known CPU-exhaustion vector). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+
+#include <jerror.h> /* after jpeglib.h: its codes depend on jconfig.h */
+
+#include "core/internal.h"
+#include "image_internal.h"
+
+#define JPEG_MAX_SCANS 1000
+#define JPEG_SRC_BUF 65536
+
+typedef struct jpeg_ctx {
+    struct jpeg_error_mgr pub; /* must be first: cinfo->err points here */
+    jmp_buf jb;
+    nlcl_status status;
+    int compress;   /* encoding: errors are I/O or internal, not format */
+    char msg[JMSG_LENGTH_MAX + 64];
+} jpeg_ctx;
+
+_Noreturn static void j_fail(j_common_ptr ci, nlcl_status s, const char *prefix) {
+    jpeg_ctx *c = (jpeg_ctx *)ci->err;
+    char buf[JMSG_LENGTH_MAX];
+    (*ci->err->format_message)(ci, buf);
+    c->status = s;
+    snprintf(c->msg, sizeof c->msg, "%s%s", prefix, buf);
+    longjmp(c->jb, 1);
+}
+
+static void j_error_exit(j_common_ptr ci) {
+    jpeg_ctx *c = (jpeg_ctx *)ci->err;
+    switch (ci->err->msg_code) {
+    case JERR_OUT_OF_MEMORY: j_fail(ci, NLCL_ERR_NOMEM, "JPEG: "); break;
+    case JERR_FILE_READ:
+    case JERR_FILE_WRITE: j_fail(ci, NLCL_ERR_IO, "JPEG: "); break;
+    case JERR_BAD_PRECISION:
+    case JERR_SOF_UNSUPPORTED:
+    case JERR_NOT_COMPILED:
+    case JERR_ARITH_NOTIMPL:
+        j_fail(ci, c->compress ? NLCL_ERR_INTERNAL : NLCL_ERR_UNSUPPORTED, "unsupported JPEG: ");
+        break;
+    default:
+        if (c->compress) j_fail(ci, NLCL_ERR_INTERNAL, "JPEG: ");
+        j_fail(ci, NLCL_ERR_FORMAT, "corrupt JPEG: ");
+    }
+}
+
+static void j_emit(j_common_ptr ci, int level) {
+    if (level >= 0) return; /* trace messages */
+    jpeg_ctx *c = (jpeg_ctx *)ci->err;
+    ci->err->num_warnings++;
+    switch (ci->err->msg_code) {
+    case JWRN_JPEG_EOF:
+        c->status = NLCL_ERR_FORMAT;
+        snprintf(c->msg, sizeof c->msg, "JPEG truncated");
+        longjmp(c->jb, 1);
+    case JWRN_HIT_MARKER:
+    case JWRN_HUFF_BAD_CODE:
+#ifdef D_ARITH_CODING_SUPPORTED
+    case JWRN_ARITH_BAD_CODE:
+#endif
+    case JWRN_MUST_RESYNC:
+    case JWRN_NOT_SEQUENTIAL:
+    case JWRN_BOGUS_PROGRESSION: j_fail(ci, NLCL_ERR_FORMAT, ""); break;
+    default: break; /* harmless: extraneous bytes, unknown JFIF/Adobe versions */
+    }
+}
+
+static void j_output(j_common_ptr ci) { (void)ci; }
+
+static void j_progress(j_common_ptr ci) {
+    j_decompress_ptr d = (j_decompress_ptr)ci;
+    if (d->input_scan_number > JPEG_MAX_SCANS) {
+        jpeg_ctx *c = (jpeg_ctx *)ci->err;
+        c->status = NLCL_ERR_FORMAT;
+        snprintf(c->msg, sizeof c->msg, "corrupt JPEG: more than %d scans", JPEG_MAX_SCANS);
+        longjmp(c->jb, 1);
+    }
+}
+
+static void j_init_error(jpeg_ctx *c, int compress) {
+    jpeg_std_error(&c->pub);
+    c->pub.error_exit = j_error_exit;
+    c->pub.emit_message = j_emit;
+    c->pub.output_message = j_output;
+    c->status = NLCL_OK;
+    c->compress = compress;
+}
+
+/* ---- source manager over nlcl_img_src -------------------------------------------- */
+
+typedef struct jsrc {
+    struct jpeg_source_mgr pub;
+    nlcl_img_src *in;
+    JOCTET *buf; /* file sources only */
+} jsrc;
+
+static const JOCTET fake_eoi[2] = {0xFF, JPEG_EOI};
+
+static void js_init(j_decompress_ptr d) { (void)d; }
+static void js_term(j_decompress_ptr d) { (void)d; }
+
+static boolean js_fill(j_decompress_ptr d) {
+    jsrc *s = (jsrc *)d->src;
+    nlcl_img_src *in = s->in;
+    if (!in->fp) {
+        if (in->pos < in->len) { /* the whole remaining buffer at once */
+            s->pub.next_input_byte = in->mem + in->pos;
+            s->pub.bytes_in_buffer = in->len - in->pos;
+            in->pos = in->len;
+            return TRUE;
+        }
+    } else {
+        size_t n = nlcl_img_src_read(in, s->buf, JPEG_SRC_BUF);
+        if (n) {
+            s->pub.next_input_byte = s->buf;
+            s->pub.bytes_in_buffer = n;
+            return TRUE;
+        }
+        if (in->read_error) ERREXIT(d, JERR_FILE_READ);
+    }
+    WARNMS(d, JWRN_JPEG_EOF); /* an error: j_emit longjmps */
+    s->pub.next_input_byte = fake_eoi;
+    s->pub.bytes_in_buffer = 2;
+    return TRUE;
+}
+
+static void js_skip(j_decompress_ptr d, long n) {
+    jsrc *s = (jsrc *)d->src;
+    if (n <= 0) return;
+    while ((size_t)n > s->pub.bytes_in_buffer) {
+        n -= (long)s->pub.bytes_in_buffer;
+        (void)js_fill(d);
+    }
+    s->pub.next_input_byte += n;
+    s->pub.bytes_in_buffer -= (size_t)n;
+}
+
+/* ---- decoding -------------------------------------------------------------------------- */
+
+typedef struct jdec {
+    struct jpeg_decompress_struct d;
+    jpeg_ctx err;
+    struct jpeg_progress_mgr prog;
+    nlcl_image_info *info, scratch;
+} jdec;
+
+nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                             nlcl_image_info *info) {
+    const char *name = src->name;
+    /* Decoder state lives on the heap so that it stays well defined after a
+     * longjmp; locals written after setjmp are volatile. */
+    jdec *const j = calloc(1, sizeof *j);
+    if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    j_decompress_ptr d = &j->d;
+    uint8_t *volatile row = NULL;
+    volatile int created = 0;
+    volatile nlcl_status s = NLCL_OK;
+    j->info = info ? info : &j->scratch;
+
+    d->err = (struct jpeg_error_mgr *)&j->err;
+    j_init_error(&j->err, 0);
+    if (setjmp(j->err.jb)) {
+        s = nlcl_error_set(j->err.status, "%s: %s: %s", domain, name, j->err.msg);
+        goto done;
+    }
+    jpeg_create_decompress(d);
+    created = 1;
+    jsrc *js = (jsrc *)(*d->mem->alloc_small)((j_common_ptr)d, JPOOL_PERMANENT, sizeof(jsrc));
+    js->in = src;
+    js->buf = src->fp ? (JOCTET *)(*d->mem->alloc_small)((j_common_ptr)d, JPOOL_PERMANENT,
+                                                           JPEG_SRC_BUF)
+                      : NULL;
+    js->pub.init_source = js_init;
+    js->pub.fill_input_buffer = js_fill;
+    js->pub.skip_input_data = js_skip;
+    js->pub.resync_to_restart = jpeg_resync_to_restart;
+    js->pub.term_source = js_term;
+    js->pub.next_input_byte = NULL;
+    js->pub.bytes_in_buffer = 0;
+    d->src = &js->pub;
+    j->prog.progress_monitor = j_progress;
+    d->progress = &j->prog;
+
+    jpeg_read_header(d, TRUE);
+    nlcl_image_info *const inf = j->info;
+    memset(inf, 0, sizeof *inf);
+    inf->width = (int)d->image_width; /* <= 65535 */
+    inf->height = (int)d->image_height;
+    inf->channels = d->num_components;
+    inf->bit_depth = d->data_precision;
+    inf->is_jpeg = 1;
+    s = nlcl_image_check_dims(domain, name, d->image_width, d->image_height);
+    if (s != NLCL_OK) goto done;
+    int nc;
+    switch (d->jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        d->out_color_space = JCS_GRAYSCALE;
+        nc = 1;
+        break;
+    case JCS_YCbCr:
+    case JCS_RGB:
+        d->out_color_space = JCS_RGB;
+        nc = 3;
+        break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: CMYK JPEG is not supported", domain,
+                           name);
+        goto done;
+    default:
+        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                           "%s: %s: JPEG colour space with %d components is not supported",
+                           domain, name, d->num_components);
+        goto done;
+    }
+    if (!img) goto done;
+
+    jpeg_start_decompress(d);
+    if (d->output_width != d->image_width || d->output_height != d->image_height ||
+        d->output_components != nc) {
+        s = nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: unexpected JPEG output layout", domain,
+                           name);
+        goto done;
+    }
+    s = nlcl_image_alloc_for(domain, name, img, (int)d->output_width, (int)d->output_height);
+    if (s != NLCL_OK) goto done;
+    row = malloc((size_t)d->output_width * (size_t)nc);
+    if (!row) {
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a JPEG row", domain, name);
+        goto done;
+    }
+    while (d->output_scanline < d->output_height) {
+        int y = (int)d->output_scanline;
+        JSAMPROW r = row;
+        if (jpeg_read_scanlines(d, &r, 1) != 1) { /* cannot happen: the source never suspends */
+            s = nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: JPEG decoder returned no data",
+                               domain, name);
+            goto done;
+        }
+        nlcl_image_put_row8(img, y, row, nc);
+    }
+    jpeg_finish_decompress(d);
+    s = NLCL_OK;
+done:
+    if (created) jpeg_destroy_decompress(d);
+    free(row);
+    free(j);
+    if (s != NLCL_OK && img) nlcl_image_free(img);
+    return s;
+}
+
+/* ---- encoding -------------------------------------------------------------------------- */
+
+typedef struct jenc {
+    struct jpeg_compress_struct c;
+    jpeg_ctx err;
+} jenc;
+
+nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
+                             nlcl_quantize q, int quality) {
+    jenc *const j = calloc(1, sizeof *j);
+    if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: out of memory", path);
+    j_compress_ptr c = &j->c;
+    uint8_t *volatile row = NULL;
+    volatile int created = 0;
+    volatile nlcl_status s = NLCL_OK;
+
+    c->err = (struct jpeg_error_mgr *)&j->err;
+    j_init_error(&j->err, 1);
+    if (setjmp(j->err.jb)) {
+        s = nlcl_error_set(j->err.status, "image_save: %s: %s", path, j->err.msg);
+        goto done;
+    }
+    jpeg_create_compress(c);
+    created = 1;
+    row = malloc((size_t)img->width * 3);
+    if (!row) {
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: cannot allocate a JPEG row", path);
+        goto done;
+    }
+    jpeg_stdio_dest(c, f->fp); /* short writes raise JERR_FILE_WRITE */
+    c->image_width = (JDIMENSION)img->width;
+    c->image_height = (JDIMENSION)img->height;
+    c->input_components = 3;
+    c->in_color_space = JCS_RGB;
+    jpeg_set_defaults(c); /* baseline, 4:2:0, islow DCT */
+    jpeg_set_quality(c, quality, TRUE);
+    jpeg_start_compress(c, TRUE);
+    while (c->next_scanline < c->image_height) {
+        nlcl_image_get_row8(img, (int)c->next_scanline, q, row);
+        JSAMPROW r = row;
+        jpeg_write_scanlines(c, &r, 1);
+    }
+    jpeg_finish_compress(c);
+    s = NLCL_OK;
+done:
+    if (created) jpeg_destroy_compress(c);
+    free(row);
+    free(j);
+    return s;
+}

@@ -1,0 +1,212 @@
+/* PNG reading and writing with libpng 1.6 (include/nlcl/image.h).
+ *
+ * Errors: libpng reports through png_err/png_warn below, which only record
+ * the message (nothing is printed); png_err then longjmps back to the
+ * setjmp in the caller, which frees everything. CRC errors in any chunk are
+ * errors; ancillary chunks other than tRNS are skipped unparsed (their CRCs
+ * are still checked); chunk allocations are capped at 8 MB. */
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "image_internal.h"
+
+#define PNG_CHUNK_MALLOC_MAX (8u << 20)
+
+typedef struct png_ctx {
+    nlcl_img_src *src;   /* reading only */
+    nlcl_status status;  /* set by the read callback before png_error */
+    int limit_hit;       /* a warning said a dimension exceeds the user limit */
+    char msg[256];       /* libpng's error message */
+    nlcl_image_info *info, scratch; /* where the header is described */
+} png_ctx;
+
+static void png_err(png_structp png, png_const_charp msg) {
+    png_ctx *c = png_get_error_ptr(png);
+    if (c->status == NLCL_OK) snprintf(c->msg, sizeof c->msg, "%s", msg ? msg : "error");
+    png_longjmp(png, 1);
+}
+
+static void png_warn(png_structp png, png_const_charp msg) {
+    png_ctx *c = png_get_error_ptr(png);
+    if (msg && strstr(msg, "exceeds user limit")) c->limit_hit = 1;
+}
+
+static void png_read_cb(png_structp png, png_bytep data, size_t n) {
+    png_ctx *c = png_get_io_ptr(png);
+    if (nlcl_img_src_read(c->src, data, n) == n) return;
+    if (c->src->read_error) {
+        c->status = NLCL_ERR_IO;
+        snprintf(c->msg, sizeof c->msg, "read error: %s", strerror(c->src->read_error));
+    } else {
+        c->status = NLCL_ERR_FORMAT;
+        snprintf(c->msg, sizeof c->msg, "PNG truncated");
+    }
+    png_error(png, c->msg);
+}
+
+static nlcl_status read_error_status(const png_ctx *c, const char *domain, const char *name) {
+    if (c->status != NLCL_OK) return nlcl_error_set(c->status, "%s: %s: %s", domain, name, c->msg);
+    if (c->limit_hit)
+        return nlcl_error_set(NLCL_ERR_LIMIT,
+                              "%s: %s: PNG dimensions exceed the pixel limit of %llu (%s)", domain,
+                              name, (unsigned long long)nlcl_image_get_max_pixels(), c->msg);
+    if (strstr(c->msg, "ut of memory") || strstr(c->msg, "nsufficient memory"))
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: PNG: %s", domain, name, c->msg);
+    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt PNG: %s", domain, name, c->msg);
+}
+
+nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                            nlcl_image_info *info) {
+    const char *name = src->name;
+    /* The context lives on the heap (the callbacks write it between setjmp and
+     * longjmp); locals written after setjmp and read after it are volatile. */
+    png_ctx *const c = calloc(1, sizeof *c);
+    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    c->src = src;
+    c->info = info ? info : &c->scratch;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, png_err, png_warn);
+    png_infop pinfo = png ? png_create_info_struct(png) : NULL;
+    if (!pinfo) {
+        if (png) png_destroy_read_struct(&png, NULL, NULL);
+        free(c);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot create PNG decoder", domain, name);
+    }
+    uint8_t *volatile buf = NULL;
+    png_bytep *volatile rows = NULL;
+    volatile nlcl_status s = NLCL_OK;
+
+    if (setjmp(png_jmpbuf(png))) {
+        s = read_error_status(c, domain, name);
+        goto done;
+    }
+    nlcl_image_info *const inf = c->info;
+    png_set_read_fn(png, c, png_read_cb);
+    png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    /* Either dimension alone above the pixel limit is already too large. */
+    uint64_t lim = nlcl_image_get_max_pixels();
+    png_uint_32 ulim = lim > PNG_UINT_31_MAX ? PNG_UINT_31_MAX : (png_uint_32)lim;
+    png_set_user_limits(png, ulim, ulim);
+    png_set_chunk_cache_max(png, 1000);
+    png_set_chunk_malloc_max(png, PNG_CHUNK_MALLOC_MAX);
+    /* Skip every ancillary chunk except tRNS (text, ICC, ... are not needed). */
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+
+    png_read_info(png, pinfo);
+    png_uint_32 w, h;
+    int bd, ct, il;
+    png_get_IHDR(png, pinfo, &w, &h, &bd, &ct, &il, NULL, NULL);
+    memset(inf, 0, sizeof *inf);
+    inf->width = (int)w; /* libpng guarantees w, h <= 2^31 - 1 */
+    inf->height = (int)h;
+    inf->bit_depth = bd;
+    inf->is_jpeg = 0;
+    inf->palette = ct == PNG_COLOR_TYPE_PALETTE;
+    switch (ct) {
+    case PNG_COLOR_TYPE_GRAY: inf->channels = 1; break;
+    case PNG_COLOR_TYPE_GRAY_ALPHA: inf->channels = 2; break;
+    case PNG_COLOR_TYPE_RGB: inf->channels = 3; break;
+    case PNG_COLOR_TYPE_RGB_ALPHA: inf->channels = 4; break;
+    default: inf->channels = png_get_valid(png, pinfo, PNG_INFO_tRNS) ? 4 : 3; break;
+    }
+    s = nlcl_image_check_dims(domain, name, w, h);
+    if (s != NLCL_OK || !img) goto done;
+
+    if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    else if (bd < 8) png_set_expand_gray_1_2_4_to_8(png); /* 1 -> 255, 2-bit 1 -> 85 */
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, pinfo);
+    int ch = png_get_channels(png, pinfo), obd = png_get_bit_depth(png, pinfo);
+    size_t rowbytes = png_get_rowbytes(png, pinfo), expect;
+    if (ch < 1 || ch > 4 || (obd != 8 && obd != 16) ||
+        !nlcl_size_mul4(w, (size_t)ch, (size_t)obd / 8, 1, &expect) || rowbytes != expect) {
+        s = nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: unexpected PNG layout after transforms",
+                           domain, name);
+        goto done;
+    }
+    s = nlcl_image_alloc_for(domain, name, img, (int)w, (int)h);
+    if (s != NLCL_OK) goto done;
+    void (*put)(nlcl_image *, int, const uint8_t *, int) =
+        obd == 16 ? nlcl_image_put_row16be : nlcl_image_put_row8;
+    if (passes > 1) {
+        /* Adam7: libpng needs the whole image to combine the passes. */
+        size_t total;
+        if (!nlcl_size_mul(rowbytes, h, &total)) total = SIZE_MAX;
+        buf = malloc(total);
+        rows = malloc((size_t)h * sizeof *rows);
+        if (!buf || !rows) {
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate %zu bytes for PNG rows",
+                               domain, name, total);
+            goto done;
+        }
+        for (png_uint_32 y = 0; y < h; y++) rows[y] = buf + (size_t)y * rowbytes;
+        png_read_image(png, rows);
+        for (png_uint_32 y = 0; y < h; y++) put(img, (int)y, rows[y], ch);
+    } else {
+        buf = malloc(rowbytes);
+        if (!buf) {
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a PNG row", domain, name);
+            goto done;
+        }
+        for (png_uint_32 y = 0; y < h; y++) {
+            png_read_row(png, buf, NULL);
+            put(img, (int)y, buf, ch);
+        }
+    }
+    /* Read up to IEND: checks the remaining CRCs and catches truncation. */
+    png_read_end(png, NULL);
+    s = NLCL_OK;
+done:
+    png_destroy_read_struct(&png, &pinfo, NULL);
+    free(buf);
+    free(rows);
+    free(c);
+    if (s != NLCL_OK && img) nlcl_image_free(img);
+    return s;
+}
+
+nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
+                            nlcl_quantize q, int bits16) {
+    png_ctx *const c = calloc(1, sizeof *c);
+    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: out of memory", path);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, png_err, png_warn);
+    png_infop pinfo = png ? png_create_info_struct(png) : NULL;
+    if (!pinfo) {
+        if (png) png_destroy_write_struct(&png, NULL);
+        free(c);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: cannot create PNG encoder", path);
+    }
+    uint8_t *volatile row = NULL;
+    volatile nlcl_status s = NLCL_OK;
+    if (setjmp(png_jmpbuf(png))) {
+        s = nlcl_error_set(strstr(c->msg, "Write") ? NLCL_ERR_IO : NLCL_ERR_INTERNAL,
+                           "image_save: %s: PNG: %s", path, c->msg);
+        goto done;
+    }
+    size_t rowbytes;
+    if (!nlcl_size_mul4((size_t)img->width, 3, bits16 ? 2 : 1, 1, &rowbytes) ||
+        !(row = malloc(rowbytes))) {
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: cannot allocate a PNG row", path);
+        goto done;
+    }
+    png_init_io(png, f->fp); /* libpng's writer raises "Write Error" on a short write */
+    png_set_IHDR(png, pinfo, (png_uint_32)img->width, (png_uint_32)img->height, bits16 ? 16 : 8,
+                 PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, pinfo);
+    for (int y = 0; y < img->height; y++) {
+        if (bits16) nlcl_image_get_row16be(img, y, q, row);
+        else nlcl_image_get_row8(img, y, q, row);
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    s = NLCL_OK;
+done:
+    png_destroy_write_struct(&png, &pinfo);
+    free(row);
+    free(c);
+    return s;
+}
