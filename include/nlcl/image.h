@@ -7,7 +7,8 @@
  * converted to RGB on load: grey is replicated, palettes are expanded, 1/2/4-bit
  * samples are scaled to the full range, alpha is dropped (not composited; an
  * opaque alpha therefore changes nothing). Gamma, sBIT, ICC and text chunks
- * are ignored (as PIL does). x is computed in double and rounded once to
+ * are ignored, and so is the EXIF orientation (as PIL's Image.open does; the
+ * pixels are returned as stored). x is computed in double and rounded once to
  * float, so the endpoints are exactly -1 and 1 and all 65536 16-bit levels
  * stay distinct. JPEG is decoded with libjpeg-turbo's default settings (islow
  * IDCT, fancy upsampling, block smoothing), which is what PIL does, so pixels

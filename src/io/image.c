@@ -254,6 +254,7 @@ static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
 static nlcl_status decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
                           nlcl_image_info *info) {
+    if (info) memset(info, 0, sizeof *info);
     const uint8_t *h = src->fp ? src->head : src->mem;
     size_t n = src->fp ? src->head_len : src->len;
     if (n > 8) n = 8;
@@ -269,6 +270,7 @@ static nlcl_status decode(nlcl_img_src *src, const char *domain, nlcl_image *img
 
 static nlcl_status load_file(const char *path, const char *domain, nlcl_image *img,
                              nlcl_image_info *info) {
+    if (info) memset(info, 0, sizeof *info);
     nlcl_img_src src;
     memset(&src, 0, sizeof src);
     src.name = path;
