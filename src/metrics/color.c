@@ -16,6 +16,14 @@
 #define G_G 0.587043074451121
 #define G_B 0.114020904255103
 
+/* MATLAB's round (half away from zero), without a libm call: for |v| <
+ * 2^52, v - floor(v) is exact. */
+static inline double round_half_away(double v) {
+    double a = fabs(v), f = floor(a);
+    if (a - f >= 0.5) f += 1;
+    return v < 0 ? -f : f;
+}
+
 double nlcl_metric_luma(nlcl_metric_channel channel, double r, double g, double b) {
     if (channel == NLCL_METRIC_GRAY) return G_R * r + G_G * g + G_B * b;
     return Y_R * r + Y_G * g + Y_B * b + 16.0;
@@ -66,7 +74,7 @@ nlcl_status nlcl_metric_image_from_image(const nlcl_image *img, int round_to_8bi
     size_t n = (size_t)img->width * (size_t)img->height * 3;
     for (size_t i = 0; i < n; i++) {
         double v = ((double)img->data[i] + 1.0) * 127.5;
-        if (round_to_8bit) v = round(v);
+        if (round_to_8bit) v = round_half_away(v);
         out->data[i] = v;
     }
     return NLCL_OK;
@@ -120,11 +128,13 @@ nlcl_status nlcl_metric_planes(const nlcl_metric_image *img, nlcl_metric_channel
                 continue;
             }
             const double *r = src + row, *g = src + hw + row, *b = src + 2 * hw + row;
-            for (int x = 0; x < ow; x++) {
-                double v = nlcl_metric_luma(channel, r[x], g[x], b[x]);
-                if (round_luma) v = NLCL_MIN(255.0, NLCL_MAX(0.0, round(v)));
-                dst[x] = v;
-            }
+            if (channel == NLCL_METRIC_GRAY)
+                for (int x = 0; x < ow; x++) dst[x] = G_R * r[x] + G_G * g[x] + G_B * b[x];
+            else
+                for (int x = 0; x < ow; x++) dst[x] = Y_R * r[x] + Y_G * g[x] + Y_B * b[x] + 16.0;
+            if (round_luma)
+                for (int x = 0; x < ow; x++)
+                    dst[x] = NLCL_MIN(255.0, NLCL_MAX(0.0, round_half_away(dst[x])));
         }
     *planes = p;
     *nc = oc;

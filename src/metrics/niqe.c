@@ -44,7 +44,25 @@ void nlcl_niqe_gamma_grid(double *gam, double *r_gam) {
 
 static double grid_gam[NLCL_NIQE_GAMMA_N], grid_r[NLCL_NIQE_GAMMA_N];
 static pthread_once_t grid_once = PTHREAD_ONCE_INIT;
-static void grid_init(void) { nlcl_niqe_gamma_grid(grid_gam, grid_r); }
+static int grid_inc;
+
+/* 1 if r_gam is strictly increasing (it is: r(g) rises from 0 towards 3/4),
+ * which lets the argmin be found by bisection. */
+static int increasing(const double *r) {
+    for (int k = 1; k < NLCL_NIQE_GAMMA_N; k++)
+        if (!(r[k] > r[k - 1])) return 0;
+    return 1;
+}
+
+static void grid_init(void) {
+    nlcl_niqe_gamma_grid(grid_gam, grid_r);
+    grid_inc = increasing(grid_r);
+}
+
+static int increasing_table(const double *r) {
+    if (r == grid_r) return grid_inc; /* checked once (nlcl_niqe calls grid_init first) */
+    return increasing(r);
+}
 
 /* leftstd = sqrt(mean(v(v<0).^2)), rightstd = sqrt(mean(v(v>0).^2)),
  * gammahat = leftstd/rightstd, rhat = mean(|v|)^2 / mean(v.^2),
@@ -57,15 +75,12 @@ void nlcl_aggd_fit(const double *v, size_t n, const double *gam, const double *r
                    double *alpha, double *betal, double *betar) {
     double sl = 0, sr = 0, sabs = 0, ssq = 0;
     size_t nl = 0, nr = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* branch-free, summed in order */
         double x = v[i], x2 = x * x;
-        if (x < 0) {
-            sl += x2;
-            nl++;
-        } else if (x > 0) {
-            sr += x2;
-            nr++;
-        }
+        sl += x < 0 ? x2 : 0.0;
+        sr += x > 0 ? x2 : 0.0;
+        nl += x < 0;
+        nr += x > 0;
         sabs += fabs(x);
         ssq += x2;
     }
@@ -75,9 +90,28 @@ void nlcl_aggd_fit(const double *v, size_t n, const double *gam, const double *r
     double mabs = sabs / (double)n, msq = ssq / (double)n;
     double rhat = (mabs * mabs) / msq;
     double rhatnorm = (rhat * (pow(gh, 3) + 1) * (gh + 1)) / pow(pow(gh, 2) + 1, 2);
-    int best = 0;
-    double bestv = (r_gam[0] - rhatnorm) * (r_gam[0] - rhatnorm);
-    for (int k = 1; k < NLCL_NIQE_GAMMA_N; k++) {
+    /* argmin of (r_gam - rhatnorm)^2, the first one on ties. On the
+     * increasing table the minimum is next to the first entry >= rhatnorm,
+     * so only a window around it is scanned (same result as the full scan,
+     * which is kept for a table that would not be increasing). */
+    int lo = 0, hi = NLCL_NIQE_GAMMA_N;
+    if (isnan(rhatnorm) || !increasing_table(r_gam)) {
+        hi = NLCL_NIQE_GAMMA_N;
+    } else {
+        int a = 0, b = NLCL_NIQE_GAMMA_N; /* first k with r_gam[k] >= rhatnorm */
+        while (a < b) {
+            int m = a + (b - a) / 2;
+            if (r_gam[m] < rhatnorm)
+                a = m + 1;
+            else
+                b = m;
+        }
+        lo = NLCL_MAX(0, a - 2);
+        hi = NLCL_MIN(NLCL_NIQE_GAMMA_N, a + 2);
+    }
+    int best = lo;
+    double bestv = (r_gam[lo] - rhatnorm) * (r_gam[lo] - rhatnorm);
+    for (int k = lo + 1; k < hi; k++) {
         double e = (r_gam[k] - rhatnorm) * (r_gam[k] - rhatnorm);
         if (e < bestv) {
             bestv = e;
@@ -108,9 +142,13 @@ void nlcl_niqe_block_features(const double *block, int bh, int bw, const double 
         int dr = shifts[s][0], dc = shifts[s][1];
         for (int i = 0; i < bh; i++) {
             int si = ((i - dr) % bh + bh) % bh;
+            const double *row = block + (size_t)i * bw, *srow = block + (size_t)si * bw;
+            double *o = scratch + (size_t)i * bw;
+            /* shifted(i, j) = block(si, j - dc), columns wrapping around */
             for (int j = 0; j < bw; j++) {
-                int sj = ((j - dc) % bw + bw) % bw;
-                scratch[(size_t)i * bw + j] = block[(size_t)i * bw + j] * block[(size_t)si * bw + sj];
+                int sj = j - dc;
+                sj = sj < 0 ? sj + bw : sj >= bw ? sj - bw : sj;
+                o[j] = row[j] * srow[sj];
             }
         }
         nlcl_aggd_fit(scratch, n, gam, r_gam, &alpha, &bl, &br);
@@ -133,6 +171,8 @@ void nlcl_niqe_block_features(const double *block, int bh, int bw, const double 
  * linearly independent over the integers): flat or point-symmetric
  * neighbourhoods give coefficients of exactly 0 instead of rounding noise
  * whose sign would decide which side of the AGGD fit they count for. */
+#define MSCN_CHUNK 128
+
 static const int mscn_r2[9] = {1, 2, 4, 5, 8, 9, 10, 13, 18};
 
 static int mscn_class(int r2) {
@@ -157,46 +197,41 @@ nlcl_status nlcl_niqe_mscn(const double *im, int h, int w, double *out) {
             pad[(size_t)y * pw + x] = im[(size_t)sy * w + sx];
         }
     }
-    int failed = 0;
-#pragma omp parallel if (NLCL_OMP_IF((size_t)h * (size_t)w))
-    {
-        double *acc = nlcl_alloc(18 * (size_t)w * sizeof(double), "mscn rows");
-        if (!acc) {
-#pragma omp atomic write
-            failed = 1;
-        }
-#pragma omp for schedule(static)
-        for (int y = 0; y < h; y++) {
-            if (!acc) continue;
-            double *D = acc, *Q = acc + 9 * (size_t)w;
-            memset(acc, 0, 18 * (size_t)w * sizeof(double));
-            const double *ctr = pad + (size_t)(y + 3) * pw + 3;
+    /* rows in parallel; columns in chunks of MSCN_CHUNK so that the 18
+     * accumulator rows stay in the L1 cache */
+#pragma omp parallel for schedule(static) if (NLCL_OMP_IF((size_t)h * (size_t)w))
+    for (int y = 0; y < h; y++) {
+        double D[9][MSCN_CHUNK], Q[9][MSCN_CHUNK];
+        for (int x0 = 0; x0 < w; x0 += MSCN_CHUNK) {
+            int n = NLCL_MIN(MSCN_CHUNK, w - x0);
+            memset(D, 0, sizeof D);
+            memset(Q, 0, sizeof Q);
+            const double *ctr = pad + (size_t)(y + 3) * pw + 3 + x0;
             for (int dy = -3; dy <= 3; dy++)
                 for (int dx = -3; dx <= 3; dx++) {
                     if (!dy && !dx) continue;
                     int c = mscn_class(dy * dy + dx * dx);
-                    double *Dc = D + (size_t)c * w, *Qc = Q + (size_t)c * w;
+                    double *Dc = D[c], *Qc = Q[c];
                     const double *nb = ctr + (ptrdiff_t)dy * pw + dx;
-                    for (int x = 0; x < w; x++) {
+#pragma omp simd
+                    for (int x = 0; x < n; x++) {
                         double v = nb[x] - ctr[x];
                         Dc[x] += v;
                         Qc[x] += v * v;
                     }
                 }
-            double *o = out + (size_t)y * w;
-            for (int x = 0; x < w; x++) {
+            double *o = out + (size_t)y * w + x0;
+            for (int x = 0; x < n; x++) {
                 double s1 = 0, s2 = 0;
                 for (int c = 0; c < 9; c++) {
-                    s1 += wr[c] * D[(size_t)c * w + x];
-                    s2 += wr[c] * Q[(size_t)c * w + x];
+                    s1 += wr[c] * D[c][x];
+                    s2 += wr[c] * Q[c][x];
                 }
                 o[x] = -s1 / (sqrt(fabs(s2 - s1 * s1)) + 1);
             }
         }
-        nlcl_free(acc);
     }
     nlcl_free(pad);
-    if (failed) return nlcl_error_set(NLCL_ERR_NOMEM, "niqe: out of memory");
     return NLCL_OK;
 }
 

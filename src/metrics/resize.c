@@ -110,6 +110,7 @@ nlcl_status nlcl_imresize_bicubic(const double *in, int h, int w, double scale, 
             for (int k = 0; k < tr; k++) {
                 const double *src = in + (size_t)iy[k] * w;
                 double c = wy[k];
+#pragma omp simd
                 for (int x = 0; x < w; x++) dst[x] += c * src[x];
             }
         }

@@ -115,6 +115,7 @@ static nlcl_status ssim_plane(const double *a, const double *b, int h, int w, co
             for (int k = 0; k < n; k++) {
                 double gk = g[k];
                 const double *pa = ra + k, *pb = rb + k;
+#pragma omp simd
                 for (int x = 0; x < wv; x++) {
                     double va = pa[x], vb = pb[x];
                     oa[x] += gk * va;
@@ -133,6 +134,7 @@ static nlcl_status ssim_plane(const double *a, const double *b, int h, int w, co
                 double gk = g[k];
                 const double *pa = ha + o, *pb = hb + o, *paa = haa + o, *pbb = hbb + o,
                              *pab = hab + o;
+#pragma omp simd
                 for (int x = 0; x < wv; x++) {
                     m1[x] += gk * pa[x];
                     m2[x] += gk * pb[x];
