@@ -426,7 +426,7 @@ int cmd_eval(int argc, char **argv) {
 
     /* 2. evaluate, images in parallel (the metrics run serially inside) */
     if (rc == CLI_EXIT_OK) {
-        qsort(rows, (size_t)nrow, sizeof *rows, cmp_row);
+        if (nrow > 1) qsort(rows, (size_t)nrow, sizeof *rows, cmp_row);
 #pragma omp parallel for schedule(dynamic, 1)
         for (int i = 0; i < nrow; i++) {
             row *r = &rows[i];
