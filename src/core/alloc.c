@@ -1,6 +1,7 @@
 /* Aligned, checked allocation (src/core/internal.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -12,7 +13,20 @@ void *nlcl_alloc(size_t bytes, const char *what) {
     }
     rounded &= ~(size_t)63;
     if (rounded == 0) rounded = 64;
-    void *p = aligned_alloc(64, rounded);
+    void *p = NULL;
+    if (rounded >= ((size_t)4 << 20)) {
+        /* Large activations: 2 MiB alignment and transparent huge pages
+         * (where the kernel offers them on request), which removes most
+         * first-touch page faults of multi-megabyte tensors. */
+        size_t huge = (size_t)2 << 20;
+        size_t r2 = (rounded + huge - 1) & ~(huge - 1);
+        if (posix_memalign(&p, huge, r2) != 0) p = NULL;
+#ifdef MADV_HUGEPAGE
+        if (p) (void)madvise(p, r2, MADV_HUGEPAGE);
+#endif
+    } else {
+        p = aligned_alloc(64, rounded);
+    }
     if (!p)
         nlcl_error_set(NLCL_ERR_NOMEM, "alloc: %s: cannot allocate %zu bytes",
                        what ? what : "buffer", bytes);
