@@ -5,13 +5,14 @@
  * (_single_tensor_adam, amsgrad=False, weight_decay=0, maximize=False):
  *     exp_avg.mul_(beta1).add_(grad, alpha=1-beta1)         m = fma(g, 1-b1, m*b1)
  *     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2)
- *                                                           v = v*b2 + ((1-b2)*g)*g
+ *                                                           v = fma((1-b2)*g, g, v*b2)
  *     step_size = lr / (1 - beta1**step)                    (double)
  *     denom = (exp_avg_sq.sqrt() / sqrt(1 - beta2**step)).add_(eps)
  *     param.addcdiv_(exp_avg, denom, value=-step_size)      p = p + (-step_size*m)/denom
  * Scalars are formed in double (Python floats) and rounded to float where
- * PyTorch's kernels round them. The first-moment update is fused as in
- * PyTorch's vectorised add_ (vec::fmadd) on AVX2/AVX-512 CPUs.
+ * PyTorch's kernels round them. Both moment updates are fused multiply-adds,
+ * as PyTorch 1.13's vectorised CPU kernels compute them on AVX2/AVX-512 (the
+ * fixtures of tests/test_adam.c match bit for bit with these fusions).
  */
 #include <math.h>
 
@@ -28,7 +29,7 @@ static void adam_range(float *p, const float *g, float *m, float *v, size_t n, a
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         float mi = fmaf(gi, k.a1, m[i] * k.b1);
-        float vi = v[i] * k.b2 + (k.a2 * gi) * gi;
+        float vi = fmaf(k.a2 * gi, gi, v[i] * k.b2);
         float den = sqrtf(vi) / k.bc2s + k.eps;
         p[i] = p[i] + (k.nstep * mi) / den;
         m[i] = mi;

@@ -41,6 +41,7 @@
 #define MAX_CHUNKS 32          /* chunks per plane at most */
 #define MIN_CHUNK_FLOATS 16384 /* 64 KiB: target chunk size */
 #define PARTIAL_CAP 8192       /* doubles of partial sums per group */
+#define PAR_MIN 32768          /* smaller tensors are not worth waking threads for */
 
 typedef struct geom {
     size_t planes;    /* n * G */
@@ -322,7 +323,7 @@ void nlcl_instance_norm_forward(const float *x, const float *res, float *y, floa
     double part[PARTIAL_CAP];
     float gm[PARTIAL_CAP / 2], gr[PARTIAL_CAP / 2]; /* group's per-lane mean and rstd */
 
-#pragma omp parallel
+#pragma omp parallel if (g.planes * plane_fl >= PAR_MIN)
     for (size_t p0 = 0; p0 < g.planes; p0 += g.group) {
         const size_t np = NLCL_MIN(g.group, g.planes - p0);
         const size_t items = np * g.nch;
@@ -391,7 +392,7 @@ void nlcl_instance_norm_backward(const float *dy, const float *x, const float *m
     /* group's per-lane mean, rstd, mean(g), mean(g * xhat) */
     float gm[PARTIAL_CAP / 2], gr[PARTIAL_CAP / 2], gg[PARTIAL_CAP / 2], ggx[PARTIAL_CAP / 2];
 
-#pragma omp parallel
+#pragma omp parallel if (g.planes * plane_fl >= PAR_MIN)
     for (size_t p0 = 0; p0 < g.planes; p0 += g.group) {
         const size_t np = NLCL_MIN(g.group, g.planes - p0);
         const size_t items = np * g.nch;
