@@ -44,6 +44,12 @@
  * Border crop: `crop` pixels are removed on each of the four sides after the
  * channel conversion (the "crop_border" / "shave" of SR and deraining code).
  *
+ * Memory (besides the caller's metric images, 8 bytes per sample):
+ * PSNR and SSIM allocate the converted planes of both images (8 bytes per
+ * pixel per plane: 16 B/pixel on Y or gray, 48 on RGB) plus, for SSIM,
+ * 5 bands of 64 + n - 1 rows per thread; NIQE about 26 bytes per pixel at its peak.
+ * Time is linear in the pixel count.
+ *
  * Errors: NLCL_ERR_INVALID_ARG with "psnr: ...", "ssim: ...", "niqe: ..."
  * messages for size mismatches, images smaller than a window or block after
  * the crop, bad options; NLCL_ERR_NOMEM. Functions never print, never return
