@@ -1,0 +1,165 @@
+/* Training data (src/train/data.h). */
+#include "train/data.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "nlcl/files.h"
+#include "nlcl/image.h"
+
+void nlcl_dataset_free(nlcl_dataset *ds) {
+    for (int i = 0; i < ds->count; i++) {
+        free(ds->paths[i]);
+        free(ds->pixels[i]);
+    }
+    free(ds->paths);
+    free(ds->pixels);
+    free(ds->w);
+    free(ds->h);
+    memset(ds, 0, sizeof *ds);
+}
+
+nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *const *dirs, int ndirs,
+                              int skip_bad, void (*warn)(void *ctx, const char *msg), void *ctx) {
+    memset(ds, 0, sizeof *ds);
+    char **all = NULL;
+    int n = 0;
+    for (int d = 0; d < ndirs; d++) {
+        char **list;
+        int k;
+        nlcl_status s = nlcl_list_images(dirs[d], &list, &k);
+        if (s != NLCL_OK) {
+            for (int i = 0; i < n; i++) free(all[i]);
+            free(all);
+            return nlcl_error_prefix(s, "train: %s images: ", what);
+        }
+        char **na = realloc(all, sizeof *na * (size_t)(n + k + 1));
+        if (!na) {
+            nlcl_free_list(list);
+            for (int i = 0; i < n; i++) free(all[i]);
+            free(all);
+            return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+        }
+        all = na;
+        for (int i = 0; i < k; i++) all[n++] = list[i], list[i] = NULL;
+        free(list);
+    }
+    if (n == 0) {
+        free(all);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: no PNG/JPEG %s images in the given folder(s)",
+                              what);
+    }
+    uint8_t **px = calloc((size_t)n, sizeof *px);
+    int *w = calloc((size_t)n, sizeof *w), *h = calloc((size_t)n, sizeof *h);
+    nlcl_status *st = calloc((size_t)n, sizeof *st);
+    char (*msg)[1024] = calloc((size_t)n, sizeof *msg);
+    if (!px || !w || !h || !st || !msg) {
+        free(px), free(w), free(h), free(st), free(msg);
+        for (int i = 0; i < n; i++) free(all[i]);
+        free(all);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int i = 0; i < n; i++) {
+        nlcl_image img = {0};
+        nlcl_status s = nlcl_image_load(all[i], &img, NULL);
+        if (s == NLCL_OK) {
+            px[i] = malloc((size_t)img.width * img.height * 3);
+            if (px[i]) {
+                nlcl_image_to_rgb8(&img, NLCL_QUANT_ROUND, px[i]);
+                w[i] = img.width;
+                h[i] = img.height;
+            } else {
+                s = nlcl_error_set(NLCL_ERR_NOMEM, "train: %s: out of memory", all[i]);
+            }
+            nlcl_image_free(&img);
+        }
+        st[i] = s;
+        if (s != NLCL_OK) snprintf(msg[i], sizeof msg[i], "%s", nlcl_error_message());
+    }
+    nlcl_status res = NLCL_OK;
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        if (st[i] == NLCL_OK) {
+            all[kept] = all[i], px[kept] = px[i], w[kept] = w[i], h[kept] = h[i];
+            ds->bytes += (size_t)w[i] * h[i] * 3;
+            kept++;
+            continue;
+        }
+        if (skip_bad) {
+            char m[1100];
+            snprintf(m, sizeof m, "skipping %s image: %s", what, msg[i]);
+            if (warn) warn(ctx, m);
+            free(all[i]);
+        } else if (res == NLCL_OK) {
+            res = nlcl_error_set(st[i], "%s (the %s images are checked before training; "
+                                        "--skip-bad leaves such files out)",
+                                 msg[i], what);
+            free(all[i]);
+        } else {
+            free(all[i]);
+        }
+    }
+    free(st);
+    free(msg);
+    ds->count = kept;
+    ds->paths = all;
+    ds->pixels = px;
+    ds->w = w;
+    ds->h = h;
+    if (res == NLCL_OK && kept == 0)
+        res = nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: none of the %s images could be read", what);
+    if (res != NLCL_OK) nlcl_dataset_free(ds);
+    return res;
+}
+
+/* u8 -> [-1, 1], the image loader's convention */
+static float lut[256];
+static int lut_ready;
+static void init_lut(void) {
+    if (lut_ready) return;
+    for (int v = 0; v < 256; v++) lut[v] = (float)((double)v / 255.0 * 2.0 - 1.0);
+    lut_ready = 1;
+}
+
+void nlcl_dataset_crop(const nlcl_dataset *ds, int idx, int crop, nlcl_rng *rng, float *dst) {
+    init_lut();
+    const uint8_t *p = ds->pixels[idx];
+    int w = ds->w[idx], h = ds->h[idx];
+    size_t plane = (size_t)crop * crop;
+    if (w < crop || h < crop) {
+        /* bilinear resize of the whole image to crop x crop (cv2.INTER_LINEAR) */
+        double sx = (double)w / crop, sy = (double)h / crop;
+        for (int y = 0; y < crop; y++) {
+            double fy = (y + 0.5) * sy - 0.5;
+            if (fy < 0) fy = 0;
+            int y0 = (int)fy;
+            if (y0 > h - 1) y0 = h - 1;
+            int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+            double ay = fy - y0;
+            for (int x = 0; x < crop; x++) {
+                double fx = (x + 0.5) * sx - 0.5;
+                if (fx < 0) fx = 0;
+                int x0 = (int)fx;
+                if (x0 > w - 1) x0 = w - 1;
+                int x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+                double ax = fx - x0;
+                for (int c = 0; c < 3; c++) {
+                    double v00 = lut[p[((size_t)y0 * w + x0) * 3 + c]], v01 = lut[p[((size_t)y0 * w + x1) * 3 + c]];
+                    double v10 = lut[p[((size_t)y1 * w + x0) * 3 + c]], v11 = lut[p[((size_t)y1 * w + x1) * 3 + c]];
+                    double v = (1 - ay) * ((1 - ax) * v00 + ax * v01) + ay * ((1 - ax) * v10 + ax * v11);
+                    dst[c * plane + (size_t)y * crop + x] = (float)v;
+                }
+            }
+        }
+        return;
+    }
+    int x0 = (int)nlcl_rng_below(rng, (uint32_t)(w - crop + 1));
+    int y0 = (int)nlcl_rng_below(rng, (uint32_t)(h - crop + 1));
+    for (int y = 0; y < crop; y++) {
+        const uint8_t *row = p + ((size_t)(y0 + y) * w + x0) * 3;
+        for (int x = 0; x < crop; x++)
+            for (int c = 0; c < 3; c++) dst[c * plane + (size_t)y * crop + x] = lut[row[x * 3 + c]];
+    }
+}
