@@ -12,12 +12,14 @@
  * of a plane are then added in chunk order. Hence the statistics, and so the
  * outputs, are bit-identical for any OpenMP thread count.
  *
- * The inner loops run over "virtual lanes": a chunk is read as rows of VL = 32
- * floats and element e accumulates into virtual lane e % 32, i.e. real lane
- * e % L when L divides 32 (L = 1, 8, 16). The 32 accumulators are independent,
- * so the compiler vectorises the reduction without reassociating anything;
- * they are folded into the L real lanes in a fixed order at the end of the
- * chunk. Block sizes that do not divide 32 take a plain per-pixel path.
+ * The inner loops run over "virtual lanes": a chunk is read as rows of RL = 16
+ * floats (reductions) or VL = 32 floats (elementwise passes), and element e
+ * uses the statistics of real lane e % L, which is what virtual lane e % RL
+ * holds when L divides RL (L = 1, 8, 16). The reductions keep 16 independent
+ * double accumulators per sum, so the compiler vectorises them without
+ * reassociating anything; they are folded into the L real lanes in a fixed
+ * order at the end of the chunk. Block sizes that do not divide 16 take a
+ * plain per-pixel path.
  *
  * Planes are processed in groups whose partials fit a fixed stack buffer; a
  * group's statistics pass is followed at once by its output pass (while the
@@ -76,39 +78,66 @@ static geom make_geom(int n, int c, int h, int w, nlcl_layout layout) {
 
 /* ------------------------------------------------------------- kernels */
 
+/* The reductions keep their partial sums in registers through GCC/Clang
+ * vector extensions (plain arrays indexed in an "omp simd" loop were kept in
+ * memory by GCC 12, a store-to-load chain per row). RL = 16 accumulator
+ * lanes: two vectors of 8 doubles each for every sum, which is 2 AVX-512 or
+ * 4 AVX2 registers. Lane-wise IEEE operations, no reassociation. */
+#define RL 16
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
+
+/* unaligned, alias-safe vector access to float data; macros rather than
+ * functions so that no vector value crosses a call (ABI warnings without AVX) */
+typedef float v8f_u __attribute__((vector_size(32), aligned(4), may_alias));
+#define LD8(p) (*(const v8f_u *)(p))
+#define ST8(p, v) (*(v8f_u *)(p) = (v))
+#define CVT8(v) __builtin_convertvector((v), v8d)
+
+/* fold RL accumulator lanes (stored in a[RL]) into the L real lanes */
+static void fold_lanes(const double *a, const double *q, int L, double *s1, double *s2) {
+    for (int l = 0; l < L; l++) {
+        double t1 = 0, t2 = 0;
+        for (int k = l; k < RL; k += L) {
+            t1 += a[k];
+            t2 += q[k];
+        }
+        s1[l] = t1;
+        s2[l] = t2;
+    }
+}
+
 /* Partial sums of d = x - shift and d^2 per lane over nfl floats (a whole
  * number of pixels), written to s1[L], s2[L]. */
 static void stats_chunk(const float *x, size_t nfl, int L, const float *shift, double *s1,
                         double *s2) {
-    if (VL % L == 0) {
-        double a1[VL] = {0}, a2[VL] = {0};
-        float sh[VL];
-        for (int j = 0; j < VL; j++) sh[j] = shift[j % L];
-        size_t nv = nfl / VL;
+    if (RL % L == 0) {
+        float shf[RL];
+        for (int j = 0; j < RL; j++) shf[j] = shift[j % L];
+        const v8d sh0 = CVT8(LD8(shf)), sh1 = CVT8(LD8(shf + 8));
+        v8d a0 = {0}, a1 = {0}, q0 = {0}, q1 = {0};
+        size_t nv = nfl / RL;
         for (size_t v = 0; v < nv; v++) {
-            const float *p = x + v * VL;
-#pragma omp simd
-            for (int j = 0; j < VL; j++) {
-                double d = (double)p[j] - (double)sh[j];
-                a1[j] += d;
-                a2[j] += d * d;
-            }
+            const float *p = x + v * RL;
+            v8d d0 = CVT8(LD8(p)) - sh0, d1 = CVT8(LD8(p + 8)) - sh1;
+            a0 += d0;
+            a1 += d1;
+            q0 += d0 * d0;
+            q1 += d1 * d1;
         }
-        const float *p = x + nv * VL;
-        for (size_t j = 0; j < nfl - nv * VL; j++) {
-            double d = (double)p[j] - (double)sh[j];
-            a1[j] += d;
-            a2[j] += d * d;
+        double a[RL], q[RL];
+        memcpy(a, &a0, sizeof a0);
+        memcpy(a + 8, &a1, sizeof a1);
+        memcpy(q, &q0, sizeof q0);
+        memcpy(q + 8, &q1, sizeof q1);
+        const float *p = x + nv * RL;
+        for (size_t j = 0; j < nfl - nv * RL; j++) {
+            double d = (double)p[j] - (double)shf[j];
+            a[j] += d;
+            q[j] += d * d;
         }
-        for (int l = 0; l < L; l++) {
-            double t1 = 0, t2 = 0;
-            for (int k = l; k < VL; k += L) {
-                t1 += a1[k];
-                t2 += a2[k];
-            }
-            s1[l] = t1;
-            s2[l] = t2;
-        }
+        fold_lanes(a, q, L, s1, s2);
     } else {
         for (int l = 0; l < L; l++) s1[l] = s2[l] = 0;
         for (size_t e = 0; e < nfl; e += (size_t)L)
@@ -182,68 +211,50 @@ static inline void norm_apply(const float *x, const float *res, float *y, size_t
     }
 }
 
-/* g if keep else +0.0, as a bit mask: GCC 12 if-converts (vectorises) this
- * where a float select feeding a double conversion stays a branch. Exact
- * ReLU-backward semantics: a masked NaN/inf gradient gives 0, as in PyTorch. */
-static inline float keep_if(float g, int keep) {
-    uint32_t u;
-    memcpy(&u, &g, sizeof u);
-    u &= (uint32_t)0 - (uint32_t)(keep != 0);
-    memcpy(&g, &u, sizeof g);
-    return g;
-}
-
 /* Backward partials: s1 = sum g, s2 = sum g * xhat per lane, where
- * xhat = (x - m) * r and g = relu ? dy * (xhat > 0) : dy. */
+ * xhat = (x - m) * r (float, as in the update pass) and
+ * g = relu ? (xhat > 0 ? dy : +0) : dy (PyTorch's threshold_backward: a
+ * masked NaN/inf gradient gives 0). */
 static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const float *m,
                       const float *r, int relu, double *s1, double *s2) {
-    if (VL % L == 0) {
-        double a1[VL] = {0}, a2[VL] = {0};
-        float mv[VL], rv[VL];
-        for (int j = 0; j < VL; j++) {
+    if (RL % L == 0) {
+        float mv[RL], rv[RL];
+        for (int j = 0; j < RL; j++) {
             mv[j] = m[j % L];
             rv[j] = r[j % L];
         }
-        size_t nv = nfl / VL;
-        if (relu) {
-            for (size_t v = 0; v < nv; v++) {
-                const float *xp = x + v * VL, *gp = dy + v * VL;
-#pragma omp simd
-                for (int j = 0; j < VL; j++) {
-                    float xh = (xp[j] - mv[j]) * rv[j];
-                    float g = keep_if(gp[j], xh > 0.0f);
-                    a1[j] += (double)g;
-                    a2[j] += (double)g * (double)xh;
-                }
+        const v8f m0 = LD8(mv), m1 = LD8(mv + 8), r0 = LD8(rv), r1 = LD8(rv + 8);
+        const v8f zero = {0};
+        v8d a0 = {0}, a1 = {0}, q0 = {0}, q1 = {0};
+        size_t nv = nfl / RL;
+        for (size_t v = 0; v < nv; v++) {
+            const float *xp = x + v * RL, *gp = dy + v * RL;
+            v8f h0 = (LD8(xp) - m0) * r0, h1 = (LD8(xp + 8) - m1) * r1;
+            v8f g0 = LD8(gp), g1 = LD8(gp + 8);
+            if (relu) { /* loop-invariant branch, unswitched by the compiler */
+                g0 = (v8f)((v8i)g0 & (h0 > zero));
+                g1 = (v8f)((v8i)g1 & (h1 > zero));
             }
-        } else {
-            for (size_t v = 0; v < nv; v++) {
-                const float *xp = x + v * VL, *gp = dy + v * VL;
-#pragma omp simd
-                for (int j = 0; j < VL; j++) {
-                    float xh = (xp[j] - mv[j]) * rv[j];
-                    a1[j] += (double)gp[j];
-                    a2[j] += (double)gp[j] * (double)xh;
-                }
-            }
+            v8d gd0 = CVT8(g0), gd1 = CVT8(g1);
+            a0 += gd0;
+            a1 += gd1;
+            q0 += gd0 * CVT8(h0);
+            q1 += gd1 * CVT8(h1);
         }
-        size_t o = nv * VL;
+        double a[RL], q[RL];
+        memcpy(a, &a0, sizeof a0);
+        memcpy(a + 8, &a1, sizeof a1);
+        memcpy(q, &q0, sizeof q0);
+        memcpy(q + 8, &q1, sizeof q1);
+        size_t o = nv * RL;
         for (size_t j = 0; j < nfl - o; j++) {
             float xh = (x[o + j] - mv[j]) * rv[j];
             float g = dy[o + j];
             if (relu && !(xh > 0.0f)) g = 0.0f;
-            a1[j] += (double)g;
-            a2[j] += (double)g * (double)xh;
+            a[j] += (double)g;
+            q[j] += (double)g * (double)xh;
         }
-        for (int l = 0; l < L; l++) {
-            double t1 = 0, t2 = 0;
-            for (int k = l; k < VL; k += L) {
-                t1 += a1[k];
-                t2 += a2[k];
-            }
-            s1[l] = t1;
-            s2[l] = t2;
-        }
+        fold_lanes(a, q, L, s1, s2);
     } else {
         for (int l = 0; l < L; l++) s1[l] = s2[l] = 0;
         for (size_t e = 0; e < nfl; e += (size_t)L)
@@ -261,39 +272,33 @@ static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const 
 static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, int L,
                       const float *m, const float *r, const float *mg, const float *mgx,
                       int relu) {
-    if (VL % L == 0) {
-        float mv[VL], rv[VL], gv[VL], gxv[VL];
-        for (int j = 0; j < VL; j++) {
+    if (RL % L == 0) {
+        float mv[RL], rv[RL], gv[RL], gxv[RL];
+        for (int j = 0; j < RL; j++) {
             mv[j] = m[j % L];
             rv[j] = r[j % L];
             gv[j] = mg[j % L];
             gxv[j] = mgx[j % L];
         }
-        size_t nv = nfl / VL;
-        if (relu) {
-            for (size_t v = 0; v < nv; v++) {
-                const float *xp = x + v * VL, *gp = dy + v * VL;
-                float *dp = dx + v * VL;
-#pragma omp simd
-                for (int j = 0; j < VL; j++) {
-                    float xh = (xp[j] - mv[j]) * rv[j];
-                    float g = gp[j]; /* unconditional load: if-convertible */
-                    g = xh > 0.0f ? g : 0.0f;
-                    dp[j] += rv[j] * (g - gv[j] - xh * gxv[j]);
-                }
+        const v8f m0 = LD8(mv), m1 = LD8(mv + 8), r0 = LD8(rv), r1 = LD8(rv + 8);
+        const v8f e0 = LD8(gv), e1 = LD8(gv + 8), f0 = LD8(gxv), f1 = LD8(gxv + 8);
+        const v8f zero = {0};
+        size_t nv = nfl / RL;
+        for (size_t v = 0; v < nv; v++) {
+            const float *xp = x + v * RL, *gp = dy + v * RL;
+            float *dp = dx + v * RL;
+            v8f h0 = (LD8(xp) - m0) * r0, h1 = (LD8(xp + 8) - m1) * r1;
+            v8f g0 = LD8(gp), g1 = LD8(gp + 8);
+            if (relu) { /* unconditional loads and a bit mask: no masked loads */
+                g0 = (v8f)((v8i)g0 & (h0 > zero));
+                g1 = (v8f)((v8i)g1 & (h1 > zero));
             }
-        } else {
-            for (size_t v = 0; v < nv; v++) {
-                const float *xp = x + v * VL, *gp = dy + v * VL;
-                float *dp = dx + v * VL;
-#pragma omp simd
-                for (int j = 0; j < VL; j++) {
-                    float xh = (xp[j] - mv[j]) * rv[j];
-                    dp[j] += rv[j] * (gp[j] - gv[j] - xh * gxv[j]);
-                }
-            }
+            v8f d0 = LD8(dp) + r0 * (g0 - e0 - h0 * f0);
+            v8f d1 = LD8(dp + 8) + r1 * (g1 - e1 - h1 * f1);
+            ST8(dp, d0);
+            ST8(dp + 8, d1);
         }
-        size_t o = nv * VL;
+        size_t o = nv * RL;
         for (size_t j = 0; j < nfl - o; j++) {
             float xh = (x[o + j] - mv[j]) * rv[j];
             float g = dy[o + j];
