@@ -255,6 +255,52 @@ static void check_instance_norm_values(nlcl_layout l) {
     free(rstd);
 }
 
+/* Degenerate planes (docs/bad-inputs.md "tiny images", "NaN / Inf"): a 1x1
+ * map and a flat (constant) plane have variance 0; the output must be
+ * exactly res (xhat = 0), the gradient rstd * (dy - mean(dy)), never NaN. */
+static void check_instance_norm_degenerate(nlcl_layout l) {
+    for (int k = 0; k < 2; k++) {
+        const int n = 2, C = 3, h = k ? 4 : 1, w = k ? 5 : 1;
+        size_t cnt = (size_t)n * C * h * w, tot = nlcl_layout_numel(l, n, C, h, w);
+        float *x = rand_buf(cnt, -1, 1);
+        if (k)
+            for (int p = 0; p < n * C; p++)
+                for (int i = 0; i < h * w; i++) x[(size_t)p * h * w + i] = 0.37f * (float)(p + 1);
+        float *xl = to_layout(x, l, n, C, h, w), *res = rand_layout(l, n, C, h, w, -1, 1);
+        float *y = falloc(tot), *dy = rand_layout(l, n, C, h, w, -1, 1), *dx = falloc(tot);
+        float mean[6], rstd[6];
+        nlcl_instance_norm_forward(xl, res, y, mean, rstd, n, C, h, w, l, 1e-5f, 1);
+        int ok = 1;
+        for (size_t i = 0; i < tot; i++) ok &= y[i] == res[i];
+        nlcl_instance_norm_backward(dy, xl, mean, rstd, dx, n, C, h, w, l, 0);
+        /* xhat = 0, so dx = rstd * (dy - mean(dy)): 0 for 1x1, finite (rstd =
+         * 1/sqrt(eps)) for a flat plane */
+        float *dyn = falloc(cnt), *dxn = falloc(cnt);
+        nlcl_layout_convert(dy, l, dyn, NLCL_NCHW, n, C, h, w);
+        nlcl_layout_convert(dx, l, dxn, NLCL_NCHW, n, C, h, w);
+        for (int p = 0; p < n * C; p++) {
+            double mg = 0;
+            for (int i = 0; i < h * w; i++) mg += dyn[(size_t)p * h * w + i];
+            mg /= h * w;
+            ok &= isfinite(mean[p]) && fabs(rstd[p] - 1 / sqrt(1e-5)) < 1e-3;
+            for (int i = 0; i < h * w; i++) {
+                double want = rstd[p] * (dyn[(size_t)p * h * w + i] - mg);
+                ok &= fabs(dxn[(size_t)p * h * w + i] - want) <= 1e-5 * rstd[p];
+            }
+        }
+        CHECK_MSG(ok, "instance norm on a %s plane (%s): wrong output or gradient",
+                  k ? "flat" : "1x1", lname(l));
+        free(dyn);
+        free(dxn);
+        free(x);
+        free(xl);
+        free(res);
+        free(y);
+        free(dy);
+        free(dx);
+    }
+}
+
 /* ------------------------------------------------------- activations */
 
 typedef struct act_ctx {
@@ -875,6 +921,7 @@ int main(int argc, char **argv) {
             check_instance_norm(1, 20, 7, 5, l, v == 1, v == 2);
         }
         check_instance_norm(1, 3, 40, 30, l, 1, 1); /* several chunks per plane (blocked) */
+        check_instance_norm_degenerate(l);
         check_spatial(0, 2, 5, 7, 5, 1, l);
         check_spatial(0, 1, 20, 7, 5, 3, l);
         check_spatial(1, 2, 5, 7, 6, 0, l);
