@@ -13,7 +13,13 @@
 #include "../core/internal.h"
 #include "nlcl/ops.h"
 
-static int lanes_of(nlcl_layout layout) { return layout == NLCL_BLOCKED ? nlcl_layout_block() : 1; }
+#define MAX_L 64 /* largest block the stack scratch of the blur backward holds */
+
+static int lanes_of(nlcl_layout layout) {
+    int L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
+    NLCL_ASSERT(L >= 1 && L <= MAX_L);
+    return L;
+}
 
 static size_t planes_of(int n, int c, int L) { return (size_t)n * (size_t)((c + L - 1) / L); }
 
@@ -158,20 +164,52 @@ void nlcl_blur_downsample_backward(const float *dy, float *dx, int n, int c, int
         int i = (int)(it % (size_t)h);
         int ro[3], co[3];
         float rw[3], cw[3];
-        int nr = blur_taps(i, h, ro, rw);
+        const int nr = blur_taps(i, h, ro, rw);
         const float *dyp = dy + pl * out_plane;
+        const float *dr[3];
+        for (int a = 0; a < nr; a++) dr[a] = dyp + (size_t)ro[a] * wo * L;
         float *dxr = dx + pl * in_plane + (size_t)i * w * L;
         for (int j = 0; j < w; j++) {
-            int nc = blur_taps(j, w, co, cw);
+            float *dj = dxr + (size_t)j * L;
+            if (j >= 2 && j <= w - 3) {
+                /* interior column: no reflection; even j is read by output
+                 * j/2 (weight 1/2), odd j by (j-1)/2 and (j+1)/2 (1/4 each) */
+                float v0[MAX_L], v1[MAX_L];
+                if (!(j & 1)) {
+                    const size_t q = (size_t)(j / 2) * L;
+                    for (int l = 0; l < L; l++) v0[l] = 0.0f;
+                    for (int a = 0; a < nr; a++) {
+                        const float wa = rw[a], *d = dr[a] + q;
+#pragma omp simd
+                        for (int l = 0; l < L; l++) v0[l] += wa * d[l];
+                    }
+#pragma omp simd
+                    for (int l = 0; l < L; l++) dj[l] += 0.5f * v0[l];
+                } else {
+                    const size_t q0 = (size_t)((j - 1) / 2) * L, q1 = q0 + (size_t)L;
+                    for (int l = 0; l < L; l++) v0[l] = v1[l] = 0.0f;
+                    for (int a = 0; a < nr; a++) {
+                        const float wa = rw[a], *d = dr[a];
+#pragma omp simd
+                        for (int l = 0; l < L; l++) {
+                            v0[l] += wa * d[q0 + l];
+                            v1[l] += wa * d[q1 + l];
+                        }
+                    }
+#pragma omp simd
+                    for (int l = 0; l < L; l++) dj[l] += 0.25f * v0[l] + 0.25f * v1[l];
+                }
+                continue;
+            }
+            const int nc = blur_taps(j, w, co, cw);
             for (int l = 0; l < L; l++) {
                 float s = 0.0f;
-                for (int a = 0; a < nr; a++) {
-                    const float *dr = dyp + (size_t)ro[a] * wo * L;
-                    float t = 0.0f;
-                    for (int b = 0; b < nc; b++) t += cw[b] * dr[(size_t)co[b] * L + l];
-                    s += rw[a] * t;
+                for (int b = 0; b < nc; b++) {
+                    float v = 0.0f;
+                    for (int a = 0; a < nr; a++) v += rw[a] * dr[a][(size_t)co[b] * L + l];
+                    s += cw[b] * v;
                 }
-                dxr[(size_t)j * L + l] += s;
+                dj[l] += s;
             }
         }
     }
