@@ -139,6 +139,7 @@ static nlcl_status port_out(port *p) {
 struct nlcl_conv2d_plan {
     nlcl_conv2d_shape s;
     int ho, wo, training;
+    int free_layout; /* the pinned blocked layout had no fast kernel */
     dnnl_memory_desc_t src_u, dst_u, w_u, b_u; /* caller formats */
     dnnl_dims_t strides, pad;
     /* forward */
@@ -194,13 +195,22 @@ void nlcl_conv2d_plan_out(const nlcl_conv2d_plan *plan, int *ho, int *wo) {
     *wo = plan->wo;
 }
 
-static nlcl_status plan_build_forward(nlcl_conv2d_plan *p) {
+/* 1 if oneDNN picked its slow reference implementation. */
+static int is_ref_impl(const_dnnl_primitive_desc_t pd) {
+    const char *impl = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl)
+        return 0;
+    return strncmp(impl, "ref", 3) == 0;
+}
+
+static nlcl_status plan_build_forward(nlcl_conv2d_plan *p, int free_layout) {
     const nlcl_conv2d_shape *s = &p->s;
     dnnl_memory_desc_t src_a, dst_a, w_a, b_a;
     /* Pin blocked activations (so layers chain without reorders); let oneDNN
-     * choose where the caller uses plain NCHW. */
-    act_md(&src_a, s->n, s->cin, s->h, s->w, s->src_layout, s->src_layout == NLCL_NCHW);
-    act_md(&dst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, s->dst_layout == NLCL_NCHW);
+     * choose where the caller uses plain NCHW, or where the pinned layout has
+     * no fast kernel (free_layout: e.g. 8 channels in 16-channel blocks). */
+    act_md(&src_a, s->n, s->cin, s->h, s->w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW);
+    act_md(&dst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW);
     dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
     dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
     dnnl_dims_t bd = {s->cout};
@@ -212,6 +222,12 @@ static nlcl_status plan_build_forward(nlcl_conv2d_plan *p) {
              "convolution_forward_desc_init");
     DNNL_TRY(dnnl_primitive_desc_create(&p->fwd_pd, &p->fwd_d, NULL, g_engine, NULL),
              "primitive_desc_create(forward)");
+    if (!free_layout && is_ref_impl(p->fwd_pd)) {
+        dnnl_primitive_desc_destroy(p->fwd_pd);
+        p->fwd_pd = NULL;
+        p->free_layout = 1;
+        return plan_build_forward(p, 1);
+    }
     DNNL_TRY(dnnl_primitive_create(&p->fwd, p->fwd_pd), "primitive_create(forward)");
     NLCL_TRY(port_init(&p->f_src, &p->src_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_src_md, 0), 1, 0));
     NLCL_TRY(port_init(&p->f_w, &p->w_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_weights_md, 0), 1, 0));
@@ -221,11 +237,11 @@ static nlcl_status plan_build_forward(nlcl_conv2d_plan *p) {
     return NLCL_OK;
 }
 
-static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p) {
+static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p, int free_layout) {
     const nlcl_conv2d_shape *s = &p->s;
     dnnl_memory_desc_t dsrc_a, ddst_a, w_a;
-    act_md(&dsrc_a, s->n, s->cin, s->h, s->w, s->src_layout, s->src_layout == NLCL_NCHW);
-    act_md(&ddst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, s->dst_layout == NLCL_NCHW);
+    act_md(&dsrc_a, s->n, s->cin, s->h, s->w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW);
+    act_md(&ddst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW);
     dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
     dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
     dnnl_convolution_desc_t d;
@@ -235,6 +251,10 @@ static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p) {
     dnnl_primitive_desc_t pd;
     DNNL_TRY(dnnl_primitive_desc_create(&pd, &d, NULL, g_engine, p->fwd_pd),
              "primitive_desc_create(backward_data)");
+    if (!free_layout && is_ref_impl(pd)) {
+        dnnl_primitive_desc_destroy(pd);
+        return plan_build_backward_data(p, 1);
+    }
     nlcl_status st = NLCL_OK;
     if (dnnl_primitive_create(&p->bd, pd) != dnnl_success)
         st = nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN primitive_create(backward_data) failed");
@@ -248,11 +268,11 @@ static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p) {
     return st;
 }
 
-static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p) {
+static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p, int free_layout) {
     const nlcl_conv2d_shape *s = &p->s;
     dnnl_memory_desc_t src_a, ddst_a, dw_a, db_a;
-    act_md(&src_a, s->n, s->cin, s->h, s->w, s->src_layout, s->src_layout == NLCL_NCHW);
-    act_md(&ddst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, s->dst_layout == NLCL_NCHW);
+    act_md(&src_a, s->n, s->cin, s->h, s->w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW);
+    act_md(&ddst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW);
     dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
     dnnl_memory_desc_init_by_tag(&dw_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
     dnnl_dims_t bd = {s->cout};
@@ -265,6 +285,10 @@ static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p) {
     dnnl_primitive_desc_t pd;
     DNNL_TRY(dnnl_primitive_desc_create(&pd, &d, NULL, g_engine, p->fwd_pd),
              "primitive_desc_create(backward_weights)");
+    if (!free_layout && is_ref_impl(pd)) {
+        dnnl_primitive_desc_destroy(pd);
+        return plan_build_backward_weights(p, 1);
+    }
     nlcl_status st = NLCL_OK;
     if (dnnl_primitive_create(&p->bw, pd) != dnnl_success)
         st = nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN primitive_create(backward_weights) failed");
@@ -315,7 +339,7 @@ nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **out, const nlcl_conv2d_sh
     dnnl_memory_desc_init_by_tag(&p->w_u, 4, wd, dnnl_f32, dnnl_oihw);
     dnnl_dims_t bd = {s->cout};
     dnnl_memory_desc_init_by_tag(&p->b_u, 1, bd, dnnl_f32, dnnl_x);
-    nlcl_status st = plan_build_forward(p);
+    nlcl_status st = plan_build_forward(p, 0);
     if (st != NLCL_OK) {
         nlcl_conv2d_plan_destroy(p);
         return st;
@@ -376,7 +400,7 @@ static void add_inplace(float *restrict acc, const float *restrict x, size_t n) 
 nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *p, const float *ddst, const float *w,
                                       float *dsrc, float beta) {
     NLCL_ASSERT(beta == 0.0f || beta == 1.0f);
-    if (!p->bd) NLCL_TRY(plan_build_backward_data(p));
+    if (!p->bd) NLCL_TRY(plan_build_backward_data(p, p->free_layout));
     size_t nsrc = nlcl_layout_numel(p->s.src_layout, p->s.n, p->s.cin, p->s.h, p->s.w);
     float *target = dsrc;
     if (beta != 0.0f) {
@@ -401,7 +425,7 @@ nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *p, const float *ddst, co
 nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *p, const float *src,
                                          const float *ddst, float *dw, float *db) {
     if (!dw && !db) return NLCL_OK;
-    if (!p->bw) NLCL_TRY(plan_build_backward_weights(p));
+    if (!p->bw) NLCL_TRY(plan_build_backward_weights(p, p->free_layout));
     dnnl_memory_t ms = NULL, mdd = NULL, mdw = NULL;
     NLCL_TRY(port_in(&p->g_src, src, &ms));
     NLCL_TRY(port_in(&p->g_ddst, ddst, &mdd));

@@ -154,9 +154,9 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
     if (!s) return NULL;
     snprintf(s, 2048,
              "channels %d\nblocks %d\nndf %d\nrain_generator %d\ncrop %d\nbatch %d\niters %lld\n"
-             "decay_iters %lld\nlr %.17g\nbeta1 %.17g\nbeta2 %.17g\neps %.17g\nw_gan %.17g\n"
-             "w_loc %.17g\nw_layer %.17g\nw_cons %.17g\nw_sp %.17g\nsparsity %s\nidt %d\n"
-             "tau %.17g\nmomentum %.17g\nn_loc %d\nn_pos %d\nn_neg %d\nloc_sampling %s\n"
+             "decay_iters %lld\nlr %.12g\nbeta1 %.12g\nbeta2 %.12g\neps %.12g\nw_gan %.12g\n"
+             "w_loc %.12g\nw_layer %.12g\nw_cons %.12g\nw_sp %.12g\nsparsity %s\nidt %d\n"
+             "tau %.12g\nmomentum %.12g\nn_loc %d\nn_pos %d\nn_neg %d\nloc_sampling %s\n"
              "pos_sampling %s\nneg_sampling %s\nloc_taps %s\nseed %llu\n",
              c->gen_channels, c->gen_blocks, c->ndf, c->rain_generator, c->crop, c->batch,
              (long long)c->iters, (long long)c->decay_iters, c->lr, c->beta1, c->beta2, c->eps,

@@ -1,0 +1,262 @@
+/* Deraining: the authors' released G_B reproduces their published outputs;
+ * .pth and safetensors give identical results; every size keeps its size;
+ * reruns and thread counts are byte-identical; the C API's 8-bit entry point
+ * agrees with the float one; the command line refuses what it must. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "nlcl/image.h"
+#include "nlcl/model.h"
+#include "nlcl/weights.h"
+
+/* A small random generator (C=8, K=2) built through the public API. */
+static nlcl_model *random_model(nlcl_rng *r, int C, int K) {
+    nlcl_tensor_dict d;
+    nlcl_tensor_dict_init(&d);
+    char name[96];
+    int convs = 2 * K + 4;
+    for (int k = 0; k < convs; k++) {
+        int cin = k == 0 ? 3 : C, cout = k == convs - 1 ? 3 : C;
+        if (k == 0) snprintf(name, sizeof name, "gen.0");
+        else if (k <= 2 * K) snprintf(name, sizeof name, "gen.%d.model.%d.conv", (k + 1) / 2, (k - 1) % 2);
+        else if (k == 2 * K + 1) snprintf(name, sizeof name, "gen.%d.conv.0", K + 1);
+        else if (k == 2 * K + 2) snprintf(name, sizeof name, "gen.%d.conv.3", K + 1);
+        else snprintf(name, sizeof name, "gen.%d", K + 2);
+        int64_t ws[4] = {cout, cin, 3, 3}, bs[1] = {cout};
+        size_t nw = (size_t)cout * cin * 9;
+        float *w = malloc(nw * 4), *b = malloc((size_t)cout * 4);
+        float bound = 1.0f / sqrtf((float)cin * 9);
+        test_fill_uniform(r, w, nw, -bound, bound);
+        test_fill_uniform(r, b, (size_t)cout, -bound, bound);
+        char n2[128];
+        snprintf(n2, sizeof n2, "%s.weight", name);
+        CHECK_OK(nlcl_tensor_dict_add(&d, n2, 4, ws, w, NULL));
+        snprintf(n2, sizeof n2, "%s.bias", name);
+        CHECK_OK(nlcl_tensor_dict_add(&d, n2, 1, bs, b, NULL));
+        free(w);
+        free(b);
+    }
+    nlcl_model *m = NULL;
+    CHECK_OK(nlcl_model_from_dict(&d, "random", &m));
+    nlcl_tensor_dict_free(&d);
+    return m;
+}
+
+static void sizes_and_determinism(void) {
+    nlcl_rng r;
+    nlcl_rng_seed(&r, 5, 5);
+    nlcl_model *m = random_model(&r, 8, 2);
+    if (!m) return;
+    CHECK(nlcl_model_channels(m) == 8 && nlcl_model_blocks(m) == 2);
+    int sizes[][2] = {{1, 1}, {2, 3}, {8, 8}, {16, 16}, {31, 31}, {257, 263}, {480, 320}, {481, 321},
+                      {482, 322}, {483, 323}, {484, 324}, {485, 325}, {486, 326}, {487, 327}};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        int w = sizes[i][0], h = sizes[i][1];
+        nlcl_image in = {0}, out = {0}, out2 = {0};
+        CHECK_OK(nlcl_image_alloc(&in, w, h));
+        test_fill_uniform(&r, in.data, (size_t)3 * w * h, -1, 1);
+        CHECK_OK(nlcl_model_run_image(m, &in, &out));
+        CHECK_MSG(out.width == w && out.height == h, "%dx%d gave %dx%d", w, h, out.width, out.height);
+        int finite = 1;
+        for (size_t k = 0; k < (size_t)3 * w * h; k++) finite &= isfinite(out.data[k]) != 0;
+        CHECK_MSG(finite, "non-finite output at %dx%d", w, h);
+        /* rerun and other thread counts: bit-identical */
+        int threads[2] = {1, 2};
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(threads[t]);
+            CHECK_OK(nlcl_model_run_image(m, &in, &out2));
+            CHECK_MSG(out2.data && memcmp(out.data, out2.data, sizeof(float) * 3 * w * h) == 0,
+                      "%dx%d: %d thread(s) differ", w, h, threads[t]);
+            nlcl_image_free(&out2);
+        }
+        omp_set_num_threads(2);
+        /* 8-bit entry point, in place */
+        uint8_t *rgb = malloc((size_t)3 * w * h), *ref = malloc((size_t)3 * w * h);
+        nlcl_image_to_rgb8(&in, NLCL_QUANT_ROUND, rgb);
+        nlcl_image in8 = {0}, out8 = {0};
+        CHECK_OK(nlcl_image_from_rgb8(&in8, rgb, w, h));
+        CHECK_OK(nlcl_model_run_image(m, &in8, &out8));
+        nlcl_image_to_rgb8(&out8, NLCL_QUANT_ROUND, ref);
+        CHECK_OK(nlcl_model_run_rgb8(m, rgb, rgb, w, h, NLCL_QUANT_ROUND));
+        CHECK(memcmp(rgb, ref, (size_t)3 * w * h) == 0);
+        free(rgb);
+        free(ref);
+        nlcl_image_free(&in8);
+        nlcl_image_free(&out8);
+        nlcl_image_free(&in);
+        nlcl_image_free(&out);
+    }
+    /* invalid sizes are errors, not crashes */
+    float x[3] = {0};
+    CHECK_ERR(nlcl_model_run(m, x, x, 0, 1), NLCL_ERR_INVALID_ARG, "invalid image size");
+    nlcl_model_free(m);
+}
+
+static int official(const char *data) {
+    char wpath[1024], st[1200];
+    snprintf(wpath, sizeof wpath, "%s/nlcl_official/weights/latest_net_Back.pth", data);
+    nlcl_model *m = NULL, *m2 = NULL;
+    CHECK_OK(nlcl_model_load(wpath, &m));
+    if (!m) return 0;
+    CHECK(nlcl_model_channels(m) == 32 && nlcl_model_blocks(m) == 16);
+    CHECK(nlcl_model_num_params(m) == 316195);
+    /* .pth -> safetensors -> identical outputs */
+    snprintf(st, sizeof st, "%s/back.safetensors", test_tmpdir());
+    CHECK_OK(nlcl_model_save(m, st));
+    CHECK_OK(nlcl_model_load(st, &m2));
+    const char *names[5] = {"Eg1", "Eg2", "Eg3", "Eg4", "Eg5"};
+    size_t total = 0, equal = 0, off1 = 0, worse = 0;
+    for (int i = 0; i < 5; i++) {
+        char in_path[1200], ref_path[1200];
+        snprintf(in_path, sizeof in_path, "%s/nlcl_official/rainy/%s.JPG", data, names[i]);
+        snprintf(ref_path, sizeof ref_path, "%s/nlcl_official/official_output/%s.png", data, names[i]);
+        nlcl_image in = {0}, out = {0}, out2 = {0}, ref = {0};
+        CHECK_OK(nlcl_image_load(in_path, &in, NULL));
+        CHECK_OK(nlcl_image_load(ref_path, &ref, NULL));
+        if (!in.data || !ref.data) continue;
+        CHECK_OK(nlcl_model_run_image(m, &in, &out));
+        size_t n = (size_t)3 * in.width * in.height;
+        if (i == 0) {
+            CHECK_OK(nlcl_model_run_image(m2, &in, &out2));
+            CHECK_MSG(out2.data && memcmp(out.data, out2.data, n * 4) == 0,
+                      ".pth and safetensors outputs differ");
+            nlcl_image_free(&out2);
+        }
+        CHECK(ref.width == in.width && ref.height == in.height);
+        uint8_t *a = malloc(n), *b = malloc(n);
+        nlcl_image_to_rgb8(&out, NLCL_QUANT_TRUNCATE, a);
+        nlcl_image_to_rgb8(&ref, NLCL_QUANT_ROUND, b);
+        size_t eq = 0, o1 = 0, wz = 0;
+        for (size_t k = 0; k < n; k++) {
+            int d = abs((int)a[k] - (int)b[k]);
+            eq += d == 0;
+            o1 += d == 1;
+            wz += d > 1;
+        }
+        printf("%s: %zu of %zu values equal, %zu off by 1, %zu off by more\n", names[i], eq, n, o1, wz);
+        total += n, equal += eq, off1 += o1, worse += wz;
+        free(a);
+        free(b);
+        nlcl_image_free(&in);
+        nlcl_image_free(&out);
+        nlcl_image_free(&ref);
+    }
+    double frac = total ? (double)equal / (double)total : 0;
+    printf("official outputs: %.6f%% equal, %zu off by 1, %zu off by more\n", 100 * frac, off1, worse);
+    CHECK_MSG(total > 0 && frac >= 0.9999, "only %.6f%% of values equal", 100 * frac);
+    CHECK(worse == 0);
+    nlcl_model_free(m);
+    nlcl_model_free(m2);
+    return 1;
+}
+
+static void malformed_models(void) {
+    const char *dir = test_tmpdir();
+    char p[1200];
+    /* a truncated safetensors file, a foreign state_dict, wrong shapes */
+    nlcl_tensor_dict d;
+    nlcl_tensor_dict_init(&d);
+    int64_t s4[4] = {8, 3, 3, 3}, s1[1] = {8};
+    CHECK_OK(nlcl_tensor_dict_add(&d, "gen.0.weight", 4, s4, NULL, NULL));
+    CHECK_OK(nlcl_tensor_dict_add(&d, "gen.0.bias", 1, s1, NULL, NULL));
+    snprintf(p, sizeof p, "%s/incomplete.safetensors", dir);
+    CHECK_OK(nlcl_safetensors_save(p, &d));
+    nlcl_model *m = NULL;
+    CHECK_ERR(nlcl_model_load(p, &m), NLCL_ERR_FORMAT, "incomplete.safetensors");
+    CHECK(m == NULL);
+    nlcl_tensor_dict_free(&d);
+    nlcl_tensor_dict_init(&d);
+    CHECK_OK(nlcl_tensor_dict_add(&d, "model.0.weight", 4, s4, NULL, NULL));
+    snprintf(p, sizeof p, "%s/foreign.safetensors", dir);
+    CHECK_OK(nlcl_safetensors_save(p, &d));
+    CHECK_ERR(nlcl_model_load(p, &m), NLCL_ERR_FORMAT, "not an NLCL generator");
+    nlcl_tensor_dict_free(&d);
+    /* a valid generator with one bias of the wrong length */
+    nlcl_rng r;
+    nlcl_rng_seed(&r, 9, 9);
+    nlcl_model *good = random_model(&r, 8, 1);
+    snprintf(p, sizeof p, "%s/good.safetensors", dir);
+    CHECK_OK(nlcl_model_save(good, p));
+    nlcl_model_free(good);
+    nlcl_tensor_dict_init(&d);
+    CHECK_OK(nlcl_safetensors_load(p, &d));
+    nlcl_named_tensor *t = nlcl_tensor_dict_find(&d, "gen.1.model.0.conv.bias");
+    CHECK(t != NULL);
+    if (t) t->shape[0] = 4, t->numel = 4;
+    snprintf(p, sizeof p, "%s/badshape.safetensors", dir);
+    CHECK_OK(nlcl_safetensors_save(p, &d));
+    CHECK_ERR(nlcl_model_load(p, &m), NLCL_ERR_FORMAT, "gen.1.model.0.conv.bias");
+    nlcl_tensor_dict_free(&d);
+    /* truncated copy of the good file */
+    snprintf(p, sizeof p, "%s/good.safetensors", dir);
+    CHECK(test_system("head -c 300 '%s' > '%s/trunc.safetensors'", p, dir) == 0);
+    snprintf(p, sizeof p, "%s/trunc.safetensors", dir);
+    CHECK_ERR(nlcl_model_load(p, &m), NLCL_ERR_FORMAT, "trunc.safetensors");
+}
+
+static void cli(void) {
+    const char *bin = getenv("NLCL_BIN");
+    if (!bin) {
+        printf("SKIPPED part: NLCL_BIN not set (run through ctest)\n");
+        return;
+    }
+    const char *dir = test_tmpdir();
+    char in[1200], model[1200];
+    nlcl_rng r;
+    nlcl_rng_seed(&r, 11, 1);
+    nlcl_image img = {0};
+    CHECK_OK(nlcl_image_alloc(&img, 37, 23));
+    test_fill_uniform(&r, img.data, 3 * 37 * 23, -1, 1);
+    snprintf(in, sizeof in, "%s/in.png", dir);
+    CHECK_OK(nlcl_image_save_png(in, &img, NLCL_QUANT_ROUND, 0));
+    nlcl_image_free(&img);
+    nlcl_model *m = random_model(&r, 8, 1);
+    snprintf(model, sizeof model, "%s/m.safetensors", dir);
+    CHECK_OK(nlcl_model_save(m, model));
+    nlcl_model_free(m);
+    /* one file out, same size */
+    CHECK(test_system("'%s' derain -q -m '%s' -o '%s/out.png' '%s'", bin, model, dir, in) == 0);
+    char out[1300];
+    snprintf(out, sizeof out, "%s/out.png", dir);
+    nlcl_image_info info;
+    CHECK_OK(nlcl_image_probe(out, &info));
+    CHECK(info.width == 37 && info.height == 23);
+    /* folder out, with the rain layer */
+    CHECK(test_system("'%s' derain -q -m '%s' --rain-model '%s' -o '%s/res' '%s'", bin, model, model,
+                      dir, in) == 0);
+    snprintf(out, sizeof out, "%s/res/in_rain.png", dir);
+    CHECK_OK(nlcl_image_probe(out, &info));
+    /* never overwrite the input */
+    struct stat before, after;
+    stat(in, &before);
+    CHECK(test_system("'%s' derain -q -m '%s' -o '%s' '%s' 2>/dev/null", bin, model, in, in) == 1);
+    stat(in, &after);
+    CHECK(before.st_mtime == after.st_mtime && before.st_size == after.st_size);
+    /* bad model file: exit 1 naming the file; usage errors: exit 2 */
+    CHECK(test_system("'%s' derain -m '%s' -o '%s/x.png' '%s' 2>&1 | grep -q 'in.png'", bin, in, dir, in) == 0);
+    CHECK(test_system("'%s' derain -m '%s' -o '%s/x.png' '%s' 2>/dev/null", bin, in, dir, in) == 1);
+    CHECK(test_system("'%s' derain --bogus 2>/dev/null", bin) == 2);
+    CHECK(test_system("'%s' derain --quantize sometimes x.png 2>/dev/null", bin) == 2);
+    CHECK(test_system("'%s' derain 2>/dev/null", bin) == 2);
+    CHECK(test_system("'%s' derain -m '%s' '%s/missing.png' 2>/dev/null", bin, model, dir) == 1);
+    /* no partial output left behind by the failures */
+    CHECK(test_system("ls '%s' | grep -q tmp", dir) != 0);
+    /* convert + info */
+    CHECK(test_system("'%s' convert '%s' '%s/conv.safetensors' 2>/dev/null", bin, model, dir) == 0);
+    CHECK(test_system("'%s' info '%s/conv.safetensors' | grep -q 'channels: *8'", bin, dir) == 0);
+    CHECK(test_system("'%s' convert '%s' '%s' 2>/dev/null", bin, model, model) == 1);
+}
+
+int main(void) {
+    omp_set_num_threads(2);
+    sizes_and_determinism();
+    malformed_models();
+    cli();
+    const char *data = test_shared_data();
+    if (data) official(data);
+    else printf("SKIPPED part: ../shared/data is missing (official-output checks)\n");
+    return test_finish("test_derain");
+}
