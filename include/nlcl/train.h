@@ -45,7 +45,8 @@ typedef struct nlcl_train_config {
     int ndf;           /* discriminator width (64) */
     int rain_generator;/* 1: G_R and the layer contrast (NLCL); 0: CUT */
     /* data */
-    int crop;          /* square crop side (256), >= 32 */
+    int crop;          /* crop height (and width unless crop_w is set), 256, >= 32 */
+    int crop_w;        /* crop width; 0 = square (the default) */
     int batch;         /* images per iteration (4 paper, 1 code) */
     /* optimisation */
     int64_t iters;     /* total iterations */
@@ -58,6 +59,7 @@ typedef struct nlcl_train_config {
     double tau;        /* temperature of both contrastive losses (0.07) */
     double momentum;   /* key-encoder EMA momentum (0.99; 0 = keys from G_B) */
     int n_loc, n_pos, n_neg;            /* N, N_B, N_R */
+    int head_dim;                       /* projection-head width (256) */
     nlcl_sampling loc_sampling;         /* location-contrast negatives */
     nlcl_sampling pos_sampling, neg_sampling; /* layer-contrast positives/negatives */
     int loc_taps[NLCL_MAX_LOC_TAPS];    /* G_B taps: 0 = gen.0, i = res-block i */

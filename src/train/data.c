@@ -123,22 +123,22 @@ static void init_lut(void) {
     lut_ready = 1;
 }
 
-void nlcl_dataset_crop(const nlcl_dataset *ds, int idx, int crop, nlcl_rng *rng, float *dst) {
+void nlcl_dataset_crop(const nlcl_dataset *ds, int idx, int ch, int cw, nlcl_rng *rng, float *dst) {
     init_lut();
     const uint8_t *p = ds->pixels[idx];
     int w = ds->w[idx], h = ds->h[idx];
-    size_t plane = (size_t)crop * crop;
-    if (w < crop || h < crop) {
-        /* bilinear resize of the whole image to crop x crop (cv2.INTER_LINEAR) */
-        double sx = (double)w / crop, sy = (double)h / crop;
-        for (int y = 0; y < crop; y++) {
+    size_t plane = (size_t)ch * cw;
+    if (w < cw || h < ch) {
+        /* bilinear resize of the whole image to ch x cw (cv2.INTER_LINEAR) */
+        double sx = (double)w / cw, sy = (double)h / ch;
+        for (int y = 0; y < ch; y++) {
             double fy = (y + 0.5) * sy - 0.5;
             if (fy < 0) fy = 0;
             int y0 = (int)fy;
             if (y0 > h - 1) y0 = h - 1;
             int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
             double ay = fy - y0;
-            for (int x = 0; x < crop; x++) {
+            for (int x = 0; x < cw; x++) {
                 double fx = (x + 0.5) * sx - 0.5;
                 if (fx < 0) fx = 0;
                 int x0 = (int)fx;
@@ -149,17 +149,17 @@ void nlcl_dataset_crop(const nlcl_dataset *ds, int idx, int crop, nlcl_rng *rng,
                     double v00 = lut[p[((size_t)y0 * w + x0) * 3 + c]], v01 = lut[p[((size_t)y0 * w + x1) * 3 + c]];
                     double v10 = lut[p[((size_t)y1 * w + x0) * 3 + c]], v11 = lut[p[((size_t)y1 * w + x1) * 3 + c]];
                     double v = (1 - ay) * ((1 - ax) * v00 + ax * v01) + ay * ((1 - ax) * v10 + ax * v11);
-                    dst[c * plane + (size_t)y * crop + x] = (float)v;
+                    dst[c * plane + (size_t)y * cw + x] = (float)v;
                 }
             }
         }
         return;
     }
-    int x0 = (int)nlcl_rng_below(rng, (uint32_t)(w - crop + 1));
-    int y0 = (int)nlcl_rng_below(rng, (uint32_t)(h - crop + 1));
-    for (int y = 0; y < crop; y++) {
+    int x0 = (int)nlcl_rng_below(rng, (uint32_t)(w - cw + 1));
+    int y0 = (int)nlcl_rng_below(rng, (uint32_t)(h - ch + 1));
+    for (int y = 0; y < ch; y++) {
         const uint8_t *row = p + ((size_t)(y0 + y) * w + x0) * 3;
-        for (int x = 0; x < crop; x++)
-            for (int c = 0; c < 3; c++) dst[c * plane + (size_t)y * crop + x] = lut[row[x * 3 + c]];
+        for (int x = 0; x < cw; x++)
+            for (int c = 0; c < 3; c++) dst[c * plane + (size_t)y * cw + x] = lut[row[x * 3 + c]];
     }
 }

@@ -26,10 +26,10 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
                               int skip_bad, void (*warn)(void *ctx, const char *msg), void *ctx);
 void nlcl_dataset_free(nlcl_dataset *ds);
 
-/* A crop x crop float crop of image idx into dst (3, crop, crop) NCHW in
+/* A ch x cw (height x width) crop of image idx into dst (3, ch, cw) NCHW in
  * [-1, 1], x = u8/255*2-1. Images with a side smaller than the crop are first
- * resized to crop x crop (bilinear, half-pixel centres as cv2.INTER_LINEAR,
+ * resized to the crop's size (bilinear, half-pixel centres as cv2.INTER_LINEAR,
  * reference 5.2); otherwise the offset is uniform over all positions. */
-void nlcl_dataset_crop(const nlcl_dataset *ds, int idx, int crop, nlcl_rng *rng, float *dst);
+void nlcl_dataset_crop(const nlcl_dataset *ds, int idx, int ch, int cw, nlcl_rng *rng, float *dst);
 
 #endif

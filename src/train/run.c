@@ -126,17 +126,17 @@ static nlcl_status log_truncate(const char *path, int64_t upto, history *h) {
 
 /* input | B | R of image 0, each clamped to [-1, 1] */
 static nlcl_status save_sample(const char *path, const float *O, const float *B, const float *R,
-                               int crop) {
+                               int ch, int cw) {
     int panels = R ? 3 : 2;
     nlcl_image img = {0};
-    NLCL_TRY(nlcl_image_alloc(&img, panels * crop, crop));
-    size_t plane = (size_t)crop * crop, W = (size_t)panels * crop;
+    NLCL_TRY(nlcl_image_alloc(&img, panels * cw, ch));
+    size_t plane = (size_t)ch * cw, W = (size_t)panels * cw;
     const float *src[3] = {O, B, R};
     for (int p = 0; p < panels; p++)
         for (int c = 0; c < 3; c++)
-            for (int y = 0; y < crop; y++)
-                memcpy(img.data + c * W * crop + (size_t)y * W + (size_t)p * crop,
-                       src[p] + c * plane + (size_t)y * crop, sizeof(float) * (size_t)crop);
+            for (int y = 0; y < ch; y++)
+                memcpy(img.data + c * W * ch + (size_t)y * W + (size_t)p * cw,
+                       src[p] + c * plane + (size_t)y * cw, sizeof(float) * (size_t)cw);
     nlcl_status s = nlcl_image_save_png(path, &img, NLCL_QUANT_ROUND, 0);
     nlcl_image_free(&img);
     return s;
@@ -286,8 +286,8 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
         goto done;
     }
     if (job->sample_every > 0 && (s = nlcl_mkdirs(sdir)) != NLCL_OK) goto done;
-    const int n = c->batch, crop = c->crop;
-    size_t one = (size_t)3 * crop * crop;
+    const int n = c->batch, ch = c->crop, cw = c->crop_w ? c->crop_w : c->crop;
+    size_t one = (size_t)3 * ch * cw;
     O = nlcl_alloc_floats(one * n, "training batch");
     B = nlcl_alloc_floats(one * n, "training batch");
     perm = malloc(sizeof(int32_t) * (size_t)rainy.count);
@@ -325,8 +325,8 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
                 }
                 perm_epoch = epoch;
             }
-            nlcl_dataset_crop(&rainy, perm[sidx % rainy.count], crop, &r, O + b * one);
-            nlcl_dataset_crop(&clean, (int)nlcl_rng_below(&r, (uint32_t)clean.count), crop, &r,
+            nlcl_dataset_crop(&rainy, perm[sidx % rainy.count], ch, cw, &r, O + b * one);
+            nlcl_dataset_crop(&clean, (int)nlcl_rng_below(&r, (uint32_t)clean.count), ch, cw, &r,
                               B + b * one);
         }
         s = nlcl_trainer_step(t, O, B, &last);
@@ -343,7 +343,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
             char name[48];
             snprintf(name, sizeof name, "%08lld.png", (long long)it);
             char *p = join(sdir, name);
-            s = p ? save_sample(p, O, nlcl_trainer_pred_B(t), nlcl_trainer_pred_R(t), crop) : NLCL_ERR_NOMEM;
+            s = p ? save_sample(p, O, nlcl_trainer_pred_B(t), nlcl_trainer_pred_R(t), ch, cw) : NLCL_ERR_NOMEM;
             free(p);
             if (s != NLCL_OK) goto done;
         }

@@ -69,6 +69,7 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
     c->n_loc = 256;
     c->n_pos = 8;
     c->n_neg = 256;
+    c->head_dim = NLCL_HEAD_DIM;
     c->loc_sampling = NLCL_SAMPLING_FARTHEST;
     c->pos_sampling = NLCL_SAMPLING_NEAREST;
     c->neg_sampling = NLCL_SAMPLING_NEAREST;
@@ -102,9 +103,11 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
     if (c->gen_blocks < 0 || c->gen_blocks > NLCL_GEN_MAX_BLOCKS)
         BAD("blocks must be in [0, %d]", NLCL_GEN_MAX_BLOCKS);
     if (c->ndf < 1 || c->ndf > 512) BAD("ndf must be in [1, 512]");
-    if (c->crop < NLCL_MIN_SEARCH_SIZE)
-        BAD("crop %d is below the minimum of %d", c->crop, NLCL_MIN_SEARCH_SIZE);
-    if (c->crop > 4096) BAD("crop %d is above the maximum of 4096", c->crop);
+    int cw = c->crop_w ? c->crop_w : c->crop;
+    if (c->crop < NLCL_MIN_SEARCH_SIZE || cw < NLCL_MIN_SEARCH_SIZE)
+        BAD("crop %dx%d is below the minimum of %d", cw, c->crop, NLCL_MIN_SEARCH_SIZE);
+    if (c->crop > 4096 || cw > 4096) BAD("crop %dx%d is above the maximum of 4096", cw, c->crop);
+    if (c->head_dim < 1 || c->head_dim > 4096) BAD("head_dim must be in [1, 4096]");
     if (c->batch < 1 || c->batch > 256) BAD("batch must be in [1, 256]");
     if (c->iters < 0) BAD("iters must be >= 0");
     if (!(c->lr > 0) || !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) ||
@@ -123,17 +126,17 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
                 BAD("location tap %d is outside 0..%d (the generator's blocks)", c->loc_taps[i],
                     c->gen_blocks);
         if (c->n_loc < 2) BAD("N (location samples) must be >= 2");
-        int cand = c->loc_sampling == NLCL_SAMPLING_RANDOM ? c->crop * c->crop
-                                                             : nlcl_search_min_candidates(c->crop, c->crop);
+        int cand = c->loc_sampling == NLCL_SAMPLING_RANDOM ? c->crop * cw
+                                                             : nlcl_search_min_candidates(c->crop, cw);
         if (c->n_loc > cand)
             BAD("N = %d exceeds the %d candidates of the search at crop %d", c->n_loc, cand, c->crop);
     }
     if (c->rain_generator && c->w_layer > 0) {
         if (c->n_pos < 2 || c->n_neg < 2) BAD("N_B and N_R must be >= 2");
-        int cb = c->pos_sampling == NLCL_SAMPLING_RANDOM ? c->crop * c->crop
-                                                          : nlcl_search_min_candidates(c->crop, c->crop);
-        int cr = c->neg_sampling == NLCL_SAMPLING_RANDOM ? c->crop * c->crop
-                                                          : nlcl_search_min_candidates(c->crop, c->crop);
+        int cb = c->pos_sampling == NLCL_SAMPLING_RANDOM ? c->crop * cw
+                                                          : nlcl_search_min_candidates(c->crop, cw);
+        int cr = c->neg_sampling == NLCL_SAMPLING_RANDOM ? c->crop * cw
+                                                          : nlcl_search_min_candidates(c->crop, cw);
         if (c->n_pos > cb || c->n_neg > cr)
             BAD("N_B = %d / N_R = %d exceed the search candidates at crop %d", c->n_pos, c->n_neg,
                 c->crop);
@@ -153,13 +156,14 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
     char *s = malloc(2048);
     if (!s) return NULL;
     snprintf(s, 2048,
-             "channels %d\nblocks %d\nndf %d\nrain_generator %d\ncrop %d\nbatch %d\niters %lld\n"
+             "channels %d\nblocks %d\nndf %d\nrain_generator %d\ncrop %d\ncrop_w %d\nbatch %d\n"
+             "iters %lld\nhead_dim %d\n"
              "decay_iters %lld\nlr %.12g\nbeta1 %.12g\nbeta2 %.12g\neps %.12g\nw_gan %.12g\n"
              "w_loc %.12g\nw_layer %.12g\nw_cons %.12g\nw_sp %.12g\nsparsity %s\nidt %d\n"
              "tau %.12g\nmomentum %.12g\nn_loc %d\nn_pos %d\nn_neg %d\nloc_sampling %s\n"
              "pos_sampling %s\nneg_sampling %s\nloc_taps %s\nseed %llu\n",
-             c->gen_channels, c->gen_blocks, c->ndf, c->rain_generator, c->crop, c->batch,
-             (long long)c->iters, (long long)c->decay_iters, c->lr, c->beta1, c->beta2, c->eps,
+             c->gen_channels, c->gen_blocks, c->ndf, c->rain_generator, c->crop, c->crop_w,
+             c->batch, (long long)c->iters, c->head_dim, (long long)c->decay_iters, c->lr, c->beta1, c->beta2, c->eps,
              c->w_gan, c->w_loc, c->w_layer, c->w_cons, c->w_sp, c->sparsity_code ? "code" : "paper",
              c->idt, c->tau, c->momentum, c->n_loc, c->n_pos, c->n_neg, sn[c->loc_sampling & 3],
              sn[c->pos_sampling & 3], sn[c->neg_sampling & 3], taps,
@@ -314,8 +318,9 @@ nlcl_status nlcl_trainer_create(const nlcl_train_config *cfg, nlcl_trainer **out
     if (!t) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
     t->cfg = *cfg;
     t->n = cfg->batch;
-    t->H = t->W = cfg->crop;
-    t->D = NLCL_HEAD_DIM;
+    t->H = cfg->crop;
+    t->W = cfg->crop_w ? cfg->crop_w : cfg->crop;
+    t->D = cfg->head_dim;
     t->use_gr = cfg->rain_generator;
     t->use_loc = cfg->w_loc > 0;
     t->use_layer = cfg->rain_generator && cfg->w_layer > 0;
