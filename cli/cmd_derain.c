@@ -78,7 +78,7 @@ int cmd_derain(int argc, char **argv) {
     int quant = 0, format = 0, verbose = 0, quiet = 0;
     long long threads = 0, quality = 95, max_pixels = 0;
     const cli_opt opts[] = {
-        {"model", 'm', CLI_STRING, &model_path, "FILE", "G_B weights (.safetensors or .pth); default: embedded model", 0, 0, NULL},
+        {"model", 'm', CLI_STRING, &model_path, "FILE", "G_B weights (.safetensors, a training checkpoint, or .pth); default: embedded", 0, 0, NULL},
         {"rain-model", 0, CLI_STRING, &rain_path, "FILE", "also write the rain layer G_R(O) as NAME_rain.EXT", 0, 0, NULL},
         {"output", 'o', CLI_STRING, &out, "PATH", "output folder (default: derained) or single .png/.jpg file", 0, 0, NULL},
         {"format", 0, CLI_CHOICE, &format, NULL, "output format in folders (default png)", 0, 0, "png|jpg"},
@@ -191,7 +191,7 @@ int cmd_derain(int argc, char **argv) {
     /* 4. models */
     if (rc == CLI_EXIT_OK) {
         nlcl_status s = model_path ? nlcl_model_load(model_path, &gb) : nlcl_model_load_default(&gb);
-        if (s == NLCL_OK && rain_path) s = nlcl_model_load(rain_path, &gr);
+        if (s == NLCL_OK && rain_path) s = nlcl_model_load_role(rain_path, "G_R", &gr);
         if (s != NLCL_OK) rc = cli_fail(s);
     }
     if (rc == CLI_EXIT_OK && !single) {

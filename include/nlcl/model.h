@@ -41,10 +41,14 @@ extern "C" {
 
 typedef struct nlcl_model nlcl_model;
 
-/* Load from a safetensors file written by nlcl or a PyTorch .pth state_dict
- * (e.g. the authors' latest_net_Back.pth). Errors: IO, FORMAT (wrong names or
+/* Load from a safetensors file written by nlcl (a model, or a training
+ * checkpoint, whose G_B is taken) or a PyTorch .pth state_dict (e.g. the
+ * authors' latest_net_Back.pth). Errors: IO, FORMAT (wrong names or
  * shapes, naming the tensor), UNSUPPORTED, NOMEM. */
 nlcl_status nlcl_model_load(const char *path, nlcl_model **out);
+/* Same, also accepting a training checkpoint of nlcl train (then `role`,
+ * "G_B" or "G_R", picks the generator; for model files it is ignored). */
+nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model **out);
 /* The default model embedded in libnlcl (NLCL_ERR_UNSUPPORTED if this build
  * has none). */
 nlcl_status nlcl_model_load_default(nlcl_model **out);

@@ -56,14 +56,45 @@ nlcl_status nlcl_model_from_dict(const nlcl_tensor_dict *d, const char *name, nl
     return NLCL_OK;
 }
 
-nlcl_status nlcl_model_load(const char *path, nlcl_model **out) {
+nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model **out) {
     *out = NULL;
     nlcl_tensor_dict d;
     nlcl_tensor_dict_init(&d);
     NLCL_TRY(nlcl_weights_load(path, &d));
-    nlcl_status s = nlcl_model_from_dict(&d, path, out);
+    nlcl_status s = NLCL_OK;
+    const char *fmt = nlcl_tensor_dict_get_meta(&d, "format");
+    if (fmt && !strcmp(fmt, "nlcl-checkpoint-1")) {
+        /* a training checkpoint: take "<role>.<name>" tensors */
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "%s.", role && *role ? role : "G_B");
+        size_t pl = strlen(prefix);
+        nlcl_tensor_dict g;
+        nlcl_tensor_dict_init(&g);
+        for (int i = 0; s == NLCL_OK && i < d.count; i++) {
+            const nlcl_named_tensor *t = &d.tensors[i];
+            if (strncmp(t->name, prefix, pl) != 0 || strstr(t->name + pl, "adam_")) continue;
+            s = nlcl_tensor_dict_add(&g, t->name + pl, t->ndim, t->shape, t->data, NULL);
+        }
+        if (s == NLCL_OK && g.count == 0)
+            s = nlcl_error_set(NLCL_ERR_FORMAT, "model_load: %s: the checkpoint has no %s", path,
+                               prefix);
+        if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "role", role && *role ? role : "G_B");
+        if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "source", path);
+        if (s == NLCL_OK) {
+            const char *it = nlcl_tensor_dict_get_meta(&d, "iteration");
+            if (it) s = nlcl_tensor_dict_set_meta(&g, "iterations", it);
+        }
+        if (s == NLCL_OK) s = nlcl_model_from_dict(&g, path, out);
+        nlcl_tensor_dict_free(&g);
+    } else {
+        s = nlcl_model_from_dict(&d, path, out);
+    }
     nlcl_tensor_dict_free(&d);
     return s;
+}
+
+nlcl_status nlcl_model_load(const char *path, nlcl_model **out) {
+    return nlcl_model_load_role(path, "G_B", out);
 }
 
 nlcl_status nlcl_model_load_default(nlcl_model **out) {
