@@ -96,6 +96,17 @@ int cmd_train(int argc, char **argv) {
     }
     nlcl_train_config c;
     nlcl_train_config_preset(&c, (nlcl_preset)preset);
+    /* then any --ablation (repeatable), before the explicit options */
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (!strcmp(argv[i], "--ablation") && i + 1 < argc) v = argv[i + 1];
+        else if (!strncmp(argv[i], "--ablation=", 11)) v = argv[i] + 11;
+        if (v && nlcl_train_config_ablation(&c, v) != NLCL_OK) {
+            fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
+            return CLI_EXIT_USAGE;
+        }
+    }
+    const char *ablation = NULL;
     const char *rainy[MAX_DIRS] = {0}, *clean[MAX_DIRS] = {0};
     const char *rainy1 = NULL, *clean1 = NULL, *out = NULL, *taps = NULL;
     long long iters = c.iters, decay = c.decay_iters, crop = c.crop, batch = c.batch;
@@ -112,6 +123,7 @@ int cmd_train(int argc, char **argv) {
         {"clean", 0, CLI_STRING, &clean1, "DIR", "folder of clean images B, unpaired (repeatable)", 0, 0, NULL},
         {"out", 'o', CLI_STRING, &out, "RUN_DIR", "run folder (checkpoints, logs, samples, models)", 0, 0, NULL},
         {"preset", 0, CLI_CHOICE, &preset_idx, NULL, "settings to start from (default paper)", 0, 0, "paper|official-code|cut"},
+        {"ablation", 0, CLI_STRING, &ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N>, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
         {"resume", 0, CLI_FLAG, &resume, NULL, "continue the run in RUN_DIR exactly", 0, 0, NULL},
         {"iters", 'n', CLI_INT, &iters, "N", "total iterations (default 10000)", 0, 1e12, NULL},
         {"decay-iters", 0, CLI_INT, &decay, "N", "linear lr decay over the last N iterations (default iters/21)", -1, 1e12, NULL},
@@ -191,6 +203,7 @@ int cmd_train(int argc, char **argv) {
         }
     }
     free(pos);
+    (void)ablation; /* applied in the first pass above */
     if (npos > 0) return cli_usage_error("train", "unexpected argument '%s'", argv[argc - npos]);
     if (nr == 0 || nc == 0 || !out)
         return cli_usage_error("train", "--rainy DIR, --clean DIR and --out RUN_DIR are required");

@@ -69,6 +69,20 @@ typedef struct nlcl_train_config {
 
 /* Fill every field with a preset's values. */
 void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p);
+/* The paper's ablations by name (applied on top of a preset), section 4.4:
+ *   Table 2, layer-contrast sampling (positives-negatives):
+ *     t2-random-random, t2-neighbour-random, t2-neighbour-neighbour,
+ *     t2-nonlocal-random, t2-random-nonlocal, t2-nonlocal-nonlocal (= NLCL)
+ *   Table 4, sampling numbers: t4-pos<P>-neg<N> for P in 4,8,16,32 and N in
+ *     64,128,256,512 (e.g. t4-pos8-neg256 = NLCL)
+ *   Table 5, location contrast: t5-random-sampling, t5-n64, t5-n128, t5-n512
+ *   Table 6, each loss: t6-no-adv, t6-no-l1, t6-no-loc, t6-no-layer
+ * The encoder ablations (Table 3; Table 5's discriminator encoder) are not
+ * implemented. Errors: INVALID_ARG naming the unknown ablation. */
+nlcl_status nlcl_train_config_ablation(nlcl_train_config *c, const char *name);
+/* Names of all ablations, NULL-terminated. */
+extern const char *const nlcl_ablation_names[];
+
 /* Check a configuration; INVALID_ARG naming the first problem. */
 nlcl_status nlcl_train_config_check(const nlcl_train_config *c);
 /* One line per option, "name value", for logs and checkpoints. Caller frees. */

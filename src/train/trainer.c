@@ -96,6 +96,58 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
     }
 }
 
+const char *const nlcl_ablation_names[] = {
+    "t2-random-random", "t2-neighbour-random", "t2-neighbour-neighbour", "t2-nonlocal-random",
+    "t2-random-nonlocal", "t2-nonlocal-nonlocal", "t4-posP-negN (P in 4,8,16,32; N in 64,128,256,512)",
+    "t5-random-sampling", "t5-n64", "t5-n128", "t5-n512", "t6-no-adv", "t6-no-l1", "t6-no-loc",
+    "t6-no-layer", NULL};
+
+static int sampling_word(const char *w, size_t n, nlcl_sampling *out) {
+    if (n == 6 && !strncmp(w, "random", 6)) *out = NLCL_SAMPLING_RANDOM;
+    else if (n == 9 && !strncmp(w, "neighbour", 9)) *out = NLCL_SAMPLING_NEIGHBOUR;
+    else if (n == 8 && !strncmp(w, "nonlocal", 8)) *out = NLCL_SAMPLING_NEAREST;
+    else return 0;
+    return 1;
+}
+
+nlcl_status nlcl_train_config_ablation(nlcl_train_config *c, const char *name) {
+    if (!strncmp(name, "t2-", 3)) {
+        const char *a = name + 3, *dash = strchr(a, '-');
+        if (dash && sampling_word(a, (size_t)(dash - a), &c->pos_sampling) &&
+            sampling_word(dash + 1, strlen(dash + 1), &c->neg_sampling))
+            return NLCL_OK;
+    } else if (!strncmp(name, "t4-pos", 6)) {
+        int p = 0, n = 0;
+        char tail;
+        if (sscanf(name, "t4-pos%d-neg%d%c", &p, &n, &tail) == 2 && (p == 4 || p == 8 || p == 16 || p == 32) &&
+            (n == 64 || n == 128 || n == 256 || n == 512)) {
+            c->n_pos = p;
+            c->n_neg = n;
+            return NLCL_OK;
+        }
+    } else if (!strcmp(name, "t5-random-sampling")) {
+        c->loc_sampling = NLCL_SAMPLING_RANDOM;
+        return NLCL_OK;
+    } else if (!strcmp(name, "t5-n64") || !strcmp(name, "t5-n128") || !strcmp(name, "t5-n512")) {
+        c->n_loc = atoi(name + 4);
+        return NLCL_OK;
+    } else if (!strcmp(name, "t6-no-adv")) {
+        c->w_gan = 0;
+        return NLCL_OK;
+    } else if (!strcmp(name, "t6-no-l1")) {
+        c->w_sp = 0;
+        return NLCL_OK;
+    } else if (!strcmp(name, "t6-no-loc")) {
+        c->w_loc = 0;
+        return NLCL_OK;
+    } else if (!strcmp(name, "t6-no-layer")) {
+        c->w_layer = 0;
+        return NLCL_OK;
+    }
+    return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                          "train: unknown ablation '%s' (see 'nlcl train --help' for the names)", name);
+}
+
 nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
 #define BAD(...) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: " __VA_ARGS__)
     if (c->gen_channels < 1 || c->gen_channels > NLCL_GEN_MAX_CHANNELS)
