@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [--dev]   (--dev adds PyTorch/scikit-image for
 # regenerating fixtures and running benchmarks; not needed to build or test)
 set -eu
-pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo"
+pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo"
 if [ "${1:-}" = "--dev" ]; then
   pkgs="$pkgs python3-torch python3-skimage python3-pil python3-numpy hyperfine valgrind clang libclang-rt-14-dev"
 fi

@@ -9,7 +9,7 @@
 extern "C" {
 #endif
 
-/* 1 if the name ends in .png, .jpg or .jpeg (any case). */
+/* 1 if the name ends in .png, .jpg, .jpeg, .tif, .tiff or .bmp (any case). */
 int nlcl_is_image_name(const char *name);
 
 /* The image files (by extension, see above; regular files only, no

@@ -1,8 +1,9 @@
-/* nlcl/image.h - PNG and JPEG reading and writing (libpng, libjpeg-turbo).
+/* nlcl/image.h - PNG and JPEG reading and writing (libpng, libjpeg-turbo),
+ * TIFF (libtiff) and BMP (own decoder, src/io/bmp.c) reading.
  *
  * In memory an image is float32 NCHW with n = 1 and c = 3, values in [-1, 1]:
  *     x = u8 / 255 * 2 - 1          (8-bit sources)
- *     x = u16 / 65535 * 2 - 1       (16-bit PNG: scaled, never clipped)
+ *     x = u16 / 65535 * 2 - 1       (16-bit PNG/TIFF: scaled, never clipped)
  * which is the NLCL/CUT convention (reference section 1). Every source is
  * converted to RGB on load: grey is replicated, palettes are expanded, 1/2/4-bit
  * samples are scaled to the full range, alpha is dropped (not composited; an
@@ -14,6 +15,22 @@
  * IDCT, fancy upsampling, block smoothing), which is what PIL does, so pixels
  * equal PIL 9.4's (tests/test_image.c checks bytes against PIL). Greyscale,
  * YCbCr and RGB JPEGs are read; CMYK/YCCK ones are NLCL_ERR_UNSUPPORTED.
+ * TIFF: the first image (page) of the file, read with libtiff's strip/tile
+ * API and converted here (never via TIFFReadRGBAImage, which would lose 16-bit
+ * precision and premultiply alpha), with any compression libtiff supports:
+ * unsigned 1/2/4/8/16-bit grey (MinIsWhite inverted), 8/16-bit RGB, 1/2/4/8-bit
+ * palette (the high byte of each 16-bit ColorMap entry, as libtiff's RGBA
+ * interface and PIL use it, so maps scaled by 256 or 257 both give the
+ * 8-bit colour; a map whose entries are all < 256 is taken as 8-bit),
+ * JPEG-compressed YCbCr (converted to RGB by libjpeg), strips or tiles, either
+ * planar configuration; extra samples are dropped like alpha (an associated,
+ * i.e. premultiplied, alpha therefore leaves the colour composited on black).
+ * The Orientation tag is ignored. CMYK, Lab, float/signed/32-bit samples and
+ * YCbCr without JPEG compression are NLCL_ERR_UNSUPPORTED.
+ * BMP: BITMAPINFOHEADER/V4/V5, bottom-up or top-down, 1/4/8-bit palette,
+ * 16/24/32-bit BI_RGB, 16/32-bit BI_BITFIELDS (an n-bit field gives
+ * x = v / (2^n - 1) * 2 - 1); RLE and OS/2 BMPs are NLCL_ERR_UNSUPPORTED.
+ * Only PNG and JPEG are written.
  * The smallest image is 1x1.
  *
  * Writing maps y -> clamp(y, -1, 1), then (y + 1) / 2 * 255 (or 65535), then
@@ -29,19 +46,29 @@
  * a partial file and never destroys an existing one.
  *
  * Errors (all with "image_load: <path>: <problem>" or "image_save: ..."):
- * NLCL_ERR_IO (cannot open/read/write, a directory), NLCL_ERR_FORMAT (empty,
- * not PNG/JPEG, "PNG truncated"/"JPEG truncated" (also a JPEG that lacks only
+ * NLCL_ERR_IO (cannot open/read/write, a directory; a TIFF that is not a
+ * regular file), NLCL_ERR_FORMAT (empty, not PNG/JPEG/TIFF/BMP,
+ * "PNG truncated"/"JPEG truncated" (also a JPEG that lacks only
  * its final EOI marker, which PIL refuses too), bad CRC in any chunk,
- * corrupt zlib or entropy-coded data, more than 1000 progressive scans),
- * NLCL_ERR_UNSUPPORTED (CMYK or 12-bit JPEG), NLCL_ERR_LIMIT (more pixels
- * than the limit), NLCL_ERR_NOMEM, NLCL_ERR_INVALID_ARG (NULL arguments, bad
- * quality, unknown extension). On failure *img is left empty (data NULL).
+ * corrupt zlib or entropy-coded data, more than 1000 progressive scans,
+ * "TIFF truncated (row 7: <libtiff's message>)", "corrupt TIFF (...)",
+ * "BMP truncated (...)", "corrupt BMP: palette index 9 out of range ...",
+ * a BMP pixel-data offset inside the headers or past the end of the file),
+ * NLCL_ERR_UNSUPPORTED (CMYK or 12-bit JPEG; the TIFF/BMP forms listed
+ * above), NLCL_ERR_LIMIT (more pixels than the limit), NLCL_ERR_NOMEM,
+ * NLCL_ERR_INVALID_ARG (NULL arguments, bad quality, unknown extension). On
+ * failure *img is left empty (data NULL).
  * Example: "image_load: rain.png: PNG truncated".
  * Memory: decoding allocates only after the header has been checked against
  * the pixel limit, and never more than the header's dimensions justify: the
- * float image (12 bytes/pixel) plus one row, or for interlaced PNGs the whole
- * decoded 8/16-bit image; libpng chunk allocations are capped at 8 MB.
+ * float image (12 bytes/pixel) plus one row (a TIFF tile for tiled TIFFs), or
+ * for interlaced PNGs the whole decoded 8/16-bit image; libpng chunk
+ * allocations are capped at 8 MB. libtiff itself buffers one compressed strip
+ * or tile (at most the file's size).
  * Thread-safety: functions are reentrant; the pixel limit is process-wide.
+ * The first TIFF load replaces libtiff's process-wide error and warning
+ * handlers (which print to stderr) with silent ones; per-file messages go
+ * through handlers attached to each TIFF handle.
  */
 #ifndef NLCL_IMAGE_H
 #define NLCL_IMAGE_H
@@ -60,13 +87,24 @@ typedef struct nlcl_image {
     float *data;        /* (1, 3, height, width) NCHW, values in [-1, 1] */
 } nlcl_image;
 
-/* What the file held before conversion to RGB float (for `nlcl info`, tests). */
+typedef enum nlcl_image_format {
+    NLCL_IMAGE_PNG = 0,
+    NLCL_IMAGE_JPEG = 1,
+    NLCL_IMAGE_TIFF = 2,
+    NLCL_IMAGE_BMP = 3
+} nlcl_image_format;
+
+/* What the file held before conversion to RGB float (for `nlcl info`, tests).
+ * bit_depth is per sample (TIFF: BitsPerSample; BMP: the index bits for a
+ * palette, 8 for 24/32-bit BI_RGB, the widest field for bitfields, e.g. 5
+ * for X1R5G5B5). */
 typedef struct nlcl_image_info {
     int width, height;
     int channels;   /* 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA (palette: as expanded) */
-    int bit_depth;  /* 1, 2, 4, 8 or 16 */
-    int is_jpeg;    /* 1 JPEG, 0 PNG */
-    int palette;    /* 1 if the PNG was palette-coded */
+    int bit_depth;  /* 1, 2, 4, 8 or 16 (see above for BMP bitfields) */
+    int is_jpeg;    /* 1 JPEG, 0 otherwise */
+    int palette;    /* 1 if the PNG/TIFF/BMP was palette-coded */
+    nlcl_image_format format; /* the file's format */
 } nlcl_image_info;
 
 typedef enum nlcl_quantize { NLCL_QUANT_ROUND = 0, NLCL_QUANT_TRUNCATE = 1 } nlcl_quantize;
@@ -77,7 +115,8 @@ typedef enum nlcl_quantize { NLCL_QUANT_ROUND = 0, NLCL_QUANT_TRUNCATE = 1 } nlc
 void nlcl_image_set_max_pixels(uint64_t max_pixels);
 uint64_t nlcl_image_get_max_pixels(void);
 
-/* Load a PNG or JPEG (detected from the first bytes, not the name). On success
+/* Load a PNG, JPEG, TIFF or BMP (detected from the first bytes, not the name:
+ * 89 "PNG", FF D8 FF, "II*\0"/"MM\0*" (or BigTIFF), "BM"). On success
  * *img owns its data (free with nlcl_image_free); info may be NULL. */
 nlcl_status nlcl_image_load(const char *path, nlcl_image *img, nlcl_image_info *info);
 /* Same from memory; `name` is used in error messages. */

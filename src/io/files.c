@@ -13,7 +13,8 @@
 int nlcl_is_image_name(const char *name) {
     const char *dot = strrchr(name, '.');
     if (!dot) return 0;
-    return !strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg");
+    return !strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") ||
+           !strcasecmp(dot, ".tif") || !strcasecmp(dot, ".tiff") || !strcasecmp(dot, ".bmp");
 }
 
 static int cmp_str(const void *a, const void *b) {

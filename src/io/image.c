@@ -1,6 +1,7 @@
 /* Image loading/saving front end (include/nlcl/image.h): format sniffing, the
  * pixel limit, allocation, float <-> integer sample conversion. The codecs
- * themselves are in png.c (libpng) and jpeg.c (libjpeg-turbo). */
+ * themselves are in png.c (libpng), jpeg.c (libjpeg-turbo), tiff.c (libtiff,
+ * reading only) and bmp.c (own decoder, reading only). */
 #define _GNU_SOURCE /* MADV_HUGEPAGE */
 #include <errno.h>
 #include <pthread.h>
@@ -251,6 +252,9 @@ size_t nlcl_img_src_read(nlcl_img_src *s, void *buf, size_t n) {
 }
 
 static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+/* TIFF and BigTIFF, little- and big-endian */
+static const uint8_t tiff_sig[4][4] = {
+    {'I', 'I', 42, 0}, {'M', 'M', 0, 42}, {'I', 'I', 43, 0}, {'M', 'M', 0, 43}};
 
 static nlcl_status decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
                           nlcl_image_info *info) {
@@ -259,13 +263,31 @@ static nlcl_status decode(nlcl_img_src *src, const char *domain, nlcl_image *img
     size_t n = src->fp ? src->head_len : src->len;
     if (n > 8) n = 8;
     if (n == 0) return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: empty file", domain, src->name);
-    if (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF)
-        return nlcl_jpeg_decode(src, domain, img, info);
-    if (memcmp(h, png_sig, n) == 0) {
+    nlcl_status s;
+    nlcl_image_format fmt;
+    if (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) {
+        fmt = NLCL_IMAGE_JPEG;
+        s = nlcl_jpeg_decode(src, domain, img, info);
+    } else if (memcmp(h, png_sig, n) == 0) {
         if (n < 8) return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: PNG truncated", domain, src->name);
-        return nlcl_png_decode(src, domain, img, info);
+        fmt = NLCL_IMAGE_PNG;
+        s = nlcl_png_decode(src, domain, img, info);
+    } else if (n >= 2 && h[0] == 'B' && h[1] == 'M') {
+        fmt = NLCL_IMAGE_BMP;
+        s = nlcl_bmp_decode(src, domain, img, info);
+    } else {
+        int k = 0;
+        while (k < 4 && memcmp(h, tiff_sig[k], n < 4 ? n : 4) != 0) k++;
+        if (k == 4)
+            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: not a PNG or JPEG file, nor TIFF or BMP",
+                                  domain, src->name);
+        if (n < 4) return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: TIFF truncated", domain, src->name);
+        fmt = NLCL_IMAGE_TIFF;
+        s = nlcl_tiff_decode(src, domain, img, info);
     }
-    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: not a PNG or JPEG file", domain, src->name);
+    /* the codecs fill *info once they have read the header */
+    if (info && (info->width || info->height)) info->format = fmt;
+    return s;
 }
 
 static nlcl_status load_file(const char *path, const char *domain, nlcl_image *img,

@@ -1,5 +1,5 @@
-/* Shared pieces of the image codecs (src/io/image.c, png.c, jpeg.c). Not
- * installed. */
+/* Shared pieces of the image codecs (src/io/image.c, png.c, jpeg.c, tiff.c,
+ * bmp.c). Not installed. */
 #ifndef NLCL_IO_IMAGE_INTERNAL_H
 #define NLCL_IO_IMAGE_INTERNAL_H
 
@@ -33,6 +33,12 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
                             nlcl_image_info *info);
 nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
                              nlcl_image_info *info);
+/* TIFF needs random access: a file source must be a regular file (it is
+ * read with fseeko/fread from offset 0, ignoring head/head_pos). */
+nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                             nlcl_image_info *info);
+nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                            nlcl_image_info *info);
 
 /* Encoders writing through an open atomic file (the caller commits or aborts).
  * img is already validated. */

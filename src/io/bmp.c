@@ -1,0 +1,282 @@
+/* BMP reading (include/nlcl/image.h): a small, strict decoder for the
+ * common Windows forms (Debian has no BMP library).
+ *
+ * Accepted: a 14-byte file header "BM", then a BITMAPINFOHEADER (40 bytes),
+ * its Adobe extensions (52, 56) or BITMAPV4HEADER/BITMAPV5HEADER (108, 124);
+ * BI_RGB with 1, 4 or 8-bit palette indices, 16-bit (X1R5G5B5), 24-bit (BGR)
+ * or 32-bit (BGRX) pixels; BI_BITFIELDS / BI_ALPHABITFIELDS with 16 or 32-bit
+ * pixels. Rows are bottom-up (height > 0) or top-down (height < 0), each
+ * padded to a multiple of 4 bytes. The file is read sequentially: header,
+ * masks, palette, then (after skipping to bfOffBits) the rows.
+ *
+ * Values: palette and 24/32-bit BI_RGB colours are 8-bit (x = v/255*2-1); a
+ * bitfield channel of n bits gives x = v/(2^n - 1)*2 - 1 in double (so 5-bit
+ * 31 is exactly 1). The alpha channel (mask or the 4th byte) is ignored.
+ *
+ * Refused: OS/2 headers (12, 16, 64 bytes) and RLE4/RLE8/JPEG/PNG
+ * compression (NLCL_ERR_UNSUPPORTED); planes != 1, width <= 0, height 0,
+ * bit counts not listed above, bitfield masks that are empty, not contiguous,
+ * overlapping or wider than the pixel, a palette larger than 2^bits, a
+ * palette index beyond the palette, a pixel-data offset inside the headers or
+ * past the end of the file, and missing rows (NLCL_ERR_FORMAT). bfSize and
+ * biSizeImage are ignored (often wrong in real files); bytes after the last
+ * row are ignored. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "image_internal.h"
+
+enum {
+    BI_RGB = 0,
+    BI_RLE8 = 1,
+    BI_RLE4 = 2,
+    BI_BITFIELDS = 3,
+    BI_JPEG = 4,
+    BI_PNG = 5,
+    BI_ALPHABITFIELDS = 6
+};
+
+static uint32_t le32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+/* Read exactly n bytes; "BMP truncated (in the <what>)" otherwise. */
+static nlcl_status rd(nlcl_img_src *src, const char *domain, void *buf, size_t n,
+                      const char *what) {
+    if (nlcl_img_src_read(src, buf, n) == n) return NLCL_OK;
+    if (src->read_error)
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, src->name,
+                              strerror(src->read_error));
+    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: BMP truncated (in the %s)", domain, src->name,
+                          what);
+}
+
+/* One bitfield channel: position and width of a contiguous mask. */
+typedef struct bmp_field {
+    uint32_t mask;
+    int shift, bits;
+    double maxv;
+} bmp_field;
+
+static int popcount32(uint32_t v) {
+    int n = 0;
+    for (; v; v &= v - 1) n++;
+    return n;
+}
+
+/* 1 if mask is a non-empty contiguous run of bits within `bpp` bits. */
+static int field_init(bmp_field *f, uint32_t mask, int bpp) {
+    memset(f, 0, sizeof *f);
+    f->mask = mask;
+    if (!mask) return 0;
+    if (bpp < 32 && (mask >> bpp)) return 0;
+    int shift = 0;
+    while (!((mask >> shift) & 1)) shift++;
+    uint32_t run = mask >> shift;
+    if (run & (run + 1)) return 0; /* not of the form 2^k - 1 */
+    f->shift = shift;
+    f->bits = popcount32(mask);
+    f->maxv = (double)(run);
+    return 1;
+}
+
+static inline float field_x(const bmp_field *f, uint32_t px) {
+    return (float)((double)((px & f->mask) >> f->shift) / f->maxv * 2.0 - 1.0);
+}
+
+nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                            nlcl_image_info *info) {
+    const char *name = src->name;
+    nlcl_image_info scratch;
+    nlcl_image_info *const inf = info ? info : &scratch;
+    memset(inf, 0, sizeof *inf);
+    uint8_t hdr[14 + 124];
+    uint8_t *row = NULL, *rgb = NULL;
+    nlcl_status s;
+
+    NLCL_TRY(rd(src, domain, hdr, 18, "file header"));
+    const uint32_t off = le32(hdr + 10), hsize = le32(hdr + 14);
+    if (hsize == 12 || hsize == 16 || hsize == 64)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "%s: %s: OS/2 BMP (%u-byte header) is not supported", domain, name,
+                              (unsigned)hsize);
+    if (hsize != 40 && hsize != 52 && hsize != 56 && hsize != 108 && hsize != 124)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: header size %u", domain,
+                              name, (unsigned)hsize);
+    NLCL_TRY(rd(src, domain, hdr + 18, hsize - 4, "info header"));
+    const uint8_t *ih = hdr + 14;
+    const int32_t w = (int32_t)le32(ih + 4), hs = (int32_t)le32(ih + 8);
+    const unsigned planes = le16(ih + 12), bpp = le16(ih + 14);
+    const uint32_t comp = le32(ih + 16), clr_used = le32(ih + 32);
+    uint64_t pos = 14 + (uint64_t)hsize;
+
+    /* bitfield masks: in the header (52+ bytes) or right after a 40-byte one */
+    uint32_t masks[4] = {0, 0, 0, 0};
+    if (comp == BI_BITFIELDS || comp == BI_ALPHABITFIELDS) {
+        if (hsize == 40) {
+            uint8_t m[16];
+            size_t nm = comp == BI_ALPHABITFIELDS ? 16 : 12;
+            NLCL_TRY(rd(src, domain, m, nm, "bitfield masks"));
+            for (size_t k = 0; k < nm / 4; k++) masks[k] = le32(m + 4 * k);
+            pos += nm;
+        } else {
+            for (int k = 0; k < (hsize >= 56 ? 4 : 3); k++) masks[k] = le32(ih + 40 + 4 * k);
+        }
+    } else if (comp == BI_RGB && bpp == 16) {
+        masks[0] = 0x7C00, masks[1] = 0x03E0, masks[2] = 0x001F;
+    }
+
+    /* describe the header */
+    const int top_down = hs < 0;
+    const uint32_t ah = hs == INT32_MIN ? 0 : (uint32_t)(top_down ? -hs : hs);
+    const int indexed = bpp <= 8;
+    inf->width = w;
+    inf->height = (int)ah;
+    inf->is_jpeg = 0;
+    inf->palette = indexed && comp == BI_RGB;
+    inf->channels = indexed ? 3 : (masks[3] && bpp != 24 ? 4 : 3);
+    inf->bit_depth = indexed ? (int)bpp : 8;
+
+    switch (comp) {
+    case BI_RGB:
+    case BI_BITFIELDS:
+    case BI_ALPHABITFIELDS: break;
+    case BI_RLE4:
+    case BI_RLE8:
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: RLE-compressed BMP is not supported",
+                              domain, name);
+    case BI_JPEG:
+    case BI_PNG:
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: BMP with embedded %s is not supported",
+                              domain, name, comp == BI_JPEG ? "JPEG" : "PNG");
+    default:
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: compression %u", domain, name,
+                              (unsigned)comp);
+    }
+    if (planes != 1)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: %u planes", domain, name,
+                              planes);
+    if (w <= 0 || hs == 0 || hs == INT32_MIN)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: invalid image size %dx%d", domain, name,
+                              (int)w, (int)hs);
+    const int bits_ok = comp == BI_RGB ? (bpp == 1 || bpp == 4 || bpp == 8 || bpp == 16 ||
+                                          bpp == 24 || bpp == 32)
+                                       : (bpp == 16 || bpp == 32);
+    if (!bits_ok)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: %u bits per pixel%s", domain,
+                              name, bpp, comp == BI_RGB ? "" : " with bitfields");
+    bmp_field f[3];
+    if (bpp == 16 || (bpp == 32 && comp != BI_RGB)) {
+        for (int k = 0; k < 3; k++)
+            if (!field_init(&f[k], masks[k], (int)bpp))
+                return nlcl_error_set(
+                    NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: invalid %s bitfield mask 0x%08x",
+                    domain, name, k == 0 ? "red" : k == 1 ? "green" : "blue", (unsigned)masks[k]);
+        if ((masks[0] & masks[1]) || (masks[0] & masks[2]) || (masks[1] & masks[2]))
+            return nlcl_error_set(NLCL_ERR_FORMAT,
+                                  "%s: %s: corrupt BMP: overlapping bitfield masks", domain, name);
+        inf->bit_depth = NLCL_MAX(f[0].bits, NLCL_MAX(f[1].bits, f[2].bits));
+        if (bpp == 32 && comp == BI_RGB) inf->bit_depth = 8;
+    }
+    uint32_t ncol = 0;
+    if (indexed) {
+        if (clr_used > (1u << bpp))
+            return nlcl_error_set(NLCL_ERR_FORMAT,
+                                  "%s: %s: corrupt BMP: palette of %u colours for a %u-bit image",
+                                  domain, name, (unsigned)clr_used, bpp);
+        ncol = clr_used ? clr_used : 1u << bpp;
+    }
+    NLCL_TRY(nlcl_image_check_dims(domain, name, (uint64_t)w, ah));
+    if (!img) return NLCL_OK;
+
+    /* palette (BGRX entries) */
+    uint8_t pal[256 * 4];
+    if (indexed) {
+        NLCL_TRY(rd(src, domain, pal, (size_t)ncol * 4, "palette"));
+        pos += (uint64_t)ncol * 4;
+    }
+    if (off < pos)
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              "%s: %s: corrupt BMP: pixel data offset %u overlaps the headers "
+                              "(which end at byte %llu)",
+                              domain, name, (unsigned)off, (unsigned long long)pos);
+    for (uint64_t skip = off - pos; skip > 0;) {
+        uint8_t tmp[4096];
+        size_t k = skip < sizeof tmp ? (size_t)skip : sizeof tmp;
+        if (nlcl_img_src_read(src, tmp, k) != k) {
+            if (src->read_error)
+                return nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, name,
+                                      strerror(src->read_error));
+            return nlcl_error_set(NLCL_ERR_FORMAT,
+                                  "%s: %s: corrupt BMP: pixel data offset %u is past the end of "
+                                  "the file",
+                                  domain, name, (unsigned)off);
+        }
+        skip -= k;
+    }
+
+    /* rows: w * bpp bits, padded to 4 bytes; w <= the pixel limit */
+    const size_t W = (size_t)w, stride = (((uint64_t)W * bpp + 31) / 32) * 4;
+    s = nlcl_image_alloc_for(domain, name, img, w, (int)ah);
+    if (s != NLCL_OK) return s;
+    row = malloc(stride);
+    rgb = malloc(W * 3);
+    if (!row || !rgb) {
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a BMP row", domain, name);
+        goto done;
+    }
+    const size_t P = W * ah;
+    for (uint32_t i = 0; i < ah; i++) {
+        const size_t y = top_down ? i : ah - 1 - i;
+        if (nlcl_img_src_read(src, row, stride) != stride) {
+            if (src->read_error)
+                s = nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, name,
+                                   strerror(src->read_error));
+            else
+                s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: BMP truncated (%u of %u rows)",
+                                   domain, name, (unsigned)i, (unsigned)ah);
+            goto done;
+        }
+        if (indexed) {
+            const unsigned mask = (1u << bpp) - 1;
+            for (size_t x = 0; x < W; x++) {
+                size_t bit = x * bpp;
+                unsigned idx = (unsigned)(row[bit >> 3] >> (8 - bpp - (bit & 7))) & mask;
+                if (idx >= ncol) {
+                    s = nlcl_error_set(NLCL_ERR_FORMAT,
+                                       "%s: %s: corrupt BMP: palette index %u out of range (%u "
+                                       "colours) at (%zu, %zu)",
+                                       domain, name, idx, (unsigned)ncol, x, y);
+                    goto done;
+                }
+                const uint8_t *e = pal + 4 * (size_t)idx;
+                rgb[3 * x] = e[2], rgb[3 * x + 1] = e[1], rgb[3 * x + 2] = e[0];
+            }
+            nlcl_image_put_row8(img, (int)y, rgb, 3);
+        } else if (bpp == 24 || (bpp == 32 && comp == BI_RGB)) {
+            const size_t step = bpp / 8;
+            for (size_t x = 0; x < W; x++) {
+                const uint8_t *p = row + x * step;
+                rgb[3 * x] = p[2], rgb[3 * x + 1] = p[1], rgb[3 * x + 2] = p[0];
+            }
+            nlcl_image_put_row8(img, (int)y, rgb, 3);
+        } else { /* bitfields (16-bit BI_RGB included) */
+            float *r = img->data + y * W;
+            for (size_t x = 0; x < W; x++) {
+                uint32_t v = bpp == 16 ? le16(row + 2 * x) : le32(row + 4 * x);
+                r[x] = field_x(&f[0], v);
+                r[P + x] = field_x(&f[1], v);
+                r[2 * P + x] = field_x(&f[2], v);
+            }
+        }
+    }
+    s = NLCL_OK;
+done:
+    free(row);
+    free(rgb);
+    if (s != NLCL_OK) nlcl_image_free(img);
+    return s;
+}

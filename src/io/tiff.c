@@ -1,0 +1,521 @@
+/* TIFF reading with libtiff 4.5 (include/nlcl/image.h).
+ *
+ * Only the first image (directory) is read. Samples are read with
+ * TIFFReadScanline (strips: one row at a time, or one plane row for
+ * PlanarConfiguration 2) or TIFFReadEncodedTile (tiles: one tile at a time)
+ * and converted here, never through TIFFReadRGBAImage, which would reduce
+ * 16-bit samples to 8 bits and premultiply unassociated alpha. Supported:
+ * unsigned-integer samples; MinIsBlack/MinIsWhite grey (1, 2, 4, 8, 16
+ * bits), RGB (8, 16 bits), palette (1, 2, 4, 8-bit indices), YCbCr only when
+ * JPEG-compressed (libjpeg converts it to RGB: JPEGCOLORMODE_RGB); any extra
+ * samples (alpha) are ignored. Everything else (CMYK, Lab, float, signed,
+ * 32-bit, old-style JPEG YCbCr...) is NLCL_ERR_UNSUPPORTED.
+ *
+ * Errors: libtiff reports through per-handle handlers (TIFFOpenOptions,
+ * libtiff >= 4.5) that record the first error of this decoder in its
+ * context; warnings are ignored. libtiff's process-wide handlers, which
+ * print to stderr and are still used for messages that have no TIFF handle,
+ * are replaced once (pthread_once) by ones that keep the message in a
+ * thread-local buffer. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <tiffio.h>
+
+#include "core/internal.h"
+#include "image_internal.h"
+
+#define TIFF_MSG_LEN 256
+#define TIFF_MAX_SAMPLES 16            /* samples per pixel accepted */
+#define TIFF_MIN_TILE_CAP ((uint64_t)64 << 20) /* a tile may always use 64 MiB */
+
+/* ---- error handlers ------------------------------------------------------------------------ */
+
+static _Thread_local char tls_msg[TIFF_MSG_LEN];
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
+static void global_error(const char *module, const char *fmt, va_list ap) {
+    (void)module;
+    if (!tls_msg[0]) vsnprintf(tls_msg, sizeof tls_msg, fmt, ap);
+}
+
+static void global_warning(const char *module, const char *fmt, va_list ap) {
+    (void)module;
+    (void)fmt;
+    (void)ap;
+}
+
+static void install_global_handlers(void) {
+    TIFFSetErrorHandler(global_error);
+    TIFFSetWarningHandler(global_warning);
+}
+
+/* ---- client I/O over nlcl_img_src ----------------------------------------------------------- */
+
+typedef struct tiff_ctx {
+    nlcl_img_src *src;
+    uint64_t size;  /* bytes in the file or buffer */
+    uint64_t pos;   /* memory source: read position */
+    int io_error;   /* errno of a failed read or seek on a file */
+    char msg[TIFF_MSG_LEN]; /* first libtiff error */
+} tiff_ctx;
+
+static int handle_error(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap) {
+    (void)tif;
+    (void)module;
+    tiff_ctx *c = ud;
+    if (!c->msg[0]) vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+    return 1; /* handled: do not call the global handler */
+}
+
+static int handle_warning(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap) {
+    (void)tif;
+    (void)ud;
+    (void)module;
+    (void)fmt;
+    (void)ap;
+    return 1;
+}
+
+static tmsize_t t_read(thandle_t h, void *buf, tmsize_t n) {
+    tiff_ctx *c = (tiff_ctx *)h;
+    if (n <= 0) return 0;
+    if (c->src->fp) {
+        size_t r = fread(buf, 1, (size_t)n, c->src->fp);
+        if (r < (size_t)n && ferror(c->src->fp)) {
+            c->io_error = errno ? errno : EIO;
+            clearerr(c->src->fp);
+        }
+        return (tmsize_t)r;
+    }
+    if (c->pos >= c->size) return 0;
+    uint64_t left = c->size - c->pos;
+    size_t k = (uint64_t)n < left ? (size_t)n : (size_t)left;
+    memcpy(buf, c->src->mem + c->pos, k);
+    c->pos += k;
+    return (tmsize_t)k;
+}
+
+static tmsize_t t_write(thandle_t h, void *buf, tmsize_t n) {
+    (void)h;
+    (void)buf;
+    (void)n;
+    return 0; /* read-only */
+}
+
+static toff_t t_seek(thandle_t h, toff_t off, int whence) {
+    tiff_ctx *c = (tiff_ctx *)h;
+    if (c->src->fp) {
+        if (off > (toff_t)INT64_MAX) return (toff_t)-1;
+        if (fseeko(c->src->fp, (off_t)off, whence) != 0) {
+            c->io_error = errno ? errno : EIO;
+            return (toff_t)-1;
+        }
+        off_t p = ftello(c->src->fp);
+        return p < 0 ? (toff_t)-1 : (toff_t)p;
+    }
+    uint64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? c->pos : c->size;
+    /* libtiff passes negative SEEK_CUR/SEEK_END offsets as wrapped uint64 */
+    uint64_t np = base + off;
+    if (whence == SEEK_SET && off > (toff_t)INT64_MAX) return (toff_t)-1;
+    c->pos = np;
+    return np;
+}
+
+static int t_close(thandle_t h) {
+    (void)h;
+    return 0; /* the caller closes the file */
+}
+
+static toff_t t_size(thandle_t h) { return ((tiff_ctx *)h)->size; }
+
+static int t_map(thandle_t h, void **base, toff_t *size) {
+    (void)h;
+    (void)base;
+    (void)size;
+    return 0;
+}
+
+static void t_unmap(thandle_t h, void *base, toff_t size) {
+    (void)h;
+    (void)base;
+    (void)size;
+}
+
+/* ---- sample conversion -------------------------------------------------------------- */
+
+enum { KIND_GREY, KIND_RGB, KIND_PALETTE };
+
+typedef struct tiff_dec {
+    int kind, bits, spp; /* spp: samples per pixel in one row buffer (1 if planar) */
+    const float *lut;    /* sample value -> x; palette: 3 tables of 2^bits entries */
+} tiff_dec;
+
+static inline unsigned get_sample(const uint8_t *row, size_t i, int bits) {
+    switch (bits) {
+    case 8: return row[i];
+    case 16: {
+        uint16_t v;
+        memcpy(&v, row + 2 * i, 2); /* libtiff delivers host byte order */
+        return v;
+    }
+    default: { /* 1, 2, 4: MSB first, rows byte-aligned */
+        size_t bit = i * (size_t)bits;
+        return (unsigned)(row[bit >> 3] >> (8 - bits - (int)(bit & 7))) & ((1u << bits) - 1);
+    }
+    }
+}
+
+/* Pixels x0 .. x0+n-1 of row y from a buffer whose first pixel is x0.
+ * plane >= 0: the buffer holds only RGB sample `plane` (planar files). */
+static void put_run(const tiff_dec *t, nlcl_image *img, size_t y, size_t x0, size_t n,
+                    const uint8_t *buf, int plane) {
+    const size_t W = (size_t)img->width, P = W * (size_t)img->height;
+    float *d = img->data + y * W + x0;
+    const float *lut = t->lut;
+    const size_t spp = (size_t)t->spp;
+    if (t->kind == KIND_PALETTE) {
+        const size_t N = (size_t)1 << t->bits;
+        for (size_t x = 0; x < n; x++) {
+            unsigned i = get_sample(buf, x * spp, t->bits);
+            d[x] = lut[i];
+            d[P + x] = lut[N + i];
+            d[2 * P + x] = lut[2 * N + i];
+        }
+    } else if (t->kind == KIND_GREY) {
+        for (size_t x = 0; x < n; x++)
+            d[x] = d[P + x] = d[2 * P + x] = lut[get_sample(buf, x * spp, t->bits)];
+    } else if (plane >= 0) {
+        d += (size_t)plane * P;
+        for (size_t x = 0; x < n; x++) d[x] = lut[get_sample(buf, x, t->bits)];
+    } else if (t->bits == 8) {
+        for (size_t x = 0; x < n; x++) {
+            const uint8_t *p = buf + x * spp;
+            d[x] = lut[p[0]];
+            d[P + x] = lut[p[1]];
+            d[2 * P + x] = lut[p[2]];
+        }
+    } else {
+        for (size_t x = 0; x < n; x++)
+            for (size_t c = 0; c < 3; c++)
+                d[c * P + x] = lut[get_sample(buf, x * spp + c, t->bits)];
+    }
+}
+
+static inline float unit_to_x(unsigned v, unsigned maxv) {
+    return (float)((double)v / (double)maxv * 2.0 - 1.0);
+}
+
+/* ---- decoding ------------------------------------------------------------------------ */
+
+static const char *photometric_name(unsigned p) {
+    switch (p) {
+    case PHOTOMETRIC_SEPARATED: return "CMYK (separated)";
+    case PHOTOMETRIC_MASK: return "transparency mask";
+    case PHOTOMETRIC_YCBCR: return "YCbCr (without JPEG compression)";
+    case PHOTOMETRIC_CIELAB:
+    case PHOTOMETRIC_ICCLAB:
+    case PHOTOMETRIC_ITULAB: return "Lab";
+    case PHOTOMETRIC_LOGL:
+    case PHOTOMETRIC_LOGLUV: return "LogLuv";
+    case PHOTOMETRIC_CFA: return "colour filter array (raw)";
+    default: return NULL;
+    }
+}
+
+/* The status and message for a failed libtiff call. */
+static nlcl_status tiff_failure(const tiff_ctx *c, const char *domain, const char *name,
+                                const char *what) {
+    if (c->io_error)
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, name,
+                              strerror(c->io_error));
+    const char *m = c->msg[0] ? c->msg : tls_msg[0] ? tls_msg : "libtiff reported no reason";
+    /* libtiff often starts with "<name>: ", which the prefix already says */
+    size_t nl = strlen(name);
+    if (strncmp(m, name, nl) == 0 && m[nl] == ':' && m[nl + 1] == ' ') m += nl + 2;
+    /* "Failed to allocate memory for ..." is left as a format error: libtiff
+     * says it for absurd counts in damaged directories too */
+    if (strstr(m, "ut of memory"))
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: TIFF: %s", domain, name, m);
+    if (strstr(m, "Read error") || strstr(m, "Cannot read") || strstr(m, "Can not read") ||
+        strstr(m, "Not enough data") || strstr(m, "past end") || strstr(m, "Seek error") ||
+        strstr(m, "Premature end"))
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: TIFF truncated (%s: %s)", domain, name,
+                              what, m);
+    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF (%s: %s)", domain, name, what, m);
+}
+
+nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                             nlcl_image_info *info) {
+    const char *name = src->name;
+    nlcl_image_info scratch;
+    nlcl_image_info *const inf = info ? info : &scratch;
+    memset(inf, 0, sizeof *inf);
+    pthread_once(&handlers_once, install_global_handlers);
+    tls_msg[0] = '\0';
+
+    tiff_ctx *const c = calloc(1, sizeof *c);
+    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    c->src = src;
+    TIFF *tif = NULL;
+    uint8_t *buf = NULL;
+    float *lut = NULL;
+    nlcl_status s = NLCL_OK;
+
+    if (src->fp) {
+        struct stat st;
+        if (fstat(fileno(src->fp), &st) != 0 || !S_ISREG(st.st_mode) ||
+            fseeko(src->fp, 0, SEEK_SET) != 0) {
+            s = nlcl_error_set(NLCL_ERR_IO, "%s: %s: TIFF needs a regular (seekable) file", domain,
+                               name);
+            goto done;
+        }
+        c->size = (uint64_t)st.st_size;
+    } else {
+        c->size = src->len;
+    }
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    if (!opts) {
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+        goto done;
+    }
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, handle_error, c);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, handle_warning, c);
+    /* "m": no memory mapping (all reads go through t_read) */
+    tif = TIFFClientOpenExt(name, "rm", (thandle_t)c, t_read, t_write, t_seek, t_close, t_size,
+                            t_map, t_unmap, opts);
+    TIFFOpenOptionsFree(opts);
+    if (!tif) {
+        s = tiff_failure(c, domain, name, "first directory");
+        goto done;
+    }
+
+    uint32_t w = 0, h = 0;
+    uint16_t bps = 1, spp = 1, photo = 0, planar = PLANARCONFIG_CONTIG, fmt = SAMPLEFORMAT_UINT,
+             comp = COMPRESSION_NONE;
+    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h)) {
+        s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: no image size", domain, name);
+        goto done;
+    }
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &fmt);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
+    int has_photo = TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photo);
+
+    inf->width = w > INT32_MAX ? INT32_MAX : (int)w;
+    inf->height = h > INT32_MAX ? INT32_MAX : (int)h;
+    inf->bit_depth = bps;
+    inf->is_jpeg = 0;
+    inf->palette = has_photo && photo == PHOTOMETRIC_PALETTE;
+    inf->channels = !has_photo ? 0
+                    : photo == PHOTOMETRIC_MINISBLACK || photo == PHOTOMETRIC_MINISWHITE
+                        ? (spp >= 2 ? 2 : 1)
+                    : photo == PHOTOMETRIC_PALETTE ? 3
+                                                   : (spp >= 4 ? 4 : 3);
+    s = nlcl_image_check_dims(domain, name, w, h);
+    if (s != NLCL_OK) goto done;
+
+    /* ---- what can be read ---- */
+    if (!has_photo) {
+        s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: no PhotometricInterpretation",
+                           domain, name);
+        goto done;
+    }
+    if (fmt != SAMPLEFORMAT_UINT) {
+        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: TIFF with %s samples is not supported",
+                           domain, name,
+                           fmt == SAMPLEFORMAT_IEEEFP ? "floating-point"
+                           : fmt == SAMPLEFORMAT_INT  ? "signed integer"
+                                                      : "non-integer");
+        goto done;
+    }
+    if (!TIFFIsCODECConfigured(comp)) {
+        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                           "%s: %s: TIFF compression %u is not supported by libtiff", domain, name,
+                           (unsigned)comp);
+        goto done;
+    }
+    int kind;
+    const char *pname = NULL;
+    switch (photo) {
+    case PHOTOMETRIC_MINISBLACK:
+    case PHOTOMETRIC_MINISWHITE: kind = KIND_GREY; break;
+    case PHOTOMETRIC_RGB: kind = KIND_RGB; break;
+    case PHOTOMETRIC_PALETTE: kind = KIND_PALETTE; break;
+    case PHOTOMETRIC_YCBCR:
+        if (comp == COMPRESSION_JPEG) {
+            kind = KIND_RGB;
+            break;
+        }
+        /* fall through */
+    default:
+        pname = photometric_name(photo);
+        if (pname)
+            s = nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: %s TIFF is not supported", domain,
+                               name, pname);
+        else
+            s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                               "%s: %s: TIFF photometric interpretation %u is not supported",
+                               domain, name, (unsigned)photo);
+        goto done;
+    }
+    int bits_ok = kind == KIND_GREY ? (bps == 1 || bps == 2 || bps == 4 || bps == 8 || bps == 16)
+                  : kind == KIND_RGB ? (bps == 8 || bps == 16)
+                                     : (bps == 1 || bps == 2 || bps == 4 || bps == 8);
+    if (!bits_ok || (comp == COMPRESSION_JPEG && bps != 8)) {
+        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: %u-bit %s TIFF is not supported", domain,
+                           name, (unsigned)bps,
+                           kind == KIND_GREY ? "grey" : kind == KIND_RGB ? "RGB" : "palette");
+        goto done;
+    }
+    unsigned need = kind == KIND_RGB ? 3 : 1;
+    if (spp < need || spp > TIFF_MAX_SAMPLES) {
+        s = nlcl_error_set(spp < need ? NLCL_ERR_FORMAT : NLCL_ERR_UNSUPPORTED,
+                           "%s: %s: TIFF with %u samples per pixel is not supported", domain, name,
+                           (unsigned)spp);
+        goto done;
+    }
+    if (planar != PLANARCONFIG_CONTIG && planar != PLANARCONFIG_SEPARATE) {
+        s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: PlanarConfiguration %u", domain,
+                           name, (unsigned)planar);
+        goto done;
+    }
+    if (!img) goto done;
+
+    if (photo == PHOTOMETRIC_YCBCR &&
+        !TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB)) {
+        s = tiff_failure(c, domain, name, "JPEG colour conversion");
+        goto done;
+    }
+    const int contig = planar == PLANARCONFIG_CONTIG || spp == 1;
+    tiff_dec t = {.kind = kind, .bits = bps, .spp = contig ? spp : 1, .lut = NULL};
+
+    /* ---- sample value -> x tables ---- */
+    const size_t nlev = (size_t)1 << bps;
+    const unsigned maxv = (unsigned)(nlev - 1);
+    lut = malloc((kind == KIND_PALETTE ? 3 : 1) * nlev * sizeof *lut);
+    if (!lut) {
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+        goto done;
+    }
+    if (kind == KIND_PALETTE) {
+        uint16_t *cm[3] = {NULL, NULL, NULL};
+        if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &cm[0], &cm[1], &cm[2]) || !cm[0] || !cm[1] ||
+            !cm[2]) {
+            s = nlcl_error_set(NLCL_ERR_FORMAT,
+                               "%s: %s: corrupt TIFF: palette image without a ColorMap", domain,
+                               name);
+            goto done;
+        }
+        /* The ColorMap is 16-bit. Writers scale 8-bit colours by 257 (libtiff
+         * tools) or 256 (PIL), so, like libtiff's RGBA interface and PIL, use
+         * the high byte; a map whose entries are all below 256 was written
+         * with 8-bit values and is used as it is (libtiff's heuristic). */
+        unsigned shift = 0;
+        for (int k = 0; k < 3; k++)
+            for (size_t i = 0; i < nlev; i++)
+                if (cm[k][i] > 255) shift = 8;
+        for (int k = 0; k < 3; k++)
+            for (size_t i = 0; i < nlev; i++)
+                lut[(size_t)k * nlev + i] = unit_to_x((unsigned)cm[k][i] >> shift, 255);
+    } else {
+        for (size_t v = 0; v < nlev; v++)
+            lut[v] = unit_to_x(photo == PHOTOMETRIC_MINISWHITE ? maxv - (unsigned)v : (unsigned)v,
+                               maxv);
+    }
+    t.lut = lut;
+
+    s = nlcl_image_alloc_for(domain, name, img, (int)w, (int)h);
+    if (s != NLCL_OK) goto done;
+    const int nplanes = contig ? 1 : (kind == KIND_RGB ? 3 : 1);
+
+    if (!TIFFIsTiled(tif)) {
+        /* ---- strips, one row at a time ---- */
+        uint64_t expect = ((uint64_t)w * (uint64_t)t.spp * bps + 7) / 8;
+        if (TIFFScanlineSize64(tif) != expect) {
+            s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                               "%s: %s: unexpected TIFF row size %llu (expected %llu)", domain,
+                               name, (unsigned long long)TIFFScanlineSize64(tif),
+                               (unsigned long long)expect);
+            goto done;
+        }
+        buf = malloc((size_t)expect);
+        if (!buf) {
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a TIFF row", domain, name);
+            goto done;
+        }
+        for (int p = 0; p < nplanes; p++)
+            for (uint32_t y = 0; y < h; y++) {
+                if (TIFFReadScanline(tif, buf, y, (uint16_t)p) < 0) {
+                    char what[64];
+                    snprintf(what, sizeof what, "row %u", (unsigned)y);
+                    s = tiff_failure(c, domain, name, what);
+                    goto done;
+                }
+                put_run(&t, img, y, 0, w, buf, nplanes > 1 ? p : -1);
+            }
+    } else {
+        /* ---- tiles ---- */
+        uint32_t tw = 0, tl = 0;
+        if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw) ||
+            !TIFFGetField(tif, TIFFTAG_TILELENGTH, &tl) || tw == 0 || tl == 0) {
+            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: invalid tile size", domain,
+                               name);
+            goto done;
+        }
+        const uint64_t rowb = ((uint64_t)tw * (uint64_t)t.spp * bps + 7) / 8;
+        /* w * h <= the pixel limit here, so this cannot overflow */
+        const uint64_t imgbytes = (uint64_t)w * h * (uint64_t)spp * ((bps + 7) / 8);
+        const uint64_t cap = imgbytes > TIFF_MIN_TILE_CAP ? imgbytes : TIFF_MIN_TILE_CAP;
+        if (rowb > cap || tl > cap / rowb) {
+            s = nlcl_error_set(NLCL_ERR_FORMAT,
+                               "%s: %s: TIFF tile %ux%u is too large for a %ux%u image", domain,
+                               name, (unsigned)tw, (unsigned)tl, (unsigned)w, (unsigned)h);
+            goto done;
+        }
+        const uint64_t tbytes = rowb * tl;
+        if ((uint64_t)TIFFTileSize64(tif) != tbytes) {
+            s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                               "%s: %s: unexpected TIFF tile size %llu (expected %llu)", domain,
+                               name, (unsigned long long)TIFFTileSize64(tif),
+                               (unsigned long long)tbytes);
+            goto done;
+        }
+        buf = malloc((size_t)tbytes);
+        if (!buf) {
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a %llu-byte TIFF tile",
+                               domain, name, (unsigned long long)tbytes);
+            goto done;
+        }
+        for (uint32_t ty = 0; ty < h; ty += tl)
+            for (uint32_t tx = 0; tx < w; tx += tw)
+                for (int p = 0; p < nplanes; p++) {
+                    uint32_t tile = TIFFComputeTile(tif, tx, ty, 0, (uint16_t)p);
+                    if (TIFFReadEncodedTile(tif, tile, buf, (tmsize_t)tbytes) < 0) {
+                        char what[64];
+                        snprintf(what, sizeof what, "tile %u", (unsigned)tile);
+                        s = tiff_failure(c, domain, name, what);
+                        goto done;
+                    }
+                    uint32_t nx = NLCL_MIN(tw, w - tx), ny = NLCL_MIN(tl, h - ty);
+                    for (uint32_t r = 0; r < ny; r++)
+                        put_run(&t, img, (size_t)ty + r, tx, nx, buf + (size_t)r * rowb,
+                                nplanes > 1 ? p : -1);
+                }
+    }
+    s = NLCL_OK;
+done:
+    if (tif) TIFFClose(tif);
+    free(buf);
+    free(lut);
+    free(c);
+    if (s != NLCL_OK && img) nlcl_image_free(img);
+    return s;
+}
