@@ -82,6 +82,11 @@ static double now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
 /* ---- writing TIFFs with libtiff ------------------------------------------------------------ */
 
 typedef struct tiff_spec {
@@ -461,6 +466,34 @@ static void test_tiff_valid(void) {
                 }
         CHECK_MSG(maxd < 12.0 / 255 * 2, "JPEG TIFF: max error %.4f", maxd);
         nlcl_image_free(&im);
+        /* a strip whose StripByteCounts entry is cut to 60%: libjpeg would fill
+         * the rest with grey and only warn; that is an error here */
+        size_t fn;
+        uint8_t *f = read_all(tpath("jpeg.tif"), &fn);
+        int patched = 0;
+        if (f && fn > 8 && !memcmp(f, "II*\0", 4)) {
+            uint32_t ifd = (uint32_t)f[4] | (uint32_t)f[5] << 8 | (uint32_t)f[6] << 16 | (uint32_t)f[7] << 24;
+            unsigned ne = ifd + 2 <= fn ? (unsigned)(f[ifd] | f[ifd + 1] << 8) : 0;
+            for (unsigned i = 0; i < ne && ifd + 2 + 12 * (i + 1) <= fn; i++) {
+                uint8_t *e = f + ifd + 2 + 12 * i;
+                unsigned tag = (unsigned)(e[0] | e[1] << 8), type = (unsigned)(e[2] | e[3] << 8);
+                uint32_t cnt = (uint32_t)e[4] | (uint32_t)e[5] << 8 | (uint32_t)e[6] << 16 | (uint32_t)e[7] << 24;
+                uint32_t at = (uint32_t)e[8] | (uint32_t)e[9] << 8 | (uint32_t)e[10] << 16 | (uint32_t)e[11] << 24;
+                if (tag == 279 && type == 3 && cnt == 2) { /* two SHORTs, inline */
+                    put16(e + 8, (unsigned)(e[8] | e[9] << 8) * 6 / 10);
+                    patched = 1;
+                } else if (tag == 279 && type == 4 && cnt == 2 && at + 8 <= fn) {
+                    uint32_t v = (uint32_t)f[at] | (uint32_t)f[at + 1] << 8 | (uint32_t)f[at + 2] << 16;
+                    put32(f + at, v * 6 / 10);
+                    patched = 1;
+                }
+            }
+        }
+        CHECK(patched);
+        CHECK_ERR(nlcl_image_load_memory(f, fn, "jpeg_short.tif", &im, NULL), NLCL_ERR_FORMAT,
+                  "image_load: jpeg_short.tif: TIFF truncated (row 0: JPEG: Premature end of JPEG file)");
+        CHECK(im.data == NULL);
+        free(f);
     }
 
     /* two pages: the first is read */
@@ -493,10 +526,6 @@ static void test_tiff_valid(void) {
 
 /* ---- hand-made TIFF headers --------------------------------------------------------------------- */
 
-static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* A little-endian 8-bit grey TIFF, IFD first, one strip of w*h bytes at
  * `data_off` (0: right after the IFD; the bytes follow only if `with_data`).

@@ -22,7 +22,9 @@
  * palette (the high byte of each 16-bit ColorMap entry, as libtiff's RGBA
  * interface and PIL use it, so maps scaled by 256 or 257 both give the
  * 8-bit colour; a map whose entries are all < 256 is taken as 8-bit),
- * JPEG-compressed YCbCr (converted to RGB by libjpeg), strips or tiles, either
+ * JPEG-compressed YCbCr (converted to RGB by libjpeg; any libjpeg warning,
+ * e.g. "Premature end of JPEG file", is an error, since libjpeg would fill
+ * the damaged part with grey), strips or tiles, either
  * planar configuration; extra samples are dropped like alpha (an associated,
  * i.e. premultiplied, alpha therefore leaves the colour composited on black).
  * The Orientation tag is ignored. CMYK, Lab, float/signed/32-bit samples and

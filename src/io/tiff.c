@@ -13,7 +13,8 @@
  *
  * Errors: libtiff reports through per-handle handlers (TIFFOpenOptions,
  * libtiff >= 4.5) that record the first error of this decoder in its
- * context; warnings are ignored. libtiff's process-wide handlers, which
+ * context; warnings are ignored, except libjpeg's inside JPEG-compressed
+ * TIFFs (see handle_warning). libtiff's process-wide handlers, which
  * print to stderr and are still used for messages that have no TIFF handle,
  * are replaced once (pthread_once) by ones that keep the message in a
  * thread-local buffer. */
@@ -62,6 +63,7 @@ typedef struct tiff_ctx {
     uint64_t size;  /* bytes in the file or buffer */
     uint64_t pos;   /* memory source: read position */
     int io_error;   /* errno of a failed read or seek on a file */
+    int data_error; /* a warning that means lost pixel data (see handle_warning) */
     char msg[TIFF_MSG_LEN]; /* first libtiff error */
 } tiff_ctx;
 
@@ -73,12 +75,24 @@ static int handle_error(TIFF *tif, void *ud, const char *module, const char *fmt
     return 1; /* handled: do not call the global handler */
 }
 
+/* libtiff's JPEG codec passes libjpeg's warnings on as TIFF warnings
+ * (module "JPEGLib"), and libjpeg then fills what it could not decode with
+ * grey. libjpeg reports only the first warning of an image, and for damaged
+ * or short strips that is often "extraneous bytes before marker" rather than
+ * "premature end", so every libjpeg warning is an error here (the decoder
+ * checks data_error after each row or tile): a valid JPEG-in-TIFF gives none.
+ * Other warnings (unknown tags, ...) are ignored. */
 static int handle_warning(TIFF *tif, void *ud, const char *module, const char *fmt, va_list ap) {
     (void)tif;
-    (void)ud;
-    (void)module;
-    (void)fmt;
-    (void)ap;
+    tiff_ctx *c = ud;
+    if (module && strcmp(module, "JPEGLib") == 0 && !c->data_error) {
+        c->data_error = 1;
+        if (!c->msg[0]) {
+            char m[TIFF_MSG_LEN - 8];
+            vsnprintf(m, sizeof m, fmt, ap);
+            snprintf(c->msg, sizeof c->msg, "JPEG: %s", m);
+        }
+    }
     return 1;
 }
 
@@ -453,7 +467,7 @@ nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *
         }
         for (int p = 0; p < nplanes; p++)
             for (uint32_t y = 0; y < h; y++) {
-                if (TIFFReadScanline(tif, buf, y, (uint16_t)p) < 0) {
+                if (TIFFReadScanline(tif, buf, y, (uint16_t)p) < 0 || c->data_error) {
                     char what[64];
                     snprintf(what, sizeof what, "row %u", (unsigned)y);
                     s = tiff_failure(c, domain, name, what);
@@ -498,7 +512,8 @@ nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *
             for (uint32_t tx = 0; tx < w; tx += tw)
                 for (int p = 0; p < nplanes; p++) {
                     uint32_t tile = TIFFComputeTile(tif, tx, ty, 0, (uint16_t)p);
-                    if (TIFFReadEncodedTile(tif, tile, buf, (tmsize_t)tbytes) < 0) {
+                    if (TIFFReadEncodedTile(tif, tile, buf, (tmsize_t)tbytes) < 0 ||
+                        c->data_error) {
                         char what[64];
                         snprintf(what, sizeof what, "tile %u", (unsigned)tile);
                         s = tiff_failure(c, domain, name, what);
