@@ -13,8 +13,11 @@ Usage: bench_train_torch.py [crop ...] [--warmup W] [--reps R] [--threads T]
   256, 1/2 at 256.
 
 Prints per crop, machine-readable:
-  torch crop=64 iter_s=<median s/iteration> search_share=<median share of the
-  iteration spent in the non-local searches> search_s=<median s> peak_rss_mib=<maxrss>
+  torch crop=64 iter_s=<median s/iteration> min_s=<fastest iteration>
+  search_share=<median share of the iteration spent in the non-local searches>
+  search_s=<median s> peak_rss_mib=<maxrss of the process>
+The machine is shared: compare with the C benchmark run right after, and
+look at min_s as well as the median when the load is high.
 """
 import argparse
 import os
@@ -56,7 +59,7 @@ def run_one(crop, warmup, reps, threads):
             shares.append(timer[0] / dt)
     med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"torch crop={crop} iter_s={med(times):.3f} search_share={med(shares):.4f} "
+    print(f"torch crop={crop} iter_s={med(times):.3f} min_s={min(times):.3f} search_share={med(shares):.4f} "
           f"search_s={med(searches):.4f} peak_rss_mib={rss_mib:.0f} threads={threads} "
           f"warmup={warmup} reps={reps} all_s={','.join(f'{t:.3f}' for t in times)}", flush=True)
 
