@@ -1,12 +1,17 @@
 #!/bin/sh
 # Install the Debian 12 packages nlcl needs to build and test, if missing.
-# Usage: scripts/setup.sh [--dev]   (--dev adds PyTorch/scikit-image for
-# regenerating fixtures and running benchmarks; not needed to build or test)
+# Usage: scripts/setup.sh [--dev] [--fuzz]   (--dev adds PyTorch/scikit-image
+# for regenerating fixtures and running benchmarks; --fuzz adds clang and
+# libFuzzer for scripts/fuzz.sh; neither is needed to build or test)
 set -eu
 pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo"
-if [ "${1:-}" = "--dev" ]; then
-  pkgs="$pkgs python3-torch python3-skimage python3-pil python3-numpy hyperfine valgrind clang libclang-rt-14-dev"
-fi
+for opt in "$@"; do
+  case "$opt" in
+    --dev) pkgs="$pkgs python3-torch python3-skimage python3-pil python3-numpy hyperfine valgrind clang libclang-rt-14-dev" ;;
+    --fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
+    *) echo "setup: unknown option $opt (use --dev, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -47,7 +47,11 @@
  * float32, contiguous (row-major strides; dims of size 1 ignored) and lie
  * inside their storage; a storage file must hold exactly the bytes its
  * persistent id declares (the zip's sizes are checked against that and
- * against what is actually read, CRC included). The total of storage bytes
+ * against what is actually read, CRC included); every storage's entry, its
+ * declared size, and a size of at most 1032 times its compressed size (the
+ * most deflate can expand) are checked before any tensor is allocated, so a
+ * missing, short or implausibly compressed storage is refused before the
+ * loader allocates (and zeroes) the tensors it claims. The total of storage bytes
  * and of tensor bytes is capped at NLCL_WEIGHTS_MAX_BYTES (NLCL_ERR_LIMIT).
  * Pre-1.6 (non-zip) torch files are NLCL_ERR_UNSUPPORTED.
  *
@@ -132,6 +136,15 @@ nlcl_status nlcl_safetensors_load_memory(const void *buf, size_t len, const char
 
 /* PyTorch .pth state_dict import (see above). */
 nlcl_status nlcl_pth_load(const char *path, nlcl_tensor_dict *d);
+/* The same from a .pth file already in memory (an embedded model, a
+ * download, a fuzzer's input): buf holds the whole zip archive (len bytes,
+ * borrowed, not modified, needed only during the call); `name` is used in
+ * error messages in place of the path (NULL: "<memory>"). Same checks,
+ * limits and errors as nlcl_pth_load, except that nothing is read from disk
+ * (no NLCL_ERR_IO); buf == NULL with len > 0 is NLCL_ERR_INVALID_ARG, and an
+ * empty or non-zip buffer is NLCL_ERR_FORMAT. */
+nlcl_status nlcl_pth_load_memory(const void *buf, size_t len, const char *name,
+                                 nlcl_tensor_dict *d);
 
 /* Either format, recognised by content ("PK\3\4" = .pth zip, a pre-1.6
  * torch pickle = NLCL_ERR_UNSUPPORTED, otherwise safetensors). */

@@ -715,6 +715,44 @@ static nlcl_status check_tensor(const char *path, tref *r) {
     return NLCL_OK;
 }
 
+/* Before any tensor is allocated: storage `st` must be an entry of the
+ * archive declaring exactly its bytes, and no more bytes than its compressed
+ * size can expand to (deflate's limit is about 1032:1; torch stores storages
+ * uncompressed), so that a small file cannot make the loader allocate and
+ * zero gigabytes only to fail on a missing or short storage afterwards. */
+#define MAX_EXPANSION 1032u
+static nlcl_status check_storage_entry(zip_t *za, const char *path, const char *root,
+                                       const obj *st, const char *tensor) {
+    char ename[300];
+    snprintf(ename, sizeof ename, "%s/data/%s", root, st->u.storage.key);
+    zip_int64_t idx = zip_name_locate(za, ename, 0);
+    if (idx < 0)
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              DOMAIN ": %s: storage '%s' of tensor '%.200s' is missing (no %s "
+                                     "in the archive)",
+                              path, st->u.storage.key, tensor, ename);
+    zip_stat_t sb;
+    zip_stat_init(&sb);
+    if (zip_stat_index(za, (zip_uint64_t)idx, 0, &sb) != 0 || !(sb.valid & ZIP_STAT_SIZE) ||
+        !(sb.valid & ZIP_STAT_COMP_SIZE))
+        return zip_entry_error(path, ename, zip_get_error(za));
+    uint64_t want = (uint64_t)st->u.storage.numel * 4;
+    if (sb.size != want)
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              DOMAIN ": %s: %s holds %llu bytes, expected %llu (storage of "
+                                     "tensor '%.200s': %lld float32 elements)",
+                              path, ename, (unsigned long long)sb.size, (unsigned long long)want,
+                              tensor, (long long)st->u.storage.numel);
+    if (sb.comp_size < (UINT64_MAX - 1024) / MAX_EXPANSION &&
+        sb.size > sb.comp_size * MAX_EXPANSION + 1024)
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              DOMAIN ": %s: %s claims %llu bytes from %llu compressed bytes "
+                                     "(more than deflate can expand)",
+                              path, ename, (unsigned long long)sb.size,
+                              (unsigned long long)sb.comp_size);
+    return NLCL_OK;
+}
+
 static nlcl_status load_storages(zip_t *za, const char *path, const char *root, tref *refs,
                                  int nref) {
     /* Group tensors by storage key; every storage is streamed once, in
@@ -917,6 +955,7 @@ static nlcl_status load_archive(zip_t *za, const char *path, nlcl_tensor_dict *d
             if (storage_bytes > NLCL_WEIGHTS_MAX_BYTES)
                 s = nlcl_error_set(NLCL_ERR_LIMIT, DOMAIN ": %s: storages exceed %llu bytes in total",
                                    path, (unsigned long long)NLCL_WEIGHTS_MAX_BYTES);
+            if (s == NLCL_OK) s = check_storage_entry(za, path, root, st, refs[i].name);
         }
         /* Back to state_dict order for allocation. */
         for (int i = 0; i < nref; i++) {
@@ -954,6 +993,38 @@ nlcl_status nlcl_pth_load(const char *path, nlcl_tensor_dict *d) {
     if (!za) return zip_open_error(path, err);
     nlcl_status s = load_archive(za, path, d);
     zip_discard(za);
+    if (s != NLCL_OK) nlcl_tensor_dict_free(d);
+    return s;
+}
+
+nlcl_status nlcl_pth_load_memory(const void *buf, size_t len, const char *name,
+                                 nlcl_tensor_dict *d) {
+    nlcl_tensor_dict_init(d);
+    if (!name) name = "<memory>";
+    if (!buf && len) return nlcl_error_set(NLCL_ERR_INVALID_ARG, DOMAIN ": %s: NULL buffer", name);
+    static const unsigned char empty[1] = {0};
+    zip_error_t ze;
+    zip_error_init(&ze);
+    /* The source borrows buf (freep = 0); the archive owns the source once
+     * zip_open_from_source succeeds, and zip_discard frees both. */
+    zip_source_t *zs = zip_source_buffer_create(buf ? buf : empty, len, 0, &ze);
+    if (!zs) {
+        zip_error_fini(&ze);
+        return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", name);
+    }
+    zip_t *za = zip_open_from_source(zs, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
+    if (!za) {
+        int code = zip_error_code_zip(&ze);
+        zip_source_free(zs);
+        zip_error_fini(&ze);
+        nlcl_status s = zip_open_error(name, code);
+        /* A "read error" on a memory buffer means offsets past its end. */
+        return s == NLCL_ERR_IO ? nlcl_error_prefix(NLCL_ERR_FORMAT, "%s", "") : s;
+    }
+    zip_error_fini(&ze);
+    nlcl_status s = load_archive(za, name, d);
+    zip_discard(za);
+    if (s == NLCL_ERR_IO) s = nlcl_error_prefix(NLCL_ERR_FORMAT, "%s", "");
     if (s != NLCL_OK) nlcl_tensor_dict_free(d);
     return s;
 }
