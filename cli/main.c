@@ -1,7 +1,9 @@
 /* nlcl: unsupervised real-image deraining (NLCL, Ye et al., CVPR 2022).
  * Entry point: dispatches to the subcommands in cli/cmd_*.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -30,7 +32,22 @@ static void usage(FILE *out) {
     fprintf(out, "\n'nlcl <command> --help' describes each command's options.\n");
 }
 
+/* libgomp's default keeps idle OpenMP threads spinning for ~300000 rounds
+ * at every barrier. When another busy process shares the cores, a spinning
+ * thread holds a core its descheduled partner needs, and a training iteration
+ * measured 25x slower (docs/BENCHMARKS.md). 100000 rounds costs nothing on an
+ * idle machine and keeps the slowdown to about 4x. libgomp reads the setting
+ * when it loads, before main, so the command re-executes itself once with it
+ * set; an explicit OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected. */
+static void tune_openmp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    if (setenv("GOMP_SPINCOUNT", "100000", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc?): carry on with the default */
+}
+
 int main(int argc, char **argv) {
+    tune_openmp(argv);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -89,7 +89,11 @@ nlcl_status nlcl_model_run_image(nlcl_model *m, const nlcl_image *in, nlcl_image
 typedef int (*nlcl_progress_fn)(void *ctx, int done, int total);
 void nlcl_model_set_progress(nlcl_model *m, nlcl_progress_fn fn, void *ctx);
 
-/* Number of OpenMP threads used by all of nlcl (0 = the OpenMP default). */
+/* Number of OpenMP threads used by all of nlcl (0 = the OpenMP default).
+ * Embedders on shared machines: set GOMP_SPINCOUNT=100000 (or
+ * OMP_WAIT_POLICY=passive) in the environment before the process starts; with
+ * libgomp's default spinning, a busy neighbour process can slow nlcl many
+ * times over (docs/BENCHMARKS.md). The nlcl command does this itself. */
 void nlcl_set_num_threads(int n);
 
 #ifdef __cplusplus
