@@ -885,13 +885,14 @@ static void test_bmp_bad(void) {
     size_t n = make_bmp(f, &s, pix, bmp_stride(5, 24) * 5);
     CHECK_OK(nlcl_image_load_memory(f, n, "ok.bmp", &im, NULL));
     nlcl_image_free(&im);
-    /* truncated rows, then truncated headers */
+    /* truncated rows (refused from the sizes, before allocating the image),
+     * then truncated headers */
     CHECK_ERR(nlcl_image_load_memory(f, n - 1, "cut.bmp", &im, NULL), NLCL_ERR_FORMAT,
-              "image_load: cut.bmp: BMP truncated (4 of 5 rows)");
+              "image_load: cut.bmp: BMP truncated: 5x5 pixels need 80 bytes");
     CHECK(im.data == NULL);
     CHECK(write_all(tpath("cut.bmp"), f, n - 40) == 0);
     CHECK_ERR(nlcl_image_load(tpath("cut.bmp"), &im, NULL), NLCL_ERR_FORMAT,
-              "cut.bmp: BMP truncated (2 of 5 rows)");
+              "cut.bmp: BMP truncated: 5x5 pixels need 80 bytes of pixel data from byte 54, the file has 94");
     CHECK_ERR(nlcl_image_load_memory(f, 30, "hdr.bmp", &im, NULL), NLCL_ERR_FORMAT,
               "hdr.bmp: BMP truncated (in the info header)");
     CHECK_ERR(nlcl_image_load_memory(f, 2, "bm.bmp", &im, NULL), NLCL_ERR_FORMAT,

@@ -220,6 +220,14 @@ nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
 
     /* rows: w * bpp bits, padded to 4 bytes; w <= the pixel limit */
     const size_t W = (size_t)w, stride = (((uint64_t)W * bpp + 31) / 32) * 4;
+    uint64_t total;
+    if (nlcl_img_src_size(src, &total) && (uint64_t)off + (uint64_t)stride * ah > total)
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              "%s: %s: BMP truncated: %ux%u pixels need %llu bytes of pixel data "
+                              "from byte %u, the file has %llu bytes",
+                              domain, name, (unsigned)w, (unsigned)ah,
+                              (unsigned long long)((uint64_t)stride * ah), (unsigned)off,
+                              (unsigned long long)total);
     s = nlcl_image_alloc_for(domain, name, img, w, (int)ah);
     if (s != NLCL_OK) return s;
     row = malloc(stride);

@@ -232,6 +232,17 @@ nlcl_status nlcl_image_from_rgb8(nlcl_image *img, const uint8_t *rgb, int width,
 
 /* ---- byte sources and format sniffing --------------------------------------------- */
 
+int nlcl_img_src_size(const nlcl_img_src *s, uint64_t *size) {
+    if (!s->fp) {
+        *size = s->len;
+        return 1;
+    }
+    struct stat st;
+    if (fstat(fileno(s->fp), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    *size = (uint64_t)st.st_size;
+    return 1;
+}
+
 size_t nlcl_img_src_read(nlcl_img_src *s, void *buf, size_t n) {
     uint8_t *out = buf;
     size_t got = 0;

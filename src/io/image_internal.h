@@ -24,6 +24,10 @@ typedef struct nlcl_img_src {
 
 /* Read up to n bytes; returns the count, 0 at the end (check read_error). */
 size_t nlcl_img_src_read(nlcl_img_src *s, void *buf, size_t n);
+/* Total size in bytes of the source when known (memory, or a regular file):
+ * returns 1 and sets *size, else 0. Lets decoders refuse a header whose
+ * uncompressed pixel data cannot fit before allocating the image. */
+int nlcl_img_src_size(const nlcl_img_src *s, uint64_t *size);
 
 /* Decoders. img == NULL: header only (probe). Both fill *info (always, even
  * when they then fail the pixel limit) and check width*height against
