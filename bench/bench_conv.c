@@ -10,15 +10,8 @@
 
 #include "nlcl/conv.h"
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-static int cmpd(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
+
 
 int main(int argc, char **argv) {
     int c = argc > 1 ? atoi(argv[1]) : 32, h = argc > 2 ? atoi(argv[2]) : 256;
@@ -43,7 +36,7 @@ int main(int argc, char **argv) {
            omp_get_max_threads(), L == NLCL_NCHW ? "nchw" : "blocked", gflop);
     for (int k = 0; k < 3; k++) {
         for (int r = -2; r < reps; r++) {
-            double t0 = now();
+            double t0 = bench_now();
             nlcl_status st = k == 0   ? nlcl_conv2d_forward(p, x, wt, b, y)
                              : k == 1 ? nlcl_conv2d_backward_data(p, dy, wt, dx, 0.0f)
                                       : nlcl_conv2d_backward_weights(p, x, dy, dw, db);
@@ -51,9 +44,9 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s\n", nlcl_error_message());
                 return 1;
             }
-            if (r >= 0) t[r] = now() - t0;
+            if (r >= 0) t[r] = bench_now() - t0;
         }
-        qsort(t, reps, sizeof(double), cmpd);
+        qsort(t, reps, sizeof(double), bench_cmp_double);
         double med = t[reps / 2];
         printf("nlcl %-17s %8.2f ms  %6.1f GFLOP/s\n", names[k], med * 1e3, gflop / med);
     }

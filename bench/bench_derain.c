@@ -10,15 +10,8 @@
 
 #include "nlcl/model.h"
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-static int cmpd(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
+
 
 int main(int argc, char **argv) {
     if (argc < 4) {
@@ -36,14 +29,14 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) in[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
     double *t = malloc(sizeof(double) * (reps + 1));
     for (int r = -1; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (nlcl_model_run(m, in, out, h, w) != NLCL_OK) {
             fprintf(stderr, "%s\n", nlcl_error_message());
             return 1;
         }
-        if (r >= 0) t[r] = now() - t0;
+        if (r >= 0) t[r] = bench_now() - t0;
     }
-    qsort(t, reps, sizeof(double), cmpd);
+    qsort(t, reps, sizeof(double), bench_cmp_double);
     /* MACs: convs only (reference section 7) */
     int C = nlcl_model_channels(m), K = nlcl_model_blocks(m);
     double macs = (double)w * h * 9.0 * (3.0 * C + (2.0 * K + 2) * C * C + 3.0 * C);

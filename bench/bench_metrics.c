@@ -14,15 +14,8 @@
 #include "nlcl/image.h"
 #include "nlcl/metrics.h"
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-static int cmpd(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
+
 
 static int load(const char *path, nlcl_metric_image *m) {
     nlcl_image img;
@@ -58,18 +51,18 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 3; k++) {
         double v = 0;
         for (int r = -1; r < reps; r++) {
-            double t0 = now();
+            double t0 = bench_now();
             nlcl_status s = k == 0   ? nlcl_psnr(&dist, &ref, &po, &v)
                             : k == 1 ? nlcl_ssim(&dist, &ref, &so, &v)
                                      : nlcl_niqe(&dist, &no, &v);
-            double dt = now() - t0;
+            double dt = bench_now() - t0;
             if (s != NLCL_OK) {
                 fprintf(stderr, "bench_metrics: %s\n", nlcl_error_message());
                 return 1;
             }
             if (r >= 0) t[r] = dt;
         }
-        qsort(t, (size_t)reps, sizeof *t, cmpd);
+        qsort(t, (size_t)reps, sizeof *t, bench_cmp_double);
         printf("nlcl %s %dx%d %.2f %.10g\n", names[k], ref.width, ref.height, 1e3 * t[reps / 2], v);
     }
     free(t);

@@ -13,15 +13,8 @@
 #include "nlcl/synth.h"
 #include "nlcl/train.h"
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-static int cmpd(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_util.h"
+
 
 int main(int argc, char **argv) {
     int crop = argc > 1 ? atoi(argv[1]) : 128, reps = argc > 2 ? atoi(argv[2]) : 5;
@@ -46,18 +39,18 @@ int main(int argc, char **argv) {
     double search0 = 0;
     for (int i = -1; i < reps; i++) {
         if (i == 0) search0 = nlcl_trainer_search_seconds(t);
-        double t0 = now();
+        double t0 = bench_now();
         nlcl_losses L;
         if (nlcl_trainer_step(t, rainy.data, clean.data, &L) != NLCL_OK) {
             fprintf(stderr, "%s\n", nlcl_error_message());
             return 1;
         }
-        if (i >= 0) ts[i] = now() - t0;
+        if (i >= 0) ts[i] = bench_now() - t0;
     }
     double total = 0;
     for (int i = 0; i < reps; i++) total += ts[i];
     double search = nlcl_trainer_search_seconds(t) - search0;
-    qsort(ts, reps, sizeof(double), cmpd);
+    qsort(ts, reps, sizeof(double), bench_cmp_double);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("nlcl crop=%d iter_s=%.3f min_s=%.3f search_share=%.4f search_s=%.4f peak_rss_mib=%.0f\n",

@@ -9,7 +9,8 @@ for opt in "$@"; do
   case "$opt" in
     --dev) pkgs="$pkgs python3-torch python3-skimage python3-pil python3-numpy hyperfine valgrind clang libclang-rt-14-dev" ;;
     --fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
-    *) echo "setup: unknown option $opt (use --dev, --fuzz)" >&2; exit 2 ;;
+    --valgrind) pkgs="$pkgs valgrind" ;;
+    *) echo "setup: unknown option $opt (use --dev, --fuzz, --valgrind)" >&2; exit 2 ;;
   esac
 done
 missing=""

@@ -1,0 +1,16 @@
+#!/bin/sh
+# The whole test suite under valgrind memcheck; any error or definite/indirect
+# leak fails the test.  scripts/valgrind.sh [ctest -R regex]
+# Builds build-valgrind/ without -march=native: valgrind 3.19 cannot run
+# AVX-512 code (oneDNN's JIT then picks AVX2 kernels, as valgrind's virtual CPU
+# reports no AVX-512). Every test binary and every nlcl command the tests start
+# run under valgrind (CMake option NLCL_TEST_WRAPPER). The tests see
+# NLCL_VALGRIND=1 and shrink their largest inputs.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/setup.sh --valgrind
+top="$PWD"
+wrap="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --smc-check=all-non-file --suppressions=$top/scripts/valgrind.supp"
+NLCL_BUILD_DIR=build-valgrind scripts/build.sh -DNLCL_NATIVE=OFF -DCMAKE_BUILD_TYPE=Release "-DNLCL_TEST_WRAPPER=$wrap"
+cd build-valgrind
+NLCL_VALGRIND=1 ctest --output-on-failure -j1 --timeout 3000 ${1:+-R "$1"}

@@ -1,0 +1,89 @@
+#!/bin/bash
+# Nothing partial, nothing lost: unwritable output folders, a full disk
+# (simulated with a file-size limit, and with a small tmpfs where mounting is
+# allowed), Ctrl-C during training (checkpoint written, exact resume), a second
+# Ctrl-C (immediate exit, last checkpoint intact).
+set -u
+NLCL="${NLCL_BIN:?run through ctest (NLCL_BIN)}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"; [ -n "${MNT:-}" ] && umount "$MNT" 2>/dev/null' EXIT
+fail=0
+check() { # check DESCRIPTION COMMAND...
+  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi
+}
+no_temp() { ! find "$1" -name '*.tmp-*' | grep -q .; }
+
+# inputs: a small synthetic rainy/clean set and a model, made by nlcl itself
+"$NLCL" synth --scenes 3 --scene-size 96 -o "$T/data" >/dev/null 2>&1
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/m" --crop 32 --batch 1 \
+  --iters 2 --channels 8 --blocks 1 --ndf 8 --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1 -q \
+  >/dev/null 2>&1
+MODEL="$T/m/G_B.safetensors"
+check "a tiny model trains" test -s "$MODEL"
+IN="$T/data/rainy/scene0001.png"
+
+# 1. unwritable output folder (its parent is a regular file): error, nothing written
+touch "$T/afile"
+"$NLCL" derain -q -m "$MODEL" -o "$T/afile/out" "$IN" 2>"$T/err"; rc=$?
+check "derain into an impossible folder fails with status 1" test "$rc" -eq 1
+check "... and names the folder" grep -q "afile/out" "$T/err"
+
+# 2. full disk while writing over an existing output: the old file survives
+mkdir -p "$T/o"
+"$NLCL" derain -q -m "$MODEL" -o "$T/o/x.png" "$IN"
+cp "$T/o/x.png" "$T/x.orig"
+printf 'junk' > "$T/o/x.png.keep"
+( trap '' XFSZ; ulimit -f 1; "$NLCL" derain -q -m "$MODEL" -o "$T/o/x.png" "$T/data/clean/scene0002.png" ) 2>"$T/err"; rc=$?
+check "a write failing mid-file gives status 1" test "$rc" -eq 1
+check "... says the write failed" grep -qi "write\|fsync\|close" "$T/err"
+check "... and leaves the previous output intact" cmp -s "$T/o/x.png" "$T/x.orig"
+check "... and no temporary file" no_temp "$T/o"
+
+# 3. a real small filesystem, if this machine lets us mount one
+MNT="$T/mnt"; mkdir -p "$MNT"
+if mount -t tmpfs -o size=64k tmpfs "$MNT" 2>/dev/null; then
+  "$NLCL" derain -q -m "$MODEL" -o "$MNT/big.png" "$T/data/clean/scene0003.png" 2>"$T/err"; rc=$?
+  check "tmpfs full: status 1" test "$rc" -eq 1
+  check "tmpfs full: no partial file" test ! -e "$MNT/big.png"
+  check "tmpfs full: no temporary file" no_temp "$MNT"
+  umount "$MNT"; MNT=""
+else
+  echo "skip tmpfs part (mounting not permitted here)"; MNT=""
+fi
+
+# 4. Ctrl-C during training: checkpoint, status 130, resume continues exactly
+RUN="$T/run"
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$RUN" --crop 32 --batch 1 \
+  --iters 100000 --channels 8 --blocks 1 --ndf 8 --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1 \
+  --save-every 1000000 --log-every 1 >"$T/train.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do grep -q "iter 3/" "$T/train.out" && break; sleep 0.1; done
+kill -INT $pid; wait $pid; rc=$?
+check "Ctrl-C stops training with status 130" test "$rc" -eq 130
+check "... after writing a checkpoint" test -s "$RUN/checkpoint.safetensors"
+check "... and says how to continue" grep -q "resume" "$T/train.out"
+it=$("$NLCL" info "$RUN/checkpoint.safetensors" 2>/dev/null | sed -n 's/^iterations: *//p')
+check "the checkpoint holds the iterations done ($it)" test -n "$it"
+cp "$RUN/checkpoint.safetensors" "$T/ckpt.saved"
+
+# 5. a second Ctrl-C exits at once; the checkpoint stays readable
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$RUN" --resume --crop 32 --batch 1 \
+  --iters 100000 --channels 8 --blocks 1 --ndf 8 --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1 \
+  --save-every 1 --log-every 1 >"$T/train2.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 300); do grep -q "iter $((it + 2))/" "$T/train2.out" && break; sleep 0.1; done
+kill -INT $pid; sleep 0.3; kill -INT $pid; wait $pid; rc=$?
+check "a second Ctrl-C exits at once with status 130" test "$rc" -eq 130
+check "... and the last checkpoint loads" "$NLCL" info "$RUN/checkpoint.safetensors" >/dev/null
+check "... no temporary file left" no_temp "$RUN"
+
+# 6. a full disk while checkpointing: training fails, the previous checkpoint survives
+cp "$RUN/checkpoint.safetensors" "$T/before.ckpt"
+( trap '' XFSZ; ulimit -f 64; "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$RUN" \
+  --resume --crop 32 --batch 1 --iters 100000 --channels 8 --blocks 1 --ndf 8 --n-loc 16 --n-pos 4 \
+  --n-neg 8 --loc-taps 0,1 --save-every 1 -q ) 2>"$T/err"; rc=$?
+check "checkpoint on a full disk: status 1" test "$rc" -eq 1
+check "... the previous checkpoint is untouched" cmp -s "$RUN/checkpoint.safetensors" "$T/before.ckpt"
+check "... no temporary file left" no_temp "$RUN"
+
+exit $fail
