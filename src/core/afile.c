@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,7 +19,25 @@ static char *dup_str(const char *s) {
     return d;
 }
 
+/* The temporary path of the write in progress (one at a time is enough for
+ * the command-line tool's signal handler). */
+static char pending[4096];
+static volatile sig_atomic_t have_pending;
+
+void nlcl_afile_remove_pending(void) {
+    if (have_pending) unlink(pending);
+}
+
+static void set_pending(const char *tmp) {
+    have_pending = 0;
+    if (strlen(tmp) < sizeof pending) {
+        memcpy(pending, tmp, strlen(tmp) + 1);
+        have_pending = 1;
+    }
+}
+
 static void release(nlcl_afile *f) {
+    have_pending = 0;
     free(f->path);
     free(f->tmp);
     f->path = f->tmp = NULL;
@@ -47,6 +66,7 @@ nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path, const char *domain)
     mode_t um = umask(0);
     umask(um);
     (void)fchmod(fd, 0666 & ~um); /* best effort: a 0600 output is still usable */
+    set_pending(f->tmp);
     f->fp = fdopen(fd, "wb");
     if (!f->fp) {
         int e = errno;

@@ -24,6 +24,9 @@ nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path, const char *domain)
 nlcl_status nlcl_afile_commit(nlcl_afile *f);
 /* Discard everything written; always releases f. */
 void nlcl_afile_abort(nlcl_afile *f);
+/* Async-signal-safe: remove the temporary file of a write in progress, if
+ * any (for a signal handler about to _exit; the final file is untouched). */
+void nlcl_afile_remove_pending(void);
 /* Write all bytes; NLCL_ERR_IO naming the file on failure (f stays open:
  * call nlcl_afile_abort). */
 nlcl_status nlcl_afile_write(nlcl_afile *f, const void *buf, size_t len);

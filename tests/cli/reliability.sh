@@ -41,7 +41,7 @@ check "... and no temporary file" no_temp "$T/o"
 
 # 3. a real small filesystem, if this machine lets us mount one
 MNT="$T/mnt"; mkdir -p "$MNT"
-if mount -t tmpfs -o size=64k tmpfs "$MNT" 2>/dev/null; then
+if mount -t tmpfs -o size=4k tmpfs "$MNT" 2>/dev/null; then
   "$NLCL" derain -q -m "$MODEL" -o "$MNT/big.png" "$T/data/clean/scene0003.png" 2>"$T/err"; rc=$?
   check "tmpfs full: status 1" test "$rc" -eq 1
   check "tmpfs full: no partial file" test ! -e "$MNT/big.png"
@@ -67,14 +67,18 @@ check "the checkpoint holds the iterations done ($it)" test -n "$it"
 cp "$RUN/checkpoint.safetensors" "$T/ckpt.saved"
 
 # 5. a second Ctrl-C exits at once; the checkpoint stays readable
-"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$RUN" --resume --crop 32 --batch 1 \
-  --iters 100000 --channels 8 --blocks 1 --ndf 8 --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1 \
-  --save-every 1 --log-every 1 >"$T/train2.out" 2>&1 &
+# (a bigger second run, so that one iteration outlasts the gap between the signals)
+RUN2="$T/run2"
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$RUN2" --crop 96 --batch 2 \
+  --iters 100000 --channels 16 --blocks 4 --ndf 16 --save-every 1 --log-every 1 >"$T/train2.out" 2>&1 &
 pid=$!
-for _ in $(seq 1 300); do grep -q "iter $((it + 2))/" "$T/train2.out" && break; sleep 0.1; done
-kill -INT $pid; sleep 0.3; kill -INT $pid; wait $pid; rc=$?
+for _ in $(seq 1 600); do grep -q "iter 2/" "$T/train2.out" && break; sleep 0.1; done
+kill -INT $pid; sleep 0.05; kill -INT $pid; wait $pid; rc=$?
 check "a second Ctrl-C exits at once with status 130" test "$rc" -eq 130
-check "... and the last checkpoint loads" "$NLCL" info "$RUN/checkpoint.safetensors" >/dev/null
+check "... saying so" grep -q "interrupted again" "$T/train2.out"
+loads() { "$NLCL" info "$1" >/dev/null 2>&1; }
+check "... and the last checkpoint loads" loads "$RUN2/checkpoint.safetensors"
+check "... no temporary file left" no_temp "$RUN2"
 check "... no temporary file left" no_temp "$RUN"
 
 # 6. a full disk while checkpointing: training fails, the previous checkpoint survives
