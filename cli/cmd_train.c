@@ -115,6 +115,7 @@ int cmd_train(int argc, char **argv) {
     long long seed = (long long)c.seed, threads = 0, channels = c.gen_channels, blocks = c.gen_blocks;
     long long ndf = c.ndf, n_loc = c.n_loc, n_pos = c.n_pos, n_neg = c.n_neg;
     long long save_every = 500, keep_every = 0, sample_every = 500, log_every = 10;
+    int residual = c.residual;
     int resume = 0, quiet = 0, no_idt = !c.idt, sparsity = c.sparsity_code, skip_bad = 0;
     int loc_s = (int)c.loc_sampling, pos_s = (int)c.pos_sampling, neg_s = (int)c.neg_sampling;
     int preset_idx = preset;
@@ -136,6 +137,7 @@ int cmd_train(int argc, char **argv) {
         {"channels", 0, CLI_INT, &channels, "C", "generator width (default 32)", 1, 512, NULL},
         {"blocks", 0, CLI_INT, &blocks, "K", "generator residual blocks (default 16)", 0, 64, NULL},
         {"ndf", 0, CLI_INT, &ndf, "N", "discriminator width (default 64)", 1, 512, NULL},
+        {"residual", 0, CLI_FLAG, &residual, NULL, "G_B outputs O + G(O) and starts as the identity (nlcl option, not the paper's)", 0, 0, NULL},
         {"lr", 0, CLI_DOUBLE, &lr, "LR", "Adam learning rate (paper 1e-4, code 2e-4)", 1e-12, 10, NULL},
         {"beta1", 0, CLI_DOUBLE, &beta1, "B", "Adam beta1 (0.5)", 0, 0.999999, NULL},
         {"beta2", 0, CLI_DOUBLE, &beta2, "B", "Adam beta2 (0.999)", 0, 0.999999999, NULL},
@@ -217,6 +219,7 @@ int cmd_train(int argc, char **argv) {
     c.gen_channels = (int)channels;
     c.gen_blocks = (int)blocks;
     c.ndf = (int)ndf;
+    c.residual = residual;
     c.lr = lr, c.beta1 = beta1, c.beta2 = beta2, c.eps = eps, c.tau = tau, c.momentum = mom;
     c.w_gan = w_gan, c.w_loc = w_loc, c.w_layer = w_layer, c.w_cons = w_cons, c.w_sp = w_sp;
     c.sparsity_code = sparsity;

@@ -155,6 +155,50 @@ static int official(const char *data) {
     return 1;
 }
 
+/* A residual model (metadata residual = 1) with a zero last conv is the
+ * identity, bit for bit; the flag survives save and load. */
+static void residual_model(void) {
+    nlcl_rng r;
+    nlcl_rng_seed(&r, 21, 2);
+    nlcl_model *m = random_model(&r, 8, 1);
+    if (!m) return;
+    char p[1200];
+    snprintf(p, sizeof p, "%s/res.safetensors", test_tmpdir());
+    CHECK_OK(nlcl_model_save(m, p));
+    nlcl_model_free(m);
+    nlcl_tensor_dict d;
+    CHECK_OK(nlcl_safetensors_load(p, &d));
+    CHECK_OK(nlcl_tensor_dict_set_meta(&d, "residual", "1"));
+    nlcl_named_tensor *w = nlcl_tensor_dict_find(&d, "gen.3.weight"), *b = nlcl_tensor_dict_find(&d, "gen.3.bias");
+    CHECK(w && b);
+    if (w && b) {
+        memset(w->data, 0, w->numel * 4);
+        memset(b->data, 0, b->numel * 4);
+    }
+    CHECK_OK(nlcl_model_from_dict(&d, "res", &m));
+    nlcl_tensor_dict_free(&d);
+    if (!m) return;
+    CHECK(nlcl_model_residual(m) == 1);
+    CHECK_OK(nlcl_model_save(m, p));
+    nlcl_model_free(m);
+    CHECK_OK(nlcl_model_load(p, &m));
+    if (!m) return;
+    CHECK(nlcl_model_residual(m) == 1);
+    nlcl_image in = {0}, out = {0};
+    CHECK_OK(nlcl_image_alloc(&in, 33, 17));
+    test_fill_uniform(&r, in.data, 3 * 33 * 17, -1, 1);
+    CHECK_OK(nlcl_model_run_image(m, &in, &out));
+    CHECK(out.data && memcmp(in.data, out.data, sizeof(float) * 3 * 33 * 17) == 0);
+    nlcl_image_free(&in);
+    nlcl_image_free(&out);
+    nlcl_model_free(m);
+    /* a bad flag is an error */
+    CHECK_OK(nlcl_safetensors_load(p, &d));
+    CHECK_OK(nlcl_tensor_dict_set_meta(&d, "residual", "yes"));
+    CHECK_ERR(nlcl_model_from_dict(&d, "bad", &m), NLCL_ERR_FORMAT, "residual");
+    nlcl_tensor_dict_free(&d);
+}
+
 static void malformed_models(void) {
     const char *dir = test_tmpdir();
     char p[1200];
@@ -255,6 +299,7 @@ static void cli(void) {
 int main(void) {
     omp_set_num_threads(2);
     sizes_and_determinism();
+    residual_model();
     malformed_models();
     cli();
     const char *data = test_shared_data();

@@ -116,11 +116,26 @@ static void directional(nlcl_trainer *t, const nlcl_net_id *ids, int nid, const 
     for (int k = 0; k < nid; k++) free(vs[k]);
 }
 
-int main(void) {
+static void run(int residual) {
     nlcl_train_config c = small_config();
+    c.residual = residual;
+    printf("-- residual G_B: %d\n", residual);
     nlcl_trainer *t = NULL;
     CHECK_OK(nlcl_trainer_create(&c, &t));
-    if (!t) return test_finish("test_train_grad");
+    if (!t) return;
+    if (residual) {
+        /* the zero-initialised last conv makes G_B the identity at the start */
+        nlcl_params *p = nlcl_trainer_params(t, NLCL_NET_GB);
+        int zero = 1;
+        int iw = nlcl_params_find(p, "gen.4.weight");
+        CHECK(iw >= 0);
+        for (size_t k = 0; iw >= 0 && k < p->p[iw].numel; k++) zero &= p->data[p->p[iw].offset + k] == 0;
+        CHECK(zero);
+        /* give it weights, so the branch is exercised */
+        nlcl_rng rr;
+        nlcl_rng_seed(&rr, 5, 5);
+        if (iw >= 0) test_fill_uniform(&rr, p->data + p->p[iw].offset, p->p[iw].numel, -0.05f, 0.05f);
+    }
     nlcl_rng r;
     nlcl_rng_seed(&r, 42, 3);
     int n = c.batch, H = c.crop;
@@ -148,5 +163,10 @@ int main(void) {
     directional(t, dside, 1, O, B, 1, &r, "L_D over D");
     nlcl_trainer_free(t);
     free(O); free(B); free(lo); free(lb); free(pb); free(pr);
+}
+
+int main(void) {
+    run(0);
+    run(1);
     return test_finish("test_train_grad");
 }

@@ -11,7 +11,8 @@
  * section 5.1: a 3x3 conv 3->C, K residual blocks conv-IN-ReLU-conv-IN plus
  * skip, conv-IN-ReLU-conv, a 3x3 conv C->3; full resolution, zero padding, no
  * output non-linearity. C and K are read from the weights (the released model:
- * C = 32, K = 16).
+ * C = 32, K = 16). Models trained by nlcl with --residual add the input to the
+ * last conv's output (out = in + G(in); metadata "residual": "1").
  *
  * Image convention: x = u8/255*2 - 1 on input; output clamp(y, -1, 1), then
  * (y+1)/2*255, rounded (or truncated, as the authors' code does).
@@ -68,6 +69,9 @@ int nlcl_model_meta_count(const nlcl_model *m);
 const char *nlcl_model_meta_key(const nlcl_model *m, int i);
 int nlcl_model_channels(const nlcl_model *m);
 int nlcl_model_blocks(const nlcl_model *m);
+/* 1 if the model adds its input to the generator's output (metadata
+ * "residual": "1", an nlcl option; the authors' models have 0). */
+int nlcl_model_residual(const nlcl_model *m);
 size_t nlcl_model_num_params(const nlcl_model *m);
 
 /* Activation memory needed for an h x w image, in bytes. */

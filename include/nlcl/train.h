@@ -44,6 +44,8 @@ typedef struct nlcl_train_config {
     int gen_blocks;    /* K (16) */
     int ndf;           /* discriminator width (64) */
     int rain_generator;/* 1: G_R and the layer contrast (NLCL); 0: CUT */
+    int residual;      /* 1: G_B outputs O + G(O), starting as the identity (an
+                          nlcl option, not in the paper; default 0) */
     /* data */
     int crop;          /* crop height (and width unless crop_w is set), 256, >= 32 */
     int crop_w;        /* crop width; 0 = square (the default) */

@@ -70,6 +70,11 @@ void nlcl_gen_init_weights(nlcl_gen *g, nlcl_rng *r) {
         nlcl_init_torch_default(nlcl_params_at(&g->params, i), nlcl_params_at(&g->params, i + 1),
                                 w->numel, b->numel, fan_in, r);
     }
+    if (g->cfg.residual) {
+        const nlcl_param *w = &g->params.p[g->conv_out], *b = &g->params.p[g->conv_out + 1];
+        memset(nlcl_params_at(&g->params, g->conv_out), 0, w->numel * sizeof(float));
+        memset(nlcl_params_at(&g->params, g->conv_out + 1), 0, b->numel * sizeof(float));
+    }
 }
 
 nlcl_status nlcl_gen_from_dict(nlcl_gen *g, const nlcl_tensor_dict *d, const char *what) {
@@ -89,7 +94,10 @@ nlcl_status nlcl_gen_from_dict(nlcl_gen *g, const nlcl_tensor_dict *d, const cha
         if (!nlcl_tensor_dict_find(d, name) || K >= NLCL_GEN_MAX_BLOCKS) break;
         K++;
     }
-    nlcl_gen_cfg cfg = {(int)C, K};
+    const char *res = nlcl_tensor_dict_get_meta(d, "residual");
+    if (res && strcmp(res, "0") != 0 && strcmp(res, "1") != 0)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: metadata residual='%s' (expected 0 or 1)", what, res);
+    nlcl_gen_cfg cfg = {(int)C, K, res && !strcmp(res, "1")};
     NLCL_TRY(nlcl_gen_init(g, cfg));
     nlcl_status s = nlcl_params_from_dict(&g->params, d, what);
     if (s != NLCL_OK) nlcl_gen_free(g);
@@ -165,6 +173,7 @@ nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const floa
     nlcl_instance_norm_forward(ws->t, NULL, ws->t, NULL, NULL, 1, C, h, w, NLCL_BLOCKED, IN_EPS, 1);
     NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->t, W_(g->sandwich[1]), B_(g->sandwich[1]), ws->u));
     NLCL_TRY(nlcl_conv2d_forward(ws->p_out, ws->u, W_(g->conv_out), B_(g->conv_out), out));
+    if (g->cfg.residual) nlcl_add(out, in, out, (size_t)3 * h * w);
     NLCL_TRY(report(ws, total, total));
 #undef W_
 #undef B_
@@ -283,6 +292,7 @@ nlcl_status nlcl_gen_forward(const nlcl_gen *g, nlcl_gen_plans *pl, nlcl_gen_rec
                                    h, w, NLCL_BLOCKED, IN_EPS, 1);
         NLCL_TRY(nlcl_conv2d_forward(pl->p_mid, t, W_(g->sandwich[1]), B_(g->sandwich[1]), r->v));
         NLCL_TRY(nlcl_conv2d_forward(pl->p_out, r->v, W_(g->conv_out), B_(g->conv_out), r->out));
+        if (g->cfg.residual) nlcl_add(r->out, in, r->out, (size_t)n * 3 * h * w);
     }
 #undef W_
 #undef B_
@@ -376,6 +386,8 @@ nlcl_status nlcl_gen_backward(nlcl_gen *g, nlcl_gen_plans *pl, const nlcl_gen_re
     /* x[0] = conv_in(in) */
     NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_in, r->in, ws->dx, DW_(g->conv_in), DB_(g->conv_in)));
     if (d_in) NLCL_TRY(nlcl_conv2d_backward_data(pl->p_in, ws->dx, W_(g->conv_in), d_in, 1.0f));
+    /* out = in + G(in): the skip carries d_out to the input */
+    if (d_in && r->full && d_out && g->cfg.residual) nlcl_axpy(1.0f, d_out, d_in, (size_t)n * 3 * h * w);
 #undef W_
 #undef DW_
 #undef DB_

@@ -28,6 +28,10 @@
 typedef struct nlcl_gen_cfg {
     int channels; /* C, 1..512 */
     int blocks;   /* K, 0..64 */
+    int residual; /* 0: out = G(in) (the reference); 1: out = in + G(in), an
+                     nlcl option (metadata "residual": "1"): the reference's
+                     sandwich instance norm removes each image's global
+                     brightness and contrast, which a residual output keeps */
 } nlcl_gen_cfg;
 
 /* Index of each conv's weight in the parameter table; bias is weight + 1. */
@@ -48,10 +52,12 @@ static inline int nlcl_gen_num_convs(const nlcl_gen_cfg *c) { return 2 * c->bloc
 nlcl_status nlcl_gen_init(nlcl_gen *g, nlcl_gen_cfg cfg);
 void nlcl_gen_free(nlcl_gen *g);
 /* PyTorch's default Conv2d init (the reference does not re-initialise the
- * generators, section 1.3). */
+ * generators, section 1.3); with residual, the last conv starts at zero so
+ * that the generator starts as the identity. */
 void nlcl_gen_init_weights(nlcl_gen *g, nlcl_rng *r);
-/* Infer (channels, blocks) from a state_dict's tensor names and shapes, then
- * load it. Errors: FORMAT naming the offending tensor. */
+/* Infer (channels, blocks) from a state_dict's tensor names and shapes (and
+ * residual from its "residual" metadata), then load it. Errors: FORMAT naming
+ * the offending tensor. */
 nlcl_status nlcl_gen_from_dict(nlcl_gen *g, const nlcl_tensor_dict *d, const char *what);
 
 /* Weight/bias pointers of conv number k in forward order (0..num_convs-1). */

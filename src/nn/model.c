@@ -30,7 +30,7 @@ void nlcl_set_num_threads(int n) {
     if (n > 0) omp_set_num_threads(n);
 }
 
-static const char *const reserved_meta[] = {"architecture", "channels", "blocks"};
+static const char *const reserved_meta[] = {"architecture", "channels", "blocks", "residual"};
 
 nlcl_status nlcl_model_from_dict(const nlcl_tensor_dict *d, const char *name, nlcl_model **out) {
     *out = NULL;
@@ -84,6 +84,12 @@ nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model 
             const char *it = nlcl_tensor_dict_get_meta(&d, "iteration");
             if (it) s = nlcl_tensor_dict_set_meta(&g, "iterations", it);
         }
+        if (s == NLCL_OK) {
+            /* G_B of a run with --residual adds its input (config line "residual 1") */
+            const char *cfg = nlcl_tensor_dict_get_meta(&d, "config");
+            int res = cfg && strstr(cfg, "\nresidual 1\n") && !strcmp(prefix, "G_B.");
+            s = nlcl_tensor_dict_set_meta(&g, "residual", res ? "1" : "0");
+        }
         if (s == NLCL_OK) s = nlcl_model_from_dict(&g, path, out);
         nlcl_tensor_dict_free(&g);
     } else {
@@ -132,6 +138,7 @@ const char *nlcl_model_meta_key(const nlcl_model *m, int i) {
 }
 int nlcl_model_channels(const nlcl_model *m) { return m->gen.cfg.channels; }
 int nlcl_model_blocks(const nlcl_model *m) { return m->gen.cfg.blocks; }
+int nlcl_model_residual(const nlcl_model *m) { return m->gen.cfg.residual; }
 size_t nlcl_model_num_params(const nlcl_model *m) {
     size_t n = 0;
     for (int i = 0; i < m->gen.params.count; i++) n += m->gen.params.p[i].numel;
@@ -147,6 +154,7 @@ nlcl_status nlcl_model_save(const nlcl_model *m, const char *path) {
     if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "channels", buf);
     snprintf(buf, sizeof buf, "%d", m->gen.cfg.blocks);
     if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "blocks", buf);
+    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "residual", m->gen.cfg.residual ? "1" : "0");
     for (int i = 0; s == NLCL_OK && i < m->meta.meta_count; i++) {
         int reserved = 0;
         for (size_t k = 0; k < sizeof reserved_meta / sizeof *reserved_meta; k++)

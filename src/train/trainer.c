@@ -208,13 +208,13 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
     char *s = malloc(2048);
     if (!s) return NULL;
     snprintf(s, 2048,
-             "channels %d\nblocks %d\nndf %d\nrain_generator %d\ncrop %d\ncrop_w %d\nbatch %d\n"
+             "channels %d\nblocks %d\nresidual %d\nndf %d\nrain_generator %d\ncrop %d\ncrop_w %d\nbatch %d\n"
              "iters %lld\nhead_dim %d\n"
              "decay_iters %lld\nlr %.12g\nbeta1 %.12g\nbeta2 %.12g\neps %.12g\nw_gan %.12g\n"
              "w_loc %.12g\nw_layer %.12g\nw_cons %.12g\nw_sp %.12g\nsparsity %s\nidt %d\n"
              "tau %.12g\nmomentum %.12g\nn_loc %d\nn_pos %d\nn_neg %d\nloc_sampling %s\n"
              "pos_sampling %s\nneg_sampling %s\nloc_taps %s\nseed %llu\n",
-             c->gen_channels, c->gen_blocks, c->ndf, c->rain_generator, c->crop, c->crop_w,
+             c->gen_channels, c->gen_blocks, c->residual, c->ndf, c->rain_generator, c->crop, c->crop_w,
              c->batch, (long long)c->iters, c->head_dim, (long long)c->decay_iters, c->lr, c->beta1, c->beta2, c->eps,
              c->w_gan, c->w_loc, c->w_layer, c->w_cons, c->w_sp, c->sparsity_code ? "code" : "paper",
              c->idt, c->tau, c->momentum, c->n_loc, c->n_pos, c->n_neg, sn[c->loc_sampling & 3],
@@ -278,14 +278,15 @@ void nlcl_trainer_free(nlcl_trainer *t) {
 static nlcl_status create(nlcl_trainer *t) {
     const nlcl_train_config *c = &t->cfg;
     const int n = t->n, H = t->H, W = t->W, D = t->D;
-    nlcl_gen_cfg gc = {c->gen_channels, c->gen_blocks};
+    nlcl_gen_cfg gc = {c->gen_channels, c->gen_blocks, c->residual};
+    nlcl_gen_cfg gcr = {c->gen_channels, c->gen_blocks, 0}; /* G_R predicts the rain layer itself */
     nlcl_rng init;
     nlcl_rng_seed(&init, c->seed, 0);
     /* networks, initialised in the documented order */
     NLCL_TRY(nlcl_gen_init(&t->gb, gc));
     nlcl_gen_init_weights(&t->gb, &init);
     if (t->use_gr) {
-        NLCL_TRY(nlcl_gen_init(&t->gr, gc));
+        NLCL_TRY(nlcl_gen_init(&t->gr, gcr));
         nlcl_gen_init_weights(&t->gr, &init);
     }
     NLCL_TRY(nlcl_disc_init(&t->d, c->ndf));
@@ -319,7 +320,7 @@ static nlcl_status create(nlcl_trainer *t) {
     NLCL_TRY(nlcl_gen_plans_init(&t->gpl, &gc, n, H, W));
     NLCL_TRY(nlcl_gen_bwd_ws_init(&t->gws, &gc, n, H, W));
     NLCL_TRY(nlcl_gen_record_init(&t->r_gbO, &gc, n, H, W, c->gen_blocks, 1));
-    if (t->use_gr) NLCL_TRY(nlcl_gen_record_init(&t->r_grO, &gc, n, H, W, c->gen_blocks, 1));
+    if (t->use_gr) NLCL_TRY(nlcl_gen_record_init(&t->r_grO, &gcr, n, H, W, c->gen_blocks, 1));
     if (t->use_loc && c->idt) NLCL_TRY(nlcl_gen_record_init(&t->r_gbB, &gc, n, H, W, c->gen_blocks, 1));
     if (t->use_loc) {
         NLCL_TRY(nlcl_gen_record_init(&t->r_q, &gc, n, H, W, t->nloc_max_tap, 0));
@@ -799,6 +800,7 @@ nlcl_status nlcl_trainer_export(const nlcl_trainer *t, const char *which, const 
     nlcl_status s = nlcl_params_to_dict(&g->params, "", &d);
     for (int i = 0; s == NLCL_OK && i < nmeta; i++) s = nlcl_tensor_dict_set_meta(&d, keys[i], values[i]);
     if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "role", which);
+    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "residual", g->cfg.residual ? "1" : "0");
     nlcl_model *m = NULL;
     if (s == NLCL_OK) s = nlcl_model_from_dict(&d, which, &m);
     if (s == NLCL_OK) s = nlcl_model_save(m, path);
