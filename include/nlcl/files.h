@@ -14,7 +14,7 @@ int nlcl_is_image_name(const char *name);
 
 /* The image files (by extension, see above; regular files only, no
  * recursion, hidden files skipped) directly inside `dir`, as "dir/name",
- * sorted by name (strcmp). *paths is a NULL-terminated array; free with
+ * sorted by name (strcmp); a trailing '/' of dir is not doubled. *paths is a NULL-terminated array; free with
  * nlcl_free_list. An empty folder gives count 0 and is not an error.
  * Errors: IO ("list: DIR: No such file or directory"). */
 nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count);
@@ -27,6 +27,13 @@ int nlcl_is_dir(const char *path);
 nlcl_status nlcl_mkdirs(const char *path);
 /* 1 if a and b name the same existing file (same device and inode). */
 int nlcl_same_file(const char *a, const char *b);
+/* 1 if a and b name the same file, existing or not: the same existing file,
+ * or (neither existing) the same name in the same existing folder. For
+ * refusing to write one output over another, or over an input. */
+int nlcl_same_path(const char *a, const char *b);
+/* The folder part of path as a new string (free it): "a/b.png" -> "a",
+ * "b.png" -> ".", "/b.png" -> "/"; NULL if out of memory. */
+char *nlcl_dirname(const char *path);
 /* Pointer to the final component of path (after the last '/'). */
 const char *nlcl_basename(const char *path);
 

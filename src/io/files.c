@@ -36,15 +36,18 @@ nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count) {
     char **v = calloc(cap + 1, sizeof *v);
     nlcl_status s = v ? NLCL_OK : nlcl_error_set(NLCL_ERR_NOMEM, "list: %s: out of memory", dir);
     struct dirent *e;
+    /* "in/" gives "in/x.png", not "in//x.png" */
+    size_t dl = strlen(dir);
+    const char *sep = dl && dir[dl - 1] == '/' ? "" : "/";
     while (s == NLCL_OK && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.' || !nlcl_is_image_name(e->d_name)) continue;
-        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        size_t len = dl + strlen(e->d_name) + 2;
         char *p = malloc(len);
         if (!p) {
             s = nlcl_error_set(NLCL_ERR_NOMEM, "list: %s: out of memory", dir);
             break;
         }
-        snprintf(p, len, "%s/%s", dir, e->d_name);
+        snprintf(p, len, "%s%s%s", dir, sep, e->d_name);
         struct stat st;
         if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
             free(p);
@@ -105,6 +108,32 @@ int nlcl_same_file(const char *a, const char *b) {
     struct stat sa, sb;
     if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int nlcl_same_path(const char *a, const char *b) {
+    struct stat st;
+    if (nlcl_same_file(a, b)) return 1;
+    if (stat(a, &st) == 0 || stat(b, &st) == 0) return 0; /* one exists, the other not */
+    if (strcmp(nlcl_basename(a), nlcl_basename(b)) != 0) return 0;
+    char *da = nlcl_dirname(a), *db = nlcl_dirname(b);
+    int same = da && db && nlcl_same_file(da, db);
+    free(da);
+    free(db);
+    return same;
+}
+
+char *nlcl_dirname(const char *path) {
+    const char *s = strrchr(path, '/');
+    if (!s) return strdup(".");
+    size_t n = (size_t)(s - path);
+    while (n > 0 && path[n - 1] == '/') n--;
+    if (n == 0) return strdup("/");
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = '\0';
+    }
+    return d;
 }
 
 const char *nlcl_basename(const char *path) {
