@@ -48,8 +48,8 @@
  * a partial file and never destroys an existing one.
  *
  * Errors (all with "image_load: <path>: <problem>" or "image_save: ..."):
- * NLCL_ERR_IO (cannot open/read/write, a directory; a TIFF that is not a
- * regular file), NLCL_ERR_FORMAT (empty, not PNG/JPEG/TIFF/BMP,
+ * NLCL_ERR_IO (cannot open/read/write, a directory, "not a regular file":
+ * a FIFO or device is refused without waiting for a writer), NLCL_ERR_FORMAT (empty, not PNG/JPEG/TIFF/BMP,
  * "PNG truncated"/"JPEG truncated" (also a JPEG that lacks only
  * its final EOI marker, which PIL refuses too), bad CRC in any chunk,
  * corrupt zlib or entropy-coded data, more than 1000 progressive scans,

@@ -147,8 +147,20 @@ nlcl_status nlcl_pth_load_memory(const void *buf, size_t len, const char *name,
                                  nlcl_tensor_dict *d);
 
 /* Either format, recognised by content ("PK\3\4" = .pth zip, a pre-1.6
- * torch pickle = NLCL_ERR_UNSUPPORTED, otherwise safetensors). */
+ * torch pickle = NLCL_ERR_UNSUPPORTED, otherwise safetensors). Before either
+ * reader runs: a FIFO, device or folder is NLCL_ERR_IO ("not a regular
+ * file", without waiting for a writer); an empty file, a zip archive without
+ * its end-of-central-directory record ("truncated or corrupt zip archive")
+ * and a file that is neither format (byte 8 is not the '{' of a safetensors
+ * header, or the header length is implausible: "not a safetensors or
+ * PyTorch .pth file", e.g. an image) are NLCL_ERR_FORMAT. */
 nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d);
+
+/* 1 if every element of every tensor is finite; otherwise 0, with
+ * *bad_name (if bad_name != NULL) set to the first tensor holding a NaN or
+ * an infinity (a pointer into d, valid while d is). For refusing weights that
+ * would turn every output into NaN. */
+int nlcl_tensor_dict_all_finite(const nlcl_tensor_dict *d, const char **bad_name);
 
 #ifdef __cplusplus
 }

@@ -4,12 +4,14 @@
  * reading only) and bmp.c (own decoder, reading only). */
 #define _GNU_SOURCE /* MADV_HUGEPAGE */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 #include "image_internal.h"
@@ -307,14 +309,28 @@ static nlcl_status load_file(const char *path, const char *domain, nlcl_image *i
     nlcl_img_src src;
     memset(&src, 0, sizeof src);
     src.name = path;
-    src.fp = fopen(path, "rb");
-    if (!src.fp)
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
+     * checked on the open descriptor, then reads block as usual */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return nlcl_error_set(NLCL_ERR_IO, "%s: %s: cannot open: %s", domain, path,
                               strerror(errno));
     struct stat st;
-    if (fstat(fileno(src.fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(src.fp);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: is a directory", domain, path);
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: %s", domain, path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: %s", domain, path,
+                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 || !(src.fp = fdopen(fd, "rb"))) {
+        int e = errno;
+        close(fd);
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: cannot open: %s", domain, path, strerror(e));
     }
     src.head_len = fread(src.head, 1, sizeof src.head, src.fp);
     nlcl_status s;

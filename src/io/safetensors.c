@@ -329,7 +329,8 @@ static nlcl_status load_source(const source *s, nlcl_tensor_dict *d) {
     uint64_t hlen = rd_le64(lenbuf);
     if (hlen > s->size - 8)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: header length %llu exceeds file size %llu", f,
+                              DOMAIN ": %s: header length %llu exceeds file size %llu (truncated, "
+                                     "or not a safetensors file)", f,
                               (unsigned long long)hlen, (unsigned long long)s->size);
     if (hlen > NLCL_SAFETENSORS_MAX_HEADER)
         return nlcl_error_set(NLCL_ERR_LIMIT,

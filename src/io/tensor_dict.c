@@ -1,9 +1,13 @@
 /* Named float32 tensors plus string metadata (include/nlcl/weights.h), and
  * nlcl_weights_load, which picks the format by content. */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 #include "nlcl/weights.h"
@@ -154,26 +158,86 @@ const char *nlcl_tensor_dict_get_meta(const nlcl_tensor_dict *d, const char *key
     return i >= 0 ? d->meta_values[i] : NULL;
 }
 
+int nlcl_tensor_dict_all_finite(const nlcl_tensor_dict *d, const char **bad_name) {
+    if (bad_name) *bad_name = NULL;
+    for (int i = 0; i < d->count; i++) {
+        const nlcl_named_tensor *t = &d->tensors[i];
+        for (size_t k = 0; k < t->numel; k++)
+            if (!isfinite(t->data[k])) {
+                if (bad_name) *bad_name = t->name;
+                return 0;
+            }
+    }
+    return 1;
+}
+
+/* 1 if the last 65557 bytes of a zip file (the end-of-central-directory
+ * record, 22 bytes, and at most 65535 bytes of comment) hold its signature:
+ * a truncated archive lacks it. */
+static int zip_has_eocd(int fd, uint64_t size) {
+    size_t n = size < 65557 ? (size_t)size : 65557;
+    if (n < 22) return 0;
+    unsigned char *buf = malloc(n);
+    if (!buf) return 1; /* cannot tell: let the zip reader judge */
+    int found = 0;
+    if (pread(fd, buf, n, (off_t)(size - n)) == (ssize_t)n)
+        for (size_t i = n - 22 + 1; !found && i-- > 0;) found = memcmp(buf + i, "PK\5\6", 4) == 0;
+    free(buf);
+    return found;
+}
+
 nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d) {
     nlcl_tensor_dict_init(d);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: a FIFO must not make the open wait for a writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path, strerror(errno));
-    unsigned char magic[4] = {0};
-    errno = 0;
-    size_t n = fread(magic, 1, 4, f);
-    int err = ferror(f) ? (errno ? errno : EIO) : 0;
-    fclose(f);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path,
+                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    unsigned char head[9] = {0};
+    ssize_t n = size ? pread(fd, head, sizeof head, 0) : 0;
+    int err = n < 0 ? errno : 0;
+    int eocd = n >= 4 && memcmp(head, "PK\3\4", 4) == 0 ? zip_has_eocd(fd, size) : 0;
+    close(fd);
     if (err) return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path, strerror(err));
-    if (n == 4 && memcmp(magic, "PK\3\4", 4) == 0) return nlcl_pth_load(path, d);
+    if (size == 0)
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              "weights_load: %s: file is 0 bytes (an empty file, not a model)", path);
+    if (n >= 4 && memcmp(head, "PK\3\4", 4) == 0) {
+        if (!eocd)
+            return nlcl_error_set(NLCL_ERR_FORMAT,
+                                  "weights_load: %s: truncated or corrupt zip archive (no end of "
+                                  "central directory; a PyTorch .pth file is a zip archive)",
+                                  path);
+        return nlcl_pth_load(path, d);
+    }
     /* torch.save(..., _use_new_zipfile_serialization=False) and torch < 1.6
      * start with the pickled magic number 0x1950a86a20f9469cfc6c (PROTO 2,
      * LONG1 10 bytes); as a safetensors header length these bytes would be
      * ~177 MB, beyond NLCL_SAFETENSORS_MAX_HEADER, so nothing valid is lost. */
-    if (n == 4 && memcmp(magic, "\x80\x02\x8a\x0a", 4) == 0)
+    if (n >= 4 && memcmp(head, "\x80\x02\x8a\x0a", 4) == 0)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
                               "weights_load: %s: legacy (pre-1.6) PyTorch serialization is not "
                               "supported; re-save it with torch.save in PyTorch >= 1.6",
                               path);
+    /* safetensors: an 8-byte header length, then a JSON object. Anything
+     * else (an image passed as a model, a text file) gets a plain answer
+     * rather than an absurd header length. A '{' with a length beyond the
+     * end is left to the reader: a truncated safetensors file. */
+    uint64_t hlen = 0;
+    for (int i = 7; n >= 8 && i >= 0; i--) hlen = hlen << 8 | head[i];
+    if (n < 9 || head[8] != '{' || hlen < 2 || hlen > NLCL_SAFETENSORS_MAX_HEADER)
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              "weights_load: %s: not a safetensors or PyTorch .pth file", path);
     return nlcl_safetensors_load(path, d);
 }
