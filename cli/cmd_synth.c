@@ -1,4 +1,5 @@
 /* nlcl synth: add synthetic rain to clean images, writing paired folders. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,10 @@ static const char *summary =
     "--scenes N generated scenes are used. Ranges are MIN:MAX (or one value); each image\n"
     "draws its own values. The same --seed gives the same rain.";
 
-static int parse_range(const char *s, double *r, const char *name) {
+/* MIN:MAX or one value, each finite and inside the allowed interval
+ * [lo, hi] (an open end when lo_open/hi_open); 0 after a usage error. */
+static int parse_range(const char *s, double *r, const char *name, double lo, double hi,
+                       int lo_open, int hi_open) {
     if (!s) return 1;
     char *end;
     double a = strtod(s, &end), b = a;
@@ -27,29 +31,40 @@ static int parse_range(const char *s, double *r, const char *name) {
         if (end == q) return cli_usage_error("synth", "--%s expects MIN:MAX, got '%s'", name, s), 0;
     }
     if (*end) return cli_usage_error("synth", "--%s expects MIN:MAX, got '%s'", name, s), 0;
+    for (int k = 0; k < 2; k++) {
+        double v = k ? b : a;
+        if (!isfinite(v) || (lo_open ? !(v > lo) : !(v >= lo)) || (hi_open ? !(v < hi) : !(v <= hi)))
+            return cli_usage_error("synth", "--%s must be in %c%g, %g%c, got '%s'", name,
+                                   lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']', s), 0;
+    }
     if (!(a <= b)) return cli_usage_error("synth", "--%s: MIN must not exceed MAX", name), 0;
     r[0] = a;
     r[1] = b;
     return 1;
 }
 
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int cmd_synth(int argc, char **argv) {
     const char *out = NULL, *dens = NULL, *len = NULL, *ang = NULL, *wid = NULL, *inten = NULL, *haze = NULL;
     int preset = 0;
     long long seed = 1, scenes = 0, scene_w = 480, scene_h = 320, copies = 1;
+    /* CLI_INT with a maximum beyond INT64_MAX: the full uint64 range (args.c) */
     const cli_opt opts[] = {
         {"output", 'o', CLI_STRING, &out, "OUT_DIR", "output folder (rainy/ and clean/ inside)", 0, 0, NULL},
         {"preset", 0, CLI_CHOICE, &preset, NULL, "starting ranges (default light)", 0, 0, "light|heavy"},
-        {"density", 0, CLI_STRING, &dens, "MIN:MAX", "drops per pixel", 0, 0, NULL},
-        {"length", 0, CLI_STRING, &len, "MIN:MAX", "streak length, pixels", 0, 0, NULL},
-        {"angle", 0, CLI_STRING, &ang, "MIN:MAX", "degrees from vertical", 0, 0, NULL},
-        {"width", 0, CLI_STRING, &wid, "MIN:MAX", "streak cross-section sigma, pixels", 0, 0, NULL},
-        {"intensity", 0, CLI_STRING, &inten, "MIN:MAX", "peak streak brightness (0..1)", 0, 0, NULL},
-        {"haze", 0, CLI_STRING, &haze, "MIN:MAX", "haze amount 1 - transmission (0 = none)", 0, 0, NULL},
+        {"density", 0, CLI_STRING, &dens, "MIN:MAX", "drops per pixel, 0..1", 0, 0, NULL},
+        {"length", 0, CLI_STRING, &len, "MIN:MAX", "streak length, pixels, 1..1000", 0, 0, NULL},
+        {"angle", 0, CLI_STRING, &ang, "MIN:MAX", "degrees from vertical, -90..90", 0, 0, NULL},
+        {"width", 0, CLI_STRING, &wid, "MIN:MAX", "streak cross-section sigma, pixels, > 0 and <= 50", 0, 0, NULL},
+        {"intensity", 0, CLI_STRING, &inten, "MIN:MAX", "peak streak brightness, 0..1", 0, 0, NULL},
+        {"haze", 0, CLI_STRING, &haze, "MIN:MAX", "haze amount 1 - transmission, >= 0 and < 1 (0 = none)", 0, 0, NULL},
         {"copies", 0, CLI_INT, &copies, "N", "rainy versions per clean image (NAME_k.png)", 1, 1000, NULL},
         {"scenes", 0, CLI_INT, &scenes, "N", "generate N scenes when no input is given", 0, 100000, NULL},
-        {"scene-size", 0, CLI_INT, &scene_w, "W", "width of generated scenes (height 2/3 of it)", 16, 8192, NULL},
-        {"seed", 's', CLI_INT, &seed, "S", "random seed (default 1)", 0, 9.2e18, NULL},
+        {"scene-size", 0, CLI_INT, &scene_w, "W", "width of generated scenes (height 2/3 of it), 24..8192", 24, 8192, NULL},
+        {"seed", 's', CLI_INT, &seed, "S", "random seed, 0..2^64-1 (default 1)", 0, 1.8446744073709552e19, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos) return CLI_EXIT_FAIL;
@@ -62,9 +77,13 @@ int cmd_synth(int argc, char **argv) {
     nlcl_rain_params p;
     if (preset == 1) nlcl_rain_params_heavy(&p);
     else nlcl_rain_params_light(&p);
-    if (!parse_range(dens, p.density, "density") || !parse_range(len, p.length, "length") ||
-        !parse_range(ang, p.angle, "angle") || !parse_range(wid, p.width, "width") ||
-        !parse_range(inten, p.intensity, "intensity") || !parse_range(haze, p.haze, "haze")) {
+    /* the bounds of nlcl_synth_rain (synth.h), as usage errors */
+    if (!parse_range(dens, p.density, "density", 0, 1, 0, 0) ||
+        !parse_range(len, p.length, "length", 1, 1000, 0, 0) ||
+        !parse_range(ang, p.angle, "angle", -90, 90, 0, 0) ||
+        !parse_range(wid, p.width, "width", 0, 50, 1, 0) ||
+        !parse_range(inten, p.intensity, "intensity", 0, 1, 0, 0) ||
+        !parse_range(haze, p.haze, "haze", 0, 1, 0, 1)) {
         free(pos);
         return CLI_EXIT_USAGE;
     }
@@ -102,6 +121,47 @@ int cmd_synth(int argc, char **argv) {
     char rd[4096], cd[4096];
     snprintf(rd, sizeof rd, "%s/rainy", out);
     snprintf(cd, sizeof cd, "%s/clean", out);
+    /* nothing is written over an input: no input may lie in OUT/rainy or
+     * OUT/clean (a.jpg would become a.png there, over another input), and
+     * no two inputs may share a name without extension */
+    for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++) {
+        char *dir = inputs[i] ? nlcl_dirname(inputs[i]) : NULL;
+        if (!dir) {
+            rc = CLI_EXIT_FAIL;
+        } else if (nlcl_same_file(dir, rd) || nlcl_same_file(dir, cd)) {
+            fprintf(stderr, "nlcl synth: input %s is in the output folder %s; choose another -o\n",
+                    inputs[i], nlcl_same_file(dir, rd) ? rd : cd);
+            rc = CLI_EXIT_FAIL;
+        }
+        free(dir);
+    }
+    char **stems = rc == CLI_EXIT_OK && nin ? calloc((size_t)nin, sizeof *stems) : NULL;
+    if (rc == CLI_EXIT_OK && nin && !stems) rc = CLI_EXIT_FAIL;
+    for (int i = 0; stems && rc == CLI_EXIT_OK && i < nin; i++) {
+        /* "stem\0path": sorted by stem, the path kept for the message */
+        const char *b = nlcl_basename(inputs[i]), *dot = strrchr(b, '.');
+        size_t sl = dot ? (size_t)(dot - b) : strlen(b), pl = strlen(inputs[i]);
+        stems[i] = malloc(sl + pl + 2);
+        if (!stems[i]) {
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+        memcpy(stems[i], b, sl);
+        stems[i][sl] = '\0';
+        memcpy(stems[i] + sl + 1, inputs[i], pl + 1);
+    }
+    if (stems && rc == CLI_EXIT_OK) {
+        qsort(stems, (size_t)nin, sizeof *stems, cmp_str);
+        for (int i = 1; i < nin && rc == CLI_EXIT_OK; i++)
+            if (!strcmp(stems[i - 1], stems[i])) {
+                fprintf(stderr, "nlcl synth: inputs %s and %s would both be written as %s.png\n",
+                        stems[i - 1] + strlen(stems[i - 1]) + 1, stems[i] + strlen(stems[i]) + 1,
+                        stems[i]);
+                rc = CLI_EXIT_FAIL;
+            }
+    }
+    for (int i = 0; stems && i < nin; i++) free(stems[i]);
+    free(stems);
     if (rc == CLI_EXIT_OK) {
         nlcl_status s = nlcl_mkdirs(rd);
         if (s == NLCL_OK) s = nlcl_mkdirs(cd);

@@ -21,7 +21,10 @@
 extern "C" {
 #endif
 
-/* Parameter ranges: each image draws its values uniformly from [min, max]. */
+/* Parameter ranges: each image draws its values uniformly from [min, max].
+ * Allowed values (both ends of each range), checked by nlcl_synth_rain:
+ * density [0, 1], length [1, 1000], angle [-90, 90], width (0, 50],
+ * intensity [0, 1], haze [0, 1); all finite, min <= max. */
 typedef struct nlcl_rain_params {
     double density[2];   /* drops per pixel (e.g. 0.002-0.006: light; 0.01-0.02: heavy) */
     double length[2];    /* streak length in pixels (10-30) */
@@ -37,7 +40,9 @@ void nlcl_rain_params_light(nlcl_rain_params *p);
 void nlcl_rain_params_heavy(nlcl_rain_params *p);
 
 /* rainy = clean + rain (both (1, 3, h, w) in [-1, 1]); *rainy is allocated.
- * Errors: INVALID_ARG (bad ranges), NOMEM. */
+ * Errors: INVALID_ARG naming the parameter (a range outside the allowed
+ * values above, NaN or infinite, or min > max; e.g. "synth: length must be
+ * in [1, 1000], got 1e+30"), NOMEM. */
 nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, nlcl_rng *rng,
                             nlcl_image *rainy);
 

@@ -22,15 +22,32 @@ static double draw(nlcl_rng *r, const double *range) {
 
 nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, nlcl_rng *rng,
                             nlcl_image *rainy) {
+    /* bounds (synth.h): they also keep the streak kernel's size (and its
+     * int arithmetic) small */
+    static const struct {
+        const char *name;
+        double lo, hi;
+        int lo_open, hi_open;
+    } lim[6] = {{"density", 0, 1, 0, 0},  {"length", 1, 1000, 0, 0}, {"angle", -90, 90, 0, 0},
+                {"width", 0, 50, 1, 0},   {"intensity", 0, 1, 0, 0}, {"haze", 0, 1, 0, 1}};
     const double *ranges[6] = {p->density, p->length, p->angle, p->width, p->intensity, p->haze};
-    for (int i = 0; i < 6; i++)
-        if (!(ranges[i][0] <= ranges[i][1]) || !isfinite(ranges[i][0]) || !isfinite(ranges[i][1]))
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: a parameter range has min > max");
-    if (p->density[0] < 0 || p->density[1] > 1 || p->length[0] < 1 || p->width[0] <= 0 ||
-        p->intensity[0] < 0 || p->haze[0] < 0 || p->haze[1] >= 1)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "synth: density must be in [0, 1], length >= 1, width > 0, "
-                              "intensity >= 0, haze in [0, 1)");
+    for (int i = 0; i < 6; i++) {
+        double a = ranges[i][0], b = ranges[i][1];
+        if (!isfinite(a) || !isfinite(b))
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s range [%g, %g] is not finite",
+                                  lim[i].name, a, b);
+        if (!(a <= b))
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s range has min %g > max %g",
+                                  lim[i].name, a, b);
+        if (lim[i].lo_open ? !(a > lim[i].lo) : !(a >= lim[i].lo))
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s must be in %c%g, %g%c, got %g",
+                                  lim[i].name, lim[i].lo_open ? '(' : '[', lim[i].lo, lim[i].hi,
+                                  lim[i].hi_open ? ')' : ']', a);
+        if (lim[i].hi_open ? !(b < lim[i].hi) : !(b <= lim[i].hi))
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s must be in %c%g, %g%c, got %g",
+                                  lim[i].name, lim[i].lo_open ? '(' : '[', lim[i].lo, lim[i].hi,
+                                  lim[i].hi_open ? ')' : ']', b);
+    }
     const int w = clean->width, h = clean->height;
     double density = draw(rng, p->density), len = draw(rng, p->length);
     double ang = draw(rng, p->angle) * PI / 180.0, sig = draw(rng, p->width);
