@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,11 +14,12 @@
 
 static const char *summary =
     "usage: nlcl derain [options] INPUT...\n\n"
-    "Derain PNG/JPEG files; INPUT may be files or folders (their image files, not recursive).\n"
-    "Outputs keep each input's name (extension .png by default) in the output folder, or go\n"
-    "to a single file when -o names a .png/.jpg and there is one input. Without --model the\n"
-    "embedded default model is used. Any image of at least 1x1 pixels is accepted; the\n"
-    "output has exactly the input's size.";
+    "Derain PNG/JPEG/TIFF/BMP files; INPUT may be files or folders (their image files, not\n"
+    "recursive). Outputs (PNG, or JPEG with --format jpg) keep each input's name in the output\n"
+    "folder, which must not be the folder of an input, or go to a single file when -o names a\n"
+    ".png/.jpg and there is one input. Nothing is written over an input, and no two outputs\n"
+    "share a name. Without --model the embedded default model is used. Any image of at least\n"
+    "1x1 pixels is accepted; the output has exactly the input's size.";
 
 static double now_s(void) {
     struct timespec t;
@@ -49,9 +51,99 @@ static int on_progress(void *ctx, int done, int total) {
     return 0;
 }
 
-static int has_image_ext(const char *p) {
+/* 1 if p ends in .png, .jpg or .jpeg (any case): the formats nlcl writes */
+static int writable_ext(const char *p) {
     const char *dot = strrchr(nlcl_basename(p), '.');
-    return dot && nlcl_is_image_name(p);
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+static int is_jpeg_name(const char *p) {
+    const char *dot = strrchr(nlcl_basename(p), '.');
+    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+/* an output path, the input it comes from, and whether it is the rain layer */
+typedef struct out_ref {
+    const char *path;
+    int input, rain;
+} out_ref;
+
+static int cmp_out_ref(const void *a, const void *b) {
+    const out_ref *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : x->input - y->input;
+}
+
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+    int input;
+} file_id;
+
+static int cmp_file_id(const void *a, const void *b) {
+    const file_id *x = a, *y = b;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
+    return 0;
+}
+
+/* Before any work: no output over an input (same device and inode), no two
+ * outputs with one name, and (folder outputs) no input in the output folder,
+ * where outputs could replace files that are not inputs (photo.jpg ->
+ * photo.png). Prints the problem and returns CLI_EXIT_FAIL, or CLI_EXIT_OK. */
+static int check_outputs(char **inputs, char **outs, char **rain_outs, int nin, int with_rain,
+                         const char *dir) {
+    struct stat st;
+    if (dir && stat(dir, &st) == 0)
+        for (int i = 0; i < nin; i++) {
+            char *d = nlcl_dirname(inputs[i]);
+            int same = d && nlcl_same_file(d, dir);
+            free(d);
+            if (same) {
+                fprintf(stderr, "nlcl derain: the output folder %s holds the input %s; outputs "
+                                "could replace other files there: choose another -o\n",
+                        dir, inputs[i]);
+                return CLI_EXIT_FAIL;
+            }
+        }
+    int nout = nin * (with_rain ? 2 : 1), rc = CLI_EXIT_OK;
+    out_ref *o = calloc((size_t)nout + 1, sizeof *o);
+    file_id *ids = calloc((size_t)nin + 1, sizeof *ids);
+    if (!o || !ids) {
+        free(o), free(ids);
+        fprintf(stderr, "nlcl derain: out of memory\n");
+        return CLI_EXIT_FAIL;
+    }
+    for (int i = 0; i < nin; i++) {
+        o[i] = (out_ref){outs[i], i, 0};
+        if (with_rain) o[nin + i] = (out_ref){rain_outs[i], i, 1};
+    }
+    qsort(o, (size_t)nout, sizeof *o, cmp_out_ref);
+    for (int k = 1; k < nout; k++)
+        if (!strcmp(o[k - 1].path, o[k].path)) {
+            fprintf(stderr, "nlcl derain: inputs %s and %s would both be written to %s%s\n",
+                    inputs[o[k - 1].input], inputs[o[k].input], o[k].path,
+                    o[k - 1].rain || o[k].rain ? " (one of them as a rain layer)" : "");
+            rc = CLI_EXIT_FAIL;
+            break;
+        }
+    int nid = 0;
+    for (int i = 0; i < nin; i++)
+        if (stat(inputs[i], &st) == 0) ids[nid++] = (file_id){st.st_dev, st.st_ino, i};
+    qsort(ids, (size_t)nid, sizeof *ids, cmp_file_id);
+    for (int k = 0; rc == CLI_EXIT_OK && k < nout; k++) {
+        if (stat(o[k].path, &st) != 0) continue;
+        file_id key = {st.st_dev, st.st_ino, 0};
+        const file_id *hit = nid ? bsearch(&key, ids, (size_t)nid, sizeof *ids, cmp_file_id) : NULL;
+        if (hit) {
+            fprintf(stderr, "nlcl derain: output %s would overwrite input %s; choose another -o\n",
+                    o[k].path, inputs[hit->input]);
+            rc = CLI_EXIT_FAIL;
+        }
+    }
+    free(o);
+    free(ids);
+    return rc;
 }
 
 /* out = dir/stem + suffix + ext */
@@ -61,21 +153,20 @@ static char *make_out_path(const char *dir, const char *in, const char *suffix, 
     size_t stem = dot ? (size_t)(dot - base) : strlen(base);
     size_t len = strlen(dir) + stem + strlen(suffix) + strlen(ext) + 3;
     char *p = malloc(len);
-    if (p) snprintf(p, len, "%s/%.*s%s%s", dir, (int)stem, base, suffix, ext);
+    size_t dl = strlen(dir);
+    if (p) snprintf(p, len, "%s%s%.*s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", (int)stem, base, suffix, ext);
     return p;
 }
 
 static nlcl_status save_image(const char *path, const nlcl_image *img, nlcl_quantize q,
                               int quality) {
-    const char *dot = strrchr(nlcl_basename(path), '.');
-    if (dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg")))
-        return nlcl_image_save_jpeg(path, img, q, quality);
+    if (is_jpeg_name(path)) return nlcl_image_save_jpeg(path, img, q, quality);
     return nlcl_image_save_png(path, img, q, 0);
 }
 
 int cmd_derain(int argc, char **argv) {
     const char *model_path = NULL, *rain_path = NULL, *out = NULL;
-    int quant = 0, format = 0, verbose = 0, quiet = 0;
+    int quant = 0, format = -1, verbose = 0, quiet = 0;
     long long threads = 0, quality = 95, max_pixels = 0;
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model_path, "FILE", "G_B weights (.safetensors, a training checkpoint, or .pth); default: embedded", 0, 0, NULL},
@@ -87,7 +178,7 @@ int cmd_derain(int argc, char **argv) {
         {"threads", 't', CLI_INT, &threads, "N", "OpenMP threads (default: all cores)", 1, 1024, NULL},
         {"max-pixels", 0, CLI_INT, &max_pixels, "N", "refuse images with more pixels (default 100000000)", 1, 1e15, NULL},
         {"verbose", 'v', CLI_FLAG, &verbose, NULL, "print timing, memory and model details", 0, 0, NULL},
-        {"quiet", 'q', CLI_FLAG, &quiet, NULL, "print errors only", 0, 0, NULL},
+        {"quiet", 'q', CLI_FLAG, &quiet, NULL, "print errors and warnings only", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos) return CLI_EXIT_FAIL;
@@ -100,6 +191,23 @@ int cmd_derain(int argc, char **argv) {
     if (npos == 0) {
         free(pos);
         return cli_usage_error("derain", "no input given");
+    }
+    /* -o: a folder, or one .png/.jpg file; another image extension would get
+     * PNG bytes under a misleading name */
+    int single = 0;
+    if (out && !nlcl_is_dir(out) && out[strlen(out) - 1] != '/') {
+        if (writable_ext(out)) {
+            single = 1;
+        } else if (nlcl_is_image_name(out)) {
+            free(pos);
+            return cli_usage_error("derain", "-o %s: can write .png or .jpg only", out);
+        }
+    }
+    if (single && format >= 0 && (format == 1) != is_jpeg_name(out)) {
+        free(pos);
+        return cli_usage_error("derain", "--format %s contradicts -o %s (the extension sets the "
+                                         "format of a single file)",
+                               format == 1 ? "jpg" : "png", out);
     }
     if (threads > 0) nlcl_set_num_threads((int)threads);
     if (max_pixels > 0) nlcl_image_set_max_pixels((uint64_t)max_pixels);
@@ -119,9 +227,10 @@ int cmd_derain(int argc, char **argv) {
                 rc = cli_fail(s);
                 break;
             }
-            if (n == 0 && !quiet) fprintf(stderr, "nlcl derain: %s: no PNG/JPEG files\n", pos[i]);
+            if (n == 0 && !quiet)
+                fprintf(stderr, "nlcl derain: %s: no PNG/JPEG/TIFF/BMP files\n", pos[i]);
         } else if (access(pos[i], R_OK) != 0) {
-            fprintf(stderr, "nlcl: derain: %s: no such file or folder (or not readable)\n", pos[i]);
+            fprintf(stderr, "nlcl derain: %s: no such file or folder (or not readable)\n", pos[i]);
             rc = CLI_EXIT_FAIL;
             break;
         }
@@ -139,20 +248,16 @@ int cmd_derain(int argc, char **argv) {
         for (int k = 0; k < add; k++) inputs[nin++] = strdup(list ? list[k] : pos[i]);
         nlcl_free_list(list);
     }
+    for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++)
+        if (!inputs[i]) rc = CLI_EXIT_FAIL;
     if (rc == CLI_EXIT_OK && nin == 0) {
-        fprintf(stderr, "nlcl: derain: no input images\n");
+        fprintf(stderr, "nlcl derain: no input images\n");
         rc = CLI_EXIT_FAIL;
     }
     /* 2. output paths: a single file, or a folder */
-    int single = 0;
     const char *dir = out ? out : "derained";
-    if (rc == CLI_EXIT_OK && out && !nlcl_is_dir(out) && has_image_ext(out) &&
-        out[strlen(out) - 1] != '/') {
-        single = 1;
-        if (nin != 1) {
-            rc = cli_usage_error("derain", "-o %s names one file but there are %d inputs", out, nin);
-        }
-    }
+    if (rc == CLI_EXIT_OK && single && nin != 1)
+        rc = cli_usage_error("derain", "-o %s names one file but there are %d inputs", out, nin);
     if (rc == CLI_EXIT_OK) {
         outs = calloc((size_t)nin, sizeof *outs);
         rain_outs = calloc((size_t)nin, sizeof *rain_outs);
@@ -172,29 +277,32 @@ int cmd_derain(int argc, char **argv) {
         }
         if (!outs[i] || !rain_outs[i]) rc = CLI_EXIT_FAIL;
     }
-    /* 3. refuse to overwrite an input, and two inputs mapping to one output */
-    for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++)
-        for (int j = 0; j < nin; j++) {
-            if (nlcl_same_file(outs[i], inputs[j]) || (rain_path && nlcl_same_file(rain_outs[i], inputs[j]))) {
-                fprintf(stderr, "nlcl: derain: output %s would overwrite input %s; choose another -o\n",
-                        outs[i], inputs[j]);
-                rc = CLI_EXIT_FAIL;
-                break;
-            }
-            if (j > i && !strcmp(outs[i], outs[j])) {
-                fprintf(stderr, "nlcl: derain: inputs %s and %s would both be written to %s\n",
-                        inputs[i], inputs[j], outs[i]);
-                rc = CLI_EXIT_FAIL;
-                break;
-            }
-        }
+    /* 3. nothing over an input, no two outputs with one name, no input in
+     * the output folder: all checked before any work */
+    if (rc == CLI_EXIT_OK)
+        rc = check_outputs(inputs, outs, rain_outs, nin, rain_path != NULL, single ? NULL : dir);
     /* 4. models */
     if (rc == CLI_EXIT_OK) {
         nlcl_status s = model_path ? nlcl_model_load(model_path, &gb) : nlcl_model_load_default(&gb);
         if (s == NLCL_OK && rain_path) s = nlcl_model_load_role(rain_path, "G_R", &gr);
         if (s != NLCL_OK) rc = cli_fail(s);
     }
+    if (rc == CLI_EXIT_OK) {
+        const char *role = nlcl_model_meta(gb, "role");
+        if (role && !strcmp(role, "G_R"))
+            fprintf(stderr, "nlcl derain: warning: %s is a rain-layer model (role G_R), not a "
+                            "derainer (G_B); its outputs are rain layers\n",
+                    model_path ? model_path : "the default model");
+        role = gr ? nlcl_model_meta(gr, "role") : NULL;
+        if (role && !strcmp(role, "G_B"))
+            fprintf(stderr, "nlcl derain: warning: --rain-model %s is a derainer (role G_B), not a "
+                            "rain-layer model (G_R)\n",
+                    rain_path);
+    }
+    /* an output folder this run creates is removed again if it stays empty */
+    int made_dir = 0;
     if (rc == CLI_EXIT_OK && !single) {
+        made_dir = !nlcl_is_dir(dir);
         nlcl_status s = nlcl_mkdirs(dir);
         if (s != NLCL_OK) rc = cli_fail(s);
     }
@@ -239,7 +347,10 @@ int cmd_derain(int argc, char **argv) {
     if (rc == CLI_EXIT_OK && verbose)
         fprintf(stderr, "%d image(s) in %.2f s, %d failed; peak RSS %.1f MiB\n", nin,
                 now_s() - t_all, failures, peak_rss_mib());
+    else if (rc == CLI_EXIT_OK && failures)
+        fprintf(stderr, "nlcl derain: %d of %d images failed\n", failures, nin);
     if (rc == CLI_EXIT_OK && failures) rc = CLI_EXIT_FAIL;
+    if (made_dir) rmdir(dir); /* fails, harmlessly, unless the folder stayed empty */
     nlcl_model_free(gb);
     nlcl_model_free(gr);
     for (int i = 0; i < nin; i++) {
