@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -118,7 +119,8 @@ static int folder_read(const char *dir, const char *role, folder *f) {
     f->e = NULL;
     f->n = 0;
     if (!nlcl_is_dir(dir)) {
-        fprintf(stderr, "nlcl: eval: --%s %s: no such folder\n", role, dir);
+        fprintf(stderr, "nlcl eval: --%s %s: %s\n", role, dir,
+                access(dir, F_OK) == 0 ? "is not a folder" : "no such folder");
         return -1;
     }
     char **list = NULL;
@@ -131,7 +133,7 @@ static int folder_read(const char *dir, const char *role, folder *f) {
     f->e = calloc((size_t)n + 1, sizeof *f->e);
     if (!f->e) {
         nlcl_free_list(list);
-        fprintf(stderr, "nlcl: eval: out of memory\n");
+        fprintf(stderr, "nlcl eval: out of memory\n");
         return -1;
     }
     for (int i = 0; i < n; i++) {
@@ -143,7 +145,7 @@ static int folder_read(const char *dir, const char *role, folder *f) {
         f->n++;
         if (!f->e[i].stem || !f->e[i].path) {
             nlcl_free_list(list);
-            fprintf(stderr, "nlcl: eval: out of memory\n");
+            fprintf(stderr, "nlcl eval: out of memory\n");
             return -1;
         }
     }
@@ -152,7 +154,7 @@ static int folder_read(const char *dir, const char *role, folder *f) {
     for (int i = 1; i < f->n; i++)
         if (!strcmp(f->e[i - 1].stem, f->e[i].stem)) {
             fprintf(stderr,
-                    "nlcl: eval: %s and %s have the same name without extension ('%s'); "
+                    "nlcl eval: %s and %s have the same name without extension ('%s'); "
                     "pairing by name is ambiguous: remove or rename one\n",
                     f->e[i - 1].path, f->e[i].path, f->e[i].stem);
             return -1;
@@ -172,12 +174,12 @@ static int report_unpaired(const folder *a, const char *arole, const folder *b,
     for (int i = 0; i < a->n; i++) {
         if (folder_find(b, a->e[i].stem)) continue;
         if (n < 20)
-            fprintf(stderr, "nlcl: eval: warning: %s has no partner in --%s %s\n", a->e[i].path,
+            fprintf(stderr, "nlcl eval: warning: %s has no partner in --%s %s\n", a->e[i].path,
                     brole, b->dir);
         if (json_list) cJSON_AddItemToArray(json_list, cJSON_CreateString(a->e[i].path));
         n++;
     }
-    if (n > 20) fprintf(stderr, "nlcl: eval: warning: ... %d more in --%s without a partner\n", n - 20, arole);
+    if (n > 20) fprintf(stderr, "nlcl eval: warning: ... %d more in --%s without a partner\n", n - 20, arole);
     return n;
 }
 
@@ -359,7 +361,7 @@ int cmd_eval(int argc, char **argv) {
     cJSON *unp = cJSON_CreateObject();
     cJSON *errs = cJSON_CreateArray();
     if (!root || !unp || !errs) {
-        fprintf(stderr, "nlcl: eval: out of memory\n");
+        fprintf(stderr, "nlcl eval: out of memory\n");
         cJSON_Delete(root);
         cJSON_Delete(unp);
         cJSON_Delete(errs);
@@ -373,6 +375,25 @@ int cmd_eval(int argc, char **argv) {
             rc = CLI_EXIT_FAIL;
     }
     if (rc == CLI_EXIT_OK && niqe_dir && folder_read(niqe_dir, "niqe", &fn)) rc = CLI_EXIT_FAIL;
+    /* the reports must not replace an input image, nor each other */
+    if (rc == CLI_EXIT_OK && csv_path && json_path && nlcl_same_path(csv_path, json_path)) {
+        fprintf(stderr, "nlcl eval: --csv %s and --json %s are the same file; give two names\n",
+                csv_path, json_path);
+        rc = CLI_EXIT_FAIL;
+    }
+    const folder *all[4] = {&fp, &fg, &fi, &fn};
+    for (int r = 0; rc == CLI_EXIT_OK && r < 2; r++) {
+        const char *rep = r ? json_path : csv_path;
+        for (int k = 0; rep && rc == CLI_EXIT_OK && k < 4; k++)
+            for (int i = 0; i < all[k]->n; i++)
+                if (nlcl_same_file(rep, all[k]->e[i].path)) {
+                    fprintf(stderr, "nlcl eval: --%s %s would overwrite the input image %s; "
+                                    "choose another file\n",
+                            r ? "json" : "csv", rep, all[k]->e[i].path);
+                    rc = CLI_EXIT_FAIL;
+                    break;
+                }
+    }
     int unpaired = 0;
     if (rc == CLI_EXIT_OK && paired) {
         cJSON *l;
@@ -402,18 +423,18 @@ int cmd_eval(int argc, char **argv) {
         int npairs = 0;
         for (int i = 0; i < nrow; i++) npairs += rows[i].pred != NULL;
         if (rc == CLI_EXIT_OK && npairs == 0) {
-            fprintf(stderr, "nlcl: eval: no pairs: no file in --pred %s has the name (without "
+            fprintf(stderr, "nlcl eval: no pairs: no file in --pred %s has the name (without "
                             "extension) of a file in --gt %s\n", pred_dir, gt_dir);
             rc = CLI_EXIT_FAIL;
         }
         if (rc == CLI_EXIT_OK && strict && unpaired) {
-            fprintf(stderr, "nlcl: eval: %d file(s) without a partner (--strict)\n", unpaired);
+            fprintf(stderr, "nlcl eval: %d file(s) without a partner (--strict)\n", unpaired);
             rc = CLI_EXIT_FAIL;
         }
     }
     if (rc == CLI_EXIT_OK && niqe_dir) {
         if (fn.n == 0) {
-            fprintf(stderr, "nlcl: eval: --niqe %s: no PNG/JPEG files\n", niqe_dir);
+            fprintf(stderr, "nlcl eval: --niqe %s: no PNG/JPEG files\n", niqe_dir);
             rc = CLI_EXIT_FAIL;
         }
         nrows = calloc((size_t)fn.n + 1, sizeof *nrows);
@@ -460,14 +481,14 @@ int cmd_eval(int argc, char **argv) {
                                    r->gt_ok && r->input && !r->ri.ok ? r->ri.err : NULL};
             for (int k = 0; k < 3; k++)
                 if (msgs[k]) {
-                    fprintf(stderr, "nlcl: eval: %s\n", msgs[k]);
+                    fprintf(stderr, "nlcl eval: %s\n", msgs[k]);
                     cJSON_AddItemToArray(errs, cJSON_CreateString(msgs[k]));
                     failures++;
                 }
         }
         for (int i = 0; i < nn; i++)
             if (!nrows[i].ok) {
-                fprintf(stderr, "nlcl: eval: %s\n", nrows[i].err);
+                fprintf(stderr, "nlcl eval: %s\n", nrows[i].err);
                 cJSON_AddItemToArray(errs, cJSON_CreateString(nrows[i].err));
                 failures++;
             }
@@ -643,7 +664,7 @@ int cmd_eval(int argc, char **argv) {
             errs = NULL;
             char *text = cJSON_Print(root);
             if (!text) {
-                fprintf(stderr, "nlcl: eval: out of memory\n");
+                fprintf(stderr, "nlcl eval: out of memory\n");
                 rc = CLI_EXIT_FAIL;
             } else {
                 if (write_text_atomic(json_path, text, strlen(text), 1)) rc = CLI_EXIT_FAIL;
@@ -651,7 +672,7 @@ int cmd_eval(int argc, char **argv) {
             }
         }
         if (failures) {
-            fprintf(stderr, "nlcl: eval: %d file(s) could not be evaluated (see above); the means "
+            fprintf(stderr, "nlcl eval: %d file(s) could not be evaluated (see above); the means "
                             "leave them out\n", failures);
             rc = CLI_EXIT_FAIL;
         }
