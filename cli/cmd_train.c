@@ -126,13 +126,13 @@ int cmd_train(int argc, char **argv) {
         {"clean", 0, CLI_STRING, &clean1, "DIR", "folder of clean images B, unpaired (repeatable)", 0, 0, NULL},
         {"out", 'o', CLI_STRING, &out, "RUN_DIR", "run folder (checkpoints, logs, samples, models)", 0, 0, NULL},
         {"preset", 0, CLI_CHOICE, &preset_idx, NULL, "settings to start from (default paper)", 0, 0, "paper|official-code|cut"},
-        {"ablation", 0, CLI_STRING, &ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N>, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
+        {"ablation", 0, CLI_STRING, &ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N> with P 4|8|16|32 and N 64|128|256|512, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
         {"resume", 0, CLI_FLAG, &resume, NULL, "continue the run in RUN_DIR exactly", 0, 0, NULL},
         {"iters", 'n', CLI_INT, &iters, "N", "total iterations (default 10000)", 0, 1e12, NULL},
         {"decay-iters", 0, CLI_INT, &decay, "N", "linear lr decay over the last N iterations (default iters/21)", -1, 1e12, NULL},
         {"crop", 0, CLI_INT, &crop, "PX", "square crop side (default 256, minimum 32)", 32, 4096, NULL},
         {"batch", 'b', CLI_INT, &batch, "N", "images per iteration (paper 4, official-code/cut 1)", 1, 256, NULL},
-        {"seed", 's', CLI_INT, &seed, "S", "random seed (default 1)", 0, 9.2e18, NULL},
+        {"seed", 's', CLI_INT, &seed, "S", "random seed, 0..2^64-1 (default 1)", 0, 1.8446744073709552e19, NULL},
         {"threads", 't', CLI_INT, &threads, "N", "OpenMP threads (default: all cores)", 1, 1024, NULL},
         {"channels", 0, CLI_INT, &channels, "C", "generator width (default 32)", 1, 512, NULL},
         {"blocks", 0, CLI_INT, &blocks, "K", "generator residual blocks (default 16)", 0, 64, NULL},
@@ -163,7 +163,7 @@ int cmd_train(int argc, char **argv) {
         {"sample-every", 0, CLI_INT, &sample_every, "N", "sample image period (500; 0 = never)", 0, 1e12, NULL},
         {"log-every", 0, CLI_INT, &log_every, "N", "progress line period (10)", 1, 1e12, NULL},
         {"skip-bad", 0, CLI_FLAG, &skip_bad, NULL, "leave unreadable images out with a warning", 0, 0, NULL},
-        {"quiet", 'q', CLI_FLAG, &quiet, NULL, "no progress lines", 0, 0, NULL},
+        {"quiet", 'q', CLI_FLAG, &quiet, NULL, "errors and warnings only (no progress or data lines)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos) return CLI_EXIT_FAIL;
@@ -234,9 +234,12 @@ int cmd_train(int argc, char **argv) {
         while (*p) {
             char *end;
             long v = strtol(p, &end, 10);
-            if (end == p || v < 0 || v > 64 || c.n_loc_taps >= NLCL_MAX_LOC_TAPS)
+            if (end == p || c.n_loc_taps >= NLCL_MAX_LOC_TAPS)
                 return cli_usage_error("train", "--loc-taps expects up to %d comma-separated block "
                                                 "numbers, got '%s'", NLCL_MAX_LOC_TAPS, taps);
+            if (v < 0 || v > 64)
+                return cli_usage_error("train", "--loc-taps: %ld is out of range (0..64) in '%s'", v,
+                                       taps);
             c.loc_taps[c.n_loc_taps++] = (int)v;
             p = *end == ',' ? end + 1 : end;
             if (*end && *end != ',') return cli_usage_error("train", "--loc-taps: bad list '%s'", taps);
@@ -281,6 +284,7 @@ int cmd_train(int argc, char **argv) {
     job.sample_every = sample_every;
     job.log_every = log_every;
     job.skip_bad = skip_bad;
+    job.quiet = quiet;
     job.command_line = cmdline;
     job.progress = on_progress;
     job.message = on_message;

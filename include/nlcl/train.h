@@ -148,8 +148,20 @@ typedef struct nlcl_train_job {
     void *ctx;
     /* polled between iterations; non-zero stops like the progress callback */
     volatile int *stop_flag;
+    /* 1: `message` gets warnings only (no "data: ..." or "resuming ..." lines) */
+    int quiet;
 } nlcl_train_job;
 
+/* Run (or, with resume, continue) a training job. Before anything is read or
+ * written: run_dir must not be one of the rainy or clean folders
+ * (INVALID_ARG), and on resume run_dir/config.txt must describe the same
+ * configuration as job->cfg (INVALID_ARG showing both lines, e.g.
+ * "checkpoint has 'channels 8', this command gives 'channels 16'"; the
+ * checkpoint's own check stays). A run folder this call creates is removed
+ * again if the job fails before writing anything into it. Resuming a
+ * finished run (iteration == iters) re-exports the models with the last
+ * losses of losses.tsv. Errors: those of the data, the trainer and file I/O;
+ * NLCL_ERR_INTERRUPTED when stopped. */
 nlcl_status nlcl_train_run(const nlcl_train_job *job);
 
 #ifdef __cplusplus

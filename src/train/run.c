@@ -63,6 +63,50 @@ static void say(const nlcl_train_job *job, const char *fmt, ...) {
     job->message(job->ctx, buf);
 }
 
+/* informational lines ("data: ...", "resuming ..."): not with job->quiet */
+#define SAY_INFO(job, ...)                                                                         \
+    do {                                                                                           \
+        if (!(job)->quiet) say(job, __VA_ARGS__);                                                  \
+    } while (0)
+
+/* On resume, before the images are read: config.txt of the run must hold the
+ * same value for every option this configuration describes. A missing file
+ * or option is left to the checkpoint's own check. */
+static nlcl_status check_config_file(const char *cfgp, const char *run_dir,
+                                     const nlcl_train_config *c) {
+    FILE *f = fopen(cfgp, "r");
+    if (!f) return NLCL_OK;
+    char *desc = nlcl_train_config_describe(c);
+    if (!desc) {
+        fclose(f);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    }
+    nlcl_status s = NLCL_OK;
+    char line[4096];
+    while (s == NLCL_OK && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        const char *sp = strchr(line, ' ');
+        if (line[0] == '#' || !sp || !strncmp(line, "command ", 8)) continue;
+        size_t kl = (size_t)(sp - line) + 1; /* "name " */
+        for (const char *d = desc; *d;) {
+            const char *e = strchr(d, '\n');
+            size_t dl = e ? (size_t)(e - d) : strlen(d);
+            if (dl >= kl && !strncmp(d, line, kl)) {
+                if (dl != strlen(line) || strncmp(d, line, dl) != 0)
+                    s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                                       "train: --resume: the run in %s has '%s' (config.txt), this "
+                                       "command gives '%.*s'; resume with the same options",
+                                       run_dir, line, (int)dl, d);
+                break;
+            }
+            d += dl + (e ? 1 : 0);
+        }
+    }
+    fclose(f);
+    free(desc);
+    return s;
+}
+
 /* loss history kept for the plot (rebuilt from losses.tsv on resume) */
 typedef struct history {
     int64_t n, cap;
@@ -211,6 +255,21 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
     NLCL_TRY(nlcl_train_config_check(c));
     if (!job->run_dir || !*job->run_dir)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: no run folder given");
+    /* the run folder must not be a data folder: checkpoints, samples and
+     * losses.png would land among the training images */
+    for (int k = 0; k < 2; k++) {
+        const char *const *dirs = k ? job->clean_dirs : job->rainy_dirs;
+        int nd = k ? job->n_clean_dirs : job->n_rainy_dirs;
+        for (int i = 0; dirs && i < nd; i++)
+            if (dirs[i] && nlcl_same_file(job->run_dir, dirs[i]))
+                return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                                      "train: the run folder %s is the %s image folder %s; choose "
+                                      "another --out",
+                                      job->run_dir, k ? "clean" : "rainy", dirs[i]);
+    }
+    /* a run folder made here is removed again if the job fails before
+     * writing anything into it */
+    int made_dir = !nlcl_is_dir(job->run_dir);
     NLCL_TRY(nlcl_mkdirs(job->run_dir));
     char *ckpt = join(job->run_dir, "checkpoint.safetensors");
     char *logp = join(job->run_dir, "losses.tsv");
@@ -240,6 +299,10 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
                            job->run_dir);
         goto done;
     }
+    if (job->resume) {
+        s = check_config_file(cfgp, job->run_dir, c);
+        if (s != NLCL_OK) goto done;
+    }
     /* data: every image decoded and checked once */
     double t0 = now_s();
     s = nlcl_dataset_open(&rainy, "rainy", job->rainy_dirs, job->n_rainy_dirs, job->skip_bad,
@@ -248,14 +311,14 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
         s = nlcl_dataset_open(&clean, "clean", job->clean_dirs, job->n_clean_dirs, job->skip_bad,
                               job->message, job->ctx);
     if (s != NLCL_OK) goto done;
-    say(job, "data: %d rainy and %d clean images checked (%.1f MB in memory, %.1f s)", rainy.count,
+    SAY_INFO(job, "data: %d rainy and %d clean images checked (%.1f MB in memory, %.1f s)", rainy.count,
         clean.count, (double)(rainy.bytes + clean.bytes) / 1e6, now_s() - t0);
     s = nlcl_trainer_create(c, &t);
     if (s != NLCL_OK) goto done;
     if (job->resume) {
         s = nlcl_trainer_load(t, ckpt);
         if (s != NLCL_OK) goto done;
-        say(job, "resuming %s at iteration %lld of %lld", job->run_dir,
+        SAY_INFO(job, "resuming %s at iteration %lld of %lld", job->run_dir,
             (long long)nlcl_trainer_iteration(t), (long long)c->iters);
         s = log_truncate(logp, nlcl_trainer_iteration(t), &hist);
         if (s != NLCL_OK) goto done;
@@ -372,10 +435,18 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
             }
         }
     }
+    if (nlcl_trainer_iteration(t) == first && hist.n > 0) {
+        /* a finished run resumed: no iteration ran, so the models are
+         * exported with the last losses recorded in losses.tsv */
+        int64_t k = hist.n - 1;
+        last = (nlcl_losses){hist.y[0][k], hist.y[1][k], hist.y[2][k], hist.y[3][k],
+                             hist.y[4][k], hist.y[5][k], hist.y[6][k]};
+    }
     s = export_models(job, t, &rainy, &clean, &last);
     if (s == NLCL_OK) s = plot(job->run_dir, &hist);
 done:
     if (log) fclose(log);
+    if (s != NLCL_OK && made_dir) rmdir(job->run_dir); /* fails, harmlessly, unless empty */
     hist_free(&hist);
     nlcl_trainer_free(t);
     nlcl_dataset_free(&rainy);
