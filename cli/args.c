@@ -36,7 +36,10 @@ void cli_print_help(FILE *out, const char *cmd, const char *summary, const cli_o
             snprintf(left + n, sizeof left - n, "--%s %s", o->name, o->metavar);
         else
             snprintf(left + n, sizeof left - n, "--%s", o->name);
-        fprintf(out, "  %-30s %s\n", left, o->help ? o->help : "");
+        if (strlen(left) > 30) /* a long left column: the description on the next line */
+            fprintf(out, "  %s\n  %-30s %s\n", left, "", o->help ? o->help : "");
+        else
+            fprintf(out, "  %-30s %s\n", left, o->help ? o->help : "");
     }
     fprintf(out, "  %-30s %s\n", "-h, --help", "show this help and exit");
 }
@@ -68,6 +71,26 @@ static cli_parse_result set_value(const char *cmd, const cli_opt *o, const char 
         *(const char **)o->dest = v;
         return CLI_PARSE_OK;
     case CLI_INT: {
+        if (o->max > 9223372036854775807.0) {
+            /* a maximum beyond INT64_MAX (seeds: 0..2^64-1): parsed as an
+             * unsigned 64-bit value and stored in the long long's bits; the
+             * caller reads it back as (uint64_t) */
+            errno = 0;
+            while (*v == ' ' || *v == '\t') v++;
+            unsigned long long u = *v == '-' ? 0 : strtoull(v, &end, 10);
+            if (*v == '-' || errno || end == v || *end) {
+                cli_usage_error(cmd, "--%s expects an integer in [%.15g, 18446744073709551615], "
+                                     "got '%s'", o->name, o->min, v);
+                return CLI_PARSE_ERROR;
+            }
+            if ((double)u < o->min) {
+                cli_usage_error(cmd, "--%s must be in [%.15g, 18446744073709551615], got %llu",
+                                o->name, o->min, u);
+                return CLI_PARSE_ERROR;
+            }
+            *(long long *)o->dest = (long long)u;
+            return CLI_PARSE_OK;
+        }
         errno = 0;
         long long x = strtoll(v, &end, 10);
         if (errno || end == v || *end) {

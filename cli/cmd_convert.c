@@ -34,7 +34,7 @@ int cmd_convert(int argc, char **argv) {
     const char *in = pos[0], *out = pos[1];
     free(pos);
     if (nlcl_same_file(in, out)) {
-        fprintf(stderr, "nlcl: convert: %s: output would overwrite the input\n", out);
+        fprintf(stderr, "nlcl convert: %s: output would overwrite the input\n", out);
         return CLI_EXIT_FAIL;
     }
     nlcl_model *m = NULL;

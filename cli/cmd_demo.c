@@ -3,6 +3,7 @@
  * side, with PSNR before and after when the clean image is known. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "nlcl/files.h"
@@ -37,7 +38,7 @@ int cmd_demo(int argc, char **argv) {
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model, "FILE", "model (default: the embedded one)", 0, 0, NULL},
         {"output", 'o', CLI_STRING, &out, "OUT.png", "side-by-side image (default demo.png)", 0, 0, NULL},
-        {"seed", 's', CLI_INT, &seed, "S", "seed of the generated sample (default 7)", 0, 9.2e18, NULL},
+        {"seed", 's', CLI_INT, &seed, "S", "seed of the generated sample, 0..2^64-1 (default 7)", 0, 1.8446744073709552e19, NULL},
         {"width", 0, CLI_INT, &width, "W", "width of the generated sample (default 480)", 64, 4096, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
@@ -48,11 +49,16 @@ int cmd_demo(int argc, char **argv) {
     free(pos);
     if (pr != CLI_PARSE_OK) return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (npos > 1) return cli_usage_error("demo", "at most one IMAGE");
+    const char *dot = strrchr(nlcl_basename(out), '.');
+    if (!dot || (strcasecmp(dot, ".png") && strcasecmp(dot, ".jpg") && strcasecmp(dot, ".jpeg")))
+        return cli_usage_error("demo", "-o %s: the output must end in .png or .jpg", out);
+    if (input && nlcl_same_file(input, out)) {
+        fprintf(stderr, "nlcl demo: %s: output would overwrite the input\n", out);
+        return CLI_EXIT_FAIL;
+    }
     nlcl_model *m = NULL;
     nlcl_image clean = {0}, rainy = {0}, der = {0}, panel = {0};
     nlcl_status s = model ? nlcl_model_load(model, &m) : nlcl_model_load_default(&m);
-    if (s == NLCL_OK && input && nlcl_same_file(input, out))
-        s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "demo: %s: output would overwrite the input", out);
     if (s == NLCL_OK) {
         if (input) {
             s = nlcl_image_load(input, &rainy, NULL);
@@ -88,8 +94,8 @@ int cmd_demo(int argc, char **argv) {
         printf("model: %s (%d channels, %d blocks)\n", model ? model : "embedded default",
                nlcl_model_channels(m), nlcl_model_blocks(m));
         if (!input) {
-            printf("sample: generated %dx%d scene with synthetic light rain (seed %lld)\n", rainy.width,
-                   rainy.height, seed);
+            printf("sample: generated %dx%d scene with synthetic light rain (seed %llu)\n", rainy.width,
+                   rainy.height, (unsigned long long)seed);
             printf("PSNR(Y, BT.601, vs the clean scene): rainy input %.2f dB -> derained %.2f dB\n",
                    psnr_y(&rainy, &clean), psnr_y(&der, &clean));
         }
