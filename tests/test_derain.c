@@ -1,15 +1,22 @@
 /* Deraining: the authors' released G_B reproduces their published outputs;
  * .pth and safetensors give identical results; every size keeps its size;
  * reruns and thread counts are byte-identical; the C API's 8-bit entry point
- * agrees with the float one; the command line refuses what it must. */
+ * agrees with the float one; the command line refuses what it must; the
+ * library refuses what derain and demo must never be given (non-regular
+ * files, non-model files, non-finite weights, synthetic-rain parameters out
+ * of range). */
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "nlcl/files.h"
 #include "nlcl/image.h"
 #include "nlcl/model.h"
+#include "nlcl/synth.h"
 #include "nlcl/weights.h"
 
 /* A small random generator (C=8, K=2) built through the public API. */
@@ -243,6 +250,117 @@ static void malformed_models(void) {
     CHECK_ERR(nlcl_model_load(p, &m), NLCL_ERR_FORMAT, "trunc.safetensors");
 }
 
+/* Inputs the loaders must refuse at once and by name: a FIFO (open() would
+ * wait for a writer forever: SIGALRM ends the test instead of hanging), an
+ * image given as a model, an empty file, a truncated .pth; path helpers. */
+static void refused_inputs(void) {
+    const char *dir = test_tmpdir();
+    char p[1200], q[1200];
+    nlcl_tensor_dict d;
+    nlcl_image img = {0};
+    snprintf(p, sizeof p, "%s/fifo.png", dir);
+    CHECK(mkfifo(p, 0600) == 0);
+    alarm(20);
+    CHECK_ERR(nlcl_image_load(p, &img, NULL), NLCL_ERR_IO, "fifo.png: not a regular file");
+    CHECK_ERR(nlcl_weights_load(p, &d), NLCL_ERR_IO, "fifo.png: not a regular file");
+    alarm(0);
+    CHECK_ERR(nlcl_weights_load(dir, &d), NLCL_ERR_IO, "is a directory");
+    /* an image as a model: no absurd header length */
+    snprintf(p, sizeof p, "%s/photo.png", dir);
+    CHECK_OK(nlcl_image_alloc(&img, 5, 4));
+    CHECK_OK(nlcl_image_save_png(p, &img, NLCL_QUANT_ROUND, 0));
+    nlcl_image_free(&img);
+    CHECK_ERR(nlcl_weights_load(p, &d), NLCL_ERR_FORMAT,
+              "photo.png: not a safetensors or PyTorch .pth file");
+    nlcl_model *m = NULL;
+    CHECK_ERR(nlcl_model_load(p, &m), NLCL_ERR_FORMAT, "not a safetensors or PyTorch .pth file");
+    snprintf(p, sizeof p, "%s/empty.safetensors", dir);
+    CHECK(test_system("printf '' > '%s'", p) == 0);
+    CHECK_ERR(nlcl_weights_load(p, &d), NLCL_ERR_FORMAT, "empty.safetensors: file is 0 bytes (an empty file");
+    /* a .pth cut in half: said once, plainly */
+    snprintf(p, sizeof p, "%s/half.pth", dir);
+    CHECK(test_system("head -c 400 tests/fixtures/weights/tiny_state.pth > '%s'", p) == 0);
+    CHECK_ERR(nlcl_weights_load(p, &d), NLCL_ERR_FORMAT, "half.pth: truncated or corrupt zip archive");
+    CHECK(!test_contains(nlcl_error_message(), "Not a zip"));
+    CHECK_OK(nlcl_weights_load("tests/fixtures/weights/tiny_state.pth", &d)); /* whole: fine */
+    nlcl_tensor_dict_free(&d);
+    /* "dir/" lists "dir/x.png", not "dir//x.png" (the FIFO is not listed) */
+    snprintf(q, sizeof q, "%s/", dir);
+    char **list = NULL;
+    int n = 0;
+    CHECK_OK(nlcl_list_images(q, &list, &n));
+    CHECK(n >= 1);
+    for (int i = 0; i < n; i++) {
+        CHECK_MSG(!strstr(list[i], "//"), "listed %s", list[i]);
+        CHECK(strcmp(nlcl_basename(list[i]), "fifo.png") != 0);
+    }
+    nlcl_free_list(list);
+    char *dn = nlcl_dirname("a/b//c.png");
+    CHECK(dn && !strcmp(dn, "a/b"));
+    free(dn);
+    dn = nlcl_dirname("c.png");
+    CHECK(dn && !strcmp(dn, "."));
+    free(dn);
+    dn = nlcl_dirname("/c.png");
+    CHECK(dn && !strcmp(dn, "/"));
+    free(dn);
+    snprintf(p, sizeof p, "%s/new1.json", dir);
+    snprintf(q, sizeof q, "%s//new1.json", dir);
+    CHECK(nlcl_same_path(p, q));         /* neither exists: same name, same folder */
+    snprintf(q, sizeof q, "%s/new2.json", dir);
+    CHECK(!nlcl_same_path(p, q));
+}
+
+/* nlcl_tensor_dict_all_finite names the first tensor with a NaN or inf. */
+static void finite_weights(void) {
+    nlcl_tensor_dict d;
+    nlcl_tensor_dict_init(&d);
+    int64_t sh[1] = {3};
+    float a[3] = {1, -2, 3e38f}, b[3] = {0, 0, 0};
+    CHECK_OK(nlcl_tensor_dict_add(&d, "a", 1, sh, a, NULL));
+    CHECK_OK(nlcl_tensor_dict_add(&d, "b", 1, sh, b, NULL));
+    const char *bad = "x";
+    CHECK(nlcl_tensor_dict_all_finite(&d, &bad) == 1 && bad == NULL);
+    d.tensors[1].data[2] = NAN;
+    CHECK(nlcl_tensor_dict_all_finite(&d, &bad) == 0 && bad && !strcmp(bad, "b"));
+    d.tensors[0].data[0] = -INFINITY;
+    CHECK(nlcl_tensor_dict_all_finite(&d, NULL) == 0);
+    CHECK(nlcl_tensor_dict_all_finite(&d, &bad) == 0 && bad && !strcmp(bad, "a"));
+    nlcl_tensor_dict_free(&d);
+}
+
+/* nlcl_synth_rain refuses every parameter outside its documented range
+ * (synth.h), naming it; a length of 1e30 used to overflow an int (UB). */
+static void synth_bounds(void) {
+    nlcl_image clean = {0}, rainy = {0};
+    CHECK_OK(nlcl_image_alloc(&clean, 16, 12));
+    nlcl_rng r;
+    nlcl_rng_seed(&r, 1, 1);
+    struct {
+        int field, end;
+        double v;
+        const char *name;
+    } bad[] = {{0, 1, 1.5, "density"},   {0, 0, -0.1, "density"}, {0, 0, NAN, "density"},
+               {1, 1, 1e30, "length"},   {1, 0, 0.5, "length"},   {1, 1, 1001, "length"},
+               {2, 1, 91, "angle"},      {2, 0, -91, "angle"},    {2, 1, INFINITY, "angle"},
+               {3, 0, 0, "width"},       {3, 1, 51, "width"},     {4, 1, 1.01, "intensity"},
+               {4, 0, -0.01, "intensity"}, {5, 1, 1, "haze"},     {5, 0, -0.1, "haze"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        nlcl_rain_params p;
+        nlcl_rain_params_light(&p);
+        double *f[6] = {p.density, p.length, p.angle, p.width, p.intensity, p.haze};
+        f[bad[i].field][bad[i].end] = bad[i].v;
+        if (bad[i].end == 0 && bad[i].v > f[bad[i].field][1]) f[bad[i].field][1] = bad[i].v;
+        CHECK_ERR(nlcl_synth_rain(&clean, &p, &r, &rainy), NLCL_ERR_INVALID_ARG, bad[i].name);
+        CHECK(rainy.data == NULL);
+    }
+    /* the ends of the ranges are accepted */
+    nlcl_rain_params p = {{0, 0.01}, {1000, 1000}, {-90, 90}, {50, 50}, {0, 1}, {0, 0.99}};
+    CHECK_OK(nlcl_synth_rain(&clean, &p, &r, &rainy));
+    nlcl_image_free(&rainy);
+    nlcl_image_free(&clean);
+}
+
 static void cli(void) {
     const char *bin = getenv("NLCL_BIN");
     if (!bin) {
@@ -301,6 +419,9 @@ int main(void) {
     sizes_and_determinism();
     residual_model();
     malformed_models();
+    refused_inputs();
+    finite_weights();
+    synth_bounds();
     cli();
     const char *data = test_shared_data();
     if (data) official(data);

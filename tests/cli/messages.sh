@@ -1,0 +1,133 @@
+#!/bin/bash
+# Clear messages and the right exit status: synth parameters out of range or
+# NaN (usage errors naming the option), full 64-bit seeds, --loc-taps naming
+# the bad value, files that are not models (an image, an empty file, a
+# truncated .pth), FIFOs refused at once instead of hanging, "is not a
+# folder", no "//" in paths, a failure summary from derain, role warnings,
+# train -q quiet, a --resume with other options showing both values, a
+# finished run resumed exporting its real losses, help layout, prefixes.
+set -u
+NLCL="${NLCL_BIN:?run through ctest (NLCL_BIN)}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+check() { # check DESCRIPTION COMMAND...
+  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi
+}
+status() { test "$rc" -eq "$1"; }
+has() { grep -q -- "$1" "$T/err"; }
+hasnt() { ! grep -q -- "$1" "$T/err"; }
+
+"$NLCL" synth --scenes 3 --scene-size 48 -o "$T/data" >/dev/null 2>&1
+TINY=(--crop 32 --batch 1 --channels 8 --blocks 1 --ndf 8 --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1)
+S1="$T/data/rainy/scene0001.png"
+
+# 1. synth: every parameter bounded, NaN refused, as usage errors naming the option
+for bad in "--density nan" "--density 0:1.5" "--length 1e30" "--length 0.5" "--length 10:1001" \
+           "--angle 91" "--angle -100:0" "--width 0" "--width 60" "--intensity 2" "--haze 1" \
+           "--haze -0.1" "--length inf" "--scene-size 23"; do
+  # shellcheck disable=SC2086
+  "$NLCL" synth --scenes 1 -o "$T/sy" $bad 2>"$T/err"; rc=$?
+  check "synth $bad: usage error" status 2
+  check "... names the option" has "${bad%% *}"
+done
+check "... nothing written" test ! -e "$T/sy"
+"$NLCL" synth --scenes 1 --scene-size 24 --length 1000 --width 50 --density 0:0.001 --angle -90:90 \
+  --haze 0:0.99 --intensity 0:1 -o "$T/sy" 2>"$T/err"; rc=$?
+check "synth at the ends of every range: fine" status 0
+"$NLCL" synth --help >"$T/err"; rc=$?
+check "synth --help documents the ranges" has "1..1000"
+
+# 2. seeds: the full unsigned 64-bit range
+"$NLCL" synth --scenes 1 --scene-size 24 --seed 9223372036854775807 -o "$T/sd1" 2>"$T/err"; rc=$?
+check "--seed INT64_MAX accepted" status 0
+"$NLCL" synth --scenes 1 --scene-size 24 --seed 18446744073709551615 -o "$T/sd2" 2>"$T/err"; rc=$?
+check "--seed 2^64-1 accepted" status 0
+check "... and differs from INT64_MAX" bash -c "! cmp -s '$T/sd1/rainy/scene0001.png' '$T/sd2/rainy/scene0001.png'"
+"$NLCL" synth --scenes 1 --seed 18446744073709551616 -o "$T/sd3" 2>"$T/err"; rc=$?
+check "--seed 2^64: usage error" status 2
+"$NLCL" synth --scenes 1 --seed -1 -o "$T/sd3" 2>"$T/err"; rc=$?
+check "--seed -1: usage error" status 2
+
+# 3. --loc-taps names the bad value
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/r0" --loc-taps 0,99 2>"$T/err"; rc=$?
+check "--loc-taps 0,99: usage error" status 2
+check "... names 99 and the range" has "99 is out of range (0..64)"
+"$NLCL" train --help >"$T/err"
+check "train --help lists the t4 values" has "P 4|8|16|32 and N 64|128|256|512"
+
+# 4. files that are not models
+"$NLCL" info "$S1" 2>"$T/err"; rc=$?
+check "an image as a model: status 1" status 1
+check "... 'not a safetensors or PyTorch .pth file'" has "$S1: not a safetensors or PyTorch .pth file"
+: > "$T/empty.pth"
+"$NLCL" info "$T/empty.pth" 2>"$T/err"; rc=$?
+check "an empty model file: status 1, 'empty file'" bash -c "test $rc -eq 1 && grep -q 'empty file' '$T/err'"
+head -c 400 tests/fixtures/weights/tiny_state.pth > "$T/half.pth"
+"$NLCL" info "$T/half.pth" 2>"$T/err"; rc=$?
+check "a truncated .pth: status 1" status 1
+check "... 'truncated or corrupt zip archive'" has "truncated or corrupt zip archive"
+check "... not 'Not a zip archive' twice" hasnt "Not a zip archive"
+
+# 5. FIFOs are refused at once (timeout 10: a hang fails the check)
+mkfifo "$T/f.png"
+timeout 10 "$NLCL" info "$T/f.png" 2>"$T/err"; rc=$?
+check "info FIFO: status 1, not a hang" status 1
+check "... 'not a regular file'" has "not a regular file"
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/m" --iters 0 "${TINY[@]}" -q 2>"$T/err"
+M="$T/m/G_B.safetensors"
+timeout 10 "$NLCL" derain -q -m "$M" -o "$T/fo" "$T/f.png" 2>"$T/err"; rc=$?
+check "derain FIFO: status 1, not a hang" status 1
+check "... 'not a regular file'" has "f.png: not a regular file"
+
+# 6. eval: a file is "not a folder"
+"$NLCL" eval --pred "$S1" --gt "$T/data/clean" 2>"$T/err"; rc=$?
+check "eval --pred FILE: status 1" status 1
+check "... 'is not a folder'" has "nlcl eval: --pred $S1: is not a folder"
+
+# 7. derain: no "//", a failure summary, role warnings, "nlcl derain:" prefixes
+mkdir -p "$T/mix"; cp "$S1" "$T/mix/a.png"; cp "$S1" "$T/mix/b.png"; printf 'junk' > "$T/mix/c.png"
+"$NLCL" derain -m "$M" -o "$T/mo" "$T/mix/" 2>"$T/err"; rc=$?
+check "derain with one bad image of three: status 1" status 1
+check "... paths without //" hasnt "//"
+check "... ends with '1 of 3 images failed'" bash -c "tail -1 '$T/err' | grep -q 'nlcl derain: 1 of 3 images failed'"
+"$NLCL" derain -q -m "$M" -o "$T/mo" "$T/mix/c.png" 2>"$T/err"
+check "... the summary also with -q" has "1 of 1 images failed"
+"$NLCL" derain -q -m "$T/m/G_R.safetensors" -o "$T/w1.png" "$S1" 2>"$T/err"; rc=$?
+check "-m G_R: works (status 0)" status 0
+check "... with a warning" has "warning: .*G_R.safetensors is a rain-layer model (role G_R)"
+"$NLCL" derain -q -m "$M" --rain-model "$M" -o "$T/w2.png" "$S1" 2>"$T/err"; rc=$?
+check "--rain-model G_B: works (status 0)" status 0
+check "... with a warning" has "warning: --rain-model .*G_B.safetensors is a derainer (role G_B)"
+"$NLCL" derain -q -m "$M" --rain-model "$T/m/G_R.safetensors" -o "$T/w3.png" "$S1" 2>"$T/err"; rc=$?
+check "the right roles: no warning" hasnt "warning"
+"$NLCL" derain -m "$M" "$T/missing.png" 2>"$T/err"
+check "derain's own messages start 'nlcl derain:'" has "^nlcl derain: $T/missing.png: no such file"
+"$NLCL" derain --help >"$T/err"
+check "derain --help lists TIFF/BMP inputs" has "PNG/JPEG/TIFF/BMP"
+
+# 8. help layout: a left column wider than 30 characters puts the text on the next line
+"$NLCL" train --help >"$T/err"
+check "long option names: description on its own line" \
+  bash -c "grep -A1 -- '--loc-negatives nearest|farthest|random|neighbour\$' '$T/err' | tail -1 | grep -q '^ \{33\}location-contrast'"
+check "short ones stay on one line" has "^  -n, --iters N  *total iterations"
+
+# 9. train: -q prints nothing on success; resume with other options shows both values;
+#    a finished run resumed re-exports its real losses
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/run" --iters 2 "${TINY[@]}" -q 2>"$T/err"; rc=$?
+check "train -q: status 0" status 0
+check "... and silent (no 'data:' line)" test ! -s "$T/err"
+losses() { "$NLCL" info "$1" | sed -n 's/^final_losses: *//p'; }
+before=$(losses "$T/run/G_B.safetensors")
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/run" --iters 2 "${TINY[@]}" -q --resume 2>"$T/err"; rc=$?
+after=$(losses "$T/run/G_B.safetensors")
+check "resuming a finished run: status 0" status 0
+check "... keeps its final losses ($after)" test -n "$after" -a "$before" = "$after"
+check "... which are not all zero" bash -c "! echo '$after' | grep -q '^G 0 D 0 '"
+printf 'junk' > "$T/data/rainy/zz_bad.png"   # a mismatch must be found before the images are read
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/run" --iters 2 "${TINY[@]}" --channels 16 --resume 2>"$T/err"; rc=$?
+check "resume with other options: refused" test "$rc" -ne 0
+check "... showing both values" has "has 'channels 8'.*this command gives 'channels 16'"
+check "... before reading the images" hasnt "zz_bad"
+
+exit $fail
