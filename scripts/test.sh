@@ -1,17 +1,21 @@
 #!/bin/sh
 # Set up (Debian packages), build, and run every test.
-#   scripts/test.sh            the normal build (build/)
-#   scripts/test.sh --sanitize the same suite under ASan+UBSan (build-asan/)
+#   scripts/test.sh            the normal build (build/, or $NLCL_BUILD_DIR as
+#                              for scripts/build.sh)
+#   scripts/test.sh --sanitize the same suite under ASan+UBSan (build-asan/, or
+#                              $NLCL_BUILD_DIR)
 # Tests that need ../shared/data report "Skipped" when it is missing.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ "${1:-}" = "--sanitize" ]; then
-  NLCL_BUILD_DIR=build-asan scripts/build.sh -DNLCL_SANITIZE=ON
-  cd build-asan
+  dir="${NLCL_BUILD_DIR:-build-asan}"
+  NLCL_BUILD_DIR="$dir" scripts/build.sh -DNLCL_SANITIZE=ON
+  cd "$dir"
   ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j1
 else
-  scripts/build.sh
-  cd build
+  dir="${NLCL_BUILD_DIR:-build}"
+  NLCL_BUILD_DIR="$dir" scripts/build.sh
+  cd "$dir"
   ctest --output-on-failure -j1
 fi
