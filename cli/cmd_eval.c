@@ -2,8 +2,8 @@
  * the rainy inputs too, as a baseline), NIQE of a folder without reference.
  *
  * Pairing: by file name without its extension ("stem"), so pred/12.png pairs
- * with gt/12.jpg; only .png/.jpg/.jpeg files are considered (any case,
- * hidden files skipped, no recursion). Two files with the same stem in one
+ * with gt/12.jpg; only image files (.png/.jpg/.jpeg/.tif/.tiff/.bmp, any
+ * case; hidden files skipped, no recursion) are considered. Two files with the same stem in one
  * folder make pairing ambiguous: an error. Files without a partner are listed
  * on stderr and left out (with --strict they are an error). Every number is
  * printed with its convention (nlcl_*_convention). */
@@ -434,7 +434,7 @@ int cmd_eval(int argc, char **argv) {
     }
     if (rc == CLI_EXIT_OK && niqe_dir) {
         if (fn.n == 0) {
-            fprintf(stderr, "nlcl eval: --niqe %s: no PNG/JPEG files\n", niqe_dir);
+            fprintf(stderr, "nlcl eval: --niqe %s: no PNG/JPEG/TIFF/BMP files\n", niqe_dir);
             rc = CLI_EXIT_FAIL;
         }
         nrows = calloc((size_t)fn.n + 1, sizeof *nrows);
