@@ -243,6 +243,16 @@ static void malformed_models(void) {
     CHECK_OK(nlcl_safetensors_save(p, &d));
     CHECK_ERR(nlcl_model_load(p, &m), NLCL_ERR_FORMAT, "gen.1.model.0.conv.bias");
     nlcl_tensor_dict_free(&d);
+    /* non-finite weights are refused, naming the tensor */
+    nlcl_tensor_dict_init(&d);
+    snprintf(p, sizeof p, "%s/good.safetensors", dir);
+    CHECK_OK(nlcl_safetensors_load(p, &d));
+    t = nlcl_tensor_dict_find(&d, "gen.0.bias");
+    if (t) t->data[1] = NAN;
+    snprintf(p, sizeof p, "%s/nan.safetensors", dir);
+    CHECK_OK(nlcl_safetensors_save(p, &d));
+    CHECK_ERR(nlcl_model_load(p, &m), NLCL_ERR_FORMAT, "gen.0.bias");
+    nlcl_tensor_dict_free(&d);
     /* truncated copy of the good file */
     snprintf(p, sizeof p, "%s/good.safetensors", dir);
     CHECK(test_system("head -c 300 '%s' > '%s/trunc.safetensors'", p, dir) == 0);

@@ -45,6 +45,12 @@ nlcl_status nlcl_model_from_dict(const nlcl_tensor_dict *d, const char *name, nl
         return nlcl_error_set(NLCL_ERR_FORMAT, "%s: architecture '%s' is not a generator", what,
                               arch);
     }
+    const char *bad = NULL;
+    if (!nlcl_tensor_dict_all_finite(d, &bad)) {
+        free(m);
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: tensor '%s' holds NaN or infinite values", what,
+                              bad ? bad : "?");
+    }
     nlcl_status s = nlcl_gen_from_dict(&m->gen, d, what);
     for (int i = 0; s == NLCL_OK && i < d->meta_count; i++)
         s = nlcl_tensor_dict_set_meta(&m->meta, d->meta_keys[i], d->meta_values[i]);
