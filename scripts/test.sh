@@ -12,7 +12,8 @@ if [ "${1:-}" = "--sanitize" ]; then
   dir="${NLCL_BUILD_DIR:-build-asan}"
   NLCL_BUILD_DIR="$dir" scripts/build.sh -DNLCL_SANITIZE=ON
   cd "$dir"
-  ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j1
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../scripts/lsan.supp:print_suppressions=0" \
+    ctest --output-on-failure -j1
 else
   dir="${NLCL_BUILD_DIR:-build}"
   NLCL_BUILD_DIR="$dir" scripts/build.sh
