@@ -7,12 +7,13 @@
 # Tests that need ../shared/data report "Skipped" when it is missing.
 set -eu
 cd "$(dirname "$0")/.."
+top="$PWD"
 scripts/setup.sh
 if [ "${1:-}" = "--sanitize" ]; then
   dir="${NLCL_BUILD_DIR:-build-asan}"
   NLCL_BUILD_DIR="$dir" scripts/build.sh -DNLCL_SANITIZE=ON
   cd "$dir"
-  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../scripts/lsan.supp:print_suppressions=0" \
+  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$top/scripts/lsan.supp:print_suppressions=0" \
     ctest --output-on-failure -j1
 else
   dir="${NLCL_BUILD_DIR:-build}"
