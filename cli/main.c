@@ -38,9 +38,14 @@ static void usage(FILE *out) {
  * measured 25x slower (docs/BENCHMARKS.md). 100000 rounds costs nothing on an
  * idle machine and keeps the slowdown to about 4x. libgomp reads the setting
  * when it loads, before main, so the command re-executes itself once with it
- * set; an explicit OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected. */
+ * set; an explicit OMP_WAIT_POLICY or GOMP_SPINCOUNT is respected. Under
+ * valgrind /proc/self/exe is valgrind's own tool binary, which refuses to be
+ * started directly, so nothing is re-executed there (its preload library is
+ * in LD_PRELOAD). */
 static void tune_openmp(char **argv) {
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload && strstr(preload, "vgpreload")) return;
     if (setenv("GOMP_SPINCOUNT", "100000", 1) != 0) return;
     execv("/proc/self/exe", argv);
     /* exec failed (no /proc?): carry on with the default */

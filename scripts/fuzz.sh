@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer targets (clang, ASan+UBSan) and run each for a while.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]
+#   scripts/fuzz.sh [-j JOBS] [SECONDS] [TARGET...]
+# JOBS targets run at once (default 1; one per core is what CI uses).
 # SECONDS per target (default 60); TARGETs are names of fuzz/fuzz_<name>.c
 # (default: all). Build dir build-fuzz/ (override: NLCL_FUZZ_DIR). Seeds are
 # generated into build-fuzz/seeds/<target> by fuzz/make_seeds.c; new corpus
@@ -13,6 +14,8 @@
 # A found input belongs in tests/fuzz_regressions/<target>/ (see its README).
 set -eu
 cd "$(dirname "$0")/.."
+jobs=1
+if [ "${1:-}" = "-j" ]; then jobs="$2"; shift 2; fi
 scripts/setup.sh --fuzz
 secs="${1:-60}"
 [ $# -gt 0 ] && shift
@@ -31,10 +34,14 @@ if [ -z "$targets" ]; then
   done
 fi
 mkdir -p "$dir/crashes" "$dir/logs"
-found=0
 for t in $targets; do
+  [ -x "$dir/fuzz_$t" ] || { echo "fuzz.sh: no target '$t' ($dir/fuzz_$t)" >&2; exit 2; }
+done
+# run_one TARGET: fuzz it, append its summary line, leave its exit status in
+# $dir/logs/TARGET.rc
+run_one() {
+  t="$1"
   bin="$dir/fuzz_$t"
-  [ -x "$bin" ] || { echo "fuzz.sh: no target '$t' ($bin)" >&2; exit 2; }
   mkdir -p "$dir/corpus/$t" "$dir/seeds/$t"
   set -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
          -artifact_prefix="$dir/crashes/$t-"
@@ -57,8 +64,20 @@ for t in $targets; do
   line="$t: rc=$rc runs=${runs:-?} exec/s=${eps:-?} ${last:-}"
   echo "$line" | tee -a "$dir/summary.txt"
   if [ "$rc" -ne 0 ]; then
-    found=1
     grep -E 'ERROR:|SUMMARY:|Test unit written|oracle violated' "$log" | head -8 >&2 || true
   fi
+  echo "$rc" >"$dir/logs/$t.rc"
+}
+n=0
+for t in $targets; do
+  rm -f "$dir/logs/$t.rc"
+  run_one "$t" &
+  n=$((n + 1))
+  if [ "$n" -ge "$jobs" ]; then wait; n=0; fi
+done
+wait
+found=0
+for t in $targets; do
+  [ "$(cat "$dir/logs/$t.rc" 2>/dev/null || echo 1)" = 0 ] || found=1
 done
 exit "$found"
