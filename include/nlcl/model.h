@@ -18,8 +18,9 @@
  * (y+1)/2*255, rounded (or truncated, as the authors' code does).
  * Sizes: any width and height >= 1 (NLCL_MIN_SIZE); output has exactly the
  * input's size. Memory: about 3 * ceil(C/B)*B * H * W * 4 bytes of activations
- * (B = 8 or 16, the channel block of conv.h), i.e. 1.5 GB per 12-megapixel
- * photo at C = 32, plus the image itself; see nlcl_model_workspace_bytes.
+ * (B = 8 or 16, the channel block of conv.h), i.e. 4.4 GiB for a 4000x3000
+ * photo at C = 32 (2.2 GiB at C = 16), plus the image itself; see
+ * nlcl_model_workspace_bytes.
  * Thread-safety: a model caches per-size workspaces; use one model from one
  * thread at a time (the computation itself uses all OpenMP threads, see
  * nlcl_set_num_threads). Results are bit-identical for any thread count.
