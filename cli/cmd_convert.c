@@ -12,12 +12,16 @@ static const char *summary =
     "Read a generator (e.g. the authors' latest_net_Back.pth) with a restricted unpickler\n"
     "that executes nothing, check its tensor names and shapes, and write it as safetensors\n"
     "with metadata (architecture, channels, blocks, source). Tensor names stay those of\n"
-    "the official state_dict, so PyTorch can load the file with safetensors.torch.";
+    "the official state_dict, so PyTorch can load the file with safetensors.torch.\n"
+    "IN may also be an nlcl model or a training checkpoint (its G_B, or the --role\n"
+    "network); --meta KEY=VALUE (repeatable) records further metadata, e.g. the\n"
+    "training command of a checkpoint chosen as a model.";
 
 int cmd_convert(int argc, char **argv) {
-    const char *role = NULL;
+    const char *role = NULL, *meta1 = NULL;
     const cli_opt opts[] = {
         {"role", 0, CLI_STRING, &role, "NAME", "record the model's role, e.g. G_B or G_R", 0, 0, NULL},
+        {"meta", 0, CLI_STRING, &meta1, "KEY=VALUE", "record a metadata entry (repeatable)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos) return CLI_EXIT_FAIL;
@@ -33,15 +37,48 @@ int cmd_convert(int argc, char **argv) {
     }
     const char *in = pos[0], *out = pos[1];
     free(pos);
+    (void)meta1; /* every --meta is collected from argv below */
+    const char **metas = calloc((size_t)argc + 1, sizeof *metas);
+    if (!metas) return CLI_EXIT_FAIL;
+    int nmeta = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) break;
+        if (!strcmp(a, "--role")) i++;
+        else if (!strcmp(a, "--meta") && i + 1 < argc) metas[nmeta++] = argv[++i];
+        else if (!strncmp(a, "--meta=", 7)) metas[nmeta++] = a + 7;
+    }
+    for (int i = 0; i < nmeta; i++) {
+        const char *eq = strchr(metas[i], '=');
+        if (!eq || eq == metas[i]) {
+            int rc = cli_usage_error("convert", "--meta '%s': expected KEY=VALUE", metas[i]);
+            free(metas);
+            return rc;
+        }
+    }
     if (nlcl_same_file(in, out)) {
         fprintf(stderr, "nlcl convert: %s: output would overwrite the input\n", out);
         return CLI_EXIT_FAIL;
     }
     nlcl_model *m = NULL;
-    nlcl_status s = nlcl_model_load(in, &m);
+    nlcl_status s = nlcl_model_load_role(in, role ? role : "G_B", &m);
     if (s == NLCL_OK && !nlcl_model_meta(m, "source"))
         s = nlcl_model_set_meta(m, "source", nlcl_basename(in));
     if (s == NLCL_OK && role) s = nlcl_model_set_meta(m, "role", role);
+    for (int i = 0; s == NLCL_OK && i < nmeta; i++) {
+        const char *eq = strchr(metas[i], '=');
+        size_t kl = (size_t)(eq - metas[i]);
+        char *key = malloc(kl + 1);
+        if (!key) {
+            s = NLCL_ERR_NOMEM;
+            break;
+        }
+        memcpy(key, metas[i], kl);
+        key[kl] = 0;
+        s = nlcl_model_set_meta(m, key, eq + 1);
+        free(key);
+    }
+    free(metas);
     if (s == NLCL_OK) s = nlcl_model_save(m, out);
     if (s == NLCL_OK)
         fprintf(stderr, "%s -> %s: NLCL generator, %d channels, %d blocks, %zu parameters\n", in, out,

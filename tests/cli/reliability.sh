@@ -22,6 +22,21 @@ MODEL="$T/m/G_B.safetensors"
 check "a tiny model trains" test -s "$MODEL"
 IN="$T/data/rainy/scene0001.png"
 
+# 0. a checkpoint becomes a model: its G_B (or G_R) with the run's configuration,
+# and --meta entries recorded
+"$NLCL" convert --meta "training_command=nlcl train X" --meta note=chosen "$T/m/checkpoint.safetensors" \
+  "$T/ck.safetensors" 2>/dev/null
+"$NLCL" info "$T/ck.safetensors" >"$T/info" 2>&1
+check "convert a checkpoint: --meta recorded" grep -q "^training_command: nlcl train X" "$T/info"
+check "... with the run's configuration" grep -q "^    blocks 1" "$T/info"
+check "... and its iterations" grep -q "^iterations: *2" "$T/info"
+"$NLCL" convert --role G_R "$T/m/checkpoint.safetensors" "$T/ckr.safetensors" 2>/dev/null
+check "... or its G_R" grep -q "^role: *G_R" <("$NLCL" info "$T/ckr.safetensors" 2>&1)
+"$NLCL" convert --meta novalue "$T/m/checkpoint.safetensors" "$T/bad.safetensors" 2>"$T/err"; rc=$?
+check "--meta without '=' is a usage error" test "$rc" -eq 2
+check "... naming it" grep -q "novalue" "$T/err"
+check "... writing nothing" test ! -e "$T/bad.safetensors"
+
 # 1. unwritable output folder (its parent is a regular file): error, nothing written
 touch "$T/afile"
 "$NLCL" derain -q -m "$MODEL" -o "$T/afile/out" "$IN" 2>"$T/err"; rc=$?
