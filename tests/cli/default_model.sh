@@ -1,0 +1,34 @@
+#!/bin/bash
+# The embedded default model (models/default.safetensors, docs/MODEL.md): it is
+# the committed file, bit for bit in its outputs; nlcl info shows how it was
+# trained; the demo derains nlcl's own synthetic sample and improves its PSNR.
+set -u
+NLCL="${NLCL_BIN:?run through ctest (NLCL_BIN)}"
+MODEL="$PWD/models/default.safetensors"
+[ -f "$MODEL" ] || { echo "SKIPPED: models/default.safetensors is missing"; exit 77; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+check() { # check DESCRIPTION COMMAND...
+  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; return 1; fi
+}
+
+"$NLCL" info >"$T/info" 2>&1
+check "nlcl info: the embedded model" grep -q "^model: *<default, embedded>" "$T/info"
+for key in training_command training_data training_images iterations; do
+  check "... records $key" grep -q "^$key: *[^ ]" "$T/info"
+done
+
+"$NLCL" synth --scenes 2 --scene-size 96 --seed 3 -o "$T/s" >/dev/null 2>&1
+"$NLCL" derain -q -o "$T/a" "$T/s/rainy"; rc=$?
+check "derain without --model succeeds" test "$rc" -eq 0
+"$NLCL" derain -q -m "$MODEL" -o "$T/b" "$T/s/rainy"
+check "... and equals models/default.safetensors" diff -r "$T/a" "$T/b"
+
+"$NLCL" demo -o "$T/demo.png" >"$T/demo.out" 2>&1; rc=$?
+check "demo with the default model succeeds" test "$rc" -eq 0
+check "... writes the side-by-side picture" test -s "$T/demo.png"
+read -r before after < <(sed -n 's/.*rainy input \([0-9.]*\) dB -> derained \([0-9.]*\) dB.*/\1 \2/p' "$T/demo.out")
+echo "demo PSNR: ${before:-?} -> ${after:-?} dB"
+check "... and raises the sample's PSNR" awk -v a="${before:-0}" -v b="${after:-0}" 'BEGIN { exit !(b > a && a > 0) }'
+exit $fail
