@@ -13,11 +13,12 @@
 #include "nlcl/synth.h"
 
 static const char *summary =
-    "usage: nlcl demo [-m MODEL] [-o OUT.png] [IMAGE]\n\n"
+    "usage: nlcl demo [-m MODEL] [--compare MODEL2] [-o OUT.png] [IMAGE]\n\n"
     "Without IMAGE: generate a scene, add synthetic rain (seeded), derain it with the\n"
     "model (default: the embedded one) and print PSNR (Y, BT.601) of the rainy input and of\n"
     "the result against the clean scene. With IMAGE: derain it. Either way OUT.png\n"
-    "(default demo.png) shows input | derained | rain layer (O - B, brighter = more rain).";
+    "(default demo.png) shows input | derained | rain layer (O - B, brighter = more rain),\n"
+    "or, with --compare, input | derained by MODEL | derained by MODEL2.";
 
 static double psnr_y(const nlcl_image *a, const nlcl_image *b) {
     nlcl_metric_image ma = {0}, mb = {0};
@@ -33,11 +34,12 @@ static double psnr_y(const nlcl_image *a, const nlcl_image *b) {
 }
 
 int cmd_demo(int argc, char **argv) {
-    const char *model = NULL, *out = "demo.png";
+    const char *model = NULL, *out = "demo.png", *compare = NULL;
     long long seed = 7, width = 480;
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model, "FILE", "model (default: the embedded one)", 0, 0, NULL},
         {"output", 'o', CLI_STRING, &out, "OUT.png", "side-by-side image (default demo.png)", 0, 0, NULL},
+        {"compare", 0, CLI_STRING, &compare, "FILE", "a second model: show input | derained | derained by FILE", 0, 0, NULL},
         {"seed", 's', CLI_INT, &seed, "S", "seed of the generated sample, 0..2^64-1 (default 7)", 0, 1.8446744073709552e19, NULL},
         {"width", 0, CLI_INT, &width, "W", "width of the generated sample (default 480)", 64, 4096, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
@@ -52,13 +54,18 @@ int cmd_demo(int argc, char **argv) {
     const char *dot = strrchr(nlcl_basename(out), '.');
     if (!dot || (strcasecmp(dot, ".png") && strcasecmp(dot, ".jpg") && strcasecmp(dot, ".jpeg")))
         return cli_usage_error("demo", "-o %s: the output must end in .png or .jpg", out);
+    if ((compare && nlcl_same_file(compare, out)) || (model && nlcl_same_file(model, out))) {
+        fprintf(stderr, "nlcl demo: %s: output would overwrite a model\n", out);
+        return CLI_EXIT_FAIL;
+    }
     if (input && nlcl_same_file(input, out)) {
         fprintf(stderr, "nlcl demo: %s: output would overwrite the input\n", out);
         return CLI_EXIT_FAIL;
     }
-    nlcl_model *m = NULL;
-    nlcl_image clean = {0}, rainy = {0}, der = {0}, panel = {0};
+    nlcl_model *m = NULL, *m2 = NULL;
+    nlcl_image clean = {0}, rainy = {0}, der = {0}, der2 = {0}, panel = {0};
     nlcl_status s = model ? nlcl_model_load(model, &m) : nlcl_model_load_default(&m);
+    if (s == NLCL_OK && compare) s = nlcl_model_load(compare, &m2);
     if (s == NLCL_OK) {
         if (input) {
             s = nlcl_image_load(input, &rainy, NULL);
@@ -72,10 +79,13 @@ int cmd_demo(int argc, char **argv) {
         }
     }
     if (s == NLCL_OK) s = nlcl_model_run_image(m, &rainy, &der);
+    if (s == NLCL_OK && m2) s = nlcl_model_run_image(m2, &rainy, &der2);
     if (s == NLCL_OK) {
         /* clamp the output as saved files are, so the PSNR is that of the PNG */
         size_t n = (size_t)3 * der.width * der.height;
         for (size_t i = 0; i < n; i++) der.data[i] = der.data[i] > 1 ? 1 : der.data[i] < -1 ? -1 : der.data[i];
+        for (size_t i = 0; m2 && i < n; i++)
+            der2.data[i] = der2.data[i] > 1 ? 1 : der2.data[i] < -1 ? -1 : der2.data[i];
         int w = rainy.width, h = rainy.height;
         s = nlcl_image_alloc(&panel, 3 * w, h);
         for (int c = 0; s == NLCL_OK && c < 3; c++)
@@ -86,7 +96,7 @@ int cmd_demo(int argc, char **argv) {
                     float v = 2.0f * rain - 1.0f;
                     panel.data[o] = rainy.data[i];
                     panel.data[o + w] = der.data[i];
-                    panel.data[o + 2 * w] = v > 1 ? 1 : v < -1 ? -1 : v;
+                    panel.data[o + 2 * w] = m2 ? der2.data[i] : v > 1 ? 1 : v < -1 ? -1 : v;
                 }
     }
     if (s == NLCL_OK) s = nlcl_image_save(out, &panel, NLCL_QUANT_ROUND);
@@ -98,13 +108,17 @@ int cmd_demo(int argc, char **argv) {
                    rainy.height, (unsigned long long)seed);
             printf("PSNR(Y, BT.601, vs the clean scene): rainy input %.2f dB -> derained %.2f dB\n",
                    psnr_y(&rainy, &clean), psnr_y(&der, &clean));
+            if (m2) printf("PSNR of %s: %.2f dB\n", compare, psnr_y(&der2, &clean));
         }
-        printf("wrote %s (input | derained | rain layer)\n", out);
+        if (m2) printf("wrote %s (input | derained | derained by %s)\n", out, compare);
+        else printf("wrote %s (input | derained | rain layer)\n", out);
     }
     nlcl_image_free(&clean);
     nlcl_image_free(&rainy);
     nlcl_image_free(&der);
+    nlcl_image_free(&der2);
     nlcl_image_free(&panel);
     nlcl_model_free(m);
+    nlcl_model_free(m2);
     return s == NLCL_OK ? CLI_EXIT_OK : cli_fail(s);
 }
