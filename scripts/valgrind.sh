@@ -8,7 +8,9 @@
 # NLCL_MEMCHECK=1 and skip their numerics-only parts on large inputs (the
 # published-output comparison, 30 iterations on Rain100L), which the normal
 # suite runs. GOMP_SPINCOUNT is set so that nlcl does not re-execute itself
-# (under valgrind /proc/self/exe is valgrind's tool, not nlcl).
+# (under valgrind /proc/self/exe is valgrind's tool, not nlcl). Two tests run
+# at once: valgrind runs each program's threads one at a time, so one test
+# uses one core.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/setup.sh --valgrind
@@ -16,4 +18,4 @@ top="$PWD"
 wrap="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --smc-check=all-non-file --suppressions=$top/scripts/valgrind.supp"
 NLCL_BUILD_DIR=build-valgrind scripts/build.sh -DNLCL_NATIVE=OFF -DCMAKE_BUILD_TYPE=Release "-DNLCL_TEST_WRAPPER=$wrap"
 cd build-valgrind
-NLCL_MEMCHECK=1 GOMP_SPINCOUNT=100000 ctest --output-on-failure -j1 --timeout 1200 ${1:+-R "$1"}
+NLCL_MEMCHECK=1 GOMP_SPINCOUNT=100000 ctest --output-on-failure -j2 --timeout 1500 ${1:+-R "$1"}
