@@ -56,8 +56,15 @@ int cmd_convert(int argc, char **argv) {
             return rc;
         }
     }
+    size_t ol = strlen(out);
+    if (ol < 12 || strcmp(out + ol - 12, ".safetensors") != 0) {
+        free(metas);
+        return cli_usage_error("convert", "%s: the output must end in .safetensors (nlcl writes only "
+                                          "safetensors)", out);
+    }
     if (nlcl_same_file(in, out)) {
         fprintf(stderr, "nlcl convert: %s: output would overwrite the input\n", out);
+        free(metas);
         return CLI_EXIT_FAIL;
     }
     nlcl_model *m = NULL;

@@ -151,7 +151,8 @@ static int folder_read(const char *dir, const char *role, folder *f) {
     }
     nlcl_free_list(list);
     qsort(f->e, (size_t)f->n, sizeof *f->e, cmp_stem);
-    for (int i = 1; i < f->n; i++)
+    /* NIQE pairs nothing: two files with one stem are simply two images */
+    for (int i = 1; strcmp(role, "niqe") != 0 && i < f->n; i++)
         if (!strcmp(f->e[i - 1].stem, f->e[i].stem)) {
             fprintf(stderr,
                     "nlcl eval: %s and %s have the same name without extension ('%s'); "

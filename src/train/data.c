@@ -47,7 +47,7 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
     }
     if (n == 0) {
         free(all);
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: no PNG/JPEG %s images in the given folder(s)",
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: no %s images (PNG, JPEG, TIFF, BMP) in the given folder(s)",
                               what);
     }
     uint8_t **px = calloc((size_t)n, sizeof *px);

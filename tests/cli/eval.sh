@@ -74,7 +74,7 @@ def mk(d):
 def save(d, name, arr, mode=None):
     Image.fromarray(arr, mode).save(os.path.join(T, d, name))
 for d in ["gt", "pred", "inp", "pred_rgba", "pred_size", "pred_amb", "pred_none", "same",
-          "niqe_ok", "niqe_small", "pred_bad"]:
+          "niqe_ok", "niqe_small", "pred_bad", "niqe_stems"]:
     mk(d)
 gts = {}
 for stem in ["a", "b", "c", "2", "10"]:
@@ -100,6 +100,9 @@ save("niqe_ok", "tex.png", rng.integers(0, 255, size=(128, 160, 3), dtype=np.uin
 save("niqe_small", "tex.png", rng.integers(0, 255, size=(128, 160, 3), dtype=np.uint8))
 save("niqe_small", "small95.png", rng.integers(0, 255, size=(95, 95, 3), dtype=np.uint8))
 open(os.path.join(T, "pred_bad", "a.png"), "w").write("this is not a PNG\n")
+tex = rng.integers(0, 255, size=(128, 160, 3), dtype=np.uint8)
+save("niqe_stems", "x.png", tex)       # NIQE pairs nothing: two files, one stem
+save("niqe_stems", "x.jpg", tex)
 PYEOF
 [ $? -eq 0 ] || { echo "FAIL: could not generate images" >&2; exit 1; }
 
@@ -165,6 +168,10 @@ expect_rc 1 "no pairs" -- "$BIN" eval --pred "$T/pred_none" --gt "$T/gt"
 expect_grep "$T/err" "no pairs" "no pairs message"
 expect_rc 1 "corrupt prediction" -- "$BIN" eval --pred "$T/pred_bad" --gt "$T/gt"
 expect_grep "$T/err" "pred_bad/a.png" "corrupt file named"
+
+# NIQE pairs nothing: files sharing a stem are two images, not an error
+expect_rc 0 "NIQE with one stem twice" -- "$BIN" eval --niqe "$T/niqe_stems"
+expect_grep "$T/out" "^niqe .* 2 " "NIQE: both files scored"
 
 # NIQE: minimum size is one 96x96 block
 expect_rc 0 "NIQE" -- "$BIN" eval --niqe "$T/niqe_ok" --json "$T/o/niqe.json" --per-image

@@ -32,6 +32,9 @@ check "... with the run's configuration" grep -q "^    blocks 1" "$T/info"
 check "... and its iterations" grep -q "^iterations: *2" "$T/info"
 "$NLCL" convert --role G_R "$T/m/checkpoint.safetensors" "$T/ckr.safetensors" 2>/dev/null
 check "... or its G_R" grep -q "^role: *G_R" <("$NLCL" info "$T/ckr.safetensors" 2>&1)
+"$NLCL" convert "$T/m/checkpoint.safetensors" "$T/model.pth" 2>"$T/err"; rc=$?
+check "convert refuses an output not named .safetensors" test "$rc" -eq 2
+check "... writing nothing" test ! -e "$T/model.pth"
 "$NLCL" convert --meta novalue "$T/m/checkpoint.safetensors" "$T/bad.safetensors" 2>"$T/err"; rc=$?
 check "--meta without '=' is a usage error" test "$rc" -eq 2
 check "... naming it" grep -q "novalue" "$T/err"
