@@ -1,6 +1,8 @@
 /* nlcl synth: add synthetic rain to clean images, writing paired folders. */
 #include <math.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cli.h"
@@ -162,6 +164,9 @@ int cmd_synth(int argc, char **argv) {
     }
     for (int i = 0; stems && i < nin; i++) free(stems[i]);
     free(stems);
+    /* folders this run creates are removed again if it writes nothing */
+    struct stat st;
+    int had_out = stat(out, &st) == 0, had_rd = stat(rd, &st) == 0, had_cd = stat(cd, &st) == 0;
     if (rc == CLI_EXIT_OK) {
         nlcl_status s = nlcl_mkdirs(rd);
         if (s == NLCL_OK) s = nlcl_mkdirs(cd);
@@ -205,6 +210,12 @@ int cmd_synth(int argc, char **argv) {
     if (rc == CLI_EXIT_OK) {
         fprintf(stderr, "nlcl synth: %d pair(s) written to %s (%d failed)\n", (total - failed) * (int)copies, out, failed);
         if (failed) rc = CLI_EXIT_FAIL;
+    }
+    if (rc != CLI_EXIT_OK) {
+        /* rmdir fails, harmlessly, unless the folder stayed empty */
+        if (!had_rd) rmdir(rd);
+        if (!had_cd) rmdir(cd);
+        if (!had_out) rmdir(out);
     }
     return rc;
 }

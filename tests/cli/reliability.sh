@@ -40,6 +40,13 @@ check "--meta without '=' is a usage error" test "$rc" -eq 2
 check "... naming it" grep -q "novalue" "$T/err"
 check "... writing nothing" test ! -e "$T/bad.safetensors"
 
+# synth that writes nothing leaves no empty folders behind
+printf 'x' >"$T/notimage.png"
+"$NLCL" synth -o "$T/syn_none" "$T/notimage.png" 2>"$T/err"; rc=$?
+check "synth of a broken image fails with status 1" test "$rc" -eq 1
+check "... naming it" grep -q "notimage.png" "$T/err"
+check "... and leaves no folder behind" test ! -e "$T/syn_none"
+
 # 1. unwritable output folder (its parent is a regular file): error, nothing written
 touch "$T/afile"
 "$NLCL" derain -q -m "$MODEL" -o "$T/afile/out" "$IN" 2>"$T/err"; rc=$?
