@@ -33,6 +33,11 @@ static double psnr_y(const nlcl_image *a, const nlcl_image *b) {
     return v;
 }
 
+static void clamp_unit(nlcl_image *im) {
+    size_t n = (size_t)3 * im->width * im->height;
+    for (size_t i = 0; i < n; i++) im->data[i] = im->data[i] > 1 ? 1 : im->data[i] < -1 ? -1 : im->data[i];
+}
+
 int cmd_demo(int argc, char **argv) {
     const char *model = NULL, *out = "demo.png", *compare = NULL;
     long long seed = 7, width = 480;
@@ -81,11 +86,9 @@ int cmd_demo(int argc, char **argv) {
     if (s == NLCL_OK) s = nlcl_model_run_image(m, &rainy, &der);
     if (s == NLCL_OK && m2) s = nlcl_model_run_image(m2, &rainy, &der2);
     if (s == NLCL_OK) {
-        /* clamp the output as saved files are, so the PSNR is that of the PNG */
-        size_t n = (size_t)3 * der.width * der.height;
-        for (size_t i = 0; i < n; i++) der.data[i] = der.data[i] > 1 ? 1 : der.data[i] < -1 ? -1 : der.data[i];
-        for (size_t i = 0; m2 && i < n; i++)
-            der2.data[i] = der2.data[i] > 1 ? 1 : der2.data[i] < -1 ? -1 : der2.data[i];
+        /* clamp the outputs as saved files are, so the PSNR is that of the PNG */
+        clamp_unit(&der);
+        if (m2) clamp_unit(&der2);
         int w = rainy.width, h = rainy.height;
         s = nlcl_image_alloc(&panel, 3 * w, h);
         for (int c = 0; s == NLCL_OK && c < 3; c++)

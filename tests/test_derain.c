@@ -62,7 +62,8 @@ static void sizes_and_determinism(void) {
                       {482, 322}, {483, 323}, {484, 324}, {485, 325}, {486, 326}, {487, 327}};
     /* memory checking (NLCL_MEMCHECK: ASan, valgrind): the first five sizes
      * (up to 31x31) reach every code path; the larger ones check numerics */
-    size_t nsizes = sizeof sizes / sizeof *sizes, memcheck = getenv("NLCL_MEMCHECK") != NULL;
+    size_t nsizes = sizeof sizes / sizeof *sizes;
+    int memcheck = getenv("NLCL_MEMCHECK") != NULL;
     for (size_t i = 0; i < nsizes; i++) {
         if (memcheck && i >= 5) continue;
         int w = sizes[i][0], h = sizes[i][1];

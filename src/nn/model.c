@@ -90,28 +90,12 @@ nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model 
             const char *it = nlcl_tensor_dict_get_meta(&d, "iteration");
             if (it) s = nlcl_tensor_dict_set_meta(&g, "iterations", it);
         }
+        /* the run's configuration travels with the model (nlcl info, nlcl
+         * convert CHECKPOINT OUT); G_B of a run with --residual adds its input
+         * (config line "residual 1") */
+        const char *cfg = nlcl_tensor_dict_get_meta(&d, "config");
+        if (s == NLCL_OK && cfg) s = nlcl_tensor_dict_set_meta(&g, "training_config", cfg);
         if (s == NLCL_OK) {
-            /* the run's configuration, and the command line it records, travel
-             * with the model (nlcl info, nlcl convert CHECKPOINT OUT) */
-            const char *cfg = nlcl_tensor_dict_get_meta(&d, "config");
-            if (cfg) s = nlcl_tensor_dict_set_meta(&g, "training_config", cfg);
-            const char *cmd = cfg ? strstr(cfg, "\ncommand ") : NULL;
-            if (s == NLCL_OK && cmd) {
-                cmd += strlen("\ncommand ");
-                size_t n = strcspn(cmd, "\n");
-                char *line = malloc(n + 1);
-                if (!line) s = nlcl_error_set(NLCL_ERR_NOMEM, "model_load: %s: out of memory", path);
-                else {
-                    memcpy(line, cmd, n);
-                    line[n] = 0;
-                    s = nlcl_tensor_dict_set_meta(&g, "training_command", line);
-                    free(line);
-                }
-            }
-        }
-        if (s == NLCL_OK) {
-            /* G_B of a run with --residual adds its input (config line "residual 1") */
-            const char *cfg = nlcl_tensor_dict_get_meta(&d, "config");
             int res = cfg && strstr(cfg, "\nresidual 1\n") && !strcmp(prefix, "G_B.");
             s = nlcl_tensor_dict_set_meta(&g, "residual", res ? "1" : "0");
         }
