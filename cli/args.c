@@ -120,6 +120,19 @@ static cli_parse_result set_value(const char *cmd, const cli_opt *o, const char 
         *(double *)o->dest = x;
         return CLI_PARSE_OK;
     }
+    case CLI_LIST: {
+        cli_list *l = o->dest;
+        if (!*v) {
+            cli_usage_error(cmd, "--%s needs a non-empty value", o->name);
+            return CLI_PARSE_ERROR;
+        }
+        if (l->n >= l->cap) {
+            cli_usage_error(cmd, "--%s may be given at most %d times", o->name, l->cap);
+            return CLI_PARSE_ERROR;
+        }
+        l->items[l->n++] = v;
+        return CLI_PARSE_OK;
+    }
     case CLI_CHOICE: {
         int idx = choice_index(o->choices, v);
         if (idx < 0) {

@@ -39,8 +39,16 @@ typedef enum cli_opt_type {
     CLI_INT,    /* long long*, range-checked against [min, max] */
     CLI_DOUBLE, /* double*, range-checked against [min, max], finite */
     CLI_STRING, /* const char**: points into argv */
-    CLI_CHOICE  /* int*: index of the value in `choices` ("a|b|c") */
+    CLI_CHOICE, /* int*: index of the value in `choices` ("a|b|c") */
+    CLI_LIST    /* cli_list*: every occurrence is appended (a repeatable option) */
 } cli_opt_type;
+
+/* Values of a repeatable option, pointing into argv; `cap` is the most the
+ * option accepts (a usage error names it when exceeded). */
+typedef struct cli_list {
+    const char **items;
+    int n, cap;
+} cli_list;
 
 typedef struct cli_opt {
     const char *name;    /* long name without "--"; NULL ends the table */
@@ -63,7 +71,7 @@ typedef enum cli_parse_result {
  * arguments are stored in pos[0..*npos-1] (pos must have room for argc
  * entries). "--name=value", "--name value", "-x value" and "--" (end of
  * options) are accepted; "-" alone is a positional. Every option may appear
- * more than once; the last one wins. `summary` is the usage line(s) printed by
+ * more than once: a CLI_LIST collects every value, the others keep the last. `summary` is the usage line(s) printed by
  * --help before the option list. Never exits. */
 cli_parse_result cli_parse(const char *cmd, const char *summary, const cli_opt *opts, int argc,
                            char **argv, char **pos, int *npos);

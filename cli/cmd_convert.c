@@ -18,36 +18,30 @@ static const char *summary =
     "training command of a checkpoint chosen as a model.";
 
 int cmd_convert(int argc, char **argv) {
-    const char *role = NULL, *meta1 = NULL;
+    const char *role = NULL;
+    const char **metas = calloc((size_t)argc + 1, sizeof *metas);
+    char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    if (!metas || !pos) {
+        free(metas);
+        free(pos);
+        return CLI_EXIT_FAIL;
+    }
+    cli_list meta = {metas, 0, argc};
     const cli_opt opts[] = {
         {"role", 0, CLI_STRING, &role, "NAME", "record the model's role, e.g. G_B or G_R", 0, 0, NULL},
-        {"meta", 0, CLI_STRING, &meta1, "KEY=VALUE", "record a metadata entry (repeatable)", 0, 0, NULL},
+        {"meta", 0, CLI_LIST, &meta, "KEY=VALUE", "record a metadata entry (repeatable)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    if (!pos) return CLI_EXIT_FAIL;
     int npos = 0;
     cli_parse_result pr = cli_parse("convert", summary, opts, argc, argv, pos, &npos);
-    if (pr != CLI_PARSE_OK) {
+    if (pr != CLI_PARSE_OK || npos != 2) {
         free(pos);
-        return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    }
-    if (npos != 2) {
-        free(pos);
+        free(metas);
+        if (pr != CLI_PARSE_OK) return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
         return cli_usage_error("convert", "expected IN and OUT, got %d argument(s)", npos);
     }
     const char *in = pos[0], *out = pos[1];
     free(pos);
-    (void)meta1; /* every --meta is collected from argv below */
-    const char **metas = calloc((size_t)argc + 1, sizeof *metas);
-    if (!metas) return CLI_EXIT_FAIL;
-    int nmeta = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--")) break;
-        if (!strcmp(a, "--role")) i++;
-        else if (!strcmp(a, "--meta") && i + 1 < argc) metas[nmeta++] = argv[++i];
-        else if (!strncmp(a, "--meta=", 7)) metas[nmeta++] = a + 7;
-    }
+    const int nmeta = meta.n;
     for (int i = 0; i < nmeta; i++) {
         const char *eq = strchr(metas[i], '=');
         if (!eq || eq == metas[i]) {

@@ -334,9 +334,12 @@ int cmd_derain(int argc, char **argv) {
         if (s != NLCL_OK) {
             cli_fail(s);
             failures++;
-        } else if (!quiet && (nin > 1 || verbose)) {
+        } else if (!quiet && nin > 1) {
             fprintf(stderr, "[%d/%d] %s -> %s (%dx%d, %.2f s)\n", i + 1, nin, inputs[i], outs[i],
                     img.width, img.height, now_s() - t0);
+        } else if (!quiet) {
+            fprintf(stderr, "%s -> %s (%dx%d, %.2f s)\n", inputs[i], outs[i], img.width,
+                    img.height, now_s() - t0);
         }
         if (s == NLCL_OK && verbose)
             fprintf(stderr, "  activations %.1f MiB, peak RSS so far %.1f MiB\n",

@@ -110,7 +110,9 @@ int cmd_train(int argc, char **argv) {
     }
     const char *ablation = NULL;
     const char *rainy[MAX_DIRS] = {0}, *clean[MAX_DIRS] = {0};
-    const char *rainy1 = NULL, *clean1 = NULL, *out = NULL, *taps = NULL;
+    cli_list rainy_l = {rainy, 0, MAX_DIRS}, clean_l = {clean, 0, MAX_DIRS};
+    const char *out = NULL, *taps = NULL, *val_rainy = NULL, *val_clean = NULL;
+    long long val_every = -1;
     long long iters = c.iters, decay = c.decay_iters, crop = c.crop, batch = c.batch;
     long long seed = (long long)c.seed, threads = 0, channels = c.gen_channels, blocks = c.gen_blocks;
     long long ndf = c.ndf, n_loc = c.n_loc, n_pos = c.n_pos, n_neg = c.n_neg;
@@ -121,9 +123,11 @@ int cmd_train(int argc, char **argv) {
     int preset_idx = preset;
     double lr = c.lr, beta1 = c.beta1, beta2 = c.beta2, eps = c.eps, tau = c.tau, mom = c.momentum;
     double w_gan = c.w_gan, w_loc = c.w_loc, w_layer = c.w_layer, w_cons = c.w_cons, w_sp = c.w_sp;
+    double w_eroded = c.w_eroded;
+    long long erosion = c.erosion;
     const cli_opt opts[] = {
-        {"rainy", 0, CLI_STRING, &rainy1, "DIR", "folder of rainy images O (repeatable)", 0, 0, NULL},
-        {"clean", 0, CLI_STRING, &clean1, "DIR", "folder of clean images B, unpaired (repeatable)", 0, 0, NULL},
+        {"rainy", 0, CLI_LIST, &rainy_l, "DIR", "folder of rainy images O (repeatable)", 0, 0, NULL},
+        {"clean", 0, CLI_LIST, &clean_l, "DIR", "folder of clean images B, unpaired (repeatable)", 0, 0, NULL},
         {"out", 'o', CLI_STRING, &out, "RUN_DIR", "run folder (checkpoints, logs, samples, models)", 0, 0, NULL},
         {"preset", 0, CLI_CHOICE, &preset_idx, NULL, "settings to start from (default paper)", 0, 0, "paper|official-code|cut"},
         {"ablation", 0, CLI_STRING, &ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N> with P 4|8|16|32 and N 64|128|256|512, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
@@ -157,60 +161,41 @@ int cmd_train(int argc, char **argv) {
         {"lambda-cons", 0, CLI_DOUBLE, &w_cons, "W", "weight of ||B+R-O||^2 (1; 0 = off)", 0, 1e6, NULL},
         {"lambda-sparsity", 0, CLI_DOUBLE, &w_sp, "W", "weight of the L1 sparsity (0.1; 0 = off)", 0, 1e6, NULL},
         {"sparsity", 0, CLI_CHOICE, &sparsity, NULL, "L1 on the rain layer (paper) or on O - B (code)", 0, 0, "paper|code"},
+        {"lambda-eroded", 0, CLI_DOUBLE, &w_eroded, "W", "weight of the eroded L1 between B and O: thin changes (streaks) are free, broad ones (colour casts) cost (nlcl option; 0 = off)", 0, 1e6, NULL},
+        {"erosion", 0, CLI_INT, &erosion, "PX", "window of the eroded L1 (7)", 1, 63, NULL},
         {"no-idt", 0, CLI_FLAG, &no_idt, NULL, "drop the identity PatchNCE term on clean images", 0, 0, NULL},
         {"save-every", 0, CLI_INT, &save_every, "N", "checkpoint period (500)", 1, 1e12, NULL},
         {"keep-every", 0, CLI_INT, &keep_every, "N", "also keep checkpoint-ITER files every N (0 = no)", 0, 1e12, NULL},
         {"sample-every", 0, CLI_INT, &sample_every, "N", "sample image period (500; 0 = never)", 0, 1e12, NULL},
         {"log-every", 0, CLI_INT, &log_every, "N", "progress line period (10)", 1, 1e12, NULL},
+        {"val-rainy", 0, CLI_STRING, &val_rainy, "DIR", "validation: rainy images, paired by file name with --val-clean's", 0, 0, NULL},
+        {"val-clean", 0, CLI_STRING, &val_clean, "DIR", "validation: their clean images; G_B is scored by Y-PSNR/SSIM (validation.tsv) and the best is kept as G_B-best.safetensors", 0, 0, NULL},
+        {"val-every", 0, CLI_INT, &val_every, "N", "validation period (default: --save-every)", 1, 1e12, NULL},
         {"skip-bad", 0, CLI_FLAG, &skip_bad, NULL, "leave unreadable images out with a warning", 0, 0, NULL},
         {"quiet", 'q', CLI_FLAG, &quiet, NULL, "errors and warnings only (no progress or data lines)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
     char **pos = calloc((size_t)argc + 1, sizeof *pos);
     if (!pos) return CLI_EXIT_FAIL;
-    /* collect repeated --rainy/--clean: parse, then scan argv for them */
     int npos = 0;
     cli_parse_result pr = cli_parse("train", summary, opts, argc, argv, pos, &npos);
     if (pr != CLI_PARSE_OK) {
         free(pos);
         return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     }
-    int nr = 0, nc = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **dst = NULL;
-        int *cnt = NULL;
-        const char *v = NULL;
-        if (!strcmp(a, "--")) break;
-        if (!strcmp(a, "--rainy") || !strcmp(a, "--clean")) {
-            v = argv[++i];
-            dst = a[2] == 'r' ? rainy : clean;
-            cnt = a[2] == 'r' ? &nr : &nc;
-        } else if (!strncmp(a, "--rainy=", 8) || !strncmp(a, "--clean=", 8)) {
-            v = a + 8;
-            dst = a[2] == 'r' ? rainy : clean;
-            cnt = a[2] == 'r' ? &nr : &nc;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            /* skip the value of options that take one */
-            const char *name = a[1] == '-' ? a + 2 : NULL;
-            for (const cli_opt *o = opts; o->name; o++) {
-                int match = name ? (!strcmp(name, o->name)) : (o->short_name && a[1] == o->short_name && !a[2]);
-                if (match && o->type != CLI_FLAG) i++;
-            }
-            continue;
-        }
-        if (dst) {
-            if (*cnt >= MAX_DIRS) {
-                free(pos);
-                return cli_usage_error("train", "at most %d folders per --rainy/--clean", MAX_DIRS);
-            }
-            dst[(*cnt)++] = v;
-        }
+    const int nr = rainy_l.n, nc = clean_l.n;
+    (void)ablation; /* applied in the first pass above */
+    if (npos > 0) {
+        int rc = cli_usage_error("train", "unexpected argument '%s'", pos[0]);
+        free(pos);
+        return rc;
     }
     free(pos);
-    (void)ablation; /* applied in the first pass above */
-    if (npos > 0) return cli_usage_error("train", "unexpected argument '%s'", argv[argc - npos]);
     if (nr == 0 || nc == 0 || !out)
         return cli_usage_error("train", "--rainy DIR, --clean DIR and --out RUN_DIR are required");
+    if (!val_rainy != !val_clean)
+        return cli_usage_error("train", "--val-rainy and --val-clean go together");
+    if (val_every > 0 && !val_rainy)
+        return cli_usage_error("train", "--val-every needs --val-rainy and --val-clean");
     c.iters = iters;
     c.decay_iters = decay;
     c.crop = (int)crop;
@@ -223,6 +208,8 @@ int cmd_train(int argc, char **argv) {
     c.lr = lr, c.beta1 = beta1, c.beta2 = beta2, c.eps = eps, c.tau = tau, c.momentum = mom;
     c.w_gan = w_gan, c.w_loc = w_loc, c.w_layer = w_layer, c.w_cons = w_cons, c.w_sp = w_sp;
     c.sparsity_code = sparsity;
+    c.w_eroded = w_eroded;
+    c.erosion = (int)erosion;
     c.idt = !no_idt;
     c.n_loc = (int)n_loc, c.n_pos = (int)n_pos, c.n_neg = (int)n_neg;
     c.loc_sampling = (nlcl_sampling)loc_s;
@@ -286,6 +273,9 @@ int cmd_train(int argc, char **argv) {
     job.skip_bad = skip_bad;
     job.quiet = quiet;
     job.command_line = cmdline;
+    job.val_rainy_dir = val_rainy;
+    job.val_clean_dir = val_clean;
+    job.val_every = val_rainy ? (val_every > 0 ? val_every : save_every) : 0;
     job.progress = on_progress;
     job.message = on_message;
     job.ctx = &u;

@@ -739,6 +739,75 @@ static void check_loss(int kind) {
     free(t);
 }
 
+/* Eroded L1 (nlcl's colour-keeping term): finite differences, with |a - b|
+ * values spaced 0.01 apart so the window minima keep their argmin under the
+ * probe step; closed forms; the same value for 1 and 2 threads. */
+typedef struct eroded_ctx {
+    const float *b;
+    float *a;
+    int planes, h, w, s;
+    float g;
+} eroded_ctx;
+
+static double eroded_probe(void *vc) {
+    eroded_ctx *c = vc;
+    return (double)c->g * nlcl_eroded_l1_forward(c->a, c->b, c->planes, c->h, c->w, c->s);
+}
+
+static void check_eroded_l1(int planes, int h, int w, int s) {
+    size_t n = (size_t)planes * h * w;
+    float *a = falloc(n), *b = rand_buf(n, -1, 1), *da = falloc(n);
+    for (size_t i = 0; i < n; i++) {
+        size_t j = (i * 7919u) % n; /* a permutation of 0..n-1 (n is not a multiple of 7919) */
+        float v = 0.01f * (float)(j + 1);
+        a[i] = b[i] + ((i * 31u) % 3 == 0 ? -v : v);
+    }
+    eroded_ctx c = {b, a, planes, h, w, s, -0.9f};
+    nlcl_eroded_l1_backward(a, b, planes, h, w, s, c.g, da);
+    char name[80];
+    snprintf(name, sizeof name, "eroded L1 %dx%dx%d window %d: d/da", planes, h, w, s);
+    fd_check(name, eroded_probe, &c, a, n, da, NULL, 1e-3f, 1e-4);
+    free(a);
+    free(b);
+    free(da);
+}
+
+static void check_eroded_l1_values(void) {
+    enum { H = 9, W = 11 };
+    float a[H * W], b[H * W] = {0}, da[H * W];
+    /* a change one pixel wide (a streak) is free for any window >= 2 */
+    for (int i = 0; i < H * W; i++) a[i] = (i % W == 4) ? 1.0f : 0.0f;
+    CHECK_NEAR(nlcl_eroded_l1_forward(a, b, 1, H, W, 3), 0.0, 0.0);
+    CHECK_NEAR(nlcl_eroded_l1_forward(a, b, 1, H, W, 2), 0.0, 0.0);
+    CHECK_NEAR(nlcl_eroded_l1_forward(a, b, 1, H, W, 1), 9.0 / 99.0, 1e-12); /* window 1 = L1 */
+    /* a shift of the whole plane costs its L1 */
+    for (int i = 0; i < H * W; i++) a[i] = -0.25f;
+    CHECK_NEAR(nlcl_eroded_l1_forward(a, b, 1, H, W, 7), 0.25, 1e-12);
+    memset(da, 0, sizeof da);
+    nlcl_eroded_l1_backward(a, b, 1, H, W, 7, 1.0f, da);
+    double sum = 0;
+    for (int i = 0; i < H * W; i++) sum += da[i];
+    CHECK_NEAR(sum, -1.0, 1e-6); /* d/d(shift) of |shift| */
+    /* 1 and 2 threads agree exactly */
+    enum { P = 6, HH = 40, WW = 33 };
+    float *x = rand_buf((size_t)P * HH * WW, -1, 1), *y = rand_buf((size_t)P * HH * WW, -1, 1);
+    float *d1 = falloc((size_t)P * HH * WW), *d2 = falloc((size_t)P * HH * WW);
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    double v1 = nlcl_eroded_l1_forward(x, y, P, HH, WW, 5);
+    nlcl_eroded_l1_backward(x, y, P, HH, WW, 5, 1.0f, d1);
+    omp_set_num_threads(2);
+    double v2 = nlcl_eroded_l1_forward(x, y, P, HH, WW, 5);
+    nlcl_eroded_l1_backward(x, y, P, HH, WW, 5, 1.0f, d2);
+    omp_set_num_threads(nt);
+    CHECK(v1 == v2);
+    CHECK(memcmp(d1, d2, sizeof(float) * P * HH * WW) == 0);
+    free(x);
+    free(y);
+    free(d1);
+    free(d2);
+}
+
 static void check_loss_values(void) {
     /* closed forms */
     float a[4] = {1, 2, 3, 4}, b[4] = {0, 2, 5, 3.5f};
@@ -937,6 +1006,10 @@ int main(int argc, char **argv) {
     check_l2norm(3, 40);
     for (int k = 0; k < 5; k++) check_loss(k);
     check_loss_values();
+    check_eroded_l1(2, 7, 9, 3);
+    check_eroded_l1(3, 8, 6, 4); /* even window: one more row/column after the centre */
+    check_eroded_l1(1, 5, 5, 7); /* window larger than the plane */
+    check_eroded_l1_values();
     check_elementwise();
     /* n cin h w cout kh kw stride pad bias layouts */
     check_conv((nlcl_conv2d_shape){2, 3, 7, 5, 4, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_NCHW});

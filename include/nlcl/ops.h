@@ -139,6 +139,19 @@ void nlcl_mse_backward(const float *a, const float *b, size_t count, float g, fl
  * da += g*sign(a-b)/count (sign(0) = 0, as torch), db -= the same. */
 double nlcl_l1_forward(const float *a, const float *b, size_t count);
 void nlcl_l1_backward(const float *a, const float *b, size_t count, float g, float *da, float *db);
+/* Eroded L1: the mean over pixels of min over the s x s window centred on
+ * the pixel (clipped at borders) of |a - b| (a grey-scale erosion of the
+ * absolute difference), for `planes` planes of h x w (NCHW: planes = N*C,
+ * at most NLCL_MAX_PLANES_SUM). A change thinner than the window (a rain
+ * streak) costs nothing; a change covering whole windows (a colour cast, a
+ * shift of a region) costs its full L1. nlcl's colour-keeping term for
+ * training (docs/TRAINING.md), not in the paper. Backward: each pixel's
+ * window minimum passes g * sign(a - b) / (planes*h*w) to its argmin (the
+ * first in scan order on ties). The value is the same for any thread count. */
+#define NLCL_MAX_PLANES_SUM 4096
+double nlcl_eroded_l1_forward(const float *a, const float *b, int planes, int h, int w, int s);
+void nlcl_eroded_l1_backward(const float *a, const float *b, int planes, int h, int w, int s,
+                             float g, float *da);
 /* Mean squared distance to a constant: mean((a - t)^2) (LSGAN, reference
  * section 4.3). Backward: da += g*2(a - t)/count. */
 double nlcl_mse_const_forward(const float *a, float t, size_t count);

@@ -57,6 +57,10 @@ typedef struct nlcl_train_config {
     /* loss weights; 0 switches a term off (paper Eq. 2, 4; reference 5.3) */
     double w_gan, w_loc, w_layer, w_cons, w_sp;
     int sparsity_code; /* 0: mean|R| (paper); 1: mean|O - B| (code) */
+    double w_eroded;   /* weight of the eroded L1 between B and O (nlcl_eroded_l1_forward):
+                          keeps colour and regions, lets thin streaks go (nlcl option,
+                          not in the paper; 0 = off, the default) */
+    int erosion;       /* its window side in pixels (7) */
     int idt;           /* identity PatchNCE term on clean images */
     double tau;        /* temperature of both contrastive losses (0.07) */
     double momentum;   /* key-encoder EMA momentum (0.99; 0 = keys from G_B) */
@@ -90,9 +94,11 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c);
 /* One line per option, "name value", for logs and checkpoints. Caller frees. */
 char *nlcl_train_config_describe(const nlcl_train_config *c);
 
-/* Loss values of one iteration (weighted total G and D, and each term unweighted). */
+/* Loss values of one iteration (weighted total G and D, and each term
+ * unweighted; eroded is 0 unless w_eroded > 0, and is not a column of
+ * losses.tsv: G includes it). */
 typedef struct nlcl_losses {
-    double G, D, gan, loc, layer, cons, sp;
+    double G, D, gan, loc, layer, cons, sp, eroded;
 } nlcl_losses;
 
 typedef struct nlcl_trainer nlcl_trainer;
@@ -140,6 +146,12 @@ typedef struct nlcl_train_job {
     int64_t log_every;         /* progress callback / TSV flush period */
     int skip_bad;              /* skip unreadable images with a warning instead of failing */
     const char *command_line;  /* recorded in exported models */
+    /* validation (optional): rainy images paired by file stem with clean
+     * ones; every val_every iterations (and at the end) G_B derains them,
+     * validation.tsv gets the mean Y-PSNR and SSIM, and the best G_B so far
+     * (highest Y-PSNR) is exported to RUN_DIR/G_B-best.safetensors */
+    const char *val_rainy_dir, *val_clean_dir;
+    int64_t val_every;         /* 0: no validation */
     /* progress: called every log_every iterations and at the end; return
      * non-zero to stop (a checkpoint is written, then NLCL_ERR_INTERRUPTED) */
     int (*progress)(void *ctx, const nlcl_train_progress *p);

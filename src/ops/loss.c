@@ -235,3 +235,64 @@ void nlcl_cross_entropy_backward(const float *logits, const int32_t *target, int
         }
     }
 }
+
+
+/* ------------------------------------------------------------ eroded L1 */
+
+/* Index (within the plane) of the smallest |a - b| in the s x s window
+ * centred on (y, x), clipped at the borders; ties go to the first in scan
+ * order. */
+static size_t window_argmin(const float *a, const float *b, int h, int w, int s, int y, int x,
+                            float *val) {
+    const int r0 = (s - 1) / 2, r1 = s / 2;
+    const int ya = NLCL_MAX(y - r0, 0), yb = NLCL_MIN(y + r1, h - 1);
+    const int xa = NLCL_MAX(x - r0, 0), xb = NLCL_MIN(x + r1, w - 1);
+    size_t best = (size_t)ya * w + xa;
+    float bv = fabsf(a[best] - b[best]);
+    for (int yy = ya; yy <= yb; yy++)
+        for (int xx = xa; xx <= xb; xx++) {
+            size_t q = (size_t)yy * w + xx;
+            float v = fabsf(a[q] - b[q]);
+            if (v < bv) bv = v, best = q;
+        }
+    *val = bv;
+    return best;
+}
+
+double nlcl_eroded_l1_forward(const float *a, const float *b, int planes, int h, int w, int s) {
+    NLCL_ASSERT(planes > 0 && h > 0 && w > 0 && s > 0);
+    double part[NLCL_MAX_PLANES_SUM] = {0};
+    NLCL_ASSERT(planes <= NLCL_MAX_PLANES_SUM);
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const float *ap = a + (size_t)p * h * w, *bp = b + (size_t)p * h * w;
+        double acc = 0.0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                float v;
+                (void)window_argmin(ap, bp, h, w, s, y, x, &v);
+                acc += v;
+            }
+        part[p] = acc;
+    }
+    double total = 0.0; /* plane order: the same value for any thread count */
+    for (int p = 0; p < planes; p++) total += part[p];
+    return total / ((double)planes * h * w);
+}
+
+void nlcl_eroded_l1_backward(const float *a, const float *b, int planes, int h, int w, int s,
+                             float g, float *da) {
+    NLCL_ASSERT(planes > 0 && h > 0 && w > 0 && s > 0);
+    const float k = (float)((double)g / ((double)planes * h * w));
+#pragma omp parallel for schedule(static)
+    for (int p = 0; p < planes; p++) {
+        const float *ap = a + (size_t)p * h * w, *bp = b + (size_t)p * h * w;
+        float *dp = da + (size_t)p * h * w;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                float v;
+                size_t q = window_argmin(ap, bp, h, w, s, y, x, &v);
+                dp[q] += k * sgnf(ap[q] - bp[q]);
+            }
+    }
+}

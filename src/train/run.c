@@ -8,6 +8,8 @@
  *   samples/<iter>.png              input | B | R of the batch's first image
  *   G_B.safetensors, G_R.safetensors  exported models (at the end)
  *   config.txt                      the options of the run
+ *   validation.tsv, G_B-best.safetensors  with validation: the mean Y-PSNR and
+ *                                   SSIM of each validation, and the best G_B
  * Randomness: iteration t draws its crops from PCG32(seed, stream 2^32 + t),
  * the rainy order of epoch e from PCG32(seed, 2^33 + e), the trainer's samples
  * from PCG32(seed, 1000 + t): a resumed run repeats exactly what the
@@ -31,6 +33,7 @@
 #include "train/data.h"
 #include "train/plot.h"
 #include "train/trainer.h"
+#include "train/validate.h"
 
 #define NTERMS 7
 static const char *const term_names[NTERMS] = {"G", "D", "gan", "loc", "layer", "cons", "sparsity"};
@@ -212,9 +215,11 @@ static nlcl_status checkpoint(const nlcl_train_job *job, const nlcl_trainer *t, 
     return NLCL_OK;
 }
 
+/* Export G_B (and G_R) as RUN_DIR/<name><suffix>.safetensors with the run's
+ * metadata; only G_B when best is set, adding its "validation" entry. */
 static nlcl_status export_models(const nlcl_train_job *job, const nlcl_trainer *t,
                                  const nlcl_dataset *rainy, const nlcl_dataset *clean,
-                                 const nlcl_losses *last) {
+                                 const nlcl_losses *last, const char *best) {
     char iters[32], nimg[96], losses[256], when[64];
     snprintf(iters, sizeof iters, "%lld", (long long)nlcl_trainer_iteration(t));
     snprintf(nimg, sizeof nimg, "%d rainy, %d clean", rainy->count, clean->count);
@@ -233,21 +238,85 @@ static nlcl_status export_models(const nlcl_train_job *job, const nlcl_trainer *
         k += (size_t)snprintf(data + k, sizeof data - k, "%sclean:%s", k ? ";" : "", job->clean_dirs[i]);
     char *cfg = nlcl_train_config_describe(&job->cfg);
     const char *keys[] = {"training_command", "training_data", "training_images", "iterations",
-                          "final_losses", "trained_at", "training_config", "software"};
+                          best ? "losses_at_iteration" : "final_losses", "trained_at",
+                          "training_config", "software", "validation"};
     const char *vals[] = {job->command_line ? job->command_line : "", data, nimg, iters, losses,
-                          when, cfg ? cfg : "", "nlcl 0.1.0"};
+                          when, cfg ? cfg : "", "nlcl 0.1.0", best ? best : ""};
     nlcl_status s = NLCL_OK;
     const char *which[2] = {"G_B", "G_R"};
-    for (int i = 0; s == NLCL_OK && i < (job->cfg.rain_generator ? 2 : 1); i++) {
-        char name[32];
-        snprintf(name, sizeof name, "%s.safetensors", which[i]);
+    for (int i = 0; s == NLCL_OK && i < (job->cfg.rain_generator && !best ? 2 : 1); i++) {
+        char name[48];
+        snprintf(name, sizeof name, "%s%s.safetensors", which[i], best ? "-best" : "");
         char *p = join(job->run_dir, name);
         if (!p) s = NLCL_ERR_NOMEM;
-        else s = nlcl_trainer_export(t, which[i], p, keys, vals, 8);
+        else s = nlcl_trainer_export(t, which[i], p, keys, vals, best ? 9 : 8);
         free(p);
     }
     free(cfg);
     return s;
+}
+
+/* validation state of a run */
+typedef struct val_state {
+    nlcl_val_set set;
+    char *tsv;
+    double input_psnr, input_ssim;
+    double best_psnr;
+    int64_t best_iter; /* -1: none yet */
+} val_state;
+
+/* Keep the rows of validation.tsv up to iteration upto (a resumed run) and
+ * recover the best so far; write the header if the file is new. */
+static nlcl_status val_log_init(val_state *v, int64_t upto) {
+    v->best_iter = -1;
+    FILE *f = fopen(v->tsv, "r");
+    nlcl_afile out;
+    NLCL_TRY(nlcl_afile_open(&out, v->tsv, "train"));
+    fprintf(out.fp, "iter\tpsnr_y\tssim\n");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        long long it;
+        double p, q;
+        if (sscanf(line, "%lld %lf %lf", &it, &p, &q) != 3) continue;
+        if (it > upto) break;
+        fputs(line, out.fp);
+        if (v->best_iter < 0 || p > v->best_psnr) v->best_psnr = p, v->best_iter = it;
+    }
+    if (f) fclose(f);
+    return nlcl_afile_commit(&out);
+}
+
+static nlcl_status validate(const nlcl_train_job *job, const nlcl_trainer *t, val_state *v,
+                            const nlcl_dataset *rainy, const nlcl_dataset *clean,
+                            const nlcl_losses *last) {
+    nlcl_model *m = NULL;
+    double p = 0, q = 0;
+    double t0 = now_s();
+    nlcl_status s = nlcl_trainer_model(t, "G_B", NULL, NULL, 0, &m);
+    if (s == NLCL_OK) s = nlcl_val_score(&v->set, m, &p, &q);
+    nlcl_model_free(m);
+    if (s != NLCL_OK) return s;
+    int64_t it = nlcl_trainer_iteration(t);
+    int better = v->best_iter < 0 || p > v->best_psnr;
+    if (better) {
+        char what[512];
+        snprintf(what, sizeof what,
+                 "the best mean Y-PSNR of the validations every %lld iterations: %.4f dB (SSIM "
+                 "%.4f) on %d pairs of %s and %s at iteration %lld; the input scores %.4f dB",
+                 (long long)job->val_every, p, q, v->set.count, job->val_rainy_dir,
+                 job->val_clean_dir, (long long)it, v->input_psnr);
+        NLCL_TRY(export_models(job, t, rainy, clean, last, what));
+        v->best_psnr = p, v->best_iter = it;
+    }
+    FILE *f = fopen(v->tsv, "a");
+    if (!f) return nlcl_error_set(NLCL_ERR_IO, "train: %s: %s", v->tsv, strerror(errno));
+    fprintf(f, "%lld\t%.6f\t%.6f\n", (long long)it, p, q);
+    if (fclose(f) != 0) return nlcl_error_set(NLCL_ERR_IO, "train: %s: write failed", v->tsv);
+    SAY_INFO(job, "validation at iteration %lld: Y-PSNR %.2f dB, SSIM %.4f (input %.2f dB, %.4f)%s; "
+                  "best: iteration %lld, %.2f dB (%.1f s)",
+             (long long)it, p, q, v->input_psnr, v->input_ssim, better ? ", new best" : "",
+             (long long)v->best_iter, v->best_psnr, now_s() - t0);
+    return NLCL_OK;
 }
 
 nlcl_status nlcl_train_run(const nlcl_train_job *job) {
@@ -283,6 +352,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
     float *O = NULL, *B = NULL;
     int32_t *perm = NULL;
     nlcl_losses last = {0};
+    val_state val = {0};
     if (!ckpt || !logp || !sdir || !cfgp) {
         s = nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
         goto done;
@@ -313,6 +383,21 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
     if (s != NLCL_OK) goto done;
     SAY_INFO(job, "data: %d rainy and %d clean images checked (%.1f MB in memory, %.1f s)", rainy.count,
         clean.count, (double)(rainy.bytes + clean.bytes) / 1e6, now_s() - t0);
+    if (job->val_every > 0) {
+        if (!job->val_rainy_dir || !job->val_clean_dir) {
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: validation needs a rainy and a clean folder");
+            goto done;
+        }
+        double tv = now_s();
+        s = nlcl_val_open(&val.set, job->val_rainy_dir, job->val_clean_dir);
+        if (s == NLCL_OK) s = nlcl_val_score(&val.set, NULL, &val.input_psnr, &val.input_ssim);
+        if (s == NLCL_OK && !(val.tsv = join(job->run_dir, "validation.tsv"))) s = NLCL_ERR_NOMEM;
+        if (s != NLCL_OK) goto done;
+        SAY_INFO(job, "validation: %d pairs (%s, %s), every %lld iterations; the input scores "
+                      "Y-PSNR %.2f dB, SSIM %.4f (%.1f s)",
+                 val.set.count, job->val_rainy_dir, job->val_clean_dir, (long long)job->val_every,
+                 val.input_psnr, val.input_ssim, now_s() - tv);
+    }
     s = nlcl_trainer_create(c, &t);
     if (s != NLCL_OK) goto done;
     if (job->resume) {
@@ -322,6 +407,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
             (long long)nlcl_trainer_iteration(t), (long long)c->iters);
         s = log_truncate(logp, nlcl_trainer_iteration(t), &hist);
         if (s != NLCL_OK) goto done;
+        if (val.set.count > 0 && (s = val_log_init(&val, nlcl_trainer_iteration(t))) != NLCL_OK) goto done;
     } else {
         char *desc = nlcl_train_config_describe(c);
         nlcl_afile cf;
@@ -342,6 +428,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
         for (int k = 0; k < NTERMS; k++) fprintf(f, "\t%s", term_names[k]);
         fprintf(f, "\n");
         fclose(f);
+        if (val.set.count > 0 && (s = val_log_init(&val, -1)) != NLCL_OK) goto done;
     }
     log = fopen(logp, "a");
     if (!log) {
@@ -410,6 +497,10 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
             free(p);
             if (s != NLCL_OK) goto done;
         }
+        if (val.set.count > 0 && it % job->val_every == 0) {
+            s = validate(job, t, &val, &rainy, &clean, &last);
+            if (s != NLCL_OK) goto done;
+        }
         if ((job->save_every > 0 && it % job->save_every == 0) || final) {
             fflush(log);
             s = checkpoint(job, t, ckpt);
@@ -440,12 +531,17 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
          * exported with the last losses recorded in losses.tsv */
         int64_t k = hist.n - 1;
         last = (nlcl_losses){hist.y[0][k], hist.y[1][k], hist.y[2][k], hist.y[3][k],
-                             hist.y[4][k], hist.y[5][k], hist.y[6][k]};
+                             hist.y[4][k], hist.y[5][k], hist.y[6][k], 0};
     }
-    s = export_models(job, t, &rainy, &clean, &last);
+    if (s == NLCL_OK && val.set.count > 0 && nlcl_trainer_iteration(t) > first &&
+        nlcl_trainer_iteration(t) % job->val_every != 0)
+        s = validate(job, t, &val, &rainy, &clean, &last); /* the final model */
+    if (s == NLCL_OK) s = export_models(job, t, &rainy, &clean, &last, NULL);
     if (s == NLCL_OK) s = plot(job->run_dir, &hist);
 done:
     if (log) fclose(log);
+    nlcl_val_free(&val.set);
+    free(val.tsv);
     if (s != NLCL_OK && made_dir) rmdir(job->run_dir); /* fails, harmlessly, unless empty */
     hist_free(&hist);
     nlcl_trainer_free(t);

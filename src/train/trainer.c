@@ -63,6 +63,8 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
     c->w_cons = 1;
     c->w_sp = 0.1;
     c->sparsity_code = 0;
+    c->w_eroded = 0;
+    c->erosion = 7;
     c->idt = 1;
     c->tau = 0.07;
     c->momentum = 0.99;
@@ -168,6 +170,9 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
     const double w[5] = {c->w_gan, c->w_loc, c->w_layer, c->w_cons, c->w_sp};
     for (int i = 0; i < 5; i++)
         if (!(w[i] >= 0) || !isfinite(w[i])) BAD("loss weights must be finite and >= 0");
+    if (!(c->w_eroded >= 0) || !isfinite(c->w_eroded)) BAD("loss weights must be finite and >= 0");
+    if (c->erosion < 1 || c->erosion > 63) BAD("the erosion window must be in [1, 63] pixels");
+    if (c->batch * 3 > NLCL_MAX_PLANES_SUM) BAD("batch must be at most %d", NLCL_MAX_PLANES_SUM / 3);
     if (!(c->tau > 0)) BAD("tau must be > 0");
     if (!(c->momentum >= 0 && c->momentum < 1)) BAD("momentum must be in [0, 1)");
     if (c->w_loc > 0) {
@@ -220,6 +225,12 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
              c->idt, c->tau, c->momentum, c->n_loc, c->n_pos, c->n_neg, sn[c->loc_sampling & 3],
              sn[c->pos_sampling & 3], sn[c->neg_sampling & 3], taps,
              (unsigned long long)c->seed);
+    /* options added later are listed only when used, so that older
+       checkpoints (which lack them) still resume */
+    if (c->w_eroded > 0) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "w_eroded %.12g\nerosion %d\n", c->w_eroded, c->erosion);
+    }
     return s;
 }
 
@@ -616,8 +627,13 @@ nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
             nlcl_l1_backward(predR, NULL, img, (float)c->w_sp, t->d_predR, NULL);
         }
     }
+    if (c->w_eroded > 0) {
+        L->eroded = nlcl_eroded_l1_forward(predB, t->O, n * 3, t->H, t->W, c->erosion);
+        nlcl_eroded_l1_backward(predB, t->O, n * 3, t->H, t->W, c->erosion, (float)c->w_eroded,
+                                t->d_predB);
+    }
     L->G = c->w_gan * L->gan + c->w_loc * L->loc + c->w_layer * L->layer + c->w_cons * L->cons +
-           c->w_sp * L->sp;
+           c->w_sp * L->sp + c->w_eroded * L->eroded;
     /* back through the generators */
     NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_gbO, &t->gws, t->d_predB, NULL, 0, NULL, 1));
     if (t->use_gr)
@@ -690,6 +706,7 @@ nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, n
     NLCL_TRY(check_finite(t, "layer", L.layer));
     NLCL_TRY(check_finite(t, "cons", L.cons));
     NLCL_TRY(check_finite(t, "sparsity", L.sp));
+    NLCL_TRY(check_finite(t, "eroded", L.eroded));
     for (int id = 0; id < NLCL_NET_COUNT; id++)
         if (id != NLCL_NET_D && trainable((nlcl_net_id)id)) NLCL_TRY(check_grads(t, (nlcl_net_id)id));
     for (int id = 0; id < NLCL_NET_COUNT; id++)
@@ -789,8 +806,9 @@ nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
     return s;
 }
 
-nlcl_status nlcl_trainer_export(const nlcl_trainer *t, const char *which, const char *path,
-                                const char *const *keys, const char *const *values, int nmeta) {
+nlcl_status nlcl_trainer_model(const nlcl_trainer *t, const char *which, const char *const *keys,
+                               const char *const *values, int nmeta, nlcl_model **out) {
+    *out = NULL;
     const nlcl_gen *g = NULL;
     if (!strcmp(which, "G_B")) g = &t->gb;
     else if (!strcmp(which, "G_R") && t->use_gr) g = &t->gr;
@@ -801,10 +819,16 @@ nlcl_status nlcl_trainer_export(const nlcl_trainer *t, const char *which, const 
     for (int i = 0; s == NLCL_OK && i < nmeta; i++) s = nlcl_tensor_dict_set_meta(&d, keys[i], values[i]);
     if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "role", which);
     if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "residual", g->cfg.residual ? "1" : "0");
+    if (s == NLCL_OK) s = nlcl_model_from_dict(&d, which, out);
+    nlcl_tensor_dict_free(&d);
+    return s;
+}
+
+nlcl_status nlcl_trainer_export(const nlcl_trainer *t, const char *which, const char *path,
+                                const char *const *keys, const char *const *values, int nmeta) {
     nlcl_model *m = NULL;
-    if (s == NLCL_OK) s = nlcl_model_from_dict(&d, which, &m);
+    nlcl_status s = nlcl_trainer_model(t, which, keys, values, nmeta, &m);
     if (s == NLCL_OK) s = nlcl_model_save(m, path);
     nlcl_model_free(m);
-    nlcl_tensor_dict_free(&d);
     return s;
 }

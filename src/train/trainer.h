@@ -3,6 +3,7 @@
 #ifndef NLCL_TRAIN_TRAINER_H
 #define NLCL_TRAIN_TRAINER_H
 
+#include "nlcl/model.h"
 #include "nlcl/train.h"
 #include "nlcl/weights.h"
 #include "nn/discriminator.h"
@@ -37,5 +38,10 @@ nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *out);
 const float *nlcl_trainer_pred_B(const nlcl_trainer *t);
 const float *nlcl_trainer_pred_R(const nlcl_trainer *t);
 const float *nlcl_trainer_idt(const nlcl_trainer *t);
+
+/* G_B ("G_B") or G_R ("G_R") with its current weights as a model for
+ * nlcl_model_run (validation), with the given metadata pairs. */
+nlcl_status nlcl_trainer_model(const nlcl_trainer *t, const char *which, const char *const *keys,
+                               const char *const *values, int nmeta, nlcl_model **out);
 
 #endif

@@ -55,6 +55,16 @@ check "--loc-taps 0,99: usage error" status 2
 check "... names 99 and the range" has "99 is out of range (0..64)"
 "$NLCL" train --help >"$T/err"
 check "train --help lists the t4 values" has "P 4|8|16|32 and N 64|128|256|512"
+# repeatable options: every --rainy/--clean counts, up to 64; a stray argument is named
+many=(); for i in $(seq 65); do many+=(--rainy "$T/data/rainy"); done
+"$NLCL" train "${many[@]}" --clean "$T/data/clean" --out "$T/r0" 2>"$T/err"; rc=$?
+check "65 --rainy: usage error" status 2
+check "... names the limit" has "rainy may be given at most 64 times"
+"$NLCL" train --rainy "$T/data/rainy" stray --clean "$T/data/clean" --out "$T/r0" 2>"$T/err"; rc=$?
+check "train with a stray argument: usage error naming it" has "unexpected argument 'stray'"
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/r0" --erosion 0 2>"$T/err"; rc=$?
+check "--erosion 0: usage error" status 2
+check "... nothing written" test ! -e "$T/r0"
 
 # 4. files that are not models
 "$NLCL" info "$S1" 2>"$T/err"; rc=$?
@@ -101,6 +111,10 @@ check "--rain-model G_B: works (status 0)" status 0
 check "... with a warning" has "warning: --rain-model .*G_B.safetensors is a derainer (role G_B)"
 "$NLCL" derain -q -m "$M" --rain-model "$T/m/G_R.safetensors" -o "$T/w3.png" "$S1" 2>"$T/err"; rc=$?
 check "the right roles: no warning" hasnt "warning"
+"$NLCL" derain -m "$M" -o "$T/one.png" "$S1" 2>"$T/err"; rc=$?
+check "derain of one file: one line naming input, output and size" has "$S1 -> $T/one.png ([0-9]*x[0-9]*, "
+"$NLCL" derain -q -m "$M" -o "$T/one.png" "$S1" 2>"$T/err"; rc=$?
+check "... and nothing with -q" test ! -s "$T/err"
 "$NLCL" derain -m "$M" "$T/missing.png" 2>"$T/err"
 check "derain's own messages start 'nlcl derain:'" has "^nlcl derain: $T/missing.png: no such file"
 "$NLCL" derain --help >"$T/err"

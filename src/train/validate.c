@@ -1,0 +1,123 @@
+/* Validation during training (src/train/validate.h). */
+#include "train/validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "nlcl/files.h"
+#include "nlcl/image.h"
+#include "nlcl/metrics.h"
+
+void nlcl_val_free(nlcl_val_set *v) {
+    for (int i = 0; i < v->count; i++) {
+        free(v->rainy[i]);
+        free(v->clean[i]);
+    }
+    free(v->rainy);
+    free(v->clean);
+    memset(v, 0, sizeof *v);
+}
+
+static char *dup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* length of the name of path without folder and extension */
+static const char *stem(const char *path, size_t *len) {
+    const char *b = nlcl_basename(path), *dot = strrchr(b, '.');
+    *len = dot && dot != b ? (size_t)(dot - b) : strlen(b);
+    return b;
+}
+
+nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *clean_dir) {
+    memset(v, 0, sizeof *v);
+    char **r = NULL, **c = NULL;
+    int nr = 0, nc = 0;
+    nlcl_status s = nlcl_list_images(rainy_dir, &r, &nr);
+    if (s == NLCL_OK) s = nlcl_list_images(clean_dir, &c, &nc);
+    if (s == NLCL_OK && nr == 0)
+        s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "validation: %s holds no images", rainy_dir);
+    if (s == NLCL_OK && (!(v->rainy = calloc((size_t)nr, sizeof(char *))) ||
+                         !(v->clean = calloc((size_t)nr, sizeof(char *)))))
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "validation: out of memory");
+    for (int i = 0; s == NLCL_OK && i < nr; i++) {
+        size_t ls, lc;
+        const char *sr = stem(r[i], &ls);
+        int found = -1;
+        for (int j = 0; j < nc && found < 0; j++) {
+            const char *sc = stem(c[j], &lc);
+            if (lc == ls && !strncmp(sr, sc, ls)) found = j;
+        }
+        if (found < 0) {
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                               "validation: %s has no clean image of the same name (%.*s.*) in %s",
+                               r[i], (int)ls, sr, clean_dir);
+            break;
+        }
+        nlcl_image_info a, b;
+        s = nlcl_image_probe(r[i], &a);
+        if (s == NLCL_OK) s = nlcl_image_probe(c[found], &b);
+        if (s == NLCL_OK && (a.width != b.width || a.height != b.height))
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "validation: %s is %dx%d but %s is %dx%d", r[i],
+                               a.width, a.height, c[found], b.width, b.height);
+        if (s != NLCL_OK) break;
+        v->rainy[i] = dup(r[i]);
+        v->clean[i] = dup(c[found]);
+        v->count = i + 1;
+        if (!v->rainy[i] || !v->clean[i]) s = nlcl_error_set(NLCL_ERR_NOMEM, "validation: out of memory");
+    }
+    if (r) nlcl_free_list(r);
+    if (c) nlcl_free_list(c);
+    if (s != NLCL_OK) nlcl_val_free(v);
+    return s;
+}
+
+static nlcl_status to_metric(const nlcl_image *im, const nlcl_image_info *info,
+                             nlcl_metric_image *out) {
+    return nlcl_metric_image_from_image(im, info ? info->bit_depth <= 8 : 1, out);
+}
+
+nlcl_status nlcl_val_score(const nlcl_val_set *v, nlcl_model *m, double *psnr, double *ssim) {
+    nlcl_psnr_opts po;
+    nlcl_ssim_opts so;
+    nlcl_psnr_opts_init(&po);
+    nlcl_ssim_opts_init(&so);
+    double sp = 0, ss = 0;
+    nlcl_status s = NLCL_OK;
+    for (int i = 0; s == NLCL_OK && i < v->count; i++) {
+        nlcl_image in = {0}, out = {0}, gt = {0};
+        nlcl_image_info ii, gi;
+        nlcl_metric_image mp = {0}, mg = {0};
+        s = nlcl_image_load(v->rainy[i], &in, &ii);
+        if (s == NLCL_OK) s = nlcl_image_load(v->clean[i], &gt, &gi);
+        if (s == NLCL_OK && m) {
+            s = nlcl_model_run_image(m, &in, &out);
+            if (s == NLCL_OK) { /* as saved: clamped, then 8 bits */
+                size_t n = (size_t)3 * out.width * out.height;
+                for (size_t k = 0; k < n; k++)
+                    out.data[k] = out.data[k] < -1.0f ? -1.0f : (out.data[k] > 1.0f ? 1.0f : out.data[k]);
+                s = to_metric(&out, NULL, &mp);
+            }
+        } else if (s == NLCL_OK) {
+            s = to_metric(&in, &ii, &mp);
+        }
+        if (s == NLCL_OK) s = to_metric(&gt, &gi, &mg);
+        double p = 0, q = 0;
+        if (s == NLCL_OK) s = nlcl_psnr(&mp, &mg, &po, &p);
+        if (s == NLCL_OK) s = nlcl_ssim(&mp, &mg, &so, &q);
+        if (s == NLCL_OK) sp += p, ss += q;
+        nlcl_metric_image_free(&mp);
+        nlcl_metric_image_free(&mg);
+        nlcl_image_free(&in);
+        nlcl_image_free(&out);
+        nlcl_image_free(&gt);
+    }
+    if (s != NLCL_OK) return nlcl_error_prefix(s, "validation: ");
+    *psnr = sp / v->count;
+    *ssim = ss / v->count;
+    return NLCL_OK;
+}

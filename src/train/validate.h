@@ -1,0 +1,28 @@
+/* Validation during training: a folder of rainy images paired by file stem
+ * with a folder of clean ones, scored by Y-PSNR / SSIM after deraining with
+ * the current G_B (include/nlcl/train.h, nlcl_train_job.val_*). */
+#ifndef NLCL_TRAIN_VALIDATE_H
+#define NLCL_TRAIN_VALIDATE_H
+
+#include "nlcl/model.h"
+#include "nlcl/status.h"
+
+typedef struct nlcl_val_set {
+    int count;
+    char **rainy, **clean; /* paths, count each */
+} nlcl_val_set;
+
+/* Pair every image of rainy_dir with the image of clean_dir that has the same
+ * name without extension (clean images without a rainy partner are
+ * ignored). Each pair is probed: same size, readable. Errors: IO (a folder
+ * missing), INVALID_ARG naming the rainy image without a clean partner, a
+ * size mismatch, or an empty folder; those of nlcl_image_probe. */
+nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *clean_dir);
+void nlcl_val_free(nlcl_val_set *v);
+/* Mean Y-PSNR (dB) and SSIM over the pairs, of m's output clamped to [-1, 1]
+ * and rounded to 8 bits as 'nlcl derain' saves it, against the clean image,
+ * with 'nlcl eval''s default conventions (BT.601 luma, no crop). m = NULL
+ * scores the rainy images themselves. Errors: those of loading and running. */
+nlcl_status nlcl_val_score(const nlcl_val_set *v, nlcl_model *m, double *psnr, double *ssim);
+
+#endif
