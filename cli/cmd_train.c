@@ -63,12 +63,14 @@ static int on_progress(void *ctx, const nlcl_train_progress *p) {
     fmt_time(eta, sizeof eta, p->eta_s);
     fmt_time(el, sizeof el, p->seconds);
     const nlcl_losses *L = &p->losses;
-    char line[400];
+    char line[480], extra[96] = "";
+    if (L->eroded != 0 || L->synth != 0) /* nlcl's own terms, when on */
+        snprintf(extra, sizeof extra, "  eroded %.4f  synth %.4f", L->eroded, L->synth);
     snprintf(line, sizeof line,
-             "iter %lld/%lld  G %.4f  D %.4f  gan %.4f  loc %.4f  layer %.4f  cons %.5f  sp %.4f  "
+             "iter %lld/%lld  G %.4f  D %.4f  gan %.4f  loc %.4f  layer %.4f  cons %.5f  sp %.4f%s  "
              "%.2f it/s  elapsed %s  eta %s",
              (long long)p->iter, (long long)p->iters, L->G, L->D, L->gan, L->loc, L->layer, L->cons,
-             L->sp, p->it_per_s, el, eta);
+             L->sp, extra, p->it_per_s, el, eta);
     if (u->tty) {
         fprintf(stderr, "\r\033[K%s", line);
         if (p->iter == p->iters) fprintf(stderr, "\n");
@@ -123,7 +125,7 @@ int cmd_train(int argc, char **argv) {
     int preset_idx = preset;
     double lr = c.lr, beta1 = c.beta1, beta2 = c.beta2, eps = c.eps, tau = c.tau, mom = c.momentum;
     double w_gan = c.w_gan, w_loc = c.w_loc, w_layer = c.w_layer, w_cons = c.w_cons, w_sp = c.w_sp;
-    double w_eroded = c.w_eroded;
+    double w_eroded = c.w_eroded, w_synth = c.w_synth;
     long long erosion = c.erosion;
     const cli_opt opts[] = {
         {"rainy", 0, CLI_LIST, &rainy_l, "DIR", "folder of rainy images O (repeatable)", 0, 0, NULL},
@@ -163,6 +165,7 @@ int cmd_train(int argc, char **argv) {
         {"sparsity", 0, CLI_CHOICE, &sparsity, NULL, "L1 on the rain layer (paper) or on O - B (code)", 0, 0, "paper|code"},
         {"lambda-eroded", 0, CLI_DOUBLE, &w_eroded, "W", "weight of the eroded L1 between B and O: thin changes (streaks) are free, broad ones (colour casts) cost (nlcl option; 0 = off)", 0, 1e6, NULL},
         {"erosion", 0, CLI_INT, &erosion, "PX", "window of the eroded L1 (7)", 1, 63, NULL},
+        {"lambda-synth", 0, CLI_DOUBLE, &w_synth, "W", "weight of an L1 on synthetic pairs: the clean crops with nlcl's synthetic rain, derained back (semi-supervised, nlcl option; 0 = off)", 0, 1e6, NULL},
         {"no-idt", 0, CLI_FLAG, &no_idt, NULL, "drop the identity PatchNCE term on clean images", 0, 0, NULL},
         {"save-every", 0, CLI_INT, &save_every, "N", "checkpoint period (500)", 1, 1e12, NULL},
         {"keep-every", 0, CLI_INT, &keep_every, "N", "also keep checkpoint-ITER files every N (0 = no)", 0, 1e12, NULL},
@@ -209,6 +212,7 @@ int cmd_train(int argc, char **argv) {
     c.w_gan = w_gan, c.w_loc = w_loc, c.w_layer = w_layer, c.w_cons = w_cons, c.w_sp = w_sp;
     c.sparsity_code = sparsity;
     c.w_eroded = w_eroded;
+    c.w_synth = w_synth;
     c.erosion = (int)erosion;
     c.idt = !no_idt;
     c.n_loc = (int)n_loc, c.n_pos = (int)n_pos, c.n_neg = (int)n_neg;

@@ -116,17 +116,20 @@ static void directional(nlcl_trainer *t, const nlcl_net_id *ids, int nid, const 
     for (int k = 0; k < nid; k++) free(vs[k]);
 }
 
-static void run(int residual, int eroded_only) {
+/* only: 0 = the NLCL terms; 1 = nlcl's eroded L1 alone; 2 = nlcl's
+ * synthetic-pair L1 alone (each alone: with every other term it is a small
+ * share of L_G, and the L1 kinks make the difference noisier) */
+static void run(int residual, int only) {
     nlcl_train_config c = small_config();
     c.residual = residual;
-    if (eroded_only) {
-        /* nlcl's eroded-L1 term alone (with every other term it is a small
-           share of L_G, and the L1 kinks make the difference noisier) */
+    if (only) {
         c.w_gan = c.w_loc = c.w_layer = c.w_cons = c.w_sp = 0;
-        c.w_eroded = 1, c.erosion = 5;
+        if (only == 1) c.w_eroded = 1, c.erosion = 5;
+        else c.w_synth = 1;
     }
-    printf("-- residual G_B: %d, eroded L1 weight %g%s\n", residual, c.w_eroded,
-           eroded_only ? " (the only G term)" : "");
+    const int shift_bias = only != 0; /* see below */
+    printf("-- residual G_B: %d, eroded L1 weight %g, synthetic-pair L1 weight %g%s\n", residual,
+           c.w_eroded, c.w_synth, only ? " (the only G term)" : "");
     nlcl_trainer *t = NULL;
     CHECK_OK(nlcl_trainer_create(&c, &t));
     if (!t) return;
@@ -145,8 +148,10 @@ static void run(int residual, int eroded_only) {
         int ib = nlcl_params_find(p, "gen.4.bias");
         CHECK(ib >= 0);
         /* the eroded L1 picks the smallest |B - O| of each window, i.e. the
-           values nearest the kink of |.|: shift B - O away from 0 */
-        if (eroded_only && ib >= 0)
+           values nearest the kink of |.|, and the synthetic-pair L1 sees
+           G_B(B + S) - B = S + G(.), zero where S is: shift G's output away
+           from 0 */
+        if (shift_bias && ib >= 0)
             for (size_t k = 0; k < p->p[ib].numel; k++) p->data[p->p[ib].offset + k] = 0.3f;
     }
     nlcl_rng r;
@@ -182,5 +187,6 @@ int main(void) {
     run(0, 0);
     run(1, 0);
     run(1, 1);
+    run(1, 2);
     return test_finish("test_train_grad");
 }

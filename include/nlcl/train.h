@@ -61,6 +61,10 @@ typedef struct nlcl_train_config {
                           keeps colour and regions, lets thin streaks go (nlcl option,
                           not in the paper; 0 = off, the default) */
     int erosion;       /* its window side in pixels (7) */
+    double w_synth;    /* weight of the synthetic-pair L1 mean|G_B(B + S) - B|: the clean
+                          crops B with synthetic rain S (nlcl_synth_rain, light to heavy,
+                          no haze) as supervised pairs, as in semi-supervised deraining
+                          (Wei et al., CVPR 2019); an nlcl option, not NLCL's; 0 = off */
     int idt;           /* identity PatchNCE term on clean images */
     double tau;        /* temperature of both contrastive losses (0.07) */
     double momentum;   /* key-encoder EMA momentum (0.99; 0 = keys from G_B) */
@@ -95,10 +99,10 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c);
 char *nlcl_train_config_describe(const nlcl_train_config *c);
 
 /* Loss values of one iteration (weighted total G and D, and each term
- * unweighted; eroded is 0 unless w_eroded > 0, and is not a column of
- * losses.tsv: G includes it). */
+ * unweighted; eroded and synth are 0 unless their weights are > 0, and are
+ * not columns of losses.tsv: G includes them). */
 typedef struct nlcl_losses {
-    double G, D, gan, loc, layer, cons, sp, eroded;
+    double G, D, gan, loc, layer, cons, sp, eroded, synth;
 } nlcl_losses;
 
 typedef struct nlcl_trainer nlcl_trainer;

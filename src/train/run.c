@@ -531,7 +531,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
          * exported with the last losses recorded in losses.tsv */
         int64_t k = hist.n - 1;
         last = (nlcl_losses){hist.y[0][k], hist.y[1][k], hist.y[2][k], hist.y[3][k],
-                             hist.y[4][k], hist.y[5][k], hist.y[6][k], 0};
+                             hist.y[4][k], hist.y[5][k], hist.y[6][k], 0, 0};
     }
     if (s == NLCL_OK && val.set.count > 0 && nlcl_trainer_iteration(t) > first &&
         nlcl_trainer_iteration(t) % job->val_every != 0)

@@ -10,6 +10,7 @@
 #include "core/internal.h"
 #include "nlcl/model.h"
 #include "nlcl/ops.h"
+#include "nlcl/synth.h"
 #include "train/losses.h"
 #include "train/sampler.h"
 
@@ -27,14 +28,14 @@ struct nlcl_trainer {
     /* records */
     nlcl_gen_plans gpl;
     nlcl_gen_bwd_ws gws;
-    nlcl_gen_record r_gbO, r_grO, r_gbB, r_q, r_k;
+    nlcl_gen_record r_gbO, r_grO, r_gbB, r_q, r_k, r_syn;
     nlcl_disc_record r_d2, r_dB, r_dR;
     nlcl_head_record hq[NLCL_MAX_LOC_TAPS], hk, hbr[NLCL_DISC_NTAPS], hrr[NLCL_DISC_NTAPS];
     /* buffers */
     const float *O, *B;
     float *dcat, *d_predB, *d_predR, *d_idt, *d_dout;
     int32_t *ids_loc, *ids_B, *ids_R, *ids_tapB, *ids_tapR;
-    float *zcat, *dzcat, *dzB, *dzR, *dzq, *work;
+    float *zcat, *dzcat, *dzB, *dzR, *dzq, *work, *syn_O, *d_syn;
     const int32_t *inj_locO, *inj_locB, *inj_B, *inj_R;
     int64_t iter;
     double search_s;
@@ -65,6 +66,7 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
     c->sparsity_code = 0;
     c->w_eroded = 0;
     c->erosion = 7;
+    c->w_synth = 0;
     c->idt = 1;
     c->tau = 0.07;
     c->momentum = 0.99;
@@ -170,7 +172,8 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
     const double w[5] = {c->w_gan, c->w_loc, c->w_layer, c->w_cons, c->w_sp};
     for (int i = 0; i < 5; i++)
         if (!(w[i] >= 0) || !isfinite(w[i])) BAD("loss weights must be finite and >= 0");
-    if (!(c->w_eroded >= 0) || !isfinite(c->w_eroded)) BAD("loss weights must be finite and >= 0");
+    if (!(c->w_eroded >= 0) || !isfinite(c->w_eroded) || !(c->w_synth >= 0) || !isfinite(c->w_synth))
+        BAD("loss weights must be finite and >= 0");
     if (c->erosion < 1 || c->erosion > 63) BAD("the erosion window must be in [1, 63] pixels");
     if (c->batch * 3 > NLCL_MAX_PLANES_SUM) BAD("batch must be at most %d", NLCL_MAX_PLANES_SUM / 3);
     if (!(c->tau > 0)) BAD("tau must be > 0");
@@ -231,6 +234,10 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
         size_t len = strlen(s);
         snprintf(s + len, 2048 - len, "w_eroded %.12g\nerosion %d\n", c->w_eroded, c->erosion);
     }
+    if (c->w_synth > 0) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "w_synth %.12g\n", c->w_synth);
+    }
     return s;
 }
 
@@ -270,6 +277,7 @@ void nlcl_trainer_free(nlcl_trainer *t) {
     nlcl_gen_record_free(&t->r_gbB);
     nlcl_gen_record_free(&t->r_q);
     nlcl_gen_record_free(&t->r_k);
+    nlcl_gen_record_free(&t->r_syn);
     nlcl_disc_record_free(&t->r_d2);
     nlcl_disc_record_free(&t->r_dB);
     nlcl_disc_record_free(&t->r_dR);
@@ -281,7 +289,7 @@ void nlcl_trainer_free(nlcl_trainer *t) {
     }
     void *bufs[] = {t->dcat, t->d_predB, t->d_predR, t->d_idt, t->d_dout, t->ids_loc, t->ids_B,
                     t->ids_R, t->ids_tapB, t->ids_tapR, t->zcat, t->dzcat, t->dzB, t->dzR,
-                    t->dzq, t->work};
+                    t->dzq, t->work, t->syn_O, t->d_syn};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nlcl_free(bufs[i]);
     free(t);
 }
@@ -337,6 +345,7 @@ static nlcl_status create(nlcl_trainer *t) {
         NLCL_TRY(nlcl_gen_record_init(&t->r_q, &gc, n, H, W, t->nloc_max_tap, 0));
         if (t->use_key) NLCL_TRY(nlcl_gen_record_init(&t->r_k, &gc, n, H, W, t->nloc_max_tap, 0));
     }
+    if (c->w_synth > 0) NLCL_TRY(nlcl_gen_record_init(&t->r_syn, &gc, n, H, W, c->gen_blocks, 1));
     NLCL_TRY(nlcl_disc_record_init(&t->r_d2, c->ndf, 2 * n, H, W, 1));
     if (c->w_gan > 0 || t->use_layer) NLCL_TRY(nlcl_disc_record_init(&t->r_dB, c->ndf, n, H, W, 1));
     if (t->use_layer) NLCL_TRY(nlcl_disc_record_init(&t->r_dR, c->ndf, n, H, W, 0));
@@ -345,6 +354,8 @@ static nlcl_status create(nlcl_trainer *t) {
     if (!(t->dcat = nlcl_alloc_floats(2 * img, what)) || !(t->d_predB = nlcl_alloc_floats(img, what)) ||
         !(t->d_predR = nlcl_alloc_floats(img, what)) || !(t->d_idt = nlcl_alloc_floats(img, what)) ||
         !(t->d_dout = nlcl_alloc_floats((size_t)2 * n * t->r_d2.geo.out_h * t->r_d2.geo.out_w, what)))
+        return NLCL_ERR_NOMEM;
+    if (c->w_synth > 0 && (!(t->syn_O = nlcl_alloc_floats(img, what)) || !(t->d_syn = nlcl_alloc_floats(img, what))))
         return NLCL_ERR_NOMEM;
     if (t->use_loc) {
         for (int i = 0; i < c->n_loc_taps; i++)
@@ -447,6 +458,20 @@ nlcl_status nlcl_trainer_forward(nlcl_trainer *t, const float *O, const float *B
     NLCL_TRY(nlcl_gen_forward(&t->gb, &t->gpl, &t->r_gbO, O));
     if (t->use_gr) NLCL_TRY(nlcl_gen_forward(&t->gr, &t->gpl, &t->r_grO, O));
     if (t->use_loc && t->cfg.idt) NLCL_TRY(nlcl_gen_forward(&t->gb, &t->gpl, &t->r_gbB, B));
+    if (t->cfg.w_synth > 0) {
+        /* B + synthetic rain, from its own stream of iteration t */
+        nlcl_rng r;
+        nlcl_rng_seed(&r, t->cfg.seed, ((uint64_t)3 << 32) + (uint64_t)t->iter);
+        const nlcl_rain_params rp = {{0.002, 0.016}, {10, 40}, {-30, 30}, {0.4, 1.2}, {0.3, 0.8}, {0, 0}};
+        size_t one = (size_t)3 * t->H * t->W;
+        for (int b = 0; b < t->n; b++) {
+            nlcl_image clean = {t->W, t->H, (float *)B + b * one}, rainy = {0};
+            NLCL_TRY(nlcl_synth_rain(&clean, &rp, &r, &rainy));
+            memcpy(t->syn_O + b * one, rainy.data, one * sizeof(float));
+            nlcl_image_free(&rainy);
+        }
+        NLCL_TRY(nlcl_gen_forward(&t->gb, &t->gpl, &t->r_syn, t->syn_O));
+    }
     return NLCL_OK;
 }
 
@@ -632,14 +657,21 @@ nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
         nlcl_eroded_l1_backward(predB, t->O, n * 3, t->H, t->W, c->erosion, (float)c->w_eroded,
                                 t->d_predB);
     }
+    if (c->w_synth > 0) {
+        L->synth = nlcl_l1_forward(t->r_syn.out, t->B, img);
+        memset(t->d_syn, 0, img * sizeof(float));
+        nlcl_l1_backward(t->r_syn.out, t->B, img, (float)c->w_synth, t->d_syn, NULL);
+    }
     L->G = c->w_gan * L->gan + c->w_loc * L->loc + c->w_layer * L->layer + c->w_cons * L->cons +
-           c->w_sp * L->sp + c->w_eroded * L->eroded;
+           c->w_sp * L->sp + c->w_eroded * L->eroded + c->w_synth * L->synth;
     /* back through the generators */
     NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_gbO, &t->gws, t->d_predB, NULL, 0, NULL, 1));
     if (t->use_gr)
         NLCL_TRY(nlcl_gen_backward(&t->gr, &t->gpl, &t->r_grO, &t->gws, t->d_predR, NULL, 0, NULL, 1));
     if (t->use_loc && c->idt)
         NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_gbB, &t->gws, t->d_idt, NULL, 0, NULL, 1));
+    if (c->w_synth > 0)
+        NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_syn, &t->gws, t->d_syn, NULL, 0, NULL, 1));
     return NLCL_OK;
 }
 
@@ -707,6 +739,7 @@ nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, n
     NLCL_TRY(check_finite(t, "cons", L.cons));
     NLCL_TRY(check_finite(t, "sparsity", L.sp));
     NLCL_TRY(check_finite(t, "eroded", L.eroded));
+    NLCL_TRY(check_finite(t, "synth", L.synth));
     for (int id = 0; id < NLCL_NET_COUNT; id++)
         if (id != NLCL_NET_D && trainable((nlcl_net_id)id)) NLCL_TRY(check_grads(t, (nlcl_net_id)id));
     for (int id = 0; id < NLCL_NET_COUNT; id++)
