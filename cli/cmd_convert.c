@@ -6,6 +6,32 @@
 #include "cli.h"
 #include "nlcl/files.h"
 #include "nlcl/model.h"
+#include "nlcl/weights.h"
+
+/* 1 if path is an existing nlcl training checkpoint (never overwritten) */
+static int is_checkpoint(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    nlcl_tensor_dict d;
+    nlcl_tensor_dict_init(&d);
+    int yes = 0;
+    if (nlcl_safetensors_load(path, &d) == NLCL_OK) {
+        const char *fmt = nlcl_tensor_dict_get_meta(&d, "format");
+        yes = fmt && !strcmp(fmt, "nlcl-checkpoint-1");
+    }
+    nlcl_tensor_dict_free(&d);
+    return yes;
+}
+
+/* metadata keys nlcl writes itself from the model (not settable by --meta) */
+static int reserved_key(const char *k, size_t n) {
+    static const char *const keys[] = {"role", "residual", "channels", "blocks", "architecture",
+                                       "format", NULL};
+    for (int i = 0; keys[i]; i++)
+        if (strlen(keys[i]) == n && !strncmp(keys[i], k, n)) return 1;
+    return 0;
+}
 
 static const char *summary =
     "usage: nlcl convert [options] IN.pth OUT.safetensors\n\n"
@@ -44,8 +70,14 @@ int cmd_convert(int argc, char **argv) {
     const int nmeta = meta.n;
     for (int i = 0; i < nmeta; i++) {
         const char *eq = strchr(metas[i], '=');
-        if (!eq || eq == metas[i]) {
-            int rc = cli_usage_error("convert", "--meta '%s': expected KEY=VALUE", metas[i]);
+        const char *why = NULL;
+        if (!eq || eq == metas[i]) why = "expected KEY=VALUE";
+        else if (reserved_key(metas[i], (size_t)(eq - metas[i])))
+            why = "this key is written by nlcl from the model itself (use --role for the role)";
+        for (const char *c = metas[i]; !why && *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) why = "control characters are not allowed";
+        if (why) {
+            int rc = cli_usage_error("convert", "--meta '%.80s': %s", metas[i], why);
             free(metas);
             return rc;
         }
@@ -55,6 +87,12 @@ int cmd_convert(int argc, char **argv) {
         free(metas);
         return cli_usage_error("convert", "%s: the output must end in .safetensors (nlcl writes only "
                                           "safetensors)", out);
+    }
+    if (is_checkpoint(out)) {
+        fprintf(stderr, "nlcl convert: %s is a training checkpoint; convert never overwrites one "
+                        "(choose another output)\n", out);
+        free(metas);
+        return CLI_EXIT_FAIL;
     }
     if (nlcl_same_file(in, out)) {
         fprintf(stderr, "nlcl convert: %s: output would overwrite the input\n", out);

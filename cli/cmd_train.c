@@ -171,7 +171,7 @@ int cmd_train(int argc, char **argv) {
         {"keep-every", 0, CLI_INT, &keep_every, "N", "also keep checkpoint-ITER files every N (0 = no)", 0, 1e12, NULL},
         {"sample-every", 0, CLI_INT, &sample_every, "N", "sample image period (500; 0 = never)", 0, 1e12, NULL},
         {"log-every", 0, CLI_INT, &log_every, "N", "progress line period (10)", 1, 1e12, NULL},
-        {"val-rainy", 0, CLI_STRING, &val_rainy, "DIR", "validation: rainy images, paired by file name with --val-clean's", 0, 0, NULL},
+        {"val-rainy", 0, CLI_STRING, &val_rainy, "DIR", "validation: rainy images, paired by file name with --val-clean's (one folder; not covered by --skip-bad)", 0, 0, NULL},
         {"val-clean", 0, CLI_STRING, &val_clean, "DIR", "validation: their clean images; G_B is scored by Y-PSNR/SSIM (validation.tsv) and the best is kept as G_B-best.safetensors", 0, 0, NULL},
         {"val-every", 0, CLI_INT, &val_every, "N", "validation period (default: --save-every)", 1, 1e12, NULL},
         {"skip-bad", 0, CLI_FLAG, &skip_bad, NULL, "leave unreadable images out with a warning", 0, 0, NULL},
@@ -302,7 +302,8 @@ int cmd_train(int argc, char **argv) {
         return cli_fail(s);
     }
     if (!quiet)
-        fprintf(stderr, "nlcl train: done; models in %s/G_B.safetensors%s\n", out,
-                c.rain_generator ? " and G_R.safetensors" : "");
+        fprintf(stderr, "nlcl train: done; models in %s/G_B.safetensors%s%s\n", out,
+                c.rain_generator ? " and G_R.safetensors" : "",
+                val_rainy ? " (best on validation: G_B-best.safetensors)" : "");
     return CLI_EXIT_OK;
 }

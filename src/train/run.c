@@ -86,15 +86,26 @@ static nlcl_status check_config_file(const char *cfgp, const char *run_dir,
     }
     nlcl_status s = NLCL_OK;
     char line[4096];
+    /* every option this command describes must be in config.txt (options
+       added later, e.g. w_eroded, are listed only when used) */
+    char *seen = calloc(strlen(desc) + 1, 1); /* per desc byte: its line was found */
+    if (!seen) {
+        fclose(f);
+        free(desc);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    }
     while (s == NLCL_OK && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = '\0';
         const char *sp = strchr(line, ' ');
         if (line[0] == '#' || !sp || !strncmp(line, "command ", 8)) continue;
         size_t kl = (size_t)(sp - line) + 1; /* "name " */
+        int found = 0;
         for (const char *d = desc; *d;) {
             const char *e = strchr(d, '\n');
             size_t dl = e ? (size_t)(e - d) : strlen(d);
             if (dl >= kl && !strncmp(d, line, kl)) {
+                seen[d - desc] = 1;
+                found = 1;
                 if (dl != strlen(line) || strncmp(d, line, dl) != 0)
                     s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
                                        "train: --resume: the run in %s has '%s' (config.txt), this "
@@ -104,9 +115,62 @@ static nlcl_status check_config_file(const char *cfgp, const char *run_dir,
             }
             d += dl + (e ? 1 : 0);
         }
+        if (s == NLCL_OK && !found)
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                               "train: --resume: the run in %s has '%s' (config.txt), an option "
+                               "this command does not use; resume with the same options",
+                               run_dir, line);
     }
+    for (const char *d = desc; s == NLCL_OK && *d;) {
+        const char *e = strchr(d, '\n');
+        size_t dl = e ? (size_t)(e - d) : strlen(d);
+        if (!seen[d - desc])
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                               "train: --resume: this command gives '%.*s', which the run in %s "
+                               "did not use (config.txt); resume with the same options",
+                               (int)dl, d, run_dir);
+        d += dl + (e ? 1 : 0);
+    }
+    free(seen);
     fclose(f);
     free(desc);
+    return s;
+}
+
+/* On resume: the folders validation.tsv was made with ("# rainy DIR",
+ * "# clean DIR") must be this command's; without validation options, a
+ * warning that the record stops here. Before the images are read. */
+static nlcl_status check_validation_file(const nlcl_train_job *job) {
+    char *tsv = join(job->run_dir, "validation.tsv");
+    if (!tsv) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    FILE *f = fopen(tsv, "r");
+    nlcl_status s = NLCL_OK;
+    char line[4200], rainy[4200] = "", clean[4200] = "";
+    long long last = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!strncmp(line, "# rainy ", 8)) snprintf(rainy, sizeof rainy, "%s", line + 8);
+        else if (!strncmp(line, "# clean ", 8)) snprintf(clean, sizeof clean, "%s", line + 8);
+        else sscanf(line, "%lld", &last);
+    }
+    if (f) fclose(f);
+    if (*rainy && *clean && job->val_every > 0) {
+        int same = (!strcmp(rainy, job->val_rainy_dir) || nlcl_same_file(rainy, job->val_rainy_dir)) &&
+                   (!strcmp(clean, job->val_clean_dir) || nlcl_same_file(clean, job->val_clean_dir));
+        if (!same)
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                               "train: --resume: the run in %s validated on %s and %s "
+                               "(validation.tsv), this command gives %s and %s; resume with the same "
+                               "--val-rainy/--val-clean, or move validation.tsv and "
+                               "G_B-best.safetensors away to start a new record",
+                               job->run_dir, rainy, clean, job->val_rainy_dir, job->val_clean_dir);
+    } else if (*rainy && job->val_every == 0 && last >= 0) {
+        say(job, "warning: the run in %s validated on %s and %s; without --val-rainy/--val-clean "
+                 "this resume does not, and validation.tsv and G_B-best.safetensors stay at "
+                 "iteration %lld",
+            job->run_dir, rainy, clean, last);
+    }
+    free(tsv);
     return s;
 }
 
@@ -267,13 +331,13 @@ typedef struct val_state {
 
 /* Keep the rows of validation.tsv up to iteration upto (a resumed run) and
  * recover the best so far; write the header if the file is new. */
-static nlcl_status val_log_init(val_state *v, int64_t upto) {
+static nlcl_status val_log_init(const nlcl_train_job *job, val_state *v, int64_t upto) {
     v->best_iter = -1;
     FILE *f = fopen(v->tsv, "r");
     nlcl_afile out;
     NLCL_TRY(nlcl_afile_open(&out, v->tsv, "train"));
-    fprintf(out.fp, "iter\tpsnr_y\tssim\n");
-    char line[256];
+    fprintf(out.fp, "# rainy %s\n# clean %s\niter\tpsnr_y\tssim\n", job->val_rainy_dir, job->val_clean_dir);
+    char line[4200];
     while (f && fgets(line, sizeof line, f)) {
         long long it;
         double p, q;
@@ -301,8 +365,8 @@ static nlcl_status validate(const nlcl_train_job *job, const nlcl_trainer *t, va
     if (better) {
         char what[512];
         snprintf(what, sizeof what,
-                 "the best mean Y-PSNR of the validations every %lld iterations: %.4f dB (SSIM "
-                 "%.4f) on %d pairs of %s and %s at iteration %lld; the input scores %.4f dB",
+                 "the best mean Y-PSNR of the validations every %lld iteration(s): %.4f dB (SSIM "
+                 "%.4f) on %d pair(s) of %s and %s at iteration %lld; the input scores %.4f dB",
                  (long long)job->val_every, p, q, v->set.count, job->val_rainy_dir,
                  job->val_clean_dir, (long long)it, v->input_psnr);
         NLCL_TRY(export_models(job, t, rainy, clean, last, what));
@@ -371,7 +435,16 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
     }
     if (job->resume) {
         s = check_config_file(cfgp, job->run_dir, c);
+        if (s == NLCL_OK) s = check_validation_file(job);
         if (s != NLCL_OK) goto done;
+    } else {
+        /* records of a run that was killed before its first checkpoint */
+        const char *stale[2] = {"validation.tsv", "G_B-best.safetensors"};
+        for (int i = 0; i < 2; i++) {
+            char *p = join(job->run_dir, stale[i]);
+            if (p) unlink(p);
+            free(p);
+        }
     }
     /* data: every image decoded and checked once */
     double t0 = now_s();
@@ -393,7 +466,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
         if (s == NLCL_OK) s = nlcl_val_score(&val.set, NULL, &val.input_psnr, &val.input_ssim);
         if (s == NLCL_OK && !(val.tsv = join(job->run_dir, "validation.tsv"))) s = NLCL_ERR_NOMEM;
         if (s != NLCL_OK) goto done;
-        SAY_INFO(job, "validation: %d pairs (%s, %s), every %lld iterations; the input scores "
+        SAY_INFO(job, "validation: %d pair(s) (%s, %s), every %lld iteration(s); the input scores "
                       "Y-PSNR %.2f dB, SSIM %.4f (%.1f s)",
                  val.set.count, job->val_rainy_dir, job->val_clean_dir, (long long)job->val_every,
                  val.input_psnr, val.input_ssim, now_s() - tv);
@@ -407,7 +480,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
             (long long)nlcl_trainer_iteration(t), (long long)c->iters);
         s = log_truncate(logp, nlcl_trainer_iteration(t), &hist);
         if (s != NLCL_OK) goto done;
-        if (val.set.count > 0 && (s = val_log_init(&val, nlcl_trainer_iteration(t))) != NLCL_OK) goto done;
+        if (val.set.count > 0 && (s = val_log_init(job, &val, nlcl_trainer_iteration(t))) != NLCL_OK) goto done;
     } else {
         char *desc = nlcl_train_config_describe(c);
         nlcl_afile cf;
@@ -428,7 +501,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
         for (int k = 0; k < NTERMS; k++) fprintf(f, "\t%s", term_names[k]);
         fprintf(f, "\n");
         fclose(f);
-        if (val.set.count > 0 && (s = val_log_init(&val, -1)) != NLCL_OK) goto done;
+        if (val.set.count > 0 && (s = val_log_init(job, &val, -1)) != NLCL_OK) goto done;
     }
     log = fopen(logp, "a");
     if (!log) {

@@ -807,12 +807,14 @@ nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
         /* name the first differing option */
         const char *a = cfg, *b = desc ? desc : "";
         while (*a && *a == *b) a++, b++;
-        while (a > cfg && a[-1] != '\n') a--;
-        const char *e = strchr(a, '\n');
+        while (a > cfg && a[-1] != '\n') a--, b--; /* back to the start of the line */
+        const char *e = strchr(a, '\n'), *f = strchr(b, '\n');
+        int la = e ? (int)(e - a) : (int)strlen(a), lb = f ? (int)(f - b) : (int)strlen(b);
         s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                           "%s: was made with a different configuration (checkpoint has '%.*s'); "
+                           "%s: was made with a different configuration (checkpoint has '%.*s', "
+                           "this command gives '%.*s'; an empty one is an option not used there); "
                            "resume with the same options",
-                           what, e ? (int)(e - a) : (int)strlen(a), a);
+                           what, la, a, lb, b);
     }
     free(desc);
     for (int id = 0; s == NLCL_OK && id < NLCL_NET_COUNT; id++) {

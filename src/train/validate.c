@@ -39,6 +39,7 @@ nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *cl
     int nr = 0, nc = 0;
     nlcl_status s = nlcl_list_images(rainy_dir, &r, &nr);
     if (s == NLCL_OK) s = nlcl_list_images(clean_dir, &c, &nc);
+    if (s != NLCL_OK) s = nlcl_error_prefix(s, "validation: ");
     if (s == NLCL_OK && nr == 0)
         s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "validation: %s holds no images", rainy_dir);
     if (s == NLCL_OK && (!(v->rainy = calloc((size_t)nr, sizeof(char *))) ||
@@ -48,10 +49,16 @@ nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *cl
         size_t ls, lc;
         const char *sr = stem(r[i], &ls);
         int found = -1;
-        for (int j = 0; j < nc && found < 0; j++) {
+        for (int j = 0; j < nc && s == NLCL_OK; j++) {
             const char *sc = stem(c[j], &lc);
-            if (lc == ls && !strncmp(sr, sc, ls)) found = j;
+            if (lc != ls || strncmp(sr, sc, ls)) continue;
+            if (found >= 0)
+                s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                                   "validation: %s has two clean partners, %s and %s; keep one",
+                                   r[i], c[found], c[j]);
+            found = j;
         }
+        if (s != NLCL_OK) break;
         if (found < 0) {
             s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
                                "validation: %s has no clean image of the same name (%.*s.*) in %s",
@@ -61,7 +68,12 @@ nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *cl
         nlcl_image_info a, b;
         s = nlcl_image_probe(r[i], &a);
         if (s == NLCL_OK) s = nlcl_image_probe(c[found], &b);
-        if (s == NLCL_OK && (a.width != b.width || a.height != b.height))
+        if (s != NLCL_OK) s = nlcl_error_prefix(s, "validation: ");
+        else if (a.width < NLCL_VAL_MIN_SIZE || a.height < NLCL_VAL_MIN_SIZE)
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                               "validation: %s is %dx%d, smaller than SSIM's %dx%d window", r[i],
+                               a.width, a.height, NLCL_VAL_MIN_SIZE, NLCL_VAL_MIN_SIZE);
+        else if (a.width != b.width || a.height != b.height)
             s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "validation: %s is %dx%d but %s is %dx%d", r[i],
                                a.width, a.height, c[found], b.width, b.height);
         if (s != NLCL_OK) break;

@@ -7,6 +7,8 @@
 #include "nlcl/model.h"
 #include "nlcl/status.h"
 
+#define NLCL_VAL_MIN_SIZE 11 /* SSIM's window */
+
 typedef struct nlcl_val_set {
     int count;
     char **rainy, **clean; /* paths, count each */
@@ -14,9 +16,10 @@ typedef struct nlcl_val_set {
 
 /* Pair every image of rainy_dir with the image of clean_dir that has the same
  * name without extension (clean images without a rainy partner are
- * ignored). Each pair is probed: same size, readable. Errors: IO (a folder
- * missing), INVALID_ARG naming the rainy image without a clean partner, a
- * size mismatch, or an empty folder; those of nlcl_image_probe. */
+ * ignored). Each pair is probed: same size, at least 11x11, readable.
+ * Errors (all prefixed "validation: "): IO (a folder missing), INVALID_ARG
+ * naming the rainy image without a clean partner or with two, a size
+ * mismatch, a too small image, or an empty folder; those of nlcl_image_probe. */
 nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *clean_dir);
 void nlcl_val_free(nlcl_val_set *v);
 /* Mean Y-PSNR (dB) and SSIM over the pairs, of m's output clamped to [-1, 1]

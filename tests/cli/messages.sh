@@ -143,5 +143,23 @@ printf 'junk' > "$T/data/rainy/zz_bad.png"   # a mismatch must be found before t
 check "resume with other options: refused" test "$rc" -ne 0
 check "... showing both values" has "has 'channels 8'.*this command gives 'channels 16'"
 check "... before reading the images" hasnt "zz_bad"
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/run" --iters 2 "${TINY[@]}" --lambda-eroded 0.5 --resume 2>"$T/err"; rc=$?
+check "resume adding an option the run did not use: refused" test "$rc" -ne 0
+check "... naming it" has "this command gives 'w_eroded 0.5', which the run in .* did not use"
+check "... before reading the images" hasnt "zz_bad"
+rm -f "$T/data/rainy/zz_bad.png"
+
+# 10. convert: never over a training checkpoint; --meta refuses nlcl's own keys and control characters
+cp "$T/run/checkpoint.safetensors" "$T/ck_copy"
+"$NLCL" convert "$T/run/G_R.safetensors" "$T/run/checkpoint.safetensors" 2>"$T/err"; rc=$?
+check "convert over a training checkpoint: status 1" status 1
+check "... says so" has "is a training checkpoint; convert never overwrites one"
+check "... the checkpoint is intact" cmp -s "$T/run/checkpoint.safetensors" "$T/ck_copy"
+"$NLCL" convert --role G_R --meta role=G_B "$T/run/checkpoint.safetensors" "$T/r.safetensors" 2>"$T/err"; rc=$?
+check "convert --meta role=...: usage error" status 2
+check "... pointing to --role" has "use --role for the role"
+check "... nothing written" test ! -e "$T/r.safetensors"
+"$NLCL" convert --meta "$(printf 'k=\033[31mred')" "$T/run/G_B.safetensors" "$T/r.safetensors" 2>"$T/err"; rc=$?
+check "convert --meta with a control character: usage error" status 2
 
 exit $fail

@@ -24,11 +24,12 @@ RUN=(--rainy "$T/data/rainy" --clean "$T/data/clean" --val-rainy "$T/data/rainy"
 # 1. rows every 2 iterations and at the end; the best model and its numbers
 "$NLCL" train "${RUN[@]}" --out "$T/r" --iters 5 --val-every 2 --keep-every 2 --save-every 2 "${TINY[@]}" 2>"$T/err"; rc=$?
 check "train with validation: status 0" status 0
-check "... says what the input scores" has "validation: 4 pairs .* the input scores Y-PSNR"
-check "... validation.tsv rows at 2, 4 and 5" test "$(cut -f1 "$T/r/validation.tsv" | tr '\n' ' ')" = "iter 2 4 5 "
+check "... says what the input scores" has "validation: 4 pair(s) .* the input scores Y-PSNR"
+check "... validation.tsv rows at 2, 4 and 5" test "$(grep -v '^#' "$T/r/validation.tsv" | cut -f1 | tr '\n' ' ')" = "iter 2 4 5 "
+check "... and it names the folders" grep -q "^# rainy $T/data/rainy\$" "$T/r/validation.tsv"
 check "... G_B-best.safetensors written" test -s "$T/r/G_B-best.safetensors"
-best=$(awk 'NR > 1 && (b == "" || $2 > b) { b = $2; i = $1 } END { print i }' "$T/r/validation.tsv")
-bestp=$(awk -v i="$best" 'NR > 1 && $1 == i { print $2 }' "$T/r/validation.tsv")
+best=$(awk '$1 ~ /^[0-9]+$/ && (b == "" || $2 > b) { b = $2; i = $1 } END { print i }' "$T/r/validation.tsv")
+bestp=$(awk -v i="$best" '$1 == i { print $2 }' "$T/r/validation.tsv")
 "$NLCL" info "$T/r/G_B-best.safetensors" >"$T/info" 2>&1
 check "... G_B-best is the model of the best row (iteration $best)" grep -q "^iterations: *$best\$" "$T/info"
 check "... and records how it was chosen" grep -q "^validation: .*at iteration $best" "$T/info"
@@ -44,6 +45,17 @@ cp "$T/r/checkpoint-00000002.safetensors" "$T/r/checkpoint.safetensors"
 "$NLCL" train "${RUN[@]}" --out "$T/r" --iters 5 --val-every 2 --keep-every 2 --save-every 2 "${TINY[@]}" --resume 2>"$T/err"; rc=$?
 check "resume from iteration 2: status 0" status 0
 check "... validation.tsv as the uninterrupted run's" cmp -s "$T/r/validation.tsv" "$T/val_full.tsv"
+# other validation folders: refused before any work; none: a warning
+cp -r "$T/data" "$T/data2"
+cp "$T/r/checkpoint-00000002.safetensors" "$T/r/checkpoint.safetensors"
+cp "$T/r/checkpoint.safetensors" "$T/ck_before"
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --val-rainy "$T/data2/rainy" --val-clean "$T/data2/clean" --out "$T/r" --iters 5 --val-every 2 --keep-every 2 --save-every 2 "${TINY[@]}" --resume 2>"$T/err"; rc=$?
+check "resume with other validation folders: status 1" status 1
+check "... names both" has "validated on $T/data/rainy and $T/data/clean (validation.tsv), this command gives $T/data2/rainy"
+check "... checkpoint untouched" cmp -s "$T/r/checkpoint.safetensors" "$T/ck_before"
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/r" --iters 5 --keep-every 2 --save-every 2 "${TINY[@]}" --resume 2>"$T/err"; rc=$?
+check "resume without validation: status 0" status 0
+check "... warns that the record stops" has "warning: .*validation.tsv and G_B-best.safetensors stay at iteration 5"
 
 # 3. usage and pairing errors; no run folder left behind
 "$NLCL" train "${RUN[@]:0:6}" --out "$T/u" --iters 1 "${TINY[@]}" 2>"$T/err"; rc=$?
@@ -59,4 +71,10 @@ mkdir -p "$T/vc"; cp "$T/big/clean/scene0001.png" "$T/vc/scene0001.png"
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --val-rainy "$T/data/rainy" --val-clean "$T/vc" --out "$T/u" --iters 1 "${TINY[@]}" 2>"$T/err"; rc=$?
 check "a pair of different sizes: status 1" status 1
 check "... names both sizes" has "is 48x.* but .*vc/scene0001.png is 64x"
+"$NLCL" synth --scenes 1 --scene-size 48 -o "$T/one" >/dev/null 2>&1
+mkdir -p "$T/amb2"; cp "$T/one/clean/scene0001.png" "$T/amb2/scene0001.png"; cp "$T/amb2/scene0001.png" "$T/amb2/scene0001.PNG"
+mkdir -p "$T/vr1"; cp "$T/one/rainy/scene0001.png" "$T/vr1/"
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --val-rainy "$T/vr1" --val-clean "$T/amb2" --out "$T/u" --iters 1 "${TINY[@]}" 2>"$T/err"; rc=$?
+check "a validation image with two clean partners: status 1" status 1
+check "... names both" has "has two clean partners"
 exit $fail
