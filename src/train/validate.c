@@ -19,13 +19,6 @@ void nlcl_val_free(nlcl_val_set *v) {
     memset(v, 0, sizeof *v);
 }
 
-static char *dup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 /* length of the name of path without folder and extension */
 static const char *stem(const char *path, size_t *len) {
     const char *b = nlcl_basename(path), *dot = strrchr(b, '.');
@@ -77,8 +70,8 @@ nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *cl
             s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "validation: %s is %dx%d but %s is %dx%d", r[i],
                                a.width, a.height, c[found], b.width, b.height);
         if (s != NLCL_OK) break;
-        v->rainy[i] = dup(r[i]);
-        v->clean[i] = dup(c[found]);
+        v->rainy[i] = strdup(r[i]);
+        v->clean[i] = strdup(c[found]);
         v->count = i + 1;
         if (!v->rainy[i] || !v->clean[i]) s = nlcl_error_set(NLCL_ERR_NOMEM, "validation: out of memory");
     }
