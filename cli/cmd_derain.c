@@ -258,6 +258,17 @@ int cmd_derain(int argc, char **argv) {
     const char *dir = out ? out : "derained";
     if (rc == CLI_EXIT_OK && single && nin != 1)
         rc = cli_usage_error("derain", "-o %s names one file but there are %d inputs", out, nin);
+    if (rc == CLI_EXIT_OK && single) { /* the folder of -o FILE must exist (it is not made) */
+        const char *base = nlcl_basename(out);
+        if (base != out) {
+            char *parent = strndup(out, (size_t)(base - out));
+            if (parent && !nlcl_is_dir(parent)) {
+                fprintf(stderr, "nlcl derain: -o %s: the folder %s does not exist\n", out, parent);
+                rc = CLI_EXIT_FAIL;
+            }
+            free(parent);
+        }
+    }
     if (rc == CLI_EXIT_OK) {
         outs = calloc((size_t)nin, sizeof *outs);
         rain_outs = calloc((size_t)nin, sizeof *rain_outs);
@@ -338,8 +349,8 @@ int cmd_derain(int argc, char **argv) {
             fprintf(stderr, "[%d/%d] %s -> %s (%dx%d, %.2f s)\n", i + 1, nin, inputs[i], outs[i],
                     img.width, img.height, now_s() - t0);
         } else if (!quiet) {
-            fprintf(stderr, "%s -> %s (%dx%d, %.2f s)\n", inputs[i], outs[i], img.width,
-                    img.height, now_s() - t0);
+            fprintf(stderr, "%s -> %s%s%s (%dx%d, %.2f s)\n", inputs[i], outs[i], gr ? " and " : "",
+                    gr ? rain_outs[i] : "", img.width, img.height, now_s() - t0);
         }
         if (s == NLCL_OK && verbose)
             fprintf(stderr, "  activations %.1f MiB, peak RSS so far %.1f MiB\n",

@@ -175,6 +175,8 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
     if (!(c->w_eroded >= 0) || !isfinite(c->w_eroded) || !(c->w_synth >= 0) || !isfinite(c->w_synth))
         BAD("loss weights must be finite and >= 0");
     if (c->erosion < 1 || c->erosion > 63) BAD("the erosion window must be in [1, 63] pixels");
+    if (c->w_eroded > 0 && c->erosion > NLCL_MIN(c->crop, cw))
+        BAD("the erosion window (%d) is larger than the crop (%d)", c->erosion, NLCL_MIN(c->crop, cw));
     if (c->batch * 3 > NLCL_MAX_PLANES_SUM) BAD("batch must be at most %d", NLCL_MAX_PLANES_SUM / 3);
     if (!(c->tau > 0)) BAD("tau must be > 0");
     if (!(c->momentum >= 0 && c->momentum < 1)) BAD("momentum must be in [0, 1)");

@@ -64,6 +64,9 @@ check "... names the limit" has "rainy may be given at most 64 times"
 check "train with a stray argument: usage error naming it" has "unexpected argument 'stray'"
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/r0" --erosion 0 2>"$T/err"; rc=$?
 check "--erosion 0: usage error" status 2
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/r0" "${TINY[@]}" --lambda-eroded 1 --erosion 40 2>"$T/err"; rc=$?
+check "--erosion 40 with crop 32: usage error" status 2
+check "... naming both" has "erosion window (40) is larger than the crop (32)"
 check "... nothing written" test ! -e "$T/r0"
 
 # 4. files that are not models
@@ -115,6 +118,9 @@ check "the right roles: no warning" hasnt "warning"
 check "derain of one file: one line naming input, output and size" has "$S1 -> $T/one.png ([0-9]*x[0-9]*, "
 "$NLCL" derain -q -m "$M" -o "$T/one.png" "$S1" 2>"$T/err"; rc=$?
 check "... and nothing with -q" test ! -s "$T/err"
+"$NLCL" derain -m "$M" -o "$T/nofolder/one.png" "$S1" 2>"$T/err"; rc=$?
+check "derain -o into a missing folder: status 1 naming the folder" has "the folder $T/nofolder/ does not exist"
+check "... nothing made" test ! -e "$T/nofolder"
 "$NLCL" derain -m "$M" "$T/missing.png" 2>"$T/err"
 check "derain's own messages start 'nlcl derain:'" has "^nlcl derain: $T/missing.png: no such file"
 "$NLCL" derain --help >"$T/err"
