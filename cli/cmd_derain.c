@@ -192,6 +192,10 @@ int cmd_derain(int argc, char **argv) {
         free(pos);
         return cli_usage_error("derain", "no input given");
     }
+    if (quiet && verbose) {
+        free(pos);
+        return cli_usage_error("derain", "-q (errors and warnings only) and -v contradict each other");
+    }
     /* -o: a folder, or one .png/.jpg file; another image extension would get
      * PNG bytes under a misleading name */
     int single = 0;

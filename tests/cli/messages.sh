@@ -121,6 +121,8 @@ check "... and nothing with -q" test ! -s "$T/err"
 "$NLCL" derain -m "$M" -o "$T/nofolder/one.png" "$S1" 2>"$T/err"; rc=$?
 check "derain -o into a missing folder: status 1 naming the folder" has "the folder $T/nofolder/ does not exist"
 check "... nothing made" test ! -e "$T/nofolder"
+"$NLCL" derain -q -v -m "$M" -o "$T/qv.png" "$S1" 2>"$T/err"; rc=$?
+check "derain -q -v: usage error" status 2
 "$NLCL" derain -m "$M" "$T/missing.png" 2>"$T/err"
 check "derain's own messages start 'nlcl derain:'" has "^nlcl derain: $T/missing.png: no such file"
 "$NLCL" derain --help >"$T/err"
