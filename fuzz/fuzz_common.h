@@ -359,7 +359,10 @@ static inline int nlcl_fuzz_cli(const uint8_t *data, size_t size) {
     int fmt = -1, quant = -1, verbose = 0, quiet = 0;
     long long quality = -1, threads = -1, maxpix = -1;
     double lr = -1.0;
+    const char *items[3];
+    cli_list dirs = {items, 0, 3}; /* a repeatable option, at most 3 */
     const cli_opt opts[] = {
+        {"dir", 0, CLI_LIST, &dirs, "DIR", "folder (repeatable)", 0, 0, NULL},
         {"model", 'm', CLI_STRING, &model, "FILE", "weights", 0, 0, NULL},
         {"output", 'o', CLI_STRING, &out, "PATH", "output", 0, 0, NULL},
         {"format", 0, CLI_CHOICE, &fmt, NULL, "format", 0, 0, "png|jpg"},
@@ -396,6 +399,10 @@ static inline int nlcl_fuzz_cli(const uint8_t *data, size_t size) {
         if (lr != -1.0 && !(isfinite(lr) && lr >= 0 && lr <= 1)) bad |= nlcl_fuzz_fail("cli", "--lr out of range");
         if (fmt < -1 || fmt > 1 || quant < -1 || quant > 1) bad |= nlcl_fuzz_fail("cli", "choice index out of range");
         if ((verbose != 0 && verbose != 1) || (quiet != 0 && quiet != 1)) bad |= nlcl_fuzz_fail("cli", "flag not 0/1");
+        if (dirs.n < 0 || dirs.n > dirs.cap) bad |= nlcl_fuzz_fail("cli", "list count out of range");
+        for (int j = 0; j < dirs.n && !bad; j++)
+            if (!(items[j] >= buf && items[j] < buf + size + 1) || !*items[j])
+                bad |= nlcl_fuzz_fail("cli", "list item not a non-empty argv substring");
     }
     free(buf);
     return bad;
