@@ -17,7 +17,9 @@ static const char *summary =
     "rainy ones. RUN_DIR receives checkpoint.safetensors (also every --save-every\n"
     "iterations), losses.tsv, losses.png, samples/, config.txt and, at the end,\n"
     "G_B.safetensors and G_R.safetensors for 'nlcl derain --model'. Ctrl-C writes a\n"
-    "checkpoint and stops; --resume continues exactly where the run stopped.\n"
+    "checkpoint and stops; --resume continues exactly where the run stopped. With\n"
+    "--val-rainy/--val-clean (pairs with ground truth), G_B is scored during training\n"
+    "(validation.tsv) and the best one is kept as G_B-best.safetensors.\n"
     "Presets: paper (default), official-code (the released code's settings), cut (the CUT\n"
     "baseline). Options given after choosing a preset override it. Minimum crop: 32.";
 
