@@ -1,6 +1,7 @@
 /* Validation during training (src/train/validate.h). */
 #include "train/validate.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,7 +84,7 @@ nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *cl
 
 static nlcl_status to_metric(const nlcl_image *im, const nlcl_image_info *info,
                              nlcl_metric_image *out) {
-    return nlcl_metric_image_from_image(im, info ? info->bit_depth <= 8 : 1, out);
+    return nlcl_metric_image_from_image(im, info->bit_depth <= 8, out);
 }
 
 nlcl_status nlcl_val_score(const nlcl_val_set *v, nlcl_model *m, double *psnr, double *ssim) {
@@ -101,11 +102,14 @@ nlcl_status nlcl_val_score(const nlcl_val_set *v, nlcl_model *m, double *psnr, d
         if (s == NLCL_OK) s = nlcl_image_load(v->clean[i], &gt, &gi);
         if (s == NLCL_OK && m) {
             s = nlcl_model_run_image(m, &in, &out);
-            if (s == NLCL_OK) { /* as saved: clamped, then 8 bits */
-                size_t n = (size_t)3 * out.width * out.height;
-                for (size_t k = 0; k < n; k++)
-                    out.data[k] = out.data[k] < -1.0f ? -1.0f : (out.data[k] > 1.0f ? 1.0f : out.data[k]);
-                s = to_metric(&out, NULL, &mp);
+            if (s == NLCL_OK) { /* the 8-bit pixels 'nlcl derain' saves (the writers' quantizer) */
+                uint8_t *rgb = malloc((size_t)3 * out.width * out.height);
+                if (!rgb) s = nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
+                else {
+                    nlcl_image_to_rgb8(&out, NLCL_QUANT_ROUND, rgb);
+                    s = nlcl_metric_image_from_u8(rgb, out.width, out.height, 3, &mp);
+                    free(rgb);
+                }
             }
         } else if (s == NLCL_OK) {
             s = to_metric(&in, &ii, &mp);
