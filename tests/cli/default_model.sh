@@ -3,15 +3,9 @@
 # the committed file, bit for bit in its outputs; nlcl info shows how it was
 # trained; the demo derains nlcl's own synthetic sample and improves its PSNR.
 set -u
-NLCL="${NLCL_BIN:?run through ctest (NLCL_BIN)}"
 MODEL="$PWD/models/default.safetensors"
 [ -f "$MODEL" ] || { echo "SKIPPED: models/default.safetensors is missing"; exit 77; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; return 1; fi
-}
+source "$(dirname "$0")/common.bash"
 
 "$NLCL" info >"$T/info" 2>&1
 check "nlcl info: the embedded model" grep -q "^model: *<default, embedded>" "$T/info"

@@ -11,17 +11,7 @@
 # data folder, a run folder made by a failed run is removed again. demo: -o
 # without an image extension.
 set -u
-NLCL="${NLCL_BIN:?run through ctest (NLCL_BIN)}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi
-}
-status() { # status WANT: the last command's exit status was WANT
-  test "$rc" -eq "$1"
-}
-has() { grep -q -- "$1" "$T/err"; }
+source "$(dirname "$0")/common.bash"
 same() { cmp -s "$1" "$2"; }
 
 # a tiny untrained model (0 iterations) and a few images, made by nlcl itself

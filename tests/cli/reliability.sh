@@ -4,13 +4,8 @@
 # allowed), Ctrl-C during training (checkpoint written, exact resume), a second
 # Ctrl-C (immediate exit, last checkpoint intact).
 set -u
-NLCL="${NLCL_BIN:?run through ctest (NLCL_BIN)}"
-T=$(mktemp -d)
+source "$(dirname "$0")/common.bash"
 trap 'rm -rf "$T"; [ -n "${MNT:-}" ] && umount "$MNT" 2>/dev/null' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; return 1; fi
-}
 no_temp() { ! find "$1" -name '*.tmp-*' | grep -q .; }
 
 # inputs: a small synthetic rainy/clean set and a model, made by nlcl itself

@@ -7,15 +7,7 @@
 # and ends with the same file; bad pairings are clear errors that leave no
 # run folder behind.
 set -u
-NLCL="${NLCL_BIN:?run through ctest (NLCL_BIN)}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail=0
-check() { # check DESCRIPTION COMMAND...
-  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi
-}
-status() { test "$rc" -eq "$1"; }
-has() { grep -q -- "$1" "$T/err"; }
+source "$(dirname "$0")/common.bash"
 
 "$NLCL" synth --scenes 4 --scene-size 48 -o "$T/data" >/dev/null 2>&1
 TINY=(--crop 32 --batch 1 --channels 8 --blocks 1 --ndf 8 --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1 --residual --threads 1)

@@ -1,0 +1,13 @@
+# Shared start of the CLI tests (tests/cli/*.sh; not a test itself: ctest
+# runs *.sh). Sourced after `set -u`; gives NLCL (the binary under test),
+# T (a temporary folder, removed on exit), fail, and the helpers below.
+NLCL="${NLCL_BIN:?run through ctest (NLCL_BIN)}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+check() { # check DESCRIPTION COMMAND...: prints ok/FAIL; a failure sets fail=1 and returns 1
+  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; return 1; fi
+}
+status() { test "$rc" -eq "$1"; } # status WANT: the last command's exit status was WANT
+has() { grep -q -- "$1" "$T/err"; }
+hasnt() { ! grep -q -- "$1" "$T/err"; }
