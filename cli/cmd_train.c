@@ -9,6 +9,7 @@
 #include "core/afile.h"
 #include "nlcl/model.h"
 #include "nlcl/train.h"
+#include "plot.h"
 
 static const char *summary =
     "usage: nlcl train --rainy DIR --clean DIR --out RUN_DIR [options]\n\n"
@@ -46,6 +47,7 @@ static void on_sigint(int sig) {
 
 typedef struct ui {
     int tty, quiet;
+    int plot_failed; /* losses.png: warned once, then no more tries */
 } ui;
 
 static void fmt_time(char *buf, size_t n, double s) {
@@ -87,6 +89,19 @@ static void on_message(void *ctx, const char *msg) {
     ui *u = ctx;
     if (u->tty) fprintf(stderr, "\r\033[K");
     fprintf(stderr, "nlcl train: %s\n", msg);
+}
+
+/* after each checkpoint: losses.tsv -> losses.png; a failure is one
+ * warning, and training goes on */
+static void on_saved(void *ctx, const char *run_dir, int64_t iter) {
+    ui *u = ctx;
+    (void)iter;
+    char why[512];
+    if (u->plot_failed || cli_plot_losses(run_dir, why, sizeof why) == 0) return;
+    u->plot_failed = 1;
+    if (u->tty) fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "nlcl train: warning: no loss plot (%s/losses.png): %s; training goes on "
+                    "(losses.tsv has every loss)\n", run_dir, why);
 }
 
 #define MAX_DIRS 64
@@ -263,7 +278,7 @@ int cmd_train(int argc, char **argv) {
             strcat(cmdline, argv[i]);
         }
     }
-    ui u = {isatty(2), quiet};
+    ui u = {isatty(2), quiet, 0};
     nlcl_train_job job = {0};
     job.cfg = c;
     job.rainy_dirs = rainy;
@@ -284,6 +299,7 @@ int cmd_train(int argc, char **argv) {
     job.val_every = val_rainy ? (val_every > 0 ? val_every : save_every) : 0;
     job.progress = on_progress;
     job.message = on_message;
+    job.saved = on_saved;
     job.ctx = &u;
     job.stop_flag = &g_stop;
     struct sigaction sa;

@@ -66,15 +66,27 @@ static nlcl_train_config tiny(nlcl_preset p) {
 
 typedef struct stopper {
     int64_t at;
+    int saved_calls;     /* calls of the saved hook */
+    int64_t saved_iter;  /* its last iteration */
 } stopper;
 static int stop_at(void *ctx, const nlcl_train_progress *p) {
     stopper *s = ctx;
     return s->at > 0 && p->iter >= s->at;
 }
+/* the hook of plots: losses.tsv must already hold a row per iteration */
+static void on_saved(void *ctx, const char *run_dir, int64_t iter) {
+    stopper *s = ctx;
+    s->saved_calls++;
+    s->saved_iter = iter;
+    CHECK_MSG(test_system("test $(grep -vc iter '%s/losses.tsv') -eq %lld", run_dir, (long long)iter) == 0,
+              "saved(%lld): losses.tsv is not complete", (long long)iter);
+}
+static int g_saved_calls;
+static int64_t g_saved_iter;
 
 static nlcl_status run(const nlcl_train_config *c, const char *dir, int resume, int64_t stop) {
     const char *rd[1] = {rainy_dir}, *cd[1] = {clean_dir};
-    stopper st = {stop};
+    stopper st = {stop, 0, 0};
     nlcl_train_job job = {0};
     job.cfg = *c;
     job.rainy_dirs = rd;
@@ -87,8 +99,12 @@ static nlcl_status run(const nlcl_train_config *c, const char *dir, int resume, 
     job.log_every = 1;
     job.sample_every = 2;
     job.progress = stop_at;
+    job.saved = on_saved;
     job.ctx = &st;
-    return nlcl_train_run(&job);
+    nlcl_status s = nlcl_train_run(&job);
+    g_saved_calls = st.saved_calls;
+    g_saved_iter = st.saved_iter;
+    return s;
 }
 
 static int same_file_bytes(const char *a, const char *b) {
@@ -103,8 +119,11 @@ static void resume_and_determinism(void) {
     snprintf(c2, sizeof c2, "%s/again", tmp);
     nlcl_train_config c = tiny(NLCL_PRESET_PAPER);
     CHECK_OK(run(&c, a, 0, 0));
+    /* the plot hook: once, at the end (save_every is past the run) */
+    CHECK(g_saved_calls == 1 && g_saved_iter == 4);
     /* interrupted at 2 (a checkpoint is written), then resumed to 4 */
     CHECK_ERR(run(&c, b, 0, 2), NLCL_ERR_INTERRUPTED, "stopped at iteration 2");
+    CHECK(g_saved_calls == 1 && g_saved_iter == 2);
     CHECK_OK(run(&c, b, 1, 0));
     CHECK_OK(run(&c, c2, 0, 0));
     snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", a);
@@ -122,8 +141,8 @@ static void resume_and_determinism(void) {
     CHECK_OK(run(&c3, d, 0, 0));
     snprintf(pd, sizeof pd, "%s/checkpoint.safetensors", d);
     CHECK(!same_file_bytes(pa, pd));
-    /* the run folder: models, plot, samples */
-    const char *files[] = {"G_B.safetensors", "G_R.safetensors", "losses.png", "losses.tsv", "config.txt",
+    /* the run folder: models, log, samples (the library draws no plot) */
+    const char *files[] = {"G_B.safetensors", "G_R.safetensors", "losses.tsv", "config.txt",
                            "samples/00000002.png", "samples/00000004.png"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char p[800];
@@ -131,6 +150,7 @@ static void resume_and_determinism(void) {
         struct stat st;
         CHECK_MSG(stat(p, &st) == 0 && st.st_size > 0, "%s missing", p);
     }
+    CHECK(test_system("test ! -e '%s/losses.png'", a) == 0);
     /* a second run into a used folder is refused; resume with other options too */
     CHECK_ERR(run(&c, a, 0, 0), NLCL_ERR_INVALID_ARG, "already holds a run");
     nlcl_train_config c4 = c;

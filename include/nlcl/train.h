@@ -5,8 +5,10 @@
  *  - nlcl_trainer: the networks (G_B, G_R, D, projection heads, momentum key
  *    encoder), their Adam states, and one training iteration on given crops;
  *  - nlcl_train_run: the whole job over folders of rainy and clean images,
- *    with a run folder of checkpoints, logs, samples, plots and exported
- *    models, and exact resume.
+ *    with a run folder of checkpoints, logs, samples and exported models,
+ *    and exact resume. The library draws no plots: the `saved` callback says
+ *    when losses.tsv is complete up to a checkpoint (the nlcl command plots
+ *    it with PLplot).
  * Sizes: crops must be at least 32x32 (the discriminator's and the
  * non-local search's minimum); the sample counts must fit the search window
  * (e.g. N = 256 needs a 32 crop at least, 512 needs 48).
@@ -166,6 +168,14 @@ typedef struct nlcl_train_job {
     volatile int *stop_flag;
     /* 1: `message` gets warnings only (no "data: ..." or "resuming ..." lines) */
     int quiet;
+    /* called after each checkpoint (also the one written when stopped) and
+     * once at the end of a successful run (after the models are exported),
+     * when RUN_DIR/losses.tsv (tab-separated: a header line "iter seconds G D
+     * gan loc layer cons sparsity", then one row per iteration) has been
+     * flushed with every iteration done so far (`iter`): the hook for loss
+     * plots (the nlcl command draws RUN_DIR/losses.png from it) or uploads.
+     * It cannot fail the run; may be NULL. */
+    void (*saved)(void *ctx, const char *run_dir, int64_t iter);
 } nlcl_train_job;
 
 /* Run (or, with resume, continue) a training job. Before anything is read or

@@ -4,7 +4,8 @@
  *   checkpoint.safetensors          latest checkpoint (atomic, never partial)
  *   checkpoint-<iter>.safetensors   periodic copies (--keep-every)
  *   losses.tsv                      every loss term of every iteration
- *   losses.png                      loss curves (PLplot)
+ *   (losses.png                     drawn from losses.tsv by the nlcl command,
+ *                                   through job->saved; the library draws nothing)
  *   samples/<iter>.png              input | B | R of the batch's first image
  *   G_B.safetensors, G_R.safetensors  exported models (at the end)
  *   config.txt                      the options of the run
@@ -31,7 +32,6 @@
 #include "nlcl/image.h"
 #include "nlcl/train.h"
 #include "train/data.h"
-#include "train/plot.h"
 #include "train/trainer.h"
 #include "train/validate.h"
 
@@ -174,7 +174,7 @@ static nlcl_status check_validation_file(const nlcl_train_job *job) {
     return s;
 }
 
-/* loss history kept for the plot (rebuilt from losses.tsv on resume) */
+/* loss history (rebuilt from losses.tsv on resume) */
 typedef struct history {
     int64_t n, cap;
     double *x, *y[NTERMS];
@@ -253,15 +253,10 @@ static nlcl_status save_sample(const char *path, const float *O, const float *B,
     return s;
 }
 
-static nlcl_status plot(const char *run_dir, const history *h) {
-    if (h->n < 2) return NLCL_OK;
-    char *p = join(run_dir, "losses.png");
-    if (!p) return NLCL_ERR_NOMEM;
-    const double *ys[NTERMS];
-    for (int k = 0; k < NTERMS; k++) ys[k] = h->y[k];
-    nlcl_status s = nlcl_plot_losses(p, "NLCL training losses", h->x, (int)h->n, ys, term_names, NTERMS);
-    free(p);
-    return s;
+/* losses.tsv is flushed and holds every iteration so far: tell the caller */
+static void saved(const nlcl_train_job *job, FILE *log, int64_t it) {
+    fflush(log);
+    if (job->saved) job->saved(job->ctx, job->run_dir, it);
 }
 
 static nlcl_status checkpoint(const nlcl_train_job *job, const nlcl_trainer *t, const char *ckpt) {
@@ -577,8 +572,8 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
         if ((job->save_every > 0 && it % job->save_every == 0) || final) {
             fflush(log);
             s = checkpoint(job, t, ckpt);
-            if (s == NLCL_OK) s = plot(job->run_dir, &hist);
             if (s != NLCL_OK) goto done;
+            if (!final) saved(job, log, it); /* the final call comes after the export */
         }
         if ((job->log_every > 0 && it % job->log_every == 0) || final) {
             fflush(log);
@@ -592,6 +587,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
             last_iter_report = it;
             if (job->progress && job->progress(job->ctx, &p)) {
                 s = checkpoint(job, t, ckpt);
+                if (s == NLCL_OK) saved(job, log, it);
                 if (s == NLCL_OK)
                     s = nlcl_error_set(NLCL_ERR_INTERRUPTED, "train: stopped at iteration %lld",
                                        (long long)it);
@@ -610,7 +606,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
         nlcl_trainer_iteration(t) % job->val_every != 0)
         s = validate(job, t, &val, &rainy, &clean, &last); /* the final model */
     if (s == NLCL_OK) s = export_models(job, t, &rainy, &clean, &last, NULL);
-    if (s == NLCL_OK) s = plot(job->run_dir, &hist);
+    if (s == NLCL_OK) saved(job, log, nlcl_trainer_iteration(t));
 done:
     if (log) fclose(log);
     nlcl_val_free(&val.set);
