@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nlcl/version.h"
 
 typedef struct subcommand {
     const char *name;
@@ -62,7 +63,7 @@ int main(int argc, char **argv) {
         return CLI_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("nlcl 0.1.0\n");
+        printf("nlcl %s\n", nlcl_version());
         return CLI_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Configure and build nlcl into build/ (Release, -march=native by default).
+# Configure and build nlcl into build/ (Release, for any x86-64 CPU; add
+# -DNLCL_NATIVE=ON for -march=native).
 # Extra arguments go to cmake's configure step, e.g. -DNLCL_SANITIZE=ON.
 set -eu
 cd "$(dirname "$0")/.."

@@ -4,7 +4,9 @@
 # for regenerating fixtures and running benchmarks; --fuzz adds clang and
 # libFuzzer for scripts/fuzz.sh; neither is needed to build or test)
 set -eu
-pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo"
+# build: the library's dependencies, PLplot for the command's loss plots,
+# help2man for the man pages; tests: numpy (Python package tests)
+pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo help2man python3-numpy"
 for opt in "$@"; do
   case "$opt" in
     --dev) pkgs="$pkgs python3-torch python3-skimage python3-pil python3-numpy hyperfine valgrind clang libclang-rt-14-dev" ;;

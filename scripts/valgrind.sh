@@ -1,7 +1,7 @@
 #!/bin/sh
 # The whole test suite under valgrind memcheck; any error or definite/indirect
 # leak fails the test.  scripts/valgrind.sh [ctest -R regex]
-# Builds build-valgrind/ without -march=native: valgrind 3.19 cannot run
+# Builds build-valgrind/ without -march=native (as every default build): valgrind 3.19 cannot run
 # AVX-512 code (oneDNN's JIT then picks AVX2 kernels, as valgrind's virtual CPU
 # reports no AVX-512). Every test binary and every nlcl command the tests start
 # run under valgrind (CMake option NLCL_TEST_WRAPPER). The tests see

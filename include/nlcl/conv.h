@@ -32,11 +32,10 @@
 
 #include <stddef.h>
 
+#include "nlcl/export.h"
 #include "nlcl/status.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+NLCL_API_BEGIN
 
 typedef enum nlcl_layout { NLCL_NCHW = 0, NLCL_BLOCKED = 1 } nlcl_layout;
 
@@ -96,7 +95,5 @@ nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *plan, const float *sr
 void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to, int n,
                          int c, int h, int w);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

@@ -3,11 +3,10 @@
 #ifndef NLCL_FILES_H
 #define NLCL_FILES_H
 
+#include "nlcl/export.h"
 #include "nlcl/status.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+NLCL_API_BEGIN
 
 /* 1 if the name ends in .png, .jpg, .jpeg, .tif, .tiff or .bmp (any case). */
 int nlcl_is_image_name(const char *name);
@@ -37,7 +36,5 @@ char *nlcl_dirname(const char *path);
 /* Pointer to the final component of path (after the last '/'). */
 const char *nlcl_basename(const char *path);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

@@ -78,11 +78,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nlcl/export.h"
 #include "nlcl/status.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+NLCL_API_BEGIN
 
 typedef struct nlcl_image {
     int width, height;  /* > 0 */
@@ -149,7 +148,5 @@ nlcl_status nlcl_image_save(const char *path, const nlcl_image *img, nlcl_quanti
 void nlcl_image_to_rgb8(const nlcl_image *img, nlcl_quantize q, uint8_t *rgb);
 nlcl_status nlcl_image_from_rgb8(nlcl_image *img, const uint8_t *rgb, int width, int height);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

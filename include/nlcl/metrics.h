@@ -61,12 +61,11 @@
 
 #include <stddef.h>
 
+#include "nlcl/export.h"
 #include "nlcl/image.h"
 #include "nlcl/status.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+NLCL_API_BEGIN
 
 typedef struct nlcl_metric_image {
     int width, height; /* > 0 */
@@ -220,7 +219,5 @@ void nlcl_niqe_convention(const nlcl_niqe_opts *o, char *buf, size_t n);
 extern const double nlcl_niqe_pristine_mu[36];
 extern const double nlcl_niqe_pristine_cov[36 * 36];
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

@@ -31,13 +31,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nlcl/export.h"
 #include "nlcl/image.h"
 #include "nlcl/status.h"
 #include "nlcl/weights.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+NLCL_API_BEGIN
 
 #define NLCL_MIN_SIZE 1
 
@@ -101,7 +100,5 @@ void nlcl_model_set_progress(nlcl_model *m, nlcl_progress_fn fn, void *ctx);
  * times over (docs/BENCHMARKS.md). The nlcl command does this itself. */
 void nlcl_set_num_threads(int n);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

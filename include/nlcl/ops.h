@@ -27,12 +27,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nlcl/export.h"
 #include "nlcl/conv.h"
 #include "nlcl/status.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+NLCL_API_BEGIN
 
 /* ------------------------------------------------------------------ norm */
 
@@ -190,7 +189,5 @@ void nlcl_adam_step(float *p, const float *g, float *m, float *v, size_t count,
  * (Reference section 4.4.) */
 double nlcl_lr_linear_decay(double lr0, int64_t t, int64_t n_const, int64_t n_decay);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

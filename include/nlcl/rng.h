@@ -9,9 +9,9 @@
 
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "nlcl/export.h"
+
+NLCL_API_BEGIN
 
 typedef struct nlcl_rng {
     uint64_t state;
@@ -29,7 +29,5 @@ double nlcl_rng_uniform(nlcl_rng *r);
 /* Standard normal N(0, 1) (Box-Muller, two uniforms per call). */
 double nlcl_rng_normal(nlcl_rng *r);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

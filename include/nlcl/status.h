@@ -11,9 +11,9 @@
 #ifndef NLCL_STATUS_H
 #define NLCL_STATUS_H
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+#include "nlcl/export.h"
+
+NLCL_API_BEGIN
 
 typedef enum nlcl_status {
     NLCL_OK = 0,
@@ -52,7 +52,5 @@ nlcl_status nlcl_error_prefix(nlcl_status s, const char *fmt, ...)
 
 void nlcl_error_clear(void);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

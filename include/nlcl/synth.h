@@ -13,13 +13,12 @@
 #ifndef NLCL_SYNTH_H
 #define NLCL_SYNTH_H
 
+#include "nlcl/export.h"
 #include "nlcl/image.h"
 #include "nlcl/rng.h"
 #include "nlcl/status.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+NLCL_API_BEGIN
 
 /* Parameter ranges: each image draws its values uniformly from [min, max].
  * Allowed values (both ends of each range), checked by nlcl_synth_rain:
@@ -50,7 +49,5 @@ nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, 
  * size, for the demo and for tests that must not depend on external data. */
 nlcl_status nlcl_synth_scene(int width, int height, nlcl_rng *rng, nlcl_image *out);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

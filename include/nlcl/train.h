@@ -18,11 +18,10 @@
 
 #include <stdint.h>
 
+#include "nlcl/export.h"
 #include "nlcl/status.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+NLCL_API_BEGIN
 
 typedef enum nlcl_preset {
     NLCL_PRESET_PAPER = 0,    /* the paper's settings (the default) */
@@ -190,7 +189,5 @@ typedef struct nlcl_train_job {
  * NLCL_ERR_INTERRUPTED when stopped. */
 nlcl_status nlcl_train_run(const nlcl_train_job *job);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

@@ -71,11 +71,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nlcl/export.h"
 #include "nlcl/status.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+NLCL_API_BEGIN
 
 #define NLCL_MAX_DIMS 8
 /* Largest safetensors JSON header accepted (bytes). */
@@ -162,7 +161,5 @@ nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d);
  * would turn every output into NaN. */
 int nlcl_tensor_dict_all_finite(const nlcl_tensor_dict *d, const char **bad_name);
 
-#ifdef __cplusplus
-}
-#endif
+NLCL_API_END
 #endif

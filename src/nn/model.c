@@ -21,10 +21,10 @@ void nlcl_model_set_progress(nlcl_model *m, nlcl_progress_fn fn, void *ctx) {
     m->progress_ctx = ctx;
 }
 
-/* The embedded default model (src/nn/default_model.c, generated at build
- * time when a model is shipped). */
-extern const unsigned char nlcl_default_model_data[];
-extern const size_t nlcl_default_model_size;
+/* The embedded default model (src/nn/default_model.S.in, assembled at build
+ * time when a model is shipped); hidden symbols of the library. */
+extern const unsigned char nlcl_default_model_data[] __attribute__((visibility("hidden")));
+extern const size_t nlcl_default_model_size __attribute__((visibility("hidden")));
 
 void nlcl_set_num_threads(int n) {
     if (n > 0) omp_set_num_threads(n);
