@@ -1,11 +1,13 @@
 /* nlcl convert: import an NLCL generator from a PyTorch .pth state_dict (or
- * re-save any model) as safetensors with nlcl's metadata. */
+ * re-save any model) as safetensors with nlcl's metadata, or export it as an
+ * ONNX graph (nlcl/onnx.h); the output's extension picks the format. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "nlcl/files.h"
 #include "nlcl/model.h"
+#include "nlcl/onnx.h"
 #include "nlcl/weights.h"
 
 /* 1 if path is an existing nlcl training checkpoint (never overwritten) */
@@ -34,14 +36,21 @@ static int reserved_key(const char *k, size_t n) {
 }
 
 static const char *summary =
-    "usage: nlcl convert [options] IN.pth OUT.safetensors\n\n"
+    "usage: nlcl convert [options] [IN] OUT.safetensors\n"
+    "       nlcl convert [options] [IN] OUT.onnx\n\n"
     "Read a generator (e.g. the authors' latest_net_Back.pth) with a restricted unpickler\n"
     "that executes nothing, check its tensor names and shapes, and write it as safetensors\n"
     "with metadata (architecture, channels, blocks, source). Tensor names stay those of\n"
     "the official state_dict, so PyTorch can load the file with safetensors.torch.\n"
     "IN may also be an nlcl model or a training checkpoint (its G_B, or the --role\n"
     "network); --meta KEY=VALUE (repeatable) records further metadata, e.g. the\n"
-    "training command of a checkpoint chosen as a model.";
+    "training command of a checkpoint chosen as a model. Without IN, the default model\n"
+    "embedded in nlcl is written.\n"
+    "OUT.onnx: an ONNX graph (opset 13, IR 7) for ONNX Runtime and other runtimes.\n"
+    "Input \"input\" and output \"output\" are float32 (N, 3, H, W) RGB in [-1, 1]\n"
+    "(x = u8 / 255 * 2 - 1; u8 = round((y + 1) / 2 * 255)) with N, H and W dynamic;\n"
+    "the residual option of nlcl models and the final clamp are part of the graph;\n"
+    "the metadata goes to the graph's metadata_props.";
 
 int cmd_convert(int argc, char **argv) {
     const char *role = NULL;
@@ -59,13 +68,14 @@ int cmd_convert(int argc, char **argv) {
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
     int npos = 0;
     cli_parse_result pr = cli_parse("convert", summary, opts, argc, argv, pos, &npos);
-    if (pr != CLI_PARSE_OK || npos != 2) {
+    if (pr != CLI_PARSE_OK || npos < 1 || npos > 2) {
         free(pos);
         free(metas);
         if (pr != CLI_PARSE_OK) return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-        return cli_usage_error("convert", "expected IN and OUT, got %d argument(s)", npos);
+        return cli_usage_error("convert", "expected [IN] OUT, got %d argument(s)", npos);
     }
-    const char *in = pos[0], *out = pos[1];
+    /* without IN: the default model embedded in the library */
+    const char *in = npos == 2 ? pos[0] : NULL, *out = pos[npos - 1];
     free(pos);
     const int nmeta = meta.n;
     for (int i = 0; i < nmeta; i++) {
@@ -83,10 +93,11 @@ int cmd_convert(int argc, char **argv) {
         }
     }
     size_t ol = strlen(out);
-    if (ol < 12 || strcmp(out + ol - 12, ".safetensors") != 0) {
+    int onnx = ol >= 5 && strcmp(out + ol - 5, ".onnx") == 0;
+    if (!onnx && (ol < 12 || strcmp(out + ol - 12, ".safetensors") != 0)) {
         free(metas);
-        return cli_usage_error("convert", "%s: the output must end in .safetensors (nlcl writes only "
-                                          "safetensors)", out);
+        return cli_usage_error("convert", "%s: the output must end in .safetensors (an nlcl model) "
+                                          "or .onnx (an ONNX graph)", out);
     }
     if (is_checkpoint(out)) {
         fprintf(stderr, "nlcl convert: %s is a training checkpoint; convert never overwrites one "
@@ -94,15 +105,15 @@ int cmd_convert(int argc, char **argv) {
         free(metas);
         return CLI_EXIT_FAIL;
     }
-    if (nlcl_same_file(in, out)) {
+    if (in && nlcl_same_file(in, out)) {
         fprintf(stderr, "nlcl convert: %s: output would overwrite the input\n", out);
         free(metas);
         return CLI_EXIT_FAIL;
     }
     nlcl_model *m = NULL;
-    nlcl_status s = nlcl_model_load_role(in, role ? role : "G_B", &m);
+    nlcl_status s = in ? nlcl_model_load_role(in, role ? role : "G_B", &m) : nlcl_model_load_default(&m);
     if (s == NLCL_OK && !nlcl_model_meta(m, "source"))
-        s = nlcl_model_set_meta(m, "source", nlcl_basename(in));
+        s = nlcl_model_set_meta(m, "source", in ? nlcl_basename(in) : "the default model of nlcl");
     if (s == NLCL_OK && role) s = nlcl_model_set_meta(m, "role", role);
     for (int i = 0; s == NLCL_OK && i < nmeta; i++) {
         const char *eq = strchr(metas[i], '=');
@@ -118,10 +129,13 @@ int cmd_convert(int argc, char **argv) {
         free(key);
     }
     free(metas);
-    if (s == NLCL_OK) s = nlcl_model_save(m, out);
+    if (s == NLCL_OK) s = onnx ? nlcl_model_save_onnx(m, out) : nlcl_model_save(m, out);
     if (s == NLCL_OK)
-        fprintf(stderr, "%s -> %s: NLCL generator, %d channels, %d blocks, %zu parameters\n", in, out,
-                nlcl_model_channels(m), nlcl_model_blocks(m), nlcl_model_num_params(m));
+        fprintf(stderr, "%s -> %s: NLCL generator, %d channels, %d blocks, %zu parameters%s\n",
+                in ? in : "default model",
+                out, nlcl_model_channels(m), nlcl_model_blocks(m), nlcl_model_num_params(m),
+                onnx ? (nlcl_model_residual(m) ? "; ONNX opset 13, residual" : "; ONNX opset 13")
+                     : "");
     nlcl_model_free(m);
     return s == NLCL_OK ? CLI_EXIT_OK : cli_fail(s);
 }

@@ -18,7 +18,7 @@ static const subcommand commands[] = {
     {"derain", cmd_derain, "remove rain from images with a trained model"},
     {"eval", cmd_eval, "PSNR/SSIM against ground truth, NIQE without"},
     {"train", cmd_train, "train G_B and G_R on unpaired rainy and clean folders"},
-    {"convert", cmd_convert, "import a PyTorch .pth generator as safetensors"},
+    {"convert", cmd_convert, "import a PyTorch .pth generator, or export ONNX"},
     {"info", cmd_info, "print a model's metadata"},
     {"synth", cmd_synth, "add synthetic rain to clean images (paired data)"},
     {"demo", cmd_demo, "derain a generated sample and show before/after"},

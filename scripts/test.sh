@@ -1,5 +1,6 @@
 #!/bin/sh
-# Set up (Debian packages), build, and run every test.
+# Set up (Debian packages, with --test: numpy, PIL, python3-onnx, Node.js and
+# ONNX Runtime from npm), build, and run every test.
 #   scripts/test.sh            the normal build (build/, or $NLCL_BUILD_DIR as
 #                              for scripts/build.sh)
 #   scripts/test.sh --sanitize the same suite under ASan+UBSan (build-asan/, or
@@ -9,7 +10,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 top="$PWD"
-scripts/setup.sh
+scripts/setup.sh --test
 if [ "${1:-}" = "--sanitize" ]; then
   dir="${NLCL_BUILD_DIR:-build-asan}"
   NLCL_BUILD_DIR="$dir" scripts/build.sh -DNLCL_SANITIZE=ON

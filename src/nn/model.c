@@ -7,6 +7,7 @@
 
 #include "core/internal.h"
 #include "nn/generator.h"
+#include "nn/model_internal.h"
 
 struct nlcl_model {
     nlcl_gen gen;
@@ -15,6 +16,8 @@ struct nlcl_model {
     nlcl_progress_fn progress;
     void *progress_ctx;
 };
+
+const nlcl_gen *nlcl_model_generator(const nlcl_model *m) { return &m->gen; }
 
 void nlcl_model_set_progress(nlcl_model *m, nlcl_progress_fn fn, void *ctx) {
     m->progress = fn;

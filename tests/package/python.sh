@@ -1,0 +1,23 @@
+#!/bin/bash
+# The Python package as installed by cmake --install (PREFIX/lib/python3/
+# dist-packages, found through PYTHONPATH), run by Debian's /usr/bin/python3
+# with numpy, against the nlcl command: tests/package/python_check.py.
+# Skipped in sanitizer builds (python3 would have to preload ASan).
+set -u
+source "$(dirname "$0")/../cli/common.bash"
+B="${NLCL_BUILD_DIR:?}"
+[ "${NLCL_SANITIZE:-OFF}" = ON ] && { echo "skipped: sanitizer build"; exit 77; }
+PY=/usr/bin/python3
+"$PY" -c "import numpy, PIL" 2>/dev/null || { echo "skipped: python3-numpy or python3-pil missing (scripts/setup.sh)"; exit 77; }
+cmake --install "$B" --prefix "$T/prefix" >"$T/install.log" 2>&1 || { cat "$T/install.log"; exit 1; }
+export PYTHONPATH="$T/prefix/lib/python3/dist-packages"
+check "installed as PREFIX/lib/python3/dist-packages/nlcl" test -f "$PYTHONPATH/nlcl/__init__.py"
+# from another folder, with no NLCL_LIBRARY: the installed _paths.py finds libnlcl.so
+out=$(cd "$T" && env -u NLCL_LIBRARY -u LD_LIBRARY_PATH "$PY" -c "import nlcl; print(nlcl._lib.path, nlcl.version)" 2>&1)
+check "python3 -c 'import nlcl' loads the installed library ($out)" \
+  sh -c "echo '$out' | grep -q '^$T/prefix/lib/libnlcl.so.0 '"
+pth=../shared/data/nlcl_official/weights/latest_net_Back.pth
+[ -f "$pth" ] || pth=""
+"$PY" tests/package/python_check.py "$NLCL" "$T" $pth; rc=$?
+check "python_check.py: the package agrees with the command" status 0
+exit $fail
