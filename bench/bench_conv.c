@@ -1,6 +1,8 @@
 /* Benchmark: 3x3 conv, C->C channels, HxW, batch 1: forward, backward-data,
  * backward-weights through nlcl_conv2d (oneDNN, blocked layout kept between
- * calls, as the networks use it). Usage: bench_conv [C] [H] [W] [reps]
+ * calls, as the networks use it), and forward through an inference plan.
+ * Usage: bench_conv [C] [H] [W] [reps]; NLCL_BENCH_CONV=direct|winograd|auto
+ * (bench_util.h) sets the algorithm policy.
  * Prints ms (median of reps) and GFLOP/s (2 FLOP per MAC). */
 #include <omp.h>
 #include <stdio.h>
@@ -16,11 +18,12 @@
 int main(int argc, char **argv) {
     int c = argc > 1 ? atoi(argv[1]) : 32, h = argc > 2 ? atoi(argv[2]) : 256;
     int w = argc > 3 ? atoi(argv[3]) : h, reps = argc > 4 ? atoi(argv[4]) : 20;
+    bench_conv_policy();
     const char *lay = getenv("NLCL_BENCH_LAYOUT");
     nlcl_layout L = (lay && !strcmp(lay, "nchw")) ? NLCL_NCHW : NLCL_BLOCKED;
     nlcl_conv2d_shape s = {1, c, h, w, c, 3, 3, 1, 1, 1, L, L};
-    nlcl_conv2d_plan *p;
-    if (nlcl_conv2d_plan_create(&p, &s, 1) != NLCL_OK) {
+    nlcl_conv2d_plan *p, *pi;
+    if (nlcl_conv2d_plan_create(&p, &s, 1) != NLCL_OK || nlcl_conv2d_plan_create(&pi, &s, 0) != NLCL_OK) {
         fprintf(stderr, "%s\n", nlcl_error_message());
         return 1;
     }
@@ -31,13 +34,14 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nw; i++) wt[i] = (float)((i * 31) % 100) / 1000.0f;
     double gflop = 2.0 * c * c * 9.0 * h * w / 1e9;
     double *t = malloc(sizeof(double) * reps);
-    const char *names[3] = {"forward", "backward-data", "backward-weights"};
+    const char *names[4] = {"forward", "backward-data", "backward-weights", "forward-inference"};
     printf("conv3x3 %d->%d %dx%d batch 1, %d threads, layout %s, %.3f GFLOP per call\n", c, c, h, w,
            omp_get_max_threads(), L == NLCL_NCHW ? "nchw" : "blocked", gflop);
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         for (int r = -2; r < reps; r++) {
             double t0 = bench_now();
-            nlcl_status st = k == 0   ? nlcl_conv2d_forward(p, x, wt, b, y)
+            nlcl_status st = k == 3   ? nlcl_conv2d_forward(pi, x, wt, b, y)
+                             : k == 0 ? nlcl_conv2d_forward(p, x, wt, b, y)
                              : k == 1 ? nlcl_conv2d_backward_data(p, dy, wt, dx, 0.0f)
                                       : nlcl_conv2d_backward_weights(p, x, dy, dw, db);
             if (st != NLCL_OK) {
@@ -48,8 +52,10 @@ int main(int argc, char **argv) {
         }
         qsort(t, reps, sizeof(double), bench_cmp_double);
         double med = t[reps / 2];
-        printf("nlcl %-17s %8.2f ms  %6.1f GFLOP/s\n", names[k], med * 1e3, gflop / med);
+        const char *impl = nlcl_conv2d_plan_impl(k == 3 ? pi : p, k == 3 ? 0 : k);
+        printf("nlcl %-17s %8.2f ms  %6.1f GFLOP/s  %s\n", names[k], med * 1e3, gflop / med, impl);
     }
     nlcl_conv2d_plan_destroy(p);
+    nlcl_conv2d_plan_destroy(pi);
     return 0;
 }

@@ -19,6 +19,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     int w = atoi(argv[2]), h = atoi(argv[3]), reps = argc > 4 ? atoi(argv[4]) : 5;
+    bench_conv_policy();
     nlcl_model *m;
     if (nlcl_model_load(argv[1], &m) != NLCL_OK) {
         fprintf(stderr, "%s\n", nlcl_error_message());

@@ -18,6 +18,7 @@
 
 int main(int argc, char **argv) {
     int crop = argc > 1 ? atoi(argv[1]) : 128, reps = argc > 2 ? atoi(argv[2]) : 5;
+    bench_conv_policy();
     nlcl_train_config c;
     nlcl_train_config_preset(&c, NLCL_PRESET_PAPER);
     c.crop = crop;

@@ -1,11 +1,14 @@
 /* conv2d (oneDNN) against a direct double-precision loop, for forward,
  * backward-data and backward-weights, in both layouts, on odd shapes;
  * plus accumulation semantics (beta, +=). */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "nlcl/conv.h"
+
+#define NLCL_TEST_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static void ref_forward(const nlcl_conv2d_shape *s, int ho, int wo, const float *x, const float *w,
                         const float *b, double *y) {
@@ -114,9 +117,161 @@ static void one_case(nlcl_rng *r, nlcl_conv2d_shape s) {
     free(ry); free(rdx); free(rdw); free(rdb); free(xl); free(yl); free(dyl); free(dxl);
 }
 
+/* Forward and backward-data of one plan at 1 and 2 threads: bit-identical. */
+static void thread_invariance(nlcl_rng *r, nlcl_conv2d_shape s, int training, const char *what) {
+    size_t n = nlcl_layout_numel(NLCL_BLOCKED, s.n, s.cin, s.h, s.w), nw = (size_t)s.cin * s.cout * 9;
+    float *x = malloc(n * 4), *w = malloc(nw * 4), *b = malloc(s.cout * 4);
+    float *y[2] = {malloc(n * 4), malloc(n * 4)}, *dx[2] = {malloc(n * 4), malloc(n * 4)};
+    test_fill_uniform(r, x, n, -1, 1);
+    test_fill_uniform(r, w, nw, -0.2f, 0.2f);
+    test_fill_uniform(r, b, s.cout, -0.2f, 0.2f);
+    nlcl_conv2d_plan *p = NULL;
+    CHECK_OK(nlcl_conv2d_plan_create(&p, &s, training));
+    for (int t = 0; p && t < 2; t++) {
+        omp_set_num_threads(t + 1);
+        CHECK_OK(nlcl_conv2d_forward(p, x, w, b, y[t]));
+        if (training) CHECK_OK(nlcl_conv2d_backward_data(p, x, w, dx[t], 0.0f));
+    }
+    omp_set_num_threads(2);
+    if (p) {
+        CHECK_MSG(memcmp(y[0], y[1], n * 4) == 0, "%s %dx%d: forward differs between 1 and 2 threads",
+                  what, s.h, s.w);
+        if (training)
+            CHECK_MSG(memcmp(dx[0], dx[1], n * 4) == 0,
+                      "%s %dx%d: backward-data differs between 1 and 2 threads", what, s.h, s.w);
+    }
+    nlcl_conv2d_plan_destroy(p);
+    free(x), free(w), free(b), free(y[0]), free(y[1]), free(dx[0]), free(dx[1]);
+}
+
+/* copy rows [r0, r1) of a blocked (1, c, h, w) tensor into a blocked band */
+static void copy_rows(const float *src, int c, int h, int w, int r0, int r1, float *dst) {
+    int B = nlcl_layout_block(), cb = (c + B - 1) / B, R = r1 - r0;
+    for (int k = 0; k < cb; k++)
+        memcpy(dst + (size_t)k * R * w * B, src + ((size_t)k * h + r0) * w * B, sizeof(float) * R * w * B);
+}
+
+/* Bands of rows (plan_create_rows) give exactly the rows of the whole
+ * image's output when they start at multiples of 4 rows, for every
+ * algorithm; inputs hold the neighbouring rows, zero padding only at the
+ * image's edges. */
+static void bands(nlcl_rng *r) {
+    const char *algos[2] = {"direct", "wino"};
+    const int geo[][3] = {{37, 29, 8}, {64, 40, 16}, {23, 50, 12}, {9, 9, 4}}; /* h, w, rows */
+    for (int a = 0; a < 2; a++)
+        for (size_t gi = 0; gi < sizeof geo / sizeof *geo; gi++) {
+            int c = 32, h = geo[gi][0], w = geo[gi][1], R = geo[gi][2];
+            char ch[256];
+            snprintf(ch, sizeof ch, "0,0,32,32,3,3,1,1,1,1,1=%s", algos[a]);
+            CHECK_OK(nlcl_conv2d_choices_import(ch));
+            nlcl_conv2d_shape s = {1, c, h, w, c, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
+            size_t n = nlcl_layout_numel(NLCL_BLOCKED, 1, c, h, w), nw = (size_t)c * c * 9;
+            float *x = malloc(n * 4), *y = malloc(n * 4), *wt = malloc(nw * 4), *b = malloc(c * 4);
+            float *bi = malloc(n * 4), *bo = malloc(n * 4), *yo = malloc(n * 4);
+            test_fill_uniform(r, x, n, -1, 1);
+            test_fill_uniform(r, wt, nw, -0.2f, 0.2f);
+            test_fill_uniform(r, b, c, -0.2f, 0.2f);
+            nlcl_conv2d_plan *p = NULL;
+            CHECK_OK(nlcl_conv2d_plan_create(&p, &s, 0));
+            CHECK_OK(nlcl_conv2d_forward(p, x, wt, b, y));
+            int differ = 0;
+            for (int y0 = 0; p && y0 < h; y0 += R) {
+                int y1 = NLCL_TEST_MIN(y0 + R, h), i0 = y0 > 0 ? y0 - 1 : 0, i1 = y1 < h ? y1 + 1 : h;
+                nlcl_conv2d_shape bs = s;
+                bs.h = i1 - i0;
+                nlcl_conv2d_plan *q = NULL;
+                CHECK_OK(nlcl_conv2d_plan_create_rows(&q, &bs, y0 == 0, y1 == h, 0));
+                if (!q) break;
+                int ho, wo;
+                nlcl_conv2d_plan_out(q, &ho, &wo);
+                CHECK(ho == y1 - y0 && wo == w);
+                CHECK_MSG(!strcmp(nlcl_conv2d_plan_impl(q, 0), nlcl_conv2d_plan_impl(p, 0)), "band %d-%d: %s, whole: %s", y0, y1, nlcl_conv2d_plan_impl(q, 0), nlcl_conv2d_plan_impl(p, 0));
+                copy_rows(x, c, h, w, i0, i1, bi);
+                CHECK_OK(nlcl_conv2d_forward(q, bi, wt, b, bo));
+                copy_rows(y, c, h, w, y0, y1, yo);
+                differ += memcmp(bo, yo, sizeof(float) * nlcl_layout_numel(NLCL_BLOCKED, 1, c, y1 - y0, w)) != 0;
+                nlcl_conv2d_plan_destroy(q);
+            }
+            CHECK_MSG(differ == 0, "%s %dx%d in bands of %d rows: %d band(s) differ from the whole image",
+                      nlcl_conv2d_plan_impl(p, 0), h, w, R, differ);
+            nlcl_conv2d_plan_destroy(p);
+            free(x), free(y), free(wt), free(b), free(bi), free(bo), free(yo);
+        }
+    /* invalid band padding */
+    nlcl_conv2d_plan *q = NULL;
+    nlcl_conv2d_shape s = {1, 16, 8, 8, 16, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
+    CHECK_ERR(nlcl_conv2d_plan_create_rows(&q, &s, -1, 0, 0), NLCL_ERR_INVALID_ARG, "invalid shape");
+    s.h = 1;
+    CHECK_ERR(nlcl_conv2d_plan_create_rows(&q, &s, 0, 0, 0), NLCL_ERR_INVALID_ARG, "does not fit");
+}
+
+/* The algorithm policy and the measured choices (conv.h, conv_select.c):
+ * Winograd against the double-precision reference, which implementation each
+ * policy gets, thread invariance, and the export/import text. */
+static void algorithms(nlcl_rng *r) {
+    int avx512 = nlcl_layout_block() == 16; /* oneDNN 2.6 has Winograd for AVX-512 only */
+    const int sizes[][2] = {{1, 1}, {5, 7}, {13, 11}, {33, 20}};
+    const nlcl_conv_algorithm pol[2] = {NLCL_CONV_DIRECT, NLCL_CONV_WINOGRAD};
+    for (int k = 0; k < 2; k++) {
+        nlcl_conv2d_set_algorithm(pol[k]);
+        CHECK(nlcl_conv2d_get_algorithm() == pol[k]);
+        for (int c = 16; c <= 32; c += 16)
+            for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+                nlcl_conv2d_shape s = {1, c, sizes[i][0], sizes[i][1], c, 3, 3, 1, 1, 1,
+                                       NLCL_BLOCKED, NLCL_BLOCKED};
+                one_case(r, s);
+                for (int training = 0; training < 2; training++) {
+                    nlcl_conv2d_plan *p = NULL;
+                    CHECK_OK(nlcl_conv2d_plan_create(&p, &s, training));
+                    const char *impl = p ? nlcl_conv2d_plan_impl(p, 0) : NULL;
+                    int wino = impl && !strncmp(impl, "wino", 4);
+                    CHECK_MSG(impl && wino == (k == 1 && avx512), "policy %d, %d channels: forward runs %s",
+                              k, c, impl ? impl : "(none)");
+                    CHECK(p && nlcl_conv2d_plan_impl(p, 1) == NULL); /* backward: on first use */
+                    nlcl_conv2d_plan_destroy(p);
+                }
+                thread_invariance(r, s, 1, k ? "winograd" : "direct");
+                thread_invariance(r, s, 0, k ? "winograd" : "direct");
+            }
+    }
+    /* a shape without Winograd (5x5 kernel) runs direct under any policy */
+    nlcl_conv2d_shape s5 = {1, 16, 9, 9, 16, 5, 5, 1, 2, 1, NLCL_BLOCKED, NLCL_BLOCKED};
+    nlcl_conv2d_plan *p = NULL;
+    CHECK_OK(nlcl_conv2d_plan_create(&p, &s5, 0));
+    CHECK(p && !strncmp(nlcl_conv2d_plan_impl(p, 0), "direct:", 7));
+    nlcl_conv2d_plan_destroy(p);
+    /* AUTO: the choice is measured once and recorded; an imported choice is
+     * used by later plans */
+    nlcl_conv2d_set_algorithm(NLCL_CONV_AUTO);
+    nlcl_conv2d_shape s = {1, 32, 40, 24, 32, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
+    CHECK_OK(nlcl_conv2d_plan_create(&p, &s, 0));
+    nlcl_conv2d_plan_destroy(p);
+    char buf[4096];
+    size_t len = nlcl_conv2d_choices_export(buf, sizeof buf);
+    CHECK_MSG(len > 0 && len < sizeof buf && strstr(buf, "0,0,32,32,3,3,1,1,1,1,1="), "export: '%s'", buf);
+    CHECK(nlcl_conv2d_choices_export(NULL, 0) == len);
+    for (int k = 0; k < 2; k++) {
+        CHECK_OK(nlcl_conv2d_choices_import(k ? "0,0,32,32,3,3,1,1,1,1,1=direct" : "0,0,32,32,3,3,1,1,1,1,1=wino"));
+        CHECK_OK(nlcl_conv2d_plan_create(&p, &s, 0));
+        const char *impl = p ? nlcl_conv2d_plan_impl(p, 0) : NULL;
+        const char *want = k || !avx512 ? "direct:" : "wino:";
+        CHECK_MSG(impl && !strncmp(impl, want, strlen(want)), "imported: %s", impl ? impl : "(none)");
+        nlcl_conv2d_plan_destroy(p);
+    }
+    CHECK_OK(nlcl_conv2d_choices_import(buf)); /* back to the measured choice */
+    CHECK_OK(nlcl_conv2d_choices_import(""));
+    CHECK_ERR(nlcl_conv2d_choices_import("0,0,32,32=wino"), NLCL_ERR_FORMAT, "malformed");
+    CHECK_ERR(nlcl_conv2d_choices_import("0,0,32,32,3,3,1,1,1,1,1=fast"), NLCL_ERR_FORMAT, "unknown");
+    CHECK_ERR(nlcl_conv2d_choices_import("0,0,32,32,3,3,1,1,1,1,1=wino4"), NLCL_ERR_FORMAT, "unknown");
+    CHECK_ERR(nlcl_conv2d_choices_import("0,0,32,32,3,3,1,1,1,1,1=wino;x"), NLCL_ERR_FORMAT, "malformed");
+    CHECK_ERR(nlcl_conv2d_choices_import("7,0,32,32,3,3,1,1,1,1,1=wino"), NLCL_ERR_FORMAT, "unknown");
+}
+
 int main(void) {
     nlcl_rng r;
     nlcl_rng_seed(&r, 1, 1);
+    algorithms(&r);
+    bands(&r);
     /* n cin h w cout kh kw stride pad bias layouts */
     nlcl_conv2d_shape cases[] = {
         {1, 3, 9, 7, 5, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_NCHW},

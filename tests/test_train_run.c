@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "harness.h"
+#include "nlcl/conv.h"
+#include "nlcl/weights.h"
 #include "nlcl/files.h"
 #include "nlcl/image.h"
 #include "nlcl/train.h"
@@ -111,6 +113,42 @@ static int same_file_bytes(const char *a, const char *b) {
     return test_system("cmp -s '%s' '%s'", a, b) == 0;
 }
 
+/* A resumed run computes with the convolution algorithms of the first run
+ * (recorded in the checkpoint), even where its own process would choose
+ * others: here the first process runs the 16-channel generator convolutions
+ * as Winograd, the resuming one is set to choose direct ones. */
+static void resume_with_recorded_algorithms(void) {
+    const char *tmp = test_tmpdir();
+    char a[600], b[600], pa[700], pb[700];
+    snprintf(a, sizeof a, "%s/wino_straight", tmp);
+    snprintf(b, sizeof b, "%s/wino_resumed", tmp);
+    nlcl_train_config c = tiny(NLCL_PRESET_PAPER);
+    c.gen_channels = 16;
+    c.gen_blocks = 1;
+    c.n_loc_taps = 2; /* taps 0 and 1 */
+    const char *wino = "0,1,16,16,3,3,1,1,1,1,1=wino;1,1,16,16,3,3,1,1,1,1,1=wino;"
+                       "2,1,16,16,3,3,1,1,1,1,1=wino";
+    const char *direct = "0,1,16,16,3,3,1,1,1,1,1=direct;1,1,16,16,3,3,1,1,1,1,1=direct;"
+                         "2,1,16,16,3,3,1,1,1,1,1=direct";
+    CHECK_OK(nlcl_conv2d_choices_import(wino));
+    CHECK_OK(run(&c, a, 0, 0));
+    CHECK_ERR(run(&c, b, 0, 2), NLCL_ERR_INTERRUPTED, "stopped at iteration 2");
+    CHECK_OK(nlcl_conv2d_choices_import(direct));
+    CHECK_OK(run(&c, b, 1, 0));
+    snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", a);
+    snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", b);
+    CHECK_MSG(same_file_bytes(pa, pb), "resumed with other convolution algorithms");
+    /* the control: run straight with direct convolutions, which differ */
+    if (nlcl_layout_block() == 16) { /* Winograd exists (AVX-512) */
+        char d[600], pd[700];
+        snprintf(d, sizeof d, "%s/direct_straight", tmp);
+        CHECK_OK(nlcl_conv2d_choices_import(direct));
+        CHECK_OK(run(&c, d, 0, 0));
+        snprintf(pd, sizeof pd, "%s/checkpoint.safetensors", d);
+        CHECK_MSG(!same_file_bytes(pa, pd), "Winograd and direct gave the same weights");
+    }
+}
+
 static void resume_and_determinism(void) {
     const char *tmp = test_tmpdir();
     char a[600], b[600], c2[600], pa[700], pb[700], pc[700];
@@ -131,6 +169,11 @@ static void resume_and_determinism(void) {
     snprintf(pc, sizeof pc, "%s/checkpoint.safetensors", c2);
     CHECK_MSG(same_file_bytes(pa, pb), "2 + 2 resumed iterations differ from 4 straight ones");
     CHECK_MSG(same_file_bytes(pa, pc), "the same seed gave a different checkpoint");
+    /* checkpoints record the convolution algorithms (conv.h) for resuming */
+    nlcl_tensor_dict dd;
+    CHECK_OK(nlcl_safetensors_load(pa, &dd));
+    CHECK(nlcl_tensor_dict_get_meta(&dd, "conv_algorithms") != NULL);
+    nlcl_tensor_dict_free(&dd);
     /* the log of the resumed run has exactly one row per iteration */
     CHECK(test_system("test $(grep -vc iter '%s/losses.tsv') -eq 4", b) == 0);
     /* a different seed gives different weights */
@@ -272,6 +315,7 @@ static void rain100l(const char *data) {
 int main(void) {
     make_data();
     resume_and_determinism();
+    resume_with_recorded_algorithms();
     presets();
     bad_inputs();
     const char *data = test_shared_data();

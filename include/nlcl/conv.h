@@ -26,6 +26,18 @@
  * A plan caches the oneDNN primitives for one shape and is not thread-safe:
  * use one plan from one thread at a time (the primitives themselves use all
  * OpenMP threads).
+ *
+ * Algorithm: 3x3 stride-1 convolutions with at least 16 input and output
+ * channels may run as Winograd convolutions (oneDNN's F(4x4,3x3) kernel:
+ * 1.5-1.8x faster on AVX-512, with a rounding error a few times larger than
+ * direct convolution's, about 1e-6 relative). By default
+ * (NLCL_CONV_AUTO) each layer shape is measured once per process, the first
+ * time a plan of that shape is created, and Winograd is taken only where it
+ * is clearly (>= 10%) faster; see src/ops/conv_select.c for the procedure.
+ * Every plan of one shape (ignoring batch and image size) in a process uses
+ * the same algorithm, and within it results are bit-identical for any number
+ * of OpenMP threads (backward-weights excepted: oneDNN reduces it across
+ * threads).
  */
 #ifndef NLCL_CONV_H
 #define NLCL_CONV_H
@@ -68,6 +80,17 @@ size_t nlcl_layout_numel(nlcl_layout layout, int n, int c, int h, int w);
  * padded input), NLCL_ERR_INTERNAL (oneDNN refused), NLCL_ERR_NOMEM. */
 nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **plan, const nlcl_conv2d_shape *s,
                                     int training);
+/* A plan for a band of rows of a larger image: the input holds s->h rows of
+ * the image, with pad_top and pad_bottom rows of zeros above and below (s->pad
+ * where the band touches the image's edge, 0 where the input rows include
+ * the neighbouring rows the kernel reaches); columns are padded with s->pad
+ * as usual. Output rows: (s->h + pad_top + pad_bottom - kh) / stride + 1.
+ * With the same algorithm (conv_select.c keys ignore sizes) the band's
+ * outputs are the rows of the whole image's output: bit-identical for
+ * direct convolution, and for Winograd when the band starts at a multiple of
+ * 4 output rows (checked by tests/test_conv.c). */
+nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **plan, const nlcl_conv2d_shape *s,
+                                         int pad_top, int pad_bottom, int training);
 void nlcl_conv2d_plan_destroy(nlcl_conv2d_plan *plan);
 const nlcl_conv2d_shape *nlcl_conv2d_plan_shape(const nlcl_conv2d_plan *plan);
 /* Output height and width of the plan. */
@@ -89,6 +112,33 @@ nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *plan, const float *ddst,
  * Either may be NULL (not needed); both NULL does nothing. */
 nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *plan, const float *src,
                                          const float *ddst, float *dw, float *db);
+
+typedef enum nlcl_conv_algorithm {
+    NLCL_CONV_AUTO = 0,     /* measured per layer shape (the default) */
+    NLCL_CONV_DIRECT = 1,   /* always direct convolution */
+    NLCL_CONV_WINOGRAD = 2, /* Winograd wherever oneDNN has it for the shape */
+} nlcl_conv_algorithm;
+
+/* Process-wide algorithm policy for plans created afterwards (existing plans
+ * keep theirs). */
+void nlcl_conv2d_set_algorithm(nlcl_conv_algorithm a);
+nlcl_conv_algorithm nlcl_conv2d_get_algorithm(void);
+
+/* What a plan's pass (0 forward, 1 backward-data, 2 backward-weights) runs
+ * with, "CHOICE:IMPLEMENTATION" (CHOICE direct or wino; the second
+ * part is oneDNN's implementation name, e.g. "wino:jit_wino_4x3:avx512_core"),
+ * or NULL if that pass has not been prepared yet (backward passes are
+ * prepared on first use). */
+const char *nlcl_conv2d_plan_impl(const nlcl_conv2d_plan *plan, int pass);
+
+/* The choices measured so far in this process, as text (at most a few
+ * kilobytes): writes up to size bytes including the terminating NUL into buf
+ * (may be NULL with size 0) and returns the full length, as snprintf.
+ * _import adds choices exported by another process (replacing measured ones
+ * of the same shape), so that it computes with the same algorithms; call it
+ * before creating the plans. Errors: FORMAT for malformed text. */
+size_t nlcl_conv2d_choices_export(char *buf, size_t size);
+nlcl_status nlcl_conv2d_choices_import(const char *text);
 
 /* Convert a tensor between layouts (n, c, h, w): NCHW <-> BLOCKED. Padding
  * lanes of a BLOCKED destination are set to 0. src and dst must not alias. */

@@ -11,11 +11,11 @@
 #include "nlcl/conv.h"
 
 #include <omp.h>
-#include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "../core/internal.h"
+#include "conv_internal.h"
 
 /* ---------------------------------------------------------------- engine */
 
@@ -38,13 +38,12 @@ static nlcl_status get_engine(void) {
     return NLCL_OK;
 }
 
-#define DNNL_TRY(call, what)                                                                       \
-    do {                                                                                           \
-        dnnl_status_t st_ = (call);                                                                \
-        if (st_ != dnnl_success)                                                                   \
-            return nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN %s failed (status %d)", what,  \
-                                  (int)st_);                                                       \
-    } while (0)
+nlcl_status nlcl_dnnl_get(dnnl_engine_t *engine, dnnl_stream_t *stream) {
+    NLCL_TRY(get_engine());
+    *engine = g_engine;
+    *stream = g_stream;
+    return NLCL_OK;
+}
 
 /* ------------------------------------------------------------- reorders */
 
@@ -151,12 +150,12 @@ static nlcl_status port_out(port *p) {
 
 struct nlcl_conv2d_plan {
     nlcl_conv2d_shape s;
+    conv_geom g; /* input rows and columns, vertical padding */
     int ho, wo, training;
     int free_layout; /* the pinned blocked layout had no fast kernel */
+    char impl[3][96]; /* "candidate:oneDNN implementation" per pass, once built */
     dnnl_memory_desc_t src_u, dst_u, w_u, b_u; /* caller formats */
-    dnnl_dims_t strides, pad;
     /* forward */
-    dnnl_convolution_desc_t fwd_d;
     dnnl_primitive_desc_t fwd_pd;
     dnnl_primitive_t fwd;
     port f_src, f_w, f_dst;
@@ -208,6 +207,13 @@ void nlcl_conv2d_plan_out(const nlcl_conv2d_plan *plan, int *ho, int *wo) {
     *wo = plan->wo;
 }
 
+/* output rows of a (possibly band) geometry; 0 if the kernel does not fit */
+static int out_rows(const nlcl_conv2d_shape *s, const conv_geom *g) {
+    long span = (long)g->h + g->pad_top + g->pad_bottom - s->kh;
+    if (g->h <= 0 || span < 0) return 0;
+    return (int)(span / s->stride + 1);
+}
+
 /* 1 if oneDNN picked its slow reference implementation. */
 static int is_ref_impl(const_dnnl_primitive_desc_t pd) {
     const char *impl = NULL;
@@ -216,58 +222,107 @@ static int is_ref_impl(const_dnnl_primitive_desc_t pd) {
     return strncmp(impl, "ref", 3) == 0;
 }
 
-static nlcl_status plan_build_forward(nlcl_conv2d_plan *p, int free_layout) {
-    const nlcl_conv2d_shape *s = &p->s;
+/* Operation descriptor of one pass. Blocked activations are pinned (so
+ * layers chain without reorders); oneDNN chooses where the caller uses plain
+ * NCHW, or where the pinned layout has no fast kernel (free_layout: e.g. 8
+ * channels in 16-channel blocks). Weights: always oneDNN's choice. */
+static dnnl_status_t op_desc(dnnl_convolution_desc_t *d, const nlcl_conv2d_shape *s,
+                             const conv_geom *g, int training, conv_pass pass, conv_cand cand,
+                             int free_layout) {
     dnnl_memory_desc_t src_a, dst_a, w_a, b_a;
-    /* Pin blocked activations (so layers chain without reorders); let oneDNN
-     * choose where the caller uses plain NCHW, or where the pinned layout has
-     * no fast kernel (free_layout: e.g. 8 channels in 16-channel blocks). */
-    act_md(&src_a, s->n, s->cin, s->h, s->w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW);
-    act_md(&dst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW);
+    const int h = g->h, w = g->w;
+    int ho = out_rows(s, g);
+    int wo = nlcl_conv2d_out_size(w, s->kw, s->stride, s->pad);
+    act_md(&src_a, s->n, s->cin, h, w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW);
+    act_md(&dst_a, s->n, s->cout, ho, wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW);
     dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
     dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
     dnnl_dims_t bd = {s->cout};
     dnnl_memory_desc_init_by_tag(&b_a, 1, bd, dnnl_f32, dnnl_x);
-    DNNL_TRY(dnnl_convolution_forward_desc_init(
-                 &p->fwd_d, p->training ? dnnl_forward_training : dnnl_forward_inference,
-                 dnnl_convolution_direct, &src_a, &w_a, s->bias ? &b_a : NULL, &dst_a, p->strides,
-                 p->pad, p->pad),
-             "convolution_forward_desc_init");
-    DNNL_TRY(dnnl_primitive_desc_create(&p->fwd_pd, &p->fwd_d, NULL, g_engine, NULL),
-             "primitive_desc_create(forward)");
-    if (!free_layout && is_ref_impl(p->fwd_pd)) {
-        dnnl_primitive_desc_destroy(p->fwd_pd);
-        p->fwd_pd = NULL;
-        p->free_layout = 1;
-        return plan_build_forward(p, 1);
+    dnnl_dims_t strides = {s->stride, s->stride}, pad_l = {g->pad_top, s->pad},
+                pad_r = {g->pad_bottom, s->pad};
+    dnnl_alg_kind_t alg = cand == CAND_DIRECT ? dnnl_convolution_direct : dnnl_convolution_winograd;
+    if (pass == CONV_FWD) {
+        dnnl_prop_kind_t prop =
+            training || cand == CAND_WINO ? dnnl_forward_training : dnnl_forward_inference;
+        return dnnl_convolution_forward_desc_init(d, prop, alg, &src_a, &w_a, s->bias ? &b_a : NULL,
+                                                  &dst_a, strides, pad_l, pad_r);
     }
+    if (pass == CONV_BWD_DATA)
+        return dnnl_convolution_backward_data_desc_init(d, alg, &src_a, &w_a, &dst_a, strides, pad_l,
+                                                        pad_r);
+    return dnnl_convolution_backward_weights_desc_init(d, alg, &src_a, &w_a, s->bias ? &b_a : NULL,
+                                                       &dst_a, strides, pad_l, pad_r);
+}
+
+nlcl_status nlcl_conv_pd_create(dnnl_primitive_desc_t *pd, const nlcl_conv2d_shape *s,
+                                const conv_geom *g, int training, conv_pass pass, conv_cand cand,
+                                int free_layout) {
+    *pd = NULL;
+    NLCL_TRY(get_engine());
+    dnnl_convolution_desc_t d, fd;
+    dnnl_primitive_desc_t hint = NULL;
+    if (op_desc(&d, s, g, training, pass, cand, free_layout) != dnnl_success)
+        return NLCL_ERR_UNSUPPORTED;
+    if (pass != CONV_FWD) { /* backward passes need a forward hint */
+        if (op_desc(&fd, s, g, 1, CONV_FWD, cand, free_layout) != dnnl_success ||
+            dnnl_primitive_desc_create(&hint, &fd, NULL, g_engine, NULL) != dnnl_success)
+            return NLCL_ERR_UNSUPPORTED;
+    }
+    dnnl_status_t st = dnnl_primitive_desc_create(pd, &d, NULL, g_engine, hint);
+    if (hint) dnnl_primitive_desc_destroy(hint);
+    if (st != dnnl_success) {
+        *pd = NULL;
+        return NLCL_ERR_UNSUPPORTED;
+    }
+    if (is_ref_impl(*pd)) {
+        dnnl_primitive_desc_destroy(*pd);
+        *pd = NULL;
+        return NLCL_ERR_UNSUPPORTED;
+    }
+    return NLCL_OK;
+}
+
+/* The primitive descriptor of a pass: the chosen candidate in the pinned
+ * layout, then with free layouts (remembered in the plan), then direct. */
+static nlcl_status plan_pd(nlcl_conv2d_plan *p, conv_pass pass, dnnl_primitive_desc_t *pd) {
+    for (int free_layout = p->free_layout; free_layout <= 1; free_layout++) {
+        conv_cand c = nlcl_conv_choose(&p->s, p->training, pass, free_layout);
+        nlcl_status st = nlcl_conv_pd_create(pd, &p->s, &p->g, p->training, pass, c, free_layout);
+        if (st != NLCL_OK && c != CAND_DIRECT) {
+            c = CAND_DIRECT;
+            st = nlcl_conv_pd_create(pd, &p->s, &p->g, p->training, pass, c, free_layout);
+        }
+        if (st == NLCL_OK) {
+            const char *impl = NULL;
+            dnnl_primitive_desc_query(*pd, dnnl_query_impl_info_str, 0, &impl);
+            snprintf(p->impl[pass], sizeof p->impl[pass], "%s:%s", nlcl_conv_cand_name(c),
+                     impl ? impl : "?");
+            p->free_layout = free_layout;
+            return NLCL_OK;
+        }
+    }
+    return nlcl_error_set(NLCL_ERR_INTERNAL,
+                          "conv2d: oneDNN has no convolution for n=%d cin=%d %dx%d cout=%d k=%dx%d "
+                          "stride=%d pad=%d",
+                          p->s.n, p->s.cin, p->s.h, p->s.w, p->s.cout, p->s.kh, p->s.kw,
+                          p->s.stride, p->s.pad);
+}
+
+static nlcl_status plan_build_forward(nlcl_conv2d_plan *p) {
+    NLCL_TRY(plan_pd(p, CONV_FWD, &p->fwd_pd));
     DNNL_TRY(dnnl_primitive_create(&p->fwd, p->fwd_pd), "primitive_create(forward)");
     NLCL_TRY(port_init(&p->f_src, &p->src_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_src_md, 0), 1, 0));
     NLCL_TRY(port_init(&p->f_w, &p->w_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_weights_md, 0), 1, 0));
     NLCL_TRY(port_init(&p->f_dst, &p->dst_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_dst_md, 0), 0, 1));
-    if (s->bias)
+    if (p->s.bias)
         DNNL_TRY(dnnl_memory_create(&p->f_b, &p->b_u, g_engine, DNNL_MEMORY_NONE), "memory_create");
     return NLCL_OK;
 }
 
-static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p, int free_layout) {
-    const nlcl_conv2d_shape *s = &p->s;
-    dnnl_memory_desc_t dsrc_a, ddst_a, w_a;
-    act_md(&dsrc_a, s->n, s->cin, s->h, s->w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW);
-    act_md(&ddst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW);
-    dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
-    dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_convolution_desc_t d;
-    DNNL_TRY(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &dsrc_a, &w_a,
-                                                      &ddst_a, p->strides, p->pad, p->pad),
-             "convolution_backward_data_desc_init");
+static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p) {
     dnnl_primitive_desc_t pd;
-    DNNL_TRY(dnnl_primitive_desc_create(&pd, &d, NULL, g_engine, p->fwd_pd),
-             "primitive_desc_create(backward_data)");
-    if (!free_layout && is_ref_impl(pd)) {
-        dnnl_primitive_desc_destroy(pd);
-        return plan_build_backward_data(p, 1);
-    }
+    NLCL_TRY(plan_pd(p, CONV_BWD_DATA, &pd));
     nlcl_status st = NLCL_OK;
     if (dnnl_primitive_create(&p->bd, pd) != dnnl_success)
         st = nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN primitive_create(backward_data) failed");
@@ -281,27 +336,10 @@ static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p, int free_layout
     return st;
 }
 
-static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p, int free_layout) {
+static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p) {
     const nlcl_conv2d_shape *s = &p->s;
-    dnnl_memory_desc_t src_a, ddst_a, dw_a, db_a;
-    act_md(&src_a, s->n, s->cin, s->h, s->w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW);
-    act_md(&ddst_a, s->n, s->cout, p->ho, p->wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW);
-    dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
-    dnnl_memory_desc_init_by_tag(&dw_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_dims_t bd = {s->cout};
-    dnnl_memory_desc_init_by_tag(&db_a, 1, bd, dnnl_f32, dnnl_x);
-    dnnl_convolution_desc_t d;
-    DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src_a, &dw_a,
-                                                         s->bias ? &db_a : NULL, &ddst_a,
-                                                         p->strides, p->pad, p->pad),
-             "convolution_backward_weights_desc_init");
     dnnl_primitive_desc_t pd;
-    DNNL_TRY(dnnl_primitive_desc_create(&pd, &d, NULL, g_engine, p->fwd_pd),
-             "primitive_desc_create(backward_weights)");
-    if (!free_layout && is_ref_impl(pd)) {
-        dnnl_primitive_desc_destroy(pd);
-        return plan_build_backward_weights(p, 1);
-    }
+    NLCL_TRY(plan_pd(p, CONV_BWD_WEIGHTS, &pd));
     nlcl_status st = NLCL_OK;
     if (dnnl_primitive_create(&p->bw, pd) != dnnl_success)
         st = nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN primitive_create(backward_weights) failed");
@@ -322,16 +360,23 @@ static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p, int free_lay
     return NLCL_OK;
 }
 
-nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
-                                    int training) {
+const char *nlcl_conv2d_plan_impl(const nlcl_conv2d_plan *p, int pass) {
+    if (pass < 0 || pass > 2 || !p->impl[pass][0]) return NULL;
+    return p->impl[pass];
+}
+
+nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
+                                         int pad_top, int pad_bottom, int training) {
     *out = NULL;
     if (s->n <= 0 || s->cin <= 0 || s->h <= 0 || s->w <= 0 || s->cout <= 0 || s->kh <= 0 ||
-        s->kw <= 0 || s->stride <= 0 || s->pad < 0)
+        s->kw <= 0 || s->stride <= 0 || s->pad < 0 || pad_top < 0 || pad_bottom < 0)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
                               "conv2d: invalid shape n=%d cin=%d h=%d w=%d cout=%d k=%dx%d "
-                              "stride=%d pad=%d",
-                              s->n, s->cin, s->h, s->w, s->cout, s->kh, s->kw, s->stride, s->pad);
-    int ho = nlcl_conv2d_out_size(s->h, s->kh, s->stride, s->pad);
+                              "stride=%d pad=%d (top %d, bottom %d)",
+                              s->n, s->cin, s->h, s->w, s->cout, s->kh, s->kw, s->stride, s->pad,
+                              pad_top, pad_bottom);
+    conv_geom g = {s->h, s->w, pad_top, pad_bottom};
+    int ho = out_rows(s, &g);
     int wo = nlcl_conv2d_out_size(s->w, s->kw, s->stride, s->pad);
     if (ho <= 0 || wo <= 0)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
@@ -341,24 +386,28 @@ nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **out, const nlcl_conv2d_sh
     nlcl_conv2d_plan *p = nlcl_calloc(1, sizeof *p, "conv2d plan");
     if (!p) return NLCL_ERR_NOMEM;
     p->s = *s;
+    p->g = g;
     p->ho = ho;
     p->wo = wo;
     p->training = training;
-    p->strides[0] = p->strides[1] = s->stride;
-    p->pad[0] = p->pad[1] = s->pad;
     act_md(&p->src_u, s->n, s->cin, s->h, s->w, s->src_layout, 0);
     act_md(&p->dst_u, s->n, s->cout, ho, wo, s->dst_layout, 0);
     dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
     dnnl_memory_desc_init_by_tag(&p->w_u, 4, wd, dnnl_f32, dnnl_oihw);
     dnnl_dims_t bd = {s->cout};
     dnnl_memory_desc_init_by_tag(&p->b_u, 1, bd, dnnl_f32, dnnl_x);
-    nlcl_status st = plan_build_forward(p, 0);
+    nlcl_status st = plan_build_forward(p);
     if (st != NLCL_OK) {
         nlcl_conv2d_plan_destroy(p);
         return st;
     }
     *out = p;
     return NLCL_OK;
+}
+
+nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
+                                    int training) {
+    return nlcl_conv2d_plan_create_rows(out, s, s->pad, s->pad, training);
 }
 
 void nlcl_conv2d_plan_destroy(nlcl_conv2d_plan *p) {
@@ -413,7 +462,7 @@ static void add_inplace(float *restrict acc, const float *restrict x, size_t n) 
 nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *p, const float *ddst, const float *w,
                                       float *dsrc, float beta) {
     NLCL_ASSERT(beta == 0.0f || beta == 1.0f);
-    if (!p->bd) NLCL_TRY(plan_build_backward_data(p, p->free_layout));
+    if (!p->bd) NLCL_TRY(plan_build_backward_data(p));
     size_t nsrc = nlcl_layout_numel(p->s.src_layout, p->s.n, p->s.cin, p->s.h, p->s.w);
     float *target = dsrc;
     if (beta != 0.0f) {
@@ -438,7 +487,7 @@ nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *p, const float *ddst, co
 nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *p, const float *src,
                                          const float *ddst, float *dw, float *db) {
     if (!dw && !db) return NLCL_OK;
-    if (!p->bw) NLCL_TRY(plan_build_backward_weights(p, p->free_layout));
+    if (!p->bw) NLCL_TRY(plan_build_backward_weights(p));
     dnnl_memory_t ms = NULL, mdd = NULL, mdw = NULL;
     NLCL_TRY(port_in(&p->g_src, src, &ms));
     NLCL_TRY(port_in(&p->g_ddst, ddst, &mdd));

@@ -775,6 +775,11 @@ nlcl_status nlcl_trainer_save(const nlcl_trainer *t, const char *path) {
     nlcl_rng_seed(&next, t->cfg.seed, 1000 + (uint64_t)t->iter);
     snprintf(val, sizeof val, "%llu %llu", (unsigned long long)next.state, (unsigned long long)next.inc);
     if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "rng_state", val);
+    /* the convolution algorithms this process measured (conv.h): a resumed
+     * run computes with the same ones */
+    char algos[4096];
+    if (s == NLCL_OK && nlcl_conv2d_choices_export(algos, sizeof algos) < sizeof algos)
+        s = nlcl_tensor_dict_set_meta(&d, "conv_algorithms", algos);
     for (int id = 0; s == NLCL_OK && id < NLCL_NET_COUNT; id++) {
         nlcl_params *p = nlcl_trainer_params((nlcl_trainer *)t, (nlcl_net_id)id);
         if (!p) continue;
@@ -838,6 +843,16 @@ nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
             s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: bad iteration '%s'", what, it);
         else
             t->iter = v;
+    }
+    /* the first run's convolution algorithms; the generator plans are made
+     * again with them */
+    const char *algos = nlcl_tensor_dict_get_meta(&d, "conv_algorithms");
+    if (s == NLCL_OK && algos && *algos) {
+        s = nlcl_conv2d_choices_import(algos);
+        if (s == NLCL_OK) {
+            nlcl_gen_plans_free(&t->gpl);
+            s = nlcl_gen_plans_init(&t->gpl, &t->gb.cfg, t->n, t->H, t->W);
+        }
     }
     nlcl_tensor_dict_free(&d);
     return s;
