@@ -115,6 +115,12 @@ static inline int nlcl_fuzz_image(const uint8_t *data, size_t size) {
         ps = nlcl_jpeg_decode(&src, "image_probe", NULL, &pinfo);
         probed = 1;
     }
+    free(src.icc); /* the front end's job after a decode */
+    if (src.orientation >= 5) { /* the front end reports the upright size */
+        int t = pinfo.width;
+        pinfo.width = pinfo.height;
+        pinfo.height = t;
+    }
     /* Field by field: the front end may add fields the decoders do not set. */
     if (probed && s == NLCL_OK &&
         (ps != NLCL_OK || pinfo.width != info.width || pinfo.height != info.height ||

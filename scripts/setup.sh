@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages nlcl needs to build and test, if missing.
 # Usage: scripts/setup.sh [--test] [--dev] [--fuzz] [--valgrind]
-#   (no option)  what building needs: compiler, CMake, the libraries, PLplot for
+#   (no option)  what building needs: compiler, CMake, the libraries (libexif
+#                and Little CMS for photos' orientation and colour profiles), PLplot for
 #                the command's loss plots, protobuf-c and Debian's onnx.proto
 #                (libonnx-dev) for the ONNX export, help2man for the man pages
 #   --test       what scripts/test.sh adds: numpy, PIL and python3-onnx for the
@@ -12,7 +13,7 @@
 #   --dev        PyTorch/scikit-image for regenerating fixtures and benchmarks
 #   --fuzz       clang and libFuzzer for scripts/fuzz.sh;  --valgrind  valgrind
 set -eu
-pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo libprotobuf-c-dev protobuf-c-compiler libonnx-dev help2man"
+pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo libprotobuf-c-dev protobuf-c-compiler libonnx-dev libexif-dev liblcms2-dev help2man"
 ort=0
 for opt in "$@"; do
   case "$opt" in

@@ -96,6 +96,7 @@ typedef struct tiff_spec {
     uint32_t tile, rps;    /* tile: 0 = strips of rps rows (0: libtiff's default) */
     const uint16_t *cmap;  /* palette: 3 * 2^bps entries */
     int big_endian, jpeg_quality;
+    uint32_t subfile;      /* NewSubfileType (FILETYPE_REDUCEDIMAGE: a thumbnail) */
 } tiff_spec;
 
 /* Bytes of one stored row (of one plane when planar). */
@@ -139,6 +140,7 @@ static int tiff_page(TIFF *t, const tiff_spec *s, const uint8_t *d) {
     TIFFSetField(t, TIFFTAG_PLANARCONFIG, s->planar ? s->planar : PLANARCONFIG_CONTIG);
     TIFFSetField(t, TIFFTAG_COMPRESSION, s->comp ? s->comp : COMPRESSION_NONE);
     if (s->predictor) TIFFSetField(t, TIFFTAG_PREDICTOR, s->predictor);
+    if (s->subfile) TIFFSetField(t, TIFFTAG_SUBFILETYPE, s->subfile);
     if (s->comp == COMPRESSION_JPEG) {
         TIFFSetField(t, TIFFTAG_JPEGQUALITY, s->jpeg_quality);
         if (s->photo == PHOTOMETRIC_YCBCR) TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
@@ -496,7 +498,8 @@ static void test_tiff_valid(void) {
         free(f);
     }
 
-    /* two pages: the first is read */
+    /* two pages: refused (only the first would be read), naming the count;
+     * a page plus its thumbnail (a reduced-resolution image) is one page */
     {
         tiff_spec sp[2] = {
             {.w = 5, .h = 4, .bps = 8, .spp = 1, .photo = PHOTOMETRIC_MINISBLACK},
@@ -509,7 +512,13 @@ static void test_tiff_valid(void) {
         CHECK(write_tiff_pages(tpath("pages.tif"), 2, sp, pd) == 0);
         nlcl_image im;
         nlcl_image_info info;
-        CHECK_OK(nlcl_image_load(tpath("pages.tif"), &im, &info));
+        CHECK_ERR(nlcl_image_load(tpath("pages.tif"), &im, &info), NLCL_ERR_UNSUPPORTED,
+                  "pages.tif: TIFF with 2 pages is not supported");
+        CHECK(im.data == NULL);
+        CHECK_ERR(nlcl_image_probe(tpath("pages.tif"), &info), NLCL_ERR_UNSUPPORTED, "2 pages");
+        sp[1].subfile = FILETYPE_REDUCEDIMAGE;
+        CHECK(write_tiff_pages(tpath("thumb.tif"), 2, sp, pd) == 0);
+        CHECK_OK(nlcl_image_load(tpath("thumb.tif"), &im, &info));
         CHECK(check_tiff_values(&im, &sp[0], p1) == 0);
         CHECK(info.width == 5 && info.height == 4 && info.channels == 1);
         nlcl_image_free(&im);

@@ -7,14 +7,29 @@
  * which is the NLCL/CUT convention (reference section 1). Every source is
  * converted to RGB on load: grey is replicated, palettes are expanded, 1/2/4-bit
  * samples are scaled to the full range, alpha is dropped (not composited; an
- * opaque alpha therefore changes nothing). Gamma, sBIT, ICC and text chunks
- * are ignored, and so is the EXIF orientation (as PIL's Image.open does; the
- * pixels are returned as stored). x is computed in double and rounded once to
+ * opaque alpha therefore changes nothing).
+ * Photos are returned as they are meant to be seen (src/io/colour.c,
+ * orient.c): the EXIF orientation (JPEG APP1, PNG eXIf) or TIFF Orientation
+ * tag is applied, all 8 values, as PIL's ImageOps.exif_transpose does (a
+ * portrait photo comes out upright; width and height are the upright ones);
+ * colours are converted to sRGB with Little CMS when an embedded ICC profile
+ * (PNG iCCP, JPEG APP2, TIFF) or a PNG gAMA/cHRM says they are something
+ * else (relative colorimetric, black-point compensation; a profile within
+ * one 8-bit level of sRGB, an sRGB chunk and gAMA within 5% of 1/2.2 change
+ * nothing); a profile that cannot be read or that is for another colour
+ * space than the image's is an error, never ignored. sBIT and text chunks
+ * are ignored (sBIT does not change the stored values). An animated PNG
+ * (acTL) and a TIFF with more than one page (thumbnails do not count) are
+ * NLCL_ERR_UNSUPPORTED: only their first image would be read.
+ * x is computed in double and rounded once to
  * float, so the endpoints are exactly -1 and 1 and all 65536 16-bit levels
  * stay distinct. JPEG is decoded with libjpeg-turbo's default settings (islow
  * IDCT, fancy upsampling, block smoothing), which is what PIL does, so pixels
  * equal PIL 9.4's (tests/test_image.c checks bytes against PIL). Greyscale,
- * YCbCr and RGB JPEGs are read; CMYK/YCCK ones are NLCL_ERR_UNSUPPORTED.
+ * YCbCr, RGB, CMYK and YCCK JPEGs are read: CMYK through the file's CMYK ICC
+ * profile when it has one, else R = (1-C)(1-K) etc. in double, with Adobe's
+ * inverted samples when an Adobe APP14 marker is present (what PIL and
+ * viewers do; 8-bit results equal PIL's convert("RGB")).
  * TIFF: the first image (page) of the file, read with libtiff's strip/tile
  * API and converted here (never via TIFFReadRGBAImage, which would lose 16-bit
  * precision and premultiply alpha), with any compression libtiff supports:
@@ -27,7 +42,7 @@
  * the damaged part with grey), strips or tiles, either
  * planar configuration; extra samples are dropped like alpha (an associated,
  * i.e. premultiplied, alpha therefore leaves the colour composited on black).
- * The Orientation tag is ignored. CMYK, Lab, float/signed/32-bit samples and
+ * CMYK, Lab, float/signed/32-bit samples and
  * YCbCr without JPEG compression are NLCL_ERR_UNSUPPORTED.
  * BMP: BITMAPINFOHEADER/V4/V5, bottom-up or top-down, 1/4/8-bit palette,
  * 16/24/32-bit BI_RGB, 16/32-bit BI_BITFIELDS (an n-bit field gives
@@ -56,8 +71,10 @@
  * "TIFF truncated (row 7: <libtiff's message>)", "corrupt TIFF (...)",
  * "BMP truncated (...)", "corrupt BMP: palette index 9 out of range ...",
  * a BMP pixel-data offset inside the headers or past the end of the file),
- * NLCL_ERR_UNSUPPORTED (CMYK or 12-bit JPEG; the TIFF/BMP forms listed
- * above), NLCL_ERR_LIMIT (more pixels than the limit), NLCL_ERR_NOMEM,
+ * an unreadable ICC profile or one for another colour space, inconsistent
+ * JPEG ICC_PROFILE markers), NLCL_ERR_UNSUPPORTED (12-bit JPEG; APNG;
+ * multi-page TIFF; the TIFF/BMP forms listed above), NLCL_ERR_LIMIT (more
+ * pixels than the limit, an ICC profile over 16 MB), NLCL_ERR_NOMEM,
  * NLCL_ERR_INVALID_ARG (NULL arguments, bad quality, unknown extension). On
  * failure *img is left empty (data NULL).
  * Example: "image_load: rain.png: PNG truncated".
@@ -66,7 +83,9 @@
  * float image (12 bytes/pixel) plus one row (a TIFF tile for tiled TIFFs), or
  * for interlaced PNGs the whole decoded 8/16-bit image; libpng chunk
  * allocations are capped at 8 MB. libtiff itself buffers one compressed strip
- * or tile (at most the file's size).
+ * or tile (at most the file's size). Turning an image upright with
+ * orientation 5..8 needs a second float image for a moment (24 bytes/pixel
+ * at the peak); colour conversion works in place, row by row.
  * Thread-safety: functions are reentrant; the pixel limit is process-wide.
  * The first TIFF load replaces libtiff's process-wide error and warning
  * handlers (which print to stderr) with silent ones; per-file messages go
@@ -106,6 +125,11 @@ typedef struct nlcl_image_info {
     int is_jpeg;    /* 1 JPEG, 0 otherwise */
     int palette;    /* 1 if the PNG/TIFF/BMP was palette-coded */
     nlcl_image_format format; /* the file's format */
+    int orientation; /* EXIF/TIFF orientation as stored, 1..8 (0: none); width and
+                        height above are the upright size, after applying it */
+    int cmyk;        /* 1: a CMYK or YCCK JPEG (channels 4), converted to RGB */
+    int colour_converted; /* full loads: 1 if an ICC profile or PNG gamma/chromaticities
+                             made the samples change on conversion to sRGB */
 } nlcl_image_info;
 
 typedef enum nlcl_quantize { NLCL_QUANT_ROUND = 0, NLCL_QUANT_TRUNCATE = 1 } nlcl_quantize;

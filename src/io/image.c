@@ -269,6 +269,17 @@ static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 static const uint8_t tiff_sig[4][4] = {
     {'I', 'I', 42, 0}, {'M', 'M', 0, 42}, {'I', 'I', 43, 0}, {'M', 'M', 0, 43}};
 
+/* After a successful decode: colours to sRGB, then upright. */
+static nlcl_status finish(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                          nlcl_image_info *info) {
+    int converted = 0;
+    nlcl_status s = nlcl_colour_to_srgb(src, domain, img, &converted);
+    if (s == NLCL_OK) s = nlcl_image_orient(domain, src->name, img, src->orientation);
+    if (s != NLCL_OK) nlcl_image_free(img);
+    if (info) info->colour_converted = converted;
+    return s;
+}
+
 static nlcl_status decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
                           nlcl_image_info *info) {
     if (info) memset(info, 0, sizeof *info);
@@ -298,8 +309,20 @@ static nlcl_status decode(nlcl_img_src *src, const char *domain, nlcl_image *img
         fmt = NLCL_IMAGE_TIFF;
         s = nlcl_tiff_decode(src, domain, img, info);
     }
+    if (s == NLCL_OK && img) s = finish(src, domain, img, info);
     /* the codecs fill *info once they have read the header */
-    if (info && (info->width || info->height)) info->format = fmt;
+    if (info && (info->width || info->height)) {
+        info->format = fmt;
+        info->orientation = src->orientation;
+        info->cmyk = src->cmyk;
+        if (src->orientation >= 5) { /* the upright size */
+            int t = info->width;
+            info->width = info->height;
+            info->height = t;
+        }
+    }
+    free(src->icc);
+    src->icc = NULL;
     return s;
 }
 

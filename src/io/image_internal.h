@@ -20,6 +20,17 @@ typedef struct nlcl_img_src {
     uint8_t head[8];    /* file source: sniffed bytes, replayed first */
     size_t head_len, head_pos;
     int read_error;     /* set when fread failed with an I/O error (not EOF) */
+    /* What a decoder found besides the samples, applied by the front end
+     * (image.c) after a successful decode: */
+    int orientation;    /* EXIF or TIFF orientation 1..8 (0: none or invalid) */
+    uint8_t *icc;       /* embedded ICC profile (malloc'd; the front end frees it) */
+    size_t icc_len;
+    int grey;           /* the samples were grey (which kind of ICC profile fits) */
+    double gamma;       /* PNG gAMA without sRGB/iCCP: the file gamma (0.45455 = 1/2.2); 0: none */
+    double chrm[8];     /* PNG cHRM without sRGB/iCCP: white x, y, red x, y, green, blue */
+    int has_chrm;
+    int converted;      /* the decoder already converted the colours to sRGB (CMYK + ICC) */
+    int cmyk;           /* a CMYK or YCCK JPEG (converted to RGB by the decoder) */
 } nlcl_img_src;
 
 /* Read up to n bytes; returns the count, 0 at the end (check read_error). */
@@ -50,6 +61,44 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
                             nlcl_quantize q, int bits16);
 nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
                              nlcl_quantize q, int quality);
+
+/* ---- after decoding (orient.c, exif.c, colour.c) ---- */
+
+/* The Orientation (1..8) in IFD 0 of an EXIF block that starts with
+ * "Exif\0\0" (a JPEG APP1 payload) or, with tiff_header = 1, directly with
+ * the TIFF header (a PNG eXIf chunk); 0 when there is none or it is not
+ * 1..8. Parsed with libexif; never fails. */
+int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header);
+
+/* Turn the stored image upright: EXIF orientation 2..8 (2 mirror, 3 rotate
+ * 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90
+ * counter-clockwise, as PIL's ImageOps.exif_transpose); 5..8 swap width and
+ * height (a new buffer, the old one is freed). Other values change nothing. */
+nlcl_status nlcl_image_orient(const char *domain, const char *name, nlcl_image *img,
+                              int orientation);
+
+/* Convert img (decoded as stored) to sRGB when src carries an ICC profile or
+ * a PNG gamma/chromaticities differing from sRGB (Little CMS, relative
+ * colorimetric intent with black-point compensation; results clamped to
+ * [-1, 1]). A profile that maps every tested colour to itself within one
+ * 8-bit level (an sRGB profile) changes nothing. *converted says whether the
+ * pixels changed. Errors: FORMAT (a profile Little CMS cannot read, or one
+ * for another colour space than the image's), UNSUPPORTED, NOMEM. */
+nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, const char *domain, nlcl_image *img,
+                                int *converted);
+
+/* CMYK rows to RGB planes: with a CMYK ICC profile through Little CMS, else
+ * by the naive formula R = (1 - C)(1 - K) (G, B from M, Y), exactly in
+ * double. inverted = 1: the samples are stored inverted (Adobe's convention,
+ * an APP14 "Adobe" marker; 255 = no ink). */
+typedef struct nlcl_cmyk_conv nlcl_cmyk_conv;
+nlcl_status nlcl_cmyk_conv_open(const char *domain, const char *name, const uint8_t *icc,
+                                size_t icc_len, int inverted, int width, nlcl_cmyk_conv **out);
+void nlcl_cmyk_conv_row(nlcl_cmyk_conv *c, const uint8_t *cmyk, nlcl_image *img, int y);
+void nlcl_cmyk_conv_close(nlcl_cmyk_conv *c);
+
+/* Largest embedded ICC profile accepted (real ones are under 4 MB). */
+#define NLCL_ICC_MAX_BYTES ((size_t)16 << 20)
 
 /* NLCL_ERR_LIMIT "domain: name: WxH exceeds the pixel limit of N" when
  * width*height > limit; NLCL_ERR_FORMAT for a zero dimension. */

@@ -7,9 +7,17 @@
  * caller's setjmp. Warnings that mean lost or wrong pixel data are errors:
  * a premature end of file ("JPEG truncated": libjpeg would fill the rest with
  * grey), even when only the final EOI marker is missing (PIL refuses those
- * too), and the "Corrupt JPEG data" family. CMYK/YCCK files are rejected with
- * NLCL_ERR_UNSUPPORTED. A progress monitor caps progressive files at
- * JPEG_MAX_SCANS scans (a known CPU-exhaustion vector). */
+ * too), and the "Corrupt JPEG data" family. A progress monitor caps
+ * progressive files at JPEG_MAX_SCANS scans (a known CPU-exhaustion vector).
+ *
+ * Besides the samples the decoder hands the front end (image.c) the EXIF
+ * orientation (the first APP1 "Exif" marker, libexif) and the ICC profile
+ * (APP2 "ICC_PROFILE" markers, libjpeg-turbo's jpeg_read_icc_profile;
+ * inconsistent markers are an error). CMYK and YCCK files are decoded to
+ * CMYK by libjpeg-turbo (which converts YCCK) and converted to RGB here
+ * (colour.c): through their CMYK ICC profile when they carry one, else
+ * naively, with the samples inverted when an Adobe APP14 marker is present
+ * (Photoshop's convention, which PIL and viewers follow). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -31,6 +39,7 @@ typedef struct jpeg_ctx {
     jmp_buf jb;
     nlcl_status status;
     int compress;   /* encoding: errors are I/O or internal, not format */
+    int bad_icc;    /* libjpeg warned that the ICC_PROFILE markers are inconsistent */
     char msg[JMSG_LENGTH_MAX + 64];
 } jpeg_ctx;
 
@@ -66,6 +75,7 @@ static void j_emit(j_common_ptr ci, int level) {
     jpeg_ctx *c = (jpeg_ctx *)ci->err;
     ci->err->num_warnings++;
     switch (ci->err->msg_code) {
+    case JWRN_BOGUS_ICC: c->bad_icc = 1; break;
     case JWRN_JPEG_EOF:
         c->status = NLCL_ERR_FORMAT;
         snprintf(c->msg, sizeof c->msg, "JPEG truncated");
@@ -159,7 +169,35 @@ typedef struct jdec {
     jpeg_ctx err;
     struct jpeg_progress_mgr prog;
     nlcl_image_info *info, scratch;
+    nlcl_cmyk_conv *cmyk; /* CMYK/YCCK files */
 } jdec;
+
+/* The EXIF orientation and the ICC profile (after jpeg_read_header, which
+ * saved the APP1/APP2 markers), into src. */
+static nlcl_status read_metadata(jdec *j, nlcl_img_src *src, const char *domain) {
+    j_decompress_ptr d = &j->d;
+    for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6)) {
+            src->orientation = nlcl_exif_orientation(m->data, m->data_length, 0);
+            break;
+        }
+    JOCTET *icc = NULL;
+    unsigned int len = 0;
+    if (jpeg_read_icc_profile(d, &icc, &len) && icc) {
+        if (len > NLCL_ICC_MAX_BYTES) {
+            free(icc);
+            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: %s: ICC profile of %u bytes (limit %zu)",
+                                  domain, src->name, len, NLCL_ICC_MAX_BYTES);
+        }
+        src->icc = icc;
+        src->icc_len = len;
+    } else if (j->err.bad_icc) {
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              "%s: %s: corrupt JPEG: inconsistent ICC_PROFILE markers", domain,
+                              src->name);
+    }
+    return NLCL_OK;
+}
 
 nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
                              nlcl_image_info *info) {
@@ -198,7 +236,11 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
     j->prog.progress_monitor = j_progress;
     d->progress = &j->prog;
 
+    jpeg_save_markers(d, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
+    jpeg_save_markers(d, JPEG_APP0 + 2, 0xFFFF); /* ICC profile */
     jpeg_read_header(d, TRUE);
+    s = read_metadata(j, src, domain);
+    if (s != NLCL_OK) goto done;
     nlcl_image_info *const inf = j->info;
     memset(inf, 0, sizeof *inf);
     inf->width = (int)d->image_width; /* <= 65535 */
@@ -213,6 +255,7 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
     case JCS_GRAYSCALE:
         d->out_color_space = JCS_GRAYSCALE;
         nc = 1;
+        src->grey = 1;
         break;
     case JCS_YCbCr:
     case JCS_RGB:
@@ -220,10 +263,11 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
         nc = 3;
         break;
     case JCS_CMYK:
-    case JCS_YCCK:
-        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: CMYK JPEG is not supported", domain,
-                           name);
-        goto done;
+    case JCS_YCCK: /* libjpeg converts YCCK to CMYK, colour.c CMYK to RGB */
+        d->out_color_space = JCS_CMYK;
+        nc = 4;
+        src->cmyk = 1;
+        break;
     default:
         s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
                            "%s: %s: JPEG colour space with %d components is not supported",
@@ -246,6 +290,15 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
         s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a JPEG row", domain, name);
         goto done;
     }
+    if (nc == 4) { /* the CMYK profile is used here, not by the front end */
+        s = nlcl_cmyk_conv_open(domain, name, src->icc, src->icc_len, d->saw_Adobe_marker,
+                                (int)d->output_width, &j->cmyk);
+        if (s != NLCL_OK) goto done;
+        src->converted = src->icc != NULL;
+        free(src->icc);
+        src->icc = NULL;
+        src->icc_len = 0;
+    }
     while (d->output_scanline < d->output_height) {
         int y = (int)d->output_scanline;
         JSAMPROW r = row;
@@ -254,12 +307,14 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
                                domain, name);
             goto done;
         }
-        nlcl_image_put_row8(img, y, row, nc);
+        if (nc == 4) nlcl_cmyk_conv_row(j->cmyk, row, img, y);
+        else nlcl_image_put_row8(img, y, row, nc);
     }
     jpeg_finish_decompress(d);
     s = NLCL_OK;
 done:
     if (created) jpeg_destroy_decompress(d);
+    nlcl_cmyk_conv_close(j->cmyk);
     free(row);
     free(j);
     if (s != NLCL_OK && img) nlcl_image_free(img);

@@ -3,8 +3,12 @@
  * Errors: libpng reports through png_err/png_warn below, which only record
  * the message (nothing is printed); png_err then longjmps back to the
  * setjmp in the caller, which frees everything. CRC errors in any chunk are
- * errors; ancillary chunks other than tRNS are skipped unparsed (their CRCs
- * are still checked); chunk allocations are capped at 8 MB. */
+ * errors; ancillary chunks other than tRNS, the colour chunks (iCCP, sRGB,
+ * gAMA, cHRM) and eXIf are skipped unparsed (their CRCs are still checked);
+ * chunk allocations are capped at 8 MB. The colour chunks and the EXIF
+ * orientation go to the front end (image.c, colour.c); an iCCP chunk that
+ * libpng rejects is an error, and an animated PNG (acTL) is refused, since
+ * only its default image would be read. */
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
@@ -21,6 +25,7 @@ typedef struct png_ctx {
     nlcl_status status;  /* set by the read callback before png_error */
     int limit_hit;       /* a warning said a dimension exceeds the user limit */
     char msg[256];       /* libpng's error message */
+    char icc_warn[200];  /* libpng's warning about the iCCP chunk, if any */
     nlcl_image_info *info, scratch; /* where the header is described */
 } png_ctx;
 
@@ -33,6 +38,51 @@ static void png_err(png_structp png, png_const_charp msg) {
 static void png_warn(png_structp png, png_const_charp msg) {
     png_ctx *c = png_get_error_ptr(png);
     if (msg && strstr(msg, "exceeds user limit")) c->limit_hit = 1;
+    if (msg && !strncmp(msg, "iCCP", 4) && !c->icc_warn[0])
+        snprintf(c->icc_warn, sizeof c->icc_warn, "%s", msg);
+}
+
+/* After png_read_info: orientation, colour description, APNG. */
+static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c, const char *domain) {
+    nlcl_img_src *src = c->src;
+    const char *name = src->name;
+    png_unknown_chunkp unk = NULL;
+    int nunk = png_get_unknown_chunks(png, pinfo, &unk);
+    for (int i = 0; i < nunk; i++)
+        if (!memcmp(unk[i].name, "acTL", 4))
+            return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                                  "%s: %s: animated PNG (APNG) is not supported (only its first "
+                                  "image would be read)",
+                                  domain, name);
+    png_uint_32 n = 0;
+    png_bytep exif = NULL;
+    if (png_get_eXIf_1(png, pinfo, &n, &exif) && exif)
+        src->orientation = nlcl_exif_orientation(exif, n, 1);
+    int ct = png_get_color_type(png, pinfo);
+    src->grey = ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA;
+    png_charp pname = NULL;
+    png_bytep prof = NULL;
+    png_uint_32 plen = 0;
+    int comp = 0;
+    if (png_get_iCCP(png, pinfo, &pname, &comp, &prof, &plen) && prof && plen) {
+        if (!(src->icc = malloc(plen)))
+            return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+        memcpy(src->icc, prof, plen);
+        src->icc_len = plen;
+        return NLCL_OK;
+    }
+    if (c->icc_warn[0])
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: invalid ICC profile (%s)", domain, name,
+                              c->icc_warn);
+    if (png_get_valid(png, pinfo, PNG_INFO_sRGB)) return NLCL_OK;
+    double g = 0;
+    if (png_get_valid(png, pinfo, PNG_INFO_gAMA) && png_get_gAMA(png, pinfo, &g) && g > 0)
+        src->gamma = g;
+    double *h = src->chrm;
+    if (png_get_valid(png, pinfo, PNG_INFO_cHRM) &&
+        png_get_cHRM(png, pinfo, &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6], &h[7]))
+        src->has_chrm = 1;
+    return NLCL_OK;
 }
 
 static void png_read_cb(png_structp png, png_bytep data, size_t n) {
@@ -92,8 +142,12 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
     png_set_user_limits(png, ulim, ulim);
     png_set_chunk_cache_max(png, 1000);
     png_set_chunk_malloc_max(png, PNG_CHUNK_MALLOC_MAX);
-    /* Skip every ancillary chunk except tRNS (text, ICC, ... are not needed). */
+    /* Skip every ancillary chunk except tRNS, the colour chunks and eXIf;
+     * keep acTL (unknown to libpng) to recognise animated PNGs. */
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT,
+                                (png_const_bytep) "iCCP\0sRGB\0gAMA\0cHRM\0eXIf", 5);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, (png_const_bytep) "acTL", 1);
 
     png_read_info(png, pinfo);
     png_uint_32 w, h;
@@ -113,6 +167,7 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
     default: inf->channels = png_get_valid(png, pinfo, PNG_INFO_tRNS) ? 4 : 3; break;
     }
     s = nlcl_image_check_dims(domain, name, w, h);
+    if (s == NLCL_OK) s = read_metadata(png, pinfo, c, domain);
     if (s != NLCL_OK || !img) goto done;
 
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);

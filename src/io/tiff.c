@@ -242,6 +242,49 @@ static const char *photometric_name(unsigned p) {
     }
 }
 
+/* Besides the samples: the orientation, the ICC profile, and whether more
+ * pages follow (reduced-resolution images, i.e. thumbnails, do not count).
+ * A multi-page TIFF is refused: only its first page would be read. Returns
+ * to the first directory. */
+static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c, const char *domain) {
+    nlcl_img_src *src = c->src;
+    uint16_t o = 1;
+    if (TIFFGetField(tif, TIFFTAG_ORIENTATION, &o) && o >= 1 && o <= 8) src->orientation = o;
+    uint32_t n = 0;
+    void *icc = NULL;
+    if (TIFFGetField(tif, TIFFTAG_ICCPROFILE, &n, &icc) && icc && n) {
+        if (n > NLCL_ICC_MAX_BYTES)
+            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: %s: ICC profile of %u bytes (limit %zu)",
+                                  domain, src->name, (unsigned)n, NLCL_ICC_MAX_BYTES);
+        if (!(src->icc = malloc(n)))
+            return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, src->name);
+        memcpy(src->icc, icc, n);
+        src->icc_len = n;
+    }
+    /* Count the pages that follow (at most 100); a damaged later directory
+     * ends the count, and its message is not kept for the first image. */
+    char saved[TIFF_MSG_LEN];
+    memcpy(saved, c->msg, sizeof saved);
+    const int saved_io = c->io_error;
+    int pages = 1;
+    while (pages <= 100 && !TIFFLastDirectory(tif) && TIFFReadDirectory(tif)) {
+        uint32_t sub = 0;
+        if (!TIFFGetField(tif, TIFFTAG_SUBFILETYPE, &sub) || !(sub & FILETYPE_REDUCEDIMAGE)) pages++;
+    }
+    memcpy(c->msg, saved, sizeof saved);
+    c->io_error = saved_io;
+    if (TIFFCurrentDirectory(tif) != 0 && !TIFFSetDirectory(tif, 0))
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: cannot return to the first "
+                                               "image", domain, src->name);
+    if (pages > 1)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "%s: %s: TIFF with %s%d pages is not supported (only the first would "
+                              "be read; split it, e.g. with tiffsplit)",
+                              domain, src->name, pages > 100 ? "more than " : "",
+                              pages > 100 ? 100 : pages);
+    return NLCL_OK;
+}
+
 /* The status and message for a failed libtiff call. */
 static nlcl_status tiff_failure(const tiff_ctx *c, const char *domain, const char *name,
                                 const char *what) {
@@ -334,7 +377,9 @@ nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *
                     : photo == PHOTOMETRIC_PALETTE ? 3
                                                    : (spp >= 4 ? 4 : 3);
     s = nlcl_image_check_dims(domain, name, w, h);
+    if (s == NLCL_OK) s = read_metadata(tif, c, domain);
     if (s != NLCL_OK) goto done;
+    src->grey = has_photo && (photo == PHOTOMETRIC_MINISBLACK || photo == PHOTOMETRIC_MINISWHITE);
 
     /* ---- what can be read ---- */
     if (!has_photo) {

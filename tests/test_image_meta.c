@@ -1,0 +1,640 @@
+/* Photos as cameras and editors write them (issue 12, points 1 and 10):
+ * EXIF/TIFF orientation, CMYK/YCCK JPEGs, embedded ICC profiles, PNG
+ * gamma/chromaticities, animated PNGs (include/nlcl/image.h).
+ *
+ * Every input is made here with libjpeg, libpng, libtiff and Little CMS.
+ * Oracles:
+ *  - orientation: the EXIF 2.3 table of where the stored 0th row and 0th
+ *    column go (a forward mapping; nlcl implements the inverse), applied to
+ *    nlcl's decode of the same file without the tag;
+ *  - CMYK: the stored samples read back with libjpeg, converted with PIL's
+ *    integer formula (ImageMath MULDIV255 of "CMYK;I"), 8-bit exact; PIL's own
+ *    conversion of a PIL-written CMYK JPEG (tests/fixtures/image/cmyk.jpg,
+ *    make_image_fixtures.py);
+ *  - ICC/gamma: closed forms: a profile with sRGB primaries and a linear
+ *    curve must give the sRGB encoding of the stored value; a CMYK profile
+ *    whose table gives L* = 100 (1 - K), a = b = 0, must give the sRGB grey
+ *    of that lightness whatever C, M, Y say; an sRGB profile, sRGB chunk or
+ *    gAMA 1/2.2 must leave every sample bit for bit as it is. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <lcms2.h>
+#include <png.h>
+#include <tiffio.h>
+
+#include "harness.h"
+#include "nlcl/image.h"
+
+#define FIX "tests/fixtures/image/"
+
+static char *tpath(const char *name) {
+    static char buf[8][512];
+    static int k;
+    char *p = buf[k++ & 7];
+    snprintf(p, 512, "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+static int write_all(const char *path, const void *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int ok = fwrite(b, 1, n, f) == n;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static float px(const nlcl_image *im, int c, int y, int x) {
+    return im->data[((size_t)c * im->height + y) * im->width + x];
+}
+
+static double srgb_encode(double v) {
+    return v <= 0.0031308 ? 12.92 * v : 1.055 * pow(v, 1 / 2.4) - 0.055;
+}
+
+static void pattern(uint8_t *d, int w, int h, int comps, unsigned seed) {
+    for (int i = 0; i < w * h * comps; i++) {
+        seed = seed * 1103515245u + 12345u;
+        d[i] = (uint8_t)(seed >> 16);
+    }
+}
+
+/* ---- writers ----------------------------------------------------------------------------- */
+
+typedef struct jpeg_opts {
+    int comps;
+    J_COLOR_SPACE in, store; /* store: the JPEG colour space (e.g. JCS_YCCK) */
+    int no_adobe;            /* suppress the Adobe marker of CMYK files */
+    const uint8_t *icc;
+    size_t icc_len;
+} jpeg_opts;
+
+static uint8_t *write_jpeg_mem(const uint8_t *d, int w, int h, const jpeg_opts *o, size_t *len) {
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *buf = NULL;
+    unsigned long n = 0;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &buf, &n);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = o->comps;
+    c.in_color_space = o->in;
+    jpeg_set_defaults(&c);
+    if (o->store != JCS_UNKNOWN) jpeg_set_colorspace(&c, o->store);
+    if (o->no_adobe) c.write_Adobe_marker = FALSE;
+    jpeg_set_quality(&c, 95, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    if (o->icc) jpeg_write_icc_profile(&c, o->icc, (unsigned)o->icc_len);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW r = (JSAMPROW)d + (size_t)c.next_scanline * (size_t)w * (size_t)o->comps;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    *len = n;
+    return buf;
+}
+
+/* The stored samples of a JPEG as libjpeg gives them (CMYK files: CMYK). */
+static uint8_t *read_jpeg_raw(const uint8_t *b, size_t n, int *comps) {
+    struct jpeg_decompress_struct d;
+    struct jpeg_error_mgr e;
+    d.err = jpeg_std_error(&e);
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, b, (unsigned long)n);
+    jpeg_read_header(&d, TRUE);
+    if (d.jpeg_color_space == JCS_YCCK || d.jpeg_color_space == JCS_CMYK)
+        d.out_color_space = JCS_CMYK;
+    jpeg_start_decompress(&d);
+    *comps = d.output_components;
+    size_t row = (size_t)d.output_width * (size_t)d.output_components;
+    uint8_t *out = malloc(row * d.output_height);
+    while (d.output_scanline < d.output_height) {
+        JSAMPROW r = out + row * d.output_scanline;
+        jpeg_read_scanlines(&d, &r, 1);
+    }
+    jpeg_finish_decompress(&d);
+    jpeg_destroy_decompress(&d);
+    return out;
+}
+
+/* A minimal EXIF block: IFD 0 with one Orientation entry (then no next IFD),
+ * little- or big-endian, with or without the "Exif\0\0" of JPEG APP1. */
+static size_t make_exif(uint8_t *b, int big, int orientation, int app1_header) {
+    size_t n = 0;
+    if (app1_header) {
+        memcpy(b, "Exif\0\0", 6);
+        n = 6;
+    }
+    uint8_t *t = b + n;
+    static const uint8_t le[26] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 1, 3, 0,
+                                   1,   0,   0,  0, 0, 0, 0, 0, 0, 0, 0,    0};
+    static const uint8_t be[26] = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 1, 0x12, 0, 3,
+                                   0,   0,   0, 1,  0, 0, 0, 0, 0, 0, 0, 0};
+    memcpy(t, big ? be : le, 26);
+    t[big ? 19 : 18] = (uint8_t)orientation;
+    return n + 26;
+}
+
+/* jpeg with an APP1 segment inserted after SOI */
+static uint8_t *with_app1(const uint8_t *j, size_t n, const uint8_t *p, size_t pn, size_t *out) {
+    uint8_t *b = malloc(n + pn + 4);
+    memcpy(b, j, 2);
+    b[2] = 0xFF, b[3] = 0xE1, b[4] = (uint8_t)((pn + 2) >> 8), b[5] = (uint8_t)(pn + 2);
+    memcpy(b + 6, p, pn);
+    memcpy(b + 6 + pn, j + 2, n - 2);
+    *out = n + pn + 4;
+    return b;
+}
+
+typedef struct png_opts {
+    int grey, bits16;
+    const uint8_t *exif;
+    size_t exif_len;
+    const uint8_t *icc;
+    size_t icc_len;
+    double gamma;     /* > 0: a gAMA chunk */
+    const double *chrm;
+    int srgb;         /* an sRGB chunk */
+} png_opts;
+
+static int write_png(const char *path, const uint8_t *d, int w, int h, const png_opts *o) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        fclose(f);
+        return -1;
+    }
+    png_init_io(png, f);
+    const int ch = o->grey ? 1 : 3, bd = o->bits16 ? 16 : 8;
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, bd,
+                 o->grey ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (o->exif) png_set_eXIf_1(png, info, (png_uint_32)o->exif_len, (png_bytep)o->exif);
+    if (o->icc) png_set_iCCP(png, info, "p", 0, o->icc, (png_uint_32)o->icc_len);
+    if (o->gamma > 0) png_set_gAMA(png, info, o->gamma);
+    if (o->chrm)
+        png_set_cHRM(png, info, o->chrm[0], o->chrm[1], o->chrm[2], o->chrm[3], o->chrm[4],
+                     o->chrm[5], o->chrm[6], o->chrm[7]);
+    if (o->srgb) png_set_sRGB(png, info, PNG_sRGB_INTENT_PERCEPTUAL);
+    png_write_info(png, info);
+    if (o->bits16) png_set_swap(png); /* rows below are host (little-endian) 16-bit */
+    const size_t row = (size_t)w * ch * (bd / 8);
+    for (int y = 0; y < h; y++) png_write_row(png, (png_const_bytep)(d + row * y));
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int write_tiff(const char *path, const uint8_t *d, int w, int h, int orientation,
+                      const uint8_t *icc, size_t icc_len) {
+    TIFF *t = TIFFOpen(path, "w");
+    if (!t) return -1;
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)w);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)h);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, (uint32_t)h);
+    if (orientation) TIFFSetField(t, TIFFTAG_ORIENTATION, (uint16_t)orientation);
+    if (icc) TIFFSetField(t, TIFFTAG_ICCPROFILE, (uint32_t)icc_len, icc);
+    int r = 0;
+    for (int y = 0; y < h && r == 0; y++)
+        if (TIFFWriteScanline(t, (void *)(d + (size_t)y * w * 3), (uint32_t)y, 0) < 0) r = -1;
+    TIFFClose(t);
+    return r;
+}
+
+/* ---- orientation ----------------------------------------------------------------------- */
+
+/* EXIF 2.3 table 6: where the stored 0th row and 0th column are shown
+ * (T top, B bottom, L left, R right). */
+static const char *const exif_table[9] = {"", "TL", "TR", "BR", "BL", "LT", "RT", "RB", "LB"};
+
+/* Every stored pixel (sx, sy) of `st` must appear where the table puts it in
+ * `up`; returns the number of mismatching samples (-1: wrong size). */
+static long check_oriented(const nlcl_image *st, const nlcl_image *up, int o) {
+    const int W = st->width, H = st->height;
+    const char row0 = exif_table[o][0], col0 = exif_table[o][1];
+    const int swap = row0 == 'L' || row0 == 'R';
+    if (up->width != (swap ? H : W) || up->height != (swap ? W : H)) return -1;
+    long bad = 0;
+    for (int sy = 0; sy < H; sy++)
+        for (int sx = 0; sx < W; sx++) {
+            int vx, vy;
+            if (!swap) { /* rows stay rows */
+                vy = row0 == 'T' ? sy : H - 1 - sy;
+                vx = col0 == 'L' ? sx : W - 1 - sx;
+            } else { /* stored rows become columns */
+                vx = row0 == 'L' ? sy : H - 1 - sy;
+                vy = col0 == 'T' ? sx : W - 1 - sx;
+            }
+            for (int c = 0; c < 3; c++) bad += px(up, c, vy, vx) != px(st, c, sy, sx);
+        }
+    return bad;
+}
+
+static void orientation_jpeg(void) {
+    enum { W = 7, H = 5 };
+    uint8_t rgb[W * H * 3];
+    pattern(rgb, W, H, 3, 7);
+    jpeg_opts jo = {3, JCS_RGB, JCS_UNKNOWN, 0, NULL, 0};
+    size_t n;
+    uint8_t *j = write_jpeg_mem(rgb, W, H, &jo, &n);
+    nlcl_image st, up;
+    nlcl_image_info info;
+    CHECK_OK(nlcl_image_load_memory(j, n, "plain.jpg", &st, &info));
+    CHECK(info.orientation == 0);
+    for (int big = 0; big < 2; big++)
+        for (int o = 0; o <= 9; o++) {
+            uint8_t ex[64];
+            size_t en = make_exif(ex, big, o, 1), vn;
+            uint8_t *v = with_app1(j, n, ex, en, &vn);
+            char name[64];
+            snprintf(name, sizeof name, "o%d%s.jpg", o, big ? "mm" : "ii");
+            CHECK(write_all(tpath(name), v, vn) == 0);
+            nlcl_status s = nlcl_image_load(tpath(name), &up, &info);
+            CHECK_OK(s);
+            if (s == NLCL_OK) {
+                int valid = o >= 1 && o <= 8;
+                long bad = check_oriented(&st, &up, valid ? o : 1);
+                CHECK_MSG(bad == 0, "%s: %ld samples misplaced (-1: wrong size %dx%d)", name, bad,
+                          up.width, up.height);
+                CHECK_MSG(info.orientation == (valid ? o : 0) && info.width == up.width &&
+                              info.height == up.height,
+                          "%s: info %d %dx%d", name, info.orientation, info.width, info.height);
+                nlcl_image_free(&up);
+            }
+            /* the header alone gives the upright size */
+            nlcl_image_info pi;
+            CHECK_OK(nlcl_image_probe(tpath(name), &pi));
+            CHECK(pi.width == info.width && pi.height == info.height);
+            free(v);
+        }
+    nlcl_image_free(&st);
+    free(j);
+}
+
+static void orientation_png_tiff(void) {
+    enum { W = 6, H = 4 };
+    uint8_t rgb[W * H * 3];
+    pattern(rgb, W, H, 3, 11);
+    png_opts po = {0};
+    CHECK(write_png(tpath("plain.png"), rgb, W, H, &po) == 0);
+    nlcl_image st, up;
+    nlcl_image_info info;
+    CHECK_OK(nlcl_image_load(tpath("plain.png"), &st, NULL));
+    for (int o = 1; o <= 8; o++) {
+        uint8_t ex[64];
+        po.exif = ex;
+        po.exif_len = make_exif(ex, o & 1, o, 0);
+        CHECK(write_png(tpath("o.png"), rgb, W, H, &po) == 0);
+        CHECK_OK(nlcl_image_load(tpath("o.png"), &up, &info));
+        CHECK_MSG(check_oriented(&st, &up, o) == 0 && info.orientation == o, "PNG eXIf %d", o);
+        nlcl_image_free(&up);
+        CHECK(write_tiff(tpath("o.tif"), rgb, W, H, o, NULL, 0) == 0);
+        CHECK_OK(nlcl_image_load(tpath("o.tif"), &up, &info));
+        CHECK_MSG(check_oriented(&st, &up, o) == 0 && info.orientation == o, "TIFF %d", o);
+        nlcl_image_free(&up);
+    }
+    nlcl_image_free(&st);
+}
+
+/* ---- CMYK and YCCK ----------------------------------------------------------------------- */
+
+/* PIL: CMYK;I unpacks 255 - v, then cmyk2rgb: nk = 255 - k, r = nk - nk*c/255
+ * (MULDIV255, exact rounding); for stored (inverted) values that is
+ * round(C * K / 255). Plain CMYK: round((255 - C)(255 - K) / 255). */
+static uint8_t pil_cmyk(unsigned c, unsigned k, int inverted) {
+    if (!inverted) c = 255 - c, k = 255 - k;
+    unsigned t = c * k + 128;
+    return (uint8_t)((t + (t >> 8)) >> 8);
+}
+
+static void cmyk_case(const char *name, J_COLOR_SPACE store, int no_adobe) {
+    enum { W = 21, H = 9 };
+    uint8_t cmyk[W * H * 4];
+    pattern(cmyk, W, H, 4, 3);
+    jpeg_opts jo = {4, JCS_CMYK, store, no_adobe, NULL, 0};
+    size_t n;
+    uint8_t *j = write_jpeg_mem(cmyk, W, H, &jo, &n);
+    int comps = 0;
+    uint8_t *raw = read_jpeg_raw(j, n, &comps);
+    nlcl_image im;
+    nlcl_image_info info;
+    CHECK_OK(nlcl_image_load_memory(j, n, name, &im, &info));
+    if (im.data && comps == 4) {
+        CHECK(info.cmyk && info.channels == 4 && im.width == W && im.height == H);
+        uint8_t got[W * H * 3];
+        nlcl_image_to_rgb8(&im, NLCL_QUANT_ROUND, got);
+        int bad = 0;
+        for (int i = 0; i < W * H; i++)
+            for (int c = 0; c < 3; c++)
+                bad += got[3 * i + c] != pil_cmyk(raw[4 * i + c], raw[4 * i + 3], !no_adobe);
+        CHECK_MSG(bad == 0, "%s: %d samples differ from PIL's formula", name, bad);
+        nlcl_image_free(&im);
+    }
+    free(raw);
+    free(j);
+}
+
+static void cmyk_pil_fixture(void) {
+    /* PIL 9.4 wrote cmyk.jpg (Adobe, inverted) and its convert("RGB") bytes */
+    FILE *f = fopen(FIX "cmyk.rgb", "rb");
+    uint8_t want[16 * 12 * 3];
+    size_t got_n = f ? fread(want, 1, sizeof want, f) : 0;
+    if (f) fclose(f);
+    CHECK_MSG(got_n == sizeof want, "fixture " FIX "cmyk.rgb missing or wrong size");
+    nlcl_image im;
+    nlcl_image_info info;
+    CHECK_OK(nlcl_image_load(FIX "cmyk.jpg", &im, &info));
+    if (im.data && got_n == sizeof want) {
+        uint8_t got[sizeof want];
+        CHECK(im.width == 16 && im.height == 12 && info.cmyk);
+        nlcl_image_to_rgb8(&im, NLCL_QUANT_ROUND, got);
+        CHECK_MSG(memcmp(got, want, sizeof want) == 0, "PIL's CMYK conversion differs");
+    }
+    nlcl_image_free(&im);
+}
+
+/* ---- ICC profiles and PNG gamma -------------------------------------------------------------- */
+
+static uint8_t *profile_bytes(cmsHPROFILE p, size_t *n) {
+    cmsUInt32Number len = 0;
+    uint8_t *b = NULL;
+    if (p && cmsSaveProfileToMem(p, NULL, &len) && (b = malloc(len)) &&
+        !cmsSaveProfileToMem(p, b, &len)) {
+        free(b);
+        b = NULL;
+    }
+    if (p) cmsCloseProfile(p);
+    *n = b ? len : 0;
+    return b;
+}
+
+static const cmsCIExyY d65 = {0.3127, 0.3290, 1.0};
+static const cmsCIExyYTRIPLE srgb_primaries = {{0.64, 0.33, 1}, {0.30, 0.60, 1}, {0.15, 0.06, 1}};
+
+static uint8_t *linear_rgb_profile(size_t *n) {
+    cmsToneCurve *g = cmsBuildGamma(NULL, 1.0), *c[3] = {g, g, g};
+    cmsHPROFILE p = cmsCreateRGBProfile(&d65, &srgb_primaries, c);
+    cmsFreeToneCurve(g);
+    return profile_bytes(p, n);
+}
+
+static uint8_t *linear_grey_profile(size_t *n) {
+    cmsToneCurve *g = cmsBuildGamma(NULL, 1.0);
+    cmsHPROFILE p = cmsCreateGrayProfile(cmsD50_xyY(), g);
+    cmsFreeToneCurve(g);
+    return profile_bytes(p, n);
+}
+
+/* CMYK -> Lab table: L* = 100 (1 - K), a* = b* = 0, whatever C, M, Y */
+static cmsInt32Number k_only(const cmsUInt16Number in[], cmsUInt16Number out[], void *cargo) {
+    (void)cargo;
+    out[0] = (cmsUInt16Number)(0xFFFF - in[3]);
+    out[1] = out[2] = 0x8080;
+    return 1;
+}
+
+static uint8_t *cmyk_profile(size_t *n) {
+    cmsHPROFILE p = cmsCreateProfilePlaceholder(NULL);
+    cmsSetProfileVersion(p, 4.3);
+    cmsSetDeviceClass(p, cmsSigInputClass);
+    cmsSetColorSpace(p, cmsSigCmykData);
+    cmsSetPCS(p, cmsSigLabData);
+    cmsPipeline *pl = cmsPipelineAlloc(NULL, 4, 3);
+    cmsStage *clut = cmsStageAllocCLut16bit(NULL, 2, 4, 3, NULL);
+    cmsStageSampleCLut16bit(clut, k_only, NULL, 0);
+    /* an mAB tag needs curves around the table: identities */
+    cmsPipelineInsertStage(pl, cmsAT_BEGIN, clut);
+    cmsPipelineInsertStage(pl, cmsAT_BEGIN, cmsStageAllocToneCurves(NULL, 4, NULL));
+    cmsPipelineInsertStage(pl, cmsAT_END, cmsStageAllocToneCurves(NULL, 3, NULL));
+    cmsWriteTag(p, cmsSigAToB0Tag, pl);
+    cmsWriteTag(p, cmsSigMediaWhitePointTag, cmsD50_XYZ());
+    cmsPipelineFree(pl);
+    return profile_bytes(p, n);
+}
+
+/* max |nlcl - sRGB encoding of the stored value| over the image (x units) */
+static double linear_err(const nlcl_image *im, const uint8_t *d, int ch) {
+    double m = 0;
+    const int W = im->width, H = im->height;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                double v = d[((size_t)y * W + x) * ch + (ch == 1 ? 0 : c)] / 255.0;
+                m = fmax(m, fabs(px(im, c, y, x) - (srgb_encode(v) * 2 - 1)));
+            }
+    return m;
+}
+
+static int same_as(const char *a, const char *b) {
+    nlcl_image x, y;
+    int same = nlcl_image_load(a, &x, NULL) == NLCL_OK && nlcl_image_load(b, &y, NULL) == NLCL_OK &&
+               x.width == y.width && x.height == y.height &&
+               !memcmp(x.data, y.data, sizeof(float) * 3 * (size_t)x.width * x.height);
+    nlcl_image_free(&x);
+    nlcl_image_free(&y);
+    return same;
+}
+
+static void icc_rgb(void) {
+    enum { W = 9, H = 7 };
+    uint8_t rgb[W * H * 3], grey[W * H];
+    pattern(rgb, W, H, 3, 21);
+    pattern(grey, W, H, 1, 22);
+    size_t nl, ng, ns, nc;
+    uint8_t *lin = linear_rgb_profile(&nl), *lg = linear_grey_profile(&ng);
+    uint8_t *srgb = profile_bytes(cmsCreate_sRGBProfile(), &ns), *cm = cmyk_profile(&nc);
+    CHECK(lin && lg && srgb && cm);
+    png_opts po = {0};
+    CHECK(write_png(tpath("plain.png"), rgb, W, H, &po) == 0);
+    nlcl_image im;
+    nlcl_image_info info;
+    /* an sRGB profile changes nothing, bit for bit */
+    po.icc = srgb, po.icc_len = ns;
+    CHECK(write_png(tpath("srgb.png"), rgb, W, H, &po) == 0);
+    CHECK(same_as(tpath("srgb.png"), tpath("plain.png")));
+    CHECK_OK(nlcl_image_load(tpath("srgb.png"), &im, &info));
+    CHECK(!info.colour_converted);
+    nlcl_image_free(&im);
+    /* linear light with sRGB primaries: PNG, JPEG (APP2), TIFF */
+    po.icc = lin, po.icc_len = nl;
+    CHECK(write_png(tpath("lin.png"), rgb, W, H, &po) == 0);
+    CHECK_OK(nlcl_image_load(tpath("lin.png"), &im, &info));
+    if (im.data) {
+        double e = linear_err(&im, rgb, 3);
+        CHECK_MSG(e < 1e-3 && info.colour_converted, "PNG iCCP linear: max error %g", e);
+        nlcl_image_free(&im);
+    }
+    CHECK(write_tiff(tpath("lin.tif"), rgb, W, H, 0, lin, nl) == 0);
+    CHECK_OK(nlcl_image_load(tpath("lin.tif"), &im, &info));
+    if (im.data) {
+        double e = linear_err(&im, rgb, 3);
+        CHECK_MSG(e < 1e-3 && info.colour_converted, "TIFF ICC linear: max error %g", e);
+        nlcl_image_free(&im);
+    }
+    jpeg_opts jo = {3, JCS_RGB, JCS_UNKNOWN, 0, NULL, 0};
+    size_t jn, jn2;
+    uint8_t *j0 = write_jpeg_mem(rgb, W, H, &jo, &jn);
+    jo.icc = lin, jo.icc_len = nl;
+    uint8_t *j1 = write_jpeg_mem(rgb, W, H, &jo, &jn2);
+    int comps;
+    uint8_t *dec = read_jpeg_raw(j0, jn, &comps); /* the same samples in both files */
+    CHECK_OK(nlcl_image_load_memory(j1, jn2, "lin.jpg", &im, &info));
+    if (im.data) {
+        double e = linear_err(&im, dec, 3);
+        CHECK_MSG(e < 1e-3 && info.colour_converted, "JPEG ICC linear: max error %g", e);
+        nlcl_image_free(&im);
+    }
+    free(dec);
+    free(j0);
+    free(j1);
+    /* a grey PNG with a linear grey profile */
+    png_opts pg = {.grey = 1, .icc = lg, .icc_len = ng};
+    CHECK(write_png(tpath("lingrey.png"), grey, W, H, &pg) == 0);
+    CHECK_OK(nlcl_image_load(tpath("lingrey.png"), &im, &info));
+    if (im.data) {
+        double e = linear_err(&im, grey, 1);
+        CHECK_MSG(e < 1e-3, "grey iCCP linear: max error %g", e);
+        nlcl_image_free(&im);
+    }
+    /* a CMYK profile on an RGB image, an unreadable profile: refused */
+    CHECK(write_tiff(tpath("cmykprof.tif"), rgb, W, H, 0, cm, nc) == 0);
+    CHECK_ERR(nlcl_image_load(tpath("cmykprof.tif"), &im, NULL), NLCL_ERR_FORMAT,
+              "cmykprof.tif: the embedded ICC profile is for CMYK, the image is RGB");
+    uint8_t junk[300];
+    pattern(junk, 300, 1, 1, 5);
+    CHECK(write_tiff(tpath("junkprof.tif"), rgb, W, H, 0, junk, sizeof junk) == 0);
+    CHECK_ERR(nlcl_image_load(tpath("junkprof.tif"), &im, NULL), NLCL_ERR_FORMAT,
+              "junkprof.tif: unreadable ICC profile");
+    CHECK(im.data == NULL);
+    free(lin);
+    free(lg);
+    free(srgb);
+    free(cm);
+}
+
+static void icc_cmyk(void) {
+    enum { W = 16, H = 4 };
+    uint8_t cmyk[W * H * 4];
+    for (int i = 0; i < W * H; i++) { /* full C, M, Y ink (inverted: 0); K varies */
+        cmyk[4 * i] = cmyk[4 * i + 1] = cmyk[4 * i + 2] = 0;
+        cmyk[4 * i + 3] = (uint8_t)(i * 4);
+    }
+    size_t nc;
+    uint8_t *cm = cmyk_profile(&nc);
+    jpeg_opts jo = {4, JCS_CMYK, JCS_UNKNOWN, 0, cm, nc};
+    size_t n;
+    uint8_t *j = write_jpeg_mem(cmyk, W, H, &jo, &n);
+    int comps;
+    uint8_t *raw = read_jpeg_raw(j, n, &comps);
+    nlcl_image im;
+    nlcl_image_info info;
+    CHECK_OK(nlcl_image_load_memory(j, n, "prof.jpg", &im, &info));
+    if (im.data && raw) {
+        double m = 0;
+        for (int i = 0; i < W * H; i++) {
+            double k = 1.0 - raw[4 * i + 3] / 255.0; /* ink (Adobe: stored inverted) */
+            double L = 100 * (1 - k), f = (L + 16) / 116;
+            double Y = L > 8 ? f * f * f : L / 903.2963;
+            double want = srgb_encode(Y) * 2 - 1;
+            for (int c = 0; c < 3; c++) m = fmax(m, fabs(px(&im, c, i / W, i % W) - want));
+        }
+        /* the naive formula would give black (full C, M, Y ink) */
+        CHECK_MSG(m < 2.0 / 255 && info.colour_converted, "CMYK through its profile: error %g", m);
+        nlcl_image_free(&im);
+    }
+    free(raw);
+    free(j);
+    free(cm);
+}
+
+static void png_gamma(void) {
+    enum { W = 8, H = 5 };
+    uint8_t rgb[W * H * 3];
+    pattern(rgb, W, H, 3, 41);
+    png_opts po = {0};
+    CHECK(write_png(tpath("g0.png"), rgb, W, H, &po) == 0);
+    po.gamma = 1 / 2.2;
+    CHECK(write_png(tpath("g22.png"), rgb, W, H, &po) == 0);
+    CHECK_MSG(same_as(tpath("g22.png"), tpath("g0.png")), "gAMA 1/2.2 changed the samples");
+    po.gamma = 0, po.srgb = 1;
+    CHECK(write_png(tpath("srgbchunk.png"), rgb, W, H, &po) == 0);
+    CHECK(same_as(tpath("srgbchunk.png"), tpath("g0.png")));
+    static const double chrm[8] = {0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06};
+    for (int with_chrm = 0; with_chrm < 2; with_chrm++) {
+        png_opts pl = {.gamma = 1.0, .chrm = with_chrm ? chrm : NULL};
+        CHECK(write_png(tpath("g1.png"), rgb, W, H, &pl) == 0);
+        nlcl_image im;
+        nlcl_image_info info;
+        CHECK_OK(nlcl_image_load(tpath("g1.png"), &im, &info));
+        if (im.data) {
+            double e = linear_err(&im, rgb, 3);
+            CHECK_MSG(e < 1e-3 && info.colour_converted, "gAMA 1.0 (cHRM %d): max error %g",
+                      with_chrm, e);
+            nlcl_image_free(&im);
+        }
+    }
+}
+
+/* An animated PNG (an acTL chunk after IHDR) is refused: nlcl would read
+ * only its default image. */
+static uint32_t crc32_png(const uint8_t *b, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= b[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return c ^ 0xffffffffu;
+}
+
+static void apng(void) {
+    uint8_t rgb[4 * 4 * 3];
+    pattern(rgb, 4, 4, 3, 9);
+    png_opts po = {0};
+    CHECK(write_png(tpath("still.png"), rgb, 4, 4, &po) == 0);
+    FILE *f = fopen(tpath("still.png"), "rb");
+    uint8_t b[4096];
+    size_t n = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f) fclose(f);
+    CHECK(n > 33 && n < sizeof b - 20);
+    uint8_t out[4096 + 20];
+    size_t at = 8 + 25; /* signature + IHDR */
+    memcpy(out, b, at);
+    static const uint8_t actl[20] = {0, 0, 0, 8, 'a', 'c', 'T', 'L', 0, 0, 0, 2, 0, 0, 0, 0};
+    memcpy(out + at, actl, 16);
+    uint32_t c = crc32_png(actl + 4, 12);
+    out[at + 16] = (uint8_t)(c >> 24), out[at + 17] = (uint8_t)(c >> 16);
+    out[at + 18] = (uint8_t)(c >> 8), out[at + 19] = (uint8_t)c;
+    memcpy(out + at + 20, b + at, n - at);
+    nlcl_image im;
+    CHECK_ERR(nlcl_image_load_memory(out, n + 20, "anim.png", &im, NULL), NLCL_ERR_UNSUPPORTED,
+              "anim.png: animated PNG (APNG) is not supported");
+    CHECK(im.data == NULL);
+    CHECK_OK(nlcl_image_load_memory(b, n, "still.png", &im, NULL));
+    nlcl_image_free(&im);
+}
+
+int main(void) {
+    orientation_jpeg();
+    orientation_png_tiff();
+    cmyk_case("adobe_cmyk.jpg", JCS_UNKNOWN, 0);
+    cmyk_case("plain_cmyk.jpg", JCS_UNKNOWN, 1);
+    cmyk_case("ycck.jpg", JCS_YCCK, 0);
+    cmyk_pil_fixture();
+    icc_rgb();
+    icc_cmyk();
+    png_gamma();
+    apng();
+    return test_finish("test_image_meta");
+}
