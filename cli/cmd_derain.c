@@ -331,21 +331,24 @@ int cmd_derain(int argc, char **argv) {
     double t_all = now_s();
     for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++) {
         double t0 = now_s();
-        nlcl_image img = {0}, res = {0};
+        nlcl_image img = {0}, res = {0}, rain = {0};
         progress_ctx pc = {nlcl_basename(inputs[i]), tty && !quiet, -1};
         nlcl_status s = nlcl_image_load(inputs[i], &img, NULL);
+        /* both models run before anything is written: a failure of either
+         * (e.g. a non-finite output) leaves no file of this input behind */
         if (s == NLCL_OK) {
             nlcl_model_set_progress(gb, on_progress, &pc);
             s = nlcl_model_run_image(gb, &img, &res);
+            if (s == NLCL_OK && gr) {
+                nlcl_model_set_progress(gr, on_progress, &pc);
+                s = nlcl_model_run_image(gr, &img, &rain);
+            }
+            if (s != NLCL_OK) s = nlcl_error_prefix(s, "%s: ", inputs[i]);
         }
         if (s == NLCL_OK) s = save_image(outs[i], &res, (nlcl_quantize)quant, (int)quality);
+        if (s == NLCL_OK && gr) s = save_image(rain_outs[i], &rain, (nlcl_quantize)quant, (int)quality);
         nlcl_image_free(&res);
-        if (s == NLCL_OK && gr) {
-            nlcl_model_set_progress(gr, on_progress, &pc);
-            s = nlcl_model_run_image(gr, &img, &res);
-            if (s == NLCL_OK) s = save_image(rain_outs[i], &res, (nlcl_quantize)quant, (int)quality);
-            nlcl_image_free(&res);
-        }
+        nlcl_image_free(&rain);
         if (s != NLCL_OK) {
             cli_fail(s);
             failures++;

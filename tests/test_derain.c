@@ -5,6 +5,7 @@
  * library refuses what derain and demo must never be given (non-regular
  * files, non-model files, non-finite weights, synthetic-rain parameters out
  * of range). */
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -359,6 +360,73 @@ static void finite_weights(void) {
     nlcl_tensor_dict_free(&d);
 }
 
+/* A model with finite weights whose output overflows (the last conv's
+ * weights set to +-FLT_MAX: any input above 1 in magnitude overflows) is detected: the
+ * run fails with NONFINITE naming the model, the derain command writes
+ * nothing, names the model and the image, and exits with status 1 (docs/
+ * bad-inputs.md "NaN / Inf", issue 12 point 2). */
+static nlcl_model *overflowing_model(const char *path) {
+    nlcl_rng r;
+    nlcl_rng_seed(&r, 31, 3);
+    nlcl_model *m = random_model(&r, 8, 1);
+    if (!m) return NULL;
+    CHECK_OK(nlcl_model_save(m, path));
+    nlcl_model_free(m);
+    nlcl_tensor_dict d;
+    CHECK_OK(nlcl_safetensors_load(path, &d));
+    nlcl_named_tensor *w = nlcl_tensor_dict_find(&d, "gen.3.weight");
+    CHECK(w != NULL);
+    if (w)
+        for (size_t i = 0; i < w->numel; i++) w->data[i] = w->data[i] < 0 ? -FLT_MAX : FLT_MAX;
+    CHECK(nlcl_tensor_dict_all_finite(&d, NULL) == 1);
+    CHECK_OK(nlcl_safetensors_save(path, &d));
+    nlcl_tensor_dict_free(&d);
+    m = NULL;
+    CHECK_OK(nlcl_model_load(path, &m));
+    return m;
+}
+
+static void nonfinite_output(void) {
+    const char *dir = test_tmpdir();
+    char model[1200], in[1200];
+    snprintf(model, sizeof model, "%s/overflow.safetensors", dir);
+    nlcl_model *m = overflowing_model(model);
+    if (!m) return;
+    nlcl_image img = {0}, out = {0};
+    nlcl_rng r;
+    nlcl_rng_seed(&r, 32, 3);
+    CHECK_OK(nlcl_image_alloc(&img, 19, 11));
+    test_fill_uniform(&r, img.data, 3 * 19 * 11, -1, 1);
+    CHECK_ERR(nlcl_model_run_image(m, &img, &out), NLCL_ERR_NONFINITE, "overflow.safetensors: ");
+    CHECK(test_contains(nlcl_error_message(), "non-finite") && out.data == NULL);
+    uint8_t rgb[19 * 11 * 3];
+    nlcl_image_to_rgb8(&img, NLCL_QUANT_ROUND, rgb);
+    CHECK_ERR(nlcl_model_run_rgb8(m, rgb, rgb, 19, 11, NLCL_QUANT_ROUND), NLCL_ERR_NONFINITE,
+              "non-finite");
+    nlcl_model_free(m);
+    snprintf(in, sizeof in, "%s/finite_in.png", dir);
+    CHECK_OK(nlcl_image_save_png(in, &img, NLCL_QUANT_ROUND, 0));
+    nlcl_image_free(&img);
+    const char *bin = getenv("NLCL_BIN");
+    if (!bin) return;
+    CHECK(test_system("'%s' derain -m '%s' -o '%s/nf' '%s' 2>'%s/nf.err'", bin, model, dir, in,
+                      dir) == 1);
+    CHECK(test_system("grep -q 'finite_in.png: .*overflow.safetensors: .*non-finite' '%s/nf.err'",
+                      dir) == 0);
+    CHECK(test_system("test ! -e '%s/nf'", dir) == 0); /* nothing written, the folder removed */
+    /* with a good derainer and the overflowing model as the rain model:
+     * nothing at all is written either */
+    char good[1200];
+    snprintf(good, sizeof good, "%s/good_nf.safetensors", dir);
+    nlcl_rng_seed(&r, 33, 3);
+    m = random_model(&r, 8, 1);
+    if (m) CHECK_OK(nlcl_model_save(m, good));
+    nlcl_model_free(m);
+    CHECK(test_system("'%s' derain -q -m '%s' --rain-model '%s' -o '%s/nf2' '%s' 2>/dev/null",
+                      bin, good, model, dir, in) == 1);
+    CHECK(test_system("test ! -e '%s/nf2'", dir) == 0);
+}
+
 /* nlcl_synth_rain refuses every parameter outside its documented range
  * (synth.h), naming it; a length of 1e30 used to overflow an int (UB). */
 static void synth_bounds(void) {
@@ -451,6 +519,7 @@ int main(void) {
     malformed_models();
     refused_inputs();
     finite_weights();
+    nonfinite_output();
     synth_bounds();
     cli();
     const char *data = test_shared_data();

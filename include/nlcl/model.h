@@ -79,7 +79,9 @@ size_t nlcl_model_workspace_bytes(const nlcl_model *m, int h, int w);
 
 /* Run the generator: out = G(in), both (1, 3, h, w) NCHW float32 in the
  * [-1, 1] convention; out is not clamped. Errors: INVALID_ARG (size < 1),
- * NOMEM, INTERNAL. */
+ * NOMEM, INTERNAL, NONFINITE (finite weights overflowed on this input: some
+ * output value is NaN or infinite; "<model file>: the model's output holds N
+ * non-finite values ..."; out must not be used). */
 nlcl_status nlcl_model_run(nlcl_model *m, const float *in, float *out, int h, int w);
 /* Derain interleaved 8-bit RGB (h rows of w*3 bytes); out may equal in. */
 nlcl_status nlcl_model_run_rgb8(nlcl_model *m, const uint8_t *in, uint8_t *out, int w, int h,

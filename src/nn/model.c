@@ -1,6 +1,7 @@
 /* The public model API (include/nlcl/model.h) over the generator. */
 #include "nlcl/model.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "nn/model_internal.h"
 
 struct nlcl_model {
+    char *name; /* the file it came from, for messages */
     nlcl_gen gen;
     nlcl_tensor_dict meta; /* metadata only (no tensors) */
     nlcl_gen_infer ws;
@@ -54,7 +56,9 @@ nlcl_status nlcl_model_from_dict(const nlcl_tensor_dict *d, const char *name, nl
         return nlcl_error_set(NLCL_ERR_FORMAT, "%s: tensor '%s' holds NaN or infinite values", what,
                               bad ? bad : "?");
     }
-    nlcl_status s = nlcl_gen_from_dict(&m->gen, d, what);
+    m->name = strdup(name);
+    nlcl_status s = m->name ? nlcl_gen_from_dict(&m->gen, d, what)
+                            : nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", what);
     for (int i = 0; s == NLCL_OK && i < d->meta_count; i++)
         s = nlcl_tensor_dict_set_meta(&m->meta, d->meta_keys[i], d->meta_values[i]);
     if (s != NLCL_OK) {
@@ -135,6 +139,7 @@ void nlcl_model_free(nlcl_model *m) {
     nlcl_gen_infer_free(&m->ws);
     nlcl_gen_free(&m->gen);
     nlcl_tensor_dict_free(&m->meta);
+    free(m->name);
     free(m);
 }
 
@@ -187,7 +192,18 @@ nlcl_status nlcl_model_run(nlcl_model *m, const float *in, float *out, int h, in
     NLCL_TRY(nlcl_gen_infer_prepare(&m->ws, &m->gen, h, w));
     m->ws.progress = m->progress;
     m->ws.progress_ctx = m->progress_ctx;
-    return nlcl_gen_infer_run(&m->ws, &m->gen, in, out);
+    NLCL_TRY(nlcl_gen_infer_run(&m->ws, &m->gen, in, out));
+    /* finite weights can still overflow on an image: never hand back NaN or
+     * Inf, which the writers would turn into a black or white picture */
+    const size_t n = (size_t)3 * (size_t)h * (size_t)w;
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += !isfinite(out[i]);
+    if (bad)
+        return nlcl_error_set(NLCL_ERR_NONFINITE,
+                              "%s: the model's output holds %zu non-finite values (NaN or "
+                              "infinite) of %zu on this %dx%d image: its weights overflow",
+                              m->name ? m->name : "model", bad, n, w, h);
+    return NLCL_OK;
 }
 
 nlcl_status nlcl_model_run_image(nlcl_model *m, const nlcl_image *in, nlcl_image *out) {
