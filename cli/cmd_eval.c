@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "core/afile.h"
+#include "core/utf8.h"
 #include "nlcl/files.h"
 #include "nlcl/image.h"
 #include "nlcl/metrics.h"
@@ -266,18 +267,29 @@ static void csv_row(FILE *f, const char *kind, const char *set, const char *imag
 
 static cJSON *json_num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-static int write_text_atomic(const char *path, const char *text, size_t len, int newline) {
+/* CSV and JSON files are UTF-8: bytes of file names that are not (a
+ * Latin-1 name unpacked from an old archive) are written as \xNN
+ * (src/core/utf8.h; in JSON the string reads back as \xNN). */
+static int write_text_atomic(const char *path, const char *text, size_t len, int json) {
+    char *fixed = json ? nlcl_utf8_escape_json_text(text) : nlcl_utf8_escape(text);
+    if (!fixed) {
+        fprintf(stderr, "nlcl eval: out of memory\n");
+        return -1;
+    }
+    text = fixed;
+    len = strlen(fixed);
     nlcl_afile af;
     nlcl_status s = nlcl_afile_open(&af, path, "eval");
     if (s == NLCL_OK) {
         s = nlcl_afile_write(&af, text, len);
-        if (s == NLCL_OK && newline) s = nlcl_afile_write(&af, "\n", 1);
+        if (s == NLCL_OK && json) s = nlcl_afile_write(&af, "\n", 1);
         if (s != NLCL_OK) {
             nlcl_afile_abort(&af);
         } else {
             s = nlcl_afile_commit(&af);
         }
     }
+    free(fixed);
     if (s != NLCL_OK) {
         cli_fail(s);
         return -1;

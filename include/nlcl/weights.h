@@ -126,7 +126,10 @@ const char *nlcl_tensor_dict_get_meta(const nlcl_tensor_dict *d, const char *key
 
 /* safetensors. Tensors are written in the dict's order as F32; metadata as
  * "__metadata__" (omitted when empty). Tensor names "" and "__metadata__"
- * are NLCL_ERR_INVALID_ARG. Loading keeps the header's order. */
+ * are NLCL_ERR_INVALID_ARG. Loading keeps the header's order. The header is
+ * JSON, which must be UTF-8: bytes of names, keys and values that are not
+ * (e.g. a Latin-1 file name in a training command) are written as \xNN, as
+ * Python's errors="backslashreplace" does, so "caf\xe9" is read back. */
 nlcl_status nlcl_safetensors_save(const char *path, const nlcl_tensor_dict *d);
 nlcl_status nlcl_safetensors_load(const char *path, nlcl_tensor_dict *d);
 /* From memory (e.g. the embedded default model); `name` is used in errors. */

@@ -44,17 +44,47 @@ static void release(nlcl_afile *f) {
     f->fp = NULL;
 }
 
+#define TMP_SUFFIX ".tmp-XXXXXX"
+
+/* The longest file name the folder `dir` (with its trailing '/', or "")
+ * accepts; 255 (Linux's NAME_MAX) when the system does not say. */
+static size_t name_max(const char *path, size_t dirlen) {
+    char *d = dirlen ? malloc(dirlen + 1) : NULL;
+    if (d) memcpy(d, path, dirlen), d[dirlen] = '\0';
+    long m = pathconf(d ? d : ".", _PC_NAME_MAX);
+    free(d);
+    return m > 0 && m < 4096 ? (size_t)m : 255;
+}
+
+/* "<dir>/<name>.tmp-XXXXXX", with <name> cut (at a UTF-8 character
+ * boundary) so that the temporary name fits the folder's name limit and the
+ * whole path fits PATH_MAX (4096): every name that is legal as a final name
+ * has a legal temporary name. NULL when out of memory. */
+static char *temp_template(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0, len = strlen(path);
+    const size_t suf = sizeof TMP_SUFFIX - 1;
+    size_t base = len - dirlen, keep = base, lim = name_max(path, dirlen);
+    if (keep + suf > lim) keep = lim > suf ? lim - suf : 0;
+    if (dirlen + keep + suf > 4095) keep = 4095 > dirlen + suf ? 4095 - dirlen - suf : 0;
+    while (keep > 0 && keep < base && ((unsigned char)path[dirlen + keep] & 0xC0) == 0x80) keep--;
+    char *t = malloc(dirlen + keep + suf + 1);
+    if (t) {
+        memcpy(t, path, dirlen + keep);
+        memcpy(t + dirlen + keep, TMP_SUFFIX, suf + 1);
+    }
+    return t;
+}
+
 nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path, const char *domain) {
     memset(f, 0, sizeof *f);
     f->domain = domain;
-    size_t n = strlen(path);
     f->path = dup_str(path);
-    f->tmp = malloc(n + 16);
+    f->tmp = temp_template(path);
     if (!f->path || !f->tmp) {
         release(f);
         return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, path);
     }
-    snprintf(f->tmp, n + 16, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(f->tmp);
     if (fd < 0) {
         int e = errno;

@@ -1,5 +1,7 @@
 /* Atomic file writing: data goes to "<path>.tmp-XXXXXX" in the destination's
- * folder; commit flushes, fsyncs, closes and renames it over <path> (then
+ * folder (the name before ".tmp-" cut, at a UTF-8 character boundary, where
+ * the whole would pass the folder's name limit, 255 bytes on Linux, or
+ * PATH_MAX; mkstemp makes it unique); commit flushes, fsyncs, closes and renames it over <path> (then
  * fsyncs the folder); abort removes it. A failure at any point leaves the
  * previous <path> untouched and no temporary file behind. Used for every
  * file nlcl writes: images, models, checkpoints, logs' snapshots. */

@@ -16,6 +16,7 @@
 
 #include "core/afile.h"
 #include "core/internal.h"
+#include "core/utf8.h"
 #include "nlcl/weights.h"
 
 #define DOMAIN "weights_load"
@@ -441,6 +442,23 @@ nlcl_status nlcl_safetensors_load(const char *path, nlcl_tensor_dict *d) {
 
 /* ---- writer ------------------------------------------------------------- */
 
+/* JSON must be UTF-8: metadata (paths in training commands, sources) and
+ * names that are not are escaped (\xNN, src/core/utf8.h). */
+static int add_meta(cJSON *meta, const char *key, const char *value) {
+    char *k = nlcl_utf8_escape(key), *v = nlcl_utf8_escape(value);
+    int ok = k && v && cJSON_AddStringToObject(meta, k, v) != NULL;
+    free(k);
+    free(v);
+    return ok;
+}
+
+static cJSON *add_tensor_object(cJSON *root, const char *name) {
+    char *n = nlcl_utf8_escape(name);
+    cJSON *e = n ? cJSON_AddObjectToObject(root, n) : NULL;
+    free(n);
+    return e;
+}
+
 static char *build_header(const nlcl_tensor_dict *d) {
     cJSON *root = cJSON_CreateObject();
     if (!root) return NULL;
@@ -449,12 +467,12 @@ static char *build_header(const nlcl_tensor_dict *d) {
         cJSON *meta = cJSON_AddObjectToObject(root, "__metadata__");
         ok = meta != NULL;
         for (int i = 0; ok && i < d->meta_count; i++)
-            ok = cJSON_AddStringToObject(meta, d->meta_keys[i], d->meta_values[i]) != NULL;
+            ok = add_meta(meta, d->meta_keys[i], d->meta_values[i]);
     }
     uint64_t pos = 0;
     for (int i = 0; ok && i < d->count; i++) {
         const nlcl_named_tensor *t = &d->tensors[i];
-        cJSON *e = cJSON_AddObjectToObject(root, t->name);
+        cJSON *e = add_tensor_object(root, t->name);
         cJSON *shape = e ? cJSON_CreateArray() : NULL;
         cJSON *offs = shape ? cJSON_CreateArray() : NULL;
         ok = e && shape && offs && cJSON_AddStringToObject(e, "dtype", "F32");
