@@ -524,6 +524,79 @@ static void icc_rgb(void) {
     free(cm);
 }
 
+/* A 24-bit BMP with a BITMAPV5HEADER: colour space `cs` (4 bytes as stored),
+ * and for "MBED" the profile after the pixels; `calib` fills the endpoints. */
+static size_t write_bmp_v5(uint8_t *b, const uint8_t *rgb, int w, int h, const char *cs,
+                           const uint8_t *icc, size_t icc_len, int calib) {
+    const size_t stride = ((size_t)w * 3 + 3) & ~(size_t)3, pix = stride * h;
+    const size_t off = 14 + 124, end = off + pix;
+    memset(b, 0, end + icc_len);
+    b[0] = 'B', b[1] = 'M';
+    uint8_t *ih = b + 14;
+#define LE32(p, v) ((p)[0] = (uint8_t)(v), (p)[1] = (uint8_t)((v) >> 8), (p)[2] = (uint8_t)((v) >> 16), (p)[3] = (uint8_t)((v) >> 24))
+    LE32(b + 2, (uint32_t)(end + icc_len));
+    LE32(b + 10, (uint32_t)off);
+    LE32(ih, 124u);
+    LE32(ih + 4, (uint32_t)w);
+    LE32(ih + 8, (uint32_t)h);
+    ih[12] = 1, ih[14] = 24;
+    memcpy(ih + 56, cs, 4);
+    if (calib)
+        for (int k = 60; k < 108; k += 4) LE32(ih + k, 0x10000u);
+    if (icc) {
+        LE32(ih + 112, (uint32_t)(end - 14));
+        LE32(ih + 116, (uint32_t)icc_len);
+        memcpy(b + end, icc, icc_len);
+    }
+#undef LE32
+    for (int y = 0; y < h; y++) /* bottom-up, BGR */
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++)
+                b[off + (size_t)(h - 1 - y) * stride + 3 * (size_t)x + c] = rgb[3 * ((size_t)y * w + x) + 2 - c];
+    return end + icc_len;
+}
+
+static void icc_bmp(void) {
+    enum { W = 5, H = 3 };
+    uint8_t rgb[W * H * 3], b[4096];
+    pattern(rgb, W, H, 3, 51);
+    size_t nl;
+    uint8_t *lin = linear_rgb_profile(&nl);
+    CHECK(lin && nl < 2000);
+    if (!lin) return;
+    nlcl_image im;
+    nlcl_image_info info;
+    size_t n = write_bmp_v5(b, rgb, W, H, "DEBM", lin, nl, 0); /* 'MBED' stored reversed */
+    CHECK_OK(nlcl_image_load_memory(b, n, "mbed.bmp", &im, &info));
+    if (im.data) {
+        double e = linear_err(&im, rgb, 3);
+        CHECK_MSG(e < 1e-3 && info.colour_converted, "BMP embedded profile: max error %g", e);
+        nlcl_image_free(&im);
+    }
+    CHECK(write_all(tpath("mbed.bmp"), b, n) == 0); /* the file path reads the profile too */
+    CHECK_OK(nlcl_image_load(tpath("mbed.bmp"), &im, &info));
+    if (im.data) CHECK(linear_err(&im, rgb, 3) < 1e-3);
+    nlcl_image_free(&im);
+    CHECK_ERR(nlcl_image_load_memory(b, n - 10, "cut.bmp", &im, NULL), NLCL_ERR_FORMAT,
+              "cut.bmp: corrupt BMP: embedded ICC profile");
+    n = write_bmp_v5(b, rgb, W, H, "KNIL", NULL, 0, 0);
+    CHECK_ERR(nlcl_image_load_memory(b, n, "link.bmp", &im, NULL), NLCL_ERR_UNSUPPORTED,
+              "link.bmp: BMP linking an external ICC profile");
+    n = write_bmp_v5(b, rgb, W, H, "\0\0\0\0", NULL, 0, 1);
+    CHECK_ERR(nlcl_image_load_memory(b, n, "calib.bmp", &im, NULL), NLCL_ERR_UNSUPPORTED,
+              "calib.bmp: BMP with a calibrated RGB colour space");
+    /* calibrated with nothing filled in, or sRGB: the samples as they are */
+    n = write_bmp_v5(b, rgb, W, H, "\0\0\0\0", NULL, 0, 0);
+    CHECK_OK(nlcl_image_load_memory(b, n, "zero.bmp", &im, &info));
+    if (im.data) {
+        uint8_t got[W * H * 3];
+        nlcl_image_to_rgb8(&im, NLCL_QUANT_ROUND, got);
+        CHECK(!memcmp(got, rgb, sizeof got) && !info.colour_converted);
+        nlcl_image_free(&im);
+    }
+    free(lin);
+}
+
 static void icc_cmyk(void) {
     enum { W = 16, H = 4 };
     uint8_t cmyk[W * H * 4];
@@ -634,6 +707,7 @@ int main(void) {
     cmyk_pil_fixture();
     icc_rgb();
     icc_cmyk();
+    icc_bmp();
     png_gamma();
     apng();
     return test_finish("test_image_meta");

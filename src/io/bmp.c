@@ -13,6 +13,9 @@
  * bitfield channel of n bits gives x = v/(2^n - 1)*2 - 1 in double (so 5-bit
  * 31 is exactly 1). The alpha channel (mask or the 4th byte) is ignored.
  *
+ * Colour: V4/V5 headers name a colour space (see bmp_colour): sRGB, or an
+ * embedded ICC profile, which the front end converts to sRGB (colour.c).
+ *
  * Refused: OS/2 headers (12, 16, 64 bytes) and RLE4/RLE8/JPEG/PNG
  * compression (NLCL_ERR_UNSUPPORTED); planes != 1, width <= 0, height 0,
  * bit counts not listed above, bitfield masks that are empty, not contiguous,
@@ -85,6 +88,64 @@ static int field_init(bmp_field *f, uint32_t mask, int bpp) {
 
 static inline float field_x(const bmp_field *f, uint32_t px) {
     return (float)((double)((px & f->mask) >> f->shift) / f->maxv * 2.0 - 1.0);
+}
+
+/* The colour space of a V4/V5 header (bV4CSType at byte 56 of the info
+ * header): sRGB and "Windows colour space" are sRGB; an embedded profile
+ * (V5, PROFILE_EMBEDDED: offset from the info header at 112, size at 116)
+ * goes to the front end's colour conversion (read for full decodes only); a
+ * calibrated RGB space is sRGB when its endpoints and gammas are all zero
+ * (writers that fill nothing), otherwise refused like a linked profile: the
+ * samples would be taken for sRGB silently. */
+#define CS_CALIBRATED 0u
+#define CS_SRGB 0x73524742u     /* 'sRGB' */
+#define CS_WINDOWS 0x57696E20u  /* 'Win ' */
+#define CS_LINKED 0x4C494E4Bu   /* 'LINK' */
+#define CS_EMBEDDED 0x4D424544u /* 'MBED' */
+
+static nlcl_status bmp_colour(nlcl_img_src *src, const char *domain, const uint8_t *ih,
+                              uint32_t hsize, int full) {
+    const char *name = src->name;
+    if (hsize < 108) return NLCL_OK;
+    const uint32_t cs = le32(ih + 56);
+    if (cs == CS_SRGB || cs == CS_WINDOWS) return NLCL_OK;
+    if (cs == CS_CALIBRATED) {
+        for (int k = 60; k < 108; k++)
+            if (ih[k])
+                return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                                      "%s: %s: BMP with a calibrated RGB colour space (endpoints "
+                                      "and gamma) is not supported",
+                                      domain, name);
+        return NLCL_OK;
+    }
+    if (cs == CS_LINKED)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "%s: %s: BMP linking an external ICC profile is not supported",
+                              domain, name);
+    if (cs != CS_EMBEDDED || hsize < 124)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: colour space type 0x%08x",
+                              domain, name, (unsigned)cs);
+    const uint64_t at = 14 + (uint64_t)le32(ih + 112), n = le32(ih + 116);
+    uint64_t total;
+    if (n == 0 || (nlcl_img_src_size(src, &total) && at + n > total))
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              "%s: %s: corrupt BMP: embedded ICC profile of %llu bytes at byte "
+                              "%llu is not in the file",
+                              domain, name, (unsigned long long)n, (unsigned long long)at);
+    if (n > NLCL_ICC_MAX_BYTES)
+        return nlcl_error_set(NLCL_ERR_LIMIT, "%s: %s: ICC profile of %llu bytes (limit %zu)",
+                              domain, name, (unsigned long long)n, NLCL_ICC_MAX_BYTES);
+    if (!full) return NLCL_OK;
+    if (!(src->icc = malloc((size_t)n)))
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    src->icc_len = (size_t)n;
+    if (nlcl_img_src_pread(src, at, src->icc, (size_t)n) != n)
+        return src->read_error ? nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain,
+                                                name, strerror(src->read_error))
+                               : nlcl_error_set(NLCL_ERR_FORMAT,
+                                                "%s: %s: BMP truncated (in the ICC profile)",
+                                                domain, name);
+    return NLCL_OK;
 }
 
 nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
@@ -190,6 +251,7 @@ nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
         ncol = clr_used ? clr_used : 1u << bpp;
     }
     NLCL_TRY(nlcl_image_check_dims(domain, name, (uint64_t)w, ah));
+    NLCL_TRY(bmp_colour(src, domain, ih, hsize, img != NULL));
     if (!img) return NLCL_OK;
 
     /* palette (BGRX entries) */

@@ -245,6 +245,24 @@ int nlcl_img_src_size(const nlcl_img_src *s, uint64_t *size) {
     return 1;
 }
 
+size_t nlcl_img_src_pread(nlcl_img_src *s, uint64_t offset, void *buf, size_t n) {
+    if (!s->fp) {
+        if (offset >= s->len) return 0;
+        size_t k = n < s->len - offset ? n : (size_t)(s->len - offset);
+        memcpy(buf, s->mem + offset, k);
+        return k;
+    }
+    off_t here = ftello(s->fp);
+    if (here < 0 || offset > (uint64_t)INT64_MAX || fseeko(s->fp, (off_t)offset, SEEK_SET) != 0) {
+        s->read_error = errno ? errno : EIO;
+        return 0;
+    }
+    size_t k = fread(buf, 1, n, s->fp);
+    if (k < n && ferror(s->fp)) s->read_error = errno ? errno : EIO;
+    if (fseeko(s->fp, here, SEEK_SET) != 0) s->read_error = errno ? errno : EIO;
+    return k;
+}
+
 size_t nlcl_img_src_read(nlcl_img_src *s, void *buf, size_t n) {
     uint8_t *out = buf;
     size_t got = 0;

@@ -35,6 +35,10 @@ typedef struct nlcl_img_src {
 
 /* Read up to n bytes; returns the count, 0 at the end (check read_error). */
 size_t nlcl_img_src_read(nlcl_img_src *s, void *buf, size_t n);
+/* Read up to n bytes at an absolute offset of the file or buffer without
+ * moving the position of nlcl_img_src_read (file sources: a regular file,
+ * whose sniffed head has already been replayed). Returns the count. */
+size_t nlcl_img_src_pread(nlcl_img_src *s, uint64_t offset, void *buf, size_t n);
 /* Total size in bytes of the source when known (memory, or a regular file):
  * returns 1 and sets *size, else 0. Lets decoders refuse a header whose
  * uncompressed pixel data cannot fit before allocating the image. */
