@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nlcl/image.h"
 #include "nlcl/version.h"
 
 typedef struct subcommand {
@@ -54,6 +55,9 @@ static void tune_openmp(char **argv) {
 
 int main(int argc, char **argv) {
     tune_openmp(argv);
+    /* nothing changed silently: an image with transparent pixels is refused
+     * (derain, train, eval, synth) rather than used without its alpha */
+    nlcl_image_set_refuse_transparent(1);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

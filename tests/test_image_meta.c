@@ -698,6 +698,101 @@ static void apng(void) {
     nlcl_image_free(&im);
 }
 
+/* Transparency: counted on every load (RGBA, grey+alpha, 16-bit, a PNG
+ * colour key, a BMP alpha mask); refused when asked (the nlcl command asks),
+ * naming the file and the count; an opaque alpha is never refused. */
+static void transparency(void) {
+    enum { W = 6, H = 4, N = W * H };
+    uint8_t rgba[N * 4], ga16[N * 4], grey[N];
+    pattern(rgba, W, H, 4, 61);
+    pattern(grey, W, H, 1, 62);
+    uint64_t want = 0;
+    for (int i = 0; i < N; i++) {
+        rgba[4 * i + 3] = (uint8_t)(i % 3 == 0 ? 0 : i % 3 == 1 ? 128 : 255);
+        want += rgba[4 * i + 3] != 255;
+        ga16[4 * i] = ga16[4 * i + 1] = (uint8_t)i;         /* grey, host order */
+        ga16[4 * i + 2] = ga16[4 * i + 3] = i == 5 ? 0xfe : 0xff; /* 65534: not opaque */
+    }
+    /* write an RGBA and a 16-bit grey+alpha PNG with libpng */
+    for (int k = 0; k < 2; k++) {
+        FILE *f = fopen(tpath(k ? "ga16.png" : "rgba.png"), "wb");
+        png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+        png_infop info = png_create_info_struct(png);
+        png_init_io(png, f);
+        png_set_IHDR(png, info, W, H, k ? 16 : 8, k ? PNG_COLOR_TYPE_GRAY_ALPHA : PNG_COLOR_TYPE_RGB_ALPHA,
+                     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_write_info(png, info);
+        if (k) png_set_swap(png);
+        for (int y = 0; y < H; y++) png_write_row(png, (k ? ga16 : rgba) + (size_t)y * W * 4);
+        png_write_end(png, info);
+        png_destroy_write_struct(&png, &info);
+        fclose(f);
+    }
+    nlcl_image im;
+    nlcl_image_info info;
+    CHECK_OK(nlcl_image_load(tpath("rgba.png"), &im, &info));
+    CHECK_MSG(info.transparent == want, "RGBA: %llu transparent, want %llu",
+              (unsigned long long)info.transparent, (unsigned long long)want);
+    nlcl_image_free(&im);
+    CHECK_OK(nlcl_image_load(tpath("ga16.png"), &im, &info));
+    CHECK(info.transparent == 1);
+    nlcl_image_free(&im);
+    /* a grey colour key (tRNS): the pixels of that grey are transparent */
+    {
+        FILE *f = fopen(tpath("key.png"), "wb");
+        png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+        png_infop info2 = png_create_info_struct(png);
+        png_init_io(png, f);
+        png_set_IHDR(png, info2, W, H, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_color_16 key = {0, 0, 0, 0, grey[0]};
+        png_set_tRNS(png, info2, NULL, 0, &key);
+        png_write_info(png, info2);
+        for (int y = 0; y < H; y++) png_write_row(png, grey + (size_t)y * W);
+        png_write_end(png, info2);
+        png_destroy_write_struct(&png, &info2);
+        fclose(f);
+    }
+    uint64_t keyed = 0;
+    for (int i = 0; i < N; i++) keyed += grey[i] == grey[0];
+    CHECK_OK(nlcl_image_load(tpath("key.png"), &im, &info));
+    CHECK(info.transparent == keyed && im.data && px(&im, 0, 0, 0) == (float)(grey[0] / 255.0 * 2 - 1));
+    nlcl_image_free(&im);
+    /* refused when asked, naming the file and the count; opaque is fine */
+    nlcl_image_set_refuse_transparent(1);
+    char sub[64];
+    snprintf(sub, sizeof sub, "rgba.png: %llu of %d pixels are transparent", (unsigned long long)want, N);
+    CHECK_ERR(nlcl_image_load(tpath("rgba.png"), &im, &info), NLCL_ERR_UNSUPPORTED, sub);
+    CHECK(im.data == NULL);
+    for (int i = 0; i < N; i++) rgba[4 * i + 3] = 255;
+    {
+        FILE *f = fopen(tpath("opaque.png"), "wb");
+        png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+        png_infop info2 = png_create_info_struct(png);
+        png_init_io(png, f);
+        png_set_IHDR(png, info2, W, H, 8, PNG_COLOR_TYPE_RGB_ALPHA, PNG_INTERLACE_NONE,
+                     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_write_info(png, info2);
+        for (int y = 0; y < H; y++) png_write_row(png, rgba + (size_t)y * W * 4);
+        png_write_end(png, info2);
+        png_destroy_write_struct(&png, &info2);
+        fclose(f);
+    }
+    CHECK_OK(nlcl_image_load(tpath("opaque.png"), &im, &info));
+    CHECK(info.transparent == 0);
+    nlcl_image_free(&im);
+    nlcl_image_set_refuse_transparent(0);
+    /* the command refuses a transparent input and writes nothing */
+    const char *bin = getenv("NLCL_BIN");
+    if (bin) {
+        CHECK(test_system("'%s' derain -o '%s/tr' '%s' 2>'%s/tr.err'", bin, test_tmpdir(),
+                          tpath("rgba.png"), test_tmpdir()) == 1);
+        CHECK(test_system("grep -q 'rgba.png: .* pixels are transparent' '%s/tr.err'", test_tmpdir()) == 0);
+        CHECK(test_system("test ! -e '%s/tr'", test_tmpdir()) == 0);
+        CHECK(test_system("'%s' derain -q -o '%s/op' '%s'", bin, test_tmpdir(), tpath("opaque.png")) == 0);
+    }
+}
+
 int main(void) {
     orientation_jpeg();
     orientation_png_tiff();
@@ -710,5 +805,6 @@ int main(void) {
     icc_bmp();
     png_gamma();
     apng();
+    transparency();
     return test_finish("test_image_meta");
 }

@@ -7,7 +7,8 @@
  * which is the NLCL/CUT convention (reference section 1). Every source is
  * converted to RGB on load: grey is replicated, palettes are expanded, 1/2/4-bit
  * samples are scaled to the full range, alpha is dropped (not composited; an
- * opaque alpha therefore changes nothing).
+ * opaque alpha therefore changes nothing; transparent pixels are counted in
+ * info->transparent, or refused: nlcl_image_set_refuse_transparent).
  * Photos are returned as they are meant to be seen (src/io/colour.c,
  * orient.c): the EXIF orientation (JPEG APP1, PNG eXIf) or TIFF Orientation
  * tag is applied, all 8 values, as PIL's ImageOps.exif_transpose does (a
@@ -130,9 +131,21 @@ typedef struct nlcl_image_info {
     int cmyk;        /* 1: a CMYK or YCCK JPEG (channels 4), converted to RGB */
     int colour_converted; /* full loads: 1 if an ICC profile or PNG gamma/chromaticities
                              made the samples change on conversion to sRGB */
+    uint64_t transparent; /* full loads: pixels whose alpha (alpha channel, PNG tRNS,
+                             TIFF alpha sample, BMP alpha mask) is below its maximum */
 } nlcl_image_info;
 
 typedef enum nlcl_quantize { NLCL_QUANT_ROUND = 0, NLCL_QUANT_TRUNCATE = 1 } nlcl_quantize;
+
+/* Transparency: by default alpha is dropped (the colour under it is used)
+ * and the count of transparent pixels is reported in info->transparent.
+ * With refuse = 1 (process-wide; the nlcl command sets it) a load of an
+ * image with any transparent pixel fails with NLCL_ERR_UNSUPPORTED ("N of M
+ * pixels are transparent; transparency is not supported ..."), since
+ * dropping the alpha would change the picture silently; an opaque alpha
+ * channel is never a problem. */
+void nlcl_image_set_refuse_transparent(int refuse);
+int nlcl_image_get_refuse_transparent(void);
 
 /* Default limit on width*height of decoded images: 100 megapixels. */
 #define NLCL_IMAGE_DEFAULT_MAX_PIXELS ((uint64_t)100000000)

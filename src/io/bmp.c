@@ -11,7 +11,9 @@
  *
  * Values: palette and 24/32-bit BI_RGB colours are 8-bit (x = v/255*2-1); a
  * bitfield channel of n bits gives x = v/(2^n - 1)*2 - 1 in double (so 5-bit
- * 31 is exactly 1). The alpha channel (mask or the 4th byte) is ignored.
+ * 31 is exactly 1). Alpha (a bitfield mask) is dropped; its transparent
+ * pixels are counted (image.h: transparent). The 4th byte of 32-bit BI_RGB
+ * is reserved, not alpha.
  *
  * Colour: V4/V5 headers name a colour space (see bmp_colour): sRGB, or an
  * embedded ICC profile, which the front end converts to sRGB (colour.c).
@@ -299,6 +301,11 @@ nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
         goto done;
     }
     const size_t P = W * ah;
+    /* an alpha bitfield (V4/V5 or BI_ALPHABITFIELDS): transparent pixels are
+     * counted (the 4th byte of 32-bit BI_RGB is reserved, not alpha) */
+    bmp_field fa;
+    const int has_alpha = comp != BI_RGB && masks[3] && field_init(&fa, masks[3], (int)bpp) &&
+                          !(masks[3] & (masks[0] | masks[1] | masks[2]));
     for (uint32_t i = 0; i < ah; i++) {
         const size_t y = top_down ? i : ah - 1 - i;
         if (nlcl_img_src_read(src, row, stride) != stride) {
@@ -337,6 +344,7 @@ nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
             float *r = img->data + y * W;
             for (size_t x = 0; x < W; x++) {
                 uint32_t v = bpp == 16 ? le16(row + 2 * x) : le32(row + 4 * x);
+                if (has_alpha) src->transparent += (v & fa.mask) != fa.mask;
                 r[x] = field_x(&f[0], v);
                 r[P + x] = field_x(&f[1], v);
                 r[2 * P + x] = field_x(&f[2], v);

@@ -116,17 +116,21 @@ static void lut8_init(void) {
 
 static inline float from16(unsigned v) { return (float)((double)v / 65535.0 * 2.0 - 1.0); }
 
-void nlcl_image_put_row8(nlcl_image *img, int y, const uint8_t *row, int channels) {
+size_t nlcl_image_put_row8(nlcl_image *img, int y, const uint8_t *row, int channels) {
     pthread_once(&lut8_once, lut8_init);
     const size_t w = (size_t)img->width, plane = w * (size_t)img->height;
     float *r = img->data + (size_t)y * w, *g = r + plane, *b = g + plane;
     const float *t = lut8;
+    size_t clear = 0;
     switch (channels) {
     case 1:
         for (size_t x = 0; x < w; x++) r[x] = g[x] = b[x] = t[row[x]];
         break;
     case 2:
-        for (size_t x = 0; x < w; x++) r[x] = g[x] = b[x] = t[row[2 * x]];
+        for (size_t x = 0; x < w; x++) {
+            r[x] = g[x] = b[x] = t[row[2 * x]];
+            clear += row[2 * x + 1] != 255;
+        }
         break;
     case 3:
         for (size_t x = 0; x < w; x++) {
@@ -140,15 +144,18 @@ void nlcl_image_put_row8(nlcl_image *img, int y, const uint8_t *row, int channel
             r[x] = t[row[4 * x]];
             g[x] = t[row[4 * x + 1]];
             b[x] = t[row[4 * x + 2]];
+            clear += row[4 * x + 3] != 255;
         }
         break;
     }
+    return clear;
 }
 
-void nlcl_image_put_row16be(nlcl_image *img, int y, const uint8_t *row, int channels) {
+size_t nlcl_image_put_row16be(nlcl_image *img, int y, const uint8_t *row, int channels) {
     const size_t w = (size_t)img->width, plane = w * (size_t)img->height;
     float *r = img->data + (size_t)y * w, *g = r + plane, *b = g + plane;
     const size_t step = 2 * (size_t)channels;
+    size_t clear = 0;
     for (size_t x = 0; x < w; x++) {
         const uint8_t *p = row + x * step;
         if (channels <= 2) {
@@ -158,7 +165,9 @@ void nlcl_image_put_row16be(nlcl_image *img, int y, const uint8_t *row, int chan
             g[x] = from16((unsigned)p[2] << 8 | p[3]);
             b[x] = from16((unsigned)p[4] << 8 | p[5]);
         }
+        if (channels == 2 || channels == 4) clear += p[step - 2] != 255 || p[step - 1] != 255;
     }
+    return clear;
 }
 
 /* clamp(y, -1, 1); NaN becomes -1 (black). Branch-free (maxss/minss). */
@@ -287,9 +296,27 @@ static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 static const uint8_t tiff_sig[4][4] = {
     {'I', 'I', 42, 0}, {'M', 'M', 0, 42}, {'I', 'I', 43, 0}, {'M', 'M', 0, 43}};
 
-/* After a successful decode: colours to sRGB, then upright. */
+/* ---- transparency ---------------------------------------------------------------- */
+
+static atomic_int refuse_transparent;
+
+void nlcl_image_set_refuse_transparent(int refuse) { atomic_store(&refuse_transparent, !!refuse); }
+int nlcl_image_get_refuse_transparent(void) { return atomic_load(&refuse_transparent); }
+
+/* After a successful decode: transparency, colours to sRGB, then upright. */
 static nlcl_status finish(nlcl_img_src *src, const char *domain, nlcl_image *img,
                           nlcl_image_info *info) {
+    if (info) info->transparent = src->transparent;
+    if (src->transparent && nlcl_image_get_refuse_transparent()) {
+        uint64_t n = (uint64_t)img->width * (uint64_t)img->height;
+        nlcl_image_free(img);
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "%s: %s: %llu of %llu pixels are transparent; transparency is not "
+                              "supported (nlcl would use the colours hidden under it): flatten "
+                              "the image onto a background first",
+                              domain, src->name, (unsigned long long)src->transparent,
+                              (unsigned long long)n);
+    }
     int converted = 0;
     nlcl_status s = nlcl_colour_to_srgb(src, domain, img, &converted);
     if (s == NLCL_OK) s = nlcl_image_orient(domain, src->name, img, src->orientation);

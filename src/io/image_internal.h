@@ -31,6 +31,7 @@ typedef struct nlcl_img_src {
     int has_chrm;
     int converted;      /* the decoder already converted the colours to sRGB (CMYK + ICC) */
     int cmyk;           /* a CMYK or YCCK JPEG (converted to RGB by the decoder) */
+    uint64_t transparent; /* pixels whose alpha is below its maximum (alpha is dropped) */
 } nlcl_img_src;
 
 /* Read up to n bytes; returns the count, 0 at the end (check read_error). */
@@ -116,9 +117,11 @@ nlcl_status nlcl_image_alloc_for(const char *domain, const char *name, nlcl_imag
 
 /* Convert one decoded row of interleaved samples (channels 1..4, 8 or 16 bits,
  * 16-bit big-endian as libpng delivers them) into row y of the three float
- * planes. Grey (1, 2 channels) is replicated, alpha (2nd/4th) ignored. */
-void nlcl_image_put_row8(nlcl_image *img, int y, const uint8_t *row, int channels);
-void nlcl_image_put_row16be(nlcl_image *img, int y, const uint8_t *row, int channels);
+ * planes. Grey (1, 2 channels) is replicated, alpha (2nd/4th) dropped.
+ * Returns the number of pixels of the row whose alpha is below its maximum
+ * (0 without alpha), for nlcl_img_src.transparent. */
+size_t nlcl_image_put_row8(nlcl_image *img, int y, const uint8_t *row, int channels);
+size_t nlcl_image_put_row16be(nlcl_image *img, int y, const uint8_t *row, int channels);
 
 /* Quantise row y of the float planes to interleaved RGB, 8-bit or 16-bit
  * big-endian (PNG byte order). */

@@ -172,6 +172,10 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
 
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     else if (bd < 8) png_set_expand_gray_1_2_4_to_8(png); /* 1 -> 255, 2-bit 1 -> 85 */
+    /* a colour key (tRNS of grey or RGB) becomes an alpha channel, so that
+     * its transparent pixels are counted like any other alpha */
+    if (ct != PNG_COLOR_TYPE_PALETTE && png_get_valid(png, pinfo, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
     int passes = png_set_interlace_handling(png);
     png_read_update_info(png, pinfo);
     int ch = png_get_channels(png, pinfo), obd = png_get_bit_depth(png, pinfo);
@@ -184,7 +188,7 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
     }
     s = nlcl_image_alloc_for(domain, name, img, (int)w, (int)h);
     if (s != NLCL_OK) goto done;
-    void (*put)(nlcl_image *, int, const uint8_t *, int) =
+    size_t (*put)(nlcl_image *, int, const uint8_t *, int) =
         obd == 16 ? nlcl_image_put_row16be : nlcl_image_put_row8;
     if (passes > 1) {
         /* Adam7: libpng needs the whole image to combine the passes. */
@@ -199,7 +203,7 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
         }
         for (png_uint_32 y = 0; y < h; y++) rows[y] = buf + (size_t)y * rowbytes;
         png_read_image(png, rows);
-        for (png_uint_32 y = 0; y < h; y++) put(img, (int)y, rows[y], ch);
+        for (png_uint_32 y = 0; y < h; y++) src->transparent += put(img, (int)y, rows[y], ch);
     } else {
         buf = malloc(rowbytes);
         if (!buf) {
@@ -208,7 +212,7 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
         }
         for (png_uint_32 y = 0; y < h; y++) {
             png_read_row(png, buf, NULL);
-            put(img, (int)y, buf, ch);
+            src->transparent += put(img, (int)y, buf, ch);
         }
     }
     /* Read up to IEND: checks the remaining CRCs and catches truncation. */
