@@ -17,7 +17,6 @@
 
 #include "cli.h"
 #include "core/afile.h"
-#include "core/utf8.h"
 #include "nlcl/files.h"
 #include "nlcl/image.h"
 #include "nlcl/metrics.h"
@@ -269,7 +268,7 @@ static cJSON *json_num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : 
 
 /* CSV and JSON files are UTF-8: bytes of file names that are not (a
  * Latin-1 name unpacked from an old archive) are written as \xNN
- * (src/core/utf8.h; in JSON the string reads back as \xNN). */
+ * (include/nlcl/files.h; in JSON the string reads back as \xNN). */
 static int write_text_atomic(const char *path, const char *text, size_t len, int json) {
     char *fixed = json ? nlcl_utf8_escape_json_text(text) : nlcl_utf8_escape(text);
     if (!fixed) {

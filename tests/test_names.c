@@ -1,7 +1,7 @@
 /* File names as users have them (issue 12, points 4 and 5): every legal name
  * (up to 255 bytes) can be written atomically, and names that are not UTF-8
  * (Latin-1 names from old archives) keep JSON, safetensors headers and CSV
- * valid UTF-8, escaped as \xNN (src/core/utf8.h, include/nlcl/weights.h).
+ * valid UTF-8, escaped as \xNN (include/nlcl/files.h, include/nlcl/weights.h).
  *
  * Oracles: the UTF-8 well-formedness table of the Unicode standard (3.9,
  * table 3-7) for the validator; Python's errors="backslashreplace" output,
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/utf8.h"
+#include "nlcl/files.h"
 #include "harness.h"
 #include "nlcl/image.h"
 #include "nlcl/weights.h"

@@ -36,5 +36,23 @@ char *nlcl_dirname(const char *path);
 /* Pointer to the final component of path (after the last '/'). */
 const char *nlcl_basename(const char *path);
 
+/* File names as text. On Linux a name is any bytes but '/' and NUL, and
+ * archives unpacked from other systems often hold Latin-1 or CP437 names;
+ * JSON, safetensors headers and CSV files must be UTF-8.
+ * nlcl_utf8_valid: 1 if s is valid UTF-8 (Unicode 3.9 table 3-7: no
+ * overlong forms, no surrogates, nothing above U+10FFFF).
+ * nlcl_utf8_escape: a copy of s in which every byte that is not part of a
+ * valid UTF-8 sequence is written as the four characters \xNN (lower-case
+ * hex), as Python's errors="backslashreplace": "caf\xe9.png" for Latin-1
+ * "café.png"; valid UTF-8 is copied unchanged.
+ * nlcl_utf8_escape_json_text: the same for JSON text whose strings hold raw
+ * bytes (bytes >= 0x80 occur only inside JSON strings): each such byte
+ * becomes \\xNN, the JSON escape of the text \xNN, so the strings read back
+ * as nlcl_utf8_escape would have made them.
+ * Both return a malloc'd string (free it), NULL when out of memory. */
+int nlcl_utf8_valid(const char *s);
+char *nlcl_utf8_escape(const char *s);
+char *nlcl_utf8_escape_json_text(const char *json);
+
 NLCL_API_END
 #endif

@@ -11,7 +11,8 @@
  * the dict's order, data packed in the same order, the header padded with
  * spaces to a multiple of 8 bytes as the reference implementation does) and
  * reads F32, F16, BF16 and F64 (converted to float32: F16/BF16 exactly, F64
- * rounded to nearest). The loader checks, before it allocates any tensor: the
+ * rounded to nearest, which the metadata entry "import" reports when it
+ * changed a value). The loader checks, before it allocates any tensor: the
  * header length against the file size and a 100 MB cap
  * (NLCL_SAFETENSORS_MAX_HEADER), that the header is one JSON object (only
  * whitespace may follow it), that "__metadata__" (optional, at most once) maps
@@ -123,6 +124,11 @@ nlcl_named_tensor *nlcl_tensor_dict_find(const nlcl_tensor_dict *d, const char *
 nlcl_status nlcl_tensor_dict_set_meta(nlcl_tensor_dict *d, const char *key, const char *value);
 /* NULL if absent. */
 const char *nlcl_tensor_dict_get_meta(const nlcl_tensor_dict *d, const char *key);
+/* Append `note` to the metadata entry "import" ("; "-separated), where the
+ * loaders say what they did to carry a file's content into float32 tensors
+ * (F64 values rounded; a .pth state_dict found under a wrapper key, a
+ * "module." prefix stripped). nlcl info and nlcl derain -v print it. */
+nlcl_status nlcl_tensor_dict_add_note(nlcl_tensor_dict *d, const char *note);
 
 /* safetensors. Tensors are written in the dict's order as F32; metadata as
  * "__metadata__" (omitted when empty). Tensor names "" and "__metadata__"

@@ -16,7 +16,7 @@
 
 #include "core/afile.h"
 #include "core/internal.h"
-#include "core/utf8.h"
+#include "nlcl/files.h"
 #include "nlcl/weights.h"
 
 #define DOMAIN "weights_load"
@@ -70,7 +70,9 @@ static const char *const other_dtypes[] = {"BOOL", "U8",  "I8",      "I16",     
                                            "F8_E5M2", "C64", "F8_E8M0", "F4", "F6_E2M3",
                                            "F6_E3M2", "C128"};
 
-static void convert(dtype_t dt, const unsigned char *src, size_t n, float *dst) {
+/* Returns how many values float32 could not hold exactly (F64 only). */
+static size_t convert(dtype_t dt, const unsigned char *src, size_t n, float *dst) {
+    size_t inexact = 0;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *p = src + i * dtype_size[dt];
         switch (dt) {
@@ -85,10 +87,12 @@ static void convert(dtype_t dt, const unsigned char *src, size_t n, float *dst) 
             double v;
             memcpy(&v, &u, 8);
             dst[i] = (float)v;
+            inexact += (double)dst[i] != v && !(v != v); /* NaN stays NaN */
             break;
         }
         }
     }
+    return inexact;
 }
 
 /* ---- byte source: a memory buffer or a file descriptor ------------------ */
@@ -300,11 +304,12 @@ static nlcl_status check_layout(const source *s, entry *ents, int count, uint64_
     return st;
 }
 
+/* *inexact counts the values float32 rounded (F64 tensors). */
 static nlcl_status read_tensor(const source *s, uint64_t data_start, const entry *e,
-                               nlcl_named_tensor *t) {
+                               nlcl_named_tensor *t, size_t *inexact) {
     size_t es = dtype_size[e->dtype];
     if (s->mem) {
-        convert(e->dtype, s->mem + data_start + e->begin, t->numel, t->data);
+        *inexact += convert(e->dtype, s->mem + data_start + e->begin, t->numel, t->data);
         return NLCL_OK;
     }
     unsigned char buf[65536];
@@ -312,10 +317,21 @@ static nlcl_status read_tensor(const source *s, uint64_t data_start, const entry
     while (done < t->numel) {
         size_t n = NLCL_MIN(per, t->numel - done);
         NLCL_TRY(src_read(s, data_start + e->begin + (uint64_t)done * es, buf, n * es));
-        convert(e->dtype, buf, n, t->data + done);
+        *inexact += convert(e->dtype, buf, n, t->data + done);
         done += n;
     }
     return NLCL_OK;
+}
+
+/* Not silent: F64 values that float32 rounds are reported in the metadata
+ * entry "import" (nlcl info, derain -v). */
+static nlcl_status note_rounding(nlcl_tensor_dict *d, size_t inexact, int tensors) {
+    if (!inexact) return NLCL_OK;
+    char note[160];
+    snprintf(note, sizeof note,
+             "%zu F64 value(s) in %d tensor(s) rounded to float32 (nlcl computes in float32)",
+             inexact, tensors);
+    return nlcl_tensor_dict_add_note(d, note);
 }
 
 static nlcl_status load_source(const source *s, nlcl_tensor_dict *d) {
@@ -396,12 +412,17 @@ static nlcl_status load_source(const source *s, nlcl_tensor_dict *d) {
     }
     if (st == NLCL_OK) st = check_layout(s, ents, count, data_size);
     /* Everything is validated: allocate and read, in header order. */
+    size_t inexact = 0;
+    int rounded = 0;
     for (int i = 0; st == NLCL_OK && i < count; i++) {
         nlcl_named_tensor *t;
+        size_t before = inexact;
         st = nlcl_tensor_dict_add(d, ents[i].name, ents[i].ndim, ents[i].shape, NULL, &t);
-        if (st == NLCL_OK) st = read_tensor(s, data_start, &ents[i], t);
+        if (st == NLCL_OK) st = read_tensor(s, data_start, &ents[i], t, &inexact);
         else st = nlcl_error_prefix(st, DOMAIN ": %s: ", f);
+        rounded += inexact != before;
     }
+    if (st == NLCL_OK) st = note_rounding(d, inexact, rounded);
     free(ents);
     cJSON_Delete(root);
     free(hdr);
@@ -443,7 +464,7 @@ nlcl_status nlcl_safetensors_load(const char *path, nlcl_tensor_dict *d) {
 /* ---- writer ------------------------------------------------------------- */
 
 /* JSON must be UTF-8: metadata (paths in training commands, sources) and
- * names that are not are escaped (\xNN, src/core/utf8.h). */
+ * names that are not are escaped (\xNN, include/nlcl/files.h). */
 static int add_meta(cJSON *meta, const char *key, const char *value) {
     char *k = nlcl_utf8_escape(key), *v = nlcl_utf8_escape(value);
     int ok = k && v && cJSON_AddStringToObject(meta, k, v) != NULL;

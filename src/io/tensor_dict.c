@@ -153,6 +153,18 @@ nlcl_status nlcl_tensor_dict_set_meta(nlcl_tensor_dict *d, const char *key, cons
     return NLCL_OK;
 }
 
+nlcl_status nlcl_tensor_dict_add_note(nlcl_tensor_dict *d, const char *note) {
+    const char *old = nlcl_tensor_dict_get_meta(d, "import");
+    if (!old) return nlcl_tensor_dict_set_meta(d, "import", note);
+    size_t n = strlen(old) + strlen(note) + 3;
+    char *v = malloc(n);
+    if (!v) return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+    snprintf(v, n, "%s; %s", old, note);
+    nlcl_status s = nlcl_tensor_dict_set_meta(d, "import", v);
+    free(v);
+    return s;
+}
+
 const char *nlcl_tensor_dict_get_meta(const nlcl_tensor_dict *d, const char *key) {
     int i = meta_index(d, key);
     return i >= 0 ? d->meta_values[i] : NULL;

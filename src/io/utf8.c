@@ -1,5 +1,5 @@
-/* UTF-8 validation and escaping (src/core/utf8.h). */
-#include "utf8.h"
+/* UTF-8 validation and escaping of file names as text (include/nlcl/files.h). */
+#include "nlcl/files.h"
 
 #include <stdio.h>
 #include <stdlib.h>
