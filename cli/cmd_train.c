@@ -25,7 +25,7 @@ static const char *summary =
     "baseline). Options given after choosing a preset override it. Minimum crop: 32.";
 
 static volatile sig_atomic_t g_interrupts = 0;
-static volatile int g_stop = 0;
+static volatile sig_atomic_t g_stop = 0;
 
 static void on_sigint(int sig) {
     (void)sig;
@@ -48,6 +48,7 @@ static void on_sigint(int sig) {
 typedef struct ui {
     int tty, quiet;
     int plot_failed; /* losses.png: warned once, then no more tries */
+    const nlcl_train_config *cfg; /* the terms it weighs above 0 are shown */
 } ui;
 
 static void fmt_time(char *buf, size_t n, double s) {
@@ -66,15 +67,15 @@ static int on_progress(void *ctx, const nlcl_train_progress *p) {
     char eta[32], el[32];
     fmt_time(eta, sizeof eta, p->eta_s);
     fmt_time(el, sizeof el, p->seconds);
-    const nlcl_losses *L = &p->losses;
-    char line[480], extra[96] = "";
-    if (L->eroded != 0 || L->synth != 0) /* nlcl's own terms, when on */
-        snprintf(extra, sizeof extra, "  eroded %.4f  synth %.4f", L->eroded, L->synth);
-    snprintf(line, sizeof line,
-             "iter %lld/%lld  G %.4f  D %.4f  gan %.4f  loc %.4f  layer %.4f  cons %.5f  sp %.4f%s  "
-             "%.2f it/s  elapsed %s  eta %s",
-             (long long)p->iter, (long long)p->iters, L->G, L->D, L->gan, L->loc, L->layer, L->cons,
-             L->sp, extra, p->it_per_s, el, eta);
+    char line[600];
+    size_t k = (size_t)snprintf(line, sizeof line, "iter %lld/%lld", (long long)p->iter,
+                                (long long)p->iters);
+    for (int i = 0; i < NLCL_LOSS_COUNT && k < sizeof line; i++)
+        if (nlcl_loss_weight(u->cfg, (nlcl_loss_term)i) > 0)
+            k += (size_t)snprintf(line + k, sizeof line - k, "  %s %.4g", nlcl_loss_name((nlcl_loss_term)i),
+                                  nlcl_loss_get(&p->losses, (nlcl_loss_term)i));
+    if (k < sizeof line)
+        snprintf(line + k, sizeof line - k, "  %.2f it/s  elapsed %s  eta %s", p->it_per_s, el, eta);
     if (u->tty) {
         fprintf(stderr, "\r\033[K%s", line);
         if (p->iter == p->iters) fprintf(stderr, "\n");
@@ -252,15 +253,7 @@ int cmd_train(int argc, char **argv) {
             p = *end == ',' ? end + 1 : end;
             if (*end && *end != ',') return cli_usage_error("train", "--loc-taps: bad list '%s'", taps);
         }
-    } else if (c.gen_blocks < 12) {
-        /* default taps 0,2,4,8,12 that exist in a smaller generator */
-        int k = 0;
-        const int def[5] = {0, 2, 4, 8, 12};
-        for (int i = 0; i < 5; i++)
-            if (def[i] <= c.gen_blocks) c.loc_taps[k++] = def[i];
-        if (k < 2 && c.gen_blocks >= 1) c.loc_taps[k++] = c.gen_blocks;
-        c.n_loc_taps = k;
-    }
+    } /* else the library's default taps (nlcl_train_config_taps) */
     nlcl_status s = nlcl_train_config_check(&c);
     if (s != NLCL_OK) {
         fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
@@ -278,7 +271,7 @@ int cmd_train(int argc, char **argv) {
             strcat(cmdline, argv[i]);
         }
     }
-    ui u = {isatty(2), quiet, 0};
+    ui u = {isatty(2), quiet, 0, &c};
     nlcl_train_job job = {0};
     job.cfg = c;
     job.rainy_dirs = rainy;

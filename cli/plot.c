@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_SERIES 8
+#define MAX_SERIES 10 /* every loss term of nlcl_loss_term fits */
 
 typedef struct series {
     int n, cap, ncol;
@@ -113,9 +113,10 @@ static int draw(const char *png, const series *s) {
         free(px), free(py);
         return 1;
     }
-    static const int rgb[MAX_SERIES][3] = {{0, 0, 0},     {31, 119, 180}, {255, 127, 14},
-                                           {44, 160, 44}, {214, 39, 40},  {148, 103, 189},
-                                           {140, 86, 75}, {227, 119, 194}};
+    static const int rgb[MAX_SERIES][3] = {{0, 0, 0},      {31, 119, 180}, {255, 127, 14},
+                                           {44, 160, 44},  {214, 39, 40},  {148, 103, 189},
+                                           {140, 86, 75},  {227, 119, 194}, {188, 189, 34},
+                                           {23, 190, 207}};
     plsdev("pngcairo");
     plsfnam(png);
     plsetopt("geometry", "900x560");
@@ -129,6 +130,7 @@ static int draw(const char *png, const series *s) {
     PLINT opt[MAX_SERIES], colors[MAX_SERIES], styles[MAX_SERIES], tcol[MAX_SERIES];
     PLFLT widths[MAX_SERIES];
     const char *text[MAX_SERIES];
+    int nl = 0; /* legend entries: the terms with a curve (a term that is off has none) */
     for (int k = 0; k < s->ncol; k++) {
         int m = 0;
         for (int i = 0; i < s->n; i++)
@@ -139,16 +141,18 @@ static int draw(const char *png, const series *s) {
             }
         plcol0(1 + k);
         plwidth(1.5);
-        if (m > 0) plline(m, px, py);
-        opt[k] = PL_LEGEND_LINE, colors[k] = 1 + k, styles[k] = 1, widths[k] = 2.0;
-        tcol[k] = 15;
-        text[k] = s->names[k];
+        if (m == 0) continue;
+        plline(m, px, py);
+        opt[nl] = PL_LEGEND_LINE, colors[nl] = 1 + k, styles[nl] = 1, widths[nl] = 2.0;
+        tcol[nl] = 15;
+        text[nl++] = s->names[k];
     }
     PLFLT lw, lh;
-    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-             PL_POSITION_RIGHT | PL_POSITION_TOP, 0.02, 0.02, 0.12, 0, 15, 1, 0, 0, s->ncol, opt,
-             1.0, 0.9, 2.0, 1.0, tcol, text, NULL, NULL, NULL, NULL, colors, styles, widths, NULL,
-             NULL, NULL, NULL);
+    if (nl > 0)
+        pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+                 PL_POSITION_RIGHT | PL_POSITION_TOP, 0.02, 0.02, 0.12, 0, 15, 1, 0, 0, nl, opt,
+                 1.0, 0.9, 2.0, 1.0, tcol, text, NULL, NULL, NULL, NULL, colors, styles, widths,
+                 NULL, NULL, NULL, NULL);
     plend();
     free(px);
     free(py);

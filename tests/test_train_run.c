@@ -204,6 +204,37 @@ static void resume_and_determinism(void) {
     CHECK_ERR(run(&c, e, 1, 0), NLCL_ERR_IO, "does not exist");
 }
 
+/* losses.tsv has a column for every loss term (nlcl's eroded and synth ones
+ * too); a run whose log was started before those columns (an older nlcl)
+ * resumes with its own columns, one row per iteration, and re-exports its
+ * last losses when it is already finished. */
+static void loss_columns(void) {
+    const char *tmp = test_tmpdir();
+    char dir[600], log[700], want[256] = "iter\tseconds";
+    snprintf(dir, sizeof dir, "%s/columns", tmp);
+    snprintf(log, sizeof log, "%s/losses.tsv", dir);
+    for (int k = 0; k < NLCL_LOSS_COUNT; k++) {
+        strcat(want, "\t");
+        strcat(want, nlcl_loss_name((nlcl_loss_term)k));
+    }
+    CHECK(!strcmp(want, "iter\tseconds\tG\tD\tgan\tloc\tlayer\tcons\tsparsity\teroded\tsynth"));
+    nlcl_train_config c = tiny(NLCL_PRESET_PAPER);
+    c.w_eroded = 0.5;
+    CHECK_ERR(run(&c, dir, 0, 2), NLCL_ERR_INTERRUPTED, "stopped at iteration 2");
+    CHECK(test_system("test \"$(head -1 '%s')\" = \"$(printf '%s')\"", log, want) == 0);
+    /* the eroded column holds the term's values, not zeros */
+    CHECK(test_system("awk 'NR > 1 && $10 > 0 { n++ } END { exit n != 2 }' '%s'", log) == 0);
+    /* an older log: 7 term columns */
+    CHECK(test_system("cut -f1-9 '%s' > '%s.old' && mv '%s.old' '%s'", log, log, log, log) == 0);
+    CHECK_OK(run(&c, dir, 1, 0));
+    CHECK(test_system("head -1 '%s' | grep -q 'sparsity$'", log) == 0);
+    CHECK(test_system("awk 'NF != 9 { bad++ } END { exit bad || NR != 5 }' '%s'", log) == 0);
+    /* a header naming a term nlcl does not know: refused, nothing changed */
+    CHECK(test_system("sed -i '1s/$/\\tnew/' '%s' && cp '%s' '%s.before'", log, log, log) == 0);
+    CHECK_ERR(run(&c, dir, 1, 0), NLCL_ERR_FORMAT, "unknown loss column 'new'");
+    CHECK(test_system("cmp -s '%s' '%s.before'", log, log) == 0);
+}
+
 static void presets(void) {
     const char *names[3] = {"paper", "official-code", "cut"};
     for (int p = 0; p < 3; p++) {
@@ -316,6 +347,7 @@ int main(void) {
     make_data();
     resume_and_determinism();
     resume_with_recorded_algorithms();
+    loss_columns();
     presets();
     bad_inputs();
     const char *data = test_shared_data();

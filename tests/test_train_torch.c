@@ -31,7 +31,7 @@ static void test_search(void) {
     CHECK_OK(nlcl_safetensors_load("tests/fixtures/train/search.safetensors", &d));
     const char *cases[3] = {"a", "b", "tie"};
     const char *modes[3] = {"nearest", "farthest", "neighbour"};
-    const nlcl_sample_mode mm[3] = {NLCL_SAMPLE_NEAREST, NLCL_SAMPLE_FARTHEST, NLCL_SAMPLE_NEIGHBOUR};
+    const nlcl_sampling mm[3] = {NLCL_SAMPLING_NEAREST, NLCL_SAMPLING_FARTHEST, NLCL_SAMPLING_NEIGHBOUR};
     int compared = 0;
     for (int ci = 0; ci < 3; ci++) {
         char name[160];
@@ -169,7 +169,7 @@ static void test_step(void) {
         int k = s ? c.n_neg : c.n_pos;
         for (int b = 0; anc && b < n; b++) {
             int32_t got[64];
-            CHECK_OK(nlcl_search(maps[s], n, 3, c.crop, c.crop_w, NLCL_NCHW, b, NLCL_SAMPLE_NEAREST, k,
+            CHECK_OK(nlcl_search(maps[s], n, 3, c.crop, c.crop_w, NLCL_NCHW, b, NLCL_SAMPLING_NEAREST, k,
                                  NULL, (int)anc->data[2 * b], (int)anc->data[2 * b + 1], got, NULL,
                                  NULL, NULL));
             CHECK_MSG(memcmp(got, ids[2 + s] + (size_t)b * k, sizeof(int32_t) * k) == 0,

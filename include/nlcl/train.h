@@ -16,6 +16,7 @@
 #ifndef NLCL_TRAIN_H
 #define NLCL_TRAIN_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "nlcl/export.h"
@@ -29,13 +30,16 @@ typedef enum nlcl_preset {
     NLCL_PRESET_CUT = 2       /* CUT baseline: no G_R, no layer contrast, random sampling */
 } nlcl_preset;
 
-/* Sampling strategies (docs/TRAINING.md "Sampling"). */
+/* Sampling strategies of the non-local search (paper section 3.2,
+ * docs/TRAINING.md "Sampling"). */
 typedef enum nlcl_sampling {
-    NLCL_SAMPLING_NEAREST = 0,  /* non-local: most similar patches */
-    NLCL_SAMPLING_FARTHEST = 1, /* reverse non-local: least similar */
-    NLCL_SAMPLING_RANDOM = 2,
-    NLCL_SAMPLING_NEIGHBOUR = 3
+    NLCL_SAMPLING_NEAREST = 0,  /* non-local: the k most similar patches (anchor included) */
+    NLCL_SAMPLING_FARTHEST = 1, /* reverse non-local: the k least similar */
+    NLCL_SAMPLING_RANDOM = 2,   /* k distinct uniform locations over the map (CUT) */
+    NLCL_SAMPLING_NEIGHBOUR = 3 /* the k candidates spatially nearest the anchor */
 } nlcl_sampling;
+/* Their names, indexed by the enum: "nearest", "farthest", "random", "neighbour". */
+extern const char *const nlcl_sampling_names[4];
 
 #define NLCL_MAX_LOC_TAPS 8
 
@@ -55,7 +59,8 @@ typedef struct nlcl_train_config {
     int64_t iters;     /* total iterations */
     int64_t decay_iters;/* linear decay over the last decay_iters (-1: iters/21) */
     double lr, beta1, beta2, eps;
-    /* loss weights; 0 switches a term off (paper Eq. 2, 4; reference 5.3) */
+    /* loss weights; 0 switches a term off (paper Eqs. (2) and (4): w_sp is
+                          lambda, w_gan delta, w_layer mu, w_loc sigma; reference 5.3) */
     double w_gan, w_loc, w_layer, w_cons, w_sp;
     int sparsity_code; /* 0: mean|R| (paper); 1: mean|O - B| (code) */
     double w_eroded;   /* weight of the eroded L1 between B and O (nlcl_eroded_l1_forward):
@@ -74,7 +79,9 @@ typedef struct nlcl_train_config {
     nlcl_sampling loc_sampling;         /* location-contrast negatives */
     nlcl_sampling pos_sampling, neg_sampling; /* layer-contrast positives/negatives */
     int loc_taps[NLCL_MAX_LOC_TAPS];    /* G_B taps: 0 = gen.0, i = res-block i */
-    int n_loc_taps;
+    int n_loc_taps;                     /* 0: the default taps 0,2,4,8,12 that the
+                                           generator has (with fewer than 2 of them,
+                                           its last block is added; the presets' choice) */
     uint64_t seed;
 } nlcl_train_config;
 
@@ -99,12 +106,33 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c);
 /* One line per option, "name value", for logs and checkpoints. Caller frees. */
 char *nlcl_train_config_describe(const nlcl_train_config *c);
 
-/* Loss values of one iteration (weighted total G and D, and each term
- * unweighted; eroded and synth are 0 unless their weights are > 0, and are
- * not columns of losses.tsv: G includes them). */
+/* The G_B taps of the location contrast: c->loc_taps, or the default taps
+ * when c->n_loc_taps is 0 (see there). Writes them to taps and returns their
+ * number (at most NLCL_MAX_LOC_TAPS). */
+int nlcl_train_config_taps(const nlcl_train_config *c, int taps[NLCL_MAX_LOC_TAPS]);
+
+/* Loss values of one iteration: the weighted total G and D, and each term
+ * unweighted; eroded and synth are 0 unless their weights are > 0. */
 typedef struct nlcl_losses {
     double G, D, gan, loc, layer, cons, sp, eroded, synth;
 } nlcl_losses;
+
+/* The loss terms, in one order for the columns of losses.tsv, the progress
+ * line, the checks of each iteration and resume: G = sum over the terms from
+ * GAN on of weight * value (nlcl_loss_weight); D is the discriminator's. */
+typedef enum nlcl_loss_term {
+    NLCL_LOSS_G = 0, NLCL_LOSS_D, NLCL_LOSS_GAN, NLCL_LOSS_LOC, NLCL_LOSS_LAYER, NLCL_LOSS_CONS,
+    NLCL_LOSS_SPARSITY, NLCL_LOSS_ERODED, NLCL_LOSS_SYNTH, NLCL_LOSS_COUNT
+} nlcl_loss_term;
+/* Name of a term: "G", "D", "gan", "loc", "layer", "cons", "sparsity",
+ * "eroded", "synth" (the losses.tsv column); NULL outside the enum. */
+const char *nlcl_loss_name(nlcl_loss_term k);
+/* Its value in L, and setting it. */
+double nlcl_loss_get(const nlcl_losses *L, nlcl_loss_term k);
+void nlcl_loss_set(nlcl_losses *L, nlcl_loss_term k, double v);
+/* Its weight in G under c (w_gan, ..., w_synth); 1 for G and D. A term is
+ * computed when its weight is > 0. */
+double nlcl_loss_weight(const nlcl_train_config *c, nlcl_loss_term k);
 
 typedef struct nlcl_trainer nlcl_trainer;
 
@@ -163,14 +191,16 @@ typedef struct nlcl_train_job {
     /* messages for the user (warnings, "resuming from ..."); may be NULL */
     void (*message)(void *ctx, const char *msg);
     void *ctx;
-    /* polled between iterations; non-zero stops like the progress callback */
-    volatile int *stop_flag;
+    /* polled between iterations; non-zero stops like the progress callback
+     * (a signal handler may set it) */
+    volatile sig_atomic_t *stop_flag;
     /* 1: `message` gets warnings only (no "data: ..." or "resuming ..." lines) */
     int quiet;
     /* called after each checkpoint (also the one written when stopped) and
      * once at the end of a successful run (after the models are exported),
-     * when RUN_DIR/losses.tsv (tab-separated: a header line "iter seconds G D
-     * gan loc layer cons sparsity", then one row per iteration) has been
+     * when RUN_DIR/losses.tsv (tab-separated: a header line "iter seconds"
+     * and the names of the loss terms (nlcl_loss_name; a run begun by an
+     * earlier nlcl keeps its fewer columns), then one row per iteration) has been
      * flushed with every iteration done so far (`iter`): the hook for loss
      * plots (the nlcl command draws RUN_DIR/losses.png from it) or uploads.
      * It cannot fail the run; may be NULL. */

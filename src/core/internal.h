@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "nlcl/status.h"
 
@@ -46,6 +47,13 @@ static inline int nlcl_size_add(size_t a, size_t b, size_t *out) {
 static inline int nlcl_size_mul4(size_t a, size_t b, size_t c, size_t d, size_t *out) {
     size_t t;
     return nlcl_size_mul(a, b, &t) && nlcl_size_mul(t, c, &t) && nlcl_size_mul(t, d, out);
+}
+
+/* Seconds on the monotonic clock (for durations). */
+static inline double nlcl_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* 64-byte aligned allocation (oneDNN-friendly). Sets the error message and

@@ -3,7 +3,7 @@
 #ifndef NLCL_TRAIN_LOSSES_H
 #define NLCL_TRAIN_LOSSES_H
 
-/* PatchNCE (location contrast; paper Eq. 6 in the form of CUT's patchnce.py,
+/* PatchNCE (location contrast; paper Eq. (6) in the form of CUT's patchnce.py,
  * reference 4.2). q (S, D) queries, k (S, D) keys (no gradient), rows
  * L2-normalised by the heads:
  *   logits_i = [q_i.k_i, q_i.k_j (j = 0..S-1, j == i replaced by -10)] / tau
@@ -13,7 +13,7 @@
 double nlcl_patchnce(const float *q, const float *k, int S, int D, float tau, float g, float *dq,
                      float *work);
 
-/* Layer contrast (paper Eq. 5 in the SupCon form of the reference's disnce.py,
+/* Layer contrast (paper Eq. (5) in the SupCon form of the reference's disnce.py,
  * reference 5.6). z (M, D) = [zB (nb rows); zR (M - nb rows)], L2-normalised:
  *   s_ij = z_i.z_j / tau ; logden_i = log sum_{j != i} exp(s_ij)
  *   l_i  = -(1/|P(i)|) sum_{j in P(i)} (s_ij - logden_i), P(i) = same layer, j != i

@@ -6,8 +6,6 @@
 
 #include "core/internal.h"
 
-const char *const nlcl_sample_mode_names[4] = {"nearest", "farthest", "random", "neighbour"};
-
 void nlcl_search_window(int a, int n, int *lo, int *hi) {
     *lo = a - 28 < 0 ? 8 : a - 20;
     *hi = a + 28 > n ? n - 8 : a + 20;
@@ -74,8 +72,77 @@ static void select_k(cand *v, int n, int k, int (*cmp)(const void *, const void 
     qsort(v, (size_t)k, sizeof *v, cmp);
 }
 
+/* k distinct uniform locations of an h x w map (partial Fisher-Yates). */
+static nlcl_status sample_random(int h, int w, int k, nlcl_rng *rng, int32_t *ids) {
+    int hw = h * w;
+    if (k > hw)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "sampler: %d samples exceed the %d locations", k, hw);
+    int32_t *perm = malloc(sizeof(int32_t) * (size_t)hw);
+    if (!perm) return nlcl_error_set(NLCL_ERR_NOMEM, "sampler: out of memory");
+    for (int i = 0; i < hw; i++) perm[i] = i;
+    for (int i = 0; i < k; i++) {
+        int j = i + (int)nlcl_rng_below(rng, (uint32_t)(hw - i));
+        int32_t t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+        ids[i] = perm[i];
+    }
+    free(perm);
+    return NLCL_OK;
+}
+
+/* A candidate window of the search: centres [y0, y0 + ny) x [x0, x0 + nx). */
+typedef struct window {
+    int y0, x0, ny, nx;
+} window;
+
+/* The block-matching distance of paper Eq. (7), Dist(p_i, p_j) =
+ * ||p_i - p_j||^2 over the 16x16 patches (all channels) around the anchor
+ * (a_y, a_x) and around each candidate centre of the window, into cv. */
+static nlcl_status patch_distances(const float *x, int c, int h, int w, nlcl_layout layout, int img,
+                                   int a_y, int a_x, window win, cand *cv) {
+    const int L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
+    const int G = (c + L - 1) / L;
+    const size_t ys = (size_t)w * L, cs = (size_t)h * w * L;
+    const float *base = x + (size_t)img * G * cs;
+    const int P = NLCL_PATCH, rowlen = P * L, nc = win.ny * win.nx;
+    /* anchor patch, (G, P, P*L) contiguous */
+    float *A = malloc(sizeof(float) * (size_t)G * P * rowlen);
+    if (!A) return nlcl_error_set(NLCL_ERR_NOMEM, "sampler: out of memory");
+    for (int g = 0; g < G; g++)
+        for (int dy = 0; dy < P; dy++)
+            memcpy(A + ((size_t)g * P + dy) * rowlen,
+                   base + g * cs + (size_t)(a_y - 8 + dy) * ys + (size_t)(a_x - 8) * L,
+                   sizeof(float) * (size_t)rowlen);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < nc; i++) {
+        int y = win.y0 + i / win.nx, xx = win.x0 + i % win.nx;
+        double acc = 0;
+        for (int g = 0; g < G; g++)
+            for (int dy = 0; dy < P; dy++) {
+                const float *t = base + g * cs + (size_t)(y - 8 + dy) * ys + (size_t)(xx - 8) * L;
+                const float *a = A + ((size_t)g * P + dy) * rowlen;
+                /* 16 independent partial sums (vectorisable, fixed order) */
+                float s[16] = {0};
+                for (int j = 0; j < rowlen; j += 16)
+                    for (int l = 0; l < 16; l++) {
+                        float d = t[j + l] - a[j + l];
+                        s[l] += d * d;
+                    }
+                for (int l = 0; l < 16; l++) acc += s[l];
+            }
+        cv[i].d = (float)acc;
+        cv[i].idx = y * w + xx;
+    }
+    free(A);
+    return NLCL_OK;
+}
+
+/* The non-local search of paper section 3.2: the k candidates of the window
+ * around the anchor with the smallest (NEAREST) or largest (FARTHEST)
+ * Eq. (7) distance, or the k spatially nearest (NEIGHBOUR). */
 nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout layout, int img,
-                        nlcl_sample_mode mode, int k, nlcl_rng *rng, int anchor_y, int anchor_x,
+                        nlcl_sampling mode, int k, nlcl_rng *rng, int anchor_y, int anchor_x,
                         int32_t *ids, float *dist, int *ay, int *ax) {
     (void)n; /* the batch size only documents the layout; img selects the image */
     if (h < NLCL_MIN_SEARCH_SIZE || w < NLCL_MIN_SEARCH_SIZE)
@@ -83,24 +150,10 @@ nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout 
                               "sampler: %dx%d map is smaller than the %dx%d minimum", w, h,
                               NLCL_MIN_SEARCH_SIZE, NLCL_MIN_SEARCH_SIZE);
     if (k < 1) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "sampler: k must be >= 1, got %d", k);
-    if (mode == NLCL_SAMPLE_RANDOM) {
-        int hw = h * w;
-        if (k > hw)
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "sampler: %d samples exceed the %d locations", k, hw);
-        int32_t *perm = malloc(sizeof(int32_t) * (size_t)hw);
-        if (!perm) return nlcl_error_set(NLCL_ERR_NOMEM, "sampler: out of memory");
-        for (int i = 0; i < hw; i++) perm[i] = i;
-        for (int i = 0; i < k; i++) {
-            int j = i + (int)nlcl_rng_below(rng, (uint32_t)(hw - i));
-            int32_t t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-            ids[i] = perm[i];
-        }
-        free(perm);
+    if (mode == NLCL_SAMPLING_RANDOM) {
         if (ay) *ay = -1;
         if (ax) *ax = -1;
-        return NLCL_OK;
+        return sample_random(h, w, k, rng, ids);
     }
     int a_y = anchor_y, a_x = anchor_x;
     if (a_y < 0) {
@@ -110,64 +163,34 @@ nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout 
     NLCL_ASSERT(a_y >= 16 && a_y <= h - 16 && a_x >= 16 && a_x <= w - 16);
     if (ay) *ay = a_y;
     if (ax) *ax = a_x;
-    int y0, y1, x0, x1;
-    nlcl_search_window(a_y, h, &y0, &y1);
-    nlcl_search_window(a_x, w, &x0, &x1);
-    int ny = y1 - y0, nx = x1 - x0, nc = ny * nx;
+    int y1, x1;
+    window win;
+    nlcl_search_window(a_y, h, &win.y0, &y1);
+    nlcl_search_window(a_x, w, &win.x0, &x1);
+    win.ny = y1 - win.y0, win.nx = x1 - win.x0;
+    int nc = win.ny * win.nx;
     if (k > nc)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
                               "sampler: %d samples exceed the %d candidates of a %dx%d window "
                               "(use a larger crop or fewer samples)",
-                              k, nc, nx, ny);
+                              k, nc, win.nx, win.ny);
     cand *cv = malloc(sizeof(cand) * (size_t)nc);
     if (!cv) return nlcl_error_set(NLCL_ERR_NOMEM, "sampler: out of memory");
-    if (mode == NLCL_SAMPLE_NEIGHBOUR) {
+    if (mode == NLCL_SAMPLING_NEIGHBOUR) {
         for (int i = 0; i < nc; i++) {
-            int y = y0 + i / nx, xx = x0 + i % nx;
+            int y = win.y0 + i / win.nx, xx = win.x0 + i % win.nx;
             int dy = y - a_y, dx = xx - a_x;
             cv[i].d = (float)(dy * dy + dx * dx);
             cv[i].idx = y * w + xx;
         }
         select_k(cv, nc, k, cmp_near);
     } else {
-        const int L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
-        const int G = (c + L - 1) / L;
-        const size_t ys = (size_t)w * L, cs = (size_t)h * w * L;
-        const float *base = x + (size_t)img * G * cs;
-        const int P = NLCL_PATCH, rowlen = P * L;
-        /* anchor patch, (G, P, P*L) contiguous */
-        float *A = malloc(sizeof(float) * (size_t)G * P * rowlen);
-        if (!A) {
+        nlcl_status s = patch_distances(x, c, h, w, layout, img, a_y, a_x, win, cv);
+        if (s != NLCL_OK) {
             free(cv);
-            return nlcl_error_set(NLCL_ERR_NOMEM, "sampler: out of memory");
+            return s;
         }
-        for (int g = 0; g < G; g++)
-            for (int dy = 0; dy < P; dy++)
-                memcpy(A + ((size_t)g * P + dy) * rowlen,
-                       base + g * cs + (size_t)(a_y - 8 + dy) * ys + (size_t)(a_x - 8) * L,
-                       sizeof(float) * (size_t)rowlen);
-#pragma omp parallel for schedule(static)
-        for (int i = 0; i < nc; i++) {
-            int y = y0 + i / nx, xx = x0 + i % nx;
-            double acc = 0;
-            for (int g = 0; g < G; g++)
-                for (int dy = 0; dy < P; dy++) {
-                    const float *t = base + g * cs + (size_t)(y - 8 + dy) * ys + (size_t)(xx - 8) * L;
-                    const float *a = A + ((size_t)g * P + dy) * rowlen;
-                    /* 16 independent partial sums (vectorisable, fixed order) */
-                    float s[16] = {0};
-                    for (int j = 0; j < rowlen; j += 16)
-                        for (int l = 0; l < 16; l++) {
-                            float d = t[j + l] - a[j + l];
-                            s[l] += d * d;
-                        }
-                    for (int l = 0; l < 16; l++) acc += s[l];
-                }
-            cv[i].d = (float)acc;
-            cv[i].idx = y * w + xx;
-        }
-        free(A);
-        select_k(cv, nc, k, mode == NLCL_SAMPLE_FARTHEST ? cmp_far : cmp_near);
+        select_k(cv, nc, k, mode == NLCL_SAMPLING_FARTHEST ? cmp_far : cmp_near);
     }
     for (int i = 0; i < k; i++) {
         ids[i] = cv[i].idx;

@@ -1,6 +1,6 @@
 /* Non-local sampling (paper section 3.2, reference section 5.4; the exact rules
  * are in docs/TRAINING.md "Sampling"). A search picks k locations of one image
- * of a feature map by block matching: squared L2 distance between the 16x16
+ * of a feature map by block matching (paper Eq. (7)): squared L2 distance between the 16x16
  * patch (all channels) around each candidate centre in a 40x40 window and the
  * patch around a random anchor, then the k nearest or farthest. */
 #ifndef NLCL_TRAIN_SAMPLER_H
@@ -11,15 +11,7 @@
 #include "nlcl/conv.h"
 #include "nlcl/rng.h"
 #include "nlcl/status.h"
-
-typedef enum nlcl_sample_mode {
-    NLCL_SAMPLE_NEAREST = 0,  /* non-local: k most similar patches (anchor included) */
-    NLCL_SAMPLE_FARTHEST = 1, /* reverse non-local: k least similar */
-    NLCL_SAMPLE_RANDOM = 2,   /* k distinct uniform locations over the map (CUT) */
-    NLCL_SAMPLE_NEIGHBOUR = 3 /* k candidates spatially nearest the anchor */
-} nlcl_sample_mode;
-
-extern const char *const nlcl_sample_mode_names[4]; /* "nearest", ... */
+#include "nlcl/train.h" /* nlcl_sampling: the modes */
 
 #define NLCL_PATCH 16
 #define NLCL_MIN_SEARCH_SIZE 32
@@ -37,7 +29,7 @@ int nlcl_search_min_candidates(int h, int w);
  * (may be NULL) receive the anchor. Errors: INVALID_ARG when k exceeds the
  * candidates (or h*w for random) or the map is smaller than 32x32. */
 nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout layout, int img,
-                        nlcl_sample_mode mode, int k, nlcl_rng *rng, int anchor_y, int anchor_x,
+                        nlcl_sampling mode, int k, nlcl_rng *rng, int anchor_y, int anchor_x,
                         int32_t *ids, float *dist, int *ay, int *ax);
 
 /* Map k ids of an h x w map onto a ht x wt tap: (floor(y*ht/h), floor(x*wt/w)). */

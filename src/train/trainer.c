@@ -1,11 +1,11 @@
-/* The NLCL trainer: networks, one iteration, checkpoints (include/nlcl/train.h,
- * docs/TRAINING.md). */
+/* The NLCL trainer: the networks, their buffers, and one training iteration
+ * (include/nlcl/train.h, docs/TRAINING.md). The configuration is in
+ * config.c, checkpoints and exported models in checkpoint.c. */
 #include "train/trainer.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/internal.h"
 #include "nlcl/model.h"
@@ -42,207 +42,6 @@ struct nlcl_trainer {
     nlcl_rng rng;
 };
 
-/* ------------------------------------------------------------ configuration */
-
-void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
-    memset(c, 0, sizeof *c);
-    c->gen_channels = 32;
-    c->gen_blocks = 16;
-    c->ndf = 64;
-    c->rain_generator = 1;
-    c->crop = 256;
-    c->batch = 4;
-    c->iters = 10000;
-    c->decay_iters = -1;
-    c->lr = 1e-4;
-    c->beta1 = 0.5;
-    c->beta2 = 0.999;
-    c->eps = 1e-8;
-    c->w_gan = 1;
-    c->w_loc = 1;
-    c->w_layer = 1;
-    c->w_cons = 1;
-    c->w_sp = 0.1;
-    c->sparsity_code = 0;
-    c->w_eroded = 0;
-    c->erosion = 7;
-    c->w_synth = 0;
-    c->idt = 1;
-    c->tau = 0.07;
-    c->momentum = 0.99;
-    c->n_loc = 256;
-    c->n_pos = 8;
-    c->n_neg = 256;
-    c->head_dim = NLCL_HEAD_DIM;
-    c->loc_sampling = NLCL_SAMPLING_FARTHEST;
-    c->pos_sampling = NLCL_SAMPLING_NEAREST;
-    c->neg_sampling = NLCL_SAMPLING_NEAREST;
-    const int taps[5] = {0, 2, 4, 8, 12};
-    memcpy(c->loc_taps, taps, sizeof taps);
-    c->n_loc_taps = 5;
-    c->seed = 1;
-    if (p == NLCL_PRESET_OFFICIAL) {
-        c->batch = 1;
-        c->lr = 2e-4;
-        c->n_neg = 128;
-        c->loc_sampling = NLCL_SAMPLING_NEAREST;
-        c->momentum = 0;
-        c->sparsity_code = 1;
-    } else if (p == NLCL_PRESET_CUT) {
-        c->batch = 1;
-        c->lr = 2e-4;
-        c->rain_generator = 0;
-        c->w_layer = 0;
-        c->w_cons = 0;
-        c->w_sp = 0;
-        c->loc_sampling = NLCL_SAMPLING_RANDOM;
-        c->momentum = 0;
-    }
-}
-
-const char *const nlcl_ablation_names[] = {
-    "t2-random-random", "t2-neighbour-random", "t2-neighbour-neighbour", "t2-nonlocal-random",
-    "t2-random-nonlocal", "t2-nonlocal-nonlocal", "t4-posP-negN (P in 4,8,16,32; N in 64,128,256,512)",
-    "t5-random-sampling", "t5-n64", "t5-n128", "t5-n512", "t6-no-adv", "t6-no-l1", "t6-no-loc",
-    "t6-no-layer", NULL};
-
-static int sampling_word(const char *w, size_t n, nlcl_sampling *out) {
-    if (n == 6 && !strncmp(w, "random", 6)) *out = NLCL_SAMPLING_RANDOM;
-    else if (n == 9 && !strncmp(w, "neighbour", 9)) *out = NLCL_SAMPLING_NEIGHBOUR;
-    else if (n == 8 && !strncmp(w, "nonlocal", 8)) *out = NLCL_SAMPLING_NEAREST;
-    else return 0;
-    return 1;
-}
-
-nlcl_status nlcl_train_config_ablation(nlcl_train_config *c, const char *name) {
-    if (!strncmp(name, "t2-", 3)) {
-        const char *a = name + 3, *dash = strchr(a, '-');
-        if (dash && sampling_word(a, (size_t)(dash - a), &c->pos_sampling) &&
-            sampling_word(dash + 1, strlen(dash + 1), &c->neg_sampling))
-            return NLCL_OK;
-    } else if (!strncmp(name, "t4-pos", 6)) {
-        int p = 0, n = 0;
-        char tail;
-        if (sscanf(name, "t4-pos%d-neg%d%c", &p, &n, &tail) == 2 && (p == 4 || p == 8 || p == 16 || p == 32) &&
-            (n == 64 || n == 128 || n == 256 || n == 512)) {
-            c->n_pos = p;
-            c->n_neg = n;
-            return NLCL_OK;
-        }
-    } else if (!strcmp(name, "t5-random-sampling")) {
-        c->loc_sampling = NLCL_SAMPLING_RANDOM;
-        return NLCL_OK;
-    } else if (!strcmp(name, "t5-n64") || !strcmp(name, "t5-n128") || !strcmp(name, "t5-n512")) {
-        c->n_loc = atoi(name + 4);
-        return NLCL_OK;
-    } else if (!strcmp(name, "t6-no-adv")) {
-        c->w_gan = 0;
-        return NLCL_OK;
-    } else if (!strcmp(name, "t6-no-l1")) {
-        c->w_sp = 0;
-        return NLCL_OK;
-    } else if (!strcmp(name, "t6-no-loc")) {
-        c->w_loc = 0;
-        return NLCL_OK;
-    } else if (!strcmp(name, "t6-no-layer")) {
-        c->w_layer = 0;
-        return NLCL_OK;
-    }
-    return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                          "train: unknown ablation '%s' (see 'nlcl train --help' for the names)", name);
-}
-
-nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
-#define BAD(...) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: " __VA_ARGS__)
-    if (c->gen_channels < 1 || c->gen_channels > NLCL_GEN_MAX_CHANNELS)
-        BAD("channels must be in [1, %d]", NLCL_GEN_MAX_CHANNELS);
-    if (c->gen_blocks < 0 || c->gen_blocks > NLCL_GEN_MAX_BLOCKS)
-        BAD("blocks must be in [0, %d]", NLCL_GEN_MAX_BLOCKS);
-    if (c->ndf < 1 || c->ndf > 512) BAD("ndf must be in [1, 512]");
-    int cw = c->crop_w ? c->crop_w : c->crop;
-    if (c->crop < NLCL_MIN_SEARCH_SIZE || cw < NLCL_MIN_SEARCH_SIZE)
-        BAD("crop %dx%d is below the minimum of %d", cw, c->crop, NLCL_MIN_SEARCH_SIZE);
-    if (c->crop > 4096 || cw > 4096) BAD("crop %dx%d is above the maximum of 4096", cw, c->crop);
-    if (c->head_dim < 1 || c->head_dim > 4096) BAD("head_dim must be in [1, 4096]");
-    if (c->batch < 1 || c->batch > 256) BAD("batch must be in [1, 256]");
-    if (c->iters < 0) BAD("iters must be >= 0");
-    if (!(c->lr > 0) || !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) ||
-        !(c->eps > 0))
-        BAD("Adam needs lr > 0, betas in [0, 1) and eps > 0");
-    const double w[5] = {c->w_gan, c->w_loc, c->w_layer, c->w_cons, c->w_sp};
-    for (int i = 0; i < 5; i++)
-        if (!(w[i] >= 0) || !isfinite(w[i])) BAD("loss weights must be finite and >= 0");
-    if (!(c->w_eroded >= 0) || !isfinite(c->w_eroded) || !(c->w_synth >= 0) || !isfinite(c->w_synth))
-        BAD("loss weights must be finite and >= 0");
-    if (c->erosion < 1 || c->erosion > 63) BAD("the erosion window must be in [1, 63] pixels");
-    if (c->w_eroded > 0 && c->erosion > NLCL_MIN(c->crop, cw))
-        BAD("the erosion window (%d) is larger than the crop (%d)", c->erosion, NLCL_MIN(c->crop, cw));
-    if (c->batch * 3 > NLCL_MAX_PLANES_SUM) BAD("batch must be at most %d", NLCL_MAX_PLANES_SUM / 3);
-    if (!(c->tau > 0)) BAD("tau must be > 0");
-    if (!(c->momentum >= 0 && c->momentum < 1)) BAD("momentum must be in [0, 1)");
-    if (c->w_loc > 0) {
-        if (c->n_loc_taps < 1 || c->n_loc_taps > NLCL_MAX_LOC_TAPS)
-            BAD("between 1 and %d location-contrast taps are needed", NLCL_MAX_LOC_TAPS);
-        for (int i = 0; i < c->n_loc_taps; i++)
-            if (c->loc_taps[i] < 0 || c->loc_taps[i] > c->gen_blocks)
-                BAD("location tap %d is outside 0..%d (the generator's blocks)", c->loc_taps[i],
-                    c->gen_blocks);
-        if (c->n_loc < 2) BAD("N (location samples) must be >= 2");
-        int cand = c->loc_sampling == NLCL_SAMPLING_RANDOM ? c->crop * cw
-                                                             : nlcl_search_min_candidates(c->crop, cw);
-        if (c->n_loc > cand)
-            BAD("N = %d exceeds the %d candidates of the search at crop %d", c->n_loc, cand, c->crop);
-    }
-    if (c->rain_generator && c->w_layer > 0) {
-        if (c->n_pos < 2 || c->n_neg < 2) BAD("N_B and N_R must be >= 2");
-        int cb = c->pos_sampling == NLCL_SAMPLING_RANDOM ? c->crop * cw
-                                                          : nlcl_search_min_candidates(c->crop, cw);
-        int cr = c->neg_sampling == NLCL_SAMPLING_RANDOM ? c->crop * cw
-                                                          : nlcl_search_min_candidates(c->crop, cw);
-        if (c->n_pos > cb || c->n_neg > cr)
-            BAD("N_B = %d / N_R = %d exceed the search candidates at crop %d", c->n_pos, c->n_neg,
-                c->crop);
-    }
-    if (!c->rain_generator && (c->w_layer > 0 || c->w_cons > 0 || (c->w_sp > 0 && !c->sparsity_code)))
-        BAD("without G_R the layer contrast, consistency and rain sparsity must be off");
-#undef BAD
-    return NLCL_OK;
-}
-
-char *nlcl_train_config_describe(const nlcl_train_config *c) {
-    static const char *const sn[4] = {"nearest", "farthest", "random", "neighbour"};
-    char taps[64] = "";
-    size_t k = 0;
-    for (int i = 0; i < c->n_loc_taps && k < sizeof taps; i++)
-        k += (size_t)snprintf(taps + k, sizeof taps - k, "%s%d", i ? "," : "", c->loc_taps[i]);
-    char *s = malloc(2048);
-    if (!s) return NULL;
-    snprintf(s, 2048,
-             "channels %d\nblocks %d\nresidual %d\nndf %d\nrain_generator %d\ncrop %d\ncrop_w %d\nbatch %d\n"
-             "iters %lld\nhead_dim %d\n"
-             "decay_iters %lld\nlr %.12g\nbeta1 %.12g\nbeta2 %.12g\neps %.12g\nw_gan %.12g\n"
-             "w_loc %.12g\nw_layer %.12g\nw_cons %.12g\nw_sp %.12g\nsparsity %s\nidt %d\n"
-             "tau %.12g\nmomentum %.12g\nn_loc %d\nn_pos %d\nn_neg %d\nloc_sampling %s\n"
-             "pos_sampling %s\nneg_sampling %s\nloc_taps %s\nseed %llu\n",
-             c->gen_channels, c->gen_blocks, c->residual, c->ndf, c->rain_generator, c->crop, c->crop_w,
-             c->batch, (long long)c->iters, c->head_dim, (long long)c->decay_iters, c->lr, c->beta1, c->beta2, c->eps,
-             c->w_gan, c->w_loc, c->w_layer, c->w_cons, c->w_sp, c->sparsity_code ? "code" : "paper",
-             c->idt, c->tau, c->momentum, c->n_loc, c->n_pos, c->n_neg, sn[c->loc_sampling & 3],
-             sn[c->pos_sampling & 3], sn[c->neg_sampling & 3], taps,
-             (unsigned long long)c->seed);
-    /* options added later are listed only when used, so that older
-       checkpoints (which lack them) still resume */
-    if (c->w_eroded > 0) {
-        size_t len = strlen(s);
-        snprintf(s + len, 2048 - len, "w_eroded %.12g\nerosion %d\n", c->w_eroded, c->erosion);
-    }
-    if (c->w_synth > 0) {
-        size_t len = strlen(s);
-        snprintf(s + len, 2048 - len, "w_synth %.12g\n", c->w_synth);
-    }
-    return s;
-}
-
 /* --------------------------------------------------------------- creation */
 
 nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id) {
@@ -259,8 +58,7 @@ nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id) {
     }
 }
 
-/* trainable networks (have Adam state) */
-static int trainable(nlcl_net_id id) { return id != NLCL_NET_GKEY && id != NLCL_NET_HKEY; }
+int nlcl_net_trainable(nlcl_net_id id) { return id != NLCL_NET_GKEY && id != NLCL_NET_HKEY; }
 
 void nlcl_trainer_free(nlcl_trainer *t) {
     if (!t) return;
@@ -335,7 +133,7 @@ static nlcl_status create(nlcl_trainer *t) {
     }
     for (int id = 0; id < NLCL_NET_COUNT; id++) {
         nlcl_params *p = nlcl_trainer_params(t, (nlcl_net_id)id);
-        if (p && trainable((nlcl_net_id)id)) NLCL_TRY(nlcl_params_alloc_training(p));
+        if (p && nlcl_net_trainable((nlcl_net_id)id)) NLCL_TRY(nlcl_params_alloc_training(p));
     }
     /* records and buffers */
     NLCL_TRY(nlcl_gen_plans_init(&t->gpl, &gc, n, H, W));
@@ -394,6 +192,7 @@ nlcl_status nlcl_trainer_create(const nlcl_train_config *cfg, nlcl_trainer **out
     nlcl_trainer *t = calloc(1, sizeof *t);
     if (!t) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
     t->cfg = *cfg;
+    t->cfg.n_loc_taps = nlcl_train_config_taps(cfg, t->cfg.loc_taps);
     t->n = cfg->batch;
     t->H = cfg->crop;
     t->W = cfg->crop_w ? cfg->crop_w : cfg->crop;
@@ -403,8 +202,8 @@ nlcl_status nlcl_trainer_create(const nlcl_train_config *cfg, nlcl_trainer **out
     t->use_layer = cfg->rain_generator && cfg->w_layer > 0;
     t->use_key = t->use_loc && cfg->momentum > 0;
     t->nloc_max_tap = 0;
-    for (int i = 0; i < cfg->n_loc_taps; i++)
-        if (cfg->loc_taps[i] > t->nloc_max_tap) t->nloc_max_tap = cfg->loc_taps[i];
+    for (int i = 0; i < t->cfg.n_loc_taps; i++)
+        if (t->cfg.loc_taps[i] > t->nloc_max_tap) t->nloc_max_tap = t->cfg.loc_taps[i];
     nlcl_status s = create(t);
     if (s != NLCL_OK) {
         if (s == NLCL_ERR_NOMEM)
@@ -418,6 +217,8 @@ nlcl_status nlcl_trainer_create(const nlcl_train_config *cfg, nlcl_trainer **out
 }
 
 int64_t nlcl_trainer_iteration(const nlcl_trainer *t) { return t->iter; }
+void nlcl_trainer_set_iteration(nlcl_trainer *t, int64_t iter) { t->iter = iter; }
+const nlcl_train_config *nlcl_trainer_config(const nlcl_trainer *t) { return &t->cfg; }
 double nlcl_trainer_search_seconds(const nlcl_trainer *t) { return t->search_s; }
 const float *nlcl_trainer_pred_B(const nlcl_trainer *t) { return t->r_gbO.out; }
 const float *nlcl_trainer_pred_R(const nlcl_trainer *t) { return t->use_gr ? t->r_grO.out : NULL; }
@@ -433,24 +234,20 @@ void nlcl_trainer_inject_ids(nlcl_trainer *t, const int32_t *loc_O, const int32_
 
 /* --------------------------------------------------------------- iteration */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* k samples for each image of map x, or the injected ones. */
+/* k samples for each image of map x by the non-local search of the paper's
+ * section 3.2 (block matching, Eq. (7); src/train/sampler.h), or the
+ * injected ones. */
 static nlcl_status sample(nlcl_trainer *t, const float *x, int c, int h, int w, nlcl_layout l,
                           nlcl_sampling mode, int k, const int32_t *inj, int32_t *ids) {
     if (inj) {
         memcpy(ids, inj, sizeof(int32_t) * (size_t)t->n * k);
         return NLCL_OK;
     }
-    double t0 = now_s();
+    double t0 = nlcl_now_s();
     for (int b = 0; b < t->n; b++)
-        NLCL_TRY(nlcl_search(x, t->n, c, h, w, l, b, (nlcl_sample_mode)mode, k, &t->rng, -1, -1,
+        NLCL_TRY(nlcl_search(x, t->n, c, h, w, l, b, mode, k, &t->rng, -1, -1,
                              ids + (size_t)b * k, NULL, NULL, NULL));
-    t->search_s += now_s() - t0;
+    t->search_s += nlcl_now_s() - t0;
     return NLCL_OK;
 }
 
@@ -461,7 +258,8 @@ nlcl_status nlcl_trainer_forward(nlcl_trainer *t, const float *O, const float *B
     if (t->use_gr) NLCL_TRY(nlcl_gen_forward(&t->gr, &t->gpl, &t->r_grO, O));
     if (t->use_loc && t->cfg.idt) NLCL_TRY(nlcl_gen_forward(&t->gb, &t->gpl, &t->r_gbB, B));
     if (t->cfg.w_synth > 0) {
-        /* B + synthetic rain, from its own stream of iteration t */
+        /* synthetic pairs O = B + R (the decomposition of paper Eq. (1)
+         * with nlcl's synthetic rain R), from their own stream of iteration t */
         nlcl_rng r;
         nlcl_rng_seed(&r, t->cfg.seed, ((uint64_t)3 << 32) + (uint64_t)t->iter);
         const nlcl_rain_params rp = {{0.002, 0.016}, {10, 40}, {-30, 30}, {0.4, 1.2}, {0.3, 0.8}, {0, 0}};
@@ -477,6 +275,8 @@ nlcl_status nlcl_trainer_forward(nlcl_trainer *t, const float *O, const float *B
     return NLCL_OK;
 }
 
+/* The discriminator's side of the adversarial prior P_b(B), paper Eq. (3),
+ * in least squares (LSGAN, as the reference): D(pred_B) -> 0, D(B) -> 1. */
 nlcl_status nlcl_trainer_d_grads(nlcl_trainer *t, double *loss_d) {
     size_t img = (size_t)t->n * 3 * t->H * t->W;
     memcpy(t->dcat, t->r_gbO.out, img * sizeof(float));
@@ -494,7 +294,7 @@ nlcl_status nlcl_trainer_d_grads(nlcl_trainer *t, double *loss_d) {
     return nlcl_disc_backward(&t->d, &t->r_d2, t->d_dout, NULL, 0, NULL, 1);
 }
 
-/* Location contrast NCE(src, tgt) (docs/TRAINING.md): keys from the key
+/* Location contrast NCE(src, tgt), paper Eq. (6) (docs/TRAINING.md): keys from the key
  * encoder on src (record `keyrec` already run), queries from G_B on tgt;
  * gradients into G_B, H_loc and d_tgt. Returns the loss in *loss. */
 static nlcl_status loc_contrast(nlcl_trainer *t, const nlcl_gen_record *keyrec, const float *tgt,
@@ -533,7 +333,7 @@ static nlcl_status loc_contrast(nlcl_trainer *t, const nlcl_gen_record *keyrec, 
     return nlcl_gen_backward(&t->gb, &t->gpl, &t->r_q, &t->gws, NULL, tg, T, d_tgt, 1);
 }
 
-/* Layer contrast (docs/TRAINING.md): D taps of pred_B (record r_dB, already
+/* Layer contrast, paper Eq. (5) (docs/TRAINING.md): D taps of pred_B (record r_dB, already
  * run) and pred_R (r_dR, run here). Adds sparse tap gradients to tgB/tgR. */
 static nlcl_status layer_contrast(nlcl_trainer *t, float g, nlcl_disc_tap_grad *tgB,
                                   nlcl_disc_tap_grad *tgR, double *loss) {
@@ -584,23 +384,19 @@ static void zero_grads(nlcl_params *p) {
     if (p && p->grad) memset(p->grad, 0, p->total * sizeof(float));
 }
 
-nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
+/* The discriminator's terms on pred_B: the adversarial loss (the
+ * generator's side of P_b(B), paper Eq. (3), least squares as in the
+ * reference) and the layer contrast; their gradients into d_predB, d_predR. */
+static nlcl_status disc_terms(nlcl_trainer *t, nlcl_losses *L) {
     const nlcl_train_config *c = &t->cfg;
-    const int n = t->n;
-    const size_t img = (size_t)n * 3 * t->H * t->W;
-    const float *predB = t->r_gbO.out, *predR = t->use_gr ? t->r_grO.out : NULL;
-    memset(L, 0, sizeof *L);
-    for (int id = 0; id < NLCL_NET_COUNT; id++)
-        if (id != NLCL_NET_D && trainable((nlcl_net_id)id)) zero_grads(nlcl_trainer_params(t, (nlcl_net_id)id));
-    memset(t->d_predB, 0, img * sizeof(float));
-    if (t->use_gr) memset(t->d_predR, 0, img * sizeof(float));
-    /* D on pred_B: GAN and the layer contrast's B taps */
+    const float *predB = t->r_gbO.out;
     nlcl_disc_tap_grad tgB[NLCL_DISC_NTAPS], tgR[NLCL_DISC_NTAPS];
     int ntap = 0;
     const float *d_out = NULL;
-    if (c->w_gan > 0 || t->use_layer) NLCL_TRY(nlcl_disc_forward(&t->d, &t->r_dB, predB));
+    if (!(c->w_gan > 0 || t->use_layer)) return NLCL_OK;
+    NLCL_TRY(nlcl_disc_forward(&t->d, &t->r_dB, predB));
     if (c->w_gan > 0) {
-        size_t cnt = (size_t)n * t->r_dB.geo.out_h * t->r_dB.geo.out_w;
+        size_t cnt = (size_t)t->n * t->r_dB.geo.out_h * t->r_dB.geo.out_w;
         L->gan = nlcl_mse_const_forward(t->r_dB.out, 1.0f, cnt);
         memset(t->d_dout, 0, cnt * sizeof(float));
         nlcl_mse_const_backward(t->r_dB.out, 1.0f, cnt, (float)c->w_gan, t->d_dout);
@@ -611,30 +407,45 @@ nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
         ntap = NLCL_DISC_NTAPS;
         NLCL_TRY(nlcl_disc_backward(&t->d, &t->r_dR, NULL, tgR, ntap, t->d_predR, 0));
     }
-    if (c->w_gan > 0 || t->use_layer)
-        NLCL_TRY(nlcl_disc_backward(&t->d, &t->r_dB, d_out, tgB, ntap, t->d_predB, 0));
-    /* location contrast: NCE(O, pred_B) (+ NCE(B, G_B(B))) */
-    if (t->use_loc) {
-        float f = c->idt ? 0.5f : 1.0f;
-        double l1 = 0, l2 = 0;
-        const nlcl_gen_record *kO = &t->r_gbO;
-        if (t->use_key) {
-            NLCL_TRY(nlcl_gen_forward(&t->gkey, &t->gpl, &t->r_k, t->O));
-            kO = &t->r_k;
-        }
-        NLCL_TRY(loc_contrast(t, kO, predB, t->inj_locO, (float)c->w_loc * f, t->d_predB, &l1));
-        if (c->idt) {
-            memset(t->d_idt, 0, img * sizeof(float));
-            const nlcl_gen_record *kB = &t->r_gbB;
-            if (t->use_key) {
-                NLCL_TRY(nlcl_gen_forward(&t->gkey, &t->gpl, &t->r_k, t->B));
-                kB = &t->r_k;
-            }
-            NLCL_TRY(loc_contrast(t, kB, t->r_gbB.out, t->inj_locB, (float)c->w_loc * f, t->d_idt, &l2));
-        }
-        L->loc = f * (l1 + l2);
+    return nlcl_disc_backward(&t->d, &t->r_dB, d_out, tgB, ntap, t->d_predB, 0);
+}
+
+/* Location contrast, paper Eq. (6): NCE(O, pred_B), and with idt the
+ * identity term NCE(B, G_B(B)), the two averaged; gradients into d_predB
+ * and d_idt. */
+static nlcl_status loc_terms(nlcl_trainer *t, nlcl_losses *L) {
+    const nlcl_train_config *c = &t->cfg;
+    const size_t img = (size_t)t->n * 3 * t->H * t->W;
+    float f = c->idt ? 0.5f : 1.0f;
+    double l1 = 0, l2 = 0;
+    const nlcl_gen_record *kO = &t->r_gbO;
+    if (t->use_key) {
+        NLCL_TRY(nlcl_gen_forward(&t->gkey, &t->gpl, &t->r_k, t->O));
+        kO = &t->r_k;
     }
-    /* consistency ||B + R - O||^2 (mean) and sparsity */
+    NLCL_TRY(loc_contrast(t, kO, t->r_gbO.out, t->inj_locO, (float)c->w_loc * f, t->d_predB, &l1));
+    if (c->idt) {
+        memset(t->d_idt, 0, img * sizeof(float));
+        const nlcl_gen_record *kB = &t->r_gbB;
+        if (t->use_key) {
+            NLCL_TRY(nlcl_gen_forward(&t->gkey, &t->gpl, &t->r_k, t->B));
+            kB = &t->r_k;
+        }
+        NLCL_TRY(loc_contrast(t, kB, t->r_gbB.out, t->inj_locB, (float)c->w_loc * f, t->d_idt, &l2));
+    }
+    L->loc = f * (l1 + l2);
+    return NLCL_OK;
+}
+
+/* The pixel terms: consistency ||B + R - O||^2 (mean) of the decomposition
+ * O = B + R, paper Eqs. (1)-(2); the sparsity P_r(R) = |R|_1 (mean) of
+ * Eq. (2) (or |O - B| as the released code); nlcl's eroded L1 and
+ * synthetic-pair L1. Gradients into d_predB, d_predR, d_syn. */
+static void pixel_terms(nlcl_trainer *t, nlcl_losses *L) {
+    const nlcl_train_config *c = &t->cfg;
+    const int n = t->n;
+    const size_t img = (size_t)n * 3 * t->H * t->W;
+    const float *predB = t->r_gbO.out, *predR = t->use_gr ? t->r_grO.out : NULL;
     if (t->use_gr && c->w_cons > 0) {
         /* r = pred_B + pred_R - O in the dcat buffer (free now) */
         float *r = t->dcat;
@@ -645,14 +456,12 @@ nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
         nlcl_axpy(gsc, r, t->d_predB, img);
         nlcl_axpy(gsc, r, t->d_predR, img);
     }
-    if (c->w_sp > 0) {
-        if (c->sparsity_code) {
-            L->sp = nlcl_l1_forward(predB, t->O, img);
-            nlcl_l1_backward(predB, t->O, img, (float)c->w_sp, t->d_predB, NULL);
-        } else {
-            L->sp = nlcl_l1_forward(predR, NULL, img);
-            nlcl_l1_backward(predR, NULL, img, (float)c->w_sp, t->d_predR, NULL);
-        }
+    if (c->w_sp > 0 && c->sparsity_code) {
+        L->sp = nlcl_l1_forward(predB, t->O, img);
+        nlcl_l1_backward(predB, t->O, img, (float)c->w_sp, t->d_predB, NULL);
+    } else if (c->w_sp > 0) {
+        L->sp = nlcl_l1_forward(predR, NULL, img);
+        nlcl_l1_backward(predR, NULL, img, (float)c->w_sp, t->d_predR, NULL);
     }
     if (c->w_eroded > 0) {
         L->eroded = nlcl_eroded_l1_forward(predB, t->O, n * 3, t->H, t->W, c->erosion);
@@ -664,8 +473,25 @@ nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
         memset(t->d_syn, 0, img * sizeof(float));
         nlcl_l1_backward(t->r_syn.out, t->B, img, (float)c->w_synth, t->d_syn, NULL);
     }
-    L->G = c->w_gan * L->gan + c->w_loc * L->loc + c->w_layer * L->layer + c->w_cons * L->cons +
-           c->w_sp * L->sp + c->w_eroded * L->eroded + c->w_synth * L->synth;
+}
+
+nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
+    const nlcl_train_config *c = &t->cfg;
+    const size_t img = (size_t)t->n * 3 * t->H * t->W;
+    memset(L, 0, sizeof *L);
+    for (int id = 0; id < NLCL_NET_COUNT; id++)
+        if (id != NLCL_NET_D && nlcl_net_trainable((nlcl_net_id)id))
+            zero_grads(nlcl_trainer_params(t, (nlcl_net_id)id));
+    memset(t->d_predB, 0, img * sizeof(float));
+    if (t->use_gr) memset(t->d_predR, 0, img * sizeof(float));
+    NLCL_TRY(disc_terms(t, L));
+    if (t->use_loc) NLCL_TRY(loc_terms(t, L));
+    pixel_terms(t, L);
+    /* the overall objective, paper Eq. (4): L_decom (Eq. (2)) plus the
+     * weighted contrasts, plus nlcl's own terms */
+    L->G = 0;
+    for (int k = NLCL_LOSS_GAN; k < NLCL_LOSS_COUNT; k++)
+        L->G += nlcl_loss_weight(c, (nlcl_loss_term)k) * nlcl_loss_get(L, (nlcl_loss_term)k);
     /* back through the generators */
     NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_gbO, &t->gws, t->d_predB, NULL, 0, NULL, 1));
     if (t->use_gr)
@@ -730,22 +556,17 @@ nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, n
     NLCL_TRY(nlcl_trainer_forward(t, O, B));
     double ld;
     NLCL_TRY(nlcl_trainer_d_grads(t, &ld));
-    NLCL_TRY(check_finite(t, "D", ld));
+    NLCL_TRY(check_finite(t, nlcl_loss_name(NLCL_LOSS_D), ld));
     NLCL_TRY(check_grads(t, NLCL_NET_D));
     adam(t, &t->d.params, lr);
     NLCL_TRY(nlcl_trainer_g_grads(t, &L));
     L.D = ld;
-    NLCL_TRY(check_finite(t, "gan", L.gan));
-    NLCL_TRY(check_finite(t, "loc", L.loc));
-    NLCL_TRY(check_finite(t, "layer", L.layer));
-    NLCL_TRY(check_finite(t, "cons", L.cons));
-    NLCL_TRY(check_finite(t, "sparsity", L.sp));
-    NLCL_TRY(check_finite(t, "eroded", L.eroded));
-    NLCL_TRY(check_finite(t, "synth", L.synth));
+    for (int k = NLCL_LOSS_GAN; k < NLCL_LOSS_COUNT; k++)
+        NLCL_TRY(check_finite(t, nlcl_loss_name((nlcl_loss_term)k), nlcl_loss_get(&L, (nlcl_loss_term)k)));
     for (int id = 0; id < NLCL_NET_COUNT; id++)
-        if (id != NLCL_NET_D && trainable((nlcl_net_id)id)) NLCL_TRY(check_grads(t, (nlcl_net_id)id));
+        if (id != NLCL_NET_D && nlcl_net_trainable((nlcl_net_id)id)) NLCL_TRY(check_grads(t, (nlcl_net_id)id));
     for (int id = 0; id < NLCL_NET_COUNT; id++)
-        if (id != NLCL_NET_D && trainable((nlcl_net_id)id)) adam(t, nlcl_trainer_params(t, (nlcl_net_id)id), lr);
+        if (id != NLCL_NET_D && nlcl_net_trainable((nlcl_net_id)id)) adam(t, nlcl_trainer_params(t, (nlcl_net_id)id), lr);
     if (t->use_key) {
         ema(&t->gkey.params, &t->gb.params, t->cfg.momentum);
         ema(&t->hkey.params, &t->hloc.params, t->cfg.momentum);
@@ -755,132 +576,7 @@ nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, n
     return NLCL_OK;
 }
 
-/* ------------------------------------------------------------- checkpoints */
-
-nlcl_status nlcl_trainer_save(const nlcl_trainer *t, const char *path) {
-    nlcl_tensor_dict d;
-    nlcl_tensor_dict_init(&d);
-    char key[128], val[64];
-    nlcl_status s = NLCL_OK;
-    char *desc = nlcl_train_config_describe(&t->cfg);
-    if (!desc) return nlcl_error_set(NLCL_ERR_NOMEM, "checkpoint: out of memory");
-    s = nlcl_tensor_dict_set_meta(&d, "format", "nlcl-checkpoint-1");
-    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "config", desc);
-    free(desc);
-    snprintf(val, sizeof val, "%lld", (long long)t->iter);
-    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "iteration", val);
-    /* The RNG of iteration i is PCG32 seeded with (seed, stream 1000 + i):
-     * record the state the next iteration starts from. */
-    nlcl_rng next;
-    nlcl_rng_seed(&next, t->cfg.seed, 1000 + (uint64_t)t->iter);
-    snprintf(val, sizeof val, "%llu %llu", (unsigned long long)next.state, (unsigned long long)next.inc);
-    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "rng_state", val);
-    /* the convolution algorithms this process measured (conv.h): a resumed
-     * run computes with the same ones */
-    char algos[4096];
-    if (s == NLCL_OK && nlcl_conv2d_choices_export(algos, sizeof algos) < sizeof algos)
-        s = nlcl_tensor_dict_set_meta(&d, "conv_algorithms", algos);
-    for (int id = 0; s == NLCL_OK && id < NLCL_NET_COUNT; id++) {
-        nlcl_params *p = nlcl_trainer_params((nlcl_trainer *)t, (nlcl_net_id)id);
-        if (!p) continue;
-        snprintf(key, sizeof key, "%s.", nlcl_net_names[id]);
-        s = nlcl_params_block_to_dict(p, p->data, key, &d);
-        if (s == NLCL_OK && trainable((nlcl_net_id)id)) {
-            snprintf(key, sizeof key, "%s.adam_m.", nlcl_net_names[id]);
-            s = nlcl_params_block_to_dict(p, p->adam_m, key, &d);
-            snprintf(key, sizeof key, "%s.adam_v.", nlcl_net_names[id]);
-            if (s == NLCL_OK) s = nlcl_params_block_to_dict(p, p->adam_v, key, &d);
-        }
-    }
-    if (s == NLCL_OK) s = nlcl_safetensors_save(path, &d);
-    nlcl_tensor_dict_free(&d);
-    return s;
-}
-
-nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
-    nlcl_tensor_dict d;
-    nlcl_tensor_dict_init(&d);
-    NLCL_TRY(nlcl_safetensors_load(path, &d));
-    nlcl_status s = NLCL_OK;
-    char what[1100], key[128];
-    snprintf(what, sizeof what, "checkpoint: %s", path);
-    const char *fmt = nlcl_tensor_dict_get_meta(&d, "format");
-    const char *cfg = nlcl_tensor_dict_get_meta(&d, "config");
-    const char *it = nlcl_tensor_dict_get_meta(&d, "iteration");
-    char *desc = nlcl_train_config_describe(&t->cfg);
-    if (!fmt || strcmp(fmt, "nlcl-checkpoint-1") != 0 || !cfg || !it) {
-        s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: not an nlcl training checkpoint", what);
-    } else if (!desc || strcmp(desc, cfg) != 0) {
-        /* name the first differing option */
-        const char *a = cfg, *b = desc ? desc : "";
-        while (*a && *a == *b) a++, b++;
-        while (a > cfg && a[-1] != '\n') a--, b--; /* back to the start of the line */
-        const char *e = strchr(a, '\n'), *f = strchr(b, '\n');
-        int la = e ? (int)(e - a) : (int)strlen(a), lb = f ? (int)(f - b) : (int)strlen(b);
-        s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                           "%s: was made with a different configuration (checkpoint has '%.*s', "
-                           "this command gives '%.*s'; an empty one is an option not used there); "
-                           "resume with the same options",
-                           what, la, a, lb, b);
-    }
-    free(desc);
-    for (int id = 0; s == NLCL_OK && id < NLCL_NET_COUNT; id++) {
-        nlcl_params *p = nlcl_trainer_params(t, (nlcl_net_id)id);
-        if (!p) continue;
-        snprintf(key, sizeof key, "%s.", nlcl_net_names[id]);
-        s = nlcl_params_block_from_dict(p, p->data, key, &d, what);
-        if (s == NLCL_OK && trainable((nlcl_net_id)id)) {
-            snprintf(key, sizeof key, "%s.adam_m.", nlcl_net_names[id]);
-            s = nlcl_params_block_from_dict(p, p->adam_m, key, &d, what);
-            snprintf(key, sizeof key, "%s.adam_v.", nlcl_net_names[id]);
-            if (s == NLCL_OK) s = nlcl_params_block_from_dict(p, p->adam_v, key, &d, what);
-        }
-    }
-    if (s == NLCL_OK) {
-        char *end = NULL;
-        long long v = strtoll(it, &end, 10);
-        if (!end || *end || v < 0)
-            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: bad iteration '%s'", what, it);
-        else
-            t->iter = v;
-    }
-    /* the first run's convolution algorithms; the generator plans are made
-     * again with them */
-    const char *algos = nlcl_tensor_dict_get_meta(&d, "conv_algorithms");
-    if (s == NLCL_OK && algos && *algos) {
-        s = nlcl_conv2d_choices_import(algos);
-        if (s == NLCL_OK) {
-            nlcl_gen_plans_free(&t->gpl);
-            s = nlcl_gen_plans_init(&t->gpl, &t->gb.cfg, t->n, t->H, t->W);
-        }
-    }
-    nlcl_tensor_dict_free(&d);
-    return s;
-}
-
-nlcl_status nlcl_trainer_model(const nlcl_trainer *t, const char *which, const char *const *keys,
-                               const char *const *values, int nmeta, nlcl_model **out) {
-    *out = NULL;
-    const nlcl_gen *g = NULL;
-    if (!strcmp(which, "G_B")) g = &t->gb;
-    else if (!strcmp(which, "G_R") && t->use_gr) g = &t->gr;
-    if (!g) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: no generator '%s' to export", which);
-    nlcl_tensor_dict d;
-    nlcl_tensor_dict_init(&d);
-    nlcl_status s = nlcl_params_to_dict(&g->params, "", &d);
-    for (int i = 0; s == NLCL_OK && i < nmeta; i++) s = nlcl_tensor_dict_set_meta(&d, keys[i], values[i]);
-    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "role", which);
-    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "residual", g->cfg.residual ? "1" : "0");
-    if (s == NLCL_OK) s = nlcl_model_from_dict(&d, which, out);
-    nlcl_tensor_dict_free(&d);
-    return s;
-}
-
-nlcl_status nlcl_trainer_export(const nlcl_trainer *t, const char *which, const char *path,
-                                const char *const *keys, const char *const *values, int nmeta) {
-    nlcl_model *m = NULL;
-    nlcl_status s = nlcl_trainer_model(t, which, keys, values, nmeta, &m);
-    if (s == NLCL_OK) s = nlcl_model_save(m, path);
-    nlcl_model_free(m);
-    return s;
+nlcl_status nlcl_trainer_replan(nlcl_trainer *t) {
+    nlcl_gen_plans_free(&t->gpl);
+    return nlcl_gen_plans_init(&t->gpl, &t->gb.cfg, t->n, t->H, t->W);
 }

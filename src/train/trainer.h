@@ -1,5 +1,6 @@
-/* Internal view of the trainer, for the tests that check each loss term and
- * every gradient against the PyTorch reference (tests/test_train_torch.c). */
+/* Internal view of the trainer: for the checkpoints (src/train/checkpoint.c)
+ * and for the tests that check each loss term and every gradient against the
+ * PyTorch reference (tests/test_train_torch.c). */
 #ifndef NLCL_TRAIN_TRAINER_H
 #define NLCL_TRAIN_TRAINER_H
 
@@ -19,6 +20,20 @@ extern const char *const nlcl_net_names[NLCL_NET_COUNT]; /* "G_B", "G_R", "D", "
 
 /* The parameter table of a network (NULL if this configuration has none). */
 nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id);
+/* Whether a network is trained by Adam (has gradients and moments); the key
+ * encoder (G_key, H_key) follows G_B and H_loc by EMA instead. */
+int nlcl_net_trainable(nlcl_net_id id);
+/* The configuration the trainer was made with, its taps resolved
+ * (nlcl_train_config_taps). */
+const nlcl_train_config *nlcl_trainer_config(const nlcl_trainer *t);
+/* Set the iteration count (loading a checkpoint). */
+void nlcl_trainer_set_iteration(nlcl_trainer *t, int64_t iter);
+/* Make the generator plans again (after the convolution algorithms changed,
+ * e.g. to those a checkpoint recorded). */
+nlcl_status nlcl_trainer_replan(nlcl_trainer *t);
+/* Learning rate of iteration `it` (1-based): constant, then linear decay to 0
+ * over the last decay_iters iterations. */
+double nlcl_trainer_lr(const nlcl_trainer *t, int64_t it);
 
 /* Injected sample locations (tests): flattened ids as in docs/TRAINING.md,
  * loc_O and loc_B (batch, N), layer_B (batch, N_B), layer_R (batch, N_R).

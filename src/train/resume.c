@@ -1,0 +1,127 @@
+/* Checks of a resumed training job (src/train/resume.h). */
+#include "train/resume.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "nlcl/files.h"
+
+void nlcl_train_say(const nlcl_train_job *job, const char *fmt, ...) {
+    if (!job->message) return;
+    char buf[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    job->message(job->ctx, buf);
+}
+
+/* The line of desc ("name value" lines) for the option of `line` ("name
+ * value"): its start and length, or NULL. */
+static const char *find_option(const char *desc, const char *line, size_t *len) {
+    const char *sp = strchr(line, ' ');
+    size_t kl = (size_t)(sp - line) + 1; /* "name " */
+    for (const char *d = desc; *d;) {
+        const char *e = strchr(d, '\n');
+        size_t dl = e ? (size_t)(e - d) : strlen(d);
+        if (dl >= kl && !strncmp(d, line, kl)) {
+            *len = dl;
+            return d;
+        }
+        d += dl + (e ? 1 : 0);
+    }
+    return NULL;
+}
+
+/* Every line of config.txt against desc; seen[i] is set for the desc lines found. */
+static nlcl_status compare_lines(FILE *f, const char *desc, char *seen, const char *run_dir) {
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || !strchr(line, ' ') || !strncmp(line, "command ", 8)) continue;
+        size_t dl = 0;
+        const char *d = find_option(desc, line, &dl);
+        if (!d)
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                                  "train: --resume: the run in %s has '%s' (config.txt), an option "
+                                  "this command does not use; resume with the same options",
+                                  run_dir, line);
+        seen[d - desc] = 1;
+        if (dl != strlen(line) || strncmp(d, line, dl) != 0)
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                                  "train: --resume: the run in %s has '%s' (config.txt), this "
+                                  "command gives '%.*s'; resume with the same options",
+                                  run_dir, line, (int)dl, d);
+    }
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
+                                     const nlcl_train_config *c) {
+    FILE *f = fopen(cfgp, "r");
+    if (!f) return NLCL_OK;
+    char *desc = nlcl_train_config_describe(c);
+    /* per desc byte: its line was found (options added later, e.g. w_eroded,
+       are listed only when used) */
+    char *seen = desc ? calloc(strlen(desc) + 1, 1) : NULL;
+    if (!seen) {
+        fclose(f);
+        free(desc);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    }
+    nlcl_status s = compare_lines(f, desc, seen, run_dir);
+    /* every option this command describes must be in config.txt */
+    for (const char *d = desc; s == NLCL_OK && *d;) {
+        const char *e = strchr(d, '\n');
+        size_t dl = e ? (size_t)(e - d) : strlen(d);
+        if (!seen[d - desc])
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                               "train: --resume: this command gives '%.*s', which the run in %s "
+                               "did not use (config.txt); resume with the same options",
+                               (int)dl, d, run_dir);
+        d += dl + (e ? 1 : 0);
+    }
+    free(seen);
+    fclose(f);
+    free(desc);
+    return s;
+}
+
+nlcl_status nlcl_resume_check_validation(const nlcl_train_job *job) {
+    size_t n = strlen(job->run_dir) + sizeof "/validation.tsv";
+    char *tsv = malloc(n);
+    if (tsv) snprintf(tsv, n, "%s/validation.tsv", job->run_dir);
+    if (!tsv) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    FILE *f = fopen(tsv, "r");
+    nlcl_status s = NLCL_OK;
+    char line[4200], rainy[4200] = "", clean[4200] = "";
+    long long last = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!strncmp(line, "# rainy ", 8)) snprintf(rainy, sizeof rainy, "%s", line + 8);
+        else if (!strncmp(line, "# clean ", 8)) snprintf(clean, sizeof clean, "%s", line + 8);
+        else sscanf(line, "%lld", &last);
+    }
+    if (f) fclose(f);
+    if (*rainy && *clean && job->val_every > 0) {
+        int same = (!strcmp(rainy, job->val_rainy_dir) || nlcl_same_file(rainy, job->val_rainy_dir)) &&
+                   (!strcmp(clean, job->val_clean_dir) || nlcl_same_file(clean, job->val_clean_dir));
+        if (!same)
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                               "train: --resume: the run in %s validated on %s and %s "
+                               "(validation.tsv), this command gives %s and %s; resume with the same "
+                               "--val-rainy/--val-clean, or move validation.tsv and "
+                               "G_B-best.safetensors away to start a new record",
+                               job->run_dir, rainy, clean, job->val_rainy_dir, job->val_clean_dir);
+    } else if (*rainy && job->val_every == 0 && last >= 0) {
+        nlcl_train_say(job, "warning: the run in %s validated on %s and %s; without --val-rainy/--val-clean "
+                 "this resume does not, and validation.tsv and G_B-best.safetensors stay at "
+                 "iteration %lld",
+            job->run_dir, rainy, clean, last);
+    }
+    free(tsv);
+    return s;
+}
