@@ -1,7 +1,9 @@
 /* Declarative option parser of the nlcl command (cli/cli.h). */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,9 +25,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     return CLI_EXIT_USAGE;
 }
 
-void cli_print_help(FILE *out, const char *cmd, const char *summary, const cli_opt *opts) {
-    fprintf(out, "%s\n\nOptions of nlcl %s:\n", summary, cmd);
-    for (const cli_opt *o = opts; o && o->name; o++) {
+void cli_print_help(FILE *out, const cli_command *cmd) {
+    fprintf(out, "%s\n\nOptions of nlcl %s:\n", cmd->summary, cmd->name);
+    for (const cli_opt *o = cmd->opts; o && o->name; o++) {
         char left[96];
         int n = 0;
         if (o->short_name) n = snprintf(left, sizeof left, "-%c, ", o->short_name);
@@ -59,102 +61,127 @@ static int choice_index(const char *choices, const char *v) {
     return -1;
 }
 
-static cli_parse_result set_value(const char *cmd, const cli_opt *o, const char *v) {
+/* CLI_UINT64: 0..2^64-1, at least o->min. */
+static int set_uint64(const char *cmd, const cli_opt *o, const char *v) {
     char *end = NULL;
+    errno = 0;
+    while (*v == ' ' || *v == '\t') v++;
+    unsigned long long u = *v == '-' ? 0 : strtoull(v, &end, 10);
+    if (*v == '-' || errno || end == v || *end)
+        return cli_usage_error(cmd, "--%s expects an integer in [%.15g, 18446744073709551615], got '%s'",
+                               o->name, o->min, v);
+    if ((double)u < o->min)
+        return cli_usage_error(cmd, "--%s must be in [%.15g, 18446744073709551615], got %llu", o->name,
+                               o->min, u);
+    *(uint64_t *)o->dest = (uint64_t)u;
+    return CLI_CONTINUE;
+}
+
+/* CLI_INT and CLI_INT64: in [o->min, o->max] when min < max, and in the
+ * destination's range. */
+static int set_integer(const char *cmd, const cli_opt *o, const char *v) {
+    char *end = NULL;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end) return cli_usage_error(cmd, "--%s expects an integer, got '%s'", o->name, v);
+    double lo = o->min, hi = o->max;
+    if (!(lo < hi)) lo = o->type == CLI_INT ? INT_MIN : (double)INT64_MIN, hi = o->type == CLI_INT ? INT_MAX : (double)INT64_MAX;
+    if ((double)x < lo || (double)x > hi || (o->type == CLI_INT && (x < INT_MIN || x > INT_MAX)))
+        return cli_usage_error(cmd, "--%s must be in [%.15g, %.15g], got %lld", o->name, lo, hi, x);
+    if (o->type == CLI_INT) *(int *)o->dest = (int)x;
+    else *(int64_t *)o->dest = (int64_t)x;
+    return CLI_CONTINUE;
+}
+
+static int set_double(const char *cmd, const cli_opt *o, const char *v) {
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(x))
+        return cli_usage_error(cmd, "--%s expects a finite number, got '%s'", o->name, v);
+    if ((o->min < o->max) && (x < o->min || x > o->max))
+        return cli_usage_error(cmd, "--%s must be in [%.15g, %.15g], got %g", o->name, o->min, o->max, x);
+    *(double *)o->dest = x;
+    return CLI_CONTINUE;
+}
+
+/* Store the value v of option o; CLI_CONTINUE or CLI_EXIT_USAGE (printed). */
+static int set_value(const char *cmd, const cli_opt *o, const char *v) {
     switch (o->type) {
-    case CLI_FLAG: *(int *)o->dest = 1; return CLI_PARSE_OK;
+    case CLI_FLAG: *(int *)o->dest = 1; return CLI_CONTINUE;
+    case CLI_FLAG_OFF: *(int *)o->dest = 0; return CLI_CONTINUE;
+    case CLI_INT:
+    case CLI_INT64: return set_integer(cmd, o, v);
+    case CLI_UINT64: return set_uint64(cmd, o, v);
+    case CLI_DOUBLE: return set_double(cmd, o, v);
     case CLI_STRING:
-        if (!*v) {
-            cli_usage_error(cmd, "--%s needs a non-empty value", o->name);
-            return CLI_PARSE_ERROR;
-        }
+        if (!*v) return cli_usage_error(cmd, "--%s needs a non-empty value", o->name);
         *(const char **)o->dest = v;
-        return CLI_PARSE_OK;
-    case CLI_INT: {
-        if (o->max > 9223372036854775807.0) {
-            /* a maximum beyond INT64_MAX (seeds: 0..2^64-1): parsed as an
-             * unsigned 64-bit value and stored in the long long's bits; the
-             * caller reads it back as (uint64_t) */
-            errno = 0;
-            while (*v == ' ' || *v == '\t') v++;
-            unsigned long long u = *v == '-' ? 0 : strtoull(v, &end, 10);
-            if (*v == '-' || errno || end == v || *end) {
-                cli_usage_error(cmd, "--%s expects an integer in [%.15g, 18446744073709551615], "
-                                     "got '%s'", o->name, o->min, v);
-                return CLI_PARSE_ERROR;
-            }
-            if ((double)u < o->min) {
-                cli_usage_error(cmd, "--%s must be in [%.15g, 18446744073709551615], got %llu",
-                                o->name, o->min, u);
-                return CLI_PARSE_ERROR;
-            }
-            *(long long *)o->dest = (long long)u;
-            return CLI_PARSE_OK;
-        }
-        errno = 0;
-        long long x = strtoll(v, &end, 10);
-        if (errno || end == v || *end) {
-            cli_usage_error(cmd, "--%s expects an integer, got '%s'", o->name, v);
-            return CLI_PARSE_ERROR;
-        }
-        if ((o->min < o->max) && ((double)x < o->min || (double)x > o->max)) {
-            cli_usage_error(cmd, "--%s must be in [%.15g, %.15g], got %lld", o->name, o->min,
-                            o->max, x);
-            return CLI_PARSE_ERROR;
-        }
-        *(long long *)o->dest = x;
-        return CLI_PARSE_OK;
-    }
-    case CLI_DOUBLE: {
-        errno = 0;
-        double x = strtod(v, &end);
-        if (errno || end == v || *end || !isfinite(x)) {
-            cli_usage_error(cmd, "--%s expects a finite number, got '%s'", o->name, v);
-            return CLI_PARSE_ERROR;
-        }
-        if ((o->min < o->max) && (x < o->min || x > o->max)) {
-            cli_usage_error(cmd, "--%s must be in [%.15g, %.15g], got %g", o->name, o->min,
-                            o->max, x);
-            return CLI_PARSE_ERROR;
-        }
-        *(double *)o->dest = x;
-        return CLI_PARSE_OK;
-    }
+        return CLI_CONTINUE;
     case CLI_LIST: {
         cli_list *l = o->dest;
-        if (!*v) {
-            cli_usage_error(cmd, "--%s needs a non-empty value", o->name);
-            return CLI_PARSE_ERROR;
-        }
-        if (l->n >= l->cap) {
-            cli_usage_error(cmd, "--%s may be given at most %d times", o->name, l->cap);
-            return CLI_PARSE_ERROR;
-        }
+        if (!*v) return cli_usage_error(cmd, "--%s needs a non-empty value", o->name);
+        if (l->n >= l->cap) return cli_usage_error(cmd, "--%s may be given at most %d times", o->name, l->cap);
         l->items[l->n++] = v;
-        return CLI_PARSE_OK;
+        return CLI_CONTINUE;
     }
     case CLI_CHOICE: {
         int idx = choice_index(o->choices, v);
-        if (idx < 0) {
-            cli_usage_error(cmd, "--%s must be one of %s, got '%s'", o->name, o->choices, v);
-            return CLI_PARSE_ERROR;
-        }
+        if (idx < 0) return cli_usage_error(cmd, "--%s must be one of %s, got '%s'", o->name, o->choices, v);
         *(int *)o->dest = idx;
-        return CLI_PARSE_OK;
+        return CLI_CONTINUE;
     }
     }
-    return CLI_PARSE_ERROR;
+    return CLI_EXIT_USAGE;
 }
 
-cli_parse_result cli_parse(const char *cmd, const char *summary, const cli_opt *opts, int argc,
-                           char **argv, char **pos, int *npos) {
-    *npos = 0;
+/* The option named by argument a ("--name[=value]" or "-x"); *val gets an
+ * inline value. NULL after printing a usage error. */
+static const cli_opt *find_option(const cli_command *cmd, const char *a, const char **val) {
+    const cli_opt *o = NULL;
+    *val = NULL;
+    if (a[1] == '-') {
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        for (const cli_opt *q = cmd->opts; q && q->name; q++)
+            if (strlen(q->name) == len && strncmp(q->name, name, len) == 0) o = q;
+        if (!o) {
+            cli_usage_error(cmd->name, "unknown option '--%.*s'", (int)len, name);
+            return NULL;
+        }
+        if (eq && (o->type == CLI_FLAG || o->type == CLI_FLAG_OFF)) {
+            cli_usage_error(cmd->name, "--%s takes no value", o->name);
+            return NULL;
+        }
+        if (eq) *val = eq + 1;
+        return o;
+    }
+    if (a[2] == '\0')
+        for (const cli_opt *q = cmd->opts; q && q->name; q++)
+            if (q->short_name && q->short_name == a[1]) o = q;
+    if (!o) cli_usage_error(cmd->name, "unknown option '%s'", a);
+    return o;
+}
+
+/* The count of positional arguments against the command's. */
+static int check_positional(const cli_command *cmd, const cli_pos *pos) {
+    if (cmd->max_pos == 0 && pos->n > 0)
+        return cli_usage_error(cmd->name, "unexpected argument '%s'%s%s%s", pos->v[0],
+                               cmd->pos_hint ? " (" : "", cmd->pos_hint ? cmd->pos_hint : "",
+                               cmd->pos_hint ? ")" : "");
+    if (pos->n < cmd->min_pos || (cmd->max_pos >= 0 && pos->n > cmd->max_pos))
+        return cli_usage_error(cmd->name, "expected %s, got %d argument(s)", cmd->pos_what, pos->n);
+    return CLI_CONTINUE;
+}
+
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_pos *pos) {
+    pos->v = argv + 1;
+    pos->n = 0;
     int only_pos = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && argv[i]; i++) {
         char *a = argv[i];
-        if (!a) break;
         if (only_pos || a[0] != '-' || a[1] == '\0') {
-            pos[(*npos)++] = a;
+            pos->v[pos->n++] = a; /* never ahead of i: the entries moved over were read */
             continue;
         }
         if (strcmp(a, "--") == 0) {
@@ -162,50 +189,20 @@ cli_parse_result cli_parse(const char *cmd, const char *summary, const cli_opt *
             continue;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli_print_help(stdout, cmd, summary, opts);
-            return CLI_PARSE_HELP;
+            cli_print_help(stdout, cmd);
+            return CLI_EXIT_OK;
         }
-        const cli_opt *o = NULL;
-        const char *val = NULL;
-        if (a[1] == '-') {
-            const char *name = a + 2;
-            const char *eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            for (const cli_opt *q = opts; q && q->name; q++)
-                if (strlen(q->name) == len && strncmp(q->name, name, len) == 0) o = q;
-            if (!o) {
-                cli_usage_error(cmd, "unknown option '--%.*s'", (int)len, name);
-                return CLI_PARSE_ERROR;
-            }
-            if (eq) {
-                if (o->type == CLI_FLAG) {
-                    cli_usage_error(cmd, "--%s takes no value", o->name);
-                    return CLI_PARSE_ERROR;
-                }
-                val = eq + 1;
-            }
-        } else {
-            if (a[2] != '\0') {
-                cli_usage_error(cmd, "unknown option '%s'", a);
-                return CLI_PARSE_ERROR;
-            }
-            for (const cli_opt *q = opts; q && q->name; q++)
-                if (q->short_name && q->short_name == a[1]) o = q;
-            if (!o) {
-                cli_usage_error(cmd, "unknown option '%s'", a);
-                return CLI_PARSE_ERROR;
-            }
-        }
-        if (o->type != CLI_FLAG && !val) {
-            if (i + 1 >= argc || !argv[i + 1]) {
-                cli_usage_error(cmd, "--%s needs a value%s%s", o->name, o->metavar ? " " : "",
-                                o->metavar ? o->metavar : "");
-                return CLI_PARSE_ERROR;
-            }
+        const char *val;
+        const cli_opt *o = find_option(cmd, a, &val);
+        if (!o) return CLI_EXIT_USAGE;
+        if (o->type != CLI_FLAG && o->type != CLI_FLAG_OFF && !val) {
+            if (i + 1 >= argc || !argv[i + 1])
+                return cli_usage_error(cmd->name, "--%s needs a value%s%s", o->name, o->metavar ? " " : "",
+                                       o->metavar ? o->metavar : "");
             val = argv[++i];
         }
-        cli_parse_result r = set_value(cmd, o, val ? val : "");
-        if (r != CLI_PARSE_OK) return r;
+        int r = set_value(cmd->name, o, val ? val : "");
+        if (r != CLI_CONTINUE) return r;
     }
-    return CLI_PARSE_OK;
+    return check_positional(cmd, pos);
 }

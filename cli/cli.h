@@ -33,14 +33,18 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     ;
 
 /* ---- declarative option parser: one table drives parsing, validation and
- * --help. */
+ * --help; the table's destinations are the fields the values belong in
+ * (e.g. an nlcl_train_config), not locals copied there afterwards. */
 typedef enum cli_opt_type {
-    CLI_FLAG,   /* int*: set to 1 */
-    CLI_INT,    /* long long*, range-checked against [min, max] */
-    CLI_DOUBLE, /* double*, range-checked against [min, max], finite */
-    CLI_STRING, /* const char**: points into argv */
-    CLI_CHOICE, /* int*: index of the value in `choices` ("a|b|c") */
-    CLI_LIST    /* cli_list*: every occurrence is appended (a repeatable option) */
+    CLI_FLAG,     /* int*: set to 1 */
+    CLI_FLAG_OFF, /* int*: set to 0 (an option that turns something off) */
+    CLI_INT,      /* int*, range-checked against [min, max] */
+    CLI_INT64,    /* int64_t*, range-checked against [min, max] */
+    CLI_UINT64,   /* uint64_t*: 0..2^64-1 (seeds), at least min */
+    CLI_DOUBLE,   /* double*, range-checked against [min, max], finite */
+    CLI_STRING,   /* const char**: points into argv */
+    CLI_CHOICE,   /* int* (or an enum of int size): index of the value in `choices` ("a|b|c") */
+    CLI_LIST      /* cli_list*: every occurrence is appended (a repeatable option) */
 } cli_opt_type;
 
 /* Values of a repeatable option, pointing into argv; `cap` is the most the
@@ -57,24 +61,48 @@ typedef struct cli_opt {
     void *dest;
     const char *metavar; /* e.g. "FILE"; NULL for flags */
     const char *help;
-    double min, max;     /* numeric range (inclusive) */
+    double min, max;     /* numeric range (inclusive; min == max: none) */
     const char *choices; /* CLI_CHOICE: "round|truncate" */
 } cli_opt;
 
-typedef enum cli_parse_result {
-    CLI_PARSE_OK = 0,
-    CLI_PARSE_HELP = 1,  /* --help was given and help was printed to stdout */
-    CLI_PARSE_ERROR = 2  /* a usage error was printed to stderr */
-} cli_parse_result;
+/* A subcommand's arguments: its options and the positional arguments it takes. */
+typedef struct cli_command {
+    const char *name;    /* "derain": messages say "nlcl derain: ..." */
+    const char *summary; /* the usage line(s) printed by --help before the options */
+    const cli_opt *opts;
+    int min_pos, max_pos; /* positional arguments taken; max_pos < 0: no limit */
+    const char *pos_what; /* for a count outside them: "expected <pos_what>, got N argument(s)" */
+    const char *pos_hint; /* with max_pos 0: appended to "unexpected argument 'X'" as " (hint)" */
+} cli_command;
 
-/* Parse argv[1..argc-1] (argv[0] is the subcommand name). Positional
- * arguments are stored in pos[0..*npos-1] (pos must have room for argc
- * entries). "--name=value", "--name value", "-x value" and "--" (end of
+/* The positional arguments after cli_parse: v[0..n-1] point into argv. */
+typedef struct cli_pos {
+    char **v;
+    int n;
+} cli_pos;
+
+/* The images named by positional arguments: files as given, folders as their
+ * PNG/JPEG/TIFF/BMP files (sorted, not recursive; an empty folder is a note
+ * unless quiet). *inputs (malloc'd strings, *nin of them) is the caller's to
+ * free, also on failure. Returns CLI_EXIT_OK, or CLI_EXIT_FAIL after printing
+ * "nlcl CMD: ..." (a missing or unreadable file, no images at all). */
+int cli_expand_inputs(const char *cmd, const cli_pos *pos, int quiet, char ***inputs, int *nin);
+/* Seconds on the monotonic clock (for durations). */
+double cli_now_s(void);
+
+/* cli_parse's answer when the command should go on. */
+#define CLI_CONTINUE (-1)
+
+/* Parse argv[1..argc-1] (argv[0] is the subcommand name) into the option
+ * destinations. "--name=value", "--name value", "-x value" and "--" (end of
  * options) are accepted; "-" alone is a positional. Every option may appear
- * more than once: a CLI_LIST collects every value, the others keep the last. `summary` is the usage line(s) printed by
- * --help before the option list. Never exits. */
-cli_parse_result cli_parse(const char *cmd, const char *summary, const cli_opt *opts, int argc,
-                           char **argv, char **pos, int *npos);
-void cli_print_help(FILE *out, const char *cmd, const char *summary, const cli_opt *opts);
+ * more than once: a CLI_LIST collects every value, the others keep the last.
+ * The positional arguments are moved, in order, to argv[1..pos->n]
+ * (pos->v = argv + 1); their count is checked against the command's.
+ * Returns CLI_CONTINUE, or the exit status for the command to return at
+ * once: CLI_EXIT_OK after --help (printed to stdout), CLI_EXIT_USAGE after a
+ * usage error (printed to stderr). Never exits. */
+int cli_parse(const cli_command *cmd, int argc, char **argv, cli_pos *pos);
+void cli_print_help(FILE *out, const cli_command *cmd);
 
 #endif

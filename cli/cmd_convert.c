@@ -55,28 +55,21 @@ static const char *summary =
 int cmd_convert(int argc, char **argv) {
     const char *role = NULL;
     const char **metas = calloc((size_t)argc + 1, sizeof *metas);
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    if (!metas || !pos) {
-        free(metas);
-        free(pos);
-        return CLI_EXIT_FAIL;
-    }
+    if (!metas) return CLI_EXIT_FAIL;
     cli_list meta = {metas, 0, argc};
     const cli_opt opts[] = {
         {"role", 0, CLI_STRING, &role, "NAME", "record the model's role, e.g. G_B or G_R", 0, 0, NULL},
         {"meta", 0, CLI_LIST, &meta, "KEY=VALUE", "record a metadata entry (repeatable)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
-    int npos = 0;
-    cli_parse_result pr = cli_parse("convert", summary, opts, argc, argv, pos, &npos);
-    if (pr != CLI_PARSE_OK || npos < 1 || npos > 2) {
-        free(pos);
+    const cli_command cmd = {"convert", summary, opts, 1, 2, "[IN] OUT", NULL};
+    cli_pos pos;
+    int rc = cli_parse(&cmd, argc, argv, &pos);
+    if (rc != CLI_CONTINUE) {
         free(metas);
-        if (pr != CLI_PARSE_OK) return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-        return cli_usage_error("convert", "expected [IN] OUT, got %d argument(s)", npos);
+        return rc;
     }
     /* without IN: the default model embedded in the library */
-    const char *in = npos == 2 ? pos[0] : NULL, *out = pos[npos - 1];
-    free(pos);
+    const char *in = pos.n == 2 ? pos.v[0] : NULL, *out = pos.v[pos.n - 1];
     const int nmeta = meta.n;
     for (int i = 0; i < nmeta; i++) {
         const char *eq = strchr(metas[i], '=');

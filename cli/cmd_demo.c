@@ -40,22 +40,20 @@ static void clamp_unit(nlcl_image *im) {
 
 int cmd_demo(int argc, char **argv) {
     const char *model = NULL, *out = "demo.png", *compare = NULL;
-    long long seed = 7, width = 480;
+    uint64_t seed = 7;
+    int width = 480;
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model, "FILE", "model (default: the embedded one)", 0, 0, NULL},
         {"output", 'o', CLI_STRING, &out, "OUT.png", "side-by-side image (default demo.png)", 0, 0, NULL},
         {"compare", 0, CLI_STRING, &compare, "FILE", "a second model: show input | derained | derained by FILE", 0, 0, NULL},
-        {"seed", 's', CLI_INT, &seed, "S", "seed of the generated sample, 0..2^64-1 (default 7)", 0, 1.8446744073709552e19, NULL},
+        {"seed", 's', CLI_UINT64, &seed, "S", "seed of the generated sample, 0..2^64-1 (default 7)", 0, 0, NULL},
         {"width", 0, CLI_INT, &width, "W", "width of the generated sample (default 480)", 64, 4096, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    if (!pos) return CLI_EXIT_FAIL;
-    int npos = 0;
-    cli_parse_result pr = cli_parse("demo", summary, opts, argc, argv, pos, &npos);
-    const char *input = npos > 0 ? pos[0] : NULL;
-    free(pos);
-    if (pr != CLI_PARSE_OK) return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    if (npos > 1) return cli_usage_error("demo", "at most one IMAGE");
+    const cli_command cmd = {"demo", summary, opts, 0, 1, "at most one IMAGE", NULL};
+    cli_pos pos;
+    int rc = cli_parse(&cmd, argc, argv, &pos);
+    if (rc != CLI_CONTINUE) return rc;
+    const char *input = pos.n > 0 ? pos.v[0] : NULL;
     const char *dot = strrchr(nlcl_basename(out), '.');
     if (!dot || (strcasecmp(dot, ".png") && strcasecmp(dot, ".jpg") && strcasecmp(dot, ".jpeg")))
         return cli_usage_error("demo", "-o %s: the output must end in .png or .jpg", out);
@@ -76,10 +74,10 @@ int cmd_demo(int argc, char **argv) {
             s = nlcl_image_load(input, &rainy, NULL);
         } else {
             nlcl_rng r;
-            nlcl_rng_seed(&r, (uint64_t)seed, 3);
+            nlcl_rng_seed(&r, seed, 3);
             nlcl_rain_params p;
             nlcl_rain_params_light(&p);
-            s = nlcl_synth_scene((int)width, (int)(width * 2 / 3), &r, &clean);
+            s = nlcl_synth_scene(width, width * 2 / 3, &r, &clean);
             if (s == NLCL_OK) s = nlcl_synth_rain(&clean, &p, &r, &rainy);
         }
     }

@@ -21,12 +21,6 @@ static const char *summary =
     "share a name. Without --model the embedded default model is used. Any image of at least\n"
     "1x1 pixels is accepted; the output has exactly the input's size.";
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static double peak_rss_mib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -164,224 +158,197 @@ static nlcl_status save_image(const char *path, const nlcl_image *img, nlcl_quan
     return nlcl_image_save_png(path, img, q, 0);
 }
 
-int cmd_derain(int argc, char **argv) {
-    const char *model_path = NULL, *rain_path = NULL, *out = NULL;
-    int quant = 0, format = -1, verbose = 0, quiet = 0;
-    long long threads = 0, quality = 95, max_pixels = 0;
+/* The options of a run. */
+typedef struct derain_opts {
+    const char *model_path, *rain_path, *out;
+    int quant, format, verbose, quiet, threads, quality;
+    int64_t max_pixels;
+    int single; /* -o names one .png/.jpg file */
+} derain_opts;
+
+/* The work: inputs, their outputs, the models. */
+typedef struct derain_work {
+    char **inputs, **outs, **rain_outs; /* (nin) each */
+    int nin;
+    const char *dir; /* the output folder (not with a single file) */
+    int made_dir;    /* made by this run: removed again if it stays empty */
+    nlcl_model *gb, *gr;
+} derain_work;
+
+/* Options and positional arguments; CLI_CONTINUE or the exit status. */
+static int parse_args(derain_opts *o, int argc, char **argv, cli_pos *pos) {
+    *o = (derain_opts){NULL, NULL, NULL, 0, -1, 0, 0, 0, 95, 0, 0};
     const cli_opt opts[] = {
-        {"model", 'm', CLI_STRING, &model_path, "FILE", "G_B weights (.safetensors, a training checkpoint, or .pth); default: embedded", 0, 0, NULL},
-        {"rain-model", 0, CLI_STRING, &rain_path, "FILE", "also write the rain layer G_R(O) as NAME_rain.EXT", 0, 0, NULL},
-        {"output", 'o', CLI_STRING, &out, "PATH", "output folder (default: derained) or single .png/.jpg file", 0, 0, NULL},
-        {"format", 0, CLI_CHOICE, &format, NULL, "output format in folders (default png)", 0, 0, "png|jpg"},
-        {"quality", 0, CLI_INT, &quality, "Q", "JPEG quality 1..100 (default 95)", 1, 100, NULL},
-        {"quantize", 0, CLI_CHOICE, &quant, NULL, "float->8-bit: round (default) or truncate (as the authors' code)", 0, 0, "round|truncate"},
-        {"threads", 't', CLI_INT, &threads, "N", "OpenMP threads (default: all cores)", 1, 1024, NULL},
-        {"max-pixels", 0, CLI_INT, &max_pixels, "N", "refuse images with more pixels (default 100000000)", 1, 1e15, NULL},
-        {"verbose", 'v', CLI_FLAG, &verbose, NULL, "print timing, memory and model details", 0, 0, NULL},
-        {"quiet", 'q', CLI_FLAG, &quiet, NULL, "print errors and warnings only", 0, 0, NULL},
+        {"model", 'm', CLI_STRING, &o->model_path, "FILE", "G_B weights (.safetensors, a training checkpoint, or .pth); default: embedded", 0, 0, NULL},
+        {"rain-model", 0, CLI_STRING, &o->rain_path, "FILE", "also write the rain layer G_R(O) as NAME_rain.EXT", 0, 0, NULL},
+        {"output", 'o', CLI_STRING, &o->out, "PATH", "output folder (default: derained) or single .png/.jpg file", 0, 0, NULL},
+        {"format", 0, CLI_CHOICE, &o->format, NULL, "output format in folders (default png)", 0, 0, "png|jpg"},
+        {"quality", 0, CLI_INT, &o->quality, "Q", "JPEG quality 1..100 (default 95)", 1, 100, NULL},
+        {"quantize", 0, CLI_CHOICE, &o->quant, NULL, "float->8-bit: round (default) or truncate (as the authors' code)", 0, 0, "round|truncate"},
+        {"threads", 't', CLI_INT, &o->threads, "N", "OpenMP threads (default: all cores)", 1, 1024, NULL},
+        {"max-pixels", 0, CLI_INT64, &o->max_pixels, "N", "refuse images with more pixels (default 100000000)", 1, 1e15, NULL},
+        {"verbose", 'v', CLI_FLAG, &o->verbose, NULL, "print timing, memory and model details", 0, 0, NULL},
+        {"quiet", 'q', CLI_FLAG, &o->quiet, NULL, "print errors and warnings only", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    if (!pos) return CLI_EXIT_FAIL;
-    int npos = 0;
-    cli_parse_result pr = cli_parse("derain", summary, opts, argc, argv, pos, &npos);
-    if (pr != CLI_PARSE_OK) {
-        free(pos);
-        return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    }
-    if (npos == 0) {
-        free(pos);
-        return cli_usage_error("derain", "no input given");
-    }
-    if (quiet && verbose) {
-        free(pos);
+    const cli_command cmd = {"derain", summary, opts, 1, -1, "at least one INPUT (image or folder)", NULL};
+    int rc = cli_parse(&cmd, argc, argv, pos);
+    if (rc != CLI_CONTINUE) return rc;
+    if (o->quiet && o->verbose)
         return cli_usage_error("derain", "-q (errors and warnings only) and -v contradict each other");
-    }
     /* -o: a folder, or one .png/.jpg file; another image extension would get
      * PNG bytes under a misleading name */
-    int single = 0;
+    const char *out = o->out;
     if (out && !nlcl_is_dir(out) && out[strlen(out) - 1] != '/') {
-        if (writable_ext(out)) {
-            single = 1;
-        } else if (nlcl_is_image_name(out)) {
-            free(pos);
+        if (writable_ext(out)) o->single = 1;
+        else if (nlcl_is_image_name(out))
             return cli_usage_error("derain", "-o %s: can write .png or .jpg only", out);
-        }
     }
-    if (single && format >= 0 && (format == 1) != is_jpeg_name(out)) {
-        free(pos);
+    if (o->single && o->format >= 0 && (o->format == 1) != is_jpeg_name(out))
         return cli_usage_error("derain", "--format %s contradicts -o %s (the extension sets the "
                                          "format of a single file)",
-                               format == 1 ? "jpg" : "png", out);
-    }
-    if (threads > 0) nlcl_set_num_threads((int)threads);
-    if (max_pixels > 0) nlcl_image_set_max_pixels((uint64_t)max_pixels);
-    const char *ext = format == 1 ? ".jpg" : ".png";
+                               o->format == 1 ? "jpg" : "png", out);
+    return CLI_CONTINUE;
+}
 
-    int rc = CLI_EXIT_OK;
-    char **inputs = NULL, **outs = NULL, **rain_outs = NULL;
-    int nin = 0, cap = 0;
-    nlcl_model *gb = NULL, *gr = NULL;
-    /* 1. expand inputs */
-    for (int i = 0; i < npos && rc == CLI_EXIT_OK; i++) {
-        char **list = NULL;
-        int n = 0;
-        if (nlcl_is_dir(pos[i])) {
-            nlcl_status s = nlcl_list_images(pos[i], &list, &n);
-            if (s != NLCL_OK) {
-                rc = cli_fail(s);
-                break;
-            }
-            if (n == 0 && !quiet)
-                fprintf(stderr, "nlcl derain: %s: no PNG/JPEG/TIFF/BMP files\n", pos[i]);
-        } else if (access(pos[i], R_OK) != 0) {
-            fprintf(stderr, "nlcl derain: %s: no such file or folder (or not readable)\n", pos[i]);
-            rc = CLI_EXIT_FAIL;
-            break;
-        }
-        int add = list ? n : 1;
-        if (nin + add > cap) {
-            cap = (nin + add) * 2;
-            char **nv = realloc(inputs, sizeof *nv * (size_t)cap);
-            if (!nv) {
-                nlcl_free_list(list);
-                rc = CLI_EXIT_FAIL;
-                break;
-            }
-            inputs = nv;
-        }
-        for (int k = 0; k < add; k++) inputs[nin++] = strdup(list ? list[k] : pos[i]);
-        nlcl_free_list(list);
+/* Output paths: -o FILE for the one input, or DIR/NAME.EXT (and NAME_rain.EXT). */
+static int output_paths(const derain_opts *o, derain_work *w) {
+    const char *out = o->out, *ext = o->format == 1 ? ".jpg" : ".png";
+    w->dir = out ? out : "derained";
+    if (o->single && w->nin != 1)
+        return cli_usage_error("derain", "-o %s names one file but there are %d inputs", out, w->nin);
+    const char *base = o->single ? nlcl_basename(out) : NULL;
+    if (base && base != out) { /* the folder of -o FILE must exist (it is not made) */
+        char *parent = strndup(out, (size_t)(base - out));
+        int missing = parent && !nlcl_is_dir(parent);
+        if (missing) fprintf(stderr, "nlcl derain: -o %s: the folder %s does not exist\n", out, parent);
+        free(parent);
+        if (missing) return CLI_EXIT_FAIL;
     }
-    for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++)
-        if (!inputs[i]) rc = CLI_EXIT_FAIL;
-    if (rc == CLI_EXIT_OK && nin == 0) {
-        fprintf(stderr, "nlcl derain: no input images\n");
-        rc = CLI_EXIT_FAIL;
-    }
-    /* 2. output paths: a single file, or a folder */
-    const char *dir = out ? out : "derained";
-    if (rc == CLI_EXIT_OK && single && nin != 1)
-        rc = cli_usage_error("derain", "-o %s names one file but there are %d inputs", out, nin);
-    if (rc == CLI_EXIT_OK && single) { /* the folder of -o FILE must exist (it is not made) */
-        const char *base = nlcl_basename(out);
-        if (base != out) {
-            char *parent = strndup(out, (size_t)(base - out));
-            if (parent && !nlcl_is_dir(parent)) {
-                fprintf(stderr, "nlcl derain: -o %s: the folder %s does not exist\n", out, parent);
-                rc = CLI_EXIT_FAIL;
-            }
-            free(parent);
-        }
-    }
-    if (rc == CLI_EXIT_OK) {
-        outs = calloc((size_t)nin, sizeof *outs);
-        rain_outs = calloc((size_t)nin, sizeof *rain_outs);
-        if (!outs || !rain_outs) rc = CLI_EXIT_FAIL;
-    }
-    for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++) {
-        if (single) {
-            outs[i] = strdup(out);
+    w->outs = calloc((size_t)w->nin, sizeof *w->outs);
+    w->rain_outs = calloc((size_t)w->nin, sizeof *w->rain_outs);
+    if (!w->outs || !w->rain_outs) return CLI_EXIT_FAIL;
+    for (int i = 0; i < w->nin; i++) {
+        if (o->single) {
+            w->outs[i] = strdup(out);
             const char *dot = strrchr(nlcl_basename(out), '.');
-            size_t stem = (size_t)(dot - out);
-            size_t len = strlen(out) + 8;
-            rain_outs[i] = malloc(len);
-            if (rain_outs[i]) snprintf(rain_outs[i], len, "%.*s_rain%s", (int)stem, out, dot);
+            size_t stem = (size_t)(dot - out), len = strlen(out) + 8;
+            w->rain_outs[i] = malloc(len);
+            if (w->rain_outs[i]) snprintf(w->rain_outs[i], len, "%.*s_rain%s", (int)stem, out, dot);
         } else {
-            outs[i] = make_out_path(dir, inputs[i], "", ext);
-            rain_outs[i] = make_out_path(dir, inputs[i], "_rain", ext);
+            w->outs[i] = make_out_path(w->dir, w->inputs[i], "", ext);
+            w->rain_outs[i] = make_out_path(w->dir, w->inputs[i], "_rain", ext);
         }
-        if (!outs[i] || !rain_outs[i]) rc = CLI_EXIT_FAIL;
+        if (!w->outs[i] || !w->rain_outs[i]) return CLI_EXIT_FAIL;
     }
-    /* 3. nothing over an input, no two outputs with one name, no input in
-     * the output folder: all checked before any work */
-    if (rc == CLI_EXIT_OK)
-        rc = check_outputs(inputs, outs, rain_outs, nin, rain_path != NULL, single ? NULL : dir);
-    /* 4. models */
-    if (rc == CLI_EXIT_OK) {
-        nlcl_status s = model_path ? nlcl_model_load(model_path, &gb) : nlcl_model_load_default(&gb);
-        if (s == NLCL_OK && rain_path) s = nlcl_model_load_role(rain_path, "G_R", &gr);
-        if (s != NLCL_OK) rc = cli_fail(s);
-    }
-    if (rc == CLI_EXIT_OK) {
-        const char *role = nlcl_model_meta(gb, "role");
-        if (role && !strcmp(role, "G_R"))
-            fprintf(stderr, "nlcl derain: warning: %s is a rain-layer model (role G_R), not a "
-                            "derainer (G_B); its outputs are rain layers\n",
-                    model_path ? model_path : "the default model");
-        role = gr ? nlcl_model_meta(gr, "role") : NULL;
-        if (role && !strcmp(role, "G_B"))
-            fprintf(stderr, "nlcl derain: warning: --rain-model %s is a derainer (role G_B), not a "
-                            "rain-layer model (G_R)\n",
-                    rain_path);
-    }
-    /* an output folder this run creates is removed again if it stays empty */
-    int made_dir = 0;
-    if (rc == CLI_EXIT_OK && !single) {
-        made_dir = !nlcl_is_dir(dir);
-        nlcl_status s = nlcl_mkdirs(dir);
-        if (s != NLCL_OK) rc = cli_fail(s);
-    }
-    if (rc == CLI_EXIT_OK && verbose)
+    return CLI_EXIT_OK;
+}
+
+/* G_B (and G_R), with a warning when a model's recorded role is the other one. */
+static int load_models(const derain_opts *o, derain_work *w) {
+    nlcl_status s = o->model_path ? nlcl_model_load(o->model_path, &w->gb) : nlcl_model_load_default(&w->gb);
+    if (s == NLCL_OK && o->rain_path) s = nlcl_model_load_role(o->rain_path, "G_R", &w->gr);
+    if (s != NLCL_OK) return cli_fail(s);
+    const char *role = nlcl_model_meta(w->gb, "role");
+    if (role && !strcmp(role, "G_R"))
+        fprintf(stderr, "nlcl derain: warning: %s is a rain-layer model (role G_R), not a "
+                        "derainer (G_B); its outputs are rain layers\n",
+                o->model_path ? o->model_path : "the default model");
+    role = w->gr ? nlcl_model_meta(w->gr, "role") : NULL;
+    if (role && !strcmp(role, "G_B"))
+        fprintf(stderr, "nlcl derain: warning: --rain-model %s is a derainer (role G_B), not a "
+                        "rain-layer model (G_R)\n",
+                o->rain_path);
+    if (o->verbose)
         fprintf(stderr, "model %s: %d channels, %d blocks, %zu parameters\n",
-                model_path ? model_path : "<default>", nlcl_model_channels(gb),
-                nlcl_model_blocks(gb), nlcl_model_num_params(gb));
-    /* 5. run */
-    int failures = 0;
-    int tty = isatty(2);
-    double t_all = now_s();
-    for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++) {
-        double t0 = now_s();
-        nlcl_image img = {0}, res = {0}, rain = {0};
-        progress_ctx pc = {nlcl_basename(inputs[i]), tty && !quiet, -1};
-        nlcl_status s = nlcl_image_load(inputs[i], &img, NULL);
-        /* both models run before anything is written: a failure of either
-         * (e.g. a non-finite output) leaves no file of this input behind */
-        if (s == NLCL_OK) {
-            nlcl_model_set_progress(gb, on_progress, &pc);
-            s = nlcl_model_run_image(gb, &img, &res);
-            if (s == NLCL_OK && gr) {
-                nlcl_model_set_progress(gr, on_progress, &pc);
-                s = nlcl_model_run_image(gr, &img, &rain);
-            }
-            if (s != NLCL_OK) s = nlcl_error_prefix(s, "%s: ", inputs[i]);
+                o->model_path ? o->model_path : "<default>", nlcl_model_channels(w->gb),
+                nlcl_model_blocks(w->gb), nlcl_model_num_params(w->gb));
+    return CLI_EXIT_OK;
+}
+
+/* Derain input i into its output(s) and report it; 0 or -1 (printed). */
+static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty) {
+    double t0 = cli_now_s();
+    nlcl_image img = {0}, res = {0}, rain = {0};
+    progress_ctx pc = {nlcl_basename(w->inputs[i]), tty && !o->quiet, -1};
+    nlcl_status s = nlcl_image_load(w->inputs[i], &img, NULL);
+    /* both models run before anything is written: a failure of either
+     * (e.g. a non-finite output) leaves no file of this input behind */
+    if (s == NLCL_OK) {
+        nlcl_model_set_progress(w->gb, on_progress, &pc);
+        s = nlcl_model_run_image(w->gb, &img, &res);
+        if (s == NLCL_OK && w->gr) {
+            nlcl_model_set_progress(w->gr, on_progress, &pc);
+            s = nlcl_model_run_image(w->gr, &img, &rain);
         }
-        if (s == NLCL_OK) s = save_image(outs[i], &res, (nlcl_quantize)quant, (int)quality);
-        if (s == NLCL_OK && gr) s = save_image(rain_outs[i], &rain, (nlcl_quantize)quant, (int)quality);
-        nlcl_image_free(&res);
-        nlcl_image_free(&rain);
-        if (s != NLCL_OK) {
-            cli_fail(s);
-            failures++;
-        } else if (!quiet && nin > 1) {
-            fprintf(stderr, "[%d/%d] %s -> %s (%dx%d, %.2f s)\n", i + 1, nin, inputs[i], outs[i],
-                    img.width, img.height, now_s() - t0);
-        } else if (!quiet) {
-            fprintf(stderr, "%s -> %s%s%s (%dx%d, %.2f s)\n", inputs[i], outs[i], gr ? " and " : "",
-                    gr ? rain_outs[i] : "", img.width, img.height, now_s() - t0);
-        }
-        if (s == NLCL_OK && verbose)
-            fprintf(stderr, "  activations %.1f MiB, peak RSS so far %.1f MiB\n",
-                    (double)nlcl_model_workspace_bytes(gb, img.height, img.width) / 1048576.0,
-                    peak_rss_mib());
-        nlcl_image_free(&img);
+        if (s != NLCL_OK) s = nlcl_error_prefix(s, "%s: ", w->inputs[i]);
     }
-    if (rc == CLI_EXIT_OK && verbose)
-        fprintf(stderr, "%d image(s) in %.2f s, %d failed; peak RSS %.1f MiB\n", nin,
-                now_s() - t_all, failures, peak_rss_mib());
-    else if (rc == CLI_EXIT_OK && failures)
-        fprintf(stderr, "nlcl derain: %d of %d images failed\n", failures, nin);
-    if (rc == CLI_EXIT_OK && failures) rc = CLI_EXIT_FAIL;
-    if (made_dir) rmdir(dir); /* fails, harmlessly, unless the folder stayed empty */
-    nlcl_model_free(gb);
-    nlcl_model_free(gr);
-    for (int i = 0; i < nin; i++) {
-        free(inputs[i]);
-        if (outs) free(outs[i]);
-        if (rain_outs) free(rain_outs[i]);
+    if (s == NLCL_OK) s = save_image(w->outs[i], &res, (nlcl_quantize)o->quant, o->quality);
+    if (s == NLCL_OK && w->gr) s = save_image(w->rain_outs[i], &rain, (nlcl_quantize)o->quant, o->quality);
+    nlcl_image_free(&res);
+    nlcl_image_free(&rain);
+    if (s != NLCL_OK) cli_fail(s);
+    else if (!o->quiet && w->nin > 1)
+        fprintf(stderr, "[%d/%d] %s -> %s (%dx%d, %.2f s)\n", i + 1, w->nin, w->inputs[i], w->outs[i],
+                img.width, img.height, cli_now_s() - t0);
+    else if (!o->quiet)
+        fprintf(stderr, "%s -> %s%s%s (%dx%d, %.2f s)\n", w->inputs[i], w->outs[i], w->gr ? " and " : "",
+                w->gr ? w->rain_outs[i] : "", img.width, img.height, cli_now_s() - t0);
+    if (s == NLCL_OK && o->verbose)
+        fprintf(stderr, "  activations %.1f MiB, peak RSS so far %.1f MiB\n",
+                (double)nlcl_model_workspace_bytes(w->gb, img.height, img.width) / 1048576.0,
+                peak_rss_mib());
+    nlcl_image_free(&img);
+    return s == NLCL_OK ? 0 : -1;
+}
+
+/* Every input; a failed one is reported and the others go on. */
+static int derain_all(const derain_opts *o, const derain_work *w) {
+    int failures = 0, tty = isatty(2);
+    double t_all = cli_now_s();
+    for (int i = 0; i < w->nin; i++)
+        if (derain_one(o, w, i, tty) != 0) failures++;
+    if (o->verbose)
+        fprintf(stderr, "%d image(s) in %.2f s, %d failed; peak RSS %.1f MiB\n", w->nin,
+                cli_now_s() - t_all, failures, peak_rss_mib());
+    else if (failures)
+        fprintf(stderr, "nlcl derain: %d of %d images failed\n", failures, w->nin);
+    return failures ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+static void free_work(derain_work *w) {
+    if (w->made_dir) rmdir(w->dir); /* fails, harmlessly, unless the folder stayed empty */
+    nlcl_model_free(w->gb);
+    nlcl_model_free(w->gr);
+    for (int i = 0; i < w->nin; i++) {
+        free(w->inputs[i]);
+        if (w->outs) free(w->outs[i]);
+        if (w->rain_outs) free(w->rain_outs[i]);
     }
-    free(inputs);
-    free(outs);
-    free(rain_outs);
-    free(pos);
+    free(w->inputs);
+    free(w->outs);
+    free(w->rain_outs);
+}
+
+int cmd_derain(int argc, char **argv) {
+    derain_opts o;
+    cli_pos pos;
+    int rc = parse_args(&o, argc, argv, &pos);
+    if (rc != CLI_CONTINUE) return rc;
+    if (o.threads > 0) nlcl_set_num_threads(o.threads);
+    if (o.max_pixels > 0) nlcl_image_set_max_pixels((uint64_t)o.max_pixels);
+    derain_work w = {0};
+    /* inputs, outputs, the checks that nothing is overwritten: all before any work */
+    rc = cli_expand_inputs("derain", &pos, o.quiet, &w.inputs, &w.nin);
+    if (rc == CLI_EXIT_OK) rc = output_paths(&o, &w);
+    if (rc == CLI_EXIT_OK)
+        rc = check_outputs(w.inputs, w.outs, w.rain_outs, w.nin, o.rain_path != NULL, o.single ? NULL : w.dir);
+    if (rc == CLI_EXIT_OK) rc = load_models(&o, &w);
+    if (rc == CLI_EXIT_OK && !o.single) {
+        w.made_dir = !nlcl_is_dir(w.dir);
+        nlcl_status s = nlcl_mkdirs(w.dir);
+        if (s != NLCL_OK) rc = cli_fail(s);
+    }
+    if (rc == CLI_EXIT_OK) rc = derain_all(&o, &w);
+    free_work(&w);
     return rc;
 }

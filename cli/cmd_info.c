@@ -12,20 +12,11 @@ static const char *summary =
 
 int cmd_info(int argc, char **argv) {
     const cli_opt opts[] = {{NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    if (!pos) return CLI_EXIT_FAIL;
-    int npos = 0;
-    cli_parse_result pr = cli_parse("info", summary, opts, argc, argv, pos, &npos);
-    if (pr != CLI_PARSE_OK) {
-        free(pos);
-        return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    }
-    if (npos > 1) {
-        free(pos);
-        return cli_usage_error("info", "expected at most one MODEL");
-    }
-    const char *path = npos ? pos[0] : NULL;
-    free(pos);
+    const cli_command cmd = {"info", summary, opts, 0, 1, "at most one MODEL", NULL};
+    cli_pos pos;
+    int rc = cli_parse(&cmd, argc, argv, &pos);
+    if (rc != CLI_CONTINUE) return rc;
+    const char *path = pos.n ? pos.v[0] : NULL;
     nlcl_model *m = NULL;
     nlcl_status s = path ? nlcl_model_load(path, &m) : nlcl_model_load_default(&m);
     if (s != NLCL_OK) return cli_fail(s);

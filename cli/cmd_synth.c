@@ -49,102 +49,75 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cmd_synth(int argc, char **argv) {
-    const char *out = NULL, *dens = NULL, *len = NULL, *ang = NULL, *wid = NULL, *inten = NULL, *haze = NULL;
-    int preset = 0;
-    long long seed = 1, scenes = 0, scene_w = 480, scene_h = 320, copies = 1;
-    /* CLI_INT with a maximum beyond INT64_MAX: the full uint64 range (args.c) */
+/* The options of a run. */
+typedef struct synth_opts {
+    const char *out, *dens, *len, *ang, *wid, *inten, *haze;
+    int preset, scenes, scene_w, copies;
+    uint64_t seed;
+    nlcl_rain_params p; /* the preset with the given ranges */
+} synth_opts;
+
+/* Options and positional arguments; CLI_CONTINUE or the exit status. */
+static int parse_args(synth_opts *o, int argc, char **argv, cli_pos *pos) {
+    memset(o, 0, sizeof *o);
+    o->seed = 1, o->scene_w = 480, o->copies = 1;
     const cli_opt opts[] = {
-        {"output", 'o', CLI_STRING, &out, "OUT_DIR", "output folder (rainy/ and clean/ inside)", 0, 0, NULL},
-        {"preset", 0, CLI_CHOICE, &preset, NULL, "starting ranges (default light)", 0, 0, "light|heavy"},
-        {"density", 0, CLI_STRING, &dens, "MIN:MAX", "drops per pixel, 0..1", 0, 0, NULL},
-        {"length", 0, CLI_STRING, &len, "MIN:MAX", "streak length, pixels, 1..1000", 0, 0, NULL},
-        {"angle", 0, CLI_STRING, &ang, "MIN:MAX", "degrees from vertical, -90..90", 0, 0, NULL},
-        {"width", 0, CLI_STRING, &wid, "MIN:MAX", "streak cross-section sigma, pixels, > 0 and <= 50", 0, 0, NULL},
-        {"intensity", 0, CLI_STRING, &inten, "MIN:MAX", "peak streak brightness, 0..1", 0, 0, NULL},
-        {"haze", 0, CLI_STRING, &haze, "MIN:MAX", "haze amount 1 - transmission, >= 0 and < 1 (0 = none)", 0, 0, NULL},
-        {"copies", 0, CLI_INT, &copies, "N", "rainy versions per clean image (NAME_k.png)", 1, 1000, NULL},
-        {"scenes", 0, CLI_INT, &scenes, "N", "generate N scenes when no input is given", 0, 100000, NULL},
-        {"scene-size", 0, CLI_INT, &scene_w, "W", "width of generated scenes (height 2/3 of it), 24..8192", 24, 8192, NULL},
-        {"seed", 's', CLI_INT, &seed, "S", "random seed, 0..2^64-1 (default 1)", 0, 1.8446744073709552e19, NULL},
+        {"output", 'o', CLI_STRING, &o->out, "OUT_DIR", "output folder (rainy/ and clean/ inside)", 0, 0, NULL},
+        {"preset", 0, CLI_CHOICE, &o->preset, NULL, "starting ranges (default light)", 0, 0, "light|heavy"},
+        {"density", 0, CLI_STRING, &o->dens, "MIN:MAX", "drops per pixel, 0..1", 0, 0, NULL},
+        {"length", 0, CLI_STRING, &o->len, "MIN:MAX", "streak length, pixels, 1..1000", 0, 0, NULL},
+        {"angle", 0, CLI_STRING, &o->ang, "MIN:MAX", "degrees from vertical, -90..90", 0, 0, NULL},
+        {"width", 0, CLI_STRING, &o->wid, "MIN:MAX", "streak cross-section sigma, pixels, > 0 and <= 50", 0, 0, NULL},
+        {"intensity", 0, CLI_STRING, &o->inten, "MIN:MAX", "peak streak brightness, 0..1", 0, 0, NULL},
+        {"haze", 0, CLI_STRING, &o->haze, "MIN:MAX", "haze amount 1 - transmission, >= 0 and < 1 (0 = none)", 0, 0, NULL},
+        {"copies", 0, CLI_INT, &o->copies, "N", "rainy versions per clean image (NAME_k.png)", 1, 1000, NULL},
+        {"scenes", 0, CLI_INT, &o->scenes, "N", "generate N scenes when no input is given", 0, 100000, NULL},
+        {"scene-size", 0, CLI_INT, &o->scene_w, "W", "width of generated scenes (height 2/3 of it), 24..8192", 24, 8192, NULL},
+        {"seed", 's', CLI_UINT64, &o->seed, "S", "random seed, 0..2^64-1 (default 1)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    if (!pos) return CLI_EXIT_FAIL;
-    int npos = 0;
-    cli_parse_result pr = cli_parse("synth", summary, opts, argc, argv, pos, &npos);
-    if (pr != CLI_PARSE_OK) {
-        free(pos);
-        return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    }
-    nlcl_rain_params p;
-    if (preset == 1) nlcl_rain_params_heavy(&p);
-    else nlcl_rain_params_light(&p);
+    const cli_command cmd = {"synth", summary, opts, 0, -1, NULL, NULL};
+    int rc = cli_parse(&cmd, argc, argv, pos);
+    if (rc != CLI_CONTINUE) return rc;
+    if (o->preset == 1) nlcl_rain_params_heavy(&o->p);
+    else nlcl_rain_params_light(&o->p);
     /* the bounds of nlcl_synth_rain (synth.h), as usage errors */
-    if (!parse_range(dens, p.density, "density", 0, 1, 0, 0) ||
-        !parse_range(len, p.length, "length", 1, 1000, 0, 0) ||
-        !parse_range(ang, p.angle, "angle", -90, 90, 0, 0) ||
-        !parse_range(wid, p.width, "width", 0, 50, 1, 0) ||
-        !parse_range(inten, p.intensity, "intensity", 0, 1, 0, 0) ||
-        !parse_range(haze, p.haze, "haze", 0, 1, 0, 1)) {
-        free(pos);
+    if (!parse_range(o->dens, o->p.density, "density", 0, 1, 0, 0) ||
+        !parse_range(o->len, o->p.length, "length", 1, 1000, 0, 0) ||
+        !parse_range(o->ang, o->p.angle, "angle", -90, 90, 0, 0) ||
+        !parse_range(o->wid, o->p.width, "width", 0, 50, 1, 0) ||
+        !parse_range(o->inten, o->p.intensity, "intensity", 0, 1, 0, 0) ||
+        !parse_range(o->haze, o->p.haze, "haze", 0, 1, 0, 1))
         return CLI_EXIT_USAGE;
-    }
-    if (!out) {
-        free(pos);
-        return cli_usage_error("synth", "-o OUT_DIR is required");
-    }
-    if (npos == 0 && scenes == 0) {
-        free(pos);
+    if (!o->out) return cli_usage_error("synth", "-o OUT_DIR is required");
+    if (pos->n == 0 && o->scenes == 0)
         return cli_usage_error("synth", "give clean images (files or folders) or --scenes N");
-    }
-    scene_h = scene_w * 2 / 3;
-    /* collect inputs */
-    char **inputs = NULL;
-    int nin = 0;
-    int rc = CLI_EXIT_OK;
-    for (int i = 0; i < npos && rc == CLI_EXIT_OK; i++) {
-        char **list = NULL;
-        int n = 1;
-        if (nlcl_is_dir(pos[i])) {
-            nlcl_status s = nlcl_list_images(pos[i], &list, &n);
-            if (s != NLCL_OK) rc = cli_fail(s);
-        }
-        char **nv = rc == CLI_EXIT_OK ? realloc(inputs, sizeof *nv * (size_t)(nin + n + 1)) : NULL;
-        if (!nv) {
-            nlcl_free_list(list);
-            if (rc == CLI_EXIT_OK) rc = CLI_EXIT_FAIL;
-            break;
-        }
-        inputs = nv;
-        for (int k = 0; k < n; k++) inputs[nin++] = strdup(list ? list[k] : pos[i]);
-        nlcl_free_list(list);
-    }
-    free(pos);
-    char rd[4096], cd[4096];
-    snprintf(rd, sizeof rd, "%s/rainy", out);
-    snprintf(cd, sizeof cd, "%s/clean", out);
-    /* nothing is written over an input: no input may lie in OUT/rainy or
-     * OUT/clean (a.jpg would become a.png there, over another input), and
-     * no two inputs may share a name without extension */
-    for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++) {
-        char *dir = inputs[i] ? nlcl_dirname(inputs[i]) : NULL;
-        if (!dir) {
-            rc = CLI_EXIT_FAIL;
-        } else if (nlcl_same_file(dir, rd) || nlcl_same_file(dir, cd)) {
+    return CLI_CONTINUE;
+}
+
+/* Nothing is written over an input: no input may lie in OUT/rainy or
+ * OUT/clean (a.jpg would become a.png there, over another input). */
+static int check_folders(char **inputs, int nin, const char *rd, const char *cd) {
+    for (int i = 0; i < nin; i++) {
+        char *dir = nlcl_dirname(inputs[i]);
+        int bad = dir && (nlcl_same_file(dir, rd) || nlcl_same_file(dir, cd));
+        if (bad)
             fprintf(stderr, "nlcl synth: input %s is in the output folder %s; choose another -o\n",
                     inputs[i], nlcl_same_file(dir, rd) ? rd : cd);
-            rc = CLI_EXIT_FAIL;
-        }
         free(dir);
+        if (!dir || bad) return CLI_EXIT_FAIL;
     }
-    char **stems = rc == CLI_EXIT_OK && nin ? calloc((size_t)nin, sizeof *stems) : NULL;
-    if (rc == CLI_EXIT_OK && nin && !stems) rc = CLI_EXIT_FAIL;
-    for (int i = 0; stems && rc == CLI_EXIT_OK && i < nin; i++) {
+    return CLI_EXIT_OK;
+}
+
+/* No two inputs may share a name without extension (both would be NAME.png). */
+static int check_names(char **inputs, int nin) {
+    char **stems = calloc((size_t)nin + 1, sizeof *stems);
+    int rc = stems ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++) {
         /* "stem\0path": sorted by stem, the path kept for the message */
         const char *b = nlcl_basename(inputs[i]), *dot = strrchr(b, '.');
         size_t sl = dot ? (size_t)(dot - b) : strlen(b), pl = strlen(inputs[i]);
-        stems[i] = malloc(sl + pl + 2);
-        if (!stems[i]) {
+        if (!(stems[i] = malloc(sl + pl + 2))) {
             rc = CLI_EXIT_FAIL;
             break;
         }
@@ -152,70 +125,93 @@ int cmd_synth(int argc, char **argv) {
         stems[i][sl] = '\0';
         memcpy(stems[i] + sl + 1, inputs[i], pl + 1);
     }
-    if (stems && rc == CLI_EXIT_OK) {
-        qsort(stems, (size_t)nin, sizeof *stems, cmp_str);
-        for (int i = 1; i < nin && rc == CLI_EXIT_OK; i++)
-            if (!strcmp(stems[i - 1], stems[i])) {
-                fprintf(stderr, "nlcl synth: inputs %s and %s would both be written as %s.png\n",
-                        stems[i - 1] + strlen(stems[i - 1]) + 1, stems[i] + strlen(stems[i]) + 1,
-                        stems[i]);
-                rc = CLI_EXIT_FAIL;
-            }
-    }
+    if (rc == CLI_EXIT_OK) qsort(stems, (size_t)nin, sizeof *stems, cmp_str);
+    for (int i = 1; rc == CLI_EXIT_OK && i < nin; i++)
+        if (!strcmp(stems[i - 1], stems[i])) {
+            fprintf(stderr, "nlcl synth: inputs %s and %s would both be written as %s.png\n",
+                    stems[i - 1] + strlen(stems[i - 1]) + 1, stems[i] + strlen(stems[i]) + 1, stems[i]);
+            rc = CLI_EXIT_FAIL;
+        }
     for (int i = 0; stems && i < nin; i++) free(stems[i]);
     free(stems);
+    return rc;
+}
+
+/* The pairs of clean image i (input i, or generated scene i): its `copies`
+ * rainy versions and the clean one, as OUT/rainy/NAME.png, OUT/clean/NAME.png. */
+static nlcl_status write_pairs(const synth_opts *o, char **inputs, int nin, int i, nlcl_rng *rng,
+                               const char *rd, const char *cd) {
+    nlcl_image clean = {0};
+    char stem[1024];
+    nlcl_status s;
+    if (nin) {
+        s = nlcl_image_load(inputs[i], &clean, NULL);
+        const char *b = nlcl_basename(inputs[i]), *dot = strrchr(b, '.');
+        snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - b) : (int)strlen(b), b);
+    } else {
+        s = nlcl_synth_scene(o->scene_w, o->scene_w * 2 / 3, rng, &clean);
+        snprintf(stem, sizeof stem, "scene%04d", i + 1);
+    }
+    for (int k = 0; s == NLCL_OK && k < o->copies; k++) {
+        nlcl_image rainy = {0};
+        char name[1100], rp[6000], cp[6000];
+        if (o->copies > 1) snprintf(name, sizeof name, "%s_%d.png", stem, k + 1);
+        else snprintf(name, sizeof name, "%s.png", stem);
+        snprintf(rp, sizeof rp, "%s/%s", rd, name);
+        snprintf(cp, sizeof cp, "%s/%s", cd, name);
+        s = nlcl_synth_rain(&clean, &o->p, rng, &rainy);
+        if (s == NLCL_OK) s = nlcl_image_save_png(rp, &rainy, NLCL_QUANT_ROUND, 0);
+        if (s == NLCL_OK) s = nlcl_image_save_png(cp, &clean, NLCL_QUANT_ROUND, 0);
+        nlcl_image_free(&rainy);
+    }
+    nlcl_image_free(&clean);
+    return s;
+}
+
+/* Every pair; a failed image is reported and the others go on. */
+static int write_all(const synth_opts *o, char **inputs, int nin, const char *rd, const char *cd) {
+    nlcl_rng rng;
+    nlcl_rng_seed(&rng, o->seed, 77);
+    int total = nin ? nin : o->scenes, failed = 0;
+    for (int i = 0; i < total; i++) {
+        nlcl_status s = write_pairs(o, inputs, nin, i, &rng, rd, cd);
+        if (s == NLCL_ERR_INVALID_ARG) return cli_fail(s);
+        if (s != NLCL_OK) cli_fail(s), failed++;
+    }
+    fprintf(stderr, "nlcl synth: %d pair(s) written to %s (%d failed)\n", (total - failed) * o->copies,
+            o->out, failed);
+    return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+int cmd_synth(int argc, char **argv) {
+    synth_opts o;
+    cli_pos pos;
+    int rc = parse_args(&o, argc, argv, &pos);
+    if (rc != CLI_CONTINUE) return rc;
+    char **inputs = NULL;
+    int nin = 0;
+    rc = pos.n ? cli_expand_inputs("synth", &pos, 0, &inputs, &nin) : CLI_EXIT_OK;
+    char rd[4096], cd[4096];
+    snprintf(rd, sizeof rd, "%s/rainy", o.out);
+    snprintf(cd, sizeof cd, "%s/clean", o.out);
+    if (rc == CLI_EXIT_OK) rc = check_folders(inputs, nin, rd, cd);
+    if (rc == CLI_EXIT_OK && nin) rc = check_names(inputs, nin);
     /* folders this run creates are removed again if it writes nothing */
     struct stat st;
-    int had_out = stat(out, &st) == 0, had_rd = stat(rd, &st) == 0, had_cd = stat(cd, &st) == 0;
+    int had_out = stat(o.out, &st) == 0, had_rd = stat(rd, &st) == 0, had_cd = stat(cd, &st) == 0;
     if (rc == CLI_EXIT_OK) {
         nlcl_status s = nlcl_mkdirs(rd);
         if (s == NLCL_OK) s = nlcl_mkdirs(cd);
         if (s != NLCL_OK) rc = cli_fail(s);
     }
-    nlcl_rng rng;
-    nlcl_rng_seed(&rng, (uint64_t)seed, 77);
-    int total = nin ? nin : (int)scenes, failed = 0;
-    for (int i = 0; rc == CLI_EXIT_OK && i < total; i++) {
-        nlcl_image clean = {0};
-        char stem[1024];
-        nlcl_status s;
-        if (nin) {
-            s = nlcl_image_load(inputs[i], &clean, NULL);
-            const char *b = nlcl_basename(inputs[i]), *dot = strrchr(b, '.');
-            snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - b) : (int)strlen(b), b);
-        } else {
-            s = nlcl_synth_scene((int)scene_w, (int)scene_h, &rng, &clean);
-            snprintf(stem, sizeof stem, "scene%04d", i + 1);
-        }
-        for (int k = 0; s == NLCL_OK && k < copies; k++) {
-            nlcl_image rainy = {0};
-            char name[1100], rp[6000], cp[6000];
-            if (copies > 1) snprintf(name, sizeof name, "%s_%d.png", stem, k + 1);
-            else snprintf(name, sizeof name, "%s.png", stem);
-            snprintf(rp, sizeof rp, "%s/%s", rd, name);
-            snprintf(cp, sizeof cp, "%s/%s", cd, name);
-            s = nlcl_synth_rain(&clean, &p, &rng, &rainy);
-            if (s == NLCL_OK) s = nlcl_image_save_png(rp, &rainy, NLCL_QUANT_ROUND, 0);
-            if (s == NLCL_OK) s = nlcl_image_save_png(cp, &clean, NLCL_QUANT_ROUND, 0);
-            nlcl_image_free(&rainy);
-        }
-        nlcl_image_free(&clean);
-        if (s != NLCL_OK) {
-            if (s == NLCL_ERR_INVALID_ARG) rc = cli_fail(s);
-            else cli_fail(s), failed++;
-        }
-    }
+    if (rc == CLI_EXIT_OK) rc = write_all(&o, inputs, nin, rd, cd);
     for (int i = 0; i < nin; i++) free(inputs[i]);
     free(inputs);
-    if (rc == CLI_EXIT_OK) {
-        fprintf(stderr, "nlcl synth: %d pair(s) written to %s (%d failed)\n", (total - failed) * (int)copies, out, failed);
-        if (failed) rc = CLI_EXIT_FAIL;
-    }
     if (rc != CLI_EXIT_OK) {
         /* rmdir fails, harmlessly, unless the folder stayed empty */
         if (!had_rd) rmdir(rd);
         if (!had_cd) rmdir(cd);
-        if (!had_out) rmdir(out);
+        if (!had_out) rmdir(o.out);
     }
     return rc;
 }

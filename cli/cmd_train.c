@@ -107,214 +107,204 @@ static void on_saved(void *ctx, const char *run_dir, int64_t iter) {
 
 #define MAX_DIRS 64
 
-int cmd_train(int argc, char **argv) {
-    /* first pass: the preset, so that other options override it */
-    int preset = 0;
-    for (int i = 1; i < argc; i++) {
+/* Everything the command line sets: the job and its configuration
+ * (job.cfg), which the option table writes into directly. */
+typedef struct train_args {
+    nlcl_train_job job;
+    const char *rainy[MAX_DIRS], *clean[MAX_DIRS];
+    cli_list rainy_l, clean_l;
+    const char *taps;    /* --loc-taps, parsed after the options */
+    const char *ablation;/* applied before the options (prepare_config) */
+    int preset, threads;
+} train_args;
+
+/* The value of option --name in argv (the last one from `from` on), or NULL. */
+static const char *find_value(int argc, char **argv, const char *name, int *from) {
+    size_t n = strlen(name);
+    for (int i = *from; i < argc; i++) {
         const char *v = NULL;
-        if (!strcmp(argv[i], "--preset") && i + 1 < argc) v = argv[i + 1];
-        else if (!strncmp(argv[i], "--preset=", 9)) v = argv[i] + 9;
-        if (v) preset = !strcmp(v, "official-code") ? 1 : !strcmp(v, "cut") ? 2 : !strcmp(v, "paper") ? 0 : preset;
+        if (!strncmp(argv[i], name, n) && argv[i][n] == '\0' && i + 1 < argc) v = argv[i + 1];
+        else if (!strncmp(argv[i], name, n) && argv[i][n] == '=') v = argv[i] + n + 1;
+        if (v) {
+            *from = i + 1;
+            return v;
+        }
     }
-    nlcl_train_config c;
-    nlcl_train_config_preset(&c, (nlcl_preset)preset);
-    /* then any --ablation (repeatable), before the explicit options */
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        if (!strcmp(argv[i], "--ablation") && i + 1 < argc) v = argv[i + 1];
-        else if (!strncmp(argv[i], "--ablation=", 11)) v = argv[i] + 11;
-        if (v && nlcl_train_config_ablation(&c, v) != NLCL_OK) {
+    return NULL;
+}
+
+/* Before the other options, so that they override: the preset, then every
+ * --ablation in order. CLI_CONTINUE or a usage error's exit status. */
+static int prepare_config(int argc, char **argv, nlcl_train_config *c) {
+    int preset = 0, from = 1;
+    for (const char *v; (v = find_value(argc, argv, "--preset", &from));)
+        preset = !strcmp(v, "official-code") ? 1 : !strcmp(v, "cut") ? 2 : !strcmp(v, "paper") ? 0 : preset;
+    nlcl_train_config_preset(c, (nlcl_preset)preset);
+    from = 1;
+    for (const char *v; (v = find_value(argc, argv, "--ablation", &from));)
+        if (nlcl_train_config_ablation(c, v) != NLCL_OK) {
             fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
             return CLI_EXIT_USAGE;
         }
+    return CLI_CONTINUE;
+}
+
+/* --loc-taps LIST into c->loc_taps; CLI_CONTINUE or a usage error. */
+static int parse_taps(const char *taps, nlcl_train_config *c) {
+    c->n_loc_taps = 0;
+    for (const char *p = taps; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || c->n_loc_taps >= NLCL_MAX_LOC_TAPS)
+            return cli_usage_error("train", "--loc-taps expects up to %d comma-separated block "
+                                            "numbers, got '%s'", NLCL_MAX_LOC_TAPS, taps);
+        if (v < 0 || v > 64)
+            return cli_usage_error("train", "--loc-taps: %ld is out of range (0..64) in '%s'", v, taps);
+        c->loc_taps[c->n_loc_taps++] = (int)v;
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return cli_usage_error("train", "--loc-taps: bad list '%s'", taps);
     }
-    const char *ablation = NULL;
-    const char *rainy[MAX_DIRS] = {0}, *clean[MAX_DIRS] = {0};
-    cli_list rainy_l = {rainy, 0, MAX_DIRS}, clean_l = {clean, 0, MAX_DIRS};
-    const char *out = NULL, *taps = NULL, *val_rainy = NULL, *val_clean = NULL;
-    long long val_every = -1;
-    long long iters = c.iters, decay = c.decay_iters, crop = c.crop, batch = c.batch;
-    long long seed = (long long)c.seed, threads = 0, channels = c.gen_channels, blocks = c.gen_blocks;
-    long long ndf = c.ndf, n_loc = c.n_loc, n_pos = c.n_pos, n_neg = c.n_neg;
-    long long save_every = 500, keep_every = 0, sample_every = 500, log_every = 10;
-    int residual = c.residual;
-    int resume = 0, quiet = 0, no_idt = !c.idt, sparsity = c.sparsity_code, skip_bad = 0;
-    int loc_s = (int)c.loc_sampling, pos_s = (int)c.pos_sampling, neg_s = (int)c.neg_sampling;
-    int preset_idx = preset;
-    double lr = c.lr, beta1 = c.beta1, beta2 = c.beta2, eps = c.eps, tau = c.tau, mom = c.momentum;
-    double w_gan = c.w_gan, w_loc = c.w_loc, w_layer = c.w_layer, w_cons = c.w_cons, w_sp = c.w_sp;
-    double w_eroded = c.w_eroded, w_synth = c.w_synth;
-    long long erosion = c.erosion;
+    return CLI_CONTINUE;
+}
+
+_Static_assert(sizeof(nlcl_sampling) == sizeof(int), "CLI_CHOICE writes an int");
+
+/* The options, into a->job and a->job.cfg; CLI_CONTINUE or the exit status. */
+static int parse_options(train_args *a, int argc, char **argv) {
+    nlcl_train_config *c = &a->job.cfg;
+    nlcl_train_job *j = &a->job;
     const cli_opt opts[] = {
-        {"rainy", 0, CLI_LIST, &rainy_l, "DIR", "folder of rainy images O (repeatable)", 0, 0, NULL},
-        {"clean", 0, CLI_LIST, &clean_l, "DIR", "folder of clean images B, unpaired (repeatable)", 0, 0, NULL},
-        {"out", 'o', CLI_STRING, &out, "RUN_DIR", "run folder (checkpoints, logs, samples, models)", 0, 0, NULL},
-        {"preset", 0, CLI_CHOICE, &preset_idx, NULL, "settings to start from (default paper)", 0, 0, "paper|official-code|cut"},
-        {"ablation", 0, CLI_STRING, &ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N> with P 4|8|16|32 and N 64|128|256|512, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
-        {"resume", 0, CLI_FLAG, &resume, NULL, "continue the run in RUN_DIR exactly", 0, 0, NULL},
-        {"iters", 'n', CLI_INT, &iters, "N", "total iterations (default 10000)", 0, 1e12, NULL},
-        {"decay-iters", 0, CLI_INT, &decay, "N", "linear lr decay over the last N iterations (default iters/21)", -1, 1e12, NULL},
-        {"crop", 0, CLI_INT, &crop, "PX", "square crop side (default 256, minimum 32)", 32, 4096, NULL},
-        {"batch", 'b', CLI_INT, &batch, "N", "images per iteration (paper 4, official-code/cut 1)", 1, 256, NULL},
-        {"seed", 's', CLI_INT, &seed, "S", "random seed, 0..2^64-1 (default 1)", 0, 1.8446744073709552e19, NULL},
-        {"threads", 't', CLI_INT, &threads, "N", "OpenMP threads (default: all cores)", 1, 1024, NULL},
-        {"channels", 0, CLI_INT, &channels, "C", "generator width (default 32)", 1, 512, NULL},
-        {"blocks", 0, CLI_INT, &blocks, "K", "generator residual blocks (default 16)", 0, 64, NULL},
-        {"ndf", 0, CLI_INT, &ndf, "N", "discriminator width (default 64)", 1, 512, NULL},
-        {"residual", 0, CLI_FLAG, &residual, NULL, "G_B outputs O + G(O) and starts as the identity (nlcl option, not the paper's)", 0, 0, NULL},
-        {"lr", 0, CLI_DOUBLE, &lr, "LR", "Adam learning rate (paper 1e-4, code 2e-4)", 1e-12, 10, NULL},
-        {"beta1", 0, CLI_DOUBLE, &beta1, "B", "Adam beta1 (0.5)", 0, 0.999999, NULL},
-        {"beta2", 0, CLI_DOUBLE, &beta2, "B", "Adam beta2 (0.999)", 0, 0.999999999, NULL},
-        {"adam-eps", 0, CLI_DOUBLE, &eps, "E", "Adam epsilon (1e-8)", 1e-30, 1, NULL},
-        {"tau", 0, CLI_DOUBLE, &tau, "T", "contrastive temperature (0.07; the paper prints 0.77)", 1e-4, 100, NULL},
-        {"momentum", 0, CLI_DOUBLE, &mom, "M", "key-encoder momentum (paper 0.99; 0 = keys from G_B)", 0, 0.999999, NULL},
-        {"n-loc", 0, CLI_INT, &n_loc, "N", "location-contrast samples N (256)", 2, 4096, NULL},
-        {"n-pos", 0, CLI_INT, &n_pos, "N", "layer-contrast positives N_B (8)", 2, 4096, NULL},
-        {"n-neg", 0, CLI_INT, &n_neg, "N", "layer-contrast negatives N_R (paper 256, code 128)", 2, 4096, NULL},
-        {"loc-negatives", 0, CLI_CHOICE, &loc_s, NULL, "location-contrast sampling (paper farthest)", 0, 0, "nearest|farthest|random|neighbour"},
-        {"pos-sampling", 0, CLI_CHOICE, &pos_s, NULL, "layer-contrast positives (nearest = non-local)", 0, 0, "nearest|farthest|random|neighbour"},
-        {"neg-sampling", 0, CLI_CHOICE, &neg_s, NULL, "layer-contrast negatives (nearest = non-local)", 0, 0, "nearest|farthest|random|neighbour"},
-        {"loc-taps", 0, CLI_STRING, &taps, "LIST", "G_B taps of the location contrast (0,2,4,8,12)", 0, 0, NULL},
-        {"lambda-gan", 0, CLI_DOUBLE, &w_gan, "W", "weight of the GAN loss (1; 0 = off)", 0, 1e6, NULL},
-        {"lambda-loc", 0, CLI_DOUBLE, &w_loc, "W", "weight of the location contrast (1; 0 = off)", 0, 1e6, NULL},
-        {"lambda-layer", 0, CLI_DOUBLE, &w_layer, "W", "weight of the layer contrast (1; 0 = off)", 0, 1e6, NULL},
-        {"lambda-cons", 0, CLI_DOUBLE, &w_cons, "W", "weight of ||B+R-O||^2 (1; 0 = off)", 0, 1e6, NULL},
-        {"lambda-sparsity", 0, CLI_DOUBLE, &w_sp, "W", "weight of the L1 sparsity (0.1; 0 = off)", 0, 1e6, NULL},
-        {"sparsity", 0, CLI_CHOICE, &sparsity, NULL, "L1 on the rain layer (paper) or on O - B (code)", 0, 0, "paper|code"},
-        {"lambda-eroded", 0, CLI_DOUBLE, &w_eroded, "W", "weight of the eroded L1 between B and O: thin changes (streaks) are free, broad ones (colour casts) cost (nlcl option; 0 = off)", 0, 1e6, NULL},
-        {"erosion", 0, CLI_INT, &erosion, "PX", "window of the eroded L1 (7)", 1, 63, NULL},
-        {"lambda-synth", 0, CLI_DOUBLE, &w_synth, "W", "weight of an L1 on synthetic pairs: the clean crops with nlcl's synthetic rain, derained back (semi-supervised, nlcl option; 0 = off)", 0, 1e6, NULL},
-        {"no-idt", 0, CLI_FLAG, &no_idt, NULL, "drop the identity PatchNCE term on clean images", 0, 0, NULL},
-        {"save-every", 0, CLI_INT, &save_every, "N", "checkpoint period (500)", 1, 1e12, NULL},
-        {"keep-every", 0, CLI_INT, &keep_every, "N", "also keep checkpoint-ITER files every N (0 = no)", 0, 1e12, NULL},
-        {"sample-every", 0, CLI_INT, &sample_every, "N", "sample image period (500; 0 = never)", 0, 1e12, NULL},
-        {"log-every", 0, CLI_INT, &log_every, "N", "progress line period (10)", 1, 1e12, NULL},
-        {"val-rainy", 0, CLI_STRING, &val_rainy, "DIR", "validation: rainy images, paired by file name with --val-clean's (one folder; not covered by --skip-bad)", 0, 0, NULL},
-        {"val-clean", 0, CLI_STRING, &val_clean, "DIR", "validation: their clean images; G_B is scored by Y-PSNR/SSIM (validation.tsv) and the best is kept as G_B-best.safetensors", 0, 0, NULL},
-        {"val-every", 0, CLI_INT, &val_every, "N", "validation period (default: --save-every)", 1, 1e12, NULL},
-        {"skip-bad", 0, CLI_FLAG, &skip_bad, NULL, "leave unreadable images out with a warning", 0, 0, NULL},
-        {"quiet", 'q', CLI_FLAG, &quiet, NULL, "errors and warnings only (no progress or data lines)", 0, 0, NULL},
+        {"rainy", 0, CLI_LIST, &a->rainy_l, "DIR", "folder of rainy images O (repeatable)", 0, 0, NULL},
+        {"clean", 0, CLI_LIST, &a->clean_l, "DIR", "folder of clean images B, unpaired (repeatable)", 0, 0, NULL},
+        {"out", 'o', CLI_STRING, &j->run_dir, "RUN_DIR", "run folder (checkpoints, logs, samples, models)", 0, 0, NULL},
+        {"preset", 0, CLI_CHOICE, &a->preset, NULL, "settings to start from (default paper)", 0, 0, "paper|official-code|cut"},
+        {"ablation", 0, CLI_STRING, &a->ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N> with P 4|8|16|32 and N 64|128|256|512, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
+        {"resume", 0, CLI_FLAG, &j->resume, NULL, "continue the run in RUN_DIR exactly", 0, 0, NULL},
+        {"iters", 'n', CLI_INT64, &c->iters, "N", "total iterations (default 10000)", 0, 1e12, NULL},
+        {"decay-iters", 0, CLI_INT64, &c->decay_iters, "N", "linear lr decay over the last N iterations (default iters/21)", -1, 1e12, NULL},
+        {"crop", 0, CLI_INT, &c->crop, "PX", "square crop side (default 256, minimum 32)", 32, 4096, NULL},
+        {"batch", 'b', CLI_INT, &c->batch, "N", "images per iteration (paper 4, official-code/cut 1)", 1, 256, NULL},
+        {"seed", 's', CLI_UINT64, &c->seed, "S", "random seed, 0..2^64-1 (default 1)", 0, 0, NULL},
+        {"threads", 't', CLI_INT, &a->threads, "N", "OpenMP threads (default: all cores)", 1, 1024, NULL},
+        {"channels", 0, CLI_INT, &c->gen_channels, "C", "generator width (default 32)", 1, 512, NULL},
+        {"blocks", 0, CLI_INT, &c->gen_blocks, "K", "generator residual blocks (default 16)", 0, 64, NULL},
+        {"ndf", 0, CLI_INT, &c->ndf, "N", "discriminator width (default 64)", 1, 512, NULL},
+        {"residual", 0, CLI_FLAG, &c->residual, NULL, "G_B outputs O + G(O) and starts as the identity (nlcl option, not the paper's)", 0, 0, NULL},
+        {"lr", 0, CLI_DOUBLE, &c->lr, "LR", "Adam learning rate (paper 1e-4, code 2e-4)", 1e-12, 10, NULL},
+        {"beta1", 0, CLI_DOUBLE, &c->beta1, "B", "Adam beta1 (0.5)", 0, 0.999999, NULL},
+        {"beta2", 0, CLI_DOUBLE, &c->beta2, "B", "Adam beta2 (0.999)", 0, 0.999999999, NULL},
+        {"adam-eps", 0, CLI_DOUBLE, &c->eps, "E", "Adam epsilon (1e-8)", 1e-30, 1, NULL},
+        {"tau", 0, CLI_DOUBLE, &c->tau, "T", "contrastive temperature (0.07; the paper prints 0.77)", 1e-4, 100, NULL},
+        {"momentum", 0, CLI_DOUBLE, &c->momentum, "M", "key-encoder momentum (paper 0.99; 0 = keys from G_B)", 0, 0.999999, NULL},
+        {"n-loc", 0, CLI_INT, &c->n_loc, "N", "location-contrast samples N (256)", 2, 4096, NULL},
+        {"n-pos", 0, CLI_INT, &c->n_pos, "N", "layer-contrast positives N_B (8)", 2, 4096, NULL},
+        {"n-neg", 0, CLI_INT, &c->n_neg, "N", "layer-contrast negatives N_R (paper 256, code 128)", 2, 4096, NULL},
+        {"loc-negatives", 0, CLI_CHOICE, &c->loc_sampling, NULL, "location-contrast sampling (paper farthest)", 0, 0, "nearest|farthest|random|neighbour"},
+        {"pos-sampling", 0, CLI_CHOICE, &c->pos_sampling, NULL, "layer-contrast positives (nearest = non-local)", 0, 0, "nearest|farthest|random|neighbour"},
+        {"neg-sampling", 0, CLI_CHOICE, &c->neg_sampling, NULL, "layer-contrast negatives (nearest = non-local)", 0, 0, "nearest|farthest|random|neighbour"},
+        {"loc-taps", 0, CLI_STRING, &a->taps, "LIST", "G_B taps of the location contrast (0,2,4,8,12)", 0, 0, NULL},
+        {"lambda-gan", 0, CLI_DOUBLE, &c->w_gan, "W", "weight of the GAN loss (1; 0 = off)", 0, 1e6, NULL},
+        {"lambda-loc", 0, CLI_DOUBLE, &c->w_loc, "W", "weight of the location contrast (1; 0 = off)", 0, 1e6, NULL},
+        {"lambda-layer", 0, CLI_DOUBLE, &c->w_layer, "W", "weight of the layer contrast (1; 0 = off)", 0, 1e6, NULL},
+        {"lambda-cons", 0, CLI_DOUBLE, &c->w_cons, "W", "weight of ||B+R-O||^2 (1; 0 = off)", 0, 1e6, NULL},
+        {"lambda-sparsity", 0, CLI_DOUBLE, &c->w_sp, "W", "weight of the L1 sparsity (0.1; 0 = off)", 0, 1e6, NULL},
+        {"sparsity", 0, CLI_CHOICE, &c->sparsity_code, NULL, "L1 on the rain layer (paper) or on O - B (code)", 0, 0, "paper|code"},
+        {"lambda-eroded", 0, CLI_DOUBLE, &c->w_eroded, "W", "weight of the eroded L1 between B and O: thin changes (streaks) are free, broad ones (colour casts) cost (nlcl option; 0 = off)", 0, 1e6, NULL},
+        {"erosion", 0, CLI_INT, &c->erosion, "PX", "window of the eroded L1 (7)", 1, 63, NULL},
+        {"lambda-synth", 0, CLI_DOUBLE, &c->w_synth, "W", "weight of an L1 on synthetic pairs: the clean crops with nlcl's synthetic rain, derained back (semi-supervised, nlcl option; 0 = off)", 0, 1e6, NULL},
+        {"no-idt", 0, CLI_FLAG_OFF, &c->idt, NULL, "drop the identity PatchNCE term on clean images", 0, 0, NULL},
+        {"save-every", 0, CLI_INT64, &j->save_every, "N", "checkpoint period (500)", 1, 1e12, NULL},
+        {"keep-every", 0, CLI_INT64, &j->keep_every, "N", "also keep checkpoint-ITER files every N (0 = no)", 0, 1e12, NULL},
+        {"sample-every", 0, CLI_INT64, &j->sample_every, "N", "sample image period (500; 0 = never)", 0, 1e12, NULL},
+        {"log-every", 0, CLI_INT64, &j->log_every, "N", "progress line period (10)", 1, 1e12, NULL},
+        {"val-rainy", 0, CLI_STRING, &j->val_rainy_dir, "DIR", "validation: rainy images, paired by file name with --val-clean's (one folder; not covered by --skip-bad)", 0, 0, NULL},
+        {"val-clean", 0, CLI_STRING, &j->val_clean_dir, "DIR", "validation: their clean images; G_B is scored by Y-PSNR/SSIM (validation.tsv) and the best is kept as G_B-best.safetensors", 0, 0, NULL},
+        {"val-every", 0, CLI_INT64, &j->val_every, "N", "validation period (default: --save-every)", 1, 1e12, NULL},
+        {"skip-bad", 0, CLI_FLAG, &j->skip_bad, NULL, "leave unreadable images out with a warning", 0, 0, NULL},
+        {"quiet", 'q', CLI_FLAG, &j->quiet, NULL, "errors and warnings only (no progress or data lines)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
-    char **pos = calloc((size_t)argc + 1, sizeof *pos);
-    if (!pos) return CLI_EXIT_FAIL;
-    int npos = 0;
-    cli_parse_result pr = cli_parse("train", summary, opts, argc, argv, pos, &npos);
-    if (pr != CLI_PARSE_OK) {
-        free(pos);
-        return pr == CLI_PARSE_HELP ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    }
-    const int nr = rainy_l.n, nc = clean_l.n;
-    (void)ablation; /* applied in the first pass above */
-    if (npos > 0) {
-        int rc = cli_usage_error("train", "unexpected argument '%s'", pos[0]);
-        free(pos);
-        return rc;
-    }
-    free(pos);
-    if (nr == 0 || nc == 0 || !out)
+    const cli_command cmd = {"train", summary, opts, 0, 0, NULL, NULL};
+    cli_pos pos;
+    return cli_parse(&cmd, argc, argv, &pos);
+}
+
+/* Parse the command line into a; CLI_CONTINUE or the exit status. */
+static int parse_args(train_args *a, int argc, char **argv) {
+    memset(a, 0, sizeof *a);
+    a->rainy_l = (cli_list){a->rainy, 0, MAX_DIRS};
+    a->clean_l = (cli_list){a->clean, 0, MAX_DIRS};
+    nlcl_train_job *j = &a->job;
+    j->save_every = 500, j->sample_every = 500, j->log_every = 10;
+    int rc = prepare_config(argc, argv, &j->cfg);
+    if (rc == CLI_CONTINUE) rc = parse_options(a, argc, argv);
+    if (rc != CLI_CONTINUE) return rc;
+    if (a->rainy_l.n == 0 || a->clean_l.n == 0 || !j->run_dir)
         return cli_usage_error("train", "--rainy DIR, --clean DIR and --out RUN_DIR are required");
-    if (!val_rainy != !val_clean)
+    if (!j->val_rainy_dir != !j->val_clean_dir)
         return cli_usage_error("train", "--val-rainy and --val-clean go together");
-    if (val_every > 0 && !val_rainy)
+    if (j->val_every > 0 && !j->val_rainy_dir)
         return cli_usage_error("train", "--val-every needs --val-rainy and --val-clean");
-    c.iters = iters;
-    c.decay_iters = decay;
-    c.crop = (int)crop;
-    c.batch = (int)batch;
-    c.seed = (uint64_t)seed;
-    c.gen_channels = (int)channels;
-    c.gen_blocks = (int)blocks;
-    c.ndf = (int)ndf;
-    c.residual = residual;
-    c.lr = lr, c.beta1 = beta1, c.beta2 = beta2, c.eps = eps, c.tau = tau, c.momentum = mom;
-    c.w_gan = w_gan, c.w_loc = w_loc, c.w_layer = w_layer, c.w_cons = w_cons, c.w_sp = w_sp;
-    c.sparsity_code = sparsity;
-    c.w_eroded = w_eroded;
-    c.w_synth = w_synth;
-    c.erosion = (int)erosion;
-    c.idt = !no_idt;
-    c.n_loc = (int)n_loc, c.n_pos = (int)n_pos, c.n_neg = (int)n_neg;
-    c.loc_sampling = (nlcl_sampling)loc_s;
-    c.pos_sampling = (nlcl_sampling)pos_s;
-    c.neg_sampling = (nlcl_sampling)neg_s;
-    if (taps) {
-        c.n_loc_taps = 0;
-        const char *p = taps;
-        while (*p) {
-            char *end;
-            long v = strtol(p, &end, 10);
-            if (end == p || c.n_loc_taps >= NLCL_MAX_LOC_TAPS)
-                return cli_usage_error("train", "--loc-taps expects up to %d comma-separated block "
-                                                "numbers, got '%s'", NLCL_MAX_LOC_TAPS, taps);
-            if (v < 0 || v > 64)
-                return cli_usage_error("train", "--loc-taps: %ld is out of range (0..64) in '%s'", v,
-                                       taps);
-            c.loc_taps[c.n_loc_taps++] = (int)v;
-            p = *end == ',' ? end + 1 : end;
-            if (*end && *end != ',') return cli_usage_error("train", "--loc-taps: bad list '%s'", taps);
-        }
-    } /* else the library's default taps (nlcl_train_config_taps) */
-    nlcl_status s = nlcl_train_config_check(&c);
-    if (s != NLCL_OK) {
+    if (j->val_rainy_dir && j->val_every == 0) j->val_every = j->save_every;
+    if (a->taps && (rc = parse_taps(a->taps, &j->cfg)) != CLI_CONTINUE) return rc;
+    if (nlcl_train_config_check(&j->cfg) != NLCL_OK) {
         fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
         return CLI_EXIT_USAGE;
     }
-    if (threads > 0) nlcl_set_num_threads((int)threads);
-    /* the command line, recorded in the exported models */
-    size_t len = 1;
+    j->rainy_dirs = a->rainy;
+    j->n_rainy_dirs = a->rainy_l.n;
+    j->clean_dirs = a->clean;
+    j->n_clean_dirs = a->clean_l.n;
+    return CLI_CONTINUE;
+}
+
+/* "nlcl ARG...": the command line, recorded in the exported models. */
+static char *command_line(int argc, char **argv) {
+    size_t len = 8;
     for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
-    char *cmdline = malloc(len + 8);
-    if (cmdline) {
-        strcpy(cmdline, "nlcl");
-        for (int i = 0; i < argc; i++) {
-            strcat(cmdline, " ");
-            strcat(cmdline, argv[i]);
-        }
+    char *s = malloc(len);
+    if (!s) return NULL;
+    strcpy(s, "nlcl");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
     }
-    ui u = {isatty(2), quiet, 0, &c};
-    nlcl_train_job job = {0};
-    job.cfg = c;
-    job.rainy_dirs = rainy;
-    job.n_rainy_dirs = nr;
-    job.clean_dirs = clean;
-    job.n_clean_dirs = nc;
-    job.run_dir = out;
-    job.resume = resume;
-    job.save_every = save_every;
-    job.keep_every = keep_every;
-    job.sample_every = sample_every;
-    job.log_every = log_every;
-    job.skip_bad = skip_bad;
-    job.quiet = quiet;
-    job.command_line = cmdline;
-    job.val_rainy_dir = val_rainy;
-    job.val_clean_dir = val_clean;
-    job.val_every = val_rainy ? (val_every > 0 ? val_every : save_every) : 0;
-    job.progress = on_progress;
-    job.message = on_message;
-    job.saved = on_saved;
-    job.ctx = &u;
-    job.stop_flag = &g_stop;
+    return s;
+}
+
+int cmd_train(int argc, char **argv) {
+    char *cmdline = command_line(argc, argv); /* before cli_parse reorders argv */
+    train_args a;
+    int rc = parse_args(&a, argc, argv);
+    if (rc != CLI_CONTINUE) {
+        free(cmdline);
+        return rc;
+    }
+    if (a.threads > 0) nlcl_set_num_threads(a.threads);
+    nlcl_train_job *job = &a.job;
+    ui u = {isatty(2), job->quiet, 0, &job->cfg};
+    job->command_line = cmdline;
+    job->progress = on_progress;
+    job->message = on_message;
+    job->saved = on_saved;
+    job->ctx = &u;
+    job->stop_flag = &g_stop;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    s = nlcl_train_run(&job);
+    nlcl_status s = nlcl_train_run(job);
     free(cmdline);
+    if (s != NLCL_OK && u.tty) fprintf(stderr, "\n");
     if (s == NLCL_ERR_INTERRUPTED) {
-        if (u.tty) fprintf(stderr, "\n");
         fprintf(stderr, "nlcl: %s\n", nlcl_error_message());
         return 130;
     }
-    if (s != NLCL_OK) {
-        if (u.tty) fprintf(stderr, "\n");
-        return cli_fail(s);
-    }
-    if (!quiet)
-        fprintf(stderr, "nlcl train: done; models in %s/G_B.safetensors%s%s\n", out,
-                c.rain_generator ? " and G_R.safetensors" : "",
-                val_rainy ? " (best on validation: G_B-best.safetensors)" : "");
+    if (s != NLCL_OK) return cli_fail(s);
+    if (!job->quiet)
+        fprintf(stderr, "nlcl train: done; models in %s/G_B.safetensors%s%s\n", job->run_dir,
+                job->cfg.rain_generator ? " and G_R.safetensors" : "",
+                job->val_rainy_dir ? " (best on validation: G_B-best.safetensors)" : "");
     return CLI_EXIT_OK;
 }

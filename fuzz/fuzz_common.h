@@ -351,7 +351,7 @@ static inline int nlcl_fuzz_cli(const uint8_t *data, size_t size) {
     if (!buf) return 0;
     if (size) memcpy(buf, data, size);
     buf[size] = '\0';
-    char *argv[NLCL_FUZZ_MAX_ARGS + 2], *pos[NLCL_FUZZ_MAX_ARGS + 2];
+    char *argv[NLCL_FUZZ_MAX_ARGS + 2], *orig[NLCL_FUZZ_MAX_ARGS + 2];
     int argc = 0;
     argv[argc++] = "fuzz";
     for (size_t i = 0; i <= size && argc < NLCL_FUZZ_MAX_ARGS + 1;) {
@@ -360,10 +360,12 @@ static inline int nlcl_fuzz_cli(const uint8_t *data, size_t size) {
     }
     if (size == 0) argc = 1;
     argv[argc] = NULL;
+    memcpy(orig, argv, sizeof(char *) * (size_t)(argc + 1)); /* cli_parse reorders argv */
 
     const char *model = NULL, *out = NULL;
-    int fmt = -1, quant = -1, verbose = 0, quiet = 0;
-    long long quality = -1, threads = -1, maxpix = -1;
+    int fmt = -1, quant = -1, verbose = 0, quiet = 1, quality = -1, threads = -1;
+    int64_t maxpix = -1;
+    uint64_t seed = 0;
     double lr = -1.0;
     const char *items[3];
     cli_list dirs = {items, 0, 3}; /* a repeatable option, at most 3 */
@@ -375,22 +377,25 @@ static inline int nlcl_fuzz_cli(const uint8_t *data, size_t size) {
         {"quality", 0, CLI_INT, &quality, "Q", "quality", 1, 100, NULL},
         {"quantize", 0, CLI_CHOICE, &quant, NULL, "quantise", 0, 0, "round|truncate"},
         {"threads", 't', CLI_INT, &threads, "N", "threads", 1, 1024, NULL},
-        {"max-pixels", 0, CLI_INT, &maxpix, "N", "limit", 1, 1e15, NULL},
+        {"max-pixels", 0, CLI_INT64, &maxpix, "N", "limit", 1, 1e15, NULL},
+        {"seed", 's', CLI_UINT64, &seed, "S", "seed", 0, 0, NULL},
         {"lr", 0, CLI_DOUBLE, &lr, "X", "learning rate", 0, 1, NULL},
         {"verbose", 'v', CLI_FLAG, &verbose, NULL, "verbose", 0, 0, NULL},
-        {"quiet", 'q', CLI_FLAG, &quiet, NULL, "quiet", 0, 0, NULL},
+        {"loud", 0, CLI_FLAG_OFF, &quiet, NULL, "not quiet", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
-    int npos = -1;
-    cli_parse_result r = cli_parse("fuzz", "usage: fuzz [options] FILE...", opts, argc, argv, pos,
-                                   &npos);
+    const cli_command cmd = {"fuzz", "usage: fuzz [options] FILE...", opts, 0, 3, "at most three FILEs", NULL};
+    cli_pos pos = {NULL, -1};
+    int r = cli_parse(&cmd, argc, argv, &pos);
     int bad = 0;
-    if (r != CLI_PARSE_OK && r != CLI_PARSE_HELP && r != CLI_PARSE_ERROR)
+    if (r != CLI_CONTINUE && r != CLI_EXIT_OK && r != CLI_EXIT_USAGE)
         bad |= nlcl_fuzz_fail("cli", "unknown parse result");
-    if (npos < 0 || npos > argc - 1) bad |= nlcl_fuzz_fail("cli", "positional count out of range");
-    if (r == CLI_PARSE_OK && !bad) {
-        for (int i = 0; i < npos; i++) {
+    if (pos.n < 0 || pos.n > argc - 1) bad |= nlcl_fuzz_fail("cli", "positional count out of range");
+    if (r == CLI_CONTINUE && pos.n > 3) bad |= nlcl_fuzz_fail("cli", "positional count not checked");
+    if (r == CLI_CONTINUE && !bad) {
+        for (int i = 0; i < pos.n; i++) {
             int found = 0;
-            for (int k = 1; k < argc; k++) found |= pos[i] == argv[k];
+            for (int k = 1; k < argc; k++) found |= pos.v[i] == orig[k];
+            for (int k = 0; k < i; k++) found &= pos.v[k] != pos.v[i]; /* each argument once */
             if (!found) bad |= nlcl_fuzz_fail("cli", "positional not from argv");
         }
         const char *strs[2] = {model, out};
