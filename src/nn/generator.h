@@ -80,8 +80,6 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
 nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const float *in, float *out);
 void nlcl_gen_infer_free(nlcl_gen_infer *ws);
 
-#endif
-
 /* ---- training: a forward pass that keeps what its backward pass needs.
  *
  * A record holds, for one input batch (n, 3, h, w):
@@ -144,3 +142,5 @@ nlcl_status nlcl_gen_backward(nlcl_gen *g, nlcl_gen_plans *pl, const nlcl_gen_re
                               nlcl_gen_bwd_ws *ws, const float *d_out,
                               const nlcl_gen_tap_grad *taps, int ntaps, float *d_in,
                               int param_grads);
+
+#endif

@@ -8,13 +8,13 @@
 #include "core/internal.h"
 #include "nlcl/ops.h"
 
-double nlcl_patchnce(const float *q, const float *k, int S, int D, float tau, float g, float *dq,
-                     float *work) {
+nlcl_status nlcl_patchnce(const float *q, const float *k, int S, int D, float tau, float g,
+                          float *dq, float *work, double *loss) {
+    double *li = malloc(sizeof(double) * (size_t)S);
+    if (!li) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory (PatchNCE of %d rows)", S);
     /* work = Q K^T (S, S) */
     nlcl_linear_forward(q, k, NULL, work, S, D, S);
     const double inv_tau = 1.0 / (double)tau;
-    double *li = malloc(sizeof(double) * (size_t)S);
-    NLCL_ASSERT(li != NULL);
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < S; i++) {
         float *row = work + (size_t)i * S;
@@ -42,16 +42,17 @@ double nlcl_patchnce(const float *q, const float *k, int S, int D, float tau, fl
     double total = 0; /* summed in a fixed order: independent of the thread count */
     for (int i = 0; i < S; i++) total += li[i];
     free(li);
-    return total / S;
+    *loss = total / S;
+    return NLCL_OK;
 }
 
-double nlcl_supcon(const float *z, int M, int nb, int D, float tau, float g, float *dz,
-                   float *work) {
+nlcl_status nlcl_supcon(const float *z, int M, int nb, int D, float tau, float g, float *dz,
+                        float *work, double *loss) {
     NLCL_ASSERT(nb >= 2 && M - nb >= 2);
+    double *lrow = malloc(sizeof(double) * (size_t)M);
+    if (!lrow) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory (layer contrast of %d rows)", M);
     nlcl_linear_forward(z, z, NULL, work, M, D, M);
     const double inv_tau = 1.0 / (double)tau;
-    double *lrow = malloc(sizeof(double) * (size_t)M);
-    NLCL_ASSERT(lrow != NULL);
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < M; i++) {
         float *row = work + (size_t)i * M;
@@ -95,5 +96,6 @@ double nlcl_supcon(const float *z, int M, int nb, int D, float tau, float g, flo
     double total = 0;
     for (int i = 0; i < M; i++) total += lrow[i];
     free(lrow);
-    return total / M;
+    *loss = total / M;
+    return NLCL_OK;
 }

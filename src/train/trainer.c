@@ -319,10 +319,13 @@ static nlcl_status loc_contrast(nlcl_trainer *t, const nlcl_gen_record *keyrec, 
         nlcl_head_forward(hkey, &t->hk, n * N);
         nlcl_head_forward(&t->hloc, &t->hq[i], n * N);
         memset(t->dzq, 0, sizeof(float) * (size_t)n * N * D);
-        for (int b = 0; b < n; b++)
-            total += nlcl_patchnce(t->hq[i].z + (size_t)b * N * D, t->hk.z + (size_t)b * N * D, N, D,
+        for (int b = 0; b < n; b++) {
+            double l;
+            NLCL_TRY(nlcl_patchnce(t->hq[i].z + (size_t)b * N * D, t->hk.z + (size_t)b * N * D, N, D,
                                    (float)c->tau, g / (float)(T * n), t->dzq + (size_t)b * N * D,
-                                   t->work);
+                                   t->work, &l));
+            total += l;
+        }
         nlcl_head_backward(&t->hloc, &t->hq[i], t->dzq, 1);
         tg[i].xi = xi;
         tg[i].k = N;
@@ -366,8 +369,10 @@ static nlcl_status layer_contrast(nlcl_trainer *t, float g, nlcl_disc_tap_grad *
             memcpy(t->zcat + (size_t)NB * D, t->hrr[tp].z + (size_t)b * NR * D,
                    sizeof(float) * (size_t)NR * D);
             memset(t->dzcat, 0, sizeof(float) * (size_t)M * D);
-            total += nlcl_supcon(t->zcat, M, NB, D, (float)c->tau, g / (float)(NLCL_DISC_NTAPS * n),
-                                 t->dzcat, t->work);
+            double l;
+            NLCL_TRY(nlcl_supcon(t->zcat, M, NB, D, (float)c->tau, g / (float)(NLCL_DISC_NTAPS * n),
+                                 t->dzcat, t->work, &l));
+            total += l;
             memcpy(t->dzB + (size_t)b * NB * D, t->dzcat, sizeof(float) * (size_t)NB * D);
             memcpy(t->dzR + (size_t)b * NR * D, t->dzcat + (size_t)NB * D, sizeof(float) * (size_t)NR * D);
         }
