@@ -40,6 +40,7 @@
 #include "nlcl/files.h"
 #include "nlcl/image.h"
 #include "nlcl/weights.h"
+#include "pickle_writer.h"
 
 static const char *outdir, *root;
 static int nseeds;
@@ -531,108 +532,7 @@ static void safetensors_seeds(void) {
 
 /* ---- pickles and .pth ---------------------------------------------------------- */
 
-typedef struct {
-    unsigned char b[2048];
-    size_t n;
-} pk;
-
-static void pk_bytes(pk *p, const void *s, size_t n) {
-    memcpy(p->b + p->n, s, n);
-    p->n += n;
-}
-static void pk_op(pk *p, int op) { p->b[p->n++] = (unsigned char)op; }
-static void pk_str(pk *p, const char *s) { /* BINUNICODE */
-    uint32_t n = (uint32_t)strlen(s);
-    unsigned char h[5] = {'X', (unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16),
-                          (unsigned char)(n >> 24)};
-    pk_bytes(p, h, 5);
-    pk_bytes(p, s, n);
-}
-static void pk_int(pk *p, int v) { /* BININT1 / BININT2 */
-    if (v < 256) {
-        pk_op(p, 'K');
-        pk_op(p, v);
-    } else {
-        pk_op(p, 'M');
-        pk_op(p, v & 0xff);
-        pk_op(p, v >> 8);
-    }
-}
-static void pk_global(pk *p, const char *mod, const char *name) {
-    pk_op(p, 'c');
-    pk_bytes(p, mod, strlen(mod));
-    pk_op(p, '\n');
-    pk_bytes(p, name, strlen(name));
-    pk_op(p, '\n');
-}
-static void pk_tuple_ints(pk *p, const int *v, int n) {
-    if (n == 0) {
-        pk_op(p, ')');
-        return;
-    }
-    if (n > 3) pk_op(p, '(');
-    for (int i = 0; i < n; i++) pk_int(p, v[i]);
-    pk_op(p, n == 1 ? 0x85 : n == 2 ? 0x86 : n == 3 ? 0x87 : 't');
-}
-
-/* One `name: _rebuild_tensor_v2(storage key, offset, size, stride, False, OrderedDict())`. */
-static void pk_tensor(pk *p, const char *name, const char *type, const char *key, int numel,
-                      int offset, const int *size, const int *stride, int nd, int memo) {
-    pk_str(p, name);
-    pk_global(p, "torch._utils", "_rebuild_tensor_v2");
-    pk_op(p, '(');
-    pk_op(p, '(');
-    pk_str(p, "storage");
-    pk_global(p, "torch", type);
-    pk_str(p, key);
-    pk_str(p, "cpu");
-    pk_int(p, numel);
-    pk_op(p, 't');
-    pk_op(p, 'Q');
-    if (memo >= 0) { /* BINPUT, as torch.save memoises storages */
-        pk_op(p, 'q');
-        pk_op(p, memo);
-    }
-    pk_int(p, offset);
-    pk_tuple_ints(p, size, nd);
-    pk_tuple_ints(p, stride, nd);
-    pk_op(p, 0x89);
-    pk_global(p, "collections", "OrderedDict");
-    pk_op(p, ')');
-    pk_op(p, 'R');
-    pk_op(p, 't');
-    pk_op(p, 'R');
-}
-
-static void pk_begin(pk *p) {
-    p->n = 0;
-    pk_op(p, 0x80);
-    pk_op(p, 2);
-    pk_global(p, "collections", "OrderedDict");
-    pk_op(p, 'q');
-    pk_op(p, 0);
-    pk_op(p, ')');
-    pk_op(p, 'R');
-    pk_op(p, 'q');
-    pk_op(p, 1);
-    pk_op(p, '(');
-}
-
-static void pk_end(pk *p, int with_metadata) {
-    pk_op(p, 'u');
-    if (with_metadata) { /* BUILD with {'_metadata': OrderedDict()} */
-        pk_op(p, '}');
-        pk_str(p, "_metadata");
-        pk_global(p, "collections", "OrderedDict");
-        pk_op(p, ')');
-        pk_op(p, 'R');
-        pk_op(p, 's');
-        pk_op(p, 'b');
-    }
-    pk_op(p, '.');
-}
-
-static void pickle_and_pth(const char *name, const pk *p) {
+static void pickle_and_pth(const char *name, pw_bytes *p) {
     char n[256];
     snprintf(n, sizeof n, "%s.pkl", name);
     write_bytes("pickle", n, p->b, p->n);
@@ -649,6 +549,7 @@ static void pickle_and_pth(const char *name, const pk *p) {
     snprintf(n, sizeof n, "%s.pth", name);
     write_bytes("pth", n, z.p, z.n);
     free(z.p);
+    p->n = 0; /* the buffer is reused for the next pickle */
 }
 
 static void extract_pkl(const char *rel) {
@@ -692,31 +593,36 @@ static void pth_seeds(void) {
         copy_fixture("pth", fixtures[i]);
         extract_pkl(fixtures[i]);
     }
-    pk p;
-    const int s44[2] = {4, 4}, st44[2] = {4, 1}, s3[1] = {3}, st3[1] = {1};
-    const int s1111[4] = {1, 2, 2, 2}, st1111[4] = {8, 4, 2, 1};
-    pk_begin(&p);
-    pk_tensor(&p, "conv.weight", "FloatStorage", "0", 16, 0, s44, st44, 2, 2);
-    pk_tensor(&p, "conv.bias", "FloatStorage", "1", 16, 2, s3, st3, 1, 3);
-    pk_tensor(&p, "block.w", "FloatStorage", "1", 16, 8, s1111, st1111, 4, -1);
-    pk_end(&p, 1);
+    pw_bytes p = {0};
+    const pw_tensor w = {"conv.weight", "FloatStorage", "0", 16, 0, 2, {4, 4}, {4, 1}, 2};
+    const pw_tensor b = {"conv.bias", "FloatStorage", "1", 16, 2, 1, {3}, {1}, 3};
+    const pw_tensor blk = {"block.w", "FloatStorage", "1", 16, 8, 4, {1, 2, 2, 2}, {8, 4, 2, 1}, 0};
+    pw_begin(&p);
+    pw_tensor_entry(&p, &w);
+    pw_tensor_entry(&p, &b);
+    pw_tensor_entry(&p, &blk);
+    pw_end(&p, 1);
     pickle_and_pth("state_dict", &p);
 
-    pk_begin(&p);
-    pk_tensor(&p, "scalar", "FloatStorage", "0", 16, 5, NULL, NULL, 0, -1);
-    pk_tensor(&p, "half", "HalfStorage", "1", 16, 0, s3, st3, 1, -1);
-    pk_end(&p, 0);
+    const pw_tensor scalar = {"scalar", "FloatStorage", "0", 16, 5, 0, {0}, {0}, 0};
+    const pw_tensor half = {"half", "HalfStorage", "1", 16, 0, 1, {3}, {1}, 0};
+    pw_begin(&p);
+    pw_tensor_entry(&p, &scalar);
+    pw_tensor_entry(&p, &half);
+    pw_end(&p, 0);
     pickle_and_pth("scalar_half", &p);
 
-    pk_begin(&p); /* empty state_dict */
-    pk_end(&p, 0);
+    pw_begin(&p); /* empty state_dict */
+    pw_end(&p, 0);
     pickle_and_pth("empty", &p);
 
-    pk_begin(&p); /* a transposed view: refused as non-contiguous */
-    const int tst[2] = {1, 4};
-    pk_tensor(&p, "t", "FloatStorage", "0", 16, 0, s44, tst, 2, -1);
-    pk_end(&p, 0);
+    /* a transposed view: refused as non-contiguous */
+    const pw_tensor tr = {"t", "FloatStorage", "0", 16, 0, 2, {4, 4}, {1, 4}, 0};
+    pw_begin(&p);
+    pw_tensor_entry(&p, &tr);
+    pw_end(&p, 0);
     pickle_and_pth("transposed", &p);
+    free(p.b);
 }
 
 /* ---- command lines ---------------------------------------------------------------- */

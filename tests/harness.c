@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int test_failures = 0;
@@ -106,4 +107,57 @@ float *test_read_f32(const char *path, size_t *n) {
     fclose(f);
     *n = (size_t)sz / 4;
     return x;
+}
+
+const char *test_path(const char *name) {
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", test_tmpdir(), name);
+    return buf[k];
+}
+
+unsigned char *test_read_file(const char *path, size_t *n) {
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char *b = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 4096;
+            unsigned char *q = realloc(b, cap);
+            if (!q) {
+                free(b);
+                fclose(f);
+                return NULL;
+            }
+            b = q;
+        }
+        size_t r = fread(b + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        return NULL;
+    }
+    *n = len;
+    return b;
+}
+
+int test_write_file(const char *path, const void *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(b, 1, n, f) == n;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) fprintf(stderr, "test: cannot write %s\n", path);
+    return ok ? 0 : -1;
+}
+
+double test_now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

@@ -88,6 +88,16 @@ double test_max_abs_diff(const float *a, const float *b, size_t n);
 /* Run a shell command, return its exit status (or -1). */
 int test_system(const char *fmt, ...);
 
+/* A path in test_tmpdir(): "TMPDIR/name" (one of 8 rotating buffers). */
+const char *test_path(const char *name);
+/* The whole file (malloc'd, at least 1 byte even when empty) and its size in
+ * *n; NULL (and *n = 0) if it cannot be read. */
+unsigned char *test_read_file(const char *path, size_t *n);
+/* Write n bytes to path: 0, or -1 (with a message) on failure. */
+int test_write_file(const char *path, const void *b, size_t n);
+/* Seconds on the monotonic clock. */
+double test_now_s(void);
+
 /* Read a little-endian float32 fixture file written by tests/fixtures/make_fixtures.py:
  * returns a malloc'd array and sets *n; NULL if missing. */
 float *test_read_f32(const char *path, size_t *n);

@@ -18,27 +18,6 @@
  * memory. */
 #define MAX_PEAK_KIB (1024L * 1024L)
 
-static unsigned char *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    unsigned char *b = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 4096;
-            unsigned char *q = realloc(b, cap);
-            if (!q) break;
-            b = q;
-        }
-        size_t r = fread(b + len, 1, cap - len, f);
-        len += r;
-        if (r == 0) break;
-    }
-    fclose(f);
-    *n = len;
-    return b;
-}
-
 static long peak_kib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -70,7 +49,7 @@ static int replay(const char *target, entry_fn fn) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         size_t len = 0;
-        unsigned char *b = read_all(path, &len);
+        unsigned char *b = test_read_file(path, &len);
         CHECK_MSG(b != NULL, "cannot read %s", path);
         if (b) {
             long before = peak_kib();
@@ -109,7 +88,7 @@ static void test_replay_all(void) {
  * storage's size before any tensor is allocated. */
 static void test_pth_storage_regression(void) {
     size_t n;
-    unsigned char *b = read_all(DIR_REG "/pickle/storage_size_4gib.pkl", &n);
+    unsigned char *b = test_read_file(DIR_REG "/pickle/storage_size_4gib.pkl", &n);
     CHECK(b != NULL);
     if (!b) return;
     long before = peak_kib();
@@ -146,7 +125,7 @@ static int same_dict(const nlcl_tensor_dict *a, const nlcl_tensor_dict *b) {
 static void test_pth_memory(void) {
     const char *fx = "tests/fixtures/weights/tiny_state.pth";
     size_t n;
-    unsigned char *b = read_all(fx, &n);
+    unsigned char *b = test_read_file(fx, &n);
     CHECK_MSG(b != NULL, "missing %s", fx);
     if (!b) return;
     nlcl_tensor_dict a, m;
@@ -165,7 +144,7 @@ static void test_pth_memory(void) {
     }
     free(b);
 
-    b = read_all("tests/fixtures/weights/evil.pth", &n);
+    b = test_read_file("tests/fixtures/weights/evil.pth", &n);
     CHECK(b != NULL);
     if (b) {
         CHECK_ERR(nlcl_pth_load_memory(b, n, "evil.pth", &m), NLCL_ERR_UNSUPPORTED,

@@ -29,33 +29,6 @@
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
-static char *tpath(const char *name) {
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ & 7];
-    snprintf(p, 512, "%s/%s", test_tmpdir(), name);
-    return p;
-}
-
-static uint8_t *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(sz > 0 ? (size_t)sz : 1);
-    *n = sz > 0 && b && fread(b, 1, (size_t)sz, f) == (size_t)sz ? (size_t)sz : 0;
-    fclose(f);
-    return b;
-}
-
-static int write_all(const char *path, const void *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    int ok = fwrite(b, 1, n, f) == n;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 static float px(const nlcl_image *im, int c, int y, int x) {
     return im->data[((size_t)c * im->height + y) * im->width + x];
 }
@@ -84,12 +57,6 @@ static uint64_t fnv1a(const uint8_t *b, size_t n) {
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
     return h;
-}
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* Write a PNG with libpng directly. `rows` holds h rows of packed samples in
@@ -243,14 +210,14 @@ static void test_rgb8_and_alpha(void) {
         rgba[4 * i + 3] = (uint8_t)(i % 3 == 0 ? 0 : i % 3 == 1 ? 128 : 255);
     }
     png_spec s = {W, H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, NULL, 0, NULL, 0, NULL};
-    CHECK(write_png(tpath("rgb.png"), &s, rgb) == 0);
+    CHECK(write_png(test_path("rgb.png"), &s, rgb) == 0);
     s.color_type = PNG_COLOR_TYPE_RGB_ALPHA;
-    CHECK(write_png(tpath("rgba.png"), &s, rgba) == 0);
+    CHECK(write_png(test_path("rgba.png"), &s, rgba) == 0);
     const char *names[2] = {"rgb.png", "rgba.png"};
     for (int k = 0; k < 2; k++) {
         nlcl_image im;
         nlcl_image_info info;
-        CHECK_OK(nlcl_image_load(tpath(names[k]), &im, &info));
+        CHECK_OK(nlcl_image_load(test_path(names[k]), &im, &info));
         if (!im.data) continue;
         CHECK(im.width == W && im.height == H);
         CHECK(info.channels == (k ? 4 : 3) && info.bit_depth == 8 && !info.is_jpeg && !info.palette);
@@ -274,19 +241,19 @@ static void test_rgb8_and_alpha(void) {
         ga16[4 * i + 3] = (uint8_t)i;
     }
     s.color_type = PNG_COLOR_TYPE_GRAY_ALPHA;
-    CHECK(write_png(tpath("ga.png"), &s, ga) == 0);
+    CHECK(write_png(test_path("ga.png"), &s, ga) == 0);
     s.bit_depth = 16;
-    CHECK(write_png(tpath("ga16.png"), &s, ga16) == 0);
+    CHECK(write_png(test_path("ga16.png"), &s, ga16) == 0);
     nlcl_image im;
     nlcl_image_info info;
-    CHECK_OK(nlcl_image_load(tpath("ga.png"), &im, &info));
+    CHECK_OK(nlcl_image_load(test_path("ga.png"), &im, &info));
     CHECK(info.channels == 2 && info.bit_depth == 8);
     int bad = 0;
     for (int i = 0; im.data && i < W * H; i++)
         for (int c = 0; c < 3; c++) bad += px(&im, c, i / W, i % W) != f8(ga[2 * i]);
     CHECK_MSG(bad == 0, "grey+alpha: %d samples differ", bad);
     nlcl_image_free(&im);
-    CHECK_OK(nlcl_image_load(tpath("ga16.png"), &im, &info));
+    CHECK_OK(nlcl_image_load(test_path("ga16.png"), &im, &info));
     CHECK(info.channels == 2 && info.bit_depth == 16);
     bad = 0;
     for (int i = 0; im.data && i < W * H; i++)
@@ -303,10 +270,10 @@ static void test_palette(void) {
     uint8_t idx[W * H];
     for (int i = 0; i < W * H; i++) idx[i] = (uint8_t)((i * 3) % 5);
     png_spec s = {W, H, 8, PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE, pal, 5, NULL, 0, NULL};
-    CHECK(write_png(tpath("pal.png"), &s, idx) == 0);
+    CHECK(write_png(test_path("pal.png"), &s, idx) == 0);
     s.trns = trns;
     s.ntrns = 2;
-    CHECK(write_png(tpath("pal_trns.png"), &s, idx) == 0);
+    CHECK(write_png(test_path("pal_trns.png"), &s, idx) == 0);
     /* 4-bit palette: indices packed two per byte, MSB first */
     uint8_t idx4[H * 4];
     memset(idx4, 0, sizeof idx4);
@@ -316,12 +283,12 @@ static void test_palette(void) {
     s.bit_depth = 4;
     s.trns = NULL;
     s.ntrns = 0;
-    CHECK(write_png(tpath("pal4.png"), &s, idx4) == 0);
+    CHECK(write_png(test_path("pal4.png"), &s, idx4) == 0);
     const char *names[3] = {"pal.png", "pal_trns.png", "pal4.png"};
     for (int k = 0; k < 3; k++) {
         nlcl_image im;
         nlcl_image_info info;
-        CHECK_OK(nlcl_image_load(tpath(names[k]), &im, &info));
+        CHECK_OK(nlcl_image_load(test_path(names[k]), &im, &info));
         if (!im.data) continue;
         CHECK(im.width == W && im.height == H);
         CHECK(info.palette == 1 && info.channels == (k == 1 ? 4 : 3) &&
@@ -354,10 +321,10 @@ static void test_low_bit_grey(void) {
         png_spec s = {w, h, bd, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, NULL, 0, NULL, 0, NULL};
         char name[32];
         snprintf(name, sizeof name, "grey%d.png", bd);
-        CHECK(write_png(tpath(name), &s, rows) == 0);
+        CHECK(write_png(test_path(name), &s, rows) == 0);
         nlcl_image im;
         nlcl_image_info info;
-        CHECK_OK(nlcl_image_load(tpath(name), &im, &info));
+        CHECK_OK(nlcl_image_load(test_path(name), &im, &info));
         if (!im.data) continue;
         CHECK(info.bit_depth == bd && info.channels == 1);
         int bad = 0;
@@ -390,12 +357,12 @@ static void test_16bit(void) {
         }
     }
     png_spec s = {W, H, 16, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, NULL, 0, NULL, 0, NULL};
-    CHECK(write_png(tpath("ramp16.png"), &s, g16) == 0);
+    CHECK(write_png(test_path("ramp16.png"), &s, g16) == 0);
     s.color_type = PNG_COLOR_TYPE_RGB;
-    CHECK(write_png(tpath("ramp16rgb.png"), &s, rgb16) == 0);
+    CHECK(write_png(test_path("ramp16rgb.png"), &s, rgb16) == 0);
     nlcl_image im;
     nlcl_image_info info;
-    CHECK_OK(nlcl_image_load(tpath("ramp16.png"), &im, &info));
+    CHECK_OK(nlcl_image_load(test_path("ramp16.png"), &im, &info));
     if (im.data) {
         CHECK(info.bit_depth == 16 && info.channels == 1);
         CHECK(im.data[0] == -1.0f && im.data[N - 1] == 1.0f);
@@ -408,7 +375,7 @@ static void test_16bit(void) {
         CHECK_MSG(bad == 0 && mono == 0, "16-bit grey ramp: %d wrong, %d not increasing", bad, mono);
         nlcl_image_free(&im);
     }
-    CHECK_OK(nlcl_image_load(tpath("ramp16rgb.png"), &im, &info));
+    CHECK_OK(nlcl_image_load(test_path("ramp16rgb.png"), &im, &info));
     if (im.data) {
         CHECK(info.bit_depth == 16 && info.channels == 3);
         int bad = 0;
@@ -426,23 +393,23 @@ static void test_16bit(void) {
         all[2 * i + 1] = (uint8_t)i;
     }
     png_spec a = {256, 256, 16, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE, NULL, 0, NULL, 0, NULL};
-    CHECK(write_png(tpath("all16.png"), &a, all) == 0);
-    CHECK_OK(nlcl_image_load(tpath("all16.png"), &im, NULL));
+    CHECK(write_png(test_path("all16.png"), &a, all) == 0);
+    CHECK_OK(nlcl_image_load(test_path("all16.png"), &im, NULL));
     if (im.data) {
         int mono = 0;
         for (int i = 1; i < 65536; i++) mono += !(im.data[i] > im.data[i - 1]);
         CHECK_MSG(mono == 0, "%d of 65536 16-bit levels collapsed", mono);
         CHECK(im.data[0] == -1.0f && im.data[65535] == 1.0f);
         /* and save at 16 bits reproduces them exactly */
-        CHECK_OK(nlcl_image_save_png(tpath("all16_out.png"), &im, NLCL_QUANT_ROUND, 1));
+        CHECK_OK(nlcl_image_save_png(test_path("all16_out.png"), &im, NLCL_QUANT_ROUND, 1));
         nlcl_image back;
         nlcl_image_info bi;
-        CHECK_OK(nlcl_image_load(tpath("all16_out.png"), &back, &bi));
+        CHECK_OK(nlcl_image_load(test_path("all16_out.png"), &back, &bi));
         CHECK(bi.bit_depth == 16 && bi.channels == 3);
         if (back.data)
             CHECK(test_max_abs_diff(back.data, im.data, (size_t)3 * 65536) == 0.0);
         nlcl_image_free(&back);
-        CHECK_OK(nlcl_image_save_png(tpath("all16_trunc.png"), &im, NLCL_QUANT_TRUNCATE, 1));
+        CHECK_OK(nlcl_image_save_png(test_path("all16_trunc.png"), &im, NLCL_QUANT_TRUNCATE, 1));
         nlcl_image_free(&im);
     }
 }
@@ -453,18 +420,18 @@ static void test_interlaced(void) {
     fill_noise(rgb, sizeof rgb, 3);
     fill_noise(g16, sizeof g16, 4);
     png_spec s = {W, H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_ADAM7, NULL, 0, NULL, 0, NULL};
-    CHECK(write_png(tpath("adam7.png"), &s, rgb) == 0);
+    CHECK(write_png(test_path("adam7.png"), &s, rgb) == 0);
     s.bit_depth = 16;
     s.color_type = PNG_COLOR_TYPE_GRAY;
-    CHECK(write_png(tpath("adam7_16.png"), &s, g16) == 0);
+    CHECK(write_png(test_path("adam7_16.png"), &s, g16) == 0);
     nlcl_image im;
-    CHECK_OK(nlcl_image_load(tpath("adam7.png"), &im, NULL));
+    CHECK_OK(nlcl_image_load(test_path("adam7.png"), &im, NULL));
     int bad = 0;
     for (int i = 0; im.data && i < W * H; i++)
         for (int c = 0; c < 3; c++) bad += px(&im, c, i / W, i % W) != f8(rgb[3 * i + c]);
     CHECK_MSG(bad == 0, "interlaced RGB: %d samples wrong", bad);
     nlcl_image_free(&im);
-    CHECK_OK(nlcl_image_load(tpath("adam7_16.png"), &im, NULL));
+    CHECK_OK(nlcl_image_load(test_path("adam7_16.png"), &im, NULL));
     bad = 0;
     for (int i = 0; im.data && i < W * H; i++)
         bad += px(&im, 1, i / W, i % W) != f16((unsigned)g16[2 * i] << 8 | g16[2 * i + 1]);
@@ -477,11 +444,11 @@ static void test_grey_and_cmyk_jpeg(void) {
     uint8_t g[W * H], cmyk[W * H * 4];
     for (int i = 0; i < W * H; i++) g[i] = (uint8_t)(i % W * 12 + i / W * 3);
     fill_noise(cmyk, sizeof cmyk, 5);
-    CHECK(write_jpeg(tpath("grey.jpg"), W, H, 1, JCS_GRAYSCALE, g, 90) == 0);
-    CHECK(write_jpeg(tpath("cmyk.jpg"), W, H, 4, JCS_CMYK, cmyk, 90) == 0);
+    CHECK(write_jpeg(test_path("grey.jpg"), W, H, 1, JCS_GRAYSCALE, g, 90) == 0);
+    CHECK(write_jpeg(test_path("cmyk.jpg"), W, H, 4, JCS_CMYK, cmyk, 90) == 0);
     nlcl_image im;
     nlcl_image_info info;
-    CHECK_OK(nlcl_image_load(tpath("grey.jpg"), &im, &info));
+    CHECK_OK(nlcl_image_load(test_path("grey.jpg"), &im, &info));
     if (im.data) {
         CHECK(info.is_jpeg && info.channels == 1 && info.bit_depth == 8 && im.width == W);
         size_t n = (size_t)W * H;
@@ -494,7 +461,7 @@ static void test_grey_and_cmyk_jpeg(void) {
         nlcl_image_free(&im);
     }
     /* CMYK is converted to RGB (values: tests/test_image_meta.c) */
-    CHECK_OK(nlcl_image_load(tpath("cmyk.jpg"), &im, &info));
+    CHECK_OK(nlcl_image_load(test_path("cmyk.jpg"), &im, &info));
     CHECK(im.width == W && im.height == H && info.cmyk && info.channels == 4);
     nlcl_image_free(&im);
 }
@@ -505,7 +472,7 @@ static void check_pil_fixture(const char *jpg, const char *rgbfile, int w, int h
     nlcl_image im;
     nlcl_image_info info;
     size_t n = 0;
-    uint8_t *want = read_all(rgbfile, &n);
+    uint8_t *want = test_read_file(rgbfile, &n);
     CHECK_MSG(want && n == (size_t)w * h * 3, "fixture %s missing or wrong size", rgbfile);
     CHECK_OK(nlcl_image_load(jpg, &im, &info));
     if (im.data && want && n == (size_t)w * h * 3) {
@@ -555,9 +522,9 @@ static void test_shared_photos(void) {
             continue;
         }
         nlcl_image im;
-        double t0 = now_s();
+        double t0 = test_now_s();
         CHECK_OK(nlcl_image_load(path, &im, NULL));
-        double t1 = now_s();
+        double t1 = test_now_s();
         if (!im.data) continue;
         CHECK(im.width == ref[k].w && im.height == ref[k].h);
         size_t n = (size_t)im.width * im.height * 3;
@@ -582,27 +549,27 @@ static void test_corrupt(void) {
     static uint8_t rgb[W * H * 3];
     fill_noise(rgb, sizeof rgb, 6);
     png_spec s = {W, H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, NULL, 0, NULL, 0, "hello"};
-    CHECK(write_png(tpath("good.png"), &s, rgb) == 0);
+    CHECK(write_png(test_path("good.png"), &s, rgb) == 0);
     size_t n = 0;
-    uint8_t *png = read_all(tpath("good.png"), &n);
+    uint8_t *png = test_read_file(test_path("good.png"), &n);
     CHECK(png && n > 1000);
     if (!png || n <= 1000) return;
-    CHECK_OK(nlcl_image_load(tpath("good.png"), &im, NULL));
+    CHECK_OK(nlcl_image_load(test_path("good.png"), &im, NULL));
     nlcl_image_free(&im);
 
-    CHECK(write_all(tpath("cut60.png"), png, n * 6 / 10) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("cut60.png"), &im, NULL), NLCL_ERR_FORMAT,
+    CHECK(test_write_file(test_path("cut60.png"), png, n * 6 / 10) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("cut60.png"), &im, NULL), NLCL_ERR_FORMAT,
               "image_load: " /* full path follows */);
-    CHECK_ERR(nlcl_image_load(tpath("cut60.png"), &im, NULL), NLCL_ERR_FORMAT, "cut60.png: PNG truncated");
+    CHECK_ERR(nlcl_image_load(test_path("cut60.png"), &im, NULL), NLCL_ERR_FORMAT, "cut60.png: PNG truncated");
     CHECK(im.data == NULL && im.width == 0);
     /* cut just before IEND: the image data is complete but the file is not */
-    CHECK(write_all(tpath("noiend.png"), png, n - 12) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("noiend.png"), &im, NULL), NLCL_ERR_FORMAT, "noiend.png: PNG truncated");
+    CHECK(test_write_file(test_path("noiend.png"), png, n - 12) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("noiend.png"), &im, NULL), NLCL_ERR_FORMAT, "noiend.png: PNG truncated");
     /* signature only, and half a signature */
-    CHECK(write_all(tpath("sig.png"), png, 8) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("sig.png"), &im, NULL), NLCL_ERR_FORMAT, "sig.png: PNG truncated");
-    CHECK(write_all(tpath("sig4.png"), png, 4) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("sig4.png"), &im, NULL), NLCL_ERR_FORMAT, "sig4.png: PNG truncated");
+    CHECK(test_write_file(test_path("sig.png"), png, 8) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("sig.png"), &im, NULL), NLCL_ERR_FORMAT, "sig.png: PNG truncated");
+    CHECK(test_write_file(test_path("sig4.png"), png, 4) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("sig4.png"), &im, NULL), NLCL_ERR_FORMAT, "sig4.png: PNG truncated");
 
     /* bad CRC: a flipped byte inside IDAT data, or in the (skipped) tEXt chunk */
     size_t idat = find_chunk(png, n, "IDAT"), text = find_chunk(png, n, "tEXt");
@@ -610,49 +577,49 @@ static void test_corrupt(void) {
     uint8_t *bad = malloc(n);
     memcpy(bad, png, n);
     bad[idat + 8 + 20] ^= 0x01;
-    CHECK(write_all(tpath("badcrc.png"), bad, n) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("badcrc.png"), &im, NULL), NLCL_ERR_FORMAT, "badcrc.png: corrupt PNG: IDAT: CRC error");
+    CHECK(test_write_file(test_path("badcrc.png"), bad, n) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("badcrc.png"), &im, NULL), NLCL_ERR_FORMAT, "badcrc.png: corrupt PNG: IDAT: CRC error");
     memcpy(bad, png, n);
     bad[text + 8 + 2] ^= 0x20;
-    CHECK(write_all(tpath("badcrc_text.png"), bad, n) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("badcrc_text.png"), &im, NULL), NLCL_ERR_FORMAT, "badcrc_text.png: corrupt PNG: tEXt: CRC error");
+    CHECK(test_write_file(test_path("badcrc_text.png"), bad, n) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("badcrc_text.png"), &im, NULL), NLCL_ERR_FORMAT, "badcrc_text.png: corrupt PNG: tEXt: CRC error");
     /* a corrupt zlib stream with a correct CRC */
     memcpy(bad, png, n);
     bad[idat + 8] = 0x00; /* zlib header byte */
     put_be32(bad + idat + 8 + ((uint32_t)png[idat + 2] << 8 | png[idat + 3]),
              crc32_png(bad + idat + 4, 4 + ((size_t)png[idat + 2] << 8 | png[idat + 3])));
     CHECK(png[idat] == 0 && png[idat + 1] == 0); /* IDAT shorter than 64 KiB */
-    CHECK(write_all(tpath("badzlib.png"), bad, n) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("badzlib.png"), &im, NULL), NLCL_ERR_FORMAT, "badzlib.png: corrupt PNG");
+    CHECK(test_write_file(test_path("badzlib.png"), bad, n) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("badzlib.png"), &im, NULL), NLCL_ERR_FORMAT, "badzlib.png: corrupt PNG");
     free(bad);
 
     /* 0-byte .jpg, text named .png, garbage after a JPEG SOI */
-    CHECK(write_all(tpath("empty.jpg"), "", 0) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("empty.jpg"), &im, NULL), NLCL_ERR_FORMAT, "empty.jpg: empty file");
+    CHECK(test_write_file(test_path("empty.jpg"), "", 0) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("empty.jpg"), &im, NULL), NLCL_ERR_FORMAT, "empty.jpg: empty file");
     const char *txt = "this is not an image\n";
-    CHECK(write_all(tpath("text.png"), txt, strlen(txt)) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("text.png"), &im, NULL), NLCL_ERR_FORMAT, "text.png: not a PNG or JPEG file");
+    CHECK(test_write_file(test_path("text.png"), txt, strlen(txt)) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("text.png"), &im, NULL), NLCL_ERR_FORMAT, "text.png: not a PNG or JPEG file");
     static const uint8_t soi[6] = {0xFF, 0xD8, 0xFF, 0x00, 0x12, 0x34};
-    CHECK(write_all(tpath("soi.jpg"), soi, 6) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("soi.jpg"), &im, NULL), NLCL_ERR_FORMAT, "soi.jpg: ");
+    CHECK(test_write_file(test_path("soi.jpg"), soi, 6) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("soi.jpg"), &im, NULL), NLCL_ERR_FORMAT, "soi.jpg: ");
 
     /* JPEG cut in half: baseline (generated) and progressive (fixture) */
     nlcl_image src;
     CHECK_OK(nlcl_image_alloc(&src, 96, 64));
     for (size_t i = 0; src.data && i < (size_t)3 * 96 * 64; i++) src.data[i] = (float)((i * 37) % 200) / 100.0f - 1.0f;
-    CHECK_OK(nlcl_image_save_jpeg(tpath("whole.jpg"), &src, NLCL_QUANT_ROUND, 90));
+    CHECK_OK(nlcl_image_save_jpeg(test_path("whole.jpg"), &src, NLCL_QUANT_ROUND, 90));
     nlcl_image_free(&src);
     size_t jn = 0;
-    uint8_t *jpg = read_all(tpath("whole.jpg"), &jn);
+    uint8_t *jpg = test_read_file(test_path("whole.jpg"), &jn);
     CHECK(jpg && jn > 1000);
-    CHECK(write_all(tpath("half.jpg"), jpg, jn / 2) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("half.jpg"), &im, NULL), NLCL_ERR_FORMAT, "half.jpg: JPEG truncated");
+    CHECK(test_write_file(test_path("half.jpg"), jpg, jn / 2) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("half.jpg"), &im, NULL), NLCL_ERR_FORMAT, "half.jpg: JPEG truncated");
     CHECK(im.data == NULL);
     CHECK_ERR(nlcl_image_load_memory(jpg, jn / 2, "mem-half.jpg", &im, NULL), NLCL_ERR_FORMAT, "mem-half.jpg: JPEG truncated");
     /* only the final EOI missing: still truncated (PIL refuses it too) */
     CHECK(jpg[jn - 2] == 0xFF && jpg[jn - 1] == 0xD9);
-    CHECK(write_all(tpath("noeoi.jpg"), jpg, jn - 2) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("noeoi.jpg"), &im, NULL), NLCL_ERR_FORMAT, "noeoi.jpg: JPEG truncated");
+    CHECK(test_write_file(test_path("noeoi.jpg"), jpg, jn - 2) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("noeoi.jpg"), &im, NULL), NLCL_ERR_FORMAT, "noeoi.jpg: JPEG truncated");
     /* corrupt entropy-coded data: a marker (FF D0..) in the middle of the scan */
     uint8_t *cj = malloc(jn);
     memcpy(cj, jpg, jn);
@@ -671,7 +638,7 @@ static void test_corrupt(void) {
     free(cj);
     free(jpg);
     size_t pn = 0;
-    uint8_t *pj = read_all(FIX "prog_422.jpg", &pn);
+    uint8_t *pj = test_read_file(FIX "prog_422.jpg", &pn);
     CHECK(pj && pn > 200);
     if (pj) {
         CHECK_ERR(nlcl_image_load_memory(pj, pn / 2, "prog-half.jpg", &im, NULL), NLCL_ERR_FORMAT, "prog-half.jpg: JPEG truncated");
@@ -681,14 +648,14 @@ static void test_corrupt(void) {
     free(pj);
 
     /* I/O errors */
-    CHECK_ERR(nlcl_image_load(tpath("missing.png"), &im, NULL), NLCL_ERR_IO, "missing.png: cannot open");
+    CHECK_ERR(nlcl_image_load(test_path("missing.png"), &im, NULL), NLCL_ERR_IO, "missing.png: cannot open");
     CHECK_ERR(nlcl_image_load(test_tmpdir(), &im, NULL), NLCL_ERR_IO, "is a directory");
     CHECK_ERR(nlcl_image_load(NULL, &im, NULL), NLCL_ERR_INVALID_ARG, "image_load");
     CHECK_ERR(nlcl_image_load_memory(NULL, 5, "x", &im, NULL), NLCL_ERR_INVALID_ARG, "x");
     /* format from the bytes, not the name */
-    CHECK(write_all(tpath("really_png.jpg"), png, n) == 0);
+    CHECK(test_write_file(test_path("really_png.jpg"), png, n) == 0);
     nlcl_image_info info;
-    CHECK_OK(nlcl_image_load(tpath("really_png.jpg"), &im, &info));
+    CHECK_OK(nlcl_image_load(test_path("really_png.jpg"), &im, &info));
     CHECK(!info.is_jpeg && im.width == W);
     nlcl_image_free(&im);
     CHECK_OK(nlcl_image_load_memory(png, n, "mem.png", &im, &info));
@@ -713,12 +680,12 @@ static void test_pixel_limit(void) {
      * NLCL_ERR_NOMEM, not NLCL_ERR_LIMIT) */
     size_t n = fake_png(b, 100000, 100000);
     CHECK(n < 100);
-    CHECK(write_all(tpath("huge.png"), b, n) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("huge.png"), &im, &info), NLCL_ERR_LIMIT,
+    CHECK(test_write_file(test_path("huge.png"), b, n) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("huge.png"), &im, &info), NLCL_ERR_LIMIT,
               "huge.png: 100000x100000 exceeds the pixel limit of 100000000");
     CHECK(im.data == NULL);
     CHECK(info.width == 100000 && info.height == 100000); /* the header was described */
-    CHECK_ERR(nlcl_image_probe(tpath("huge.png"), &info), NLCL_ERR_LIMIT, "huge.png");
+    CHECK_ERR(nlcl_image_probe(test_path("huge.png"), &info), NLCL_ERR_LIMIT, "huge.png");
     /* 20000x20000 = 400 Mpx */
     n = fake_png(b, 20000, 20000);
     CHECK_ERR(nlcl_image_load_memory(b, n, "big.png", &im, NULL), NLCL_ERR_LIMIT,
@@ -731,21 +698,21 @@ static void test_pixel_limit(void) {
     /* exact boundary on a real image: 40x25 = 1000 loads, at 999 it does not */
     nlcl_image src;
     CHECK_OK(nlcl_image_alloc(&src, 40, 25));
-    CHECK_OK(nlcl_image_save_png(tpath("b1000.png"), &src, NLCL_QUANT_ROUND, 0));
-    CHECK_OK(nlcl_image_save_jpeg(tpath("b1000.jpg"), &src, NLCL_QUANT_ROUND, 80));
+    CHECK_OK(nlcl_image_save_png(test_path("b1000.png"), &src, NLCL_QUANT_ROUND, 0));
+    CHECK_OK(nlcl_image_save_jpeg(test_path("b1000.jpg"), &src, NLCL_QUANT_ROUND, 80));
     nlcl_image_free(&src);
-    CHECK_OK(nlcl_image_load(tpath("b1000.png"), &im, NULL));
+    CHECK_OK(nlcl_image_load(test_path("b1000.png"), &im, NULL));
     nlcl_image_free(&im);
-    CHECK_OK(nlcl_image_load(tpath("b1000.jpg"), &im, NULL));
+    CHECK_OK(nlcl_image_load(test_path("b1000.jpg"), &im, NULL));
     nlcl_image_free(&im);
     nlcl_image_set_max_pixels(999);
-    CHECK_ERR(nlcl_image_load(tpath("b1000.png"), &im, NULL), NLCL_ERR_LIMIT, "b1000.png: 40x25 exceeds the pixel limit of 999");
-    CHECK_ERR(nlcl_image_load(tpath("b1000.jpg"), &im, NULL), NLCL_ERR_LIMIT, "b1000.jpg: 40x25 exceeds the pixel limit of 999");
+    CHECK_ERR(nlcl_image_load(test_path("b1000.png"), &im, NULL), NLCL_ERR_LIMIT, "b1000.png: 40x25 exceeds the pixel limit of 999");
+    CHECK_ERR(nlcl_image_load(test_path("b1000.jpg"), &im, NULL), NLCL_ERR_LIMIT, "b1000.jpg: 40x25 exceeds the pixel limit of 999");
     nlcl_image_set_max_pixels(0);
     CHECK(nlcl_image_get_max_pixels() == NLCL_IMAGE_DEFAULT_MAX_PIXELS);
     /* a JPEG whose SOF claims 65000x65000 */
     size_t jn = 0;
-    uint8_t *j = read_all(tpath("b1000.jpg"), &jn);
+    uint8_t *j = test_read_file(test_path("b1000.jpg"), &jn);
     for (size_t i = 2; j && i + 9 < jn; i++)
         if (j[i] == 0xFF && j[i + 1] == 0xC0) {
             j[i + 5] = 0xFD, j[i + 6] = 0xE8, j[i + 7] = 0xFD, j[i + 8] = 0xE8; /* 65000 */
@@ -762,9 +729,9 @@ static void test_probe(void) {
     CHECK_OK(nlcl_image_probe(FIX "prog_422.jpg", &info));
     CHECK(info.width == 31 && info.height == 19 && info.channels == 3 && info.is_jpeg &&
           info.bit_depth == 8 && !info.palette);
-    CHECK_OK(nlcl_image_probe(tpath("pal_trns.png"), &info));
+    CHECK_OK(nlcl_image_probe(test_path("pal_trns.png"), &info));
     CHECK(info.width == 7 && info.height == 5 && info.palette && info.channels == 4 && !info.is_jpeg);
-    CHECK_ERR(nlcl_image_probe(tpath("text.png"), &info), NLCL_ERR_FORMAT, "image_probe: ");
+    CHECK_ERR(nlcl_image_probe(test_path("text.png"), &info), NLCL_ERR_FORMAT, "image_probe: ");
 }
 
 /* Fix every chunk CRC of a (mutated) PNG so that the decoder gets past the
@@ -788,7 +755,7 @@ static void test_mutations(void) {
     uint8_t rgb[W * H * 3];
     fill_noise(rgb, sizeof rgb, 11);
     png_spec s = {W, H, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_ADAM7, NULL, 0, NULL, 0, "fuzz"};
-    CHECK(write_png(tpath("fuzz.png"), &s, rgb) == 0);
+    CHECK(write_png(test_path("fuzz.png"), &s, rgb) == 0);
     const char *srcs[3] = {NULL, FIX "q90_420.jpg", FIX "prog_422.jpg"};
     nlcl_image_set_max_pixels(1u << 20);
     nlcl_rng r;
@@ -798,7 +765,7 @@ static void test_mutations(void) {
     int iters = env && atoi(env) > 0 ? atoi(env) : 300;
     for (int k = 0; k < 3; k++) {
         size_t n = 0;
-        uint8_t *orig = read_all(k ? srcs[k] : tpath("fuzz.png"), &n);
+        uint8_t *orig = test_read_file(k ? srcs[k] : test_path("fuzz.png"), &n);
         CHECK(orig && n > 100);
         if (!orig || n <= 100) {
             free(orig);
@@ -878,11 +845,11 @@ static void test_quantize(void) {
         CHECK_MSG(t8[3 * i] == want_t[i] && t8[3 * i + 1] == want_t[i], "trunc %d: %d", i, t8[3 * i]);
     }
     /* the same through PNG files, 8 and 16 bits */
-    CHECK_OK(nlcl_image_save_png(tpath("q_round.png"), &im, NLCL_QUANT_ROUND, 0));
-    CHECK_OK(nlcl_image_save_png(tpath("q_trunc.png"), &im, NLCL_QUANT_TRUNCATE, 0));
+    CHECK_OK(nlcl_image_save_png(test_path("q_round.png"), &im, NLCL_QUANT_ROUND, 0));
+    CHECK_OK(nlcl_image_save_png(test_path("q_trunc.png"), &im, NLCL_QUANT_TRUNCATE, 0));
     nlcl_image a, b;
-    CHECK_OK(nlcl_image_load(tpath("q_round.png"), &a, NULL));
-    CHECK_OK(nlcl_image_load(tpath("q_trunc.png"), &b, NULL));
+    CHECK_OK(nlcl_image_load(test_path("q_round.png"), &a, NULL));
+    CHECK_OK(nlcl_image_load(test_path("q_trunc.png"), &b, NULL));
     for (int i = 0; a.data && b.data && i < 8; i++) {
         CHECK(a.data[i] == f8(want_r[i]) && a.data[16 + i] == f8(want_r[i]));
         CHECK(b.data[i] == f8(want_t[i]) && b.data[8 + i] == f8(want_t[i]));
@@ -891,10 +858,10 @@ static void test_quantize(void) {
     nlcl_image_free(&b);
     /* 16-bit: 1000.6 -> 1001 rounded, 1000 truncated */
     for (int c = 0; c < 3; c++) im.data[8 * c] = (float)(1000.6 / 65535.0 * 2 - 1);
-    CHECK_OK(nlcl_image_save_png(tpath("q16r.png"), &im, NLCL_QUANT_ROUND, 1));
-    CHECK_OK(nlcl_image_save_png(tpath("q16t.png"), &im, NLCL_QUANT_TRUNCATE, 1));
-    CHECK_OK(nlcl_image_load(tpath("q16r.png"), &a, NULL));
-    CHECK_OK(nlcl_image_load(tpath("q16t.png"), &b, NULL));
+    CHECK_OK(nlcl_image_save_png(test_path("q16r.png"), &im, NLCL_QUANT_ROUND, 1));
+    CHECK_OK(nlcl_image_save_png(test_path("q16t.png"), &im, NLCL_QUANT_TRUNCATE, 1));
+    CHECK_OK(nlcl_image_load(test_path("q16r.png"), &a, NULL));
+    CHECK_OK(nlcl_image_load(test_path("q16t.png"), &b, NULL));
     if (a.data && b.data) {
         CHECK(a.data[0] == f16(1001) && b.data[0] == f16(1000));
         CHECK(a.data[2] == 1.0f && a.data[3] == -1.0f); /* clamped */
@@ -937,8 +904,8 @@ static void test_round_trips(void) {
         CHECK_OK(nlcl_image_from_rgb8(&im, in, w, h));
         char name[64];
         snprintf(name, sizeof name, "odd_%dx%d.png", w, h);
-        CHECK_OK(nlcl_image_save(tpath(name), &im, NLCL_QUANT_ROUND));
-        CHECK_OK(nlcl_image_load(tpath(name), &back, NULL));
+        CHECK_OK(nlcl_image_save(test_path(name), &im, NLCL_QUANT_ROUND));
+        CHECK_OK(nlcl_image_load(test_path(name), &back, NULL));
         CHECK_MSG(back.width == w && back.height == h, "%s came back %dx%d", name, back.width,
                   back.height);
         if (back.data) {
@@ -949,8 +916,8 @@ static void test_round_trips(void) {
         nlcl_image_free(&back);
         if (k < 2) { /* JPEG keeps odd sizes too */
             snprintf(name, sizeof name, "odd_%dx%d.jpg", w, h);
-            CHECK_OK(nlcl_image_save(tpath(name), &im, NLCL_QUANT_ROUND));
-            CHECK_OK(nlcl_image_load(tpath(name), &back, NULL));
+            CHECK_OK(nlcl_image_save(test_path(name), &im, NLCL_QUANT_ROUND));
+            CHECK_OK(nlcl_image_load(test_path(name), &back, NULL));
             CHECK(back.width == w && back.height == h);
             nlcl_image_free(&back);
         }
@@ -964,8 +931,8 @@ static void test_round_trips(void) {
     nlcl_rng r;
     nlcl_rng_seed(&r, 9, 1);
     for (size_t i = 0; im.data && i < (size_t)3 * 33 * 21; i++) im.data[i] = f16(nlcl_rng_below(&r, 65536));
-    CHECK_OK(nlcl_image_save_png(tpath("rt16.png"), &im, NLCL_QUANT_ROUND, 1));
-    CHECK_OK(nlcl_image_load(tpath("rt16.png"), &back, NULL));
+    CHECK_OK(nlcl_image_save_png(test_path("rt16.png"), &im, NLCL_QUANT_ROUND, 1));
+    CHECK_OK(nlcl_image_load(test_path("rt16.png"), &back, NULL));
     if (back.data) CHECK(test_max_abs_diff(im.data, back.data, (size_t)3 * 33 * 21) == 0.0);
     nlcl_image_free(&back);
     nlcl_image_free(&im);
@@ -974,51 +941,51 @@ static void test_round_trips(void) {
     CHECK_OK(nlcl_image_alloc(&im, 160, 96));
     if (!im.data) return;
     fill_smooth(&im);
-    CHECK_OK(nlcl_image_save_jpeg(tpath("q95.jpg"), &im, NLCL_QUANT_ROUND, 95));
-    CHECK_OK(nlcl_image_save_jpeg(tpath("q10.jpg"), &im, NLCL_QUANT_ROUND, 10));
+    CHECK_OK(nlcl_image_save_jpeg(test_path("q95.jpg"), &im, NLCL_QUANT_ROUND, 95));
+    CHECK_OK(nlcl_image_save_jpeg(test_path("q10.jpg"), &im, NLCL_QUANT_ROUND, 10));
     nlcl_image b10;
-    CHECK_OK(nlcl_image_load(tpath("q95.jpg"), &back, NULL));
-    CHECK_OK(nlcl_image_load(tpath("q10.jpg"), &b10, NULL));
+    CHECK_OK(nlcl_image_load(test_path("q95.jpg"), &back, NULL));
+    CHECK_OK(nlcl_image_load(test_path("q10.jpg"), &b10, NULL));
     if (back.data && b10.data) {
         double p95 = psnr8(&im, &back), p10 = psnr8(&im, &b10);
         CHECK_MSG(p95 > 35.0, "JPEG q95 PSNR %.2f dB", p95);
         CHECK_MSG(p10 < p95, "q10 %.2f dB vs q95 %.2f dB", p10, p95);
         size_t n95 = 0, n10 = 0;
-        free(read_all(tpath("q95.jpg"), &n95));
-        free(read_all(tpath("q10.jpg"), &n10));
+        free(test_read_file(test_path("q95.jpg"), &n95));
+        free(test_read_file(test_path("q10.jpg"), &n10));
         CHECK(n10 < n95);
         printf("JPEG round trip 160x96: q95 %.2f dB (%zu bytes), q10 %.2f dB (%zu bytes)\n", p95,
                n95, p10, n10);
     }
     nlcl_image_free(&back);
     nlcl_image_free(&b10);
-    CHECK_ERR(nlcl_image_save_jpeg(tpath("q0.jpg"), &im, NLCL_QUANT_ROUND, 0), NLCL_ERR_INVALID_ARG, "quality 0");
-    CHECK(!file_exists(tpath("q0.jpg")));
+    CHECK_ERR(nlcl_image_save_jpeg(test_path("q0.jpg"), &im, NLCL_QUANT_ROUND, 0), NLCL_ERR_INVALID_ARG, "quality 0");
+    CHECK(!file_exists(test_path("q0.jpg")));
     /* extension dispatch is case-insensitive; .jpeg works; others are refused */
-    CHECK_OK(nlcl_image_save(tpath("UP.PNG"), &im, NLCL_QUANT_ROUND));
-    CHECK_OK(nlcl_image_save(tpath("x.jpeg"), &im, NLCL_QUANT_TRUNCATE));
+    CHECK_OK(nlcl_image_save(test_path("UP.PNG"), &im, NLCL_QUANT_ROUND));
+    CHECK_OK(nlcl_image_save(test_path("x.jpeg"), &im, NLCL_QUANT_TRUNCATE));
     nlcl_image_info info;
-    CHECK_OK(nlcl_image_probe(tpath("UP.PNG"), &info));
+    CHECK_OK(nlcl_image_probe(test_path("UP.PNG"), &info));
     CHECK(!info.is_jpeg && info.channels == 3 && info.bit_depth == 8);
-    CHECK_OK(nlcl_image_probe(tpath("x.jpeg"), &info));
+    CHECK_OK(nlcl_image_probe(test_path("x.jpeg"), &info));
     CHECK(info.is_jpeg && info.channels == 3);
-    CHECK_ERR(nlcl_image_save(tpath("x.bmp"), &im, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG, "x.bmp: unknown image extension");
-    CHECK(!file_exists(tpath("x.bmp")));
+    CHECK_ERR(nlcl_image_save(test_path("x.bmp"), &im, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG, "x.bmp: unknown image extension");
+    CHECK(!file_exists(test_path("x.bmp")));
     nlcl_image empty = {0, 0, NULL};
-    CHECK_ERR(nlcl_image_save(tpath("e.png"), &empty, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG, "e.png");
+    CHECK_ERR(nlcl_image_save(test_path("e.png"), &empty, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG, "e.png");
     CHECK_ERR(nlcl_image_alloc(&back, 0, 5), NLCL_ERR_INVALID_ARG, "0x5");
     nlcl_image_free(&im);
 
     /* tiny: 1x1 PNG and JPEG */
     uint8_t one[3] = {10, 200, 255};
     CHECK_OK(nlcl_image_from_rgb8(&im, one, 1, 1));
-    CHECK_OK(nlcl_image_save(tpath("one.png"), &im, NLCL_QUANT_ROUND));
-    CHECK_OK(nlcl_image_save(tpath("one.jpg"), &im, NLCL_QUANT_ROUND));
-    CHECK_OK(nlcl_image_load(tpath("one.png"), &back, &info));
+    CHECK_OK(nlcl_image_save(test_path("one.png"), &im, NLCL_QUANT_ROUND));
+    CHECK_OK(nlcl_image_save(test_path("one.jpg"), &im, NLCL_QUANT_ROUND));
+    CHECK_OK(nlcl_image_load(test_path("one.png"), &back, &info));
     CHECK(back.width == 1 && back.height == 1 && back.data && back.data[0] == f8(10) &&
           back.data[1] == f8(200) && back.data[2] == 1.0f);
     nlcl_image_free(&back);
-    CHECK_OK(nlcl_image_load(tpath("one.jpg"), &back, &info));
+    CHECK_OK(nlcl_image_load(test_path("one.jpg"), &back, &info));
     CHECK(back.width == 1 && back.height == 1 && info.is_jpeg);
     if (back.data) {
         uint8_t o[3];
@@ -1039,7 +1006,7 @@ static void test_atomic_save(void) {
     nlcl_rng_seed(&r, 3, 3);
     test_fill_uniform(&r, im.data, (size_t)3 * 200 * 150, -1.0f, 1.0f);
     /* parent of the target is a regular file: NLCL_ERR_IO, nothing created */
-    CHECK(write_all(tpath("plainfile"), "x", 1) == 0);
+    CHECK(test_write_file(test_path("plainfile"), "x", 1) == 0);
     char p[600];
     snprintf(p, sizeof p, "%s/plainfile/out.png", dir);
     CHECK_ERR(nlcl_image_save(p, &im, NLCL_QUANT_ROUND), NLCL_ERR_IO, "out.png");
@@ -1050,18 +1017,18 @@ static void test_atomic_save(void) {
     /* a failure in the middle of writing (file size limit: write() -> EFBIG)
      * leaves the existing file intact and no temporary file behind */
     const char *old = "old contents\n";
-    CHECK(write_all(tpath("keep.png"), old, strlen(old)) == 0);
-    CHECK(write_all(tpath("keep.jpg"), old, strlen(old)) == 0);
+    CHECK(test_write_file(test_path("keep.png"), old, strlen(old)) == 0);
+    CHECK(test_write_file(test_path("keep.jpg"), old, strlen(old)) == 0);
     struct rlimit saved, lim;
     CHECK(getrlimit(RLIMIT_FSIZE, &saved) == 0);
     void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
     lim = saved;
     lim.rlim_cur = 4096;
     CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
-    nlcl_status s1 = nlcl_image_save(tpath("keep.png"), &im, NLCL_QUANT_ROUND);
+    nlcl_status s1 = nlcl_image_save(test_path("keep.png"), &im, NLCL_QUANT_ROUND);
     char m1[512];
     snprintf(m1, sizeof m1, "%s", nlcl_error_message());
-    nlcl_status s2 = nlcl_image_save(tpath("keep.jpg"), &im, NLCL_QUANT_ROUND);
+    nlcl_status s2 = nlcl_image_save(test_path("keep.jpg"), &im, NLCL_QUANT_ROUND);
     char m2[512];
     snprintf(m2, sizeof m2, "%s", nlcl_error_message());
     CHECK(setrlimit(RLIMIT_FSIZE, &saved) == 0);
@@ -1069,23 +1036,23 @@ static void test_atomic_save(void) {
     CHECK_MSG(s1 == NLCL_ERR_IO && test_contains(m1, "keep.png"), "png: %s: %s", nlcl_status_name(s1), m1);
     CHECK_MSG(s2 == NLCL_ERR_IO && test_contains(m2, "keep.jpg"), "jpeg: %s: %s", nlcl_status_name(s2), m2);
     size_t n = 0;
-    uint8_t *b = read_all(tpath("keep.png"), &n);
+    uint8_t *b = test_read_file(test_path("keep.png"), &n);
     CHECK(b && n == strlen(old) && memcmp(b, old, n) == 0);
     free(b);
-    b = read_all(tpath("keep.jpg"), &n);
+    b = test_read_file(test_path("keep.jpg"), &n);
     CHECK(b && n == strlen(old) && memcmp(b, old, n) == 0);
     free(b);
     CHECK(count_prefix(dir, "keep.png.tmp") == 0 && count_prefix(dir, "keep.jpg.tmp") == 0);
     /* an invalid extension also leaves the old file alone */
-    CHECK(write_all(tpath("keep.gif"), old, strlen(old)) == 0);
-    CHECK_ERR(nlcl_image_save(tpath("keep.gif"), &im, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG, "keep.gif");
-    b = read_all(tpath("keep.gif"), &n);
+    CHECK(test_write_file(test_path("keep.gif"), old, strlen(old)) == 0);
+    CHECK_ERR(nlcl_image_save(test_path("keep.gif"), &im, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG, "keep.gif");
+    b = test_read_file(test_path("keep.gif"), &n);
     CHECK(b && n == strlen(old));
     free(b);
     /* and a successful save replaces it, with no temporary left */
-    CHECK_OK(nlcl_image_save(tpath("keep.png"), &im, NLCL_QUANT_ROUND));
+    CHECK_OK(nlcl_image_save(test_path("keep.png"), &im, NLCL_QUANT_ROUND));
     nlcl_image back;
-    CHECK_OK(nlcl_image_load(tpath("keep.png"), &back, NULL));
+    CHECK_OK(nlcl_image_load(test_path("keep.png"), &back, NULL));
     CHECK(back.width == 200 && back.height == 150);
     nlcl_image_free(&back);
     CHECK(count_prefix(dir, "keep.png.tmp") == 0);
@@ -1093,7 +1060,7 @@ static void test_atomic_save(void) {
 }
 
 int main(void) {
-    double t0 = now_s();
+    double t0 = test_now_s();
     test_rgb8_and_alpha();
     test_palette();
     test_low_bit_grey();
@@ -1109,6 +1076,6 @@ int main(void) {
     test_round_trips();
     test_atomic_save();
     test_shared_photos();
-    printf("test_image: %.2f s\n", now_s() - t0);
+    printf("test_image: %.2f s\n", test_now_s() - t0);
     return test_finish("test_image");
 }

@@ -25,34 +25,6 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static char *tpath(const char *name) {
-    static char buf[8][512];
-    static int k;
-    char *p = buf[k++ & 7];
-    snprintf(p, 512, "%s/%s", test_tmpdir(), name);
-    return p;
-}
-
-static uint8_t *read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    *n = 0;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(sz > 0 ? (size_t)sz : 1);
-    *n = sz > 0 && b && fread(b, 1, (size_t)sz, f) == (size_t)sz ? (size_t)sz : 0;
-    fclose(f);
-    return b;
-}
-
-static int write_all(const char *path, const void *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    int ok = fwrite(b, 1, n, f) == n;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 static float px(const nlcl_image *im, int c, int y, int x) {
     return im->data[((size_t)c * im->height + y) * im->width + x];
 }
@@ -74,12 +46,6 @@ static uint32_t rnd(void) {
 }
 static void fill_rand(uint8_t *b, size_t n) {
     for (size_t i = 0; i < n; i++) b[i] = (uint8_t)rnd();
-}
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
@@ -277,24 +243,24 @@ static int rgba_maxdiff(const char *path, const nlcl_image *im) {
 static void tiff_case(const char *name, const tiff_spec *s, const uint8_t *d, int rgba) {
     nlcl_image im, im2;
     nlcl_image_info info;
-    CHECK(write_tiff(tpath(name), s, d) == 0);
-    CHECK_OK(nlcl_image_load(tpath(name), &im, &info));
+    CHECK(write_tiff(test_path(name), s, d) == 0);
+    CHECK_OK(nlcl_image_load(test_path(name), &im, &info));
     long bad = check_tiff_values(&im, s, d);
     CHECK_MSG(bad == 0, "%s: %ld values differ", name, bad);
     CHECK(info.format == NLCL_IMAGE_TIFF && !info.is_jpeg && info.width == (int)s->w &&
           info.height == (int)s->h && info.bit_depth == s->bps &&
           info.palette == (s->photo == PHOTOMETRIC_PALETTE));
     if (rgba) {
-        int m = rgba_maxdiff(tpath(name), &im);
+        int m = rgba_maxdiff(test_path(name), &im);
         CHECK_MSG(m == 0, "%s: differs from libtiff's RGBA decoder by %d levels", name, m);
     }
     size_t n;
-    uint8_t *b = read_all(tpath(name), &n);
+    uint8_t *b = test_read_file(test_path(name), &n);
     CHECK_OK(nlcl_image_load_memory(b, n, name, &im2, NULL));
     CHECK(im.data && im2.data &&
           memcmp(im.data, im2.data, (size_t)im.width * im.height * 3 * sizeof(float)) == 0);
     nlcl_image_info pinfo;
-    CHECK_OK(nlcl_image_probe(tpath(name), &pinfo));
+    CHECK_OK(nlcl_image_probe(test_path(name), &pinfo));
     /* what only a full load knows (image.h: "full loads") */
     pinfo.transparent = info.transparent;
     pinfo.colour_converted = info.colour_converted;
@@ -323,7 +289,7 @@ static void test_tiff_valid(void) {
     tiff_case("grey8_white.tif", &s, d, 1);
     {
         nlcl_image im;
-        CHECK_OK(nlcl_image_load(tpath("grey8_white.tif"), &im, NULL));
+        CHECK_OK(nlcl_image_load(test_path("grey8_white.tif"), &im, NULL));
         CHECK(im.data && px(&im, 0, 0, 0) == 1.0f && px(&im, 2, 0, 1) == -1.0f);
         nlcl_image_free(&im);
     }
@@ -339,7 +305,7 @@ static void test_tiff_valid(void) {
     tiff_case("rgb16.tif", &s, d, 0);
     {
         nlcl_image im;
-        CHECK_OK(nlcl_image_load(tpath("rgb16.tif"), &im, NULL));
+        CHECK_OK(nlcl_image_load(test_path("rgb16.tif"), &im, NULL));
         int increasing = im.data != NULL;
         for (size_t i = 1; increasing && i < 65536; i++) increasing = im.data[i] > im.data[i - 1];
         CHECK_MSG(increasing, "16-bit levels not all distinct");
@@ -370,7 +336,7 @@ static void test_tiff_valid(void) {
     tiff_case("pal8.tif", &s, d, 1);
     {
         nlcl_image im;
-        CHECK_OK(nlcl_image_load(tpath("pal8.tif"), &im, NULL));
+        CHECK_OK(nlcl_image_load(test_path("pal8.tif"), &im, NULL));
         CHECK(im.data && px(&im, 0, 0, 0) == fx(1000 >> 8, 255) && px(&im, 0, 0, 1) == 1.0f &&
               px(&im, 0, 0, 2) == -1.0f);
         nlcl_image_free(&im);
@@ -382,8 +348,8 @@ static void test_tiff_valid(void) {
     tiff_case("pal8_x257.tif", &s, d, 1);
     {
         nlcl_image a, b2;
-        CHECK_OK(nlcl_image_load(tpath("pal8_x256.tif"), &a, NULL));
-        CHECK_OK(nlcl_image_load(tpath("pal8_x257.tif"), &b2, NULL));
+        CHECK_OK(nlcl_image_load(test_path("pal8_x256.tif"), &a, NULL));
+        CHECK_OK(nlcl_image_load(test_path("pal8_x257.tif"), &b2, NULL));
         CHECK(a.data && b2.data && memcmp(a.data, b2.data, (size_t)19 * 6 * 3 * sizeof(float)) == 0);
         nlcl_image_free(&a);
         nlcl_image_free(&b2);
@@ -414,7 +380,7 @@ static void test_tiff_valid(void) {
     /* tiled 2-bit grey (sub-byte tile rows are byte-aligned): random tile bytes,
      * against libtiff's RGBA decoder only */
     {
-        TIFF *t = TIFFOpen(tpath("tiled2.tif"), "w");
+        TIFF *t = TIFFOpen(test_path("tiled2.tif"), "w");
         TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 37);
         TIFFSetField(t, TIFFTAG_IMAGELENGTH, 21);
         TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 2);
@@ -430,9 +396,9 @@ static void test_tiff_valid(void) {
         TIFFClose(t);
         nlcl_image im;
         nlcl_image_info info;
-        CHECK_OK(nlcl_image_load(tpath("tiled2.tif"), &im, &info));
+        CHECK_OK(nlcl_image_load(test_path("tiled2.tif"), &im, &info));
         CHECK(im.data && info.bit_depth == 2 && info.channels == 1);
-        int m = im.data ? rgba_maxdiff(tpath("tiled2.tif"), &im) : -1;
+        int m = im.data ? rgba_maxdiff(test_path("tiled2.tif"), &im) : -1;
         CHECK_MSG(m == 0, "tiled2.tif: differs from libtiff's RGBA decoder by %d levels", m);
         nlcl_image_free(&im);
     }
@@ -457,10 +423,10 @@ static void test_tiff_valid(void) {
     if (TIFFIsCODECConfigured(COMPRESSION_JPEG)) {
         nlcl_image im;
         nlcl_image_info info;
-        CHECK(write_tiff(tpath("jpeg.tif"), &s, d) == 0);
-        CHECK_OK(nlcl_image_load(tpath("jpeg.tif"), &im, &info));
+        CHECK(write_tiff(test_path("jpeg.tif"), &s, d) == 0);
+        CHECK_OK(nlcl_image_load(test_path("jpeg.tif"), &im, &info));
         CHECK(im.data && info.channels == 3 && info.bit_depth == 8);
-        int m = rgba_maxdiff(tpath("jpeg.tif"), &im);
+        int m = rgba_maxdiff(test_path("jpeg.tif"), &im);
         CHECK_MSG(m == 0, "JPEG TIFF differs from libtiff's RGBA decoder by %d levels", m);
         double maxd = 0;
         for (uint32_t y = 0; im.data && y < s.h; y++)
@@ -474,7 +440,7 @@ static void test_tiff_valid(void) {
         /* a strip whose StripByteCounts entry is cut to 60%: libjpeg would fill
          * the rest with grey and only warn; that is an error here */
         size_t fn;
-        uint8_t *f = read_all(tpath("jpeg.tif"), &fn);
+        uint8_t *f = test_read_file(test_path("jpeg.tif"), &fn);
         int patched = 0;
         if (f && fn > 8 && !memcmp(f, "II*\0", 4)) {
             uint32_t ifd = (uint32_t)f[4] | (uint32_t)f[5] << 8 | (uint32_t)f[6] << 16 | (uint32_t)f[7] << 24;
@@ -512,21 +478,21 @@ static void test_tiff_valid(void) {
         fill_rand(p1, sizeof p1);
         fill_rand(p2, sizeof p2);
         const uint8_t *pd[2] = {p1, p2};
-        CHECK(write_tiff_pages(tpath("pages.tif"), 2, sp, pd) == 0);
+        CHECK(write_tiff_pages(test_path("pages.tif"), 2, sp, pd) == 0);
         nlcl_image im;
         nlcl_image_info info;
-        CHECK_ERR(nlcl_image_load(tpath("pages.tif"), &im, &info), NLCL_ERR_UNSUPPORTED,
+        CHECK_ERR(nlcl_image_load(test_path("pages.tif"), &im, &info), NLCL_ERR_UNSUPPORTED,
                   "pages.tif: TIFF with 2 pages is not supported");
         CHECK(im.data == NULL);
-        CHECK_ERR(nlcl_image_probe(tpath("pages.tif"), &info), NLCL_ERR_UNSUPPORTED, "2 pages");
+        CHECK_ERR(nlcl_image_probe(test_path("pages.tif"), &info), NLCL_ERR_UNSUPPORTED, "2 pages");
         sp[1].subfile = FILETYPE_REDUCEDIMAGE;
-        CHECK(write_tiff_pages(tpath("thumb.tif"), 2, sp, pd) == 0);
-        CHECK_OK(nlcl_image_load(tpath("thumb.tif"), &im, &info));
+        CHECK(write_tiff_pages(test_path("thumb.tif"), 2, sp, pd) == 0);
+        CHECK_OK(nlcl_image_load(test_path("thumb.tif"), &im, &info));
         CHECK(check_tiff_values(&im, &sp[0], p1) == 0);
         CHECK(info.width == 5 && info.height == 4 && info.channels == 1);
         nlcl_image_free(&im);
         /* ... and the second page is really there */
-        TIFF *t = TIFFOpen(tpath("pages.tif"), "r");
+        TIFF *t = TIFFOpen(test_path("pages.tif"), "r");
         CHECK(t && TIFFNumberOfDirectories(t) == 2);
         if (t) TIFFClose(t);
     }
@@ -584,8 +550,8 @@ static void test_tiff_bad(void) {
     static uint8_t b[1 << 16];
     /* the hand-made file itself is valid */
     size_t n = mini_tiff(b, 7, 5, 0, 1);
-    CHECK(write_all(tpath("mini.tif"), b, n) == 0);
-    CHECK_OK(nlcl_image_load(tpath("mini.tif"), &im, &info));
+    CHECK(test_write_file(test_path("mini.tif"), b, n) == 0);
+    CHECK_OK(nlcl_image_load(test_path("mini.tif"), &im, &info));
     CHECK(im.data && im.width == 7 && im.height == 5 && px(&im, 1, 4, 6) == fx((34 * 37) & 255, 255));
     nlcl_image_free(&im);
     /* truncated pixel data: each cut length is an error naming the file */
@@ -594,8 +560,8 @@ static void test_tiff_bad(void) {
                   "image_load: cut.tif: TIFF truncated (row ");
         CHECK(im.data == NULL);
     }
-    CHECK(write_all(tpath("cut.tif"), b, n - 10) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("cut.tif"), &im, NULL), NLCL_ERR_FORMAT, "cut.tif: TIFF truncated");
+    CHECK(test_write_file(test_path("cut.tif"), b, n - 10) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("cut.tif"), &im, NULL), NLCL_ERR_FORMAT, "cut.tif: TIFF truncated");
     /* truncated inside the header / IFD */
     CHECK_ERR(nlcl_image_load_memory(b, 3, "h3.tif", &im, NULL), NLCL_ERR_FORMAT, "h3.tif: TIFF truncated");
     CHECK_ERR(nlcl_image_load_memory(b, 6, "h6.tif", &im, NULL), NLCL_ERR_FORMAT, "h6.tif: ");
@@ -603,7 +569,7 @@ static void test_tiff_bad(void) {
     /* a libtiff-written file (IFD at the end) cut in half */
     {
         size_t fn;
-        uint8_t *f = read_all(tpath("rgb8.tif"), &fn);
+        uint8_t *f = test_read_file(test_path("rgb8.tif"), &fn);
         CHECK(f && fn > 100);
         CHECK_ERR(nlcl_image_load_memory(f, fn / 2, "half.tif", &im, NULL), NLCL_ERR_FORMAT,
                   "image_load: half.tif: ");
@@ -614,7 +580,7 @@ static void test_tiff_bad(void) {
      * allocating a tile buffer */
     {
         size_t fn;
-        uint8_t *f = read_all(tpath("tiled_lzw.tif"), &fn);
+        uint8_t *f = test_read_file(test_path("tiled_lzw.tif"), &fn);
         int patched = 0;
         if (f && fn > 8 && !memcmp(f, "II*\0", 4)) {
             uint32_t ifd = (uint32_t)f[4] | (uint32_t)f[5] << 8 | (uint32_t)f[6] << 16 | (uint32_t)f[7] << 24;
@@ -636,13 +602,13 @@ static void test_tiff_bad(void) {
     /* 100000x100000: the pixel limit, before any allocation (decoding it would
      * need 120 GB, so an allocation attempt would give NLCL_ERR_NOMEM) */
     n = mini_tiff(b, 100000, 100000, 0, 0);
-    CHECK(write_all(tpath("huge.tif"), b, n) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("huge.tif"), &im, &info), NLCL_ERR_LIMIT,
+    CHECK(test_write_file(test_path("huge.tif"), b, n) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("huge.tif"), &im, &info), NLCL_ERR_LIMIT,
               "image_load: ") ;
     CHECK(test_contains(nlcl_error_message(), "huge.tif: 100000x100000 exceeds the pixel limit of 100000000"));
     CHECK(im.data == NULL && info.width == 100000 && info.height == 100000 &&
           info.format == NLCL_IMAGE_TIFF);
-    CHECK_ERR(nlcl_image_probe(tpath("huge.tif"), &info), NLCL_ERR_LIMIT, "image_probe: ");
+    CHECK_ERR(nlcl_image_probe(test_path("huge.tif"), &info), NLCL_ERR_LIMIT, "image_probe: ");
     /* zero sizes */
     n = mini_tiff(b, 0, 5, 0, 1);
     CHECK_ERR(nlcl_image_load_memory(b, n, "w0.tif", &im, NULL), NLCL_ERR_FORMAT, "w0.tif: ");
@@ -650,8 +616,8 @@ static void test_tiff_bad(void) {
     CHECK_ERR(nlcl_image_load_memory(b, n, "h0.tif", &im, NULL), NLCL_ERR_FORMAT, "h0.tif: ");
     /* a text file named .tif, and "II*\0" followed by garbage */
     const char *txt = "this is not a TIFF\n";
-    CHECK(write_all(tpath("text.tif"), txt, strlen(txt)) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("text.tif"), &im, NULL), NLCL_ERR_FORMAT,
+    CHECK(test_write_file(test_path("text.tif"), txt, strlen(txt)) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("text.tif"), &im, NULL), NLCL_ERR_FORMAT,
               "text.tif: not a PNG or JPEG file, nor TIFF or BMP");
     memcpy(b, "II*\0\xff\xff\xff\x7f garbage garbage", 24);
     CHECK_ERR(nlcl_image_load_memory(b, 24, "garbage.tif", &im, NULL), NLCL_ERR_FORMAT, "garbage.tif: ");
@@ -661,11 +627,11 @@ static void test_tiff_bad(void) {
     static uint8_t d[64 * 64 * 4];
     fill_rand(d, sizeof d);
     tiff_spec s = {.w = 8, .h = 8, .bps = 8, .spp = 4, .photo = PHOTOMETRIC_SEPARATED};
-    CHECK(write_tiff(tpath("cmyk.tif"), &s, d) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("cmyk.tif"), &im, NULL), NLCL_ERR_UNSUPPORTED,
+    CHECK(write_tiff(test_path("cmyk.tif"), &s, d) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("cmyk.tif"), &im, NULL), NLCL_ERR_UNSUPPORTED,
               "cmyk.tif: CMYK (separated) TIFF is not supported");
     {
-        TIFF *t = TIFFOpen(tpath("float.tif"), "w");
+        TIFF *t = TIFFOpen(test_path("float.tif"), "w");
         TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
         TIFFSetField(t, TIFFTAG_IMAGELENGTH, 2);
         TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 32);
@@ -676,14 +642,14 @@ static void test_tiff_bad(void) {
         for (uint32_t y = 0; y < 2; y++) TIFFWriteScanline(t, row, y, 0);
         TIFFClose(t);
     }
-    CHECK_ERR(nlcl_image_load(tpath("float.tif"), &im, NULL), NLCL_ERR_UNSUPPORTED,
+    CHECK_ERR(nlcl_image_load(test_path("float.tif"), &im, NULL), NLCL_ERR_UNSUPPORTED,
               "float.tif: TIFF with floating-point samples is not supported");
     s = (tiff_spec){.w = 8, .h = 8, .bps = 4, .spp = 3, .photo = PHOTOMETRIC_RGB};
-    CHECK(write_tiff(tpath("rgb4.tif"), &s, d) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("rgb4.tif"), &im, NULL), NLCL_ERR_UNSUPPORTED,
+    CHECK(write_tiff(test_path("rgb4.tif"), &s, d) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("rgb4.tif"), &im, NULL), NLCL_ERR_UNSUPPORTED,
               "rgb4.tif: 4-bit RGB TIFF is not supported");
     /* probe refuses the same */
-    CHECK_ERR(nlcl_image_probe(tpath("cmyk.tif"), &info), NLCL_ERR_UNSUPPORTED, "cmyk.tif");
+    CHECK_ERR(nlcl_image_probe(test_path("cmyk.tif"), &info), NLCL_ERR_UNSUPPORTED, "cmyk.tif");
     /* not a regular file */
     CHECK_ERR(nlcl_image_load(test_tmpdir(), &im, NULL), NLCL_ERR_IO, "is a directory");
 }
@@ -768,10 +734,10 @@ static void bmp_case(const char *name, const bmp_spec *s, const uint8_t *pix) {
     int ah = s->h < 0 ? -s->h : s->h;
     size_t pixlen = bmp_stride(s->w, s->bpp) * (size_t)ah;
     size_t n = make_bmp(file, s, pix, pixlen);
-    CHECK(write_all(tpath(name), file, n) == 0);
+    CHECK(test_write_file(test_path(name), file, n) == 0);
     nlcl_image im, im2;
     nlcl_image_info info;
-    CHECK_OK(nlcl_image_load(tpath(name), &im, &info));
+    CHECK_OK(nlcl_image_load(test_path(name), &im, &info));
     long bad = -1;
     if (im.data && im.width == s->w && im.height == ah) {
         bad = 0;
@@ -789,7 +755,7 @@ static void bmp_case(const char *name, const bmp_spec *s, const uint8_t *pix) {
     CHECK(im.data && im2.data &&
           memcmp(im.data, im2.data, (size_t)im.width * im.height * 3 * sizeof(float)) == 0);
     nlcl_image_info pinfo;
-    CHECK_OK(nlcl_image_probe(tpath(name), &pinfo));
+    CHECK_OK(nlcl_image_probe(test_path(name), &pinfo));
     /* what only a full load knows (image.h: "full loads") */
     pinfo.transparent = info.transparent;
     pinfo.colour_converted = info.colour_converted;
@@ -821,13 +787,13 @@ static void test_bmp_valid(void) {
         bmp_spec o = {.hsize = 40, .w = 1, .h = 2, .bpp = 24};
         bmp_case("orient.bmp", &o, p);
         nlcl_image im;
-        CHECK_OK(nlcl_image_load(tpath("orient.bmp"), &im, NULL));
+        CHECK_OK(nlcl_image_load(test_path("orient.bmp"), &im, NULL));
         CHECK(im.data && px(&im, 0, 0, 0) == fx(30, 255) && px(&im, 2, 0, 0) == fx(10, 255) &&
               px(&im, 0, 1, 0) == fx(3, 255));
         nlcl_image_free(&im);
         o.h = -2;
         bmp_case("orient_td.bmp", &o, p);
-        CHECK_OK(nlcl_image_load(tpath("orient_td.bmp"), &im, NULL));
+        CHECK_OK(nlcl_image_load(test_path("orient_td.bmp"), &im, NULL));
         CHECK(im.data && px(&im, 0, 0, 0) == fx(3, 255) && px(&im, 0, 1, 0) == fx(30, 255));
         nlcl_image_free(&im);
     }
@@ -863,7 +829,7 @@ static void test_bmp_valid(void) {
     {
         nlcl_image im;
         nlcl_image_info info;
-        CHECK_OK(nlcl_image_load(tpath("rgb10.bmp"), &im, &info));
+        CHECK_OK(nlcl_image_load(test_path("rgb10.bmp"), &im, &info));
         CHECK(info.bit_depth == 10);
         nlcl_image_free(&im);
     }
@@ -877,7 +843,7 @@ static void test_bmp_valid(void) {
     bmp_case("rgb555.bmp", &s, p16);
     {
         nlcl_image im;
-        CHECK_OK(nlcl_image_load(tpath("rgb555.bmp"), &im, NULL));
+        CHECK_OK(nlcl_image_load(test_path("rgb555.bmp"), &im, NULL));
         /* bottom row (y = 2) holds the first stored row */
         CHECK(im.data && px(&im, 0, 2, 0) == 1.0f && px(&im, 2, 2, 0) == 1.0f &&
               px(&im, 0, 2, 1) == -1.0f && px(&im, 2, 2, 2) == 1.0f && px(&im, 0, 2, 2) == -1.0f);
@@ -905,8 +871,8 @@ static void test_bmp_bad(void) {
     CHECK_ERR(nlcl_image_load_memory(f, n - 1, "cut.bmp", &im, NULL), NLCL_ERR_FORMAT,
               "image_load: cut.bmp: BMP truncated: 5x5 pixels need 80 bytes");
     CHECK(im.data == NULL);
-    CHECK(write_all(tpath("cut.bmp"), f, n - 40) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("cut.bmp"), &im, NULL), NLCL_ERR_FORMAT,
+    CHECK(test_write_file(test_path("cut.bmp"), f, n - 40) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("cut.bmp"), &im, NULL), NLCL_ERR_FORMAT,
               "cut.bmp: BMP truncated: 5x5 pixels need 80 bytes of pixel data from byte 54, the file has 94");
     CHECK_ERR(nlcl_image_load_memory(f, 30, "hdr.bmp", &im, NULL), NLCL_ERR_FORMAT,
               "hdr.bmp: BMP truncated (in the info header)");
@@ -925,8 +891,8 @@ static void test_bmp_bad(void) {
     /* 100000x100000: the pixel limit before any allocation (header only, 54 bytes) */
     s.w = 100000, s.h = 100000;
     n = make_bmp(f, &s, pix, 0);
-    CHECK(write_all(tpath("huge.bmp"), f, n) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("huge.bmp"), &im, &info), NLCL_ERR_LIMIT,
+    CHECK(test_write_file(test_path("huge.bmp"), f, n) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("huge.bmp"), &im, &info), NLCL_ERR_LIMIT,
               "huge.bmp: 100000x100000 exceeds the pixel limit of 100000000");
     CHECK(im.data == NULL && info.width == 100000 && info.height == 100000 &&
           info.format == NLCL_IMAGE_BMP);
@@ -934,7 +900,7 @@ static void test_bmp_bad(void) {
     n = make_bmp(f, &s, pix, 0);
     CHECK_ERR(nlcl_image_load_memory(f, n, "huge_td.bmp", &im, NULL), NLCL_ERR_LIMIT,
               "huge_td.bmp: 100000x100000 exceeds the pixel limit");
-    CHECK_ERR(nlcl_image_probe(tpath("huge.bmp"), &info), NLCL_ERR_LIMIT, "image_probe: ");
+    CHECK_ERR(nlcl_image_probe(test_path("huge.bmp"), &info), NLCL_ERR_LIMIT, "image_probe: ");
     /* the pixel limit on a real one: 5x5 = 25 */
     s.w = 5, s.h = 5;
     n = make_bmp(f, &s, pix, bmp_stride(5, 24) * 5);
@@ -1020,12 +986,12 @@ static void test_bmp_bad(void) {
                   bad_masks[k].what);
     }
     /* a text file named .bmp, and one that starts with "BM" */
-    CHECK(write_all(tpath("text.bmp"), "hello\n", 6) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("text.bmp"), &im, NULL), NLCL_ERR_FORMAT,
+    CHECK(test_write_file(test_path("text.bmp"), "hello\n", 6) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("text.bmp"), &im, NULL), NLCL_ERR_FORMAT,
               "text.bmp: not a PNG or JPEG file, nor TIFF or BMP");
     const char *bm = "BMW was here, this is text and not a bitmap at all\n";
-    CHECK(write_all(tpath("bmw.bmp"), bm, strlen(bm)) == 0);
-    CHECK_ERR(nlcl_image_load(tpath("bmw.bmp"), &im, NULL), NLCL_ERR_FORMAT, "bmw.bmp: ");
+    CHECK(test_write_file(test_path("bmw.bmp"), bm, strlen(bm)) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("bmw.bmp"), &im, NULL), NLCL_ERR_FORMAT, "bmw.bmp: ");
     CHECK(im.data == NULL);
 }
 
@@ -1038,7 +1004,7 @@ static void test_mutations(void) {
     nlcl_image_set_max_pixels(1u << 20); /* keeps mutated sizes cheap (valgrind) */
     for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
         size_t n;
-        uint8_t *orig = read_all(tpath(files[k]), &n);
+        uint8_t *orig = test_read_file(test_path(files[k]), &n);
         if (!orig || n == 0) {
             CHECK_MSG(0, "%s missing", files[k]);
             free(orig);
@@ -1096,7 +1062,7 @@ static void test_names(void) {
     for (size_t k = 0; k < 5; k++) {
         char p[700];
         snprintf(p, sizeof p, "%s/%s", dir, names[k]);
-        CHECK(write_all(p, "x", 1) == 0);
+        CHECK(test_write_file(p, "x", 1) == 0);
     }
     char **paths = NULL;
     int count = 0;
@@ -1108,9 +1074,9 @@ static void test_names(void) {
     /* only PNG and JPEG are written */
     nlcl_image im;
     CHECK_OK(nlcl_image_alloc(&im, 2, 2));
-    CHECK_ERR(nlcl_image_save(tpath("out.tif"), &im, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG,
+    CHECK_ERR(nlcl_image_save(test_path("out.tif"), &im, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG,
               "unknown image extension");
-    CHECK_ERR(nlcl_image_save(tpath("out.bmp"), &im, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG,
+    CHECK_ERR(nlcl_image_save(test_path("out.bmp"), &im, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG,
               "unknown image extension");
     nlcl_image_free(&im);
 }
@@ -1135,7 +1101,7 @@ static void test_shared_sets(void) {
             continue;
         }
         CHECK(count == (k == 0 ? 18 : 14));
-        double t0 = now_s();
+        double t0 = test_now_s();
         for (int i = 0; i < count; i++) {
             nlcl_image im;
             nlcl_image_info info;
@@ -1143,7 +1109,7 @@ static void test_shared_sets(void) {
             CHECK(im.data && info.format == (k == 0 ? NLCL_IMAGE_TIFF : NLCL_IMAGE_BMP));
             nlcl_image_free(&im);
         }
-        printf("%s: %d files loaded in %.3f s\n", sets[k], count, now_s() - t0);
+        printf("%s: %d files loaded in %.3f s\n", sets[k], count, test_now_s() - t0);
         nlcl_free_list(paths);
     }
     /* FNV-1a 64 of PIL 9.4's RGB bytes, computed once with

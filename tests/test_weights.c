@@ -12,6 +12,7 @@
 #include <zip.h>
 
 #include "harness.h"
+#include "pickle_writer.h"
 #include "nlcl/weights.h"
 
 #define FIX "tests/fixtures/weights/"
@@ -25,39 +26,6 @@ static float from_bits(uint32_t u) {
     float f;
     memcpy(&f, &u, 4);
     return f;
-}
-
-static unsigned char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void write_all(const char *path, const void *buf, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(buf, 1, len, f) != len) {
-        fprintf(stderr, "cannot write %s\n", path);
-        abort();
-    }
-    fclose(f);
-}
-
-static const char *tmp_path(const char *name) {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", test_tmpdir(), name);
-    return buf[k];
 }
 
 static int dict_is_empty(const nlcl_tensor_dict *d) {
@@ -147,7 +115,7 @@ static void test_roundtrip(void) {
     CHECK_OK(nlcl_tensor_dict_set_meta(&d, "multi\nline", "tab\there \"q\" \x01"));
     CHECK_OK(nlcl_tensor_dict_set_meta(&d, "empty", ""));
 
-    const char *p = tmp_path("rt.safetensors");
+    const char *p = test_path("rt.safetensors");
     CHECK_OK(nlcl_safetensors_save(p, &d));
     nlcl_tensor_dict e;
     CHECK_OK(nlcl_safetensors_load(p, &e));
@@ -159,7 +127,7 @@ static void test_roundtrip(void) {
 
     /* Layout: header length a multiple of 8, "__metadata__" first, space padding. */
     size_t len;
-    unsigned char *buf = read_all(p, &len);
+    unsigned char *buf = test_read_file(p, &len);
     CHECK(buf != NULL);
     if (buf) {
         uint64_t n = 0;
@@ -186,9 +154,9 @@ static void test_roundtrip(void) {
     nlcl_tensor_dict bad;
     nlcl_tensor_dict_init(&bad);
     CHECK_OK(nlcl_tensor_dict_add(&bad, "__metadata__", 0, NULL, &sc, NULL));
-    CHECK_ERR(nlcl_safetensors_save(tmp_path("bad.safetensors"), &bad), NLCL_ERR_INVALID_ARG,
+    CHECK_ERR(nlcl_safetensors_save(test_path("bad.safetensors"), &bad), NLCL_ERR_INVALID_ARG,
               "'__metadata__' is not allowed");
-    CHECK(access(tmp_path("bad.safetensors"), F_OK) != 0);
+    CHECK(access(test_path("bad.safetensors"), F_OK) != 0);
     nlcl_tensor_dict_free(&bad);
     CHECK_ERR(nlcl_safetensors_save("/nonexistent-dir/x.safetensors", &d), NLCL_ERR_IO,
               "/nonexistent-dir/x.safetensors");
@@ -196,11 +164,11 @@ static void test_roundtrip(void) {
     nlcl_tensor_dict nm;
     nlcl_tensor_dict_init(&nm);
     CHECK_OK(nlcl_tensor_dict_add(&nm, "x", 0, NULL, &sc, NULL));
-    CHECK_OK(nlcl_safetensors_save(tmp_path("nm.safetensors"), &nm));
-    buf = read_all(tmp_path("nm.safetensors"), &len);
+    CHECK_OK(nlcl_safetensors_save(test_path("nm.safetensors"), &nm));
+    buf = test_read_file(test_path("nm.safetensors"), &len);
     CHECK(buf && len > 10 && memcmp(buf + 8, "{\"x\":", 5) == 0);
     free(buf);
-    CHECK_OK(nlcl_safetensors_load(tmp_path("nm.safetensors"), &e));
+    CHECK_OK(nlcl_safetensors_load(test_path("nm.safetensors"), &e));
     check_same(&nm, &e);
     nlcl_tensor_dict_free(&e);
     nlcl_tensor_dict_free(&nm);
@@ -227,7 +195,7 @@ static void test_python_reads_ours(void) {
     float mz = -0.0f;
     CHECK_OK(nlcl_tensor_dict_add(&d, "scalar", 0, NULL, &mz, NULL));
     CHECK_OK(nlcl_tensor_dict_add(&d, "empty", 2, se, NULL, NULL));
-    const char *p = tmp_path("for_python.safetensors");
+    const char *p = test_path("for_python.safetensors");
     CHECK_OK(nlcl_safetensors_save(p, &d));
     CHECK(test_system("/usr/bin/python3 tests/fixtures/make_weight_fixtures.py verify '%s'", p) == 0);
     nlcl_tensor_dict_free(&d);
@@ -384,7 +352,7 @@ static void test_bad_safetensors(void) {
 
     /* A header over the 100 MB cap inside a (sparse) file that is larger
      * still: NLCL_ERR_LIMIT, refused before anything is allocated. */
-    const char *big = tmp_path("big.safetensors");
+    const char *big = test_path("big.safetensors");
     int fd = open(big, O_CREAT | O_WRONLY | O_TRUNC, 0644);
     CHECK(fd >= 0);
     if (fd >= 0) {
@@ -407,11 +375,11 @@ static void test_bad_safetensors(void) {
     for (size_t i = 0; i < t->numel; i++) t->data[i] = (float)i;
     CHECK_OK(nlcl_tensor_dict_add(&w, "gen.0.bias", 1, sh, NULL, NULL));
     CHECK_OK(nlcl_tensor_dict_set_meta(&w, "k", "v"));
-    const char *full = tmp_path("full.safetensors");
+    const char *full = test_path("full.safetensors");
     CHECK_OK(nlcl_safetensors_save(full, &w));
     nlcl_tensor_dict_free(&w);
     size_t len;
-    unsigned char *buf = read_all(full, &len);
+    unsigned char *buf = test_read_file(full, &len);
     CHECK(buf != NULL);
     size_t cuts[] = {0, 1, 7, 8, 9, 30, 60, 0 /* end of header */, 0 /* mid data */, 0 /* len-1 */};
     uint64_t hl = 0;
@@ -420,8 +388,8 @@ static void test_bad_safetensors(void) {
     cuts[8] = 8 + (size_t)hl + 50;
     cuts[9] = len - 1;
     for (size_t i = 0; buf && i < sizeof cuts / sizeof *cuts; i++) {
-        const char *cp = tmp_path("cut.safetensors");
-        write_all(cp, buf, cuts[i]);
+        const char *cp = test_path("cut.safetensors");
+        CHECK(test_write_file(cp, buf, cuts[i]) == 0);
         nlcl_error_clear();
         nlcl_status s = nlcl_safetensors_load(cp, &d);
         CHECK_MSG(s == NLCL_ERR_FORMAT && test_contains(nlcl_error_message(), "cut.safetensors: "),
@@ -442,101 +410,12 @@ static void test_bad_safetensors(void) {
         free(c);
     }
     free(buf);
-    CHECK_ERR(nlcl_safetensors_load(tmp_path("missing.safetensors"), &d), NLCL_ERR_IO,
+    CHECK_ERR(nlcl_safetensors_load(test_path("missing.safetensors"), &d), NLCL_ERR_IO,
               "missing.safetensors: No such file");
     CHECK_ERR(nlcl_safetensors_load(test_tmpdir(), &d), NLCL_ERR_IO, "directory");
 }
 
 /* ---- .pth: building archives in C -------------------------------------- */
-
-typedef struct {
-    unsigned char *b;
-    size_t n, cap;
-} bytes;
-
-static void put(bytes *x, const void *p, size_t n) {
-    if (n == 0) return;
-    if (x->n + n > x->cap) {
-        x->cap = (x->n + n) * 2 + 64;
-        x->b = realloc(x->b, x->cap);
-    }
-    memcpy(x->b + x->n, p, n);
-    x->n += n;
-}
-static void op(bytes *x, int c) {
-    unsigned char u = (unsigned char)c;
-    put(x, &u, 1);
-}
-static void u32(bytes *x, uint32_t v) {
-    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 24)};
-    put(x, b, 4);
-}
-static void p_str(bytes *x, const char *s) {
-    op(x, 'X');
-    u32(x, (uint32_t)strlen(s));
-    put(x, s, strlen(s));
-}
-static void p_int(bytes *x, int64_t v) {
-    op(x, 'J');
-    u32(x, (uint32_t)(int32_t)v);
-}
-static void p_global(bytes *x, const char *mod, const char *name) {
-    op(x, 'c');
-    put(x, mod, strlen(mod));
-    op(x, '\n');
-    put(x, name, strlen(name));
-    op(x, '\n');
-}
-
-typedef struct {
-    const char *name, *stype, *key;
-    int64_t snumel, offset;
-    int ndim;
-    int64_t size[9], stride[9];
-} ptensor;
-
-/* A torch.save-style protocol-2 pickle of OrderedDict(name -> tensor). */
-static void p_state_dict(bytes *x, const ptensor *ts, int n) {
-    op(x, 0x80);
-    op(x, 2);
-    p_global(x, "collections", "OrderedDict");
-    op(x, 'q');
-    op(x, 0);
-    op(x, ')');
-    op(x, 'R');
-    op(x, '(');
-    for (int i = 0; i < n; i++) {
-        const ptensor *t = &ts[i];
-        p_str(x, t->name);
-        p_global(x, "torch._utils", "_rebuild_tensor_v2");
-        op(x, '(');
-        op(x, '(');
-        p_str(x, "storage");
-        p_global(x, "torch", t->stype);
-        p_str(x, t->key);
-        p_str(x, "cpu");
-        p_int(x, t->snumel);
-        op(x, 't');
-        op(x, 'Q');
-        p_int(x, t->offset);
-        op(x, '(');
-        for (int k = 0; k < t->ndim; k++) p_int(x, t->size[k]);
-        op(x, 't');
-        op(x, '(');
-        for (int k = 0; k < t->ndim; k++) p_int(x, t->stride[k]);
-        op(x, 't');
-        op(x, 0x89);
-        op(x, 'h');
-        op(x, 0);
-        op(x, ')');
-        op(x, 'R');
-        op(x, 't');
-        op(x, 'R');
-    }
-    op(x, 'u');
-    op(x, '.');
-}
 
 typedef struct {
     const char *name;
@@ -559,9 +438,9 @@ static void write_zip(const char *path, const zentry *e, int n) {
 }
 
 /* A .pth whose pickle is `pk` and whose storages are given as (key, floats, count). */
-static const char *make_pth(const char *fname, const bytes *pk, const char *const *keys,
+static const char *make_pth(const char *fname, const pw_bytes *pk, const char *const *keys,
                             const float *const *vals, const size_t *counts, int ns, int deflate) {
-    const char *path = tmp_path(fname);
+    const char *path = test_path(fname);
     zentry e[16];
     char names[16][64];
     int n = 0;
@@ -575,10 +454,10 @@ static const char *make_pth(const char *fname, const bytes *pk, const char *cons
     return path;
 }
 
-static nlcl_status load_one(const ptensor *t, const char *key, const float *v, size_t cnt,
+static nlcl_status load_one(const pw_tensor *t, const char *key, const float *v, size_t cnt,
                             nlcl_tensor_dict *d) {
-    bytes pk = {0};
-    p_state_dict(&pk, t, 1);
+    pw_bytes pk = {0};
+    pw_state_dict(&pk, t, 1);
     const char *p = make_pth("one.pth", &pk, &key, &v, &cnt, key ? 1 : 0, 0);
     free(pk.b);
     nlcl_status s = nlcl_pth_load(p, d);
@@ -588,8 +467,8 @@ static nlcl_status load_one(const ptensor *t, const char *key, const float *v, s
 
 /* A pickle given as raw bytes inside an otherwise valid archive. */
 static nlcl_status load_raw(const void *pkl, size_t n, nlcl_tensor_dict *d) {
-    bytes pk = {0};
-    put(&pk, pkl, n);
+    pw_bytes pk = {0};
+    pw_put(&pk, pkl, n);
     const char *p = make_pth("raw.pth", &pk, NULL, NULL, NULL, 0, 0);
     free(pk.b);
     nlcl_status s = nlcl_pth_load(p, d);
@@ -606,17 +485,17 @@ static void test_pth_built(void) {
     float *big = malloc(BIG * sizeof(float));
     for (int i = 0; i < BIG; i++) big[i] = (float)i * 0.5f - 7.0f;
     float small[6] = {1, 2, 3, 4, 5, 6};
-    ptensor ts[3] = {
-        {"big.view", "FloatStorage", "0", BIG, 16383, 2, {100, 200}, {200, 1}},
-        {"big.head", "FloatStorage", "0", BIG, 0, 3, {1, 3, 1}, {99, 1, 5}},
-        {"small", "FloatStorage", "k_1", 6, 0, 2, {2, 3}, {3, 1}},
+    pw_tensor ts[3] = {
+        {"big.view", "FloatStorage", "0", BIG, 16383, 2, {100, 200}, {200, 1}, 0},
+        {"big.head", "FloatStorage", "0", BIG, 0, 3, {1, 3, 1}, {99, 1, 5}, 0},
+        {"small", "FloatStorage", "k_1", 6, 0, 2, {2, 3}, {3, 1}, 0},
     };
     const char *keys[2] = {"0", "k_1"};
     const float *vals[2] = {big, small};
     size_t counts[2] = {BIG, 6};
     for (int deflate = 0; deflate < 2; deflate++) {
-        bytes pk = {0};
-        p_state_dict(&pk, ts, 3);
+        pw_bytes pk = {0};
+        pw_state_dict(&pk, ts, 3);
         const char *p = make_pth(deflate ? "ok_deflate.pth" : "ok.pth", &pk, keys, vals, counts, 2, deflate);
         free(pk.b);
         CHECK_OK(nlcl_weights_load(p, &d));
@@ -636,7 +515,7 @@ static void test_pth_built(void) {
     }
 
     /* Tensor / storage mismatches. */
-    ptensor t = {"a", "FloatStorage", "0", 6, 0, 2, {2, 3}, {3, 1}};
+    pw_tensor t = {"a", "FloatStorage", "0", 6, 0, 2, {2, 3}, {3, 1}, 0};
     CHECK_ERR(load_one(&t, "0", small, 2, &d), NLCL_ERR_FORMAT,
               "one.pth: arch/data/0 holds 8 bytes, expected 24 (storage of tensor 'a'");
     CHECK_ERR(load_one(&t, NULL, NULL, 0, &d), NLCL_ERR_FORMAT, "storage '0' of tensor 'a' is missing");
@@ -668,17 +547,17 @@ static void test_pth_built(void) {
     t.snumel = 1;
     CHECK_ERR(load_one(&t, "0", small, 1, &d), NLCL_ERR_UNSUPPORTED, "rank 9 exceeds");
     /* an empty tensor on an empty storage is fine */
-    ptensor z = {"e", "FloatStorage", "0", 0, 0, 2, {0, 4}, {4, 1}};
+    pw_tensor z = {"e", "FloatStorage", "0", 0, 0, 2, {0, 4}, {4, 1}, 0};
     CHECK_OK(load_one(&z, "0", small, 0, &d));
     CHECK(d.count == 1 && d.tensors[0].numel == 0 && d.tensors[0].shape[1] == 4);
     nlcl_tensor_dict_free(&d);
 
     /* Same key twice: consistent = shared storage, inconsistent = error;
      * duplicate state_dict keys. */
-    ptensor two[2] = {{"a", "FloatStorage", "0", 6, 0, 1, {6}, {1}},
-                      {"b", "FloatStorage", "0", 5, 0, 1, {5}, {1}}};
-    bytes pk = {0};
-    p_state_dict(&pk, two, 2);
+    pw_tensor two[2] = {{"a", "FloatStorage", "0", 6, 0, 1, {6}, {1}, 0},
+                      {"b", "FloatStorage", "0", 5, 0, 1, {5}, {1}, 0}};
+    pw_bytes pk = {0};
+    pw_state_dict(&pk, two, 2);
     const char *k0 = "0";
     const float *v0 = small;
     size_t c6 = 6;
@@ -687,35 +566,35 @@ static void test_pth_built(void) {
     free(pk.b);
     two[1].snumel = 6;
     two[1].name = "a";
-    pk = (bytes){0};
-    p_state_dict(&pk, two, 2);
+    pk = (pw_bytes){0};
+    pw_state_dict(&pk, two, 2);
     p = make_pth("dup.pth", &pk, &k0, &v0, &c6, 1, 0);
     CHECK_ERR(nlcl_pth_load(p, &d), NLCL_ERR_FORMAT, "duplicate tensor name 'a'");
 
     /* Archive structure: no data.pkl, two roots, big-endian, a lying size. */
     zentry e1[1] = {{"x/version", "3\n", 2, 0}};
-    write_zip(tmp_path("nopkl.pth"), e1, 1);
-    CHECK_ERR(nlcl_pth_load(tmp_path("nopkl.pth"), &d), NLCL_ERR_FORMAT, "nopkl.pth: zip archive has no <root>/data.pkl");
+    write_zip(test_path("nopkl.pth"), e1, 1);
+    CHECK_ERR(nlcl_pth_load(test_path("nopkl.pth"), &d), NLCL_ERR_FORMAT, "nopkl.pth: zip archive has no <root>/data.pkl");
     zentry e2[2] = {{"x/data.pkl", pk.b, pk.n, 0}, {"y/data.pkl", pk.b, pk.n, 0}};
-    write_zip(tmp_path("tworoots.pth"), e2, 2);
-    CHECK_ERR(nlcl_pth_load(tmp_path("tworoots.pth"), &d), NLCL_ERR_FORMAT, "more than one <root>/data.pkl");
+    write_zip(test_path("tworoots.pth"), e2, 2);
+    CHECK_ERR(nlcl_pth_load(test_path("tworoots.pth"), &d), NLCL_ERR_FORMAT, "more than one <root>/data.pkl");
     zentry e3[3] = {{"r/data.pkl", pk.b, pk.n, 0}, {"r/byteorder", "big", 3, 0}, {"r/data/0", small, 24, 0}};
-    write_zip(tmp_path("big_endian.pth"), e3, 3);
-    CHECK_ERR(nlcl_pth_load(tmp_path("big_endian.pth"), &d), NLCL_ERR_UNSUPPORTED, "not little-endian");
+    write_zip(test_path("big_endian.pth"), e3, 3);
+    CHECK_ERR(nlcl_pth_load(test_path("big_endian.pth"), &d), NLCL_ERR_UNSUPPORTED, "not little-endian");
     e3[1] = (zentry){"r/byteorder", "little", 6, 0};
     two[1].name = "b";
     free(pk.b);
-    pk = (bytes){0};
-    p_state_dict(&pk, two, 2);
+    pk = (pw_bytes){0};
+    pw_state_dict(&pk, two, 2);
     e3[0] = (zentry){"r/data.pkl", pk.b, pk.n, 0};
-    write_zip(tmp_path("little.pth"), e3, 3);
-    CHECK_OK(nlcl_pth_load(tmp_path("little.pth"), &d));
+    write_zip(test_path("little.pth"), e3, 3);
+    CHECK_OK(nlcl_pth_load(test_path("little.pth"), &d));
     CHECK(d.count == 2 && d.tensors[0].data[5] == 6.0f && d.tensors[1].numel == 5 && d.tensors[1].data[4] == 5.0f);
     nlcl_tensor_dict_free(&d);
     /* Shrink data.pkl's recorded sizes (local and central headers) by 5:
      * the content no longer matches its CRC. */
     size_t len;
-    unsigned char *zb = read_all(tmp_path("little.pth"), &len);
+    unsigned char *zb = test_read_file(test_path("little.pth"), &len);
     if (zb && memcmp(zb, "PK\3\4", 4) == 0) {
         uint32_t sz = (uint32_t)pk.n - 5;
         memcpy(zb + 18, &sz, 4);
@@ -726,9 +605,9 @@ static void test_pth_built(void) {
                 memcpy(zb + i + 24, &sz, 4);
                 break;
             }
-        write_all(tmp_path("lying.pth"), zb, len);
+        CHECK(test_write_file(test_path("lying.pth"), zb, len) == 0);
         nlcl_error_clear();
-        nlcl_status s = nlcl_pth_load(tmp_path("lying.pth"), &d);
+        nlcl_status s = nlcl_pth_load(test_path("lying.pth"), &d);
         CHECK_MSG(s == NLCL_ERR_FORMAT && test_contains(nlcl_error_message(), "lying.pth"), "%s: %s",
                   nlcl_status_name(s), nlcl_error_message());
     }
@@ -739,9 +618,9 @@ static void test_pth_built(void) {
     size_t hugelen = (size_t)NLCL_PTH_MAX_PICKLE + 1;
     unsigned char *huge = calloc(1, hugelen);
     zentry e4[1] = {{"h/data.pkl", huge, hugelen, 1}};
-    write_zip(tmp_path("hugepkl.pth"), e4, 1);
+    write_zip(test_path("hugepkl.pth"), e4, 1);
     free(huge);
-    CHECK_ERR(nlcl_pth_load(tmp_path("hugepkl.pth"), &d), NLCL_ERR_LIMIT, "h/data.pkl is 67108865 bytes, over the");
+    CHECK_ERR(nlcl_pth_load(test_path("hugepkl.pth"), &d), NLCL_ERR_LIMIT, "h/data.pkl is 67108865 bytes, over the");
 
     /* The unpickler: foreign opcodes and globals, bad structure, limits. */
     CHECK_ERR(load_raw(RAW("\x80\x02\x63\x62uiltins\neval\nX\x01\x00\x00\x00" "1\x85R."), &d), NLCL_ERR_UNSUPPORTED,
@@ -788,24 +667,24 @@ static void test_pth_built(void) {
     /* a cycle (d['x'] = d) must neither loop nor leak */
     CHECK_ERR(load_raw(RAW("\x80\x02}q\x00X\x01\x00\x00\x00xh\x00s."), &d), NLCL_ERR_UNSUPPORTED, "is a dict, not a tensor");
     /* deep MARK nesting and a huge stack hit limits, not the C stack */
-    bytes deep = {0};
-    op(&deep, 0x80);
-    op(&deep, 2);
-    for (int i = 0; i < 70000; i++) op(&deep, '(');
-    op(&deep, '.');
+    pw_bytes deep = {0};
+    pw_op(&deep, 0x80);
+    pw_op(&deep, 2);
+    for (int i = 0; i < 70000; i++) pw_op(&deep, '(');
+    pw_op(&deep, '.');
     CHECK_ERR(load_raw(deep.b, deep.n, &d), NLCL_ERR_LIMIT, "MARK nesting");
     deep.n = 2;
-    op(&deep, '}');
-    op(&deep, 'q');
-    op(&deep, 0);
-    for (int i = 0; i < (1 << 20) + 1; i++) op(&deep, 'h'), op(&deep, 0);
-    op(&deep, '.');
+    pw_op(&deep, '}');
+    pw_op(&deep, 'q');
+    pw_op(&deep, 0);
+    for (int i = 0; i < (1 << 20) + 1; i++) pw_op(&deep, 'h'), pw_op(&deep, 0);
+    pw_op(&deep, '.');
     CHECK_ERR(load_raw(deep.b, deep.n, &d), NLCL_ERR_LIMIT, "stack exceeds");
     free(deep.b);
     /* Every truncation of a valid pickle fails cleanly. */
-    ptensor one = {"w", "FloatStorage", "0", 6, 0, 2, {2, 3}, {3, 1}};
-    bytes good = {0};
-    p_state_dict(&good, &one, 1);
+    pw_tensor one = {"w", "FloatStorage", "0", 6, 0, 2, {2, 3}, {3, 1}, 0};
+    pw_bytes good = {0};
+    pw_state_dict(&good, &one, 1);
     for (size_t cut = 0; cut < good.n; cut++) {
         nlcl_error_clear();
         nlcl_status s = load_raw(good.b, cut, &d);
@@ -840,7 +719,7 @@ static void test_pth_torch_fixtures(void) {
     CHECK(e && e->ndim == 2 && e->shape[0] == 0 && e->shape[1] == 4 && e->numel == 0);
 
     /* What `nlcl convert` does: .pth -> safetensors -> identical tensors. */
-    const char *p = tmp_path("converted.safetensors");
+    const char *p = test_path("converted.safetensors");
     CHECK_OK(nlcl_safetensors_save(p, &d));
     nlcl_tensor_dict c;
     CHECK_OK(nlcl_weights_load(p, &c));
@@ -861,13 +740,13 @@ static void test_pth_torch_fixtures(void) {
 
     /* Truncated archives, a text file, an empty file, a missing file, a legacy pickle. */
     size_t len;
-    unsigned char *buf = read_all(FIX "tiny_state.pth", &len);
+    unsigned char *buf = test_read_file(FIX "tiny_state.pth", &len);
     CHECK(buf != NULL);
     size_t cuts[] = {0, 3, 30, 100, 700, 0, 0, 0, 0};
     cuts[5] = len / 2, cuts[6] = len - 100, cuts[7] = len - 22, cuts[8] = len - 1;
     for (size_t i = 0; buf && i < sizeof cuts / sizeof *cuts; i++) {
-        const char *cp = tmp_path("cut.pth");
-        write_all(cp, buf, cuts[i]);
+        const char *cp = test_path("cut.pth");
+        CHECK(test_write_file(cp, buf, cuts[i]) == 0);
         nlcl_error_clear();
         nlcl_status st = nlcl_pth_load(cp, &d);
         CHECK_MSG(st == NLCL_ERR_FORMAT && test_contains(nlcl_error_message(), "cut.pth: "),
@@ -882,8 +761,8 @@ static void test_pth_torch_fixtures(void) {
         unsigned char *c = malloc(len);
         memcpy(c, buf, len);
         c[i] ^= 0x20;
-        const char *cp = tmp_path("flip.pth");
-        write_all(cp, c, len);
+        const char *cp = test_path("flip.pth");
+        CHECK(test_write_file(cp, c, len) == 0);
         free(c);
         nlcl_status st = nlcl_pth_load(cp, &d);
         if (st == NLCL_OK) nlcl_tensor_dict_free(&d);
@@ -908,21 +787,21 @@ static void test_pth_torch_fixtures(void) {
         unsigned char *c = malloc(len);
         memcpy(c, buf, len);
         c[at] ^= 0x01;
-        write_all(tmp_path("crc.pth"), c, len);
+        CHECK(test_write_file(test_path("crc.pth"), c, len) == 0);
         free(c);
-        CHECK_ERR(nlcl_pth_load(tmp_path("crc.pth"), &d), NLCL_ERR_FORMAT, entries[k]);
+        CHECK_ERR(nlcl_pth_load(test_path("crc.pth"), &d), NLCL_ERR_FORMAT, entries[k]);
         CHECK(test_contains(nlcl_error_message(), "CRC"));
     }
     free(buf);
-    write_all(tmp_path("text.pth"), "this is not a zip\n", 18);
-    CHECK_ERR(nlcl_pth_load(tmp_path("text.pth"), &d), NLCL_ERR_FORMAT, "text.pth: not a zip archive");
-    write_all(tmp_path("empty.pth"), "", 0);
-    CHECK_ERR(nlcl_pth_load(tmp_path("empty.pth"), &d), NLCL_ERR_FORMAT, "empty.pth: ");
-    CHECK_ERR(nlcl_weights_load(tmp_path("empty.pth"), &d), NLCL_ERR_FORMAT, "empty.pth: file is 0 bytes");
-    CHECK_ERR(nlcl_pth_load(tmp_path("nothere.pth"), &d), NLCL_ERR_IO, "nothere.pth");
-    CHECK_ERR(nlcl_weights_load(tmp_path("nothere.pth"), &d), NLCL_ERR_IO, "nothere.pth");
-    write_all(tmp_path("legacy.pth"), "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
-    CHECK_ERR(nlcl_weights_load(tmp_path("legacy.pth"), &d), NLCL_ERR_UNSUPPORTED, "legacy (pre-1.6)");
+    CHECK(test_write_file(test_path("text.pth"), "this is not a zip\n", 18) == 0);
+    CHECK_ERR(nlcl_pth_load(test_path("text.pth"), &d), NLCL_ERR_FORMAT, "text.pth: not a zip archive");
+    CHECK(test_write_file(test_path("empty.pth"), "", 0) == 0);
+    CHECK_ERR(nlcl_pth_load(test_path("empty.pth"), &d), NLCL_ERR_FORMAT, "empty.pth: ");
+    CHECK_ERR(nlcl_weights_load(test_path("empty.pth"), &d), NLCL_ERR_FORMAT, "empty.pth: file is 0 bytes");
+    CHECK_ERR(nlcl_pth_load(test_path("nothere.pth"), &d), NLCL_ERR_IO, "nothere.pth");
+    CHECK_ERR(nlcl_weights_load(test_path("nothere.pth"), &d), NLCL_ERR_IO, "nothere.pth");
+    CHECK(test_write_file(test_path("legacy.pth"), "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15) == 0);
+    CHECK_ERR(nlcl_weights_load(test_path("legacy.pth"), &d), NLCL_ERR_UNSUPPORTED, "legacy (pre-1.6)");
 }
 
 /* ---- the authors' released generators ------------------------------- */
