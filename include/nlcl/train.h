@@ -59,7 +59,7 @@ typedef struct nlcl_train_config {
     int64_t iters;     /* total iterations */
     int64_t decay_iters;/* linear decay over the last decay_iters (-1: iters/21) */
     double lr, beta1, beta2, eps;
-    /* loss weights; 0 switches a term off (paper Eqs. (2) and (4): w_sp is
+    /* loss weights; 0 switches a term off (paper Eq. (2) and Eq. (4): w_sp is
                           lambda, w_gan delta, w_layer mu, w_loc sigma; reference 5.3) */
     double w_gan, w_loc, w_layer, w_cons, w_sp;
     int sparsity_code; /* 0: mean|R| (paper); 1: mean|O - B| (code) */

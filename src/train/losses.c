@@ -8,6 +8,7 @@
 #include "core/internal.h"
 #include "nlcl/ops.h"
 
+/* PatchNCE, the location contrast of paper Eq. (6) (src/train/losses.h). */
 nlcl_status nlcl_patchnce(const float *q, const float *k, int S, int D, float tau, float g,
                           float *dq, float *work, double *loss) {
     double *li = malloc(sizeof(double) * (size_t)S);
@@ -46,6 +47,7 @@ nlcl_status nlcl_patchnce(const float *q, const float *k, int S, int D, float ta
     return NLCL_OK;
 }
 
+/* SupCon, the layer contrast of paper Eq. (5) (src/train/losses.h). */
 nlcl_status nlcl_supcon(const float *z, int M, int nb, int D, float tau, float g, float *dz,
                         float *work, double *loss) {
     NLCL_ASSERT(nb >= 2 && M - nb >= 2);

@@ -443,7 +443,7 @@ static nlcl_status loc_terms(nlcl_trainer *t, nlcl_losses *L) {
 }
 
 /* The pixel terms: consistency ||B + R - O||^2 (mean) of the decomposition
- * O = B + R, paper Eqs. (1)-(2); the sparsity P_r(R) = |R|_1 (mean) of
+ * O = B + R, paper Eq. (1) and Eq. (2); the sparsity P_r(R) = |R|_1 (mean) of
  * Eq. (2) (or |O - B| as the released code); nlcl's eroded L1 and
  * synthetic-pair L1. Gradients into d_predB, d_predR, d_syn. */
 static void pixel_terms(nlcl_trainer *t, nlcl_losses *L) {
