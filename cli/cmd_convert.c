@@ -80,7 +80,7 @@ int cmd_convert(int argc, char **argv) {
         for (const char *c = metas[i]; !why && *c; c++)
             if ((unsigned char)*c < 0x20 || *c == 0x7f) why = "control characters are not allowed";
         if (why) {
-            int rc = cli_usage_error("convert", "--meta '%.80s': %s", metas[i], why);
+            rc = cli_usage_error("convert", "--meta '%.80s': %s", metas[i], why);
             free(metas);
             return rc;
         }

@@ -123,6 +123,17 @@ static void init_lut(void) {
     lut_ready = 1;
 }
 
+/* Source taps of output pixel i along an axis resized by `scale` (source
+ * length n): half-pixel centres, clamped at the borders (cv2.INTER_LINEAR). */
+static void linear_taps(int i, double scale, int n, int *i0, int *i1, double *frac) {
+    double f = (i + 0.5) * scale - 0.5;
+    if (f < 0) f = 0;
+    *i0 = (int)f;
+    if (*i0 > n - 1) *i0 = n - 1;
+    *i1 = *i0 + 1 < n ? *i0 + 1 : n - 1;
+    *frac = f - *i0;
+}
+
 void nlcl_dataset_crop(const nlcl_dataset *ds, int idx, int ch, int cw, nlcl_rng *rng, float *dst) {
     init_lut();
     const uint8_t *p = ds->pixels[idx];
@@ -132,19 +143,13 @@ void nlcl_dataset_crop(const nlcl_dataset *ds, int idx, int ch, int cw, nlcl_rng
         /* bilinear resize of the whole image to ch x cw (cv2.INTER_LINEAR) */
         double sx = (double)w / cw, sy = (double)h / ch;
         for (int y = 0; y < ch; y++) {
-            double fy = (y + 0.5) * sy - 0.5;
-            if (fy < 0) fy = 0;
-            int y0 = (int)fy;
-            if (y0 > h - 1) y0 = h - 1;
-            int y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-            double ay = fy - y0;
+            int y0, y1;
+            double ay;
+            linear_taps(y, sy, h, &y0, &y1, &ay);
             for (int x = 0; x < cw; x++) {
-                double fx = (x + 0.5) * sx - 0.5;
-                if (fx < 0) fx = 0;
-                int x0 = (int)fx;
-                if (x0 > w - 1) x0 = w - 1;
-                int x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-                double ax = fx - x0;
+                int x0, x1;
+                double ax;
+                linear_taps(x, sx, w, &x0, &x1, &ax);
                 for (int c = 0; c < 3; c++) {
                     double v00 = lut[p[((size_t)y0 * w + x0) * 3 + c]], v01 = lut[p[((size_t)y0 * w + x1) * 3 + c]];
                     double v10 = lut[p[((size_t)y1 * w + x0) * 3 + c]], v11 = lut[p[((size_t)y1 * w + x1) * 3 + c]];
