@@ -111,6 +111,7 @@ static int check_folders(char **inputs, int nin, const char *rd, const char *cd)
 
 /* No two inputs may share a name without extension (both would be NAME.png). */
 static int check_names(char **inputs, int nin) {
+    if (nin < 2) return CLI_EXIT_OK;
     char **stems = calloc((size_t)nin + 1, sizeof *stems);
     int rc = stems ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     for (int i = 0; rc == CLI_EXIT_OK && i < nin; i++) {
@@ -195,7 +196,7 @@ int cmd_synth(int argc, char **argv) {
     snprintf(rd, sizeof rd, "%s/rainy", o.out);
     snprintf(cd, sizeof cd, "%s/clean", o.out);
     if (rc == CLI_EXIT_OK) rc = check_folders(inputs, nin, rd, cd);
-    if (rc == CLI_EXIT_OK && nin) rc = check_names(inputs, nin);
+    if (rc == CLI_EXIT_OK) rc = check_names(inputs, nin);
     /* folders this run creates are removed again if it writes nothing */
     struct stat st;
     int had_out = stat(o.out, &st) == 0, had_rd = stat(rd, &st) == 0, had_cd = stat(cd, &st) == 0;
