@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
         const char *impl = nlcl_conv2d_plan_impl(k == 3 ? pi : p, k == 3 ? 0 : k);
         printf("nlcl %-17s %8.2f ms  %6.1f GFLOP/s  %s\n", names[k], med * 1e3, gflop / med, impl);
     }
-    nlcl_conv2d_plan_destroy(p);
-    nlcl_conv2d_plan_destroy(pi);
+    nlcl_conv2d_plan_free(p);
+    nlcl_conv2d_plan_free(pi);
     return 0;
 }

@@ -77,7 +77,7 @@ int cmd_demo(int argc, char **argv) {
             nlcl_rng_seed(&r, seed, 3);
             nlcl_rain_params p;
             nlcl_rain_params_light(&p);
-            s = nlcl_synth_scene(width, width * 2 / 3, &r, &clean);
+            s = nlcl_synth_scene(width * 2 / 3, width, &r, &clean);
             if (s == NLCL_OK) s = nlcl_synth_rain(&clean, &p, &r, &rainy);
         }
     }
@@ -88,7 +88,7 @@ int cmd_demo(int argc, char **argv) {
         clamp_unit(&der);
         if (m2) clamp_unit(&der2);
         int w = rainy.width, h = rainy.height;
-        s = nlcl_image_alloc(&panel, 3 * w, h);
+        s = nlcl_image_alloc(&panel, h, 3 * w);
         for (int c = 0; s == NLCL_OK && c < 3; c++)
             for (int y = 0; y < h; y++)
                 for (int x = 0; x < w; x++) {

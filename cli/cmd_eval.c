@@ -98,7 +98,7 @@ static int folder_read(const char *dir, const char *role, folder *f) {
     }
     f->e = calloc((size_t)n + 1, sizeof *f->e);
     if (!f->e) {
-        nlcl_free_list(list);
+        nlcl_list_free(list);
         fprintf(stderr, "nlcl eval: out of memory\n");
         return -1;
     }
@@ -110,12 +110,12 @@ static int folder_read(const char *dir, const char *role, folder *f) {
         f->e[i].path = strdup(list[i]);
         f->n++;
         if (!f->e[i].stem || !f->e[i].path) {
-            nlcl_free_list(list);
+            nlcl_list_free(list);
             fprintf(stderr, "nlcl eval: out of memory\n");
             return -1;
         }
     }
-    nlcl_free_list(list);
+    nlcl_list_free(list);
     qsort(f->e, (size_t)f->n, sizeof *f->e, cmp_stem);
     /* NIQE pairs nothing: two files with one stem are simply two images */
     for (int i = 1; strcmp(role, "niqe") != 0 && i < f->n; i++)

@@ -150,7 +150,7 @@ static nlcl_status write_pairs(const synth_opts *o, char **inputs, int nin, int 
         const char *b = nlcl_basename(inputs[i]), *dot = strrchr(b, '.');
         snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - b) : (int)strlen(b), b);
     } else {
-        s = nlcl_synth_scene(o->scene_w, o->scene_w * 2 / 3, rng, &clean);
+        s = nlcl_synth_scene(o->scene_w * 2 / 3, o->scene_w, rng, &clean);
         snprintf(stem, sizeof stem, "scene%04d", i + 1);
     }
     for (int k = 0; s == NLCL_OK && k < o->copies; k++) {

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "core/afile.h"
+#include "nlcl/files.h"
 #include "nlcl/model.h"
 #include "nlcl/train.h"
 #include "plot.h"
@@ -37,7 +37,7 @@ static void on_sigint(int sig) {
         static const char msg[] = "\nnlcl train: interrupted again, exiting now\n";
         ssize_t r = write(2, msg, sizeof msg - 1);
         (void)r;
-        nlcl_afile_remove_pending(); /* a checkpoint being written: drop the temporary */
+        nlcl_remove_partial_write(); /* a checkpoint being written: drop the temporary */
         _exit(130);
     }
     static const char msg[] = "\nnlcl train: stopping after this iteration (Ctrl-C again to quit at once)\n";

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/afile.h"
 #include "eval.h"
 #include "nlcl/files.h"
 
@@ -51,29 +50,22 @@ static void csv_row(FILE *f, const char *kind, const char *set, const char *imag
 
 static cJSON *json_num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-/* CSV and JSON files are UTF-8: bytes of file names that are not (a
- * Latin-1 name unpacked from an old archive) are written as \xNN
- * (include/nlcl/files.h; in JSON the string reads back as \xNN). */
-static int write_text_atomic(const char *path, const char *text, size_t len, int json) {
+/* The report file, written atomically. CSV and JSON files are UTF-8: bytes
+ * of file names that are not (a Latin-1 name unpacked from an old archive)
+ * are written as \xNN (nlcl/files.h; in JSON the string reads back as
+ * \xNN); a JSON document ends with a newline. 0 or -1 (printed). */
+static int write_report(const char *path, const char *text, int json) {
     char *fixed = json ? nlcl_utf8_escape_json_text(text) : nlcl_utf8_escape(text);
-    if (!fixed) {
+    size_t len = fixed ? strlen(fixed) : 0;
+    char *doc = fixed ? realloc(fixed, len + 2) : NULL;
+    if (!doc) {
+        free(fixed);
         fprintf(stderr, "nlcl eval: out of memory\n");
         return -1;
     }
-    text = fixed;
-    len = strlen(fixed);
-    nlcl_afile af;
-    nlcl_status s = nlcl_afile_open(&af, path, "eval");
-    if (s == NLCL_OK) {
-        s = nlcl_afile_write(&af, text, len);
-        if (s == NLCL_OK && json) s = nlcl_afile_write(&af, "\n", 1);
-        if (s != NLCL_OK) {
-            nlcl_afile_abort(&af);
-        } else {
-            s = nlcl_afile_commit(&af);
-        }
-    }
-    free(fixed);
+    if (json) doc[len++] = '\n';
+    nlcl_status s = nlcl_write_file(path, doc, len);
+    free(doc);
     if (s != NLCL_OK) {
         cli_fail(s);
         return -1;
@@ -190,7 +182,7 @@ int eval_write_csv(const eval_opts *o, const eval_state *st) {
         csv_row(f, "mean", "niqe", "", cnt, "", "niqe", st->niqe_sum / st->niqe_n, st->conv_niqe);
     }
     fclose(f);
-    int rc = write_text_atomic(o->csv_path, buf, len, 0);
+    int rc = write_report(o->csv_path, buf, 0);
     free(buf);
     return rc;
 }
@@ -265,7 +257,7 @@ int eval_write_json(const eval_opts *o, eval_state *st) {
         fprintf(stderr, "nlcl eval: out of memory\n");
         return -1;
     }
-    int rc = write_text_atomic(o->json_path, text, strlen(text), 1);
+    int rc = write_report(o->json_path, text, 1);
     cJSON_free(text);
     return rc;
 }

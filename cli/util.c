@@ -30,7 +30,7 @@ static int add_input(const char *cmd, const char *arg, int quiet, char ***inputs
         *cap = (*nin + add) * 2;
         char **nv = realloc(*inputs, sizeof *nv * (size_t)*cap);
         if (!nv) {
-            nlcl_free_list(list);
+            nlcl_list_free(list);
             return CLI_EXIT_FAIL;
         }
         *inputs = nv;
@@ -38,7 +38,7 @@ static int add_input(const char *cmd, const char *arg, int quiet, char ***inputs
     int rc = CLI_EXIT_OK;
     for (int k = 0; k < add; k++)
         if (!((*inputs)[(*nin)++] = strdup(list ? list[k] : arg))) rc = CLI_EXIT_FAIL;
-    nlcl_free_list(list);
+    nlcl_list_free(list);
     return rc;
 }
 

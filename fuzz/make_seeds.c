@@ -192,7 +192,7 @@ static void write_png_mode(const char *name, png_mode m) {
 }
 
 static void make_image(nlcl_image *img, int w, int h) {
-    if (nlcl_image_alloc(img, w, h) != NLCL_OK) die("image_alloc");
+    if (nlcl_image_alloc(img, h, w) != NLCL_OK) die("image_alloc");
     size_t plane = (size_t)w * (size_t)h;
     for (int c = 0; c < 3; c++)
         for (int y = 0; y < h; y++)

@@ -112,7 +112,7 @@ static void one_case(nlcl_rng *r, nlcl_conv2d_shape s) {
         e = max_rel(db, rdb, s.cout);
         CHECK_MSG(e < 1e-5, "backward-bias rel err %g", e);
     }
-    nlcl_conv2d_plan_destroy(plan);
+    nlcl_conv2d_plan_free(plan);
     free(x); free(w); free(b); free(dy); free(y); free(dx); free(dw); free(db);
     free(ry); free(rdx); free(rdw); free(rdb); free(xl); free(yl); free(dyl); free(dxl);
 }
@@ -140,7 +140,7 @@ static void thread_invariance(nlcl_rng *r, nlcl_conv2d_shape s, int training, co
             CHECK_MSG(memcmp(dx[0], dx[1], n * 4) == 0,
                       "%s %dx%d: backward-data differs between 1 and 2 threads", what, s.h, s.w);
     }
-    nlcl_conv2d_plan_destroy(p);
+    nlcl_conv2d_plan_free(p);
     free(x), free(w), free(b), free(y[0]), free(y[1]), free(dx[0]), free(dx[1]);
 }
 
@@ -190,11 +190,11 @@ static void bands(nlcl_rng *r) {
                 CHECK_OK(nlcl_conv2d_forward(q, bi, wt, b, bo));
                 copy_rows(y, c, h, w, y0, y1, yo);
                 differ += memcmp(bo, yo, sizeof(float) * nlcl_layout_numel(NLCL_BLOCKED, 1, c, y1 - y0, w)) != 0;
-                nlcl_conv2d_plan_destroy(q);
+                nlcl_conv2d_plan_free(q);
             }
             CHECK_MSG(differ == 0, "%s %dx%d in bands of %d rows: %d band(s) differ from the whole image",
                       nlcl_conv2d_plan_impl(p, 0), h, w, R, differ);
-            nlcl_conv2d_plan_destroy(p);
+            nlcl_conv2d_plan_free(p);
             free(x), free(y), free(wt), free(b), free(bi), free(bo), free(yo);
         }
     /* invalid band padding */
@@ -228,7 +228,7 @@ static void algorithms(nlcl_rng *r) {
                     CHECK_MSG(impl && wino == (k == 1 && avx512), "policy %d, %d channels: forward runs %s",
                               k, c, impl ? impl : "(none)");
                     CHECK(p && nlcl_conv2d_plan_impl(p, 1) == NULL); /* backward: on first use */
-                    nlcl_conv2d_plan_destroy(p);
+                    nlcl_conv2d_plan_free(p);
                 }
                 thread_invariance(r, s, 1, k ? "winograd" : "direct");
                 thread_invariance(r, s, 0, k ? "winograd" : "direct");
@@ -239,13 +239,13 @@ static void algorithms(nlcl_rng *r) {
     nlcl_conv2d_plan *p = NULL;
     CHECK_OK(nlcl_conv2d_plan_create(&p, &s5, 0));
     CHECK(p && !strncmp(nlcl_conv2d_plan_impl(p, 0), "direct:", 7));
-    nlcl_conv2d_plan_destroy(p);
+    nlcl_conv2d_plan_free(p);
     /* AUTO: the choice is measured once and recorded; an imported choice is
      * used by later plans */
     nlcl_conv2d_set_algorithm(NLCL_CONV_AUTO);
     nlcl_conv2d_shape s = {1, 32, 40, 24, 32, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
     CHECK_OK(nlcl_conv2d_plan_create(&p, &s, 0));
-    nlcl_conv2d_plan_destroy(p);
+    nlcl_conv2d_plan_free(p);
     char buf[4096];
     size_t len = nlcl_conv2d_choices_export(buf, sizeof buf);
     CHECK_MSG(len > 0 && len < sizeof buf && strstr(buf, "0,0,32,32,3,3,1,1,1,1,1="), "export: '%s'", buf);
@@ -256,7 +256,7 @@ static void algorithms(nlcl_rng *r) {
         const char *impl = p ? nlcl_conv2d_plan_impl(p, 0) : NULL;
         const char *want = k || !avx512 ? "direct:" : "wino:";
         CHECK_MSG(impl && !strncmp(impl, want, strlen(want)), "imported: %s", impl ? impl : "(none)");
-        nlcl_conv2d_plan_destroy(p);
+        nlcl_conv2d_plan_free(p);
     }
     CHECK_OK(nlcl_conv2d_choices_import(buf)); /* back to the measured choice */
     CHECK_OK(nlcl_conv2d_choices_import(""));

@@ -69,7 +69,7 @@ static void sizes_and_determinism(void) {
         if (memcheck && i >= 5) continue;
         int w = sizes[i][0], h = sizes[i][1];
         nlcl_image in = {0}, out = {0}, out2 = {0};
-        CHECK_OK(nlcl_image_alloc(&in, w, h));
+        CHECK_OK(nlcl_image_alloc(&in, h, w));
         test_fill_uniform(&r, in.data, (size_t)3 * w * h, -1, 1);
         CHECK_OK(nlcl_model_run_image(m, &in, &out));
         CHECK_MSG(out.width == w && out.height == h, "%dx%d gave %dx%d", w, h, out.width, out.height);
@@ -90,10 +90,10 @@ static void sizes_and_determinism(void) {
         uint8_t *rgb = malloc((size_t)3 * w * h), *ref = malloc((size_t)3 * w * h);
         nlcl_image_to_rgb8(&in, NLCL_QUANT_ROUND, rgb);
         nlcl_image in8 = {0}, out8 = {0};
-        CHECK_OK(nlcl_image_from_rgb8(&in8, rgb, w, h));
+        CHECK_OK(nlcl_image_from_rgb8(&in8, rgb, h, w));
         CHECK_OK(nlcl_model_run_image(m, &in8, &out8));
         nlcl_image_to_rgb8(&out8, NLCL_QUANT_ROUND, ref);
-        CHECK_OK(nlcl_model_run_rgb8(m, rgb, rgb, w, h, NLCL_QUANT_ROUND));
+        CHECK_OK(nlcl_model_run_rgb8(m, rgb, rgb, h, w, NLCL_QUANT_ROUND));
         CHECK(memcmp(rgb, ref, (size_t)3 * w * h) == 0);
         free(rgb);
         free(ref);
@@ -127,7 +127,7 @@ static int official(const char *data) {
          * 64x48 crop of one photo, .pth and safetensors alike; the published
          * outputs are compared in the normal suite only */
         nlcl_image crop = {0}, o1 = {0}, o2 = {0};
-        CHECK_OK(nlcl_image_alloc(&crop, 64, 48));
+        CHECK_OK(nlcl_image_alloc(&crop, 48, 64));
         for (size_t k = 0; crop.data && k < (size_t)3 * 64 * 48; k++) crop.data[k] = (float)(k % 97) / 48.0f - 1;
         CHECK_OK(nlcl_model_run_image(m, &crop, &o1));
         CHECK_OK(nlcl_model_run_image(m2, &crop, &o2));
@@ -213,7 +213,7 @@ static void residual_model(void) {
     if (!m) return;
     CHECK(nlcl_model_residual(m) == 1);
     nlcl_image in = {0}, out = {0};
-    CHECK_OK(nlcl_image_alloc(&in, 33, 17));
+    CHECK_OK(nlcl_image_alloc(&in, 17, 33));
     test_fill_uniform(&r, in.data, 3 * 33 * 17, -1, 1);
     CHECK_OK(nlcl_model_run_image(m, &in, &out));
     CHECK(out.data && memcmp(in.data, out.data, sizeof(float) * 3 * 33 * 17) == 0);
@@ -298,7 +298,7 @@ static void refused_inputs(void) {
     CHECK_ERR(nlcl_weights_load(dir, &d), NLCL_ERR_IO, "is a directory");
     /* an image as a model: no absurd header length */
     snprintf(p, sizeof p, "%s/photo.png", dir);
-    CHECK_OK(nlcl_image_alloc(&img, 5, 4));
+    CHECK_OK(nlcl_image_alloc(&img, 4, 5));
     CHECK_OK(nlcl_image_save_png(p, &img, NLCL_QUANT_ROUND, 0));
     nlcl_image_free(&img);
     CHECK_ERR(nlcl_weights_load(p, &d), NLCL_ERR_FORMAT,
@@ -325,7 +325,7 @@ static void refused_inputs(void) {
         CHECK_MSG(!strstr(list[i], "//"), "listed %s", list[i]);
         CHECK(strcmp(nlcl_basename(list[i]), "fifo.png") != 0);
     }
-    nlcl_free_list(list);
+    nlcl_list_free(list);
     char *dn = nlcl_dirname("a/b//c.png");
     CHECK(dn && !strcmp(dn, "a/b"));
     free(dn);
@@ -395,13 +395,13 @@ static void nonfinite_output(void) {
     nlcl_image img = {0}, out = {0};
     nlcl_rng r;
     nlcl_rng_seed(&r, 32, 3);
-    CHECK_OK(nlcl_image_alloc(&img, 19, 11));
+    CHECK_OK(nlcl_image_alloc(&img, 11, 19));
     test_fill_uniform(&r, img.data, 3 * 19 * 11, -1, 1);
     CHECK_ERR(nlcl_model_run_image(m, &img, &out), NLCL_ERR_NONFINITE, "overflow.safetensors: ");
     CHECK(test_contains(nlcl_error_message(), "non-finite") && out.data == NULL);
     uint8_t rgb[19 * 11 * 3];
     nlcl_image_to_rgb8(&img, NLCL_QUANT_ROUND, rgb);
-    CHECK_ERR(nlcl_model_run_rgb8(m, rgb, rgb, 19, 11, NLCL_QUANT_ROUND), NLCL_ERR_NONFINITE,
+    CHECK_ERR(nlcl_model_run_rgb8(m, rgb, rgb, 11, 19, NLCL_QUANT_ROUND), NLCL_ERR_NONFINITE,
               "non-finite");
     nlcl_model_free(m);
     snprintf(in, sizeof in, "%s/finite_in.png", dir);
@@ -431,7 +431,7 @@ static void nonfinite_output(void) {
  * (synth.h), naming it; a length of 1e30 used to overflow an int (UB). */
 static void synth_bounds(void) {
     nlcl_image clean = {0}, rainy = {0};
-    CHECK_OK(nlcl_image_alloc(&clean, 16, 12));
+    CHECK_OK(nlcl_image_alloc(&clean, 12, 16));
     nlcl_rng r;
     nlcl_rng_seed(&r, 1, 1);
     struct {
@@ -470,7 +470,7 @@ static void cli(void) {
     nlcl_rng r;
     nlcl_rng_seed(&r, 11, 1);
     nlcl_image img = {0};
-    CHECK_OK(nlcl_image_alloc(&img, 37, 23));
+    CHECK_OK(nlcl_image_alloc(&img, 23, 37));
     test_fill_uniform(&r, img.data, 3 * 37 * 23, -1, 1);
     snprintf(in, sizeof in, "%s/in.png", dir);
     CHECK_OK(nlcl_image_save_png(in, &img, NLCL_QUANT_ROUND, 0));

@@ -605,7 +605,7 @@ static void test_corrupt(void) {
 
     /* JPEG cut in half: baseline (generated) and progressive (fixture) */
     nlcl_image src;
-    CHECK_OK(nlcl_image_alloc(&src, 96, 64));
+    CHECK_OK(nlcl_image_alloc(&src, 64, 96));
     for (size_t i = 0; src.data && i < (size_t)3 * 96 * 64; i++) src.data[i] = (float)((i * 37) % 200) / 100.0f - 1.0f;
     CHECK_OK(nlcl_image_save_jpeg(test_path("whole.jpg"), &src, NLCL_QUANT_ROUND, 90));
     nlcl_image_free(&src);
@@ -697,7 +697,7 @@ static void test_pixel_limit(void) {
     CHECK_ERR(nlcl_image_load_memory(b, n, "wide.png", &im, NULL), NLCL_ERR_LIMIT, "wide.png: PNG dimensions exceed the pixel limit of 1000");
     /* exact boundary on a real image: 40x25 = 1000 loads, at 999 it does not */
     nlcl_image src;
-    CHECK_OK(nlcl_image_alloc(&src, 40, 25));
+    CHECK_OK(nlcl_image_alloc(&src, 25, 40));
     CHECK_OK(nlcl_image_save_png(test_path("b1000.png"), &src, NLCL_QUANT_ROUND, 0));
     CHECK_OK(nlcl_image_save_jpeg(test_path("b1000.jpg"), &src, NLCL_QUANT_ROUND, 80));
     nlcl_image_free(&src);
@@ -812,7 +812,7 @@ static void test_quantize(void) {
     uint8_t in[256 * 3], out[256 * 3];
     for (int i = 0; i < 256 * 3; i++) in[i] = (uint8_t)(i / 3);
     nlcl_image im;
-    CHECK_OK(nlcl_image_from_rgb8(&im, in, 256, 1));
+    CHECK_OK(nlcl_image_from_rgb8(&im, in, 1, 256));
     if (!im.data) return;
     CHECK(im.data[0] == -1.0f && im.data[255] == 1.0f && im.data[128] == f8(128));
     nlcl_image_to_rgb8(&im, NLCL_QUANT_ROUND, out);
@@ -834,7 +834,7 @@ static void test_quantize(void) {
                            NAN, 1.0f, -1.0f, (float)(254.99 / 255.0 * 2 - 1)};
     const uint8_t want_r[8] = {128, 127, 255, 0, 0, 255, 0, 255};
     const uint8_t want_t[8] = {127, 127, 255, 0, 0, 255, 0, 254};
-    CHECK_OK(nlcl_image_alloc(&im, 8, 1));
+    CHECK_OK(nlcl_image_alloc(&im, 1, 8));
     if (!im.data) return;
     for (int c = 0; c < 3; c++) memcpy(im.data + 8 * c, vals, sizeof vals);
     uint8_t r8[24], t8[24];
@@ -901,7 +901,7 @@ static void test_round_trips(void) {
         uint8_t *in = malloc(n), *out = malloc(n);
         fill_noise(in, n, 100 + (uint64_t)k);
         nlcl_image im, back;
-        CHECK_OK(nlcl_image_from_rgb8(&im, in, w, h));
+        CHECK_OK(nlcl_image_from_rgb8(&im, in, h, w));
         char name[64];
         snprintf(name, sizeof name, "odd_%dx%d.png", w, h);
         CHECK_OK(nlcl_image_save(test_path(name), &im, NLCL_QUANT_ROUND));
@@ -927,7 +927,7 @@ static void test_round_trips(void) {
     }
     /* 16-bit exact at 16 bits */
     nlcl_image im, back;
-    CHECK_OK(nlcl_image_alloc(&im, 33, 21));
+    CHECK_OK(nlcl_image_alloc(&im, 21, 33));
     nlcl_rng r;
     nlcl_rng_seed(&r, 9, 1);
     for (size_t i = 0; im.data && i < (size_t)3 * 33 * 21; i++) im.data[i] = f16(nlcl_rng_below(&r, 65536));
@@ -938,7 +938,7 @@ static void test_round_trips(void) {
     nlcl_image_free(&im);
 
     /* JPEG quality 95 on smooth content: PSNR > 35 dB; quality 10 is smaller and worse */
-    CHECK_OK(nlcl_image_alloc(&im, 160, 96));
+    CHECK_OK(nlcl_image_alloc(&im, 96, 160));
     if (!im.data) return;
     fill_smooth(&im);
     CHECK_OK(nlcl_image_save_jpeg(test_path("q95.jpg"), &im, NLCL_QUANT_ROUND, 95));
@@ -973,7 +973,7 @@ static void test_round_trips(void) {
     CHECK(!file_exists(test_path("x.bmp")));
     nlcl_image empty = {0, 0, NULL};
     CHECK_ERR(nlcl_image_save(test_path("e.png"), &empty, NLCL_QUANT_ROUND), NLCL_ERR_INVALID_ARG, "e.png");
-    CHECK_ERR(nlcl_image_alloc(&back, 0, 5), NLCL_ERR_INVALID_ARG, "0x5");
+    CHECK_ERR(nlcl_image_alloc(&back, 5, 0), NLCL_ERR_INVALID_ARG, "0x5");
     nlcl_image_free(&im);
 
     /* tiny: 1x1 PNG and JPEG */
@@ -1000,7 +1000,7 @@ static void test_round_trips(void) {
 static void test_atomic_save(void) {
     const char *dir = test_tmpdir();
     nlcl_image im;
-    CHECK_OK(nlcl_image_alloc(&im, 200, 150));
+    CHECK_OK(nlcl_image_alloc(&im, 150, 200));
     if (!im.data) return;
     nlcl_rng r;
     nlcl_rng_seed(&r, 3, 3);

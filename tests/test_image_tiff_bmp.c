@@ -1070,7 +1070,7 @@ static void test_names(void) {
     CHECK(count == 4 && paths && test_contains(paths[0], "/a.bmp") &&
           test_contains(paths[1], "/b.TIFF") && test_contains(paths[2], "/c.tif") &&
           test_contains(paths[3], "/e.png"));
-    nlcl_free_list(paths);
+    nlcl_list_free(paths);
     /* only PNG and JPEG are written */
     nlcl_image im;
     CHECK_OK(nlcl_image_alloc(&im, 2, 2));
@@ -1110,7 +1110,7 @@ static void test_shared_sets(void) {
             nlcl_image_free(&im);
         }
         printf("%s: %d files loaded in %.3f s\n", sets[k], count, test_now_s() - t0);
-        nlcl_free_list(paths);
+        nlcl_list_free(paths);
     }
     /* FNV-1a 64 of PIL 9.4's RGB bytes, computed once with
      *   cd ../shared/data/clean && /usr/bin/python3 -c "

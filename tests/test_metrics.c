@@ -604,8 +604,8 @@ static void test_rgba(void) {
     unsigned char rgb2[W * H * 3];
     for (int i = 0; i < W * H; i++)
         for (int c = 0; c < 3; c++) rgb2[i * 3 + c] = rgba2[i * 4 + c];
-    CHECK_OK(nlcl_metric_image_from_u8(rgb, W, H, 3, &ra));
-    CHECK_OK(nlcl_metric_image_from_u8(rgb2, W, H, 3, &rb));
+    CHECK_OK(nlcl_metric_image_from_u8(rgb, H, W, 3, &ra));
+    CHECK_OK(nlcl_metric_image_from_u8(rgb2, H, W, 3, &rb));
     CHECK(a.channels == 3 && !memcmp(a.data, ra.data, sizeof(double) * 3 * W * H));
     nlcl_psnr_opts po;
     nlcl_psnr_opts_init(&po);
@@ -620,7 +620,7 @@ static void test_rgba(void) {
     CHECK(v1 == v2);
     /* the u8 wrapper drops alpha the same way */
     nlcl_metric_image ua;
-    CHECK_OK(nlcl_metric_image_from_u8(rgba, W, H, 4, &ua));
+    CHECK_OK(nlcl_metric_image_from_u8(rgba, H, W, 4, &ua));
     CHECK(ua.channels == 3 && !memcmp(ua.data, ra.data, sizeof(double) * 3 * W * H));
     nlcl_metric_image_free(&ua);
     nlcl_metric_image_free(&a);

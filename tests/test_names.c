@@ -79,7 +79,7 @@ static void long_names(void) {
     const char *dir = test_tmpdir();
     char name[300], path[1400];
     nlcl_image img = {0}, back = {0};
-    CHECK_OK(nlcl_image_alloc(&img, 3, 2));
+    CHECK_OK(nlcl_image_alloc(&img, 2, 3));
     memset(name, 'a', 251);
     strcpy(name + 251, ".png");
     CHECK(strlen(name) == 255);

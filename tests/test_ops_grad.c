@@ -655,7 +655,7 @@ static void check_conv(nlcl_conv2d_shape s) {
     snprintf(name, sizeof name, "conv2d %dx%d pad %d %s->%s: db", s.kh, s.kw, s.pad,
              lname(s.src_layout), lname(s.dst_layout));
     fd_check(name, conv_probe, &c, c.b, s.cout, db, NULL, 1e-2f, 1e-4);
-    nlcl_conv2d_plan_destroy(c.plan);
+    nlcl_conv2d_plan_free(c.plan);
     free(c.x);
     free(c.w);
     free(c.b);

@@ -360,7 +360,7 @@ static void t_conv(const char *tag, int n, int cin, int h, int w, int cout, int 
         compare(what, dwo, dw, nw, 1e-5);
         snprintf(what, sizeof what, "%s backward db %s", tag, lname(l));
         compare(what, dbo, db, cout, 1e-5);
-        nlcl_conv2d_plan_destroy(plan);
+        nlcl_conv2d_plan_free(plan);
         free(xl); free(dyl); free(yl); free(dxl); free(dwo); free(dbo); free(yo); free(dxo);
     }
     free(x); free(wt); free(b); free(dy); free(y); free(dx); free(dw); free(db);

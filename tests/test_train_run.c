@@ -31,7 +31,7 @@ static void make_data(void) {
         for (int set = 0; set < 2; set++) {
             nlcl_image img = {0};
             int w = sizes[i][0], h = sizes[i][1];
-            CHECK_OK(nlcl_image_alloc(&img, w, h));
+            CHECK_OK(nlcl_image_alloc(&img, h, w));
             for (int c = 0; c < 3; c++)
                 for (int y = 0; y < h; y++)
                     for (int x = 0; x < w; x++) {

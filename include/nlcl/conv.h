@@ -20,8 +20,7 @@
  *                at block c/B, lane c%B; lanes past c are zero-padded. The
  *                block B = nlcl_layout_block() is 16 on CPUs with AVX-512 and
  *                8 otherwise, i.e. the layout oneDNN's fastest kernels use on
- *                this CPU. Keeping it between layers avoids a reorder per call
- *                (see docs/BENCHMARKS.md).
+ *                this CPU. Keeping it between layers avoids a reorder per call.
  *
  * A plan caches the oneDNN primitives for one shape and is not thread-safe:
  * use one plan from one thread at a time (the primitives themselves use all
@@ -33,7 +32,7 @@
  * direct convolution's, about 1e-6 relative). By default
  * (NLCL_CONV_AUTO) each layer shape is measured once per process, the first
  * time a plan of that shape is created, and Winograd is taken only where it
- * is clearly (>= 10%) faster; see src/ops/conv_select.c for the procedure.
+ * is clearly (>= 10%) faster (a one-thread probe timed in CPU time).
  * Every plan of one shape (ignoring batch and image size) in a process uses
  * the same algorithm, and within it results are bit-identical for any number
  * of OpenMP threads (backward-weights excepted: oneDNN reduces it across
@@ -85,13 +84,13 @@ nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **plan, const nlcl_conv2d_s
  * where the band touches the image's edge, 0 where the input rows include
  * the neighbouring rows the kernel reaches); columns are padded with s->pad
  * as usual. Output rows: (s->h + pad_top + pad_bottom - kh) / stride + 1.
- * With the same algorithm (conv_select.c keys ignore sizes) the band's
+ * With the same algorithm (the choice ignores sizes) the band's
  * outputs are the rows of the whole image's output: bit-identical for
  * direct convolution, and for Winograd when the band starts at a multiple of
- * 4 output rows (checked by tests/test_conv.c). */
+ * 4 output rows (checked by nlcl's tests). */
 nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **plan, const nlcl_conv2d_shape *s,
                                          int pad_top, int pad_bottom, int training);
-void nlcl_conv2d_plan_destroy(nlcl_conv2d_plan *plan);
+void nlcl_conv2d_plan_free(nlcl_conv2d_plan *plan);
 const nlcl_conv2d_shape *nlcl_conv2d_plan_shape(const nlcl_conv2d_plan *plan);
 /* Output height and width of the plan. */
 void nlcl_conv2d_plan_out(const nlcl_conv2d_plan *plan, int *ho, int *wo);

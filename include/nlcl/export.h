@@ -5,7 +5,7 @@
  * NLCL_API_BEGIN ... NLCL_API_END, which gives them default visibility (and
  * C linkage for C++ callers): the shared library exports exactly the
  * functions and data the installed headers declare, and none of the internal
- * ones of src/ (tests/test_install.sh compares the two lists). NLCL_API marks
+ * ones (nlcl's install test compares the two lists). NLCL_API marks
  * a single declaration the same way. With compilers other than GCC and Clang
  * the macros only provide the C linkage.
  */

@@ -3,6 +3,8 @@
 #ifndef NLCL_FILES_H
 #define NLCL_FILES_H
 
+#include <stddef.h>
+
 #include "nlcl/export.h"
 #include "nlcl/status.h"
 
@@ -14,10 +16,10 @@ int nlcl_is_image_name(const char *name);
 /* The image files (by extension, see above; regular files only, no
  * recursion, hidden files skipped) directly inside `dir`, as "dir/name",
  * sorted by name (strcmp); a trailing '/' of dir is not doubled. *paths is a NULL-terminated array; free with
- * nlcl_free_list. An empty folder gives count 0 and is not an error.
+ * nlcl_list_free. An empty folder gives count 0 and is not an error.
  * Errors: IO ("list: DIR: No such file or directory"). */
 nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count);
-void nlcl_free_list(char **paths);
+void nlcl_list_free(char **paths);
 
 /* 1 if path is an existing directory. */
 int nlcl_is_dir(const char *path);
@@ -53,6 +55,17 @@ const char *nlcl_basename(const char *path);
 int nlcl_utf8_valid(const char *s);
 char *nlcl_utf8_escape(const char *s);
 char *nlcl_utf8_escape_json_text(const char *json);
+
+/* Write len bytes to path atomically, as nlcl writes every file (images,
+ * models, checkpoints, logs): into a temporary file in path's folder, which
+ * is flushed, synced and renamed over path. path then holds either its old
+ * content or all the new bytes, never a part. Errors: IO naming the file
+ * (a missing folder, a full disk). */
+nlcl_status nlcl_write_file(const char *path, const void *data, size_t len);
+/* For a signal handler about to _exit: remove the temporary file of an
+ * atomic write in progress in this process, if any (the file being written
+ * keeps its old content). Async-signal-safe. */
+void nlcl_remove_partial_write(void);
 
 NLCL_API_END
 #endif

@@ -1,10 +1,10 @@
 /* nlcl/image.h - PNG and JPEG reading and writing (libpng, libjpeg-turbo),
- * TIFF (libtiff) and BMP (own decoder, src/io/bmp.c) reading.
+ * TIFF (libtiff) and BMP (nlcl's own decoder) reading.
  *
  * In memory an image is float32 NCHW with n = 1 and c = 3, values in [-1, 1]:
  *     x = u8 / 255 * 2 - 1          (8-bit sources)
  *     x = u16 / 65535 * 2 - 1       (16-bit PNG/TIFF: scaled, never clipped)
- * which is the NLCL/CUT convention (reference section 1). Every source is
+ * which is the convention of the NLCL and CUT code. Every source is
  * converted to RGB on load: grey is replicated, palettes are expanded, 1/2/4-bit
  * samples are scaled to the full range, alpha is dropped (not composited; an
  * opaque alpha therefore changes nothing; transparent pixels are counted in
@@ -26,7 +26,7 @@
  * float, so the endpoints are exactly -1 and 1 and all 65536 16-bit levels
  * stay distinct. JPEG is decoded with libjpeg-turbo's default settings (islow
  * IDCT, fancy upsampling, block smoothing), which is what PIL does, so pixels
- * equal PIL 9.4's (tests/test_image.c checks bytes against PIL). Greyscale,
+ * equal PIL 9.4's (nlcl's tests check the bytes against PIL). Greyscale,
  * YCbCr, RGB, CMYK and YCCK JPEGs are read: CMYK through the file's CMYK ICC
  * profile when it has one, else R = (1-C)(1-K) etc. in double, with Adobe's
  * inverted samples when an Adobe APP14 marker is present (what PIL and
@@ -166,8 +166,8 @@ nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name
  * PNG the index depth (1/2/4/8). */
 nlcl_status nlcl_image_probe(const char *path, nlcl_image_info *info);
 
-/* Allocate an image of the given size (data zeroed). */
-nlcl_status nlcl_image_alloc(nlcl_image *img, int width, int height);
+/* Allocate an image of height x width pixels (data zeroed). */
+nlcl_status nlcl_image_alloc(nlcl_image *img, int height, int width);
 void nlcl_image_free(nlcl_image *img);
 
 /* Save as 8-bit RGB PNG (bits16 = 1: 16-bit RGB PNG). */
@@ -181,9 +181,10 @@ nlcl_status nlcl_image_save_jpeg(const char *path, const nlcl_image *img, nlcl_q
 nlcl_status nlcl_image_save(const char *path, const nlcl_image *img, nlcl_quantize q);
 
 /* Convert between float [-1,1] NCHW and interleaved 8-bit RGB (HWC), with
- * the same quantisation as saving; rgb holds width*height*3 bytes. */
+ * the same quantisation as saving; rgb holds height*width*3 bytes (height
+ * rows of width RGB triples). */
 void nlcl_image_to_rgb8(const nlcl_image *img, nlcl_quantize q, uint8_t *rgb);
-nlcl_status nlcl_image_from_rgb8(nlcl_image *img, const uint8_t *rgb, int width, int height);
+nlcl_status nlcl_image_from_rgb8(nlcl_image *img, const uint8_t *rgb, int height, int width);
 
 NLCL_API_END
 #endif

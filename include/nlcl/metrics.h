@@ -83,7 +83,7 @@ nlcl_status nlcl_metric_image_from_image(const nlcl_image *img, int round_to_8bi
                                          nlcl_metric_image *out);
 /* Wrap caller-owned interleaved 8-bit pixels (h, w, c) with c = 1, 3 or 4
  * (alpha ignored) into an allocated 1- or 3-channel metric image. */
-nlcl_status nlcl_metric_image_from_u8(const unsigned char *pix, int width, int height,
+nlcl_status nlcl_metric_image_from_u8(const unsigned char *pix, int height, int width,
                                       int channels, nlcl_metric_image *out);
 void nlcl_metric_image_free(nlcl_metric_image *img);
 
@@ -189,15 +189,15 @@ void nlcl_ssim_convention(const nlcl_ssim_opts *o, char *buf, size_t n);
  *     covariance C_d (nancov: rows with a NaN dropped, N-1 normalisation);
  *     no sharpness threshold (the release scores every block);
  *  5. NIQE = sqrt((mu_p - mu_d) pinv((C_p + C_d)/2) (mu_p - mu_d)^T), with
- *     the pristine mu_p, C_p of the release compiled in (src/metrics/
- *     niqe_params.c) and a MATLAB-style pseudo-inverse (eigenvalues below
+ *     the pristine mu_p, C_p of the release compiled into the library
+ *     and a MATLAB-style pseudo-inverse (eigenvalues below
  *     36 * eps(largest) dropped).
  * Lower is better. The MSCN numerator is computed from differences to the
  * centre pixel grouped by window radius, so that locally flat (or
  * point-symmetric) neighbourhoods give coefficients that are exactly 0, as
  * they are analytically; MATLAB's own rounding turns some of them into
  * +-1e-14 values, which moves NIQE on images with flat areas by up to a few
- * 0.1% (see tests/test_metrics.c for the measured agreement).
+ * 0.1% (nlcl's tests measure the agreement).
  * Minimum size: one B x B block after the crop (96 x 96 by default); the
  * half scale then has one (B/2) x (B/2) block. Smaller: INVALID_ARG.
  * Errors: INVALID_ARG (too small, channel RGB, block_size not even or < 16,

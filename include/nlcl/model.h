@@ -4,11 +4,11 @@
  *     nlcl_model *m;
  *     if (nlcl_model_load("model.safetensors", &m) != NLCL_OK)   // or a .pth
  *         fprintf(stderr, "%s\n", nlcl_error_message());
- *     nlcl_model_run_rgb8(m, rgb_in, rgb_out, width, height, NLCL_QUANT_ROUND);
+ *     nlcl_model_run_rgb8(m, rgb_in, rgb_out, height, width, NLCL_QUANT_ROUND);
  *     nlcl_model_free(m);
  *
- * A model is the NLCL generator G_B (or G_R) of ../shared/docs/nlcl-reference.md
- * section 5.1: a 3x3 conv 3->C, K residual blocks conv-IN-ReLU-conv-IN plus
+ * A model is the NLCL generator G_B (or G_R) of the authors' released code
+ * (networks.Generator): a 3x3 conv 3->C, K residual blocks conv-IN-ReLU-conv-IN plus
  * skip, conv-IN-ReLU-conv, a 3x3 conv C->3; full resolution, zero padding, no
  * output non-linearity. C and K are read from the weights (the released model:
  * C = 32, K = 16). Models trained by nlcl with --residual add the input to the
@@ -84,7 +84,7 @@ size_t nlcl_model_workspace_bytes(const nlcl_model *m, int h, int w);
  * non-finite values ..."; out must not be used). */
 nlcl_status nlcl_model_run(nlcl_model *m, const float *in, float *out, int h, int w);
 /* Derain interleaved 8-bit RGB (h rows of w*3 bytes); out may equal in. */
-nlcl_status nlcl_model_run_rgb8(nlcl_model *m, const uint8_t *in, uint8_t *out, int w, int h,
+nlcl_status nlcl_model_run_rgb8(nlcl_model *m, const uint8_t *in, uint8_t *out, int h, int w,
                                 nlcl_quantize q);
 /* Derain an image: *out is allocated (free with nlcl_image_free). */
 nlcl_status nlcl_model_run_image(nlcl_model *m, const nlcl_image *in, nlcl_image *out);
@@ -99,7 +99,7 @@ void nlcl_model_set_progress(nlcl_model *m, nlcl_progress_fn fn, void *ctx);
  * Embedders on shared machines: set GOMP_SPINCOUNT=100000 (or
  * OMP_WAIT_POLICY=passive) in the environment before the process starts; with
  * libgomp's default spinning, a busy neighbour process can slow nlcl many
- * times over (docs/BENCHMARKS.md). The nlcl command does this itself. */
+ * times over. The nlcl command does this itself. */
 void nlcl_set_num_threads(int n);
 
 NLCL_API_END

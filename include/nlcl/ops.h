@@ -18,8 +18,8 @@
  *  - Shapes are the caller's responsibility (checked with NLCL_ASSERT, which
  *    aborts: passing inconsistent shapes is a programming error, not an input
  *    error). No op allocates except where stated.
- * Sources: PyTorch 1.13 operator definitions; the NLCL/CUT reference code as
- * summarised in ../shared/docs/nlcl-reference.md (section numbers below).
+ * Sources: PyTorch 1.13 operator definitions; the NLCL and CUT reference code
+ * (the authors' releases; the modules named below).
  */
 #ifndef NLCL_OPS_H
 #define NLCL_OPS_H
@@ -36,7 +36,7 @@ NLCL_API_BEGIN
 /* ------------------------------------------------------------------ norm */
 
 /* Instance norm, torch.nn.InstanceNorm2d(affine=False,
- * track_running_stats=False) (reference section 1), optionally followed by ReLU
+ * track_running_stats=False) as in the CUT and NLCL networks, optionally followed by ReLU
  * and/or added to a residual:
  *     xhat = (x - mean_nc) * rstd_nc,   rstd_nc = 1/sqrt(var_nc + eps),
  *     var_nc biased (divide by H*W);
@@ -80,7 +80,7 @@ void nlcl_reflect_pad_backward(const float *dy, float *dx, int n, int c, int h, 
                                nlcl_layout layout);
 
 /* Anti-aliased stride-2 downsample of CUT's PatchGAN, Downsample(C)
- * (reference section 1.1): ReflectionPad 1, then depthwise 3x3 blur
+ * (filt_size 3, reflect padding): ReflectionPad 1, then depthwise 3x3 blur
  * [1,2,1]x[1,2,1]/16 with stride 2. Output (n, c, ho, wo) with
  * ho = (h - 1)/2 + 1, wo = (w - 1)/2 + 1. Requires h >= 2 and w >= 2. */
 void nlcl_blur_downsample_forward(const float *x, float *y, int n, int c, int h, int w,
@@ -99,7 +99,7 @@ void nlcl_linear_backward(const float *dy, const float *x, const float *W, float
                           float *db, int m, int nin, int nout);
 
 /* Row L2 normalisation as the reference's Normalize: y = x / (||x||_2 + 1e-7)
- * for each of m rows of d values (reference section 4.1). norm (m) receives
+ * for each of m rows of d values (CUT's PatchSampleF). norm (m) receives
  * ||x||_2 for backward. */
 void nlcl_l2norm_rows_forward(const float *x, float *y, float *norm, int m, int d);
 /* Exact derivative of the forward above, with r = norm[i], e = 1e-7:
@@ -113,7 +113,7 @@ void nlcl_l2norm_rows_backward(const float *dy, const float *x, const float *y,
 
 /* Gather the feature vectors at `k` spatial positions of image `img` of a
  * (n, c, h, w) tensor in `layout`: rows[i][ch] = x[img][ch][ids[i] / w][ids[i] % w].
- * ids are flattened y*w + x (reference section 4.1 step 1); rows is (k, c). */
+ * ids are flattened y*w + x (as PatchSampleF's patch ids); rows is (k, c). */
 void nlcl_gather_rows(const float *x, int n, int c, int h, int w, nlcl_layout layout, int img,
                       const int32_t *ids, int k, float *rows);
 /* Backward: dx[img][ch][ids[i]] += drows[i][ch] (duplicate ids accumulate). */
@@ -144,7 +144,7 @@ void nlcl_l1_backward(const float *a, const float *b, size_t count, float g, flo
  * at most NLCL_MAX_PLANES_SUM). A change thinner than the window (a rain
  * streak) costs nothing; a change covering whole windows (a colour cast, a
  * shift of a region) costs its full L1. nlcl's colour-keeping term for
- * training (docs/TRAINING.md), not in the paper. Backward: each pixel's
+ * training (TRAINING.md of nlcl's documentation), not in the paper. Backward: each pixel's
  * window minimum passes g * sign(a - b) / (planes*h*w) to its argmin (the
  * first in scan order on ties). The value is the same for any thread count. */
 #define NLCL_MAX_PLANES_SUM 4096

@@ -6,7 +6,7 @@
  *     "image_load: rain.png: PNG truncated at byte 4096".
  * The message stays valid until the next failing call on the same thread.
  * The library never prints and never exits; the command-line tool maps
- * statuses to exit codes (see cli/).
+ * statuses to exit codes.
  */
 #ifndef NLCL_STATUS_H
 #define NLCL_STATUS_H

@@ -45,9 +45,10 @@ void nlcl_rain_params_heavy(nlcl_rain_params *p);
 nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, nlcl_rng *rng,
                             nlcl_image *rainy);
 
-/* A generated outdoor scene (sky, hills, a house, trees, a road) of the given
- * size, for the demo and for tests that must not depend on external data. */
-nlcl_status nlcl_synth_scene(int width, int height, nlcl_rng *rng, nlcl_image *out);
+/* A generated outdoor scene (sky, hills, a house, trees, a road) of height x
+ * width pixels (each >= 16), for the demo and for tests that must not depend
+ * on external data. */
+nlcl_status nlcl_synth_scene(int height, int width, nlcl_rng *rng, nlcl_image *out);
 
 NLCL_API_END
 #endif

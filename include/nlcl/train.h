@@ -1,5 +1,6 @@
 /* nlcl/train.h - unsupervised NLCL training (paper section 3; the exact
- * iteration is specified in docs/TRAINING.md).
+ * iteration is specified in TRAINING.md of nlcl's documentation, installed
+ * in share/doc/nlcl).
  *
  * Two levels:
  *  - nlcl_trainer: the networks (G_B, G_R, D, projection heads, momentum key
@@ -31,7 +32,7 @@ typedef enum nlcl_preset {
 } nlcl_preset;
 
 /* Sampling strategies of the non-local search (paper section 3.2,
- * docs/TRAINING.md "Sampling"). */
+ * TRAINING.md "Sampling"). */
 typedef enum nlcl_sampling {
     NLCL_SAMPLING_NEAREST = 0,  /* non-local: the k most similar patches (anchor included) */
     NLCL_SAMPLING_FARTHEST = 1, /* reverse non-local: the k least similar */
@@ -60,7 +61,8 @@ typedef struct nlcl_train_config {
     int64_t decay_iters;/* linear decay over the last decay_iters (-1: iters/21) */
     double lr, beta1, beta2, eps;
     /* loss weights; 0 switches a term off (paper Eq. (2) and Eq. (4): w_sp is
-                          lambda, w_gan delta, w_layer mu, w_loc sigma; reference 5.3) */
+                          lambda, w_gan delta, w_layer mu, w_loc sigma; as the released
+                          code's compute_G_loss) */
     double w_gan, w_loc, w_layer, w_cons, w_sp;
     int sparsity_code; /* 0: mean|R| (paper); 1: mean|O - B| (code) */
     double w_eroded;   /* weight of the eroded L1 between B and O (nlcl_eroded_l1_forward):
@@ -139,7 +141,7 @@ typedef struct nlcl_trainer nlcl_trainer;
 /* Create the networks for cfg, initialised from cfg->seed. */
 nlcl_status nlcl_trainer_create(const nlcl_train_config *cfg, nlcl_trainer **out);
 void nlcl_trainer_free(nlcl_trainer *t);
-/* One iteration (D step then G step, docs/TRAINING.md) on O and B, each
+/* One iteration (D step then G step, TRAINING.md) on O and B, each
  * (batch, 3, crop, crop) NCHW in [-1, 1]. Errors: NONFINITE naming the term
  * (the weights are then left as they were before the iteration). */
 nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, nlcl_losses *out);

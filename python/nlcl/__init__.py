@@ -166,7 +166,7 @@ class Model:
                 raise ValueError(f"quantize: 'round' or 'truncate', not {quantize!r}")
             out = np.empty_like(a)
             _check(_lib.model_run_rgb8(m, a.ctypes.data_as(_lib.u8_p),
-                                       out.ctypes.data_as(_lib.u8_p), w, h,
+                                       out.ctypes.data_as(_lib.u8_p), h, w,
                                        0 if quantize == "round" else 1))
             return out
         x = np.ascontiguousarray((a * np.float32(2) - np.float32(1)).transpose(2, 0, 1))
@@ -286,7 +286,7 @@ def imwrite(path, image):
     if is_float:
         raise TypeError("imwrite: expected uint8 values")
     img = _lib.Image()
-    _check(_lib.image_from_rgb8(ctypes.byref(img), a.ctypes.data_as(_lib.u8_p), a.shape[1], a.shape[0]))
+    _check(_lib.image_from_rgb8(ctypes.byref(img), a.ctypes.data_as(_lib.u8_p), a.shape[0], a.shape[1]))
     try:
         _check(_lib.image_save(_path(path), ctypes.byref(img), 0))
     finally:

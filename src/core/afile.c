@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "nlcl/files.h"
 
 static char *dup_str(const char *s) {
     size_t n = strlen(s) + 1;
@@ -149,3 +150,16 @@ nlcl_status nlcl_afile_commit(nlcl_afile *f) {
     release(f);
     return NLCL_OK;
 }
+
+nlcl_status nlcl_write_file(const char *path, const void *data, size_t len) {
+    nlcl_afile f;
+    NLCL_TRY(nlcl_afile_open(&f, path, "write_file"));
+    nlcl_status s = nlcl_afile_write(&f, data, len);
+    if (s != NLCL_OK) {
+        nlcl_afile_abort(&f);
+        return s;
+    }
+    return nlcl_afile_commit(&f);
+}
+
+void nlcl_remove_partial_write(void) { nlcl_afile_remove_pending(); }

@@ -21,7 +21,7 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void nlcl_free_list(char **paths) {
+void nlcl_list_free(char **paths) {
     if (!paths) return;
     for (char **p = paths; *p; p++) free(*p);
     free(paths);
@@ -68,7 +68,7 @@ nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count) {
     }
     closedir(d);
     if (s != NLCL_OK) {
-        nlcl_free_list(v);
+        nlcl_list_free(v);
         return s;
     }
     qsort(v, n, sizeof *v, cmp_str);

@@ -82,7 +82,7 @@ nlcl_status nlcl_image_alloc_for(const char *domain, const char *name, nlcl_imag
     return NLCL_OK;
 }
 
-nlcl_status nlcl_image_alloc(nlcl_image *img, int width, int height) {
+nlcl_status nlcl_image_alloc(nlcl_image *img, int height, int width) {
     if (!img)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_alloc: img is NULL");
     memset(img, 0, sizeof *img);
@@ -227,7 +227,7 @@ void nlcl_image_to_rgb8(const nlcl_image *img, nlcl_quantize q, uint8_t *rgb) {
     for (int y = 0; y < img->height; y++) nlcl_image_get_row8(img, y, q, rgb + (size_t)y * row);
 }
 
-nlcl_status nlcl_image_from_rgb8(nlcl_image *img, const uint8_t *rgb, int width, int height) {
+nlcl_status nlcl_image_from_rgb8(nlcl_image *img, const uint8_t *rgb, int height, int width) {
     if (!img || !rgb)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_from_rgb8: NULL argument");
     size_t n;

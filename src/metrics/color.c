@@ -80,7 +80,7 @@ nlcl_status nlcl_metric_image_from_image(const nlcl_image *img, int round_to_8bi
     return NLCL_OK;
 }
 
-nlcl_status nlcl_metric_image_from_u8(const unsigned char *pix, int width, int height,
+nlcl_status nlcl_metric_image_from_u8(const unsigned char *pix, int height, int width,
                                       int channels, nlcl_metric_image *out) {
     if (!pix || !out || (channels != 1 && channels != 3 && channels != 4))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "metric_image: bad arguments");

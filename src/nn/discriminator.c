@@ -70,7 +70,7 @@ int nlcl_disc_geometry(int h, int w, nlcl_disc_geom *g) {
 }
 
 void nlcl_disc_record_free(nlcl_disc_record *r) {
-    for (int i = 0; i < 5; i++) nlcl_conv2d_plan_destroy(r->plan[i]);
+    for (int i = 0; i < 5; i++) nlcl_conv2d_plan_free(r->plan[i]);
     float *bufs[] = {r->h0, r->p0, r->a3, r->h3, r->p3, r->a7, r->h7, r->p7,
                      r->a11, r->h11, r->out, r->stats, r->g_a, r->g_b};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nlcl_free(bufs[i]);

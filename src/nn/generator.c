@@ -107,9 +107,9 @@ nlcl_status nlcl_gen_from_dict(nlcl_gen *g, const nlcl_tensor_dict *d, const cha
 /* ------------------------------------------------------------- inference */
 
 void nlcl_gen_infer_free(nlcl_gen_infer *ws) {
-    nlcl_conv2d_plan_destroy(ws->p_in);
-    nlcl_conv2d_plan_destroy(ws->p_mid);
-    nlcl_conv2d_plan_destroy(ws->p_out);
+    nlcl_conv2d_plan_free(ws->p_in);
+    nlcl_conv2d_plan_free(ws->p_mid);
+    nlcl_conv2d_plan_free(ws->p_out);
     nlcl_free(ws->x);
     nlcl_free(ws->t);
     nlcl_free(ws->u);
@@ -206,9 +206,9 @@ nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int
 }
 
 void nlcl_gen_plans_free(nlcl_gen_plans *pl) {
-    nlcl_conv2d_plan_destroy(pl->p_in);
-    nlcl_conv2d_plan_destroy(pl->p_mid);
-    nlcl_conv2d_plan_destroy(pl->p_out);
+    nlcl_conv2d_plan_free(pl->p_in);
+    nlcl_conv2d_plan_free(pl->p_mid);
+    nlcl_conv2d_plan_free(pl->p_out);
     nlcl_free(pl->tmp);
     memset(pl, 0, sizeof *pl);
 }

@@ -207,16 +207,16 @@ nlcl_status nlcl_model_run(nlcl_model *m, const float *in, float *out, int h, in
 }
 
 nlcl_status nlcl_model_run_image(nlcl_model *m, const nlcl_image *in, nlcl_image *out) {
-    NLCL_TRY(nlcl_image_alloc(out, in->width, in->height));
+    NLCL_TRY(nlcl_image_alloc(out, in->height, in->width));
     nlcl_status s = nlcl_model_run(m, in->data, out->data, in->height, in->width);
     if (s != NLCL_OK) nlcl_image_free(out);
     return s;
 }
 
-nlcl_status nlcl_model_run_rgb8(nlcl_model *m, const uint8_t *in, uint8_t *out, int w, int h,
+nlcl_status nlcl_model_run_rgb8(nlcl_model *m, const uint8_t *in, uint8_t *out, int h, int w,
                                 nlcl_quantize q) {
     nlcl_image a = {0}, b = {0};
-    NLCL_TRY(nlcl_image_from_rgb8(&a, in, w, h));
+    NLCL_TRY(nlcl_image_from_rgb8(&a, in, h, w));
     nlcl_status s = nlcl_model_run_image(m, &a, &b);
     nlcl_image_free(&a);
     if (s != NLCL_OK) return s;

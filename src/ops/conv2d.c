@@ -398,7 +398,7 @@ nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **out, const nlcl_conv
     dnnl_memory_desc_init_by_tag(&p->b_u, 1, bd, dnnl_f32, dnnl_x);
     nlcl_status st = plan_build_forward(p);
     if (st != NLCL_OK) {
-        nlcl_conv2d_plan_destroy(p);
+        nlcl_conv2d_plan_free(p);
         return st;
     }
     *out = p;
@@ -410,7 +410,7 @@ nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **out, const nlcl_conv2d_sh
     return nlcl_conv2d_plan_create_rows(out, s, s->pad, s->pad, training);
 }
 
-void nlcl_conv2d_plan_destroy(nlcl_conv2d_plan *p) {
+void nlcl_conv2d_plan_free(nlcl_conv2d_plan *p) {
     if (!p) return;
     if (p->fwd) dnnl_primitive_destroy(p->fwd);
     if (p->fwd_pd) dnnl_primitive_desc_destroy(p->fwd_pd);

@@ -90,7 +90,7 @@ nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, 
         }
     }
     free(K);
-    nlcl_status s = nlcl_image_alloc(rainy, w, h);
+    nlcl_status s = nlcl_image_alloc(rainy, h, w);
     if (s != NLCL_OK) {
         free(S);
         return s;
@@ -131,10 +131,10 @@ static void disc(nlcl_image *im, double cx, double cy, double rad, double r, dou
             if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= rad * rad) put(im, x, y, r, g, b);
 }
 
-nlcl_status nlcl_synth_scene(int width, int height, nlcl_rng *rng, nlcl_image *out) {
+nlcl_status nlcl_synth_scene(int height, int width, nlcl_rng *rng, nlcl_image *out) {
     if (width < 16 || height < 16)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: scene must be at least 16x16");
-    NLCL_TRY(nlcl_image_alloc(out, width, height));
+    NLCL_TRY(nlcl_image_alloc(out, height, width));
     const double W = width, H = height;
     double horizon = H * (0.45 + 0.1 * nlcl_rng_uniform(rng));
     /* sky gradient */

@@ -36,7 +36,7 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
         }
         char **na = realloc(all, sizeof *na * (size_t)(n + k + 1));
         if (!na) {
-            nlcl_free_list(list);
+            nlcl_list_free(list);
             for (int i = 0; i < n; i++) free(all[i]);
             free(all);
             return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");

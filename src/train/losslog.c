@@ -123,7 +123,7 @@ int nlcl_loss_log_last(const nlcl_loss_log *lg, nlcl_losses *out) {
     return 1;
 }
 
-void nlcl_loss_log_close(nlcl_loss_log *lg) {
+void nlcl_loss_log_free(nlcl_loss_log *lg) {
     if (lg->fp) fclose(lg->fp);
     free(lg->path);
     memset(lg, 0, sizeof *lg);

@@ -35,6 +35,6 @@ void nlcl_loss_log_add(nlcl_loss_log *lg, int64_t it, double seconds, const nlcl
  * no row. */
 int nlcl_loss_log_last(const nlcl_loss_log *lg, nlcl_losses *out);
 /* Close the file (lg may be zeroed). */
-void nlcl_loss_log_close(nlcl_loss_log *lg);
+void nlcl_loss_log_free(nlcl_loss_log *lg);
 
 #endif

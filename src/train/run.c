@@ -85,7 +85,7 @@ static nlcl_status save_sample(const char *path, const float *O, const float *B,
                                int ch, int cw) {
     int panels = R ? 3 : 2;
     nlcl_image img = {0};
-    NLCL_TRY(nlcl_image_alloc(&img, panels * cw, ch));
+    NLCL_TRY(nlcl_image_alloc(&img, ch, panels * cw));
     size_t plane = (size_t)ch * cw, W = (size_t)panels * cw;
     const float *src[3] = {O, B, R};
     for (int p = 0; p < panels; p++)
@@ -464,7 +464,7 @@ static nlcl_status finish(run *r) {
 }
 
 static void close_run(run *r, nlcl_status s) {
-    nlcl_loss_log_close(&r->log);
+    nlcl_loss_log_free(&r->log);
     nlcl_val_free(&r->val.set);
     free(r->val.tsv);
     /* a run folder made here is removed again if the job failed before

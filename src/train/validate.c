@@ -76,8 +76,8 @@ nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *cl
         v->count = i + 1;
         if (!v->rainy[i] || !v->clean[i]) s = nlcl_error_set(NLCL_ERR_NOMEM, "validation: out of memory");
     }
-    if (r) nlcl_free_list(r);
-    if (c) nlcl_free_list(c);
+    if (r) nlcl_list_free(r);
+    if (c) nlcl_list_free(c);
     if (s != NLCL_OK) nlcl_val_free(v);
     return s;
 }
@@ -107,7 +107,7 @@ nlcl_status nlcl_val_score(const nlcl_val_set *v, nlcl_model *m, double *psnr, d
                 if (!rgb) s = nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
                 else {
                     nlcl_image_to_rgb8(&out, NLCL_QUANT_ROUND, rgb);
-                    s = nlcl_metric_image_from_u8(rgb, out.width, out.height, 3, &mp);
+                    s = nlcl_metric_image_from_u8(rgb, out.height, out.width, 3, &mp);
                     free(rgb);
                 }
             }
