@@ -190,6 +190,30 @@ static void tap_grads(const nlcl_disc_record *r, const nlcl_disc_tap_grad *taps,
     }
 }
 
+/* Back through conv k (input x), the blur downsample before it, and the
+ * LReLU and instance norm (statistics st; pre-norm a, activation h) of the
+ * block below it, c channels at level lv of the geometry. r->g_a holds
+ * dL/d(conv k output) on entry and dL/d a on return (r->g_b is scratch). */
+static nlcl_status down_block_backward(nlcl_disc *d, nlcl_disc_record *r, int k, const float *x,
+                                       int pg, int lv, int c, const float *h, const float *a, int st) {
+    nlcl_params *ps = &d->params;
+    const nlcl_disc_geom *g = &r->geo;
+    float *ga = r->g_a, *gb = r->g_b;
+    const size_t cnt = bnum(r->n, c, g->h[lv], g->w[lv]);
+    float *dw = pg ? nlcl_params_grad_at(ps, d->conv[k]) : NULL;
+    float *db = pg ? nlcl_params_grad_at(ps, d->conv[k] + 1) : NULL;
+    NLCL_TRY(nlcl_conv2d_backward_weights(r->plan[k], x, ga, dw, db));
+    NLCL_TRY(nlcl_conv2d_backward_data(r->plan[k], ga, nlcl_params_at(ps, d->conv[k]), gb, 0.0f));
+    memset(ga, 0, cnt * sizeof(float));
+    nlcl_blur_downsample_backward(gb, ga, r->n, c, g->h[lv], g->w[lv], NLCL_BLOCKED);
+    memset(gb, 0, cnt * sizeof(float));
+    nlcl_leaky_relu_backward(ga, h, gb, cnt, SLOPE);
+    memset(ga, 0, cnt * sizeof(float));
+    nlcl_instance_norm_backward(gb, a, st_mean(r, st), st_rstd(r, st), ga, r->n, c, g->h[lv], g->w[lv],
+                                NLCL_BLOCKED, 0);
+    return NLCL_OK;
+}
+
 nlcl_status nlcl_disc_backward(nlcl_disc *d, nlcl_disc_record *r, const float *d_out,
                                const nlcl_disc_tap_grad *taps, int ntaps, float *d_in,
                                int param_grads) {
@@ -202,7 +226,7 @@ nlcl_status nlcl_disc_backward(nlcl_disc *d, nlcl_disc_record *r, const float *d
 #define DW_(i) (pg ? nlcl_params_grad_at(ps, d->conv[i]) : NULL)
 #define DB_(i) (pg ? nlcl_params_grad_at(ps, d->conv[i] + 1) : NULL)
 #define ZERO(buf, cnt) memset((buf), 0, (cnt) * sizeof(float))
-    size_t n1 = bnum(n, ndf, g->h[1], g->w[1]), n3 = bnum(n, 2 * ndf, g->h[3], g->w[3]);
+    size_t n1 = bnum(n, ndf, g->h[1], g->w[1]);
     size_t n5 = bnum(n, 4 * ndf, g->h[5], g->w[5]), n7 = bnum(n, 8 * ndf, g->h[7], g->w[7]);
     if (r->full && d_out) {
         NLCL_TRY(nlcl_conv2d_backward_weights(r->plan[4], r->h11, d_out, DW_(4), DB_(4)));
@@ -212,28 +236,12 @@ nlcl_status nlcl_disc_backward(nlcl_disc *d, nlcl_disc_record *r, const float *d
         ZERO(ga, n7);
         nlcl_instance_norm_backward(gb, r->a11, st_mean(r, 2), st_rstd(r, 2), ga, n, 8 * ndf,
                                     g->h[7], g->w[7], NLCL_BLOCKED, 0);
-        NLCL_TRY(nlcl_conv2d_backward_weights(r->plan[3], r->p7, ga, DW_(3), DB_(3)));
-        NLCL_TRY(nlcl_conv2d_backward_data(r->plan[3], ga, W_(3), gb, 0.0f));
-        ZERO(ga, n5);
-        nlcl_blur_downsample_backward(gb, ga, n, 4 * ndf, g->h[5], g->w[5], NLCL_BLOCKED);
-        ZERO(gb, n5);
-        nlcl_leaky_relu_backward(ga, r->h7, gb, n5, SLOPE);
-        ZERO(ga, n5);
-        nlcl_instance_norm_backward(gb, r->a7, st_mean(r, 1), st_rstd(r, 1), ga, n, 4 * ndf,
-                                    g->h[5], g->w[5], NLCL_BLOCKED, 0);
+        NLCL_TRY(down_block_backward(d, r, 3, r->p7, pg, 5, 4 * ndf, r->h7, r->a7, 1));
     } else {
         ZERO(ga, n5);
     }
     tap_grads(r, taps, ntaps, 3, ga); /* ga = dL/d a7 */
-    NLCL_TRY(nlcl_conv2d_backward_weights(r->plan[2], r->p3, ga, DW_(2), DB_(2)));
-    NLCL_TRY(nlcl_conv2d_backward_data(r->plan[2], ga, W_(2), gb, 0.0f));
-    ZERO(ga, n3);
-    nlcl_blur_downsample_backward(gb, ga, n, 2 * ndf, g->h[3], g->w[3], NLCL_BLOCKED);
-    ZERO(gb, n3);
-    nlcl_leaky_relu_backward(ga, r->h3, gb, n3, SLOPE);
-    ZERO(ga, n3);
-    nlcl_instance_norm_backward(gb, r->a3, st_mean(r, 0), st_rstd(r, 0), ga, n, 2 * ndf, g->h[3],
-                                g->w[3], NLCL_BLOCKED, 0);
+    NLCL_TRY(down_block_backward(d, r, 2, r->p3, pg, 3, 2 * ndf, r->h3, r->a3, 0));
     tap_grads(r, taps, ntaps, 2, ga); /* ga = dL/d a3 */
     NLCL_TRY(nlcl_conv2d_backward_weights(r->plan[1], r->p0, ga, DW_(1), DB_(1)));
     NLCL_TRY(nlcl_conv2d_backward_data(r->plan[1], ga, W_(1), gb, 0.0f));

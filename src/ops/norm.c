@@ -318,6 +318,19 @@ static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, in
 
 /* ------------------------------------------------------------- forward */
 
+/* The two sums of lane l over a plane's nch chunk partials (each chunk: L
+ * first sums, then L second sums), added in chunk order. */
+static void combine_chunks(const double *part, size_t nch, int L, int l, double *t1, double *t2) {
+    double a = 0, b = 0;
+    for (size_t ck = 0; ck < nch; ck++) {
+        const double *s = part + ck * 2 * (size_t)L;
+        a += s[l];
+        b += s[L + l];
+    }
+    *t1 = a;
+    *t2 = b;
+}
+
 void nlcl_instance_norm_forward(const float *x, const float *res, float *y, float *mean,
                                 float *rstd, int n, int c, int h, int w, nlcl_layout layout,
                                 float eps, int relu) {
@@ -348,12 +361,8 @@ void nlcl_instance_norm_forward(const float *x, const float *res, float *y, floa
             const float *xp = x + p * plane_fl;
             int ni = (int)(p / (size_t)g.G), gi = (int)(p % (size_t)g.G);
             for (int l = 0; l < L; l++) {
-                double t1 = 0, t2 = 0;
-                for (size_t ck = 0; ck < g.nch; ck++) {
-                    const double *s = part + (pl * g.nch + ck) * 2 * (size_t)L;
-                    t1 += s[l];
-                    t2 += s[L + l];
-                }
+                double t1, t2;
+                combine_chunks(part + pl * g.nch * 2 * (size_t)L, g.nch, L, l, &t1, &t2);
                 int ch = gi * L + l;
                 float mf = 0.0f, rf = 0.0f; /* padding lanes: y = res (+ 0) */
                 if (ch < c) {
@@ -425,12 +434,8 @@ void nlcl_instance_norm_backward(const float *dy, const float *x, const float *m
 #pragma omp for schedule(static)
         for (size_t pl = 0; pl < np; pl++) {
             for (int l = 0; l < L; l++) {
-                double t1 = 0, t2 = 0;
-                for (size_t ck = 0; ck < g.nch; ck++) {
-                    const double *s = part + (pl * g.nch + ck) * 2 * (size_t)L;
-                    t1 += s[l];
-                    t2 += s[L + l];
-                }
+                double t1, t2;
+                combine_chunks(part + pl * g.nch * 2 * (size_t)L, g.nch, L, l, &t1, &t2);
                 gg[pl * L + l] = (float)(t1 / (double)g.pix);
                 ggx[pl * L + l] = (float)(t2 / (double)g.pix);
             }

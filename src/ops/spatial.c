@@ -21,7 +21,21 @@ static int lanes_of(nlcl_layout layout) {
     return L;
 }
 
-static size_t planes_of(int n, int c, int L) { return (size_t)n * (size_t)((c + L - 1) / L); }
+/* The planes of an (n, c, h, w) input and its (ho, wo) output in a layout. */
+typedef struct sgeom {
+    int L;                       /* lanes per pixel */
+    size_t P;                    /* planes */
+    size_t in_plane, out_plane;  /* floats per input and output plane */
+} sgeom;
+
+static sgeom geom_of(int n, int c, int h, int w, int ho, int wo, nlcl_layout layout) {
+    sgeom g;
+    g.L = lanes_of(layout);
+    g.P = (size_t)n * (size_t)((c + g.L - 1) / g.L);
+    g.in_plane = (size_t)h * w * g.L;
+    g.out_plane = (size_t)ho * wo * g.L;
+    return g;
+}
 
 /* Mirror index without repeating the edge: -1 -> 1, n -> n-2. Valid for
  * -n < i < 2n - 1. */
@@ -32,11 +46,10 @@ static inline int refl(int i, int n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1)
 void nlcl_reflect_pad_forward(const float *x, float *y, int n, int c, int h, int w, int p,
                               nlcl_layout layout) {
     NLCL_ASSERT(n > 0 && c > 0 && h > 0 && w > 0 && p >= 0 && p < h && p < w);
-    const int L = lanes_of(layout);
-    const size_t P = planes_of(n, c, L);
     const int ho = h + 2 * p, wo = w + 2 * p;
-    const size_t in_plane = (size_t)h * w * L, out_plane = (size_t)ho * wo * L;
-    const size_t items = P * (size_t)ho;
+    const sgeom g = geom_of(n, c, h, w, ho, wo, layout);
+    const int L = g.L;
+    const size_t in_plane = g.in_plane, out_plane = g.out_plane, items = g.P * (size_t)ho;
 #pragma omp parallel for schedule(static) if (items * wo * L >= 32768)
     for (size_t it = 0; it < items; it++) {
         size_t pl = it / (size_t)ho;
@@ -70,11 +83,10 @@ void nlcl_reflect_pad_backward(const float *dy, float *dx, int n, int c, int h, 
                                nlcl_layout layout) {
     NLCL_ASSERT(n > 0 && c > 0 && h > 0 && w > 0 && p >= 0 && p < h && p < w);
     if (!dx) return;
-    const int L = lanes_of(layout);
-    const size_t P = planes_of(n, c, L);
     const int ho = h + 2 * p, wo = w + 2 * p;
-    const size_t in_plane = (size_t)h * w * L, out_plane = (size_t)ho * wo * L;
-    const size_t items = P * (size_t)h;
+    const sgeom g = geom_of(n, c, h, w, ho, wo, layout);
+    const int L = g.L;
+    const size_t in_plane = g.in_plane, out_plane = g.out_plane, items = g.P * (size_t)h;
 #pragma omp parallel for schedule(static) if (items * w * L >= 32768)
     for (size_t it = 0; it < items; it++) {
         size_t pl = it / (size_t)h;
@@ -122,11 +134,10 @@ static int blur_taps(int i, int n, int *o, float *wt) {
 void nlcl_blur_downsample_forward(const float *x, float *y, int n, int c, int h, int w,
                                   nlcl_layout layout) {
     NLCL_ASSERT(n > 0 && c > 0 && h >= 2 && w >= 2);
-    const int L = lanes_of(layout);
-    const size_t P = planes_of(n, c, L);
     const int ho = blur_out(h), wo = blur_out(w);
-    const size_t in_plane = (size_t)h * w * L, out_plane = (size_t)ho * wo * L;
-    const size_t items = P * (size_t)ho;
+    const sgeom g = geom_of(n, c, h, w, ho, wo, layout);
+    const int L = g.L;
+    const size_t in_plane = g.in_plane, out_plane = g.out_plane, items = g.P * (size_t)ho;
 #pragma omp parallel for schedule(static) if (items * wo * L >= 8192)
     for (size_t it = 0; it < items; it++) {
         size_t pl = it / (size_t)ho;
@@ -153,11 +164,10 @@ void nlcl_blur_downsample_backward(const float *dy, float *dx, int n, int c, int
                                    nlcl_layout layout) {
     NLCL_ASSERT(n > 0 && c > 0 && h >= 2 && w >= 2);
     if (!dx) return;
-    const int L = lanes_of(layout);
-    const size_t P = planes_of(n, c, L);
     const int ho = blur_out(h), wo = blur_out(w);
-    const size_t in_plane = (size_t)h * w * L, out_plane = (size_t)ho * wo * L;
-    const size_t items = P * (size_t)h;
+    const sgeom g = geom_of(n, c, h, w, ho, wo, layout);
+    const int L = g.L;
+    const size_t in_plane = g.in_plane, out_plane = g.out_plane, items = g.P * (size_t)h;
 #pragma omp parallel for schedule(static) if (items * w * L >= 8192)
     for (size_t it = 0; it < items; it++) {
         size_t pl = it / (size_t)h;

@@ -8,13 +8,30 @@
 #include "core/internal.h"
 #include "nlcl/ops.h"
 
+/* The scores work = a b^T (n, n) of n rows of d values, and a buffer for the
+ * n row losses (freed by mean_rows). */
+static nlcl_status scores(const float *a, const float *b, int n, int d, float *work, double **rows,
+                          const char *what) {
+    *rows = malloc(sizeof(double) * (size_t)n);
+    if (!*rows) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory (%s of %d rows)", what, n);
+    nlcl_linear_forward(a, b, NULL, work, n, d, n);
+    return NLCL_OK;
+}
+
+/* The mean of the n row losses, summed in a fixed order (independent of the
+ * thread count); frees them. */
+static double mean_rows(double *rows, int n) {
+    double total = 0;
+    for (int i = 0; i < n; i++) total += rows[i];
+    free(rows);
+    return total / n;
+}
+
 /* PatchNCE, the location contrast of paper Eq. (6) (src/train/losses.h). */
 nlcl_status nlcl_patchnce(const float *q, const float *k, int S, int D, float tau, float g,
                           float *dq, float *work, double *loss) {
-    double *li = malloc(sizeof(double) * (size_t)S);
-    if (!li) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory (PatchNCE of %d rows)", S);
-    /* work = Q K^T (S, S) */
-    nlcl_linear_forward(q, k, NULL, work, S, D, S);
+    double *li;
+    NLCL_TRY(scores(q, k, S, D, work, &li, "PatchNCE")); /* work = Q K^T (S, S) */
     const double inv_tau = 1.0 / (double)tau;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < S; i++) {
@@ -40,10 +57,7 @@ nlcl_status nlcl_patchnce(const float *q, const float *k, int S, int D, float ta
         row[i] = (float)(scale * (p_pos - 1.0));
     }
     if (dq) nlcl_linear_backward(work, q, k, dq, NULL, NULL, S, D, S);
-    double total = 0; /* summed in a fixed order: independent of the thread count */
-    for (int i = 0; i < S; i++) total += li[i];
-    free(li);
-    *loss = total / S;
+    *loss = mean_rows(li, S);
     return NLCL_OK;
 }
 
@@ -51,9 +65,8 @@ nlcl_status nlcl_patchnce(const float *q, const float *k, int S, int D, float ta
 nlcl_status nlcl_supcon(const float *z, int M, int nb, int D, float tau, float g, float *dz,
                         float *work, double *loss) {
     NLCL_ASSERT(nb >= 2 && M - nb >= 2);
-    double *lrow = malloc(sizeof(double) * (size_t)M);
-    if (!lrow) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory (layer contrast of %d rows)", M);
-    nlcl_linear_forward(z, z, NULL, work, M, D, M);
+    double *lrow;
+    NLCL_TRY(scores(z, z, M, D, work, &lrow, "layer contrast")); /* work = Z Z^T (M, M) */
     const double inv_tau = 1.0 / (double)tau;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < M; i++) {
@@ -95,9 +108,6 @@ nlcl_status nlcl_supcon(const float *z, int M, int nb, int D, float tau, float g
             }
         nlcl_linear_backward(work, z, z, dz, NULL, NULL, M, D, M);
     }
-    double total = 0;
-    for (int i = 0; i < M; i++) total += lrow[i];
-    free(lrow);
-    *loss = total / M;
+    *loss = mean_rows(lrow, M);
     return NLCL_OK;
 }
