@@ -9,8 +9,7 @@
  * samples are scaled to the full range, alpha is dropped (not composited; an
  * opaque alpha therefore changes nothing; transparent pixels are counted in
  * info->transparent, or refused: nlcl_image_set_refuse_transparent).
- * Photos are returned as they are meant to be seen (src/io/colour.c,
- * orient.c): the EXIF orientation (JPEG APP1, PNG eXIf) or TIFF Orientation
+ * Photos are returned as they are meant to be seen: the EXIF orientation (JPEG APP1, PNG eXIf) or TIFF Orientation
  * tag is applied, all 8 values, as PIL's ImageOps.exif_transpose does (a
  * portrait photo comes out upright; width and height are the upright ones);
  * colours are converted to sRGB with Little CMS when an embedded ICC profile
