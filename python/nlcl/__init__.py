@@ -101,7 +101,10 @@ class Model:
             self._m = ctypes.c_void_p()
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the module may be gone
+            pass
 
     def __enter__(self):
         return self

@@ -2,11 +2,14 @@
 # The Python package as installed by cmake --install (PREFIX/lib/python3/
 # dist-packages, found through PYTHONPATH), run by Debian's /usr/bin/python3
 # with numpy, against the nlcl command: tests/package/python_check.py.
-# Skipped in sanitizer builds (python3 would have to preload ASan).
+# Skipped in sanitizer builds (python3 would have to preload ASan) and
+# under valgrind (NLCL_MEMCHECK=1).
 set -u
 source "$(dirname "$0")/../cli/common.bash"
 B="${NLCL_BUILD_DIR:?}"
 [ "${NLCL_SANITIZE:-OFF}" = ON ] && { echo "skipped: sanitizer build"; exit 77; }
+# an equivalence test of Python code, not of memory: the plain suite runs it
+[ "${NLCL_MEMCHECK:-0}" = 1 ] && { echo "skipped: NLCL_MEMCHECK (valgrind suite)"; exit 77; }
 PY=/usr/bin/python3
 "$PY" -c "import numpy, PIL" 2>/dev/null || { echo "skipped: python3-numpy or python3-pil missing (scripts/setup.sh)"; exit 77; }
 cmake --install "$B" --prefix "$T/prefix" >"$T/install.log" 2>&1 || { cat "$T/install.log"; exit 1; }
