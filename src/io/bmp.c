@@ -150,60 +150,71 @@ static nlcl_status bmp_colour(nlcl_img_src *src, const char *domain, const uint8
     return NLCL_OK;
 }
 
-nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
-                            nlcl_image_info *info) {
-    const char *name = src->name;
-    nlcl_image_info scratch;
-    nlcl_image_info *const inf = info ? info : &scratch;
-    memset(inf, 0, sizeof *inf);
-    uint8_t hdr[14 + 124];
-    uint8_t *row = NULL, *rgb = NULL;
-    nlcl_status s;
+/* A BMP's headers as they decide the reading. */
+typedef struct bmp_hdr {
+    uint8_t raw[14 + 124]; /* file header, info header */
+    uint32_t off, hsize, comp, clr_used;
+    int32_t w, hs;          /* width, signed height (< 0: top-down) */
+    uint32_t ah;            /* |height| */
+    unsigned planes, bpp;
+    uint32_t masks[4];      /* bitfields R, G, B, A (0: none) */
+    uint64_t pos;           /* bytes read so far */
+    int indexed, top_down;
+} bmp_hdr;
 
+/* The file and info headers and the bitfield masks. */
+static nlcl_status read_headers(nlcl_img_src *src, const char *domain, bmp_hdr *b) {
+    const char *name = src->name;
+    memset(b, 0, sizeof *b);
+    uint8_t *hdr = b->raw;
     NLCL_TRY(rd(src, domain, hdr, 18, "file header"));
-    const uint32_t off = le32(hdr + 10), hsize = le32(hdr + 14);
+    b->off = le32(hdr + 10), b->hsize = le32(hdr + 14);
+    const uint32_t hsize = b->hsize;
     if (hsize == 12 || hsize == 16 || hsize == 64)
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "%s: %s: OS/2 BMP (%u-byte header) is not supported", domain, name,
-                              (unsigned)hsize);
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: OS/2 BMP (%u-byte header) is not supported",
+                              domain, name, (unsigned)hsize);
     if (hsize != 40 && hsize != 52 && hsize != 56 && hsize != 108 && hsize != 124)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: header size %u", domain,
-                              name, (unsigned)hsize);
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: header size %u", domain, name,
+                              (unsigned)hsize);
     NLCL_TRY(rd(src, domain, hdr + 18, hsize - 4, "info header"));
     const uint8_t *ih = hdr + 14;
-    const int32_t w = (int32_t)le32(ih + 4), hs = (int32_t)le32(ih + 8);
-    const unsigned planes = le16(ih + 12), bpp = le16(ih + 14);
-    const uint32_t comp = le32(ih + 16), clr_used = le32(ih + 32);
-    uint64_t pos = 14 + (uint64_t)hsize;
-
+    b->w = (int32_t)le32(ih + 4), b->hs = (int32_t)le32(ih + 8);
+    b->planes = le16(ih + 12), b->bpp = le16(ih + 14);
+    b->comp = le32(ih + 16), b->clr_used = le32(ih + 32);
+    b->pos = 14 + (uint64_t)hsize;
     /* bitfield masks: in the header (52+ bytes) or right after a 40-byte one */
-    uint32_t masks[4] = {0, 0, 0, 0};
-    if (comp == BI_BITFIELDS || comp == BI_ALPHABITFIELDS) {
+    if (b->comp == BI_BITFIELDS || b->comp == BI_ALPHABITFIELDS) {
         if (hsize == 40) {
             uint8_t m[16];
-            size_t nm = comp == BI_ALPHABITFIELDS ? 16 : 12;
+            size_t nm = b->comp == BI_ALPHABITFIELDS ? 16 : 12;
             NLCL_TRY(rd(src, domain, m, nm, "bitfield masks"));
-            for (size_t k = 0; k < nm / 4; k++) masks[k] = le32(m + 4 * k);
-            pos += nm;
+            for (size_t k = 0; k < nm / 4; k++) b->masks[k] = le32(m + 4 * k);
+            b->pos += nm;
         } else {
-            for (int k = 0; k < (hsize >= 56 ? 4 : 3); k++) masks[k] = le32(ih + 40 + 4 * k);
+            for (int k = 0; k < (hsize >= 56 ? 4 : 3); k++) b->masks[k] = le32(ih + 40 + 4 * k);
         }
-    } else if (comp == BI_RGB && bpp == 16) {
-        masks[0] = 0x7C00, masks[1] = 0x03E0, masks[2] = 0x001F;
+    } else if (b->comp == BI_RGB && b->bpp == 16) {
+        b->masks[0] = 0x7C00, b->masks[1] = 0x03E0, b->masks[2] = 0x001F;
     }
+    b->top_down = b->hs < 0;
+    b->ah = b->hs == INT32_MIN ? 0 : (uint32_t)(b->top_down ? -b->hs : b->hs);
+    b->indexed = b->bpp <= 8;
+    return NLCL_OK;
+}
 
-    /* describe the header */
-    const int top_down = hs < 0;
-    const uint32_t ah = hs == INT32_MIN ? 0 : (uint32_t)(top_down ? -hs : hs);
-    const int indexed = bpp <= 8;
-    inf->width = w;
-    inf->height = (int)ah;
+/* What the header says, into info (before any check, as for a probe). */
+static void describe(const bmp_hdr *b, nlcl_image_info *inf) {
+    inf->width = b->w;
+    inf->height = (int)b->ah;
     inf->is_jpeg = 0;
-    inf->palette = indexed && comp == BI_RGB;
-    inf->channels = indexed ? 3 : (masks[3] && bpp != 24 ? 4 : 3);
-    inf->bit_depth = indexed ? (int)bpp : 8;
+    inf->palette = b->indexed && b->comp == BI_RGB;
+    inf->channels = b->indexed ? 3 : (b->masks[3] && b->bpp != 24 ? 4 : 3);
+    inf->bit_depth = b->indexed ? (int)b->bpp : 8;
+}
 
-    switch (comp) {
+/* Compression, planes, size and bits per pixel nlcl reads. */
+static nlcl_status check_kind(const bmp_hdr *b, const char *domain, const char *name) {
+    switch (b->comp) {
     case BI_RGB:
     case BI_BITFIELDS:
     case BI_ALPHABITFIELDS: break;
@@ -214,60 +225,69 @@ nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
     case BI_JPEG:
     case BI_PNG:
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: BMP with embedded %s is not supported",
-                              domain, name, comp == BI_JPEG ? "JPEG" : "PNG");
+                              domain, name, b->comp == BI_JPEG ? "JPEG" : "PNG");
     default:
         return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: compression %u", domain, name,
-                              (unsigned)comp);
+                              (unsigned)b->comp);
     }
-    if (planes != 1)
+    if (b->planes != 1)
         return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: %u planes", domain, name,
-                              planes);
-    if (w <= 0 || hs == 0 || hs == INT32_MIN)
+                              b->planes);
+    if (b->w <= 0 || b->hs == 0 || b->hs == INT32_MIN)
         return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: invalid image size %dx%d", domain, name,
-                              (int)w, (int)hs);
-    const int bits_ok = comp == BI_RGB ? (bpp == 1 || bpp == 4 || bpp == 8 || bpp == 16 ||
-                                          bpp == 24 || bpp == 32)
-                                       : (bpp == 16 || bpp == 32);
+                              (int)b->w, (int)b->hs);
+    const unsigned bpp = b->bpp;
+    const int bits_ok = b->comp == BI_RGB ? (bpp == 1 || bpp == 4 || bpp == 8 || bpp == 16 ||
+                                             bpp == 24 || bpp == 32)
+                                          : (bpp == 16 || bpp == 32);
     if (!bits_ok)
         return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: %u bits per pixel%s", domain,
-                              name, bpp, comp == BI_RGB ? "" : " with bitfields");
-    bmp_field f[3];
-    if (bpp == 16 || (bpp == 32 && comp != BI_RGB)) {
+                              name, bpp, b->comp == BI_RGB ? "" : " with bitfields");
+    return NLCL_OK;
+}
+
+/* The R, G, B bitfields of 16-bit and 32-bit bitfield pixels (and the bit
+ * depth they give), and the palette size of indexed ones. */
+static nlcl_status check_fields(const bmp_hdr *b, const char *domain, const char *name, bmp_field *f,
+                                uint32_t *ncol, nlcl_image_info *inf) {
+    const uint32_t *masks = b->masks;
+    if (b->bpp == 16 || (b->bpp == 32 && b->comp != BI_RGB)) {
         for (int k = 0; k < 3; k++)
-            if (!field_init(&f[k], masks[k], (int)bpp))
-                return nlcl_error_set(
-                    NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: invalid %s bitfield mask 0x%08x",
-                    domain, name, k == 0 ? "red" : k == 1 ? "green" : "blue", (unsigned)masks[k]);
+            if (!field_init(&f[k], masks[k], (int)b->bpp))
+                return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: invalid %s bitfield mask 0x%08x",
+                                      domain, name, k == 0 ? "red" : k == 1 ? "green" : "blue",
+                                      (unsigned)masks[k]);
         if ((masks[0] & masks[1]) || (masks[0] & masks[2]) || (masks[1] & masks[2]))
-            return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  "%s: %s: corrupt BMP: overlapping bitfield masks", domain, name);
+            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: overlapping bitfield masks",
+                                  domain, name);
         inf->bit_depth = NLCL_MAX(f[0].bits, NLCL_MAX(f[1].bits, f[2].bits));
-        if (bpp == 32 && comp == BI_RGB) inf->bit_depth = 8;
+        if (b->bpp == 32 && b->comp == BI_RGB) inf->bit_depth = 8;
     }
-    uint32_t ncol = 0;
-    if (indexed) {
-        if (clr_used > (1u << bpp))
+    *ncol = 0;
+    if (b->indexed) {
+        if (b->clr_used > (1u << b->bpp))
             return nlcl_error_set(NLCL_ERR_FORMAT,
                                   "%s: %s: corrupt BMP: palette of %u colours for a %u-bit image",
-                                  domain, name, (unsigned)clr_used, bpp);
-        ncol = clr_used ? clr_used : 1u << bpp;
+                                  domain, name, (unsigned)b->clr_used, b->bpp);
+        *ncol = b->clr_used ? b->clr_used : 1u << b->bpp;
     }
-    NLCL_TRY(nlcl_image_check_dims(domain, name, (uint64_t)w, ah));
-    NLCL_TRY(bmp_colour(src, domain, ih, hsize, img != NULL));
-    if (!img) return NLCL_OK;
+    return NLCL_OK;
+}
 
-    /* palette (BGRX entries) */
-    uint8_t pal[256 * 4];
-    if (indexed) {
+/* The palette (BGRX entries), then up to the pixel data at bfOffBits. */
+static nlcl_status to_pixels(nlcl_img_src *src, const char *domain, bmp_hdr *b, uint32_t ncol,
+                             uint8_t *pal) {
+    const char *name = src->name;
+    if (b->indexed) {
         NLCL_TRY(rd(src, domain, pal, (size_t)ncol * 4, "palette"));
-        pos += (uint64_t)ncol * 4;
+        b->pos += (uint64_t)ncol * 4;
     }
-    if (off < pos)
+    if (b->off < b->pos)
         return nlcl_error_set(NLCL_ERR_FORMAT,
                               "%s: %s: corrupt BMP: pixel data offset %u overlaps the headers "
                               "(which end at byte %llu)",
-                              domain, name, (unsigned)off, (unsigned long long)pos);
-    for (uint64_t skip = off - pos; skip > 0;) {
+                              domain, name, (unsigned)b->off, (unsigned long long)b->pos);
+    for (uint64_t skip = b->off - b->pos; skip > 0;) {
         uint8_t tmp[4096];
         size_t k = skip < sizeof tmp ? (size_t)skip : sizeof tmp;
         if (nlcl_img_src_read(src, tmp, k) != k) {
@@ -277,84 +297,117 @@ nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
             return nlcl_error_set(NLCL_ERR_FORMAT,
                                   "%s: %s: corrupt BMP: pixel data offset %u is past the end of "
                                   "the file",
-                                  domain, name, (unsigned)off);
+                                  domain, name, (unsigned)b->off);
         }
         skip -= k;
     }
+    return NLCL_OK;
+}
 
-    /* rows: w * bpp bits, padded to 4 bytes; w <= the pixel limit */
-    const size_t W = (size_t)w, stride = (((uint64_t)W * bpp + 31) / 32) * 4;
+/* How the rows are decoded. */
+typedef struct bmp_rows {
+    const bmp_hdr *b;
+    const bmp_field *f, *fa; /* R, G, B bitfields; alpha (NULL: none) */
+    const uint8_t *pal;
+    uint32_t ncol;
+} bmp_rows;
+
+/* Row y of the file (stride bytes in row) into the image; rgb is scratch. */
+static nlcl_status put_row(nlcl_img_src *src, const char *domain, const bmp_rows *d,
+                           const uint8_t *row, size_t y, uint8_t *rgb, nlcl_image *img) {
+    const bmp_hdr *b = d->b;
+    const size_t W = (size_t)b->w, P = W * b->ah;
+    const unsigned bpp = b->bpp;
+    if (b->indexed) {
+        const unsigned mask = (1u << bpp) - 1;
+        for (size_t x = 0; x < W; x++) {
+            size_t bit = x * bpp;
+            unsigned idx = (unsigned)(row[bit >> 3] >> (8 - bpp - (bit & 7))) & mask;
+            if (idx >= d->ncol)
+                return nlcl_error_set(NLCL_ERR_FORMAT,
+                                      "%s: %s: corrupt BMP: palette index %u out of range (%u "
+                                      "colours) at (%zu, %zu)",
+                                      domain, src->name, idx, (unsigned)d->ncol, x, y);
+            const uint8_t *e = d->pal + 4 * (size_t)idx;
+            rgb[3 * x] = e[2], rgb[3 * x + 1] = e[1], rgb[3 * x + 2] = e[0];
+        }
+        nlcl_image_put_row8(img, (int)y, rgb, 3);
+    } else if (bpp == 24 || (bpp == 32 && b->comp == BI_RGB)) {
+        const size_t step = bpp / 8;
+        for (size_t x = 0; x < W; x++) {
+            const uint8_t *p = row + x * step;
+            rgb[3 * x] = p[2], rgb[3 * x + 1] = p[1], rgb[3 * x + 2] = p[0];
+        }
+        nlcl_image_put_row8(img, (int)y, rgb, 3);
+    } else { /* bitfields (16-bit BI_RGB included) */
+        float *r = img->data + y * W;
+        for (size_t x = 0; x < W; x++) {
+            uint32_t v = bpp == 16 ? le16(row + 2 * x) : le32(row + 4 * x);
+            if (d->fa) src->transparent += (v & d->fa->mask) != d->fa->mask;
+            r[x] = field_x(&d->f[0], v);
+            r[P + x] = field_x(&d->f[1], v);
+            r[2 * P + x] = field_x(&d->f[2], v);
+        }
+    }
+    return NLCL_OK;
+}
+
+/* The rows: w * bpp bits each, padded to 4 bytes (w <= the pixel limit). */
+static nlcl_status read_rows(nlcl_img_src *src, const char *domain, const bmp_rows *d, nlcl_image *img) {
+    const char *name = src->name;
+    const bmp_hdr *b = d->b;
+    const size_t W = (size_t)b->w, stride = (((uint64_t)W * b->bpp + 31) / 32) * 4;
     uint64_t total;
-    if (nlcl_img_src_size(src, &total) && (uint64_t)off + (uint64_t)stride * ah > total)
+    if (nlcl_img_src_size(src, &total) && (uint64_t)b->off + (uint64_t)stride * b->ah > total)
         return nlcl_error_set(NLCL_ERR_FORMAT,
                               "%s: %s: BMP truncated: %ux%u pixels need %llu bytes of pixel data "
                               "from byte %u, the file has %llu bytes",
-                              domain, name, (unsigned)w, (unsigned)ah,
-                              (unsigned long long)((uint64_t)stride * ah), (unsigned)off,
+                              domain, name, (unsigned)b->w, (unsigned)b->ah,
+                              (unsigned long long)((uint64_t)stride * b->ah), (unsigned)b->off,
                               (unsigned long long)total);
-    s = nlcl_image_alloc_for(domain, name, img, w, (int)ah);
-    if (s != NLCL_OK) return s;
-    row = malloc(stride);
-    rgb = malloc(W * 3);
-    if (!row || !rgb) {
-        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a BMP row", domain, name);
-        goto done;
+    NLCL_TRY(nlcl_image_alloc_for(domain, name, img, b->w, (int)b->ah));
+    uint8_t *row = malloc(stride), *rgb = malloc(W * 3);
+    nlcl_status s = row && rgb ? NLCL_OK
+                               : nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a BMP row", domain, name);
+    for (uint32_t i = 0; s == NLCL_OK && i < b->ah; i++) {
+        const size_t y = b->top_down ? i : b->ah - 1 - i;
+        if (nlcl_img_src_read(src, row, stride) != stride)
+            s = src->read_error ? nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, name,
+                                                 strerror(src->read_error))
+                                : nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: BMP truncated (%u of %u rows)",
+                                                 domain, name, (unsigned)i, (unsigned)b->ah);
+        else
+            s = put_row(src, domain, d, row, y, rgb, img);
     }
-    const size_t P = W * ah;
-    /* an alpha bitfield (V4/V5 or BI_ALPHABITFIELDS): transparent pixels are
-     * counted (the 4th byte of 32-bit BI_RGB is reserved, not alpha) */
-    bmp_field fa;
-    const int has_alpha = comp != BI_RGB && masks[3] && field_init(&fa, masks[3], (int)bpp) &&
-                          !(masks[3] & (masks[0] | masks[1] | masks[2]));
-    for (uint32_t i = 0; i < ah; i++) {
-        const size_t y = top_down ? i : ah - 1 - i;
-        if (nlcl_img_src_read(src, row, stride) != stride) {
-            if (src->read_error)
-                s = nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, name,
-                                   strerror(src->read_error));
-            else
-                s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: BMP truncated (%u of %u rows)",
-                                   domain, name, (unsigned)i, (unsigned)ah);
-            goto done;
-        }
-        if (indexed) {
-            const unsigned mask = (1u << bpp) - 1;
-            for (size_t x = 0; x < W; x++) {
-                size_t bit = x * bpp;
-                unsigned idx = (unsigned)(row[bit >> 3] >> (8 - bpp - (bit & 7))) & mask;
-                if (idx >= ncol) {
-                    s = nlcl_error_set(NLCL_ERR_FORMAT,
-                                       "%s: %s: corrupt BMP: palette index %u out of range (%u "
-                                       "colours) at (%zu, %zu)",
-                                       domain, name, idx, (unsigned)ncol, x, y);
-                    goto done;
-                }
-                const uint8_t *e = pal + 4 * (size_t)idx;
-                rgb[3 * x] = e[2], rgb[3 * x + 1] = e[1], rgb[3 * x + 2] = e[0];
-            }
-            nlcl_image_put_row8(img, (int)y, rgb, 3);
-        } else if (bpp == 24 || (bpp == 32 && comp == BI_RGB)) {
-            const size_t step = bpp / 8;
-            for (size_t x = 0; x < W; x++) {
-                const uint8_t *p = row + x * step;
-                rgb[3 * x] = p[2], rgb[3 * x + 1] = p[1], rgb[3 * x + 2] = p[0];
-            }
-            nlcl_image_put_row8(img, (int)y, rgb, 3);
-        } else { /* bitfields (16-bit BI_RGB included) */
-            float *r = img->data + y * W;
-            for (size_t x = 0; x < W; x++) {
-                uint32_t v = bpp == 16 ? le16(row + 2 * x) : le32(row + 4 * x);
-                if (has_alpha) src->transparent += (v & fa.mask) != fa.mask;
-                r[x] = field_x(&f[0], v);
-                r[P + x] = field_x(&f[1], v);
-                r[2 * P + x] = field_x(&f[2], v);
-            }
-        }
-    }
-    s = NLCL_OK;
-done:
     free(row);
     free(rgb);
     if (s != NLCL_OK) nlcl_image_free(img);
     return s;
+}
+
+nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                            nlcl_image_info *info) {
+    const char *name = src->name;
+    nlcl_image_info scratch;
+    nlcl_image_info *const inf = info ? info : &scratch;
+    memset(inf, 0, sizeof *inf);
+    bmp_hdr b;
+    NLCL_TRY(read_headers(src, domain, &b));
+    describe(&b, inf);
+    NLCL_TRY(check_kind(&b, domain, name));
+    bmp_field f[3], fa;
+    uint32_t ncol = 0;
+    NLCL_TRY(check_fields(&b, domain, name, f, &ncol, inf));
+    NLCL_TRY(nlcl_image_check_dims(domain, name, (uint64_t)b.w, b.ah));
+    NLCL_TRY(bmp_colour(src, domain, b.raw + 14, b.hsize, img != NULL));
+    if (!img) return NLCL_OK;
+    uint8_t pal[256 * 4];
+    NLCL_TRY(to_pixels(src, domain, &b, ncol, pal));
+    /* an alpha bitfield (V4/V5 or BI_ALPHABITFIELDS): transparent pixels are
+     * counted (the 4th byte of 32-bit BI_RGB is reserved, not alpha) */
+    const uint32_t *m = b.masks;
+    const int has_alpha = b.comp != BI_RGB && m[3] && field_init(&fa, m[3], (int)b.bpp) &&
+                          !(m[3] & (m[0] | m[1] | m[2]));
+    const bmp_rows d = {&b, f, has_alpha ? &fa : NULL, pal, ncol};
+    return read_rows(src, domain, &d, img);
 }

@@ -170,6 +170,7 @@ typedef struct jdec {
     struct jpeg_progress_mgr prog;
     nlcl_image_info *info, scratch;
     nlcl_cmyk_conv *cmyk; /* CMYK/YCCK files */
+    uint8_t *row;         /* one output row; freed by nlcl_jpeg_decode, also after a longjmp */
 } jdec;
 
 /* The EXIF orientation and the ICC profile (after jpeg_read_header, which
@@ -199,27 +200,9 @@ static nlcl_status read_metadata(jdec *j, nlcl_img_src *src, const char *domain)
     return NLCL_OK;
 }
 
-nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
-                             nlcl_image_info *info) {
-    const char *name = src->name;
-    /* Decoder state lives on the heap so that it stays well defined after a
-     * longjmp; locals written after setjmp are volatile. */
-    jdec *const j = calloc(1, sizeof *j);
-    if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+/* The source manager over src (libjpeg's pool owns it). */
+static void set_source(jdec *j, nlcl_img_src *src) {
     j_decompress_ptr d = &j->d;
-    uint8_t *volatile row = NULL;
-    volatile int created = 0;
-    volatile nlcl_status s = NLCL_OK;
-    j->info = info ? info : &j->scratch;
-
-    d->err = (struct jpeg_error_mgr *)&j->err;
-    j_init_error(&j->err, 0);
-    if (setjmp(j->err.jb)) {
-        s = nlcl_error_set(j->err.status, "%s: %s: %s", domain, name, j->err.msg);
-        goto done;
-    }
-    jpeg_create_decompress(d);
-    created = 1;
     jsrc *js = (jsrc *)(*d->mem->alloc_small)((j_common_ptr)d, JPOOL_PERMANENT, sizeof(jsrc));
     js->in = src;
     js->buf = src->fp ? (JOCTET *)(*d->mem->alloc_small)((j_common_ptr)d, JPOOL_PERMANENT,
@@ -235,12 +218,14 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
     d->src = &js->pub;
     j->prog.progress_monitor = j_progress;
     d->progress = &j->prog;
+}
 
-    jpeg_save_markers(d, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
-    jpeg_save_markers(d, JPEG_APP0 + 2, 0xFFFF); /* ICC profile */
-    jpeg_read_header(d, TRUE);
-    s = read_metadata(j, src, domain);
-    if (s != NLCL_OK) goto done;
+/* The header (after jpeg_read_header) into the info, and the output colour
+ * space: grey, RGB (from YCbCr or RGB) or CMYK (from CMYK or YCCK, which
+ * colour.c converts); *nc its components. */
+static nlcl_status choose_output(jdec *j, nlcl_img_src *src, const char *domain, int *nc) {
+    j_decompress_ptr d = &j->d;
+    const char *name = src->name;
     nlcl_image_info *const inf = j->info;
     memset(inf, 0, sizeof *inf);
     inf->width = (int)d->image_width; /* <= 65535 */
@@ -248,52 +233,45 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
     inf->channels = d->num_components;
     inf->bit_depth = d->data_precision;
     inf->is_jpeg = 1;
-    s = nlcl_image_check_dims(domain, name, d->image_width, d->image_height);
-    if (s != NLCL_OK) goto done;
-    int nc;
+    NLCL_TRY(nlcl_image_check_dims(domain, name, d->image_width, d->image_height));
     switch (d->jpeg_color_space) {
     case JCS_GRAYSCALE:
         d->out_color_space = JCS_GRAYSCALE;
-        nc = 1;
+        *nc = 1;
         src->grey = 1;
-        break;
+        return NLCL_OK;
     case JCS_YCbCr:
     case JCS_RGB:
         d->out_color_space = JCS_RGB;
-        nc = 3;
-        break;
+        *nc = 3;
+        return NLCL_OK;
     case JCS_CMYK:
     case JCS_YCCK: /* libjpeg converts YCCK to CMYK, colour.c CMYK to RGB */
         d->out_color_space = JCS_CMYK;
-        nc = 4;
+        *nc = 4;
         src->cmyk = 1;
-        break;
+        return NLCL_OK;
     default:
-        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                           "%s: %s: JPEG colour space with %d components is not supported",
-                           domain, name, d->num_components);
-        goto done;
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "%s: %s: JPEG colour space with %d components is not supported",
+                              domain, name, d->num_components);
     }
-    if (!img) goto done;
+}
 
+/* Decompress into img (nc output components). */
+static nlcl_status read_pixels(jdec *j, nlcl_img_src *src, const char *domain, int nc, nlcl_image *img) {
+    j_decompress_ptr d = &j->d;
+    const char *name = src->name;
     jpeg_start_decompress(d);
     if (d->output_width != d->image_width || d->output_height != d->image_height ||
-        d->output_components != nc) {
-        s = nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: unexpected JPEG output layout", domain,
-                           name);
-        goto done;
-    }
-    s = nlcl_image_alloc_for(domain, name, img, (int)d->output_width, (int)d->output_height);
-    if (s != NLCL_OK) goto done;
-    row = malloc((size_t)d->output_width * (size_t)nc);
-    if (!row) {
-        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a JPEG row", domain, name);
-        goto done;
-    }
+        d->output_components != nc)
+        return nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: unexpected JPEG output layout", domain, name);
+    NLCL_TRY(nlcl_image_alloc_for(domain, name, img, (int)d->output_width, (int)d->output_height));
+    if (!(j->row = malloc((size_t)d->output_width * (size_t)nc)))
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a JPEG row", domain, name);
     if (nc == 4) { /* the CMYK profile is used here, not by the front end */
-        s = nlcl_cmyk_conv_open(domain, name, src->icc, src->icc_len, d->saw_Adobe_marker,
-                                (int)d->output_width, &j->cmyk);
-        if (s != NLCL_OK) goto done;
+        NLCL_TRY(nlcl_cmyk_conv_open(domain, name, src->icc, src->icc_len, d->saw_Adobe_marker,
+                                     (int)d->output_width, &j->cmyk));
         src->converted = src->icc != NULL;
         free(src->icc);
         src->icc = NULL;
@@ -301,21 +279,47 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
     }
     while (d->output_scanline < d->output_height) {
         int y = (int)d->output_scanline;
-        JSAMPROW r = row;
-        if (jpeg_read_scanlines(d, &r, 1) != 1) { /* cannot happen: the source never suspends */
-            s = nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: JPEG decoder returned no data",
-                               domain, name);
-            goto done;
-        }
-        if (nc == 4) nlcl_cmyk_conv_row(j->cmyk, row, img, y);
-        else nlcl_image_put_row8(img, y, row, nc);
+        JSAMPROW r = j->row;
+        if (jpeg_read_scanlines(d, &r, 1) != 1) /* cannot happen: the source never suspends */
+            return nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: JPEG decoder returned no data", domain, name);
+        if (nc == 4) nlcl_cmyk_conv_row(j->cmyk, j->row, img, y);
+        else nlcl_image_put_row8(img, y, j->row, nc);
     }
     jpeg_finish_decompress(d);
-    s = NLCL_OK;
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                             nlcl_image_info *info) {
+    const char *name = src->name;
+    /* Decoder state lives on the heap so that it stays well defined after a
+     * longjmp; locals written after setjmp are volatile. */
+    jdec *const j = calloc(1, sizeof *j);
+    if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    j_decompress_ptr d = &j->d;
+    volatile int created = 0;
+    volatile nlcl_status s = NLCL_OK;
+    j->info = info ? info : &j->scratch;
+    d->err = (struct jpeg_error_mgr *)&j->err;
+    j_init_error(&j->err, 0);
+    if (setjmp(j->err.jb)) {
+        s = nlcl_error_set(j->err.status, "%s: %s: %s", domain, name, j->err.msg);
+        goto done;
+    }
+    jpeg_create_decompress(d);
+    created = 1;
+    set_source(j, src);
+    jpeg_save_markers(d, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
+    jpeg_save_markers(d, JPEG_APP0 + 2, 0xFFFF); /* ICC profile */
+    jpeg_read_header(d, TRUE);
+    s = read_metadata(j, src, domain);
+    int nc = 0;
+    if (s == NLCL_OK) s = choose_output(j, src, domain, &nc);
+    if (s == NLCL_OK && img) s = read_pixels(j, src, domain, nc, img);
 done:
     if (created) jpeg_destroy_decompress(d);
     nlcl_cmyk_conv_close(j->cmyk);
-    free(row);
+    free(j->row);
     free(j);
     if (s != NLCL_OK && img) nlcl_image_free(img);
     return s;

@@ -27,6 +27,8 @@ typedef struct png_ctx {
     char msg[256];       /* libpng's error message */
     char icc_warn[200];  /* libpng's warning about the iCCP chunk, if any */
     nlcl_image_info *info, scratch; /* where the header is described */
+    uint8_t *buf;        /* decoding: the rows' bytes, and (interlaced) their pointers; */
+    png_bytep *rows;     /* freed by nlcl_png_decode, also after a longjmp */
 } png_ctx;
 
 static void png_err(png_structp png, png_const_charp msg) {
@@ -109,31 +111,9 @@ static nlcl_status read_error_status(const png_ctx *c, const char *domain, const
     return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt PNG: %s", domain, name, c->msg);
 }
 
-nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
-                            nlcl_image_info *info) {
-    const char *name = src->name;
-    /* The context lives on the heap (the callbacks write it between setjmp and
-     * longjmp); locals written after setjmp and read after it are volatile. */
-    png_ctx *const c = calloc(1, sizeof *c);
-    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
-    c->src = src;
-    c->info = info ? info : &c->scratch;
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, png_err, png_warn);
-    png_infop pinfo = png ? png_create_info_struct(png) : NULL;
-    if (!pinfo) {
-        if (png) png_destroy_read_struct(&png, NULL, NULL);
-        free(c);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot create PNG decoder", domain, name);
-    }
-    uint8_t *volatile buf = NULL;
-    png_bytep *volatile rows = NULL;
-    volatile nlcl_status s = NLCL_OK;
-
-    if (setjmp(png_jmpbuf(png))) {
-        s = read_error_status(c, domain, name);
-        goto done;
-    }
-    nlcl_image_info *const inf = c->info;
+/* libpng's reading: the source, strict CRCs, the size limits, and which
+ * chunks are kept. */
+static void setup_read(png_structp png, png_ctx *c) {
     png_set_read_fn(png, c, png_read_cb);
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     /* Either dimension alone above the pixel limit is already too large. */
@@ -148,8 +128,10 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT,
                                 (png_const_bytep) "iCCP\0sRGB\0gAMA\0cHRM\0eXIf", 5);
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, (png_const_bytep) "acTL", 1);
+}
 
-    png_read_info(png, pinfo);
+/* The header (IHDR, after png_read_info) into inf. */
+static void describe(png_structp png, png_infop pinfo, nlcl_image_info *inf) {
     png_uint_32 w, h;
     int bd, ct, il;
     png_get_IHDR(png, pinfo, &w, &h, &bd, &ct, &il, NULL, NULL);
@@ -166,62 +148,103 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
     case PNG_COLOR_TYPE_RGB_ALPHA: inf->channels = 4; break;
     default: inf->channels = png_get_valid(png, pinfo, PNG_INFO_tRNS) ? 4 : 3; break;
     }
-    s = nlcl_image_check_dims(domain, name, w, h);
-    if (s == NLCL_OK) s = read_metadata(png, pinfo, c, domain);
-    if (s != NLCL_OK || !img) goto done;
+}
 
+/* The output of the transforms: 8 or 16-bit grey, grey+alpha, RGB or RGBA. */
+typedef struct png_out {
+    int passes, ch, obd; /* interlace passes, channels, bits per sample */
+    size_t rowbytes;
+} png_out;
+
+static nlcl_status set_transforms(png_structp png, png_infop pinfo, const char *domain,
+                                  const char *name, png_out *o) {
+    int ct = png_get_color_type(png, pinfo), bd = png_get_bit_depth(png, pinfo);
+    png_uint_32 w = png_get_image_width(png, pinfo);
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     else if (bd < 8) png_set_expand_gray_1_2_4_to_8(png); /* 1 -> 255, 2-bit 1 -> 85 */
     /* a colour key (tRNS of grey or RGB) becomes an alpha channel, so that
      * its transparent pixels are counted like any other alpha */
     if (ct != PNG_COLOR_TYPE_PALETTE && png_get_valid(png, pinfo, PNG_INFO_tRNS))
         png_set_tRNS_to_alpha(png);
-    int passes = png_set_interlace_handling(png);
+    o->passes = png_set_interlace_handling(png);
     png_read_update_info(png, pinfo);
-    int ch = png_get_channels(png, pinfo), obd = png_get_bit_depth(png, pinfo);
-    size_t rowbytes = png_get_rowbytes(png, pinfo), expect;
-    if (ch < 1 || ch > 4 || (obd != 8 && obd != 16) ||
-        !nlcl_size_mul4(w, (size_t)ch, (size_t)obd / 8, 1, &expect) || rowbytes != expect) {
-        s = nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: unexpected PNG layout after transforms",
-                           domain, name);
+    o->ch = png_get_channels(png, pinfo), o->obd = png_get_bit_depth(png, pinfo);
+    o->rowbytes = png_get_rowbytes(png, pinfo);
+    size_t expect;
+    if (o->ch < 1 || o->ch > 4 || (o->obd != 8 && o->obd != 16) ||
+        !nlcl_size_mul4(w, (size_t)o->ch, (size_t)o->obd / 8, 1, &expect) || o->rowbytes != expect)
+        return nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: unexpected PNG layout after transforms",
+                              domain, name);
+    return NLCL_OK;
+}
+
+/* The rows into img (interlaced: the whole image first, as libpng needs to
+ * combine the passes); the buffers in c, freed by the caller. */
+static nlcl_status read_rows(png_structp png, png_ctx *c, const png_out *o, png_uint_32 h,
+                             const char *domain, nlcl_image *img) {
+    const char *name = c->src->name;
+    size_t (*put)(nlcl_image *, int, const uint8_t *, int) =
+        o->obd == 16 ? nlcl_image_put_row16be : nlcl_image_put_row8;
+    if (o->passes > 1) {
+        size_t total;
+        if (!nlcl_size_mul(o->rowbytes, h, &total)) total = SIZE_MAX;
+        c->buf = malloc(total);
+        c->rows = malloc((size_t)h * sizeof *c->rows);
+        if (!c->buf || !c->rows)
+            return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate %zu bytes for PNG rows",
+                                  domain, name, total);
+        for (png_uint_32 y = 0; y < h; y++) c->rows[y] = c->buf + (size_t)y * o->rowbytes;
+        png_read_image(png, c->rows);
+        for (png_uint_32 y = 0; y < h; y++) c->src->transparent += put(img, (int)y, c->rows[y], o->ch);
+        return NLCL_OK;
+    }
+    if (!(c->buf = malloc(o->rowbytes)))
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a PNG row", domain, name);
+    for (png_uint_32 y = 0; y < h; y++) {
+        png_read_row(png, c->buf, NULL);
+        c->src->transparent += put(img, (int)y, c->buf, o->ch);
+    }
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                            nlcl_image_info *info) {
+    const char *name = src->name;
+    /* The context lives on the heap (the callbacks write it between setjmp and
+     * longjmp); locals written after setjmp and read after it are volatile. */
+    png_ctx *const c = calloc(1, sizeof *c);
+    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    c->src = src;
+    c->info = info ? info : &c->scratch;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, png_err, png_warn);
+    png_infop pinfo = png ? png_create_info_struct(png) : NULL;
+    if (!pinfo) {
+        if (png) png_destroy_read_struct(&png, NULL, NULL);
+        free(c);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot create PNG decoder", domain, name);
+    }
+    volatile nlcl_status s = NLCL_OK;
+    if (setjmp(png_jmpbuf(png))) {
+        s = read_error_status(c, domain, name);
         goto done;
     }
-    s = nlcl_image_alloc_for(domain, name, img, (int)w, (int)h);
-    if (s != NLCL_OK) goto done;
-    size_t (*put)(nlcl_image *, int, const uint8_t *, int) =
-        obd == 16 ? nlcl_image_put_row16be : nlcl_image_put_row8;
-    if (passes > 1) {
-        /* Adam7: libpng needs the whole image to combine the passes. */
-        size_t total;
-        if (!nlcl_size_mul(rowbytes, h, &total)) total = SIZE_MAX;
-        buf = malloc(total);
-        rows = malloc((size_t)h * sizeof *rows);
-        if (!buf || !rows) {
-            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate %zu bytes for PNG rows",
-                               domain, name, total);
-            goto done;
-        }
-        for (png_uint_32 y = 0; y < h; y++) rows[y] = buf + (size_t)y * rowbytes;
-        png_read_image(png, rows);
-        for (png_uint_32 y = 0; y < h; y++) src->transparent += put(img, (int)y, rows[y], ch);
-    } else {
-        buf = malloc(rowbytes);
-        if (!buf) {
-            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a PNG row", domain, name);
-            goto done;
-        }
-        for (png_uint_32 y = 0; y < h; y++) {
-            png_read_row(png, buf, NULL);
-            src->transparent += put(img, (int)y, buf, ch);
-        }
-    }
+    setup_read(png, c);
+    png_read_info(png, pinfo);
+    describe(png, pinfo, c->info);
+    png_uint_32 w = png_get_image_width(png, pinfo), h = png_get_image_height(png, pinfo);
+    s = nlcl_image_check_dims(domain, name, w, h);
+    if (s == NLCL_OK) s = read_metadata(png, pinfo, c, domain);
+    if (s != NLCL_OK || !img) goto done;
+    png_out o;
+    s = set_transforms(png, pinfo, domain, name, &o);
+    if (s == NLCL_OK) s = nlcl_image_alloc_for(domain, name, img, (int)w, (int)h);
+    if (s == NLCL_OK) s = read_rows(png, c, &o, h, domain, img);
     /* Read up to IEND: checks the remaining CRCs and catches truncation. */
-    png_read_end(png, NULL);
-    s = NLCL_OK;
+    if (s == NLCL_OK) png_read_end(png, NULL);
 done:
     png_destroy_read_struct(&png, &pinfo, NULL);
-    free(buf);
-    free(rows);
+    free(c->buf);
+    free(c->rows);
     free(c);
     if (s != NLCL_OK && img) nlcl_image_free(img);
     return s;

@@ -307,274 +307,276 @@ static nlcl_status tiff_failure(const tiff_ctx *c, const char *domain, const cha
     return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF (%s: %s)", domain, name, what, m);
 }
 
-nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
-                             nlcl_image_info *info) {
-    const char *name = src->name;
-    nlcl_image_info scratch;
-    nlcl_image_info *const inf = info ? info : &scratch;
-    memset(inf, 0, sizeof *inf);
-    pthread_once(&handlers_once, install_global_handlers);
-    tls_msg[0] = '\0';
+/* The tags of the first directory that decide how it is read. */
+typedef struct tiff_hdr {
+    uint32_t w, h;
+    uint16_t bps, spp, photo, planar, fmt, comp;
+    int has_photo;
+} tiff_hdr;
 
-    tiff_ctx *const c = calloc(1, sizeof *c);
+/* A libtiff handle over src (its context in *pc, freed by the caller). */
+static nlcl_status tiff_open(nlcl_img_src *src, const char *domain, tiff_ctx **pc, TIFF **ptif) {
+    const char *name = src->name;
+    tiff_ctx *const c = *pc = calloc(1, sizeof *c);
     if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
     c->src = src;
-    TIFF *tif = NULL;
-    uint8_t *buf = NULL;
-    float *lut = NULL;
-    nlcl_status s = NLCL_OK;
-
     if (src->fp) {
         struct stat st;
         if (fstat(fileno(src->fp), &st) != 0 || !S_ISREG(st.st_mode) ||
-            fseeko(src->fp, 0, SEEK_SET) != 0) {
-            s = nlcl_error_set(NLCL_ERR_IO, "%s: %s: TIFF needs a regular (seekable) file", domain,
-                               name);
-            goto done;
-        }
+            fseeko(src->fp, 0, SEEK_SET) != 0)
+            return nlcl_error_set(NLCL_ERR_IO, "%s: %s: TIFF needs a regular (seekable) file",
+                                  domain, name);
         c->size = (uint64_t)st.st_size;
     } else {
         c->size = src->len;
     }
     TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
-    if (!opts) {
-        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
-        goto done;
-    }
+    if (!opts) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
     TIFFOpenOptionsSetErrorHandlerExtR(opts, handle_error, c);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, handle_warning, c);
     /* "m": no memory mapping (all reads go through t_read) */
-    tif = TIFFClientOpenExt(name, "rm", (thandle_t)c, t_read, t_write, t_seek, t_close, t_size,
-                            t_map, t_unmap, opts);
+    *ptif = TIFFClientOpenExt(name, "rm", (thandle_t)c, t_read, t_write, t_seek, t_close, t_size,
+                              t_map, t_unmap, opts);
     TIFFOpenOptionsFree(opts);
-    if (!tif) {
-        s = tiff_failure(c, domain, name, "first directory");
-        goto done;
-    }
+    return *ptif ? NLCL_OK : tiff_failure(c, domain, name, "first directory");
+}
 
-    uint32_t w = 0, h = 0;
-    uint16_t bps = 1, spp = 1, photo = 0, planar = PLANARCONFIG_CONTIG, fmt = SAMPLEFORMAT_UINT,
-             comp = COMPRESSION_NONE;
-    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h)) {
-        s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: no image size", domain, name);
-        goto done;
-    }
-    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &fmt);
-    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
-    int has_photo = TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photo);
-
-    inf->width = w > INT32_MAX ? INT32_MAX : (int)w;
-    inf->height = h > INT32_MAX ? INT32_MAX : (int)h;
-    inf->bit_depth = bps;
+/* The header's tags into hd and the caller's info; the size checked. */
+static nlcl_status read_header(TIFF *tif, tiff_ctx *c, const char *domain, tiff_hdr *hd,
+                               nlcl_image_info *inf) {
+    const char *name = c->src->name;
+    *hd = (tiff_hdr){0, 0, 1, 1, 0, PLANARCONFIG_CONTIG, SAMPLEFORMAT_UINT, COMPRESSION_NONE, 0};
+    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &hd->w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &hd->h))
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: no image size", domain, name);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &hd->bps);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &hd->spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &hd->planar);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &hd->fmt);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &hd->comp);
+    hd->has_photo = TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &hd->photo);
+    const uint16_t photo = hd->photo, spp = hd->spp;
+    const int grey = hd->has_photo && (photo == PHOTOMETRIC_MINISBLACK || photo == PHOTOMETRIC_MINISWHITE);
+    inf->width = hd->w > INT32_MAX ? INT32_MAX : (int)hd->w;
+    inf->height = hd->h > INT32_MAX ? INT32_MAX : (int)hd->h;
+    inf->bit_depth = hd->bps;
     inf->is_jpeg = 0;
-    inf->palette = has_photo && photo == PHOTOMETRIC_PALETTE;
-    inf->channels = !has_photo ? 0
-                    : photo == PHOTOMETRIC_MINISBLACK || photo == PHOTOMETRIC_MINISWHITE
-                        ? (spp >= 2 ? 2 : 1)
+    inf->palette = hd->has_photo && photo == PHOTOMETRIC_PALETTE;
+    inf->channels = !hd->has_photo ? 0
+                    : grey                          ? (spp >= 2 ? 2 : 1)
                     : photo == PHOTOMETRIC_PALETTE ? 3
                                                    : (spp >= 4 ? 4 : 3);
-    s = nlcl_image_check_dims(domain, name, w, h);
-    if (s == NLCL_OK) s = read_metadata(tif, c, domain);
-    if (s != NLCL_OK) goto done;
-    src->grey = has_photo && (photo == PHOTOMETRIC_MINISBLACK || photo == PHOTOMETRIC_MINISWHITE);
+    NLCL_TRY(nlcl_image_check_dims(domain, name, hd->w, hd->h));
+    NLCL_TRY(read_metadata(tif, c, domain));
+    c->src->grey = grey;
+    return NLCL_OK;
+}
 
-    /* ---- what can be read ---- */
-    if (!has_photo) {
-        s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: no PhotometricInterpretation",
-                           domain, name);
-        goto done;
-    }
-    if (fmt != SAMPLEFORMAT_UINT) {
-        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: TIFF with %s samples is not supported",
-                           domain, name,
-                           fmt == SAMPLEFORMAT_IEEEFP ? "floating-point"
-                           : fmt == SAMPLEFORMAT_INT  ? "signed integer"
-                                                      : "non-integer");
-        goto done;
-    }
-    if (!TIFFIsCODECConfigured(comp)) {
-        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                           "%s: %s: TIFF compression %u is not supported by libtiff", domain, name,
-                           (unsigned)comp);
-        goto done;
-    }
-    int kind;
+/* Bits per sample, samples per pixel and planar configuration of a kind. */
+static nlcl_status check_layout(const tiff_hdr *hd, int kind, const char *domain, const char *name) {
+    const unsigned bps = hd->bps, spp = hd->spp;
+    int bits_ok = kind == KIND_GREY ? (bps == 1 || bps == 2 || bps == 4 || bps == 8 || bps == 16)
+                  : kind == KIND_RGB ? (bps == 8 || bps == 16)
+                                     : (bps == 1 || bps == 2 || bps == 4 || bps == 8);
+    if (!bits_ok || (hd->comp == COMPRESSION_JPEG && bps != 8))
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: %u-bit %s TIFF is not supported", domain,
+                              name, bps,
+                              kind == KIND_GREY ? "grey" : kind == KIND_RGB ? "RGB" : "palette");
+    unsigned need = kind == KIND_RGB ? 3 : 1;
+    if (spp < need || spp > TIFF_MAX_SAMPLES)
+        return nlcl_error_set(spp < need ? NLCL_ERR_FORMAT : NLCL_ERR_UNSUPPORTED,
+                              "%s: %s: TIFF with %u samples per pixel is not supported", domain, name,
+                              spp);
+    if (hd->planar != PLANARCONFIG_CONTIG && hd->planar != PLANARCONFIG_SEPARATE)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: PlanarConfiguration %u", domain,
+                              name, (unsigned)hd->planar);
+    return NLCL_OK;
+}
+
+/* What nlcl reads: its kind (KIND_*) in *kind, or UNSUPPORTED/FORMAT naming
+ * what is not. */
+static nlcl_status check_readable(const tiff_hdr *hd, const char *domain, const char *name, int *kind) {
+    if (!hd->has_photo)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: no PhotometricInterpretation",
+                              domain, name);
+    if (hd->fmt != SAMPLEFORMAT_UINT)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: TIFF with %s samples is not supported",
+                              domain, name,
+                              hd->fmt == SAMPLEFORMAT_IEEEFP ? "floating-point"
+                              : hd->fmt == SAMPLEFORMAT_INT  ? "signed integer"
+                                                             : "non-integer");
+    if (!TIFFIsCODECConfigured(hd->comp))
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "%s: %s: TIFF compression %u is not supported by libtiff", domain, name,
+                              (unsigned)hd->comp);
     const char *pname = NULL;
-    switch (photo) {
+    switch (hd->photo) {
     case PHOTOMETRIC_MINISBLACK:
-    case PHOTOMETRIC_MINISWHITE: kind = KIND_GREY; break;
-    case PHOTOMETRIC_RGB: kind = KIND_RGB; break;
-    case PHOTOMETRIC_PALETTE: kind = KIND_PALETTE; break;
+    case PHOTOMETRIC_MINISWHITE: *kind = KIND_GREY; break;
+    case PHOTOMETRIC_RGB: *kind = KIND_RGB; break;
+    case PHOTOMETRIC_PALETTE: *kind = KIND_PALETTE; break;
     case PHOTOMETRIC_YCBCR:
-        if (comp == COMPRESSION_JPEG) {
-            kind = KIND_RGB;
+        if (hd->comp == COMPRESSION_JPEG) {
+            *kind = KIND_RGB;
             break;
         }
         /* fall through */
     default:
-        pname = photometric_name(photo);
-        if (pname)
-            s = nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: %s TIFF is not supported", domain,
-                               name, pname);
-        else
-            s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                               "%s: %s: TIFF photometric interpretation %u is not supported",
-                               domain, name, (unsigned)photo);
-        goto done;
+        if ((pname = photometric_name(hd->photo)))
+            return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: %s TIFF is not supported", domain,
+                                  name, pname);
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "%s: %s: TIFF photometric interpretation %u is not supported", domain,
+                              name, (unsigned)hd->photo);
     }
-    int bits_ok = kind == KIND_GREY ? (bps == 1 || bps == 2 || bps == 4 || bps == 8 || bps == 16)
-                  : kind == KIND_RGB ? (bps == 8 || bps == 16)
-                                     : (bps == 1 || bps == 2 || bps == 4 || bps == 8);
-    if (!bits_ok || (comp == COMPRESSION_JPEG && bps != 8)) {
-        s = nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: %u-bit %s TIFF is not supported", domain,
-                           name, (unsigned)bps,
-                           kind == KIND_GREY ? "grey" : kind == KIND_RGB ? "RGB" : "palette");
-        goto done;
-    }
-    unsigned need = kind == KIND_RGB ? 3 : 1;
-    if (spp < need || spp > TIFF_MAX_SAMPLES) {
-        s = nlcl_error_set(spp < need ? NLCL_ERR_FORMAT : NLCL_ERR_UNSUPPORTED,
-                           "%s: %s: TIFF with %u samples per pixel is not supported", domain, name,
-                           (unsigned)spp);
-        goto done;
-    }
-    if (planar != PLANARCONFIG_CONTIG && planar != PLANARCONFIG_SEPARATE) {
-        s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: PlanarConfiguration %u", domain,
-                           name, (unsigned)planar);
-        goto done;
-    }
-    if (!img) goto done;
+    return check_layout(hd, *kind, domain, name);
+}
 
-    if (photo == PHOTOMETRIC_YCBCR &&
-        !TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB)) {
-        s = tiff_failure(c, domain, name, "JPEG colour conversion");
-        goto done;
-    }
-    const int contig = planar == PLANARCONFIG_CONTIG || spp == 1;
-    tiff_dec t = {.kind = kind, .bits = bps, .spp = contig ? spp : 1, .lut = NULL};
-
-    /* ---- sample value -> x tables ---- */
-    const size_t nlev = (size_t)1 << bps;
+/* The sample value -> x tables: one for grey and RGB, three (R, G, B) from
+ * the ColorMap for palettes. */
+static nlcl_status make_lut(TIFF *tif, const tiff_hdr *hd, int kind, const char *domain,
+                            const char *name, float **plut) {
+    const size_t nlev = (size_t)1 << hd->bps;
     const unsigned maxv = (unsigned)(nlev - 1);
-    lut = malloc((kind == KIND_PALETTE ? 3 : 1) * nlev * sizeof *lut);
-    if (!lut) {
-        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
-        goto done;
-    }
-    if (kind == KIND_PALETTE) {
-        uint16_t *cm[3] = {NULL, NULL, NULL};
-        if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &cm[0], &cm[1], &cm[2]) || !cm[0] || !cm[1] ||
-            !cm[2]) {
-            s = nlcl_error_set(NLCL_ERR_FORMAT,
-                               "%s: %s: corrupt TIFF: palette image without a ColorMap", domain,
-                               name);
-            goto done;
-        }
-        /* The ColorMap is 16-bit. Writers scale 8-bit colours by 257 (libtiff
-         * tools) or 256 (PIL), so, like libtiff's RGBA interface and PIL, use
-         * the high byte; a map whose entries are all below 256 was written
-         * with 8-bit values and is used as it is (libtiff's heuristic). */
-        unsigned shift = 0;
-        for (int k = 0; k < 3; k++)
-            for (size_t i = 0; i < nlev; i++)
-                if (cm[k][i] > 255) shift = 8;
-        for (int k = 0; k < 3; k++)
-            for (size_t i = 0; i < nlev; i++)
-                lut[(size_t)k * nlev + i] = unit_to_x((unsigned)cm[k][i] >> shift, 255);
-    } else {
+    float *lut = *plut = malloc((kind == KIND_PALETTE ? 3 : 1) * nlev * sizeof *lut);
+    if (!lut) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    if (kind != KIND_PALETTE) {
         for (size_t v = 0; v < nlev; v++)
-            lut[v] = unit_to_x(photo == PHOTOMETRIC_MINISWHITE ? maxv - (unsigned)v : (unsigned)v,
+            lut[v] = unit_to_x(hd->photo == PHOTOMETRIC_MINISWHITE ? maxv - (unsigned)v : (unsigned)v,
                                maxv);
+        return NLCL_OK;
     }
-    t.lut = lut;
+    uint16_t *cm[3] = {NULL, NULL, NULL};
+    if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &cm[0], &cm[1], &cm[2]) || !cm[0] || !cm[1] || !cm[2])
+        return nlcl_error_set(NLCL_ERR_FORMAT,
+                              "%s: %s: corrupt TIFF: palette image without a ColorMap", domain, name);
+    /* The ColorMap is 16-bit. Writers scale 8-bit colours by 257 (libtiff
+     * tools) or 256 (PIL), so, like libtiff's RGBA interface and PIL, use
+     * the high byte; a map whose entries are all below 256 was written
+     * with 8-bit values and is used as it is (libtiff's heuristic). */
+    unsigned shift = 0;
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < nlev; i++)
+            if (cm[k][i] > 255) shift = 8;
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < nlev; i++)
+            lut[(size_t)k * nlev + i] = unit_to_x((unsigned)cm[k][i] >> shift, 255);
+    return NLCL_OK;
+}
 
-    s = nlcl_image_alloc_for(domain, name, img, (int)w, (int)h);
-    if (s != NLCL_OK) goto done;
-    const int nplanes = contig ? 1 : (kind == KIND_RGB ? 3 : 1);
-
-    if (!TIFFIsTiled(tif)) {
-        /* ---- strips, one row at a time ---- */
-        uint64_t expect = ((uint64_t)w * (uint64_t)t.spp * bps + 7) / 8;
-        if (TIFFScanlineSize64(tif) != expect) {
-            s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                               "%s: %s: unexpected TIFF row size %llu (expected %llu)", domain,
-                               name, (unsigned long long)TIFFScanlineSize64(tif),
-                               (unsigned long long)expect);
-            goto done;
-        }
-        buf = malloc((size_t)expect);
-        if (!buf) {
-            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a TIFF row", domain, name);
-            goto done;
-        }
-        for (int p = 0; p < nplanes; p++)
-            for (uint32_t y = 0; y < h; y++) {
-                if (TIFFReadScanline(tif, buf, y, (uint16_t)p) < 0 || c->data_error) {
-                    char what[64];
-                    snprintf(what, sizeof what, "row %u", (unsigned)y);
-                    s = tiff_failure(c, domain, name, what);
-                    goto done;
-                }
-                put_run(&t, img, y, 0, w, buf, nplanes > 1 ? p : -1);
+/* Strips, one row (of one plane) at a time. */
+static nlcl_status read_strips(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, const tiff_dec *t,
+                               int nplanes, const char *domain, nlcl_image *img) {
+    const char *name = c->src->name;
+    uint64_t expect = ((uint64_t)hd->w * (uint64_t)t->spp * hd->bps + 7) / 8;
+    if (TIFFScanlineSize64(tif) != expect)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: unexpected TIFF row size %llu (expected %llu)",
+                              domain, name, (unsigned long long)TIFFScanlineSize64(tif),
+                              (unsigned long long)expect);
+    uint8_t *buf = malloc((size_t)expect);
+    if (!buf) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a TIFF row", domain, name);
+    nlcl_status s = NLCL_OK;
+    for (int p = 0; s == NLCL_OK && p < nplanes; p++)
+        for (uint32_t y = 0; s == NLCL_OK && y < hd->h; y++) {
+            if (TIFFReadScanline(tif, buf, y, (uint16_t)p) < 0 || c->data_error) {
+                char what[64];
+                snprintf(what, sizeof what, "row %u", (unsigned)y);
+                s = tiff_failure(c, domain, name, what);
+                break;
             }
-    } else {
-        /* ---- tiles ---- */
-        uint32_t tw = 0, tl = 0;
-        if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw) ||
-            !TIFFGetField(tif, TIFFTAG_TILELENGTH, &tl) || tw == 0 || tl == 0) {
-            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: invalid tile size", domain,
-                               name);
-            goto done;
+            put_run(t, img, y, 0, hd->w, buf, nplanes > 1 ? p : -1);
         }
-        const uint64_t rowb = ((uint64_t)tw * (uint64_t)t.spp * bps + 7) / 8;
-        /* w * h <= the pixel limit here, so this cannot overflow */
-        const uint64_t imgbytes = (uint64_t)w * h * (uint64_t)spp * ((bps + 7) / 8);
-        const uint64_t cap = imgbytes > TIFF_MIN_TILE_CAP ? imgbytes : TIFF_MIN_TILE_CAP;
-        if (rowb > cap || tl > cap / rowb) {
-            s = nlcl_error_set(NLCL_ERR_FORMAT,
-                               "%s: %s: TIFF tile %ux%u is too large for a %ux%u image", domain,
-                               name, (unsigned)tw, (unsigned)tl, (unsigned)w, (unsigned)h);
-            goto done;
-        }
-        const uint64_t tbytes = rowb * tl;
-        if ((uint64_t)TIFFTileSize64(tif) != tbytes) {
-            s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                               "%s: %s: unexpected TIFF tile size %llu (expected %llu)", domain,
-                               name, (unsigned long long)TIFFTileSize64(tif),
-                               (unsigned long long)tbytes);
-            goto done;
-        }
-        buf = malloc((size_t)tbytes);
-        if (!buf) {
-            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a %llu-byte TIFF tile",
-                               domain, name, (unsigned long long)tbytes);
-            goto done;
-        }
-        for (uint32_t ty = 0; ty < h; ty += tl)
-            for (uint32_t tx = 0; tx < w; tx += tw)
-                for (int p = 0; p < nplanes; p++) {
-                    uint32_t tile = TIFFComputeTile(tif, tx, ty, 0, (uint16_t)p);
-                    if (TIFFReadEncodedTile(tif, tile, buf, (tmsize_t)tbytes) < 0 ||
-                        c->data_error) {
-                        char what[64];
-                        snprintf(what, sizeof what, "tile %u", (unsigned)tile);
-                        s = tiff_failure(c, domain, name, what);
-                        goto done;
-                    }
-                    uint32_t nx = NLCL_MIN(tw, w - tx), ny = NLCL_MIN(tl, h - ty);
-                    for (uint32_t r = 0; r < ny; r++)
-                        put_run(&t, img, (size_t)ty + r, tx, nx, buf + (size_t)r * rowb,
-                                nplanes > 1 ? p : -1);
-                }
-    }
-    s = NLCL_OK;
-done:
-    if (tif) TIFFClose(tif);
     free(buf);
+    return s;
+}
+
+/* The bytes of one tile (rows of *rowb bytes), checked against the image. */
+static nlcl_status tile_size(TIFF *tif, const tiff_hdr *hd, const tiff_dec *t, const char *domain,
+                             const char *name, uint32_t *tw, uint32_t *tl, uint64_t *rowb, uint64_t *tbytes) {
+    if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, tw) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, tl) ||
+        *tw == 0 || *tl == 0)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: invalid tile size", domain, name);
+    *rowb = ((uint64_t)*tw * (uint64_t)t->spp * hd->bps + 7) / 8;
+    /* w * h <= the pixel limit here, so this cannot overflow */
+    const uint64_t imgbytes = (uint64_t)hd->w * hd->h * (uint64_t)hd->spp * ((hd->bps + 7) / 8);
+    const uint64_t cap = imgbytes > TIFF_MIN_TILE_CAP ? imgbytes : TIFF_MIN_TILE_CAP;
+    if (*rowb > cap || *tl > cap / *rowb)
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: TIFF tile %ux%u is too large for a %ux%u image",
+                              domain, name, (unsigned)*tw, (unsigned)*tl, (unsigned)hd->w,
+                              (unsigned)hd->h);
+    *tbytes = *rowb * *tl;
+    if ((uint64_t)TIFFTileSize64(tif) != *tbytes)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: unexpected TIFF tile size %llu (expected %llu)",
+                              domain, name, (unsigned long long)TIFFTileSize64(tif),
+                              (unsigned long long)*tbytes);
+    return NLCL_OK;
+}
+
+/* Tiles, one (of one plane) at a time. */
+static nlcl_status read_tiles(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, const tiff_dec *t,
+                              int nplanes, const char *domain, nlcl_image *img) {
+    const char *name = c->src->name;
+    uint32_t tw = 0, tl = 0;
+    uint64_t rowb = 0, tbytes = 0;
+    NLCL_TRY(tile_size(tif, hd, t, domain, name, &tw, &tl, &rowb, &tbytes));
+    uint8_t *buf = malloc((size_t)tbytes);
+    if (!buf)
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a %llu-byte TIFF tile", domain,
+                              name, (unsigned long long)tbytes);
+    nlcl_status s = NLCL_OK;
+    for (uint32_t ty = 0; s == NLCL_OK && ty < hd->h; ty += tl)
+        for (uint32_t tx = 0; s == NLCL_OK && tx < hd->w; tx += tw)
+            for (int p = 0; s == NLCL_OK && p < nplanes; p++) {
+                uint32_t tile = TIFFComputeTile(tif, tx, ty, 0, (uint16_t)p);
+                if (TIFFReadEncodedTile(tif, tile, buf, (tmsize_t)tbytes) < 0 || c->data_error) {
+                    char what[64];
+                    snprintf(what, sizeof what, "tile %u", (unsigned)tile);
+                    s = tiff_failure(c, domain, name, what);
+                    break;
+                }
+                uint32_t nx = NLCL_MIN(tw, hd->w - tx), ny = NLCL_MIN(tl, hd->h - ty);
+                for (uint32_t r = 0; r < ny; r++)
+                    put_run(t, img, (size_t)ty + r, tx, nx, buf + (size_t)r * rowb, nplanes > 1 ? p : -1);
+            }
+    free(buf);
+    return s;
+}
+
+/* The pixels of a readable image of kind `kind`. */
+static nlcl_status read_pixels(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, int kind, const char *domain,
+                               nlcl_image *img) {
+    const char *name = c->src->name;
+    if (hd->photo == PHOTOMETRIC_YCBCR && !TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
+        return tiff_failure(c, domain, name, "JPEG colour conversion");
+    const int contig = hd->planar == PLANARCONFIG_CONTIG || hd->spp == 1;
+    tiff_dec t = {.kind = kind, .bits = hd->bps, .spp = contig ? hd->spp : 1, .lut = NULL};
+    float *lut = NULL;
+    nlcl_status s = make_lut(tif, hd, kind, domain, name, &lut);
+    t.lut = lut;
+    if (s == NLCL_OK) s = nlcl_image_alloc_for(domain, name, img, (int)hd->w, (int)hd->h);
+    const int nplanes = contig ? 1 : (kind == KIND_RGB ? 3 : 1);
+    if (s == NLCL_OK)
+        s = TIFFIsTiled(tif) ? read_tiles(tif, c, hd, &t, nplanes, domain, img)
+                             : read_strips(tif, c, hd, &t, nplanes, domain, img);
     free(lut);
+    return s;
+}
+
+nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+                             nlcl_image_info *info) {
+    nlcl_image_info scratch;
+    nlcl_image_info *const inf = info ? info : &scratch;
+    memset(inf, 0, sizeof *inf);
+    pthread_once(&handlers_once, install_global_handlers);
+    tls_msg[0] = '\0';
+    tiff_ctx *c = NULL;
+    TIFF *tif = NULL;
+    tiff_hdr hd;
+    int kind = 0;
+    nlcl_status s = tiff_open(src, domain, &c, &tif);
+    if (s == NLCL_OK) s = read_header(tif, c, domain, &hd, inf);
+    if (s == NLCL_OK) s = check_readable(&hd, domain, src->name, &kind);
+    if (s == NLCL_OK && img) s = read_pixels(tif, c, &hd, kind, domain, img);
+    if (tif) TIFFClose(tif);
     free(c);
     if (s != NLCL_OK && img) nlcl_image_free(img);
     return s;
