@@ -33,7 +33,7 @@ int main(int argc, char **argv) {
     nlcl_rng_seed(&r, 1, 1);
     nlcl_image clean = {0}, rainy = {0};
     nlcl_rain_params p;
-    nlcl_rain_params_light(&p);
+    nlcl_rain_params_preset(&p, NLCL_RAIN_LIGHT);
     nlcl_synth_scene(crop, crop, &r, &clean);
     nlcl_synth_rain(&clean, &p, &r, &rainy);
     double *ts = malloc(sizeof(double) * (reps + 1));

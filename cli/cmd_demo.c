@@ -76,7 +76,7 @@ int cmd_demo(int argc, char **argv) {
             nlcl_rng r;
             nlcl_rng_seed(&r, seed, 3);
             nlcl_rain_params p;
-            nlcl_rain_params_light(&p);
+            nlcl_rain_params_preset(&p, NLCL_RAIN_LIGHT);
             s = nlcl_synth_scene(width * 2 / 3, width, &r, &clean);
             if (s == NLCL_OK) s = nlcl_synth_rain(&clean, &p, &r, &rainy);
         }

@@ -12,36 +12,56 @@
 
 static const char *summary =
     "usage: nlcl synth [options] -o OUT_DIR [CLEAN_IMAGE_OR_DIR...]\n\n"
-    "Add synthetic rain streaks (Rain100L/Rain100H style: random density, length, angle,\n"
-    "width and brightness; optional haze) to clean images and write the pairs as\n"
-    "OUT_DIR/rainy/NAME.png and OUT_DIR/clean/NAME.png, ready for\n"
-    "'nlcl eval --pred ... --gt OUT_DIR/clean --input OUT_DIR/rainy'. Without inputs,\n"
-    "--scenes N generated scenes are used. Ranges are MIN:MAX (or one value); each image\n"
-    "draws its own values. The same --seed gives the same rain.";
+    "Add synthetic rain to clean images with the heavy-rain model of Li et al. (CVPR 2019),\n"
+    "O = T*(B + S) + (1 - T)*A: streaks S in several depth planes (motion blur, angle\n"
+    "spread, width, brightness, defocus of the far planes), a veil of transmission\n"
+    "T = exp(-beta*depth) over a smooth depth proxy, and a grey-white atmospheric light A\n"
+    "(nlcl/synth.h, docs/SYNTH.md). Writes OUT_DIR/rainy/NAME.png and OUT_DIR/clean/NAME.png,\n"
+    "ready for 'nlcl eval --pred ... --gt OUT_DIR/clean --input OUT_DIR/rainy'. Without\n"
+    "inputs, --scenes N generated scenes are used. A preset sets every range (mix: the pairs\n"
+    "take light, heavy and downpour in turn); the options below override them. Ranges are\n"
+    "MIN:MAX (or one value); each image draws its own values. The same --seed gives the same\n"
+    "rain.";
 
-/* MIN:MAX or one value, each finite and inside the allowed interval
- * [lo, hi] (an open end when lo_open/hi_open); 0 after a usage error. */
-static int parse_range(const char *s, double *r, const char *name, double lo, double hi,
-                       int lo_open, int hi_open) {
+/* MIN:MAX or one value, each finite and inside the parameter's allowed
+ * interval (nlcl_rain_param_table); 0 after a usage error. */
+static int parse_range(const char *s, double *r, const nlcl_rain_param_info *b) {
     if (!s) return 1;
     char *end;
-    double a = strtod(s, &end), b = a;
-    if (end == s) return cli_usage_error("synth", "--%s expects MIN:MAX or a number, got '%s'", name, s), 0;
+    double a = strtod(s, &end), v2 = a;
+    if (end == s) return cli_usage_error("synth", "--%s expects MIN:MAX or a number, got '%s'", b->name, s), 0;
     if (*end == ':') {
         const char *q = end + 1;
-        b = strtod(q, &end);
-        if (end == q) return cli_usage_error("synth", "--%s expects MIN:MAX, got '%s'", name, s), 0;
+        v2 = strtod(q, &end);
+        if (end == q) return cli_usage_error("synth", "--%s expects MIN:MAX, got '%s'", b->name, s), 0;
     }
-    if (*end) return cli_usage_error("synth", "--%s expects MIN:MAX, got '%s'", name, s), 0;
+    if (*end) return cli_usage_error("synth", "--%s expects MIN:MAX, got '%s'", b->name, s), 0;
     for (int k = 0; k < 2; k++) {
-        double v = k ? b : a;
-        if (!isfinite(v) || (lo_open ? !(v > lo) : !(v >= lo)) || (hi_open ? !(v < hi) : !(v <= hi)))
-            return cli_usage_error("synth", "--%s must be in %c%g, %g%c, got '%s'", name,
-                                   lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']', s), 0;
+        double v = k ? v2 : a;
+        if (!isfinite(v) || (b->lo_open ? !(v > b->lo) : !(v >= b->lo)) ||
+            (b->hi_open ? !(v < b->hi) : !(v <= b->hi)))
+            return cli_usage_error("synth", "--%s must be in %c%g, %g%c, got '%s'", b->name,
+                                   b->lo_open ? '(' : '[', b->lo, b->hi, b->hi_open ? ')' : ']', s), 0;
+        if (b->integer && v != floor(v))
+            return cli_usage_error("synth", "--%s must be whole numbers, got '%s'", b->name, s), 0;
     }
-    if (!(a <= b)) return cli_usage_error("synth", "--%s: MIN must not exceed MAX", name), 0;
+    if (!(a <= v2)) return cli_usage_error("synth", "--%s: MIN must not exceed MAX", b->name), 0;
     r[0] = a;
-    r[1] = b;
+    r[1] = v2;
+    return 1;
+}
+
+/* The ranges of each preset (all three for mix) with the options' ranges
+ * written over them; 0 after a usage error. */
+static int rain_params(int preset, const char *const *vals, nlcl_rain_params p[NLCL_RAIN_NPRESETS]) {
+    for (int k = 0; k < NLCL_RAIN_NPRESETS; k++) {
+        nlcl_rain_params_preset(&p[k], preset == NLCL_RAIN_NPRESETS ? (nlcl_rain_preset)k
+                                                                    : (nlcl_rain_preset)preset);
+        for (int i = 0; i < NLCL_RAIN_NPARAMS; i++) {
+            const nlcl_rain_param_info *b = &nlcl_rain_param_table[i];
+            if (!parse_range(vals[i], (double *)((char *)&p[k] + b->offset), b)) return 0;
+        }
+    }
     return 1;
 }
 
@@ -51,43 +71,40 @@ static int cmp_str(const void *a, const void *b) {
 
 /* The options of a run. */
 typedef struct synth_opts {
-    const char *out, *dens, *len, *ang, *wid, *inten, *haze;
+    const char *out, *vals[NLCL_RAIN_NPARAMS];
     int preset, scenes, scene_w, copies;
     uint64_t seed;
-    nlcl_rain_params p; /* the preset with the given ranges */
+    nlcl_rain_params p[NLCL_RAIN_NPRESETS]; /* the preset(s) with the given ranges */
 } synth_opts;
 
 /* Options and positional arguments; CLI_CONTINUE or the exit status. */
 static int parse_args(synth_opts *o, int argc, char **argv, cli_pos *pos) {
     memset(o, 0, sizeof *o);
     o->seed = 1, o->scene_w = 480, o->copies = 1;
-    const cli_opt opts[] = {
+    /* the rain parameters' options come from nlcl_rain_param_table */
+    static char helps[NLCL_RAIN_NPARAMS][160];
+    cli_opt opts[NLCL_RAIN_NPARAMS + 8] = {
         {"output", 'o', CLI_STRING, &o->out, "OUT_DIR", "output folder (rainy/ and clean/ inside)", 0, 0, NULL},
-        {"preset", 0, CLI_CHOICE, &o->preset, NULL, "starting ranges (default light)", 0, 0, "light|heavy"},
-        {"density", 0, CLI_STRING, &o->dens, "MIN:MAX", "drops per pixel, 0..1", 0, 0, NULL},
-        {"length", 0, CLI_STRING, &o->len, "MIN:MAX", "streak length, pixels, 1..1000", 0, 0, NULL},
-        {"angle", 0, CLI_STRING, &o->ang, "MIN:MAX", "degrees from vertical, -90..90", 0, 0, NULL},
-        {"width", 0, CLI_STRING, &o->wid, "MIN:MAX", "streak cross-section sigma, pixels, > 0 and <= 50", 0, 0, NULL},
-        {"intensity", 0, CLI_STRING, &o->inten, "MIN:MAX", "peak streak brightness, 0..1", 0, 0, NULL},
-        {"haze", 0, CLI_STRING, &o->haze, "MIN:MAX", "haze amount 1 - transmission, >= 0 and < 1 (0 = none)", 0, 0, NULL},
+        {"preset", 0, CLI_CHOICE, &o->preset, NULL, "starting ranges (default light)", 0, 0,
+         "light|heavy|downpour|mix"}};
+    int no = 2;
+    for (int i = 0; i < NLCL_RAIN_NPARAMS; i++) {
+        const nlcl_rain_param_info *b = &nlcl_rain_param_table[i];
+        snprintf(helps[i], sizeof helps[i], "%s, %s%g..%g%s", b->help, b->lo_open ? "> " : "", b->lo,
+                 b->hi, b->hi_open ? " (excluded)" : "");
+        opts[no++] = (cli_opt){b->name, 0, CLI_STRING, &o->vals[i], "MIN:MAX", helps[i], 0, 0, NULL};
+    }
+    const cli_opt tail[] = {
         {"copies", 0, CLI_INT, &o->copies, "N", "rainy versions per clean image (NAME_k.png)", 1, 1000, NULL},
         {"scenes", 0, CLI_INT, &o->scenes, "N", "generate N scenes when no input is given", 0, 100000, NULL},
         {"scene-size", 0, CLI_INT, &o->scene_w, "W", "width of generated scenes (height 2/3 of it), 24..8192", 24, 8192, NULL},
         {"seed", 's', CLI_UINT64, &o->seed, "S", "random seed, 0..2^64-1 (default 1)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
+    memcpy(opts + no, tail, sizeof tail);
     const cli_command cmd = {"synth", summary, opts, 0, -1, NULL, NULL};
     int rc = cli_parse(&cmd, argc, argv, pos);
     if (rc != CLI_CONTINUE) return rc;
-    if (o->preset == 1) nlcl_rain_params_heavy(&o->p);
-    else nlcl_rain_params_light(&o->p);
-    /* the bounds of nlcl_synth_rain (synth.h), as usage errors */
-    if (!parse_range(o->dens, o->p.density, "density", 0, 1, 0, 0) ||
-        !parse_range(o->len, o->p.length, "length", 1, 1000, 0, 0) ||
-        !parse_range(o->ang, o->p.angle, "angle", -90, 90, 0, 0) ||
-        !parse_range(o->wid, o->p.width, "width", 0, 50, 1, 0) ||
-        !parse_range(o->inten, o->p.intensity, "intensity", 0, 1, 0, 0) ||
-        !parse_range(o->haze, o->p.haze, "haze", 0, 1, 0, 1))
-        return CLI_EXIT_USAGE;
+    if (!rain_params(o->preset, o->vals, o->p)) return CLI_EXIT_USAGE;
     if (!o->out) return cli_usage_error("synth", "-o OUT_DIR is required");
     if (pos->n == 0 && o->scenes == 0)
         return cli_usage_error("synth", "give clean images (files or folders) or --scenes N");
@@ -160,7 +177,7 @@ static nlcl_status write_pairs(const synth_opts *o, char **inputs, int nin, int 
         else snprintf(name, sizeof name, "%s.png", stem);
         snprintf(rp, sizeof rp, "%s/%s", rd, name);
         snprintf(cp, sizeof cp, "%s/%s", cd, name);
-        s = nlcl_synth_rain(&clean, &o->p, rng, &rainy);
+        s = nlcl_synth_rain(&clean, &o->p[(i * o->copies + k) % NLCL_RAIN_NPRESETS], rng, &rainy);
         if (s == NLCL_OK) s = nlcl_image_save_png(rp, &rainy, NLCL_QUANT_ROUND, 0);
         if (s == NLCL_OK) s = nlcl_image_save_png(cp, &clean, NLCL_QUANT_ROUND, 0);
         nlcl_image_free(&rainy);

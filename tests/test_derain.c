@@ -3,8 +3,7 @@
  * reruns and thread counts are byte-identical; the C API's 8-bit entry point
  * agrees with the float one; the command line refuses what it must; the
  * library refuses what derain and demo must never be given (non-regular
- * files, non-model files, non-finite weights, synthetic-rain parameters out
- * of range). */
+ * files, non-model files, non-finite weights, non-finite outputs). */
 #include <float.h>
 #include <math.h>
 #include <omp.h>
@@ -427,38 +426,6 @@ static void nonfinite_output(void) {
     CHECK(test_system("test ! -e '%s/nf2'", dir) == 0);
 }
 
-/* nlcl_synth_rain refuses every parameter outside its documented range
- * (synth.h), naming it; a length of 1e30 used to overflow an int (UB). */
-static void synth_bounds(void) {
-    nlcl_image clean = {0}, rainy = {0};
-    CHECK_OK(nlcl_image_alloc(&clean, 12, 16));
-    nlcl_rng r;
-    nlcl_rng_seed(&r, 1, 1);
-    struct {
-        int field, end;
-        double v;
-        const char *name;
-    } bad[] = {{0, 1, 1.5, "density"},   {0, 0, -0.1, "density"}, {0, 0, NAN, "density"},
-               {1, 1, 1e30, "length"},   {1, 0, 0.5, "length"},   {1, 1, 1001, "length"},
-               {2, 1, 91, "angle"},      {2, 0, -91, "angle"},    {2, 1, INFINITY, "angle"},
-               {3, 0, 0, "width"},       {3, 1, 51, "width"},     {4, 1, 1.01, "intensity"},
-               {4, 0, -0.01, "intensity"}, {5, 1, 1, "haze"},     {5, 0, -0.1, "haze"}};
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        nlcl_rain_params p;
-        nlcl_rain_params_light(&p);
-        double *f[6] = {p.density, p.length, p.angle, p.width, p.intensity, p.haze};
-        f[bad[i].field][bad[i].end] = bad[i].v;
-        if (bad[i].end == 0 && bad[i].v > f[bad[i].field][1]) f[bad[i].field][1] = bad[i].v;
-        CHECK_ERR(nlcl_synth_rain(&clean, &p, &r, &rainy), NLCL_ERR_INVALID_ARG, bad[i].name);
-        CHECK(rainy.data == NULL);
-    }
-    /* the ends of the ranges are accepted */
-    nlcl_rain_params p = {{0, 0.01}, {1000, 1000}, {-90, 90}, {50, 50}, {0, 1}, {0, 0.99}};
-    CHECK_OK(nlcl_synth_rain(&clean, &p, &r, &rainy));
-    nlcl_image_free(&rainy);
-    nlcl_image_free(&clean);
-}
-
 static void cli(void) {
     const char *bin = getenv("NLCL_BIN");
     if (!bin) {
@@ -520,7 +487,6 @@ int main(void) {
     refused_inputs();
     finite_weights();
     nonfinite_output();
-    synth_bounds();
     cli();
     const char *data = test_shared_data();
     if (data) official(data);

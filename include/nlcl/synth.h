@@ -1,17 +1,38 @@
-/* nlcl/synth.h - synthetic rain for paired evaluation data, and a generated
- * test scene for the demo.
+/* nlcl/synth.h - synthetic rain for paired training and evaluation data, and a
+ * generated test scene for the demo.
  *
- * Rain follows the Rain100L/Rain100H recipe (Yang et al., CVPR 2017, after
- * Garg and Nayar's streak appearance): a sparse field of random drops is
- * smeared along a line of the streak's length and angle (a motion blur), widened
- * by a small Gaussian, scaled to the chosen intensity and added to the image;
- * optional haze blends toward a grey airlight with a constant transmission,
- *     O = clip(B * t + A * (1 - t) + S, 0, 1)   (values in [0, 1] here)
- * Everything is drawn from nlcl's PCG32 generator: the same seed gives the same
- * rain.
+ * Rain follows the heavy-rain model of Li, Cheong and Tan ("Heavy Rain Image
+ * Restoration: Integrating Physics Model and Conditional Adversarial
+ * Learning", CVPR 2019, Eq. 1), with values in [0, 1]:
+ *     O = T * (B + S) + (1 - T) * A,   clipped to [0, 1]
+ *  - S, the streak layer: `layers` depth planes of streaks, the nearest first.
+ *    Plane i of L sits at relative depth z = i / (L - 1) (z = 0 for L = 1) and
+ *    draws density * (1 + z) streaks per pixel, each a motion-blurred drop: a
+ *    segment of length * (1 - 0.6z) pixels (fading at both ends), Gaussian
+ *    cross-section of sigma width * (1 - 0.5z), direction angle +- spread
+ *    (uniform per streak), peak brightness intensity * (1 - 0.5z) * U(0.5, 1).
+ *    Distant planes are defocused: plane i is blurred by a Gaussian of sigma
+ *    defocus * z. Streaks are grey (equal in R, G and B), as Rain100L/H's are.
+ *  - T = exp(-beta * d), the transmission of the veil (rain accumulation,
+ *    haze), from a smooth depth proxy d in [0, 1]. The clean photos have no
+ *    depth, so nlcl chooses (an assumption, not Li et al.'s data):
+ *        d = normalise(0.55 * (1 - y / (h - 1)) + 0.30 * blur(Y) + 0.15 * noise)
+ *    i.e. mostly a ground-plane prior (the top of a photo is farther), brighter
+ *    regions (sky) farther, and a smooth random field (a 4x4 grid of uniform
+ *    values, bilinear), where blur(Y) is the luma (BT.601) blurred by a box of
+ *    radius max(w, h) / 16 applied three times (about a Gaussian), and
+ *    normalise maps the image's min..max to 0..1 (a flat d is all 0).
+ *  - A, the atmospheric light: grey-white, airlight * (1 + 0.03 * (u_c - 0.5))
+ *    per channel c (u_c uniform in [0, 1)).
+ * Every value is drawn from nlcl's PCG32 generator in a fixed order (layers,
+ * density, length, angle, spread, width, intensity, defocus, beta, airlight,
+ * A's tint, the noise grid, then the streaks plane by plane): the same seed
+ * gives the same rain.
  */
 #ifndef NLCL_SYNTH_H
 #define NLCL_SYNTH_H
+
+#include <stddef.h>
 
 #include "nlcl/export.h"
 #include "nlcl/image.h"
@@ -20,28 +41,57 @@
 
 NLCL_API_BEGIN
 
-/* Parameter ranges: each image draws its values uniformly from [min, max].
- * Allowed values (both ends of each range), checked by nlcl_synth_rain:
- * density [0, 1], length [1, 1000], angle [-90, 90], width (0, 50],
- * intensity [0, 1], haze [0, 1); all finite, min <= max. */
+/* Parameter ranges: each image draws its values uniformly from [min, max]
+ * (layers: a whole number, uniform over min..max). The allowed values of both
+ * ends are in nlcl_rain_param_table, checked by nlcl_synth_rain. */
 typedef struct nlcl_rain_params {
-    double density[2];   /* drops per pixel (e.g. 0.002-0.006: light; 0.01-0.02: heavy) */
-    double length[2];    /* streak length in pixels (10-30) */
-    double angle[2];     /* degrees from vertical (-30..30) */
-    double width[2];     /* Gaussian sigma of the streak cross-section, pixels (0.4-1.0) */
-    double intensity[2]; /* peak added brightness, fraction of full scale (0.3-0.7) */
-    double haze[2];      /* 1 - transmission (0 = none; 0.1-0.4 = misty) */
+    double layers[2];    /* streak depth planes, whole numbers 1..4 */
+    double density[2];   /* streaks per pixel in the nearest plane, 0..1 */
+    double length[2];    /* streak length (motion blur), pixels, nearest plane, 1..1000 */
+    double angle[2];     /* mean direction, degrees from vertical, -90..90 */
+    double spread[2];    /* per-streak deviation from it, degrees, 0..45 */
+    double width[2];     /* Gaussian sigma of the cross-section, pixels, (0, 50] */
+    double intensity[2]; /* peak added brightness, fraction of full scale, 0..1 */
+    double defocus[2];   /* Gaussian blur sigma of the farthest plane, pixels, 0..20 */
+    double beta[2];      /* veil: T = exp(-beta d); 0 = none, 2 = dense; 0..5 */
+    double airlight[2];  /* atmospheric light A, grey level, 0..1 */
 } nlcl_rain_params;
 
-/* Rain100L-like light rain, no haze. */
-void nlcl_rain_params_light(nlcl_rain_params *p);
-/* Rain100H-like heavy rain with haze. */
-void nlcl_rain_params_heavy(nlcl_rain_params *p);
+/* One row per field of nlcl_rain_params, in order: its name (the option
+ * name of `nlcl synth`), where it lies in the struct, and its allowed
+ * interval (lo_open/hi_open: an open end). One table drives the library's
+ * checks and the command's options and help. */
+typedef struct nlcl_rain_param_info {
+    const char *name;
+    size_t offset;          /* offsetof(nlcl_rain_params, <name>) */
+    double lo, hi;
+    int lo_open, hi_open;
+    int integer;            /* whole numbers only */
+    const char *help;       /* what it is, with its unit */
+} nlcl_rain_param_info;
+#define NLCL_RAIN_NPARAMS 10
+extern const nlcl_rain_param_info nlcl_rain_param_table[NLCL_RAIN_NPARAMS];
 
-/* rainy = clean + rain (both (1, 3, h, w) in [-1, 1]); *rainy is allocated.
- * Errors: INVALID_ARG naming the parameter (a range outside the allowed
- * values above, NaN or infinite, or min > max; e.g. "synth: length must be
- * in [1, 1000], got 1e+30"), NOMEM. */
+typedef enum nlcl_rain_preset {
+    NLCL_RAIN_LIGHT = 0,    /* Rain100L-like: one plane of thin streaks, almost no veil */
+    NLCL_RAIN_HEAVY = 1,    /* two or three planes, longer and brighter streaks, a light veil */
+    NLCL_RAIN_DOWNPOUR = 2, /* three or four dense planes, defocused far streaks, a thick veil */
+    NLCL_RAIN_NPRESETS = 3
+} nlcl_rain_preset;
+extern const char *const nlcl_rain_preset_names[NLCL_RAIN_NPRESETS]; /* "light", ... */
+
+/* The ranges of a preset (docs/SYNTH.md shows a picture of each). */
+void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset);
+
+/* Check every range against nlcl_rain_param_table. Errors: INVALID_ARG naming
+ * the parameter (outside its interval, NaN or infinite, not whole where it
+ * must be, or min > max; e.g. "synth: length must be in [1, 1000], got
+ * 1e+30"). */
+nlcl_status nlcl_rain_params_check(const nlcl_rain_params *p);
+
+/* rainy = the model above applied to clean; both (1, 3, h, w) NCHW in [-1, 1];
+ * *rainy is allocated (nlcl_image_free). Errors: those of
+ * nlcl_rain_params_check, NOMEM. */
 nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, nlcl_rng *rng,
                             nlcl_image *rainy);
 
@@ -51,4 +101,5 @@ nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, 
 nlcl_status nlcl_synth_scene(int height, int width, nlcl_rng *rng, nlcl_image *out);
 
 NLCL_API_END
+
 #endif

@@ -1,5 +1,7 @@
-/* Synthetic rain and a generated scene (include/nlcl/synth.h). */
+/* Synthetic rain: the heavy-rain model of Li et al. (CVPR 2019), and a
+ * generated scene (include/nlcl/synth.h has the model and its parameters). */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,105 +10,266 @@
 
 #define PI 3.14159265358979323846
 
-void nlcl_rain_params_light(nlcl_rain_params *p) {
-    *p = (nlcl_rain_params){{0.002, 0.005}, {12, 28}, {-20, 20}, {0.4, 0.8}, {0.35, 0.6}, {0, 0}};
+#define ROW(f, lo, hi, lo_open, hi_open, integer, help) \
+    {#f, offsetof(nlcl_rain_params, f), lo, hi, lo_open, hi_open, integer, help}
+const nlcl_rain_param_info nlcl_rain_param_table[NLCL_RAIN_NPARAMS] = {
+    ROW(layers, 1, 4, 0, 0, 1, "streak depth planes, nearest first"),
+    ROW(density, 0, 1, 0, 0, 0, "streaks per pixel in the nearest plane"),
+    ROW(length, 1, 1000, 0, 0, 0, "streak length (motion blur), pixels"),
+    ROW(angle, -90, 90, 0, 0, 0, "mean direction, degrees from vertical"),
+    ROW(spread, 0, 45, 0, 0, 0, "per-streak deviation from it, degrees"),
+    ROW(width, 0, 50, 1, 0, 0, "streak cross-section sigma, pixels"),
+    ROW(intensity, 0, 1, 0, 0, 0, "peak streak brightness"),
+    ROW(defocus, 0, 20, 0, 0, 0, "blur sigma of the farthest plane, pixels"),
+    ROW(beta, 0, 5, 0, 0, 0, "veil density: transmission exp(-beta depth)"),
+    ROW(airlight, 0, 1, 0, 0, 0, "atmospheric light, grey level"),
+};
+#undef ROW
+
+const char *const nlcl_rain_preset_names[NLCL_RAIN_NPRESETS] = {"light", "heavy", "downpour"};
+
+void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset) {
+    /* layers, density, length, angle, spread, width, intensity, defocus, beta, airlight */
+    static const nlcl_rain_params tab[NLCL_RAIN_NPRESETS] = {
+        {{1, 1}, {0.002, 0.005}, {12, 28}, {-20, 20}, {0, 3}, {0.4, 0.8}, {0.35, 0.6}, {0, 0},
+         {0, 0.1}, {0.8, 0.95}},
+        {{2, 3}, {0.002, 0.004}, {20, 50}, {-20, 20}, {2, 6}, {0.5, 0.9}, {0.2, 0.5}, {0.5, 1.5},
+         {0.3, 0.8}, {0.7, 0.9}},
+        {{3, 4}, {0.003, 0.006}, {30, 80}, {-20, 20}, {3, 8}, {0.6, 1.1}, {0.2, 0.5}, {1, 3},
+         {0.8, 1.6}, {0.7, 0.95}},
+    };
+    *p = tab[preset >= 0 && preset < NLCL_RAIN_NPRESETS ? preset : 0];
 }
 
-void nlcl_rain_params_heavy(nlcl_rain_params *p) {
-    *p = (nlcl_rain_params){{0.008, 0.016}, {20, 40}, {-30, 30}, {0.6, 1.2}, {0.5, 0.8}, {0.1, 0.35}};
+static const double *field(const nlcl_rain_params *p, int i) {
+    return (const double *)((const char *)p + nlcl_rain_param_table[i].offset);
+}
+
+nlcl_status nlcl_rain_params_check(const nlcl_rain_params *p) {
+    for (int i = 0; i < NLCL_RAIN_NPARAMS; i++) {
+        const nlcl_rain_param_info *b = &nlcl_rain_param_table[i];
+        const double *r = field(p, i);
+        for (int k = 0; k < 2; k++) {
+            double v = r[k];
+            if (!isfinite(v))
+                return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s range [%g, %g] is not finite",
+                                      b->name, r[0], r[1]);
+            if ((b->lo_open ? !(v > b->lo) : !(v >= b->lo)) || (b->hi_open ? !(v < b->hi) : !(v <= b->hi)))
+                return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s must be in %c%g, %g%c, got %g",
+                                      b->name, b->lo_open ? '(' : '[', b->lo, b->hi,
+                                      b->hi_open ? ')' : ']', v);
+            if (b->integer && v != floor(v))
+                return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s must be a whole number, got %g",
+                                      b->name, v);
+        }
+        if (!(r[0] <= r[1]))
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s range has min %g > max %g",
+                                  b->name, r[0], r[1]);
+    }
+    return NLCL_OK;
 }
 
 static double draw(nlcl_rng *r, const double *range) {
     return range[0] + (range[1] - range[0]) * nlcl_rng_uniform(r);
 }
 
-nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, nlcl_rng *rng,
-                            nlcl_image *rainy) {
-    /* bounds (synth.h): they also keep the streak kernel's size (and its
-     * int arithmetic) small */
-    static const struct {
-        const char *name;
-        double lo, hi;
-        int lo_open, hi_open;
-    } lim[6] = {{"density", 0, 1, 0, 0},  {"length", 1, 1000, 0, 0}, {"angle", -90, 90, 0, 0},
-                {"width", 0, 50, 1, 0},   {"intensity", 0, 1, 0, 0}, {"haze", 0, 1, 0, 1}};
-    const double *ranges[6] = {p->density, p->length, p->angle, p->width, p->intensity, p->haze};
-    for (int i = 0; i < 6; i++) {
-        double a = ranges[i][0], b = ranges[i][1];
-        if (!isfinite(a) || !isfinite(b))
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s range [%g, %g] is not finite",
-                                  lim[i].name, a, b);
-        if (!(a <= b))
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s range has min %g > max %g",
-                                  lim[i].name, a, b);
-        if (lim[i].lo_open ? !(a > lim[i].lo) : !(a >= lim[i].lo))
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s must be in %c%g, %g%c, got %g",
-                                  lim[i].name, lim[i].lo_open ? '(' : '[', lim[i].lo, lim[i].hi,
-                                  lim[i].hi_open ? ')' : ']', a);
-        if (lim[i].hi_open ? !(b < lim[i].hi) : !(b <= lim[i].hi))
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s must be in %c%g, %g%c, got %g",
-                                  lim[i].name, lim[i].lo_open ? '(' : '[', lim[i].lo, lim[i].hi,
-                                  lim[i].hi_open ? ')' : ']', b);
-    }
-    const int w = clean->width, h = clean->height;
-    double density = draw(rng, p->density), len = draw(rng, p->length);
-    double ang = draw(rng, p->angle) * PI / 180.0, sig = draw(rng, p->width);
-    double inten = draw(rng, p->intensity), haze = draw(rng, p->haze);
-    double airlight = 0.75 + 0.15 * nlcl_rng_uniform(rng);
-    /* streak kernel: a segment of length len along (sin a, cos a) from
-     * vertical, Gaussian cross-section sigma, fading at both ends */
-    int rad = (int)ceil(len / 2 + 3 * sig) + 1, ks = 2 * rad + 1;
-    float *K = calloc((size_t)ks * ks, sizeof(float));
-    float *S = calloc((size_t)w * h, sizeof(float));
-    if (!K || !S) {
-        free(K), free(S);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "synth: out of memory");
-    }
-    double dx = sin(ang), dy = cos(ang), kmax = 0;
-    for (int y = -rad; y <= rad; y++)
-        for (int x = -rad; x <= rad; x++) {
-            double along = x * dx + y * dy, across = -x * dy + y * dx;
-            double half = len / 2;
-            if (fabs(along) > half + 2 * sig) continue;
-            double fade = fabs(along) <= half ? 1.0 : exp(-0.5 * pow((fabs(along) - half) / sig, 2));
-            double taper = 0.6 + 0.4 * (1 - fabs(along) / (half + 1e-9)); /* brighter centre */
-            double v = fade * taper * exp(-0.5 * across * across / (sig * sig));
-            K[(size_t)(y + rad) * ks + (x + rad)] = (float)v;
-            if (v > kmax) kmax = v;
+/* ------------------------------------------------------------- filtering */
+
+/* One pass of a box filter of radius r along rows (dir 0) or columns (dir 1)
+ * of the w x h plane x, edges clamped; tmp holds max(w, h) floats. */
+static void box_pass(float *x, int w, int h, int r, int dir, float *tmp) {
+    int n = dir ? h : w, lines = dir ? w : h;
+    size_t step = dir ? (size_t)w : 1, next = dir ? 1 : (size_t)w;
+    for (int l = 0; l < lines; l++) {
+        float *v = x + (size_t)l * next;
+        for (int i = 0; i < n; i++) tmp[i] = v[(size_t)i * step];
+        double acc = 0;
+        for (int j = -r; j <= r; j++) acc += tmp[NLCL_MIN(NLCL_MAX(j, 0), n - 1)];
+        for (int i = 0; i < n; i++) {
+            v[(size_t)i * step] = (float)(acc / (2 * r + 1));
+            acc += tmp[NLCL_MIN(i + r + 1, n - 1)] - tmp[NLCL_MAX(i - r, 0)];
         }
-    long drops = lround(density * (double)w * h);
-    for (long d = 0; d < drops; d++) {
-        int cx = (int)nlcl_rng_below(rng, (uint32_t)w), cy = (int)nlcl_rng_below(rng, (uint32_t)h);
-        double b = inten * (0.5 + 0.5 * nlcl_rng_uniform(rng)) / (kmax > 0 ? kmax : 1);
-        for (int y = -rad; y <= rad; y++) {
-            int yy = cy + y;
-            if (yy < 0 || yy >= h) continue;
-            for (int x = -rad; x <= rad; x++) {
-                int xx = cx + x;
-                if (xx < 0 || xx >= w) continue;
-                float k = K[(size_t)(y + rad) * ks + (x + rad)];
-                if (k > 0) S[(size_t)yy * w + xx] += (float)(b * k);
+    }
+}
+
+/* A Gaussian blur of sigma s (pixels) of the w x h plane x, edges clamped,
+ * separable; tmp holds max(w, h) floats. */
+static nlcl_status gauss_blur(float *x, int w, int h, double s, float *tmp) {
+    int r = (int)ceil(3 * s);
+    if (s <= 0 || r < 1) return NLCL_OK;
+    float *k = malloc(sizeof(float) * (size_t)(2 * r + 1));
+    if (!k) return nlcl_error_set(NLCL_ERR_NOMEM, "synth: out of memory");
+    double sum = 0;
+    for (int j = -r; j <= r; j++) sum += k[j + r] = (float)exp(-0.5 * j * j / (s * s));
+    for (int j = 0; j <= 2 * r; j++) k[j] = (float)(k[j] / sum);
+    for (int dir = 0; dir < 2; dir++) {
+        int n = dir ? h : w, lines = dir ? w : h;
+        size_t step = dir ? (size_t)w : 1, next = dir ? 1 : (size_t)w;
+        for (int l = 0; l < lines; l++) {
+            float *v = x + (size_t)l * next;
+            for (int i = 0; i < n; i++) tmp[i] = v[(size_t)i * step];
+            for (int i = 0; i < n; i++) {
+                double a = 0;
+                for (int j = -r; j <= r; j++) a += k[j + r] * tmp[NLCL_MIN(NLCL_MAX(i + j, 0), n - 1)];
+                v[(size_t)i * step] = (float)a;
             }
         }
     }
-    free(K);
-    nlcl_status s = nlcl_image_alloc(rainy, h, w);
-    if (s != NLCL_OK) {
-        free(S);
-        return s;
-    }
-    size_t plane = (size_t)w * h;
-    double t = 1.0 - haze;
-    for (int c = 0; c < 3; c++)
-        for (size_t i = 0; i < plane; i++) {
-            double b01 = (clean->data[c * plane + i] + 1.0) / 2.0;
-            double o = b01 * t + airlight * (1 - t) + S[i];
-            if (o > 1) o = 1;
-            if (o < 0) o = 0;
-            rainy->data[c * plane + i] = (float)(o * 2.0 - 1.0);
-        }
-    free(S);
+    free(k);
     return NLCL_OK;
+}
+
+/* ---------------------------------------------------------------- streaks */
+
+typedef struct streak_plane {
+    double density, length, width, intensity, defocus; /* of this plane */
+    double angle, spread;                              /* degrees */
+} streak_plane;
+
+/* Add one motion-blurred drop to S (w x h): a segment centred at (cx, cy)
+ * along (sin a, cos a), fading over 2 sigma past its ends and brighter at its
+ * centre, with a Gaussian cross-section; its peak is b. Sigmas below 0.6 px
+ * are drawn at 0.6 with the brightness scaled by sigma / 0.6 (the same
+ * integrated intensity, no aliasing of hair-thin streaks). */
+static void add_streak(float *S, int w, int h, double cx, double cy, double a, double len,
+                       double sig, double b) {
+    double se = sig < 0.6 ? 0.6 : sig, amp = b * sig / se, half = len / 2;
+    double dx = sin(a), dy = cos(a), ex = fabs(dx) * half + 3 * se + 1, ey = fabs(dy) * half + 3 * se + 1;
+    int x0 = NLCL_MAX((int)floor(cx - ex), 0), x1 = NLCL_MIN((int)ceil(cx + ex), w - 1);
+    int y0 = NLCL_MAX((int)floor(cy - ey), 0), y1 = NLCL_MIN((int)ceil(cy + ey), h - 1);
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) {
+            double px = x - cx, py = y - cy;
+            double along = fabs(px * dx + py * dy), across = -px * dy + py * dx;
+            if (along > half + 2 * se || fabs(across) > 3 * se) continue;
+            double fade = along <= half ? 1.0 : exp(-0.5 * pow((along - half) / se, 2));
+            double taper = 0.6 + 0.4 * (1 - NLCL_MIN(along / (half + 1e-9), 1.0));
+            S[(size_t)y * w + x] += (float)(amp * fade * taper * exp(-0.5 * across * across / (se * se)));
+        }
+}
+
+/* Draw one plane's streaks into P (w x h, zeroed by the caller). Centres
+ * fall in the image widened by half a streak (at most the image's size) on
+ * every side, so streaks enter across the borders; the count keeps the
+ * density per pixel. */
+static void draw_plane(float *P, int w, int h, const streak_plane *pl, nlcl_rng *rng) {
+    double m = NLCL_MIN(pl->length / 2, (double)NLCL_MAX(w, h));
+    double W = w + 2 * m, H = h + 2 * m;
+    long count = lround(pl->density * W * H);
+    for (long i = 0; i < count; i++) {
+        double cx = -m + W * nlcl_rng_uniform(rng), cy = -m + H * nlcl_rng_uniform(rng);
+        double a = (pl->angle + pl->spread * (2 * nlcl_rng_uniform(rng) - 1)) * PI / 180.0;
+        double b = pl->intensity * (0.5 + 0.5 * nlcl_rng_uniform(rng));
+        add_streak(P, w, h, cx, cy, a, pl->length, pl->width, b);
+    }
+}
+
+/* ------------------------------------------------------------------ veil */
+
+/* The depth proxy d in [0, 1] (synth.h) of clean into d (w x h). */
+static void depth_proxy(const nlcl_image *clean, const float grid[16], float *d, float *tmp) {
+    const int w = clean->width, h = clean->height;
+    const size_t plane = (size_t)w * h;
+    for (size_t i = 0; i < plane; i++) {
+        const float *c = clean->data;
+        double y = 0.299 * c[i] + 0.587 * c[plane + i] + 0.114 * c[2 * plane + i];
+        d[i] = (float)((y + 1) / 2);
+    }
+    int r = NLCL_MAX(NLCL_MAX(w, h) / 16, 1);
+    for (int k = 0; k < 3; k++) {
+        box_pass(d, w, h, r, 0, tmp);
+        box_pass(d, w, h, r, 1, tmp);
+    }
+    float lo = INFINITY, hi = -INFINITY;
+    for (int y = 0; y < h; y++) {
+        double v = h > 1 ? 3.0 * y / (h - 1) : 0;
+        int gy = NLCL_MIN((int)v, 2);
+        double fy = v - gy;
+        for (int x = 0; x < w; x++) {
+            double u = w > 1 ? 3.0 * x / (w - 1) : 0;
+            int gx = NLCL_MIN((int)u, 2);
+            double fx = u - gx;
+            const float *g = grid + gy * 4 + gx;
+            double noise = (1 - fy) * ((1 - fx) * g[0] + fx * g[1]) + fy * ((1 - fx) * g[4] + fx * g[5]);
+            double ground = h > 1 ? 1.0 - (double)y / (h - 1) : 0;
+            float *p = d + (size_t)y * w + x;
+            *p = (float)(0.55 * ground + 0.30 * *p + 0.15 * noise);
+            lo = NLCL_MIN(lo, *p);
+            hi = NLCL_MAX(hi, *p);
+        }
+    }
+    for (size_t i = 0; i < plane; i++) d[i] = hi > lo ? (d[i] - lo) / (hi - lo) : 0.0f;
+}
+
+/* ------------------------------------------------------------------ model */
+
+/* The per-image values (synth.h: the drawing order). */
+typedef struct rain_draw {
+    int layers;
+    streak_plane near;
+    double beta, A[3];
+    float grid[16];
+} rain_draw;
+
+static void draw_values(const nlcl_rain_params *p, nlcl_rng *rng, rain_draw *v) {
+    v->layers = (int)p->layers[0] + (int)nlcl_rng_below(rng, (uint32_t)(p->layers[1] - p->layers[0] + 1));
+    v->near.density = draw(rng, p->density);
+    v->near.length = draw(rng, p->length);
+    v->near.angle = draw(rng, p->angle);
+    v->near.spread = draw(rng, p->spread);
+    v->near.width = draw(rng, p->width);
+    v->near.intensity = draw(rng, p->intensity);
+    v->near.defocus = draw(rng, p->defocus);
+    v->beta = draw(rng, p->beta);
+    double a = draw(rng, p->airlight);
+    for (int c = 0; c < 3; c++) v->A[c] = a * (1 + 0.03 * (nlcl_rng_uniform(rng) - 0.5));
+    for (int i = 0; i < 16; i++) v->grid[i] = (float)nlcl_rng_uniform(rng);
+}
+
+/* S = the sum of the planes (synth.h), into S (w x h, zeroed here). */
+static nlcl_status streak_layer(const rain_draw *v, int w, int h, nlcl_rng *rng, float *S,
+                                float *P, float *tmp) {
+    size_t plane = (size_t)w * h;
+    memset(S, 0, plane * sizeof(float));
+    for (int i = 0; i < v->layers; i++) {
+        double z = v->layers > 1 ? (double)i / (v->layers - 1) : 0;
+        streak_plane pl = v->near;
+        pl.density *= 1 + z;
+        pl.length = NLCL_MAX(pl.length * (1 - 0.6 * z), 1.0);
+        pl.width *= 1 - 0.5 * z;
+        pl.intensity *= 1 - 0.5 * z;
+        double blur = pl.defocus * z;
+        memset(P, 0, plane * sizeof(float));
+        draw_plane(P, w, h, &pl, rng);
+        NLCL_TRY(gauss_blur(P, w, h, blur, tmp));
+        for (size_t k = 0; k < plane; k++) S[k] += P[k];
+    }
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, nlcl_rng *rng,
+                            nlcl_image *rainy) {
+    NLCL_TRY(nlcl_rain_params_check(p));
+    const int w = clean->width, h = clean->height;
+    const size_t plane = (size_t)w * h;
+    rain_draw v;
+    draw_values(p, rng, &v);
+    float *S = malloc(plane * sizeof(float)), *P = malloc(plane * sizeof(float));
+    float *d = malloc(plane * sizeof(float)), *tmp = malloc(sizeof(float) * (size_t)NLCL_MAX(w, h));
+    nlcl_status s = S && P && d && tmp ? NLCL_OK : nlcl_error_set(NLCL_ERR_NOMEM, "synth: out of memory");
+    if (s == NLCL_OK) s = streak_layer(&v, w, h, rng, S, P, tmp);
+    if (s == NLCL_OK) s = nlcl_image_alloc(rainy, h, w);
+    if (s == NLCL_OK) {
+        depth_proxy(clean, v.grid, d, tmp);
+        for (int c = 0; c < 3; c++)
+            for (size_t i = 0; i < plane; i++) {
+                double T = exp(-v.beta * d[i]), b01 = (clean->data[c * plane + i] + 1.0) / 2.0;
+                double o = T * (b01 + S[i]) + (1 - T) * v.A[c]; /* Li et al. Eq. (1) */
+                rainy->data[c * plane + i] = (float)(NLCL_MIN(NLCL_MAX(o, 0.0), 1.0) * 2.0 - 1.0);
+            }
+    }
+    free(S), free(P), free(d), free(tmp);
+    return s;
 }
 
 /* ---------------------------------------------------------------- scene */
