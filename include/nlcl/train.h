@@ -69,10 +69,18 @@ typedef struct nlcl_train_config {
                           keeps colour and regions, lets thin streaks go (nlcl option,
                           not in the paper; 0 = off, the default) */
     int erosion;       /* its window side in pixels (7) */
-    double w_synth;    /* weight of the synthetic-pair L1 mean|G_B(B + S) - B|: the clean
-                          crops B with synthetic rain S (nlcl_synth_rain, light to heavy,
-                          no haze) as supervised pairs, as in semi-supervised deraining
+    double w_synth;    /* weight of the synthetic-pair L1 mean|G_B(O_s) - B|: the clean
+                          crops B with synthetic rain (nlcl_synth_rain, O_s = T(B + S) +
+                          (1 - T)A) as supervised pairs, as in semi-supervised deraining
                           (Wei et al., CVPR 2019); an nlcl option, not NLCL's; 0 = off */
+    int synth_rain;    /* the rain of those pairs: a nlcl_rain_preset, or NLCL_RAIN_NPRESETS
+                          (mix, the default): each crop draws light, heavy or downpour */
+    int64_t warmup;    /* the first `warmup` iterations train G_B on the synthetic pairs alone
+                          (needs w_synth > 0; D, G_R and the heads wait); 0 = none */
+    double ema;        /* decay of an exponential moving average of G_B's weights, updated
+                          after every step with min(ema, (1 + t) / (10 + t)) at step t; the
+                          exported and validated G_B is the average (samples/ shows the
+                          training weights' output); 0 = off */
     int idt;           /* identity PatchNCE term on clean images */
     double tau;        /* temperature of both contrastive losses (0.07) */
     double momentum;   /* key-encoder EMA momentum (0.99; 0 = keys from G_B) */

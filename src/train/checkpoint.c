@@ -117,7 +117,8 @@ nlcl_status nlcl_trainer_model(const nlcl_trainer *t, const char *which, const c
     const nlcl_params *g = NULL;
     int residual = 0; /* G_R predicts the rain layer itself */
     if (!strcmp(which, "G_B")) {
-        g = nlcl_trainer_params(tm, NLCL_NET_GB);
+        g = nlcl_trainer_params(tm, NLCL_NET_GEMA); /* the moving average, when on */
+        if (!g) g = nlcl_trainer_params(tm, NLCL_NET_GB);
         residual = nlcl_trainer_config(t)->residual;
     } else if (!strcmp(which, "G_R")) {
         g = nlcl_trainer_params(tm, NLCL_NET_GR);

@@ -9,6 +9,7 @@
 
 #include "core/internal.h"
 #include "nlcl/ops.h"
+#include "nlcl/synth.h"
 #include "nlcl/train.h"
 #include "nn/generator.h"
 #include "nn/heads.h"
@@ -39,6 +40,9 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
     c->w_eroded = 0;
     c->erosion = 7;
     c->w_synth = 0;
+    c->synth_rain = NLCL_RAIN_NPRESETS;
+    c->warmup = 0;
+    c->ema = 0;
     c->idt = 1;
     c->tau = 0.07;
     c->momentum = 0.99;
@@ -198,6 +202,10 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
         if (!(w >= 0) || !isfinite(w)) BAD("loss weights must be finite and >= 0");
     }
     if (c->erosion < 1 || c->erosion > 63) BAD("the erosion window must be in [1, 63] pixels");
+    if (c->synth_rain < 0 || c->synth_rain > NLCL_RAIN_NPRESETS) BAD("unknown synthetic rain %d", c->synth_rain);
+    if (c->warmup < 0 || c->warmup > c->iters) BAD("the warm-up must be in [0, iters]");
+    if (c->warmup > 0 && !(c->w_synth > 0)) BAD("a warm-up needs the synthetic pairs (--lambda-synth > 0)");
+    if (!(c->ema >= 0 && c->ema < 1)) BAD("the EMA decay must be in [0, 1)");
     if (c->w_eroded > 0 && c->erosion > NLCL_MIN(c->crop, cw))
         BAD("the erosion window (%d) is larger than the crop (%d)", c->erosion, NLCL_MIN(c->crop, cw));
     if (c->batch * 3 > NLCL_MAX_PLANES_SUM) BAD("batch must be at most %d", NLCL_MAX_PLANES_SUM / 3);
@@ -263,7 +271,16 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
     }
     if (c->w_synth > 0) {
         size_t len = strlen(s);
-        snprintf(s + len, 2048 - len, "w_synth %.12g\n", c->w_synth);
+        snprintf(s + len, 2048 - len, "w_synth %.12g\nsynth_rain %s\n", c->w_synth,
+                 c->synth_rain < NLCL_RAIN_NPRESETS ? nlcl_rain_preset_names[c->synth_rain] : "mix");
+    }
+    if (c->warmup > 0) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "warmup %lld\n", (long long)c->warmup);
+    }
+    if (c->ema > 0) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "ema %.12g\n", c->ema);
     }
     return s;
 }

@@ -15,14 +15,14 @@
 #include "train/sampler.h"
 
 const char *const nlcl_net_names[NLCL_NET_COUNT] = {"G_B", "G_R", "D", "H_loc",
-                                                     "H_B", "H_R", "G_key", "H_key"};
+                                                     "H_B", "H_R", "G_key", "H_key", "G_ema"};
 
 struct nlcl_trainer {
     nlcl_train_config cfg;
     int n, H, W, D;      /* batch, crop, head width */
     int nloc_max_tap;    /* deepest G_B tap */
-    int use_gr, use_loc, use_layer, use_key;
-    nlcl_gen gb, gr, gkey;
+    int use_gr, use_loc, use_layer, use_key, use_ema;
+    nlcl_gen gb, gr, gkey, gema;
     nlcl_disc d;
     nlcl_heads hloc, hkey, hb, hr;
     /* records */
@@ -54,17 +54,21 @@ nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id) {
     case NLCL_NET_HR: return t->use_layer ? &t->hr.params : NULL;
     case NLCL_NET_GKEY: return t->use_key ? &t->gkey.params : NULL;
     case NLCL_NET_HKEY: return t->use_key ? &t->hkey.params : NULL;
+    case NLCL_NET_GEMA: return t->use_ema ? &t->gema.params : NULL;
     default: return NULL;
     }
 }
 
-int nlcl_net_trainable(nlcl_net_id id) { return id != NLCL_NET_GKEY && id != NLCL_NET_HKEY; }
+int nlcl_net_trainable(nlcl_net_id id) {
+    return id != NLCL_NET_GKEY && id != NLCL_NET_HKEY && id != NLCL_NET_GEMA;
+}
 
 void nlcl_trainer_free(nlcl_trainer *t) {
     if (!t) return;
     nlcl_gen_free(&t->gb);
     nlcl_gen_free(&t->gr);
     nlcl_gen_free(&t->gkey);
+    nlcl_gen_free(&t->gema);
     nlcl_disc_free(&t->d);
     nlcl_heads_free(&t->hloc);
     nlcl_heads_free(&t->hkey);
@@ -122,6 +126,10 @@ static nlcl_status create(nlcl_trainer *t) {
         nlcl_heads_init_weights(&t->hb, &init);
         NLCL_TRY(nlcl_heads_init(&t->hr, NLCL_DISC_NTAPS, cin, D));
         nlcl_heads_init_weights(&t->hr, &init);
+    }
+    if (t->use_ema) { /* the moving average starts as G_B */
+        NLCL_TRY(nlcl_gen_init(&t->gema, gc));
+        memcpy(t->gema.params.data, t->gb.params.data, t->gb.params.total * sizeof(float));
     }
     if (t->use_key) {
         NLCL_TRY(nlcl_gen_init(&t->gkey, gc));
@@ -201,6 +209,7 @@ nlcl_status nlcl_trainer_create(const nlcl_train_config *cfg, nlcl_trainer **out
     t->use_loc = cfg->w_loc > 0;
     t->use_layer = cfg->rain_generator && cfg->w_layer > 0;
     t->use_key = t->use_loc && cfg->momentum > 0;
+    t->use_ema = cfg->ema > 0;
     t->nloc_max_tap = 0;
     for (int i = 0; i < t->cfg.n_loc_taps; i++)
         if (t->cfg.loc_taps[i] > t->nloc_max_tap) t->nloc_max_tap = t->cfg.loc_taps[i];
@@ -251,27 +260,35 @@ static nlcl_status sample(nlcl_trainer *t, const float *x, int c, int h, int w, 
     return NLCL_OK;
 }
 
+/* The synthetic pairs (docs/TRAINING.md): each clean crop B gets rain from the
+ * stream (seed, 3 * 2^32 + iteration) by the heavy-rain model O_s = T(B + S) +
+ * (1 - T)A of nlcl_synth_rain (the decomposition of paper Eq. (1) with a veil),
+ * of the configured preset or, for mix, of a preset drawn from that stream
+ * first; then G_B runs on them. */
+static nlcl_status synth_forward(nlcl_trainer *t, const float *B) {
+    nlcl_rng r;
+    nlcl_rng_seed(&r, t->cfg.seed, ((uint64_t)3 << 32) + (uint64_t)t->iter);
+    size_t one = (size_t)3 * t->H * t->W;
+    for (int b = 0; b < t->n; b++) {
+        int k = t->cfg.synth_rain;
+        if (k >= NLCL_RAIN_NPRESETS) k = (int)nlcl_rng_below(&r, NLCL_RAIN_NPRESETS);
+        nlcl_rain_params rp;
+        nlcl_rain_params_preset(&rp, (nlcl_rain_preset)k);
+        nlcl_image clean = {t->W, t->H, (float *)B + b * one}, rainy = {0};
+        NLCL_TRY(nlcl_synth_rain(&clean, &rp, &r, &rainy));
+        memcpy(t->syn_O + b * one, rainy.data, one * sizeof(float));
+        nlcl_image_free(&rainy);
+    }
+    return nlcl_gen_forward(&t->gb, &t->gpl, &t->r_syn, t->syn_O);
+}
+
 nlcl_status nlcl_trainer_forward(nlcl_trainer *t, const float *O, const float *B) {
     t->O = O;
     t->B = B;
     NLCL_TRY(nlcl_gen_forward(&t->gb, &t->gpl, &t->r_gbO, O));
     if (t->use_gr) NLCL_TRY(nlcl_gen_forward(&t->gr, &t->gpl, &t->r_grO, O));
     if (t->use_loc && t->cfg.idt) NLCL_TRY(nlcl_gen_forward(&t->gb, &t->gpl, &t->r_gbB, B));
-    if (t->cfg.w_synth > 0) {
-        /* synthetic pairs O = B + R (the decomposition of paper Eq. (1)
-         * with nlcl's synthetic rain R), from their own stream of iteration t */
-        nlcl_rng r;
-        nlcl_rng_seed(&r, t->cfg.seed, ((uint64_t)3 << 32) + (uint64_t)t->iter);
-        const nlcl_rain_params rp = {{0.002, 0.016}, {10, 40}, {-30, 30}, {0.4, 1.2}, {0.3, 0.8}, {0, 0}};
-        size_t one = (size_t)3 * t->H * t->W;
-        for (int b = 0; b < t->n; b++) {
-            nlcl_image clean = {t->W, t->H, (float *)B + b * one}, rainy = {0};
-            NLCL_TRY(nlcl_synth_rain(&clean, &rp, &r, &rainy));
-            memcpy(t->syn_O + b * one, rainy.data, one * sizeof(float));
-            nlcl_image_free(&rainy);
-        }
-        NLCL_TRY(nlcl_gen_forward(&t->gb, &t->gpl, &t->r_syn, t->syn_O));
-    }
+    if (t->cfg.w_synth > 0) NLCL_TRY(synth_forward(t, B));
     return NLCL_OK;
 }
 
@@ -535,10 +552,14 @@ static nlcl_status check_grads(nlcl_trainer *t, nlcl_net_id id) {
     return NLCL_OK;
 }
 
-static void adam(nlcl_trainer *t, nlcl_params *p, double lr) {
+/* Adam step of network id: G_B counts every iteration, the others only those
+ * after the warm-up (their moments start at the first step they take). */
+static void adam(nlcl_trainer *t, nlcl_net_id id, double lr) {
+    nlcl_params *p = nlcl_trainer_params(t, id);
     if (!p) return;
     nlcl_adam_cfg ac = {lr, t->cfg.beta1, t->cfg.beta2, t->cfg.eps};
-    nlcl_adam_step(p->data, p->grad, p->adam_m, p->adam_v, p->total, &ac, t->iter + 1);
+    int64_t step = id == NLCL_NET_GB ? t->iter + 1 : t->iter + 1 - t->cfg.warmup;
+    nlcl_adam_step(p->data, p->grad, p->adam_m, p->adam_v, p->total, &ac, step);
 }
 
 static void ema(nlcl_params *key, const nlcl_params *src, double m) {
@@ -554,8 +575,45 @@ double nlcl_trainer_lr(const nlcl_trainer *t, int64_t it) {
     return nlcl_lr_linear_decay(c->lr, it, c->iters - decay, decay);
 }
 
+/* After a step: the momentum key encoder and the EMA of G_B follow G_B. */
+static void averages(nlcl_trainer *t) {
+    if (t->use_key) {
+        ema(&t->gkey.params, &t->gb.params, t->cfg.momentum);
+        ema(&t->hkey.params, &t->hloc.params, t->cfg.momentum);
+    }
+    if (t->use_ema) {
+        double k = (double)t->iter, m = NLCL_MIN(t->cfg.ema, (1 + k) / (10 + k));
+        ema(&t->gema.params, &t->gb.params, m);
+    }
+}
+
+/* A warm-up iteration: G_B alone on the synthetic pairs (docs/TRAINING.md). */
+static nlcl_status warmup_step(nlcl_trainer *t, const float *B, double lr, nlcl_losses *L) {
+    const size_t img = (size_t)t->n * 3 * t->H * t->W;
+    t->B = B;
+    memset(L, 0, sizeof *L);
+    NLCL_TRY(synth_forward(t, B));
+    memset(t->gb.params.grad, 0, t->gb.params.total * sizeof(float));
+    L->synth = nlcl_l1_forward(t->r_syn.out, B, img);
+    L->G = t->cfg.w_synth * L->synth;
+    NLCL_TRY(check_finite(t, nlcl_loss_name(NLCL_LOSS_SYNTH), L->synth));
+    memset(t->d_syn, 0, img * sizeof(float));
+    nlcl_l1_backward(t->r_syn.out, B, img, (float)t->cfg.w_synth, t->d_syn, NULL);
+    NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_syn, &t->gws, t->d_syn, NULL, 0, NULL, 1));
+    NLCL_TRY(check_grads(t, NLCL_NET_GB));
+    adam(t, NLCL_NET_GB, lr);
+    averages(t);
+    t->iter++;
+    return NLCL_OK;
+}
+
 nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, nlcl_losses *out) {
     nlcl_losses L;
+    if (t->iter < t->cfg.warmup) {
+        NLCL_TRY(warmup_step(t, B, nlcl_trainer_lr(t, t->iter + 1), &L));
+        if (out) *out = L;
+        return NLCL_OK;
+    }
     nlcl_rng_seed(&t->rng, t->cfg.seed, 1000 + (uint64_t)t->iter);
     double lr = nlcl_trainer_lr(t, t->iter + 1);
     NLCL_TRY(nlcl_trainer_forward(t, O, B));
@@ -563,7 +621,7 @@ nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, n
     NLCL_TRY(nlcl_trainer_d_grads(t, &ld));
     NLCL_TRY(check_finite(t, nlcl_loss_name(NLCL_LOSS_D), ld));
     NLCL_TRY(check_grads(t, NLCL_NET_D));
-    adam(t, &t->d.params, lr);
+    adam(t, NLCL_NET_D, lr);
     NLCL_TRY(nlcl_trainer_g_grads(t, &L));
     L.D = ld;
     for (int k = NLCL_LOSS_GAN; k < NLCL_LOSS_COUNT; k++)
@@ -571,11 +629,8 @@ nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, n
     for (int id = 0; id < NLCL_NET_COUNT; id++)
         if (id != NLCL_NET_D && nlcl_net_trainable((nlcl_net_id)id)) NLCL_TRY(check_grads(t, (nlcl_net_id)id));
     for (int id = 0; id < NLCL_NET_COUNT; id++)
-        if (id != NLCL_NET_D && nlcl_net_trainable((nlcl_net_id)id)) adam(t, nlcl_trainer_params(t, (nlcl_net_id)id), lr);
-    if (t->use_key) {
-        ema(&t->gkey.params, &t->gb.params, t->cfg.momentum);
-        ema(&t->hkey.params, &t->hloc.params, t->cfg.momentum);
-    }
+        if (id != NLCL_NET_D && nlcl_net_trainable((nlcl_net_id)id)) adam(t, (nlcl_net_id)id, lr);
+    averages(t);
     t->iter++;
     if (out) *out = L;
     return NLCL_OK;

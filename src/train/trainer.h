@@ -14,9 +14,9 @@
 /* Network names used as tensor-name prefixes in checkpoints and fixtures. */
 typedef enum nlcl_net_id {
     NLCL_NET_GB = 0, NLCL_NET_GR, NLCL_NET_D, NLCL_NET_HLOC, NLCL_NET_HB, NLCL_NET_HR,
-    NLCL_NET_GKEY, NLCL_NET_HKEY, NLCL_NET_COUNT
+    NLCL_NET_GKEY, NLCL_NET_HKEY, NLCL_NET_GEMA, NLCL_NET_COUNT
 } nlcl_net_id;
-extern const char *const nlcl_net_names[NLCL_NET_COUNT]; /* "G_B", "G_R", "D", "H_loc", ... */
+extern const char *const nlcl_net_names[NLCL_NET_COUNT]; /* "G_B", "G_R", "D", "H_loc", ..., "G_ema" */
 
 /* The parameter table of a network (NULL if this configuration has none). */
 nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id);
