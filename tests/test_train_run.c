@@ -324,6 +324,22 @@ static void warmup_and_ema(void) {
     snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", a);
     snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", b);
     CHECK_MSG(same_file_bytes(pa, pb), "warm-up + EMA: 1 + 2 + 1 resumed iterations differ from 4 straight ones");
+    /* a sample inside the warm-up shows G_B on the rainy crop, not an empty panel */
+    char sp[700];
+    snprintf(sp, sizeof sp, "%s/samples/00000002.png", a);
+    nlcl_image im = {0};
+    CHECK_OK(nlcl_image_load(sp, &im, NULL));
+    if (im.data) {
+        int w3 = im.width / 3;
+        double mn = 1e9, mx = -1e9;
+        for (int y = 0; y < im.height; y++)
+            for (int x = w3; x < 2 * w3; x++) {
+                double v = im.data[(size_t)y * im.width + x];
+                mn = fmin(mn, v), mx = fmax(mx, v);
+            }
+        CHECK_MSG(mx - mn > 0.2, "warm-up sample: the derained panel is flat (%g..%g)", mn, mx);
+    }
+    nlcl_image_free(&im);
 }
 
 static void presets(void) {

@@ -421,9 +421,12 @@ static nlcl_status after_step(run *r, int64_t it) {
         char name[48];
         snprintf(name, sizeof name, "%08lld.png", (long long)it);
         char *p = join(r->sdir, name);
-        nlcl_status s = p ? save_sample(p, r->O, nlcl_trainer_pred_B(r->t), nlcl_trainer_pred_R(r->t),
-                                        r->ch, r->cw)
-                          : NLCL_ERR_NOMEM;
+        /* a warm-up step runs G_B on synthetic pairs only: show G_B (and G_R)
+         * on this batch's rainy crops */
+        nlcl_status s = it <= r->c->warmup ? nlcl_trainer_forward(r->t, r->O, r->B) : NLCL_OK;
+        if (s == NLCL_OK)
+            s = p ? save_sample(p, r->O, nlcl_trainer_pred_B(r->t), nlcl_trainer_pred_R(r->t), r->ch, r->cw)
+                  : NLCL_ERR_NOMEM;
         free(p);
         NLCL_TRY(s);
     }

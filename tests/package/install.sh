@@ -36,7 +36,8 @@ check "... and nothing records the build folder" sh -c "! grep -rl '$B' '$P/incl
 for h in "$P"/include/nlcl/*.h; do echo "#include <nlcl/$(basename "$h")>"; done >"$T/all.c"
 "$CC" -std=c11 -I"$P/include" -fsyntax-only -aux-info "$T/aux" "$T/all.c"
 { grep "$P/include" "$T/aux" | grep -o '\bnlcl_[a-z0-9_]* (' | tr -d ' ('
-  cat "$P"/include/nlcl/*.h | grep -o '^extern const [^;]*' | grep -o 'nlcl_[a-z0-9_]*' | head -n 1000
+  # the declared name is the last identifier before any [size] (not the type)
+  cat "$P"/include/nlcl/*.h | grep -o '^extern const [^;]*' | sed 's/\[.*//' | grep -o 'nlcl_[a-z0-9_]*$' | head -n 1000
 } | sort -u >"$T/declared"
 nm -D --defined-only "$lib/libnlcl.so" | awk '{ print $3 }' | sort -u >"$T/exported"
 check "libnlcl.so exports $(wc -l <"$T/exported") symbols, exactly the $(wc -l <"$T/declared") the headers declare" \
