@@ -29,9 +29,6 @@ for f in "$shared"/clean/set14/* "$shared"/clean/mcmaster/*; do ln -sf "$f" "$va
 [ -d "$val/rainy" ] || build/nlcl synth --preset mix --copies 3 --seed 101 -o "$val" "$valsrc"
 resume=""
 [ -f "$run/checkpoint.safetensors" ] && resume="--resume"
-# nlcl's OpenMP threads wait passively: on a shared machine, spinning threads
-# slowed training several-fold (docs/MODEL.md)
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 build/nlcl train $resume \
   --rainy "$sel" --rainy "$shared/real_rain/sirr" --rainy "$shared/real_rain/didmdn" \
   --rainy "$shared/real_rain/udgnet" --rainy "$shared/real_rain/mwd" \
