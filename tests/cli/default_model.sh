@@ -27,8 +27,8 @@ check "demo with the default model succeeds" test "$rc" -eq 0
 check "... writes the side-by-side picture" test -s "$T/demo.png"
 read -r before after < <(sed -n 's/.*rainy input \([0-9.]*\) dB -> derained \([0-9.]*\) dB.*/\1 \2/p' "$T/demo.out")
 echo "demo PSNR: ${before:-?} -> ${after:-?} dB"
-check "... and raises the sample's PSNR by at least 2 dB (4.1 dB at 480x320 when shipped)" \
-  awk -v a="${before:-0}" -v b="${after:-0}" 'BEGIN { exit !(b > a + 2 && a > 0) }'
+check "... and raises the sample's PSNR by at least 0.5 dB (1.0 dB at 480x320 with the Rain100L-like light preset)" \
+  awk -v a="${before:-0}" -v b="${after:-0}" 'BEGIN { exit !(b > a + 0.5 && a > 0) }'
 # --compare: input | derained | derained by a second model, both PSNRs printed
 "$NLCL" demo --compare "$MODEL" --width 96 -o "$T/cmp.png" >"$T/cmp.out" 2>&1; rc=$?
 check "demo --compare succeeds" test "$rc" -eq 0
