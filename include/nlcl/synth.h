@@ -80,7 +80,7 @@ typedef enum nlcl_rain_preset {
 } nlcl_rain_preset;
 extern const char *const nlcl_rain_preset_names[NLCL_RAIN_NPRESETS]; /* "light", ... */
 
-/* The ranges of a preset (docs/SYNTH.md shows a picture of each). */
+/* The ranges of a preset (SYNTH.md, installed beside TRAINING.md, shows a picture of each). */
 void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset);
 
 /* Check every range against nlcl_rain_param_table. Errors: INVALID_ARG naming
