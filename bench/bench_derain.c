@@ -2,9 +2,12 @@
  * through the public model API; excludes file decode/encode. Prints the
  * median wall time of `reps` runs, GFLOP/s (2 FLOP per MAC; one forward is
  * 20.65 GMAC at 256x256 for C = 32, K = 16, linear in pixels) and the peak RSS.
- * Usage: bench_derain MODEL W H [reps] */
+ * Usage: bench_derain MODEL W H [reps]; NLCL_BENCH_PRECISION=bf16 runs the
+ * convolutions in bfloat16, NLCL_BENCH_CONV (bench_util.h) picks their
+ * algorithm. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -22,6 +25,12 @@ int main(int argc, char **argv) {
     bench_conv_policy();
     nlcl_model *m;
     if (nlcl_model_load(argv[1], &m) != NLCL_OK) {
+        fprintf(stderr, "%s\n", nlcl_error_message());
+        return 1;
+    }
+    const char *prec = getenv("NLCL_BENCH_PRECISION");
+    int bf16 = prec && !strcmp(prec, "bf16");
+    if (bf16 && nlcl_model_set_precision(m, NLCL_PRECISION_BF16) != NLCL_OK) {
         fprintf(stderr, "%s\n", nlcl_error_message());
         return 1;
     }
@@ -43,8 +52,9 @@ int main(int argc, char **argv) {
     double macs = (double)w * h * 9.0 * (3.0 * C + (2.0 * K + 2) * C * C + 3.0 * C);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("nlcl derain %dx%d: %.3f s (median of %d), %.1f GFLOP/s, peak RSS %.1f MiB\n", w, h,
-           t[reps / 2], reps, 2 * macs / t[reps / 2] / 1e9, ru.ru_maxrss / 1024.0);
+    printf("nlcl derain %dx%d %s: %.3f s (median of %d), %.1f GFLOP/s, peak RSS %.1f MiB\n", w, h,
+           bf16 ? "bf16" : "fp32", t[reps / 2], reps, 2 * macs / t[reps / 2] / 1e9,
+           ru.ru_maxrss / 1024.0);
     nlcl_model_free(m);
     free(in);
     free(out);

@@ -4,9 +4,12 @@
  * at batch 1, on random crops of a synthetic scene with synthetic rain.
  * Prints seconds per iteration (median and fastest of `reps` after one
  * warm-up), the share spent in the non-local searches, and peak RSS.
- * Usage: bench_train CROP [reps] */
+ * Usage: bench_train CROP [reps]; NLCL_BENCH_PRECISION=bf16 runs the
+ * generators' convolutions in bfloat16, NLCL_BENCH_CONV (bench_util.h) picks
+ * the convolution algorithm. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -24,6 +27,8 @@ int main(int argc, char **argv) {
     c.crop = crop;
     c.batch = 1;
     c.iters = 1000;
+    const char *prec = getenv("NLCL_BENCH_PRECISION");
+    c.bf16 = prec && !strcmp(prec, "bf16");
     nlcl_trainer *t;
     if (nlcl_trainer_create(&c, &t) != NLCL_OK) {
         fprintf(stderr, "%s\n", nlcl_error_message());
@@ -54,8 +59,8 @@ int main(int argc, char **argv) {
     qsort(ts, reps, sizeof(double), bench_cmp_double);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("nlcl crop=%d iter_s=%.3f min_s=%.3f search_share=%.4f search_s=%.4f peak_rss_mib=%.0f\n",
-           crop, ts[reps / 2], ts[0], search / total, search / reps, ru.ru_maxrss / 1024.0);
+    printf("nlcl %s crop=%d iter_s=%.3f min_s=%.3f search_share=%.4f search_s=%.4f peak_rss_mib=%.0f\n",
+           c.bf16 ? "bf16" : "fp32", crop, ts[reps / 2], ts[0], search / total, search / reps, ru.ru_maxrss / 1024.0);
     nlcl_trainer_free(t);
     nlcl_image_free(&clean);
     nlcl_image_free(&rainy);

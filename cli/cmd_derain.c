@@ -152,6 +152,23 @@ static char *make_out_path(const char *dir, const char *in, const char *suffix, 
     return p;
 }
 
+/* "4G", "512M", "1.5G", "100000000" (bytes; K, M, G, T are powers of 1024,
+ * an optional "B" or "iB" after them); 0 on a malformed or zero size */
+static size_t parse_size(const char *t) {
+    char *end = NULL;
+    double v = strtod(t, &end);
+    if (!end || end == t || !(v > 0)) return 0;
+    const char *units = "KMGT";
+    const char *u = *end ? strchr(units, *end & ~0x20) : NULL;
+    if (u && *end) {
+        for (const char *k = units; k <= u; k++) v *= 1024.0;
+        end++;
+        if (!strcmp(end, "B") || !strcmp(end, "iB")) end += strlen(end);
+    }
+    if (*end || v >= 1.8e19) return 0;
+    return (size_t)v;
+}
+
 static nlcl_status save_image(const char *path, const nlcl_image *img, nlcl_quantize q,
                               int quality) {
     if (is_jpeg_name(path)) return nlcl_image_save_jpeg(path, img, q, quality);
@@ -163,7 +180,10 @@ typedef struct derain_opts {
     const char *model_path, *rain_path, *out;
     int quant, format, verbose, quiet, threads, quality;
     int64_t max_pixels;
-    int single; /* -o names one .png/.jpg file */
+    int single;                    /* -o names one .png/.jpg file */
+    int precision;                 /* 0 fp32, 1 bf16 */
+    const char *mem_limit, *scratch; /* --memory-limit, --scratch */
+    size_t limit;                  /* --memory-limit in bytes (0: the library's default) */
 } derain_opts;
 
 /* The work: inputs, their outputs, the models. */
@@ -175,9 +195,27 @@ typedef struct derain_work {
     nlcl_model *gb, *gr;
 } derain_work;
 
+/* --memory-limit, --scratch, --precision bf16 on this CPU; CLI_CONTINUE or the exit status. */
+static int check_resources(derain_opts *o) {
+    if (o->mem_limit && !(o->limit = parse_size(o->mem_limit)))
+        return cli_usage_error("derain", "--memory-limit %s: expected a size such as 4G, 512M or a "
+                                         "number of bytes",
+                               o->mem_limit);
+    if (o->scratch && !nlcl_is_dir(o->scratch)) {
+        fprintf(stderr, "nlcl derain: --scratch %s: no such folder\n", o->scratch);
+        return CLI_EXIT_FAIL;
+    }
+    if (o->precision == 1 && !nlcl_bf16_supported()) {
+        fprintf(stderr, "nlcl derain: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
+                        "this one has none (use --precision fp32)\n");
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_CONTINUE;
+}
+
 /* Options and positional arguments; CLI_CONTINUE or the exit status. */
 static int parse_args(derain_opts *o, int argc, char **argv, cli_pos *pos) {
-    *o = (derain_opts){NULL, NULL, NULL, 0, -1, 0, 0, 0, 95, 0, 0};
+    *o = (derain_opts){NULL, NULL, NULL, 0, -1, 0, 0, 0, 95, 0, 0, 0, NULL, NULL, 0};
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &o->model_path, "FILE", "G_B weights (.safetensors, a training checkpoint, or .pth); default: embedded", 0, 0, NULL},
         {"rain-model", 0, CLI_STRING, &o->rain_path, "FILE", "also write the rain layer G_R(O) as NAME_rain.EXT", 0, 0, NULL},
@@ -185,8 +223,11 @@ static int parse_args(derain_opts *o, int argc, char **argv, cli_pos *pos) {
         {"format", 0, CLI_CHOICE, &o->format, NULL, "output format in folders (default png)", 0, 0, "png|jpg"},
         {"quality", 0, CLI_INT, &o->quality, "Q", "JPEG quality 1..100 (default 95)", 1, 100, NULL},
         {"quantize", 0, CLI_CHOICE, &o->quant, NULL, "float->8-bit: round (default) or truncate (as the authors' code)", 0, 0, "round|truncate"},
+        {"precision", 0, CLI_CHOICE, &o->precision, NULL, "arithmetic of the convolutions: fp32 (default, the authors' outputs) or bf16 (faster on CPUs with AVX512_BF16; quality in docs/BENCHMARKS.md)", 0, 0, "fp32|bf16"},
         {"threads", 't', CLI_INT, &o->threads, "N", "OpenMP threads (default: all cores)", 1, 1024, NULL},
         {"max-pixels", 0, CLI_INT64, &o->max_pixels, "N", "refuse images with more pixels (default 100000000)", 1, 1e15, NULL},
+        {"memory-limit", 0, CLI_STRING, &o->mem_limit, "SIZE", "keep activations in memory up to SIZE (e.g. 4G; default half the RAM); larger images stream them through temporary files, same output", 0, 0, NULL},
+        {"scratch", 0, CLI_STRING, &o->scratch, "DIR", "folder for those temporary files (default $TMPDIR or /tmp)", 0, 0, NULL},
         {"verbose", 'v', CLI_FLAG, &o->verbose, NULL, "print timing, memory and model details", 0, 0, NULL},
         {"quiet", 'q', CLI_FLAG, &o->quiet, NULL, "print errors and warnings only", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
@@ -207,7 +248,7 @@ static int parse_args(derain_opts *o, int argc, char **argv, cli_pos *pos) {
         return cli_usage_error("derain", "--format %s contradicts -o %s (the extension sets the "
                                          "format of a single file)",
                                o->format == 1 ? "jpg" : "png", out);
-    return CLI_CONTINUE;
+    return check_resources(o);
 }
 
 /* Output paths: -o FILE for the one input, or DIR/NAME.EXT (and NAME_rain.EXT). */
@@ -247,6 +288,13 @@ static int output_paths(const derain_opts *o, derain_work *w) {
 static int load_models(const derain_opts *o, derain_work *w) {
     nlcl_status s = o->model_path ? nlcl_model_load(o->model_path, &w->gb) : nlcl_model_load_default(&w->gb);
     if (s == NLCL_OK && o->rain_path) s = nlcl_model_load_role(o->rain_path, "G_R", &w->gr);
+    for (int k = 0; s == NLCL_OK && k < 2; k++) {
+        nlcl_model *m = k ? w->gr : w->gb;
+        if (!m) continue;
+        if (o->limit) nlcl_model_set_memory_limit(m, o->limit);
+        if (o->precision) s = nlcl_model_set_precision(m, NLCL_PRECISION_BF16);
+        if (s == NLCL_OK && o->scratch) s = nlcl_model_set_scratch_dir(m, o->scratch);
+    }
     if (s != NLCL_OK) return cli_fail(s);
     const char *role = nlcl_model_meta(w->gb, "role");
     if (role && !strcmp(role, "G_R"))
@@ -259,9 +307,9 @@ static int load_models(const derain_opts *o, derain_work *w) {
                         "rain-layer model (G_R)\n",
                 o->rain_path);
     if (o->verbose)
-        fprintf(stderr, "model %s: %d channels, %d blocks, %zu parameters\n",
+        fprintf(stderr, "model %s: %d channels, %d blocks, %zu parameters, %s arithmetic\n",
                 o->model_path ? o->model_path : "<default>", nlcl_model_channels(w->gb),
-                nlcl_model_blocks(w->gb), nlcl_model_num_params(w->gb));
+                nlcl_model_blocks(w->gb), nlcl_model_num_params(w->gb), o->precision ? "bf16" : "fp32");
     return CLI_EXIT_OK;
 }
 
@@ -294,8 +342,9 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
         fprintf(stderr, "%s -> %s%s%s (%dx%d, %.2f s)\n", w->inputs[i], w->outs[i], w->gr ? " and " : "",
                 w->gr ? w->rain_outs[i] : "", img.width, img.height, cli_now_s() - t0);
     if (s == NLCL_OK && o->verbose)
-        fprintf(stderr, "  activations %.1f MiB, peak RSS so far %.1f MiB\n",
+        fprintf(stderr, "  activations %.1f MiB %s, peak RSS so far %.1f MiB\n",
                 (double)nlcl_model_workspace_bytes(w->gb, img.height, img.width) / 1048576.0,
+                nlcl_model_streamed(w->gb) ? "streamed through temporary files" : "in memory",
                 peak_rss_mib());
     nlcl_image_free(&img);
     return s == NLCL_OK ? 0 : -1;

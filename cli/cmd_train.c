@@ -190,6 +190,7 @@ static int parse_options(train_args *a, int argc, char **argv) {
         {"blocks", 0, CLI_INT, &c->gen_blocks, "K", "generator residual blocks (default 16)", 0, 64, NULL},
         {"ndf", 0, CLI_INT, &c->ndf, "N", "discriminator width (default 64)", 1, 512, NULL},
         {"residual", 0, CLI_FLAG, &c->residual, NULL, "G_B outputs O + G(O) and starts as the identity (nlcl option, not the paper's)", 0, 0, NULL},
+        {"precision", 0, CLI_CHOICE, &c->bf16, NULL, "arithmetic of the generators' convolutions: fp32 (default) or bf16 (CPUs with AVX512_BF16; weights and Adam state stay fp32)", 0, 0, "fp32|bf16"},
         {"lr", 0, CLI_DOUBLE, &c->lr, "LR", "Adam learning rate (paper 1e-4, code 2e-4)", 1e-12, 10, NULL},
         {"beta1", 0, CLI_DOUBLE, &c->beta1, "B", "Adam beta1 (0.5)", 0, 0.999999, NULL},
         {"beta2", 0, CLI_DOUBLE, &c->beta2, "B", "Adam beta2 (0.999)", 0, 0.999999999, NULL},
@@ -249,6 +250,11 @@ static int parse_args(train_args *a, int argc, char **argv) {
         return cli_usage_error("train", "--val-every needs --val-rainy and --val-clean");
     if (j->val_rainy_dir && j->val_every == 0) j->val_every = j->save_every;
     if (a->taps && (rc = parse_taps(a->taps, &j->cfg)) != CLI_CONTINUE) return rc;
+    if (j->cfg.bf16 && !nlcl_bf16_supported()) {
+        fprintf(stderr, "nlcl train: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
+                        "this one has none (use --precision fp32)\n");
+        return CLI_EXIT_FAIL;
+    }
     if (nlcl_train_config_check(&j->cfg) != NLCL_OK) {
         fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
         return CLI_EXIT_USAGE;

@@ -20,7 +20,8 @@
  * input's size. Memory: about 3 * ceil(C/B)*B * H * W * 4 bytes of activations
  * (B = 8 or 16, the channel block of conv.h), i.e. 4.4 GiB for a 4000x3000
  * photo at C = 32 (2.2 GiB at C = 16), plus the image itself; see
- * nlcl_model_workspace_bytes.
+ * nlcl_model_workspace_bytes. Beyond the memory limit the activations are
+ * streamed through temporary files (nlcl_model_set_memory_limit).
  * Thread-safety: a model caches per-size workspaces; use one model from one
  * thread at a time (the computation itself uses all OpenMP threads, see
  * nlcl_set_num_threads). Results are bit-identical for any thread count.
@@ -88,6 +89,44 @@ nlcl_status nlcl_model_run_rgb8(nlcl_model *m, const uint8_t *in, uint8_t *out, 
                                 nlcl_quantize q);
 /* Derain an image: *out is allocated (free with nlcl_image_free). */
 nlcl_status nlcl_model_run_image(nlcl_model *m, const nlcl_image *in, nlcl_image *out);
+
+/* Memory. A run keeps three activations of the image in memory (about
+ * 12 * ceil(C/B)*B * h * w bytes, nlcl_model_workspace_bytes) when they fit
+ * the memory limit; otherwise it streams them, band by band, through three
+ * unlinked temporary files in the scratch folder (the same bytes on disk;
+ * in memory then only a few bands of rows, some hundred MB at most, plus the
+ * images). Both give bit-identical outputs (the band pipeline computes
+ * exact instance-norm statistics in the whole-image order). The limit
+ * defaults to half the physical memory; SIZE_MAX never streams. */
+void nlcl_model_set_memory_limit(nlcl_model *m, size_t bytes);
+/* The limit in effect (the default resolved). */
+size_t nlcl_model_memory_limit(const nlcl_model *m);
+/* Folder for the temporary files (NULL: $TMPDIR, else /tmp). A run fails
+ * with NLCL_ERR_LIMIT, before any work, when it has less free space than
+ * the activations need. Errors: NOMEM. */
+nlcl_status nlcl_model_set_scratch_dir(nlcl_model *m, const char *dir);
+/* Rows per band of the band pipeline (0: automatic, about 64 MB per band;
+ * rounded up to the instance-norm statistics chunk). Streamed runs use
+ * bands; with rows > 0, runs in memory use them too (otherwise those run
+ * layer by layer over the whole image). Changes speed and memory, never the
+ * output. */
+void nlcl_model_set_band_rows(nlcl_model *m, int rows);
+/* 1 if the last run streamed its activations through temporary files. */
+int nlcl_model_streamed(const nlcl_model *m);
+
+/* Arithmetic of the generator's C->C convolutions (99% of its work). */
+typedef enum nlcl_precision {
+    NLCL_PRECISION_FP32 = 0, /* float32 (the default): the authors' outputs */
+    NLCL_PRECISION_BF16 = 1  /* bfloat16 products, float32 sums and everything else
+                                (instance norm, the first and last convolutions);
+                                needs AVX512_BF16; its quality, measured on
+                                Rain100L, is in the project's BENCHMARKS.md */
+} nlcl_precision;
+/* 1 if this CPU runs bfloat16 convolutions (AVX512_BF16). */
+int nlcl_bf16_supported(void);
+/* Errors: UNSUPPORTED for bf16 on a CPU without AVX512_BF16 (the model
+ * keeps float32), INVALID_ARG for an unknown value. */
+nlcl_status nlcl_model_set_precision(nlcl_model *m, nlcl_precision p);
 
 /* Progress callback: called after each layer of a run with the number of
  * layers done and the total; return non-zero to stop (the run then fails with

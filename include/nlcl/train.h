@@ -93,6 +93,11 @@ typedef struct nlcl_train_config {
                                            generator has (with fewer than 2 of them,
                                            its last block is added; the presets' choice) */
     uint64_t seed;
+    int bf16;          /* 1: the generators' C->C convolutions (forward and both
+                          backward passes) multiply in bfloat16 through oneDNN
+                          (needs AVX512_BF16, nlcl_bf16_supported); weights,
+                          gradients and Adam state stay float32; 0 (default):
+                          float32 */
 } nlcl_train_config;
 
 /* Fill every field with a preset's values. */

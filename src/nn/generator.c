@@ -6,6 +6,7 @@
 
 #include "core/internal.h"
 #include "nlcl/ops.h"
+#include "ops/conv_bf16.h"
 
 #define IN_EPS 1e-5f
 
@@ -97,7 +98,7 @@ nlcl_status nlcl_gen_from_dict(nlcl_gen *g, const nlcl_tensor_dict *d, const cha
     const char *res = nlcl_tensor_dict_get_meta(d, "residual");
     if (res && strcmp(res, "0") != 0 && strcmp(res, "1") != 0)
         return nlcl_error_set(NLCL_ERR_FORMAT, "%s: metadata residual='%s' (expected 0 or 1)", what, res);
-    nlcl_gen_cfg cfg = {(int)C, K, res && !strcmp(res, "1")};
+    nlcl_gen_cfg cfg = {(int)C, K, res && !strcmp(res, "1"), 0};
     NLCL_TRY(nlcl_gen_init(g, cfg));
     nlcl_status s = nlcl_params_from_dict(&g->params, d, what);
     if (s != NLCL_OK) nlcl_gen_free(g);
@@ -126,7 +127,7 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
     nlcl_conv2d_shape s_mid = {1, C, h, w, C, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
     nlcl_conv2d_shape s_out = {1, C, h, w, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW};
     nlcl_status s = nlcl_conv2d_plan_create(&ws->p_in, &s_in, 0);
-    if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&ws->p_mid, &s_mid, 0);
+    if (s == NLCL_OK) s = nlcl_conv2d_plan_create_ex(&ws->p_mid, &s_mid, 1, 1, 0, g->cfg.bf16, 0);
     if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&ws->p_out, &s_out, 0);
     size_t n = nlcl_layout_numel(NLCL_BLOCKED, 1, C, h, w);
     if (s == NLCL_OK) {
@@ -189,7 +190,7 @@ nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int
     nlcl_conv2d_shape s_mid = {n, C, h, w, C, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
     nlcl_conv2d_shape s_out = {n, C, h, w, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW};
     nlcl_status s = nlcl_conv2d_plan_create(&pl->p_in, &s_in, 1);
-    if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&pl->p_mid, &s_mid, 1);
+    if (s == NLCL_OK) s = nlcl_conv2d_plan_create_ex(&pl->p_mid, &s_mid, 1, 1, 1, cfg->bf16, 0);
     if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&pl->p_out, &s_out, 1);
     if (s == NLCL_OK) {
         pl->tmp = nlcl_alloc_floats(nlcl_layout_numel(NLCL_BLOCKED, n, C, h, w), "generator scratch");

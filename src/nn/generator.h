@@ -20,6 +20,7 @@
 #include "nlcl/rng.h"
 #include "nlcl/status.h"
 #include "nlcl/weights.h"
+#include "nn/gen_store.h"
 #include "nn/params.h"
 
 #define NLCL_GEN_MAX_BLOCKS 64
@@ -32,6 +33,8 @@ typedef struct nlcl_gen_cfg {
                      nlcl option (metadata "residual": "1"): the reference's
                      sandwich instance norm removes each image's global
                      brightness and contrast, which a residual output keeps */
+    int bf16;     /* how it computes, not what it is (never saved): the C->C
+                     convolutions multiply in bfloat16 (ops/conv_bf16.h) */
 } nlcl_gen_cfg;
 
 /* Index of each conv's weight in the parameter table; bias is weight + 1. */
@@ -79,6 +82,54 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
 /* out (1, 3, h, w) = G(in (1, 3, h, w)); in and out NCHW, may not alias. */
 nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const float *in, float *out);
 void nlcl_gen_infer_free(nlcl_gen_infer *ws);
+
+/* ---- inference in bands of rows (gen_bands.c): nlcl_model_run's path for
+ * images whose activations exceed the memory limit. Bit-identical to
+ * nlcl_gen_infer_run (the whole-image path) for any band height; the three
+ * activations live in memory, or, when they exceed memory_limit, in
+ * unlinked temporary files of scratch_dir (then memory holds only a few
+ * bands). */
+typedef struct nlcl_gen_band_opts {
+    size_t memory_limit;     /* bytes of activations kept in memory; 0 = no limit */
+    const char *scratch_dir; /* temporary files (NULL: /tmp) */
+    int band_rows;           /* rows per band, rounded up to the statistics chunk; 0 = automatic */
+} nlcl_gen_band_opts;
+
+typedef struct nlcl_progress_keep {
+    int (*fn)(void *ctx, int done, int total);
+    void *ctx;
+} nlcl_progress_keep;
+
+typedef struct nlcl_gen_bands {
+    int h, w, C, B, cb;       /* image, channels, lanes, channel blocks */
+    int R, req_rows;          /* rows per band (actual, requested) */
+    int streaming;            /* activations in temporary files (of dir) */
+    char *dir;
+    int chunk_rows, nch;      /* instance-norm statistics chunks (norm_internal.h) */
+    nlcl_conv2d_plan *plans[3][4]; /* (in, mid, out) x band kind (middle, top, bottom, whole) */
+    nlcl_store X, T, U;       /* residual stream, first and second conv outputs */
+    int bf16;                 /* C->C convolutions in bfloat16 (g->cfg.bf16) */
+    float *inb, *outb;        /* convolution input (R+2 rows) and output bands */
+    uint16_t *inb16;          /* bf16: the input band converted */
+    float *st1, *st2;         /* staging for rows read from files */
+    double *part;             /* partial sums (cb, nch, 2, B) */
+    float *stats;             /* shift, mean/rstd of t, mean/rstd of u: 5 x cb*B */
+    size_t bytes;             /* memory held */
+    int (*progress)(void *ctx, int done, int total);
+    void *progress_ctx;
+} nlcl_gen_bands;
+
+/* Prepare for an h x w image (again only when something changed). Errors:
+ * INVALID_ARG, NOMEM, INTERNAL, IO and LIMIT (temporary files: folder not
+ * writable, not enough free space). */
+nlcl_status nlcl_gen_bands_prepare(nlcl_gen_bands *b, const nlcl_gen *g, int h, int w,
+                                   const nlcl_gen_band_opts *o);
+/* out (1, 3, h, w) = G(in (1, 3, h, w)), NCHW, not aliasing. Errors: IO and
+ * LIMIT (streaming), INTERRUPTED, INTERNAL. */
+nlcl_status nlcl_gen_bands_run(nlcl_gen_bands *b, const nlcl_gen *g, const float *in, float *out);
+void nlcl_gen_bands_free(nlcl_gen_bands *b);
+/* Bytes of the three activations of an h x w image in memory. */
+size_t nlcl_gen_bands_activation_bytes(int channels, int h, int w);
 
 /* ---- training: a forward pass that keeps what its backward pass needs.
  *

@@ -5,21 +5,67 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 #include "nn/generator.h"
 #include "nn/model_internal.h"
+#include "ops/conv_bf16.h"
 
 struct nlcl_model {
     char *name; /* the file it came from, for messages */
     nlcl_gen gen;
     nlcl_tensor_dict meta; /* metadata only (no tensors) */
-    nlcl_gen_infer ws;
+    nlcl_gen_infer ws;     /* whole-image path (in memory) */
+    nlcl_gen_bands bands;  /* band pipeline (streamed, or band rows asked for) */
+    int streamed;          /* the last run streamed */
+    size_t memory_limit; /* 0: half the physical memory */
+    char *scratch_dir;   /* NULL: $TMPDIR, else /tmp */
+    int band_rows;
     nlcl_progress_fn progress;
     void *progress_ctx;
 };
 
 const nlcl_gen *nlcl_model_generator(const nlcl_model *m) { return &m->gen; }
+
+void nlcl_model_set_memory_limit(nlcl_model *m, size_t bytes) { m->memory_limit = bytes; }
+
+nlcl_status nlcl_model_set_scratch_dir(nlcl_model *m, const char *dir) {
+    char *d = NULL;
+    if (dir && !(d = strdup(dir)))
+        return nlcl_error_set(NLCL_ERR_NOMEM, "model: out of memory");
+    free(m->scratch_dir);
+    m->scratch_dir = d;
+    return NLCL_OK;
+}
+
+int nlcl_bf16_supported(void) { return nlcl_bf16_available(); }
+
+nlcl_status nlcl_model_set_precision(nlcl_model *m, nlcl_precision p) {
+    if (p != NLCL_PRECISION_FP32 && p != NLCL_PRECISION_BF16)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "model: unknown precision %d", (int)p);
+    if (p == NLCL_PRECISION_BF16 && !nlcl_bf16_available())
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "model: bf16 precision needs a CPU with AVX512_BF16 instructions; "
+                              "this one has none (float32 is kept)");
+    int bf16 = p == NLCL_PRECISION_BF16;
+    if (m->gen.cfg.bf16 != bf16) { /* plans change */
+        nlcl_gen_bands_free(&m->bands);
+        nlcl_gen_infer_free(&m->ws);
+    }
+    m->gen.cfg.bf16 = bf16;
+    return NLCL_OK;
+}
+
+void nlcl_model_set_band_rows(nlcl_model *m, int rows) { m->band_rows = rows > 0 ? rows : 0; }
+
+int nlcl_model_streamed(const nlcl_model *m) { return m->streamed; }
+
+size_t nlcl_model_memory_limit(const nlcl_model *m) {
+    if (m->memory_limit) return m->memory_limit;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 2 : (size_t)8 << 30;
+}
 
 void nlcl_model_set_progress(nlcl_model *m, nlcl_progress_fn fn, void *ctx) {
     m->progress = fn;
@@ -136,7 +182,9 @@ nlcl_status nlcl_model_load_default(nlcl_model **out) {
 
 void nlcl_model_free(nlcl_model *m) {
     if (!m) return;
+    nlcl_gen_bands_free(&m->bands);
     nlcl_gen_infer_free(&m->ws);
+    free(m->scratch_dir);
     nlcl_gen_free(&m->gen);
     nlcl_tensor_dict_free(&m->meta);
     free(m->name);
@@ -188,11 +236,33 @@ size_t nlcl_model_workspace_bytes(const nlcl_model *m, int h, int w) {
     return 3 * nlcl_layout_numel(NLCL_BLOCKED, 1, m->gen.cfg.channels, h, w) * sizeof(float);
 }
 
+/* Images whose activations fit the memory limit run layer by layer over the
+ * whole image (nlcl_gen_infer_run: few parallel regions, which matters on
+ * busy machines); larger ones, or any when band rows are set, run through
+ * the band pipeline (gen_bands.c), which gives the same bytes. */
 nlcl_status nlcl_model_run(nlcl_model *m, const float *in, float *out, int h, int w) {
-    NLCL_TRY(nlcl_gen_infer_prepare(&m->ws, &m->gen, h, w));
-    m->ws.progress = m->progress;
-    m->ws.progress_ctx = m->progress_ctx;
-    NLCL_TRY(nlcl_gen_infer_run(&m->ws, &m->gen, in, out));
+    if (h < 1 || w < 1)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "generator: invalid image size %dx%d", w, h);
+    size_t limit = nlcl_model_memory_limit(m);
+    int stream = nlcl_gen_bands_activation_bytes(m->gen.cfg.channels, h, w) > limit;
+    m->streamed = 0;
+    if (!stream && m->band_rows == 0) {
+        nlcl_gen_bands_free(&m->bands);
+        NLCL_TRY(nlcl_gen_infer_prepare(&m->ws, &m->gen, h, w));
+        m->ws.progress = m->progress;
+        m->ws.progress_ctx = m->progress_ctx;
+        NLCL_TRY(nlcl_gen_infer_run(&m->ws, &m->gen, in, out));
+    } else {
+        nlcl_gen_infer_free(&m->ws);
+        const char *tmp = getenv("TMPDIR");
+        nlcl_gen_band_opts o = {limit, m->scratch_dir ? m->scratch_dir : (tmp && *tmp ? tmp : "/tmp"),
+                                m->band_rows};
+        NLCL_TRY(nlcl_gen_bands_prepare(&m->bands, &m->gen, h, w, &o));
+        m->streamed = m->bands.streaming;
+        m->bands.progress = m->progress;
+        m->bands.progress_ctx = m->progress_ctx;
+        NLCL_TRY(nlcl_gen_bands_run(&m->bands, &m->gen, in, out));
+    }
     /* finite weights can still overflow on an image: never hand back NaN or
      * Inf, which the writers would turn into a black or white picture */
     const size_t n = (size_t)3 * (size_t)h * (size_t)w;

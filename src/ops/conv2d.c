@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../core/internal.h"
+#include "conv_bf16.h"
 #include "conv_internal.h"
 
 /* ---------------------------------------------------------------- engine */
@@ -193,11 +194,16 @@ size_t nlcl_layout_numel(nlcl_layout layout, int n, int c, int h, int w) {
     return (size_t)n * cc * (size_t)h * (size_t)w;
 }
 
-static void act_md(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_layout l, int any) {
+static void act_md_t(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_layout l, int any,
+                     dnnl_data_type_t dt) {
     dnnl_dims_t dims = {n, c, h, w};
     dnnl_format_tag_t blk = nlcl_layout_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
     dnnl_format_tag_t tag = any ? dnnl_format_tag_any : (l == NLCL_BLOCKED ? blk : dnnl_nchw);
-    dnnl_memory_desc_init_by_tag(md, 4, dims, dnnl_f32, tag);
+    dnnl_memory_desc_init_by_tag(md, 4, dims, dt, tag);
+}
+
+static void act_md(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_layout l, int any) {
+    act_md_t(md, n, c, h, w, l, any, dnnl_f32);
 }
 
 const nlcl_conv2d_shape *nlcl_conv2d_plan_shape(const nlcl_conv2d_plan *plan) { return &plan->s; }
@@ -233,10 +239,17 @@ static dnnl_status_t op_desc(dnnl_convolution_desc_t *d, const nlcl_conv2d_shape
     const int h = g->h, w = g->w;
     int ho = out_rows(s, g);
     int wo = nlcl_conv2d_out_size(w, s->kw, s->stride, s->pad);
-    act_md(&src_a, s->n, s->cin, h, w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW);
-    act_md(&dst_a, s->n, s->cout, ho, wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW);
+    /* bf16: the multiplied operands in bfloat16 (src and weights forward,
+     * diff_dst and weights backward-data, src and diff_dst backward-weights),
+     * everything produced in float32 */
+    const dnnl_data_type_t lo = g->bf16 ? dnnl_bf16 : dnnl_f32;
+    act_md_t(&src_a, s->n, s->cin, h, w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW,
+             pass == CONV_BWD_DATA ? dnnl_f32 : lo);
+    act_md_t(&dst_a, s->n, s->cout, ho, wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW,
+             pass == CONV_FWD ? dnnl_f32 : lo);
     dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
-    dnnl_memory_desc_init_by_tag(&w_a, 4, wd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&w_a, 4, wd, pass == CONV_BWD_WEIGHTS ? dnnl_f32 : lo,
+                                 dnnl_format_tag_any);
     dnnl_dims_t bd = {s->cout};
     dnnl_memory_desc_init_by_tag(&b_a, 1, bd, dnnl_f32, dnnl_x);
     dnnl_dims_t strides = {s->stride, s->stride}, pad_l = {g->pad_top, s->pad},
@@ -287,7 +300,7 @@ nlcl_status nlcl_conv_pd_create(dnnl_primitive_desc_t *pd, const nlcl_conv2d_sha
  * layout, then with free layouts (remembered in the plan), then direct. */
 static nlcl_status plan_pd(nlcl_conv2d_plan *p, conv_pass pass, dnnl_primitive_desc_t *pd) {
     for (int free_layout = p->free_layout; free_layout <= 1; free_layout++) {
-        conv_cand c = nlcl_conv_choose(&p->s, p->training, pass, free_layout);
+        conv_cand c = p->g.bf16 ? CAND_DIRECT : nlcl_conv_choose(&p->s, p->training, pass, free_layout);
         nlcl_status st = nlcl_conv_pd_create(pd, &p->s, &p->g, p->training, pass, c, free_layout);
         if (st != NLCL_OK && c != CAND_DIRECT) {
             c = CAND_DIRECT;
@@ -367,7 +380,21 @@ const char *nlcl_conv2d_plan_impl(const nlcl_conv2d_plan *p, int pass) {
 
 nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
                                          int pad_top, int pad_bottom, int training) {
+    return nlcl_conv2d_plan_create_ex(out, s, pad_top, pad_bottom, training, 0, 0);
+}
+
+int nlcl_bf16_available(void) {
+    return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16;
+}
+
+nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
+                                       int pad_top, int pad_bottom, int training, int bf16,
+                                       int src_bf16) {
     *out = NULL;
+    if (bf16 && !nlcl_bf16_available())
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "conv2d: bfloat16 arithmetic needs a CPU with AVX512_BF16 "
+                              "(this one has not; use float32)");
     if (s->n <= 0 || s->cin <= 0 || s->h <= 0 || s->w <= 0 || s->cout <= 0 || s->kh <= 0 ||
         s->kw <= 0 || s->stride <= 0 || s->pad < 0 || pad_top < 0 || pad_bottom < 0)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
@@ -375,7 +402,7 @@ nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **out, const nlcl_conv
                               "stride=%d pad=%d (top %d, bottom %d)",
                               s->n, s->cin, s->h, s->w, s->cout, s->kh, s->kw, s->stride, s->pad,
                               pad_top, pad_bottom);
-    conv_geom g = {s->h, s->w, pad_top, pad_bottom};
+    conv_geom g = {s->h, s->w, pad_top, pad_bottom, bf16 != 0};
     int ho = out_rows(s, &g);
     int wo = nlcl_conv2d_out_size(s->w, s->kw, s->stride, s->pad);
     if (ho <= 0 || wo <= 0)
@@ -390,7 +417,8 @@ nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **out, const nlcl_conv
     p->ho = ho;
     p->wo = wo;
     p->training = training;
-    act_md(&p->src_u, s->n, s->cin, s->h, s->w, s->src_layout, 0);
+    act_md_t(&p->src_u, s->n, s->cin, s->h, s->w, s->src_layout, 0,
+             bf16 && src_bf16 ? dnnl_bf16 : dnnl_f32);
     act_md(&p->dst_u, s->n, s->cout, ho, wo, s->dst_layout, 0);
     dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
     dnnl_memory_desc_init_by_tag(&p->w_u, 4, wd, dnnl_f32, dnnl_oihw);
@@ -407,7 +435,7 @@ nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **out, const nlcl_conv
 
 nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
                                     int training) {
-    return nlcl_conv2d_plan_create_rows(out, s, s->pad, s->pad, training);
+    return nlcl_conv2d_plan_create_ex(out, s, s->pad, s->pad, training, 0, 0);
 }
 
 void nlcl_conv2d_plan_free(nlcl_conv2d_plan *p) {
@@ -536,4 +564,9 @@ void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_la
                 for (size_t s = 0; s < hw; s++) d[s] = s0[s * B];
             }
     }
+}
+
+void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) y[i] = nlcl_f32_to_bf16(x[i]);
 }

@@ -34,6 +34,7 @@ typedef enum conv_cand { CAND_DIRECT = 0, CAND_WINO = 1, CAND_COUNT = 2 } conv_c
  * rows as input instead). */
 typedef struct conv_geom {
     int h, w, pad_top, pad_bottom;
+    int bf16; /* multiply in bfloat16 (conv_bf16.h) */
 } conv_geom;
 
 /* Primitive descriptor of one pass of shape s at geometry g (n, channels and

@@ -5,12 +5,16 @@
  *   NCHW:    plane (n, c), h*w contiguous floats, one lane (L = 1);
  *   BLOCKED: plane (n, c/B), h*w pixels of L = B contiguous lanes, one set of
  *            statistics per lane.
- * Each plane is cut into at most MAX_CHUNKS chunks of whole pixels (about
- * MIN_CHUNK_FLOATS floats or more). The cut depends only on the shape and the
- * layout, never on the number of threads. Every chunk's partial sums are
- * computed in double by one thread in a fixed order and stored; the partials
- * of a plane are then added in chunk order. Hence the statistics, and so the
- * outputs, are bit-identical for any OpenMP thread count.
+ * Each plane is cut into at most MAX_CHUNKS chunks of whole rows (a multiple
+ * of CHUNK_ROW_ALIGN rows, and MIN_CHUNK_FLOATS floats or more:
+ * nlcl_in_chunk_rows). The cut depends only on the shape and the layout,
+ * never on the number of threads. Every chunk's partial sums are computed in
+ * double by one thread in a fixed order and stored; the partials of a plane
+ * are then added in chunk order. Hence the statistics, and so the outputs,
+ * are bit-identical for any OpenMP thread count. Chunks of whole rows let
+ * the generator's band pipeline (src/nn/gen_bands.c) compute the same
+ * partials from bands of rows, one chunk at a time, through the kernels of
+ * norm_internal.h: its results are bit-identical to the whole-image ones.
  *
  * The inner loops run over "virtual lanes": a chunk is read as rows of RL = 16
  * floats (reductions) or VL = 32 floats (elementwise passes), and element e
@@ -37,11 +41,13 @@
 
 #include "../core/internal.h"
 #include "nlcl/ops.h"
+#include "norm_internal.h"
 
 #define VL 32                  /* virtual lanes */
 #define MAX_LANES 64           /* largest supported block */
-#define MAX_CHUNKS 32          /* chunks per plane at most */
+#define MAX_CHUNKS 64          /* chunks per plane at most */
 #define MIN_CHUNK_FLOATS 16384 /* 64 KiB: target chunk size */
+#define CHUNK_ROW_ALIGN 4      /* chunk rows: a multiple of this (Winograd tiles) */
 #define PARTIAL_CAP 8192       /* doubles of partial sums per group */
 #define PAR_MIN 32768          /* smaller tensors are not worth waking threads for */
 
@@ -56,6 +62,17 @@ typedef struct geom {
     size_t group;     /* planes per group */
 } geom;
 
+int nlcl_in_chunk_rows(int h, int w, nlcl_layout layout) {
+    NLCL_ASSERT(h > 0 && w > 0);
+    size_t L = layout == NLCL_BLOCKED ? (size_t)nlcl_layout_block() : 1;
+    size_t row = (size_t)w * L;
+    size_t rows = (MIN_CHUNK_FLOATS + row - 1) / row;
+    size_t by_count = ((size_t)h + MAX_CHUNKS - 1) / MAX_CHUNKS;
+    if (rows < by_count) rows = by_count;
+    rows = (rows + CHUNK_ROW_ALIGN - 1) / CHUNK_ROW_ALIGN * CHUNK_ROW_ALIGN;
+    return rows < (size_t)h ? (int)rows : h;
+}
+
 static geom make_geom(int n, int c, int h, int w, nlcl_layout layout) {
     NLCL_ASSERT(n > 0 && c > 0 && h > 0 && w > 0);
     geom g;
@@ -65,12 +82,9 @@ static geom make_geom(int n, int c, int h, int w, nlcl_layout layout) {
     g.c = c;
     g.planes = (size_t)n * (size_t)g.G;
     g.pix = (size_t)h * (size_t)w;
-    size_t floats = g.pix * (size_t)g.L;
-    size_t nch = (floats + MIN_CHUNK_FLOATS - 1) / MIN_CHUNK_FLOATS;
-    if (nch > MAX_CHUNKS) nch = MAX_CHUNKS;
-    if (nch < 1) nch = 1;
-    g.chunk_pix = (g.pix + nch - 1) / nch;
-    g.nch = (g.pix + g.chunk_pix - 1) / g.chunk_pix;
+    size_t rows = (size_t)nlcl_in_chunk_rows(h, w, layout);
+    g.chunk_pix = rows * (size_t)w;
+    g.nch = ((size_t)h + rows - 1) / rows;
     g.group = PARTIAL_CAP / (g.nch * 2 * (size_t)g.L);
     NLCL_ASSERT(g.group >= 1);
     return g;
@@ -110,8 +124,8 @@ static void fold_lanes(const double *a, const double *q, int L, double *s1, doub
 
 /* Partial sums of d = x - shift and d^2 per lane over nfl floats (a whole
  * number of pixels), written to s1[L], s2[L]. */
-static void stats_chunk(const float *x, size_t nfl, int L, const float *shift, double *s1,
-                        double *s2) {
+void nlcl_in_chunk_stats(const float *x, size_t nfl, int L, const float *shift, double *s1,
+                         double *s2) {
     if (RL % L == 0) {
         float shf[RL];
         for (int j = 0; j < RL; j++) shf[j] = shift[j % L];
@@ -150,8 +164,8 @@ static void stats_chunk(const float *x, size_t nfl, int L, const float *shift, d
 }
 
 /* y = (res ? res : 0) + f((x - m) * r), f = relu or identity, per lane. */
-static inline void norm_apply(const float *x, const float *res, float *y, size_t nfl, int L,
-                              const float *m, const float *r, int relu) {
+void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
+                   const float *r, int relu) {
     if (VL % L == 0) {
         float mv[VL], rv[VL];
         for (int j = 0; j < VL; j++) {
@@ -316,8 +330,6 @@ static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, in
     }
 }
 
-/* ------------------------------------------------------------- forward */
-
 /* The two sums of lane l over a plane's nch chunk partials (each chunk: L
  * first sums, then L second sums), added in chunk order. */
 static void combine_chunks(const double *part, size_t nch, int L, int l, double *t1, double *t2) {
@@ -330,6 +342,27 @@ static void combine_chunks(const double *part, size_t nch, int L, int l, double 
     *t1 = a;
     *t2 = b;
 }
+
+void nlcl_in_finish(const double *part, size_t nch, int L, size_t pix, const float *shift,
+                    float eps, int valid, float *m, float *r) {
+    for (int l = 0; l < L; l++) {
+        double t1, t2;
+        combine_chunks(part, nch, L, l, &t1, &t2);
+        float mf = 0.0f, rf = 0.0f; /* padding lanes: y = res (+ 0) */
+        if (l < valid) {
+            double inv = 1.0 / (double)pix;
+            double md = t1 * inv;
+            double var = t2 * inv - md * md;
+            if (var < 0) var = 0;
+            mf = (float)((double)shift[l] + md);
+            rf = (float)(1.0 / sqrt(var + (double)eps));
+        }
+        m[l] = mf;
+        r[l] = rf;
+    }
+}
+
+/* ------------------------------------------------------------- forward */
 
 void nlcl_instance_norm_forward(const float *x, const float *res, float *y, float *mean,
                                 float *rstd, int n, int c, int h, int w, nlcl_layout layout,
@@ -352,31 +385,19 @@ void nlcl_instance_norm_forward(const float *x, const float *res, float *y, floa
             const float *xp = x + (p0 + pl) * plane_fl;
             size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
             double *s = part + it * 2 * (size_t)L;
-            stats_chunk(xp + a * L, (b - a) * L, L, xp, s, s + L);
+            nlcl_in_chunk_stats(xp + a * L, (b - a) * L, L, xp, s, s + L);
         }
         /* 2. combine in chunk order -> mean, rstd */
 #pragma omp for schedule(static)
         for (size_t pl = 0; pl < np; pl++) {
             size_t p = p0 + pl;
-            const float *xp = x + p * plane_fl;
             int ni = (int)(p / (size_t)g.G), gi = (int)(p % (size_t)g.G);
-            for (int l = 0; l < L; l++) {
-                double t1, t2;
-                combine_chunks(part + pl * g.nch * 2 * (size_t)L, g.nch, L, l, &t1, &t2);
-                int ch = gi * L + l;
-                float mf = 0.0f, rf = 0.0f; /* padding lanes: y = res (+ 0) */
-                if (ch < c) {
-                    double inv = 1.0 / (double)g.pix;
-                    double md = t1 * inv;
-                    double var = t2 * inv - md * md;
-                    if (var < 0) var = 0;
-                    mf = (float)((double)xp[l] + md);
-                    rf = (float)(1.0 / sqrt(var + (double)eps));
-                    if (mean) mean[(size_t)ni * c + ch] = mf;
-                    if (rstd) rstd[(size_t)ni * c + ch] = rf;
-                }
-                gm[pl * L + l] = mf;
-                gr[pl * L + l] = rf;
+            int valid = NLCL_MIN(L, c - gi * L);
+            nlcl_in_finish(part + pl * g.nch * 2 * (size_t)L, g.nch, L, g.pix, x + p * plane_fl,
+                           eps, valid, gm + pl * L, gr + pl * L);
+            for (int l = 0; l < valid; l++) {
+                if (mean) mean[(size_t)ni * c + gi * L + l] = gm[pl * L + l];
+                if (rstd) rstd[(size_t)ni * c + gi * L + l] = gr[pl * L + l];
             }
         }
         /* 3. output pass (the implicit barrier above also protects x when y aliases it) */
@@ -386,8 +407,8 @@ void nlcl_instance_norm_forward(const float *x, const float *res, float *y, floa
             size_t off = (p0 + pl) * plane_fl;
             size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
             off += a * L;
-            norm_apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L, gm + pl * L,
-                       gr + pl * L, relu);
+            nlcl_in_apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L, gm + pl * L,
+                          gr + pl * L, relu);
         }
     }
 }

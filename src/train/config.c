@@ -12,6 +12,7 @@
 #include "nlcl/synth.h"
 #include "nlcl/train.h"
 #include "nn/generator.h"
+#include "ops/conv_bf16.h"
 #include "nn/heads.h"
 #include "train/sampler.h"
 
@@ -237,6 +238,8 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
     }
     if (!c->rain_generator && (c->w_layer > 0 || c->w_cons > 0 || (c->w_sp > 0 && !c->sparsity_code)))
         BAD("without G_R the layer contrast, consistency and rain sparsity must be off");
+    if (c->bf16 && !nlcl_bf16_available())
+        BAD("bf16 precision needs a CPU with AVX512_BF16 instructions; this one has none");
 #undef BAD
     return NLCL_OK;
 }
@@ -265,6 +268,10 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
              (unsigned long long)c->seed);
     /* options added later are listed only when used, so that older
        checkpoints (which lack them) still resume */
+    if (c->bf16) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "precision bf16\n");
+    }
     if (c->w_eroded > 0) {
         size_t len = strlen(s);
         snprintf(s + len, 2048 - len, "w_eroded %.12g\nerosion %d\n", c->w_eroded, c->erosion);

@@ -101,8 +101,8 @@ void nlcl_trainer_free(nlcl_trainer *t) {
 static nlcl_status create(nlcl_trainer *t) {
     const nlcl_train_config *c = &t->cfg;
     const int n = t->n, H = t->H, W = t->W, D = t->D;
-    nlcl_gen_cfg gc = {c->gen_channels, c->gen_blocks, c->residual};
-    nlcl_gen_cfg gcr = {c->gen_channels, c->gen_blocks, 0}; /* G_R predicts the rain layer itself */
+    nlcl_gen_cfg gc = {c->gen_channels, c->gen_blocks, c->residual, c->bf16};
+    nlcl_gen_cfg gcr = {c->gen_channels, c->gen_blocks, 0, c->bf16}; /* G_R predicts the rain layer itself */
     nlcl_rng init;
     nlcl_rng_seed(&init, c->seed, 0);
     /* networks, initialised in the documented order */

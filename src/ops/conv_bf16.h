@@ -1,0 +1,50 @@
+/* bfloat16 convolutions (src/ops/conv2d.c), used by the generator when a
+ * model or a training run asks for bf16 precision. Not installed.
+ *
+ * A bf16 plan multiplies in bfloat16 (8-bit mantissa, float32's range) and
+ * accumulates and stores in float32: forward takes src and weights in bf16
+ * and writes dst in float32; backward-data takes diff_dst and weights in
+ * bf16, writes diff_src in float32; backward-weights takes src and diff_dst
+ * in bf16 and writes float32 weight and bias gradients. Weights are always
+ * given in float32 (the optimiser's copy) and converted on each call; so are
+ * activations, unless the plan is made with src_bf16 (then forward's src is
+ * a bf16 buffer, uint16_t, in the plan's layout). oneDNN rounds float32 to
+ * bf16 to nearest even, as nlcl_f32_to_bf16 does. Needs AVX512_BF16
+ * (oneDNN's avx512_core_bf16 kernels); Winograd is float32 only, so bf16
+ * plans run direct convolutions. */
+#ifndef NLCL_OPS_CONV_BF16_H
+#define NLCL_OPS_CONV_BF16_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nlcl/conv.h"
+
+/* 1 if this CPU has bfloat16 convolutions (AVX512_BF16). */
+int nlcl_bf16_available(void);
+
+/* nlcl_conv2d_plan_create_rows with bf16 arithmetic (bf16 = 1) and, with
+ * src_bf16 = 1, bf16 activations given to forward. Errors: UNSUPPORTED
+ * (no AVX512_BF16), as nlcl_conv2d_plan_create otherwise. */
+nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **plan, const nlcl_conv2d_shape *s,
+                                       int pad_top, int pad_bottom, int training, int bf16,
+                                       int src_bf16);
+
+/* float32 -> bfloat16 as oneDNN converts (src/common/bfloat16.cpp and
+ * the AVX512_BF16 instruction alike): round to nearest even; subnormals
+ * become a zero of their sign; NaN stays a (quiet) NaN. */
+static inline uint16_t nlcl_f32_to_bf16(float f) {
+    union {
+        float f;
+        uint32_t u;
+    } v = {f};
+    if ((v.u & 0x7f800000u) == 0) return (uint16_t)((v.u >> 16) & 0x8000u);
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40);
+    v.u += 0x7fffu + ((v.u >> 16) & 1u);
+    return (uint16_t)(v.u >> 16);
+}
+
+/* y[i] = bf16(x[i]) for n floats. */
+void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n);
+
+#endif

@@ -1,0 +1,38 @@
+/* Kernels of instance norm (norm.c) shared with the generator's band
+ * pipeline (src/nn/gen_bands.c), which computes the statistics of an image
+ * from bands of rows in exactly the whole-image order. Not installed.
+ *
+ * A plane of h x w pixels of L lanes (L = 1 for NCHW, the block B for the
+ * blocked layout) is summed in chunks of nlcl_in_chunk_rows(h, w, layout)
+ * whole rows (the last chunk may be shorter); each chunk's partial sums come
+ * from nlcl_in_chunk_stats, and nlcl_in_finish adds them in chunk order. */
+#ifndef NLCL_OPS_NORM_INTERNAL_H
+#define NLCL_OPS_NORM_INTERNAL_H
+
+#include <stddef.h>
+
+#include "nlcl/conv.h"
+
+/* Rows per statistics chunk of an h x w plane: at least MIN_CHUNK_FLOATS
+ * floats and at most MAX_CHUNKS chunks, rounded up to a multiple of 4 rows;
+ * h itself when that is more than h. */
+int nlcl_in_chunk_rows(int h, int w, nlcl_layout layout);
+
+/* Partial sums of one chunk (nfl floats, whole pixels of L lanes): per lane
+ * s1 = sum(x - shift), s2 = sum((x - shift)^2) in double, shift = the plane's
+ * first pixel (L floats). */
+void nlcl_in_chunk_stats(const float *x, size_t nfl, int L, const float *shift, double *s1,
+                         double *s2);
+
+/* Mean and 1/sqrt(var + eps) per lane from the partials of a plane's nch
+ * chunks (chunk k at part[2*L*k]: s1[L] then s2[L]), pix pixels per plane;
+ * lanes >= valid (padding channels) get 0 and 0. */
+void nlcl_in_finish(const double *part, size_t nch, int L, size_t pix, const float *shift,
+                    float eps, int valid, float *m, float *r);
+
+/* y = (res ? res : 0) + f((x - m) * r) per lane over nfl floats starting at a
+ * pixel boundary (f = ReLU when relu, else identity); y may alias x or res. */
+void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
+                   const float *r, int relu);
+
+#endif
