@@ -1,0 +1,258 @@
+/* bfloat16 arithmetic (--precision bf16, src/ops/conv_bf16.h) against float32.
+ *
+ * 1. conv2d, all three passes, against a double-precision loop over the
+ *    operands rounded to bfloat16 as the passes take them (forward: src and
+ *    weights; backward-data: diff_dst and weights; backward-weights: src and
+ *    diff_dst): equal up to float32 accumulation. Against the loop over the
+ *    unrounded float32 operands, each output is within bf16's rounding bound
+ *    (2^-8 + 2^-16 of the sum of its products' magnitudes) and the outputs
+ *    differ measurably (bf16 is really used, not float32 behind the flag).
+ * 2. The default model on a generated scene: bf16 within a measured PSNR of
+ *    fp32 and not equal to it; back to fp32 gives the fp32 bytes again; the
+ *    band pipeline (in memory and streamed) gives the whole image's bf16
+ *    bytes.
+ * 3. Without AVX512_BF16 (this test re-runs itself with oneDNN limited to
+ *    AVX512_CORE, DNNL_MAX_CPU_ISA): bf16 plans and models are refused with
+ *    NLCL_ERR_UNSUPPORTED naming the instructions, and fp32 still works. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "nlcl/conv.h"
+#include "nlcl/model.h"
+#include "nlcl/synth.h"
+#include "ops/conv_bf16.h"
+
+#define TOL 1e-5 /* float32 accumulation of up to a few hundred products */
+
+/* The three passes in double over x, w, dy (NCHW): y, dx, dw, db and the
+ * sums of their products' magnitudes (ay, adx, adw). */
+typedef struct ref {
+    double *y, *dx, *dw, *db, *ay, *adx, *adw;
+} ref;
+
+static void ref_alloc(ref *r, size_t nx, size_t ny, size_t nw, int cout) {
+    r->y = calloc(ny, 8), r->ay = calloc(ny, 8), r->dx = calloc(nx, 8), r->adx = calloc(nx, 8);
+    r->dw = calloc(nw, 8), r->adw = calloc(nw, 8), r->db = calloc((size_t)cout, 8);
+}
+
+static void ref_free(ref *r) {
+    free(r->y), free(r->ay), free(r->dx), free(r->adx), free(r->dw), free(r->adw), free(r->db);
+}
+
+static void ref_passes(const nlcl_conv2d_shape *s, int ho, int wo, const float *x, const float *w,
+                       const float *b, const float *dy, ref *r) {
+    for (int n = 0; n < s->n; n++)
+        for (int o = 0; o < s->cout; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++) {
+                    size_t yi = (((size_t)n * s->cout + o) * ho + oy) * wo + ox;
+                    double acc = b[o], aacc = fabs(b[o]), g = dy[yi];
+                    r->db[o] += g;
+                    for (int i = 0; i < s->cin; i++)
+                        for (int ky = 0; ky < s->kh; ky++)
+                            for (int kx = 0; kx < s->kw; kx++) {
+                                int iy = oy + ky - s->pad, ix = ox + kx - s->pad;
+                                if (iy < 0 || ix < 0 || iy >= s->h || ix >= s->w) continue;
+                                size_t wi = (((size_t)o * s->cin + i) * s->kh + ky) * s->kw + kx;
+                                size_t xi = (((size_t)n * s->cin + i) * s->h + iy) * s->w + ix;
+                                acc += (double)w[wi] * x[xi];
+                                aacc += fabs((double)w[wi] * x[xi]);
+                                r->dx[xi] += g * w[wi];
+                                r->adx[xi] += fabs(g * w[wi]);
+                                r->dw[wi] += g * x[xi];
+                                r->adw[wi] += fabs(g * x[xi]);
+                            }
+                    r->y[yi] = acc;
+                    r->ay[yi] = aacc;
+                }
+}
+
+/* Largest |a - b| relative to the largest |b| (as test_conv.c). */
+static double max_rel(const float *a, const double *b, size_t n) {
+    double m = 0, scale = 1e-6;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(a[i] - b[i]) / scale);
+    return m;
+}
+
+/* Outputs over bf16's bound from the exact float32 result: |a - b| >
+ * (2^-8 + 2^-16) * mag + accumulation slack. */
+static size_t over_bound(const float *a, const double *b, const double *mag, size_t n) {
+    double scale = 1e-6;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(a[i] - b[i]) > (0x1p-8 + 0x1p-16) * mag[i] + TOL * scale) k++;
+    return k;
+}
+
+static float *rounded(const float *x, size_t n) {
+    float *y = malloc(n * 4);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)nlcl_f32_to_bf16(x[i]) << 16;
+        memcpy(&y[i], &u, 4);
+    }
+    return y;
+}
+
+
+/* One pass's output a against the rounded-operand oracle br and the exact one (be, mag). */
+static void judge(const char *pass, const float *a, const double *br, const double *be,
+                  const double *mag, size_t n, int cin) {
+    double er = max_rel(a, br, n), ee = max_rel(a, be, n);
+    size_t over = over_bound(a, be, mag, n);
+    fprintf(stderr,
+            "bf16 %s (cin %d): rel err %.2g from the bf16-operand reference, %.2g from float32\n",
+            pass, cin, er, ee);
+    CHECK_MSG(er < TOL, "bf16 %s (cin %d): rel err %g from the bf16-operand reference", pass, cin,
+              er);
+    CHECK_MSG(ee > 10 * TOL, "bf16 %s (cin %d): only %g from float32: bf16 not in use?", pass, cin,
+              ee);
+    CHECK_MSG(over == 0, "bf16 %s (cin %d): %zu outputs beyond bf16's rounding bound", pass, cin,
+              over);
+}
+
+static void conv_case(nlcl_rng *r, nlcl_conv2d_shape s) {
+    nlcl_conv2d_plan *plan = NULL;
+    CHECK_OK(nlcl_conv2d_plan_create_ex(&plan, &s, s.pad, s.pad, 1, 1, 0));
+    if (!plan) return;
+    int ho, wo;
+    nlcl_conv2d_plan_out(plan, &ho, &wo);
+    size_t nx = (size_t)s.n * s.cin * s.h * s.w, ny = (size_t)s.n * s.cout * ho * wo;
+    size_t nw = (size_t)s.cout * s.cin * s.kh * s.kw;
+    size_t nxb = nlcl_layout_numel(s.src_layout, s.n, s.cin, s.h, s.w);
+    size_t nyb = nlcl_layout_numel(s.dst_layout, s.n, s.cout, ho, wo);
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc((size_t)s.cout * 4),
+          *dy = malloc(ny * 4);
+    float *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = calloc(nw, 4),
+          *db = calloc((size_t)s.cout, 4);
+    float *xl = malloc(nxb * 4), *yl = malloc(nyb * 4), *dyl = malloc(nyb * 4),
+          *dxl = malloc(nxb * 4);
+    test_fill_uniform(r, x, nx, -1, 1);
+    test_fill_uniform(r, w, nw, -0.5f, 0.5f);
+    test_fill_uniform(r, b, (size_t)s.cout, -0.5f, 0.5f);
+    test_fill_uniform(r, dy, ny, -1, 1);
+    nlcl_layout_convert(x, NLCL_NCHW, xl, s.src_layout, s.n, s.cin, s.h, s.w);
+    nlcl_layout_convert(dy, NLCL_NCHW, dyl, s.dst_layout, s.n, s.cout, ho, wo);
+    CHECK_OK(nlcl_conv2d_forward(plan, xl, w, b, yl));
+    nlcl_layout_convert(yl, s.dst_layout, y, NLCL_NCHW, s.n, s.cout, ho, wo);
+    CHECK_OK(nlcl_conv2d_backward_data(plan, dyl, w, dxl, 0.0f));
+    nlcl_layout_convert(dxl, s.src_layout, dx, NLCL_NCHW, s.n, s.cin, s.h, s.w);
+    CHECK_OK(nlcl_conv2d_backward_weights(plan, xl, dyl, dw, db));
+    float *xr = rounded(x, nx), *wr = rounded(w, nw), *dyr = rounded(dy, ny);
+    ref e, q; /* exact operands; bf16-rounded operands */
+    ref_alloc(&e, nx, ny, nw, s.cout);
+    ref_alloc(&q, nx, ny, nw, s.cout);
+    ref_passes(&s, ho, wo, x, w, b, dy, &e);
+    ref_passes(&s, ho, wo, xr, wr, b, dyr, &q);
+    judge("forward", y, q.y, e.y, e.ay, ny, s.cin);
+    judge("backward-data", dx, q.dx, e.dx, e.adx, nx, s.cin);
+    judge("backward-weights", dw, q.dw, e.dw, e.adw, nw, s.cin);
+    double eb = max_rel(db, q.db, (size_t)s.cout);
+    CHECK_MSG(eb < TOL, "bf16 backward-bias rel err %g from sum of the bf16 diff_dst", eb);
+    ref_free(&e);
+    ref_free(&q);
+    nlcl_conv2d_plan_free(plan);
+    free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
+    free(xl), free(yl), free(dyl), free(dxl), free(xr), free(wr), free(dyr);
+}
+
+static double psnr(const float *a, const float *b, size_t n) { /* range [-1, 1]: peak 2 */
+    double se = 0;
+    for (size_t i = 0; i < n; i++) se += (double)(a[i] - b[i]) * (a[i] - b[i]);
+    return se > 0 ? 10 * log10(4.0 / (se / (double)n)) : INFINITY;
+}
+
+/* bf16 against fp32 must stay below the noise of the 8-bit output's
+ * rounding (uniform, step 2/255 over a range of 2: 58.9 dB); measured on
+ * 2026-12-06: 71.9 dB. */
+#define MODEL_PSNR 58.9
+
+/* The default model: fp32, bf16, fp32 again; bf16 in bands, in memory and streamed. */
+static void model_case(nlcl_rng *r) {
+    nlcl_model *m = NULL;
+    CHECK_OK(nlcl_model_load_default(&m));
+    nlcl_image in = {0}, a = {0}, b = {0}, c = {0};
+    CHECK_OK(nlcl_synth_scene(70, 90, r, &in));
+    if (!m || !in.data) return;
+    size_t n = (size_t)3 * in.height * in.width;
+    CHECK_OK(nlcl_model_run_image(m, &in, &a));
+    CHECK_OK(nlcl_model_set_precision(m, NLCL_PRECISION_BF16));
+    CHECK_OK(nlcl_model_run_image(m, &in, &b));
+    if (a.data && b.data) {
+        double p = psnr(a.data, b.data, n), d = test_max_abs_diff(a.data, b.data, n);
+        fprintf(stderr, "default model, 90x70 scene: bf16 vs fp32 PSNR %.2f dB, max |diff| %.4g\n",
+                p, d);
+        CHECK_MSG(p > MODEL_PSNR && p < 200, "bf16 vs fp32: PSNR %.2f dB (want > %.0f, not equal)",
+                  p, MODEL_PSNR);
+    }
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/scratch", test_tmpdir());
+    mkdir(dir, 0700);
+    CHECK_OK(nlcl_model_set_scratch_dir(m, dir));
+    nlcl_model_set_band_rows(m, 8);
+    for (int streamed = 0; streamed < 2; streamed++) {
+        nlcl_model_set_memory_limit(m, streamed ? 1000 : SIZE_MAX);
+        CHECK_OK(nlcl_model_run_image(m, &in, &c));
+        CHECK(nlcl_model_streamed(m) == streamed);
+        CHECK_MSG(b.data && c.data && memcmp(b.data, c.data, n * 4) == 0,
+                  "bf16 in bands of 8 rows (%s) differs from the whole image",
+                  streamed ? "streamed" : "in memory");
+        nlcl_image_free(&c);
+    }
+    nlcl_model_set_band_rows(m, 0);
+    nlcl_model_set_memory_limit(m, SIZE_MAX);
+    CHECK_OK(nlcl_model_set_precision(m, NLCL_PRECISION_FP32));
+    CHECK_OK(nlcl_model_run_image(m, &in, &c));
+    CHECK_MSG(a.data && c.data && memcmp(a.data, c.data, n * 4) == 0, "fp32 after bf16 differs");
+    CHECK_ERR(nlcl_model_set_precision(m, (nlcl_precision)7), NLCL_ERR_INVALID_ARG, "precision");
+    nlcl_image_free(&a), nlcl_image_free(&b), nlcl_image_free(&c), nlcl_image_free(&in);
+    nlcl_model_free(m);
+}
+
+/* oneDNN limited to AVX512_CORE: refusals, and fp32 still runs. */
+static void unsupported(void) {
+    CHECK(nlcl_bf16_available() == 0 && nlcl_bf16_supported() == 0);
+    nlcl_conv2d_plan *p = NULL;
+    nlcl_conv2d_shape s = {1, 16, 8, 8, 16, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
+    CHECK_ERR(nlcl_conv2d_plan_create_ex(&p, &s, 1, 1, 0, 1, 0), NLCL_ERR_UNSUPPORTED,
+              "AVX512_BF16");
+    CHECK(p == NULL);
+    nlcl_model *m = NULL;
+    CHECK_OK(nlcl_model_load_default(&m));
+    if (!m) return;
+    CHECK_ERR(nlcl_model_set_precision(m, NLCL_PRECISION_BF16), NLCL_ERR_UNSUPPORTED,
+              "AVX512_BF16");
+    float in[3 * 20 * 24] = {0}, out[3 * 20 * 24];
+    CHECK_OK(nlcl_model_run(m, in, out, 20, 24));
+    nlcl_model_free(m);
+}
+
+int main(int argc, char **argv) {
+    omp_set_num_threads(2);
+    if (argc > 1 && !strcmp(argv[1], "--unsupported")) {
+        unsupported();
+        return test_finish("test_bf16 (without AVX512_BF16)");
+    }
+    /* the refusals, in a child with oneDNN limited to AVX512_CORE */
+    CHECK_MSG(test_system("DNNL_MAX_CPU_ISA=AVX512_CORE '%s' --unsupported", argv[0]) == 0,
+              "without AVX512_BF16: see the child's messages above");
+    if (!nlcl_bf16_supported()) {
+        if (test_failures) return test_finish("test_bf16");
+        return test_skip("this CPU has no AVX512_BF16: the bf16 arithmetic is not tested");
+    }
+    nlcl_rng r;
+    nlcl_rng_seed(&r, 16, 1);
+    /* n cin h w cout kh kw stride pad bias layouts: the generator's C->C layers */
+    nlcl_conv2d_shape cases[] = {
+        {1, 16, 13, 11, 16, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED},
+        {2, 32, 9, 12, 32, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) conv_case(&r, cases[i]);
+    model_case(&r);
+    return test_finish("test_bf16");
+}
