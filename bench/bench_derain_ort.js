@@ -2,7 +2,7 @@
 // (bench/export_onnx.py), one forward on a W x H image, batch 1, on the CPU
 // execution provider with N intra-op threads (sequential execution, all graph
 // optimisations). Times session.run() alone ("compute": no file decoding, no
-// tensor creation), median of `reps` runs after one warm-up; prints GFLOP/s
+// tensor creation), median and fastest of `reps` runs after one warm-up; prints GFLOP/s
 // (2 FLOP per MAC, convolutions only, as bench_derain.c) and the peak RSS.
 // Usage: node bench_derain_ort.js MODEL.onnx W H [reps] [threads]
 // onnxruntime-node is found through NODE_PATH (bench/run_all.sh installs it
@@ -31,7 +31,7 @@ async function main() {
   const med = t[Math.floor(reps / 2)];
   const macs = W * H * 9.0 * (3 * 32 + 34 * 32 * 32 + 32 * 3);
   const rss = process.resourceUsage().maxRSS / 1024;
-  console.log(`ort derain ${W}x${H}: ${med.toFixed(3)} s (median of ${reps}), ` +
+  console.log(`ort derain ${W}x${H}: ${med.toFixed(3)} s (median of ${reps}, fastest ${t[0].toFixed(3)}), ` +
               `${(2 * macs / med / 1e9).toFixed(1)} GFLOP/s, peak RSS ${rss.toFixed(1)} MiB, ` +
               `${threads} threads, onnxruntime-node ${require('onnxruntime-node/package.json').version}`);
 }

@@ -6,7 +6,9 @@
 # ONNX Runtime: npm's onnxruntime-node in $NLCL_ORT_DIR (default
 # ~/.cache/nlcl/onnxruntime, as scripts/setup.sh --test installs it), running
 # G_B exported by torch.onnx.export (bench/export_onnx.py); skipped when absent.
-# Usage: bench/run_derain_bench.sh [build_dir] [sizes...] (sizes as "W H reps")
+# Usage: bench/run_derain_bench.sh [build_dir] [sizes...] (sizes as "W H reps");
+# NLCL_BENCH_TORCH_REPS sets PyTorch's reps (it is 10-30 times slower),
+# NLCL_BENCH_NO_TORCH=1 leaves it out.
 set -eu
 cd "$(dirname "$0")/.."
 b="${1:-build}"
@@ -32,7 +34,8 @@ for s in "$@"; do
     NLCL_BENCH_PRECISION=bf16 "$b/bench_derain" "$w" "$1" "$2" "$3"
   fi
   [ "$have_ort" = 1 ] && NODE_PATH="$ort" node bench/bench_derain_ort.js "$tmp/gb.onnx" "$1" "$2" "$3" 2
-  [ "${NLCL_BENCH_NO_TORCH:-0}" = 1 ] || /usr/bin/python3 bench/bench_derain_torch.py "$w" "$1" "$2" "$3" 2
+  [ "${NLCL_BENCH_NO_TORCH:-0}" = 1 ] ||
+    /usr/bin/python3 bench/bench_derain_torch.py "$w" "$1" "$2" "${NLCL_BENCH_TORCH_REPS:-$3}" 2
 done
 # the whole command: decode, model load, plans, derain, PNG encode
 eg=../shared/data/nlcl_official/rainy/Eg1.JPG
