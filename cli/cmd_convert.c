@@ -42,10 +42,11 @@ static const char *summary =
     "that executes nothing, check its tensor names and shapes, and write it as safetensors\n"
     "with metadata (architecture, channels, blocks, source). Tensor names stay those of\n"
     "the official state_dict, so PyTorch can load the file with safetensors.torch.\n"
-    "IN may also be an nlcl model or a training checkpoint (its G_B, or the --role\n"
-    "network); --meta KEY=VALUE (repeatable) records further metadata, e.g. the\n"
-    "training command of a checkpoint chosen as a model. Without IN, the default model\n"
-    "embedded in nlcl is written.\n"
+    "IN may also be an nlcl model or a training checkpoint (the generator the run exports:\n"
+    "G_ema when it kept a moving average (--ema), else G_B; or the --role network);\n"
+    "--meta KEY=VALUE (repeatable) records further metadata, e.g. the training command\n"
+    "of a checkpoint chosen as a model. Without IN, the default model embedded in nlcl\n"
+    "is written.\n"
     "OUT.onnx: an ONNX graph (opset 13, IR 7) for ONNX Runtime and other runtimes.\n"
     "Input \"input\" and output \"output\" are float32 (N, 3, H, W) RGB in [-1, 1]\n"
     "(x = u8 / 255 * 2 - 1; u8 = round((y + 1) / 2 * 255)) with N, H and W dynamic;\n"
@@ -58,7 +59,7 @@ int cmd_convert(int argc, char **argv) {
     if (!metas) return CLI_EXIT_FAIL;
     cli_list meta = {metas, 0, argc};
     const cli_opt opts[] = {
-        {"role", 0, CLI_STRING, &role, "NAME", "record the model's role, e.g. G_B or G_R", 0, 0, NULL},
+        {"role", 0, CLI_STRING, &role, "NAME", "the network to take from a checkpoint (G_B, G_ema, G_R), recorded as the model's role", 0, 0, NULL},
         {"meta", 0, CLI_LIST, &meta, "KEY=VALUE", "record a metadata entry (repeatable)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
     const cli_command cmd = {"convert", summary, opts, 1, 2, "[IN] OUT", NULL};
@@ -104,7 +105,7 @@ int cmd_convert(int argc, char **argv) {
         return CLI_EXIT_FAIL;
     }
     nlcl_model *m = NULL;
-    nlcl_status s = in ? nlcl_model_load_role(in, role ? role : "G_B", &m) : nlcl_model_load_default(&m);
+    nlcl_status s = in ? nlcl_model_load_role(in, role, &m) : nlcl_model_load_default(&m);
     if (s == NLCL_OK && !nlcl_model_meta(m, "source"))
         s = nlcl_model_set_meta(m, "source", in ? nlcl_basename(in) : "the default model of nlcl");
     if (s == NLCL_OK && role) s = nlcl_model_set_meta(m, "role", role);

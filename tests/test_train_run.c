@@ -241,6 +241,38 @@ static void loss_columns(void) {
  * with only the synthetic term; the EMA of G_B follows the documented decay
  * min(ema, (1 + t) / (10 + t)) and is what the trainer exports as G_B; a run
  * interrupted inside the warm-up and resumed equals the straight run. */
+/* A checkpoint of a run with --ema and --residual loads as the generator the
+ * run exports: G_ema, adding its input; --role G_B still gives G_B. */
+static void checkpoint_as_model(const char *path) {
+    static const char *const roles[] = {NULL, "G_B"}, *const want[] = {"G_ema", "G_B"};
+    nlcl_tensor_dict d;
+    nlcl_tensor_dict_init(&d);
+    CHECK_OK(nlcl_safetensors_load(path, &d));
+    for (int k = 0; k < 2; k++) {
+        nlcl_model *m = NULL;
+        CHECK_OK(nlcl_model_load_role(path, roles[k], &m));
+        if (!m) continue;
+        const char *role = nlcl_model_meta(m, "role");
+        CHECK_MSG(role && !strcmp(role, want[k]), "checkpoint loaded as %s, want %s", role, want[k]);
+        CHECK_MSG(nlcl_model_residual(m) == 1, "%s of a --residual run: residual %d", want[k],
+                  nlcl_model_residual(m));
+        char name[32];
+        snprintf(name, sizeof name, "%s.gen.0.weight", want[k]);
+        nlcl_named_tensor *w = nlcl_tensor_dict_find(&d, name);
+        nlcl_tensor_dict saved;
+        nlcl_tensor_dict_init(&saved);
+        char mp[700];
+        snprintf(mp, sizeof mp, "%s/as_model.safetensors", test_tmpdir());
+        CHECK_OK(nlcl_model_save(m, mp));
+        CHECK_OK(nlcl_safetensors_load(mp, &saved));
+        nlcl_named_tensor *v = nlcl_tensor_dict_find(&saved, "gen.0.weight");
+        CHECK_MSG(w && v && !memcmp(w->data, v->data, 27 * sizeof(float)), "%s's weights", want[k]);
+        nlcl_tensor_dict_free(&saved);
+        nlcl_model_free(m);
+    }
+    nlcl_tensor_dict_free(&d);
+}
+
 static void warmup_and_ema(void) {
     nlcl_train_config c = tiny(NLCL_PRESET_PAPER);
     c.w_synth = 1;
@@ -317,6 +349,7 @@ static void warmup_and_ema(void) {
     snprintf(a, sizeof a, "%s/wu_straight", tmp);
     snprintf(b, sizeof b, "%s/wu_resumed", tmp);
     c.iters = 4;
+    c.residual = 1;
     CHECK_OK(run(&c, a, 0, 0));
     CHECK_ERR(run(&c, b, 0, 1), NLCL_ERR_INTERRUPTED, "stopped at iteration 1");
     CHECK_ERR(run(&c, b, 1, 3), NLCL_ERR_INTERRUPTED, "stopped at iteration 3");
@@ -340,6 +373,7 @@ static void warmup_and_ema(void) {
         CHECK_MSG(mx - mn > 0.2, "warm-up sample: the derained panel is flat (%g..%g)", mn, mx);
     }
     nlcl_image_free(&im);
+    checkpoint_as_model(pa);
 }
 
 static void presets(void) {

@@ -44,12 +44,15 @@ NLCL_API_BEGIN
 typedef struct nlcl_model nlcl_model;
 
 /* Load from a safetensors file written by nlcl (a model, or a training
- * checkpoint, whose G_B is taken) or a PyTorch .pth state_dict (e.g. the
+ * checkpoint, whose exported generator is taken: the moving average G_ema
+ * when the run had --ema, else G_B) or a PyTorch .pth state_dict (e.g. the
  * authors' latest_net_Back.pth). Errors: IO, FORMAT (wrong names or
  * shapes, naming the tensor), UNSUPPORTED, NOMEM. */
 nlcl_status nlcl_model_load(const char *path, nlcl_model **out);
 /* Same, also accepting a training checkpoint of nlcl train (then `role`,
- * "G_B" or "G_R", picks the generator; for model files it is ignored). */
+ * "G_B", "G_ema" or "G_R", picks the generator; NULL or "" picks what
+ * nlcl_model_load picks; for model files it is ignored). G_B and G_ema of a
+ * run with --residual add their input (the model's "residual" entry). */
 nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model **out);
 /* The default model embedded in libnlcl (NLCL_ERR_UNSUPPORTED if this build
  * has none). */

@@ -115,6 +115,13 @@ nlcl_status nlcl_model_from_dict(const nlcl_tensor_dict *d, const char *name, nl
     return NLCL_OK;
 }
 
+/* 1 if the dictionary has a tensor whose name starts with prefix */
+static int checkpoint_has(const nlcl_tensor_dict *d, const char *prefix) {
+    for (int i = 0; i < d->count; i++)
+        if (!strncmp(d->tensors[i].name, prefix, strlen(prefix))) return 1;
+    return 0;
+}
+
 nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model **out) {
     *out = NULL;
     nlcl_tensor_dict d;
@@ -123,9 +130,11 @@ nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model 
     nlcl_status s = NLCL_OK;
     const char *fmt = nlcl_tensor_dict_get_meta(&d, "format");
     if (fmt && !strcmp(fmt, "nlcl-checkpoint-1")) {
-        /* a training checkpoint: take "<role>.<name>" tensors */
+        /* a training checkpoint: take "<role>.<name>" tensors; by default
+         * the exported generator (G_ema when the run keeps one) */
+        if (!role || !*role) role = checkpoint_has(&d, "G_ema.") ? "G_ema" : "G_B";
         char prefix[16];
-        snprintf(prefix, sizeof prefix, "%s.", role && *role ? role : "G_B");
+        snprintf(prefix, sizeof prefix, "%s.", role);
         size_t pl = strlen(prefix);
         nlcl_tensor_dict g;
         nlcl_tensor_dict_init(&g);
@@ -137,19 +146,20 @@ nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model 
         if (s == NLCL_OK && g.count == 0)
             s = nlcl_error_set(NLCL_ERR_FORMAT, "model_load: %s: the checkpoint has no %s", path,
                                prefix);
-        if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "role", role && *role ? role : "G_B");
+        if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "role", role);
         if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "source", path);
         if (s == NLCL_OK) {
             const char *it = nlcl_tensor_dict_get_meta(&d, "iteration");
             if (it) s = nlcl_tensor_dict_set_meta(&g, "iterations", it);
         }
         /* the run's configuration travels with the model (nlcl info, nlcl
-         * convert CHECKPOINT OUT); G_B of a run with --residual adds its input
+         * convert CHECKPOINT OUT); G_B and G_ema of a run with --residual add their input
          * (config line "residual 1") */
         const char *cfg = nlcl_tensor_dict_get_meta(&d, "config");
         if (s == NLCL_OK && cfg) s = nlcl_tensor_dict_set_meta(&g, "training_config", cfg);
         if (s == NLCL_OK) {
-            int res = cfg && strstr(cfg, "\nresidual 1\n") && !strcmp(prefix, "G_B.");
+            int res = cfg && strstr(cfg, "\nresidual 1\n") &&
+                      (!strcmp(role, "G_B") || !strcmp(role, "G_ema"));
             s = nlcl_tensor_dict_set_meta(&g, "residual", res ? "1" : "0");
         }
         if (s == NLCL_OK) s = nlcl_model_from_dict(&g, path, out);
@@ -162,7 +172,7 @@ nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model 
 }
 
 nlcl_status nlcl_model_load(const char *path, nlcl_model **out) {
-    return nlcl_model_load_role(path, "G_B", out);
+    return nlcl_model_load_role(path, NULL, out);
 }
 
 nlcl_status nlcl_model_load_default(nlcl_model **out) {
