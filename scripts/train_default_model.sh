@@ -47,5 +47,5 @@ data="rainy:../shared/data/rain100l/rainy 1-80;rainy:../shared/data/real_rain/si
 $nlcl convert --meta "training_command=$(sed -n 's/^command //p' "$run/config.txt" | sed "s#$shared#../shared/data#g")" \
   --meta "training_data=$data" \
   --meta "validation=the best mean Y-PSNR on 96 synthetic pairs (Set14 and McMaster, which training never sees, each as light, heavy and downpour rain: nlcl synth --preset mix --copies 3 --seed 101), validated every 500 iterations: $p dB at iteration $it; see docs/MODEL.md" \
-  --meta "software=nlcl 0.1.0" "$best" models/default.safetensors
+  --meta "software=nlcl $($nlcl --version | awk '{print $2}')" "$best" models/default.safetensors
 echo "models/default.safetensors: iteration $it ($p dB on the validation pairs); rebuild to embed it (scripts/build.sh)"

@@ -27,6 +27,7 @@
 #include "core/afile.h"
 #include "core/internal.h"
 #include "nlcl/files.h"
+#include "nlcl/version.h"
 #include "nlcl/image.h"
 #include "nlcl/train.h"
 #include "train/data.h"
@@ -157,7 +158,7 @@ static nlcl_status export_models(const run *r, const char *best) {
                           best ? "losses_at_iteration" : "final_losses", "trained_at",
                           "training_config", "software", "validation"};
     const char *vals[] = {job->command_line ? job->command_line : "", data, nimg, iters, losses,
-                          when, cfg ? cfg : "", "nlcl 0.1.0", best ? best : ""};
+                          when, cfg ? cfg : "", "nlcl " NLCL_VERSION_STRING, best ? best : ""};
     nlcl_status s = NLCL_OK;
     const char *which[2] = {"G_B", "G_R"};
     for (int i = 0; s == NLCL_OK && i < (job->cfg.rain_generator && !best ? 2 : 1); i++) {
