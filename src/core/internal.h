@@ -30,6 +30,18 @@
     } while (0)
 
 #define NLCL_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* nlcl's own hot loops (instance norm): compiled three times, for x86-64-v4
+ * (AVX-512), x86-64-v3 (AVX2, FMA) and the baseline, the CPU's best picked at
+ * load time (GCC function multiversioning), so that the portable build
+ * (NLCL_NATIVE=OFF) does not run them as SSE2. Every clone computes the same
+ * bits: no reassociation, and no FMA contraction (-std=c11 implies
+ * -ffp-contract=off). Nothing where the build already targets AVX-512. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX512F__)
+#define NLCL_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NLCL_VECTOR_CLONES
+#endif
 #define NLCL_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* Overflow-checked size arithmetic: return 0 on overflow, 1 on success. */

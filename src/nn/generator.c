@@ -7,6 +7,7 @@
 #include "core/internal.h"
 #include "nlcl/ops.h"
 #include "ops/conv_bf16.h"
+#include "ops/norm_internal.h"
 
 #define IN_EPS 1e-5f
 
@@ -114,6 +115,7 @@ void nlcl_gen_infer_free(nlcl_gen_infer *ws) {
     nlcl_free(ws->x);
     nlcl_free(ws->t);
     nlcl_free(ws->u);
+    nlcl_free(ws->xb);
     memset(ws, 0, sizeof *ws);
 }
 
@@ -127,14 +129,17 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
     nlcl_conv2d_shape s_mid = {1, C, h, w, C, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
     nlcl_conv2d_shape s_out = {1, C, h, w, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW};
     nlcl_status s = nlcl_conv2d_plan_create(&ws->p_in, &s_in, 0);
-    if (s == NLCL_OK) s = nlcl_conv2d_plan_create_ex(&ws->p_mid, &s_mid, 1, 1, 0, g->cfg.bf16, 0);
+    /* bf16: the C->C convolutions take their input as bfloat16 (ws->xb) */
+    const int bf16 = g->cfg.bf16;
+    if (s == NLCL_OK) s = nlcl_conv2d_plan_create_ex(&ws->p_mid, &s_mid, 1, 1, 0, bf16, bf16);
     if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&ws->p_out, &s_out, 0);
     size_t n = nlcl_layout_numel(NLCL_BLOCKED, 1, C, h, w);
     if (s == NLCL_OK) {
         ws->x = nlcl_alloc_floats(n, "generator activations");
         ws->t = ws->x ? nlcl_alloc_floats(n, "generator activations") : NULL;
         ws->u = ws->t ? nlcl_alloc_floats(n, "generator activations") : NULL;
-        if (!ws->u) s = NLCL_ERR_NOMEM;
+        if (ws->u && bf16) ws->xb = nlcl_alloc(n * sizeof(uint16_t), "generator activations");
+        if (!ws->u || (bf16 && !ws->xb)) s = NLCL_ERR_NOMEM;
     }
     if (s != NLCL_OK) {
         nlcl_gen_infer_free(ws);
@@ -142,7 +147,7 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
     }
     ws->h = h;
     ws->w = w;
-    ws->bytes = 3 * n * sizeof(float);
+    ws->bytes = 3 * n * sizeof(float) + (bf16 ? n * sizeof(uint16_t) : 0);
     return NLCL_OK;
 }
 
@@ -152,13 +157,43 @@ static nlcl_status report(nlcl_gen_infer *ws, int done, int total) {
     return NLCL_OK;
 }
 
+#define W_(i) nlcl_params_at(&g->params, (i))
+#define B_(i) nlcl_params_at(&g->params, (i) + 1)
+
+/* The residual blocks and the sandwich's two convolutions (x -> u) in
+ * bfloat16: each C->C convolution reads its input as bfloat16 from ws->xb,
+ * which the instance norm before it writes (relu(IN(t)) only there; the
+ * residual stream x in float32 and in ws->xb); the same bytes as converting
+ * each input in the convolution, without that pass over memory. */
+static nlcl_status run_mid_bf16(nlcl_gen_infer *ws, const nlcl_gen *g) {
+    const int C = g->cfg.channels, K = g->cfg.blocks, h = ws->h, w = ws->w;
+    const float *xb = (const float *)(const void *)ws->xb; /* the plans' src is bf16 */
+    nlcl_f32_to_bf16_n(ws->x, ws->xb, nlcl_layout_numel(NLCL_BLOCKED, 1, C, h, w));
+    for (int i = 0; i < K; i++) {
+        int a = g->block[i][0], b = g->block[i][1];
+        NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(a), B_(a), ws->t));
+        nlcl_instance_norm_forward_bf16(ws->t, NULL, NULL, ws->xb, 1, C, h, w, NLCL_BLOCKED,
+                                        IN_EPS, 1);
+        NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(b), B_(b), ws->u));
+        nlcl_instance_norm_forward_bf16(ws->u, ws->x, ws->x, ws->xb, 1, C, h, w, NLCL_BLOCKED,
+                                        IN_EPS, 0);
+        NLCL_TRY(report(ws, i + 1, K + 2));
+    }
+    NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(g->sandwich[0]), B_(g->sandwich[0]), ws->t));
+    nlcl_instance_norm_forward_bf16(ws->t, NULL, NULL, ws->xb, 1, C, h, w, NLCL_BLOCKED, IN_EPS, 1);
+    return nlcl_conv2d_forward(ws->p_mid, xb, W_(g->sandwich[1]), B_(g->sandwich[1]), ws->u);
+}
+
 nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const float *in, float *out) {
-    const nlcl_params *ps = &g->params;
     const int C = g->cfg.channels, K = g->cfg.blocks, h = ws->h, w = ws->w;
     const int total = K + 2;
-#define W_(i) nlcl_params_at(ps, (i))
-#define B_(i) nlcl_params_at(ps, (i) + 1)
     NLCL_TRY(nlcl_conv2d_forward(ws->p_in, in, W_(g->conv_in), B_(g->conv_in), ws->x));
+    if (ws->xb) {
+        NLCL_TRY(run_mid_bf16(ws, g));
+        NLCL_TRY(nlcl_conv2d_forward(ws->p_out, ws->u, W_(g->conv_out), B_(g->conv_out), out));
+        if (g->cfg.residual) nlcl_add(out, in, out, (size_t)3 * h * w);
+        return report(ws, total, total);
+    }
     for (int i = 0; i < K; i++) {
         int a = g->block[i][0], b = g->block[i][1];
         NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->x, W_(a), B_(a), ws->t));
@@ -175,11 +210,10 @@ nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const floa
     NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->t, W_(g->sandwich[1]), B_(g->sandwich[1]), ws->u));
     NLCL_TRY(nlcl_conv2d_forward(ws->p_out, ws->u, W_(g->conv_out), B_(g->conv_out), out));
     if (g->cfg.residual) nlcl_add(out, in, out, (size_t)3 * h * w);
-    NLCL_TRY(report(ws, total, total));
+    return report(ws, total, total);
+}
 #undef W_
 #undef B_
-    return NLCL_OK;
-}
 
 /* --------------------------------------------------------------- training */
 

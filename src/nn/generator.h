@@ -71,7 +71,8 @@ typedef struct nlcl_gen_infer {
     int h, w;
     nlcl_conv2d_plan *p_in, *p_mid, *p_out;
     float *x, *t, *u; /* (1, C, h, w) blocked */
-    size_t bytes;     /* bytes held by the three buffers */
+    uint16_t *xb;     /* bf16 only: the C->C convolutions' input, (1, C, h, w) blocked */
+    size_t bytes;     /* bytes held by the buffers */
     int (*progress)(void *ctx, int done, int total); /* optional, see model.h */
     void *progress_ctx;
 } nlcl_gen_infer;

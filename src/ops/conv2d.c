@@ -483,7 +483,7 @@ nlcl_status nlcl_conv2d_forward(nlcl_conv2d_plan *p, const float *src, const flo
 }
 
 static void add_inplace(float *restrict acc, const float *restrict x, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) acc[i] += x[i];
 }
 
@@ -567,6 +567,6 @@ void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_la
 }
 
 void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for simd schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) y[i] = nlcl_f32_to_bf16(x[i]);
 }

@@ -38,10 +38,11 @@ static inline uint16_t nlcl_f32_to_bf16(float f) {
         float f;
         uint32_t u;
     } v = {f};
-    if ((v.u & 0x7f800000u) == 0) return (uint16_t)((v.u >> 16) & 0x8000u);
-    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40);
-    v.u += 0x7fffu + ((v.u >> 16) & 1u);
-    return (uint16_t)(v.u >> 16);
+    /* without branches, so that loops over it vectorise */
+    uint32_t r = (v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16;
+    r = (v.u & 0x7f800000u) == 0 ? (v.u >> 16) & 0x8000u : r;
+    r = (v.u & 0x7fffffffu) > 0x7f800000u ? (v.u >> 16) | 0x40u : r;
+    return (uint16_t)r;
 }
 
 /* y[i] = bf16(x[i]) for n floats. */

@@ -41,6 +41,7 @@
 
 #include "../core/internal.h"
 #include "nlcl/ops.h"
+#include "conv_bf16.h"
 #include "norm_internal.h"
 
 #define VL 32                  /* virtual lanes */
@@ -124,6 +125,7 @@ static void fold_lanes(const double *a, const double *q, int L, double *s1, doub
 
 /* Partial sums of d = x - shift and d^2 per lane over nfl floats (a whole
  * number of pixels), written to s1[L], s2[L]. */
+NLCL_VECTOR_CLONES
 void nlcl_in_chunk_stats(const float *x, size_t nfl, int L, const float *shift, double *s1,
                          double *s2) {
     if (RL % L == 0) {
@@ -164,6 +166,7 @@ void nlcl_in_chunk_stats(const float *x, size_t nfl, int L, const float *shift, 
 }
 
 /* y = (res ? res : 0) + f((x - m) * r), f = relu or identity, per lane. */
+NLCL_VECTOR_CLONES
 void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
                    const float *r, int relu) {
     if (VL % L == 0) {
@@ -229,6 +232,7 @@ void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L
  * xhat = (x - m) * r (float, as in the update pass) and
  * g = relu ? (xhat > 0 ? dy : +0) : dy (PyTorch's threshold_backward: a
  * masked NaN/inf gradient gives 0). */
+NLCL_VECTOR_CLONES
 static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const float *m,
                       const float *r, int relu, double *s1, double *s2) {
     if (RL % L == 0) {
@@ -283,6 +287,7 @@ static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const 
 }
 
 /* dx += r * (g - mg - xhat * mgx) per lane. */
+NLCL_VECTOR_CLONES
 static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, int L,
                       const float *m, const float *r, const float *mg, const float *mgx,
                       int relu) {
@@ -364,10 +369,33 @@ void nlcl_in_finish(const double *part, size_t nch, int L, size_t pix, const flo
 
 /* ------------------------------------------------------------- forward */
 
-void nlcl_instance_norm_forward(const float *x, const float *res, float *y, float *mean,
-                                float *rstd, int n, int c, int h, int w, nlcl_layout layout,
-                                float eps, int relu) {
-    NLCL_ASSERT(x && y);
+/* y = bf16(x) (conv_bf16.h), vectorised */
+NLCL_VECTOR_CLONES
+static void to_bf16(const float *x, uint16_t *y, size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) y[i] = nlcl_f32_to_bf16(x[i]);
+}
+
+#define BF16_STEP 4096 /* floats per step of apply_bf16 (a multiple of VL and of any L) */
+
+/* nlcl_in_apply over nfl floats into y, or with y NULL into a small buffer,
+ * and the result rounded to bfloat16 into y16 (as oneDNN's reorder rounds). */
+static void apply_bf16(const float *x, const float *res, float *y, uint16_t *y16, size_t nfl,
+                       int L, const float *m, const float *r, int relu) {
+    float buf[BF16_STEP];
+    for (size_t o = 0; o < nfl; o += BF16_STEP) {
+        size_t k = NLCL_MIN((size_t)BF16_STEP, nfl - o);
+        float *dst = y ? y + o : buf;
+        nlcl_in_apply(x + o, res ? res + o : NULL, dst, k, L, m, r, relu);
+        to_bf16(dst, y16 + o, k);
+    }
+}
+
+/* The forward pass; y16 (optional): y rounded to bfloat16 as well, y may then be NULL. */
+static void in_forward(const float *x, const float *res, float *y, uint16_t *y16, float *mean,
+                       float *rstd, int n, int c, int h, int w, nlcl_layout layout, float eps,
+                       int relu) {
+    NLCL_ASSERT(x && (y || y16));
     const geom g = make_geom(n, c, h, w, layout);
     const int L = g.L;
     const size_t plane_fl = g.pix * (size_t)L;
@@ -407,10 +435,28 @@ void nlcl_instance_norm_forward(const float *x, const float *res, float *y, floa
             size_t off = (p0 + pl) * plane_fl;
             size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
             off += a * L;
-            nlcl_in_apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L, gm + pl * L,
-                          gr + pl * L, relu);
+            if (y16)
+                apply_bf16(x + off, res ? res + off : NULL, y ? y + off : NULL, y16 + off,
+                           (b - a) * L, L, gm + pl * L, gr + pl * L, relu);
+            else
+                nlcl_in_apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L,
+                              gm + pl * L, gr + pl * L, relu);
         }
     }
+}
+
+void nlcl_instance_norm_forward(const float *x, const float *res, float *y, float *mean,
+                                float *rstd, int n, int c, int h, int w, nlcl_layout layout,
+                                float eps, int relu) {
+    NLCL_ASSERT(y);
+    in_forward(x, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu);
+}
+
+void nlcl_instance_norm_forward_bf16(const float *x, const float *res, float *y, uint16_t *y16,
+                                     int n, int c, int h, int w, nlcl_layout layout, float eps,
+                                     int relu) {
+    NLCL_ASSERT(y16);
+    in_forward(x, res, y, y16, NULL, NULL, n, c, h, w, layout, eps, relu);
 }
 
 /* ------------------------------------------------------------ backward */

@@ -10,6 +10,7 @@
 #define NLCL_OPS_NORM_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nlcl/conv.h"
 
@@ -34,5 +35,14 @@ void nlcl_in_finish(const double *part, size_t nch, int L, size_t pix, const flo
  * pixel boundary (f = ReLU when relu, else identity); y may alias x or res. */
 void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
                    const float *r, int relu);
+
+/* nlcl_instance_norm_forward (nlcl/ops.h; no mean and rstd out) that also
+ * writes its output rounded to bfloat16 into y16 (same layout, uint16_t per
+ * element), as the input of a bf16 convolution (conv_bf16.h: nlcl_f32_to_bf16,
+ * which rounds as oneDNN's reorder does). y may be NULL when only y16 is
+ * needed; y may alias x or res. */
+void nlcl_instance_norm_forward_bf16(const float *x, const float *res, float *y, uint16_t *y16,
+                                     int n, int c, int h, int w, nlcl_layout layout, float eps,
+                                     int relu);
 
 #endif
