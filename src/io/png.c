@@ -274,6 +274,10 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
         s = nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: cannot allocate a PNG row", path);
         goto done;
     }
+    /* zlib level 4 instead of libpng's 6: on 35 derained photos (the authors'
+     * examples, Rain100L 81-100) 41% less encoding time for 0.26% more bytes;
+     * 0.09 s less per 1024x512 PNG of nlcl derain (2026-12-06) */
+    png_set_compression_level(png, 4);
     png_init_io(png, f->fp); /* libpng's writer raises "Write Error" on a short write */
     png_set_IHDR(png, pinfo, (png_uint_32)img->width, (png_uint_32)img->height, bits16 ? 16 : 8,
                  PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
