@@ -125,9 +125,10 @@ static void fold_lanes(const double *a, const double *q, int L, double *s1, doub
 
 /* Partial sums of d = x - shift and d^2 per lane over nfl floats (a whole
  * number of pixels), written to s1[L], s2[L]. */
+/* (static: the load-time choice of clone stays inside the library) */
 NLCL_VECTOR_CLONES
-void nlcl_in_chunk_stats(const float *x, size_t nfl, int L, const float *shift, double *s1,
-                         double *s2) {
+static void chunk_stats(const float *x, size_t nfl, int L, const float *shift, double *s1,
+                        double *s2) {
     if (RL % L == 0) {
         float shf[RL];
         for (int j = 0; j < RL; j++) shf[j] = shift[j % L];
@@ -167,8 +168,8 @@ void nlcl_in_chunk_stats(const float *x, size_t nfl, int L, const float *shift, 
 
 /* y = (res ? res : 0) + f((x - m) * r), f = relu or identity, per lane. */
 NLCL_VECTOR_CLONES
-void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
-                   const float *r, int relu) {
+static void apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
+                  const float *r, int relu) {
     if (VL % L == 0) {
         float mv[VL], rv[VL];
         for (int j = 0; j < VL; j++) {
@@ -226,6 +227,16 @@ void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L
             y[e] = res ? res[e] + t : t;
         }
     }
+}
+
+void nlcl_in_chunk_stats(const float *x, size_t nfl, int L, const float *shift, double *s1,
+                         double *s2) {
+    chunk_stats(x, nfl, L, shift, s1, s2);
+}
+
+void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
+                   const float *r, int relu) {
+    apply(x, res, y, nfl, L, m, r, relu);
 }
 
 /* Backward partials: s1 = sum g, s2 = sum g * xhat per lane, where
@@ -386,7 +397,7 @@ static void apply_bf16(const float *x, const float *res, float *y, uint16_t *y16
     for (size_t o = 0; o < nfl; o += BF16_STEP) {
         size_t k = NLCL_MIN((size_t)BF16_STEP, nfl - o);
         float *dst = y ? y + o : buf;
-        nlcl_in_apply(x + o, res ? res + o : NULL, dst, k, L, m, r, relu);
+        apply(x + o, res ? res + o : NULL, dst, k, L, m, r, relu);
         to_bf16(dst, y16 + o, k);
     }
 }
@@ -413,7 +424,7 @@ static void in_forward(const float *x, const float *res, float *y, uint16_t *y16
             const float *xp = x + (p0 + pl) * plane_fl;
             size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
             double *s = part + it * 2 * (size_t)L;
-            nlcl_in_chunk_stats(xp + a * L, (b - a) * L, L, xp, s, s + L);
+            chunk_stats(xp + a * L, (b - a) * L, L, xp, s, s + L);
         }
         /* 2. combine in chunk order -> mean, rstd */
 #pragma omp for schedule(static)
@@ -439,8 +450,8 @@ static void in_forward(const float *x, const float *res, float *y, uint16_t *y16
                 apply_bf16(x + off, res ? res + off : NULL, y ? y + off : NULL, y16 + off,
                            (b - a) * L, L, gm + pl * L, gr + pl * L, relu);
             else
-                nlcl_in_apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L,
-                              gm + pl * L, gr + pl * L, relu);
+                apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L, gm + pl * L,
+                      gr + pl * L, relu);
         }
     }
 }
