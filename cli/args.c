@@ -15,7 +15,10 @@ int cli_fail(nlcl_status s) {
     return CLI_EXIT_FAIL;
 }
 
+int cli_rank = 0;
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    if (cli_rank != 0) return CLI_EXIT_USAGE; /* every rank has the same arguments */
     va_list ap;
     fprintf(stderr, "nlcl %s: ", cmd);
     va_start(ap, fmt);
@@ -189,7 +192,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_pos *pos) {
             continue;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli_print_help(stdout, cmd);
+            if (cli_rank == 0) cli_print_help(stdout, cmd);
             return CLI_EXIT_OK;
         }
         const char *val;

@@ -23,6 +23,11 @@ int cmd_info(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
+/* This process's rank when mpirun started it (cli/mpi.h), else 0. Usage
+ * errors and --help are printed by rank 0 only: every rank has the same
+ * arguments. */
+extern int cli_rank;
+
 /* Print "nlcl: <library message>" to stderr and return CLI_EXIT_FAIL. */
 int cli_fail(nlcl_status s);
 /* Print "nlcl <cmd>: <message>" and a hint to use --help; return CLI_EXIT_USAGE. */

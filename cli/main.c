@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mpi.h"
 #include "nlcl/image.h"
 #include "nlcl/version.h"
 
@@ -67,11 +68,20 @@ int main(int argc, char **argv) {
         return CLI_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
+        const char *mpi = cli_mpi_library();
         printf("nlcl %s\n", nlcl_version());
+        if (mpi)
+            printf("MPI: %s (mpirun -np N nlcl train|derain shares the work across N ranks)\n", mpi);
+        else
+            printf("MPI: none (built without MPI: mpirun -np N with N > 1 is refused)\n");
         return CLI_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            int rc = cli_mpi_start(argv[1]);
+            if (rc != CLI_CONTINUE) return rc;
+            return cli_mpi_finish(commands[i].run(argc - 1, argv + 1));
+        }
     fprintf(stderr, "nlcl: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return CLI_EXIT_USAGE;

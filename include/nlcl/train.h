@@ -18,6 +18,7 @@
 #define NLCL_TRAIN_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nlcl/export.h"
@@ -172,6 +173,34 @@ nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path);
  * the given metadata pairs (keys[i], values[i]). */
 nlcl_status nlcl_trainer_export(const nlcl_trainer *t, const char *which, const char *path,
                                 const char *const *keys, const char *const *values, int nmeta);
+
+/* ---- data parallelism across processes ----
+ * Several processes (ranks, e.g. started by `mpirun -np N nlcl train`) run
+ * one job together: each runs nlcl_train_run with the same job and its own
+ * nlcl_train_comm. The library has no communication of its own and links no
+ * MPI: it calls these functions, which the caller implements (the nlcl
+ * command over MPI; SCALING.md of nlcl's documentation). The global batch
+ * cfg.batch is split into `size` equal shares (it must divide: INVALID_ARG
+ * otherwise); each rank computes the images of its share, with the crops and
+ * random draws a single process would use for them, and the gradients are
+ * averaged over the ranks every step, so N ranks compute what one process
+ * does up to the order in which gradients are summed. */
+typedef enum nlcl_comm_type { NLCL_COMM_FLOAT = 0, NLCL_COMM_DOUBLE = 1 } nlcl_comm_type;
+typedef enum nlcl_comm_op { NLCL_COMM_SUM = 0, NLCL_COMM_MAX = 1 } nlcl_comm_op;
+
+typedef struct nlcl_train_comm {
+    int rank; /* this process, 0 .. size-1; rank 0 writes the run folder */
+    int size; /* the number of ranks; 1 means one process */
+    /* Combine `count` values (float or double) of every rank element-wise
+     * with op, in place; the result on every rank (MPI_Allreduce). Every
+     * rank makes the same calls in the same order. 0, or non-zero on failure
+     * (the run then ends with NLCL_ERR_IO; the ranks may no longer agree). */
+    int (*allreduce)(void *ctx, void *buf, size_t count, nlcl_comm_type type, nlcl_comm_op op);
+    /* Rank 0's `bytes` bytes at buf to every rank's buf (MPI_Bcast). 0 or
+     * non-zero as above. */
+    int (*broadcast)(void *ctx, void *buf, size_t bytes);
+    void *ctx;
+} nlcl_train_comm;
 
 /* ---- the whole job ---- */
 typedef struct nlcl_train_progress {
