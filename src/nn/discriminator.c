@@ -31,6 +31,14 @@ nlcl_status nlcl_disc_init(nlcl_disc *d, int ndf) {
     return s;
 }
 
+void nlcl_disc_zero_normed_bias_grads(nlcl_disc *d) {
+    if (!d->params.grad) return;
+    for (int i = 1; i <= 3; i++) {
+        const nlcl_param *b = &d->params.p[d->conv[i] + 1];
+        memset(d->params.grad + b->offset, 0, b->numel * sizeof(float));
+    }
+}
+
 void nlcl_disc_free(nlcl_disc *d) {
     nlcl_params_free(&d->params);
     memset(d, 0, sizeof *d);

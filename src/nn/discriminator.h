@@ -71,6 +71,11 @@ typedef struct nlcl_disc_tap_grad {
     const float *drows;
 } nlcl_disc_tap_grad;
 
+/* Set to 0 the gradients of the biases of model.3, model.7 and model.11,
+ * which instance norm follows: exactly 0, computed as rounding noise (see
+ * nlcl_gen_zero_normed_bias_grads). */
+void nlcl_disc_zero_normed_bias_grads(nlcl_disc *d);
+
 /* Backward: d_out (n, 1, oh, ow) (full records; NULL = none) and sparse tap
  * gradients. Weight gradients are added to d->params.grad when param_grads;
  * d_in (n, 3, h, w) += dL/d(input) when not NULL. */

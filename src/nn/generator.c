@@ -54,6 +54,14 @@ void nlcl_gen_free(nlcl_gen *g) {
     memset(g, 0, sizeof *g);
 }
 
+void nlcl_gen_zero_normed_bias_grads(nlcl_gen *g) {
+    if (!g->params.grad) return;
+    for (int k = 1; k <= 2 * g->cfg.blocks + 1; k++) { /* the block convs, sandwich[0] */
+        const nlcl_param *b = &g->params.p[nlcl_gen_conv_param(g, k) + 1];
+        memset(g->params.grad + b->offset, 0, b->numel * sizeof(float));
+    }
+}
+
 int nlcl_gen_conv_param(const nlcl_gen *g, int k) {
     const int K = g->cfg.blocks;
     if (k == 0) return g->conv_in;

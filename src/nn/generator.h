@@ -186,6 +186,15 @@ typedef struct nlcl_gen_bwd_ws {
 nlcl_status nlcl_gen_bwd_ws_init(nlcl_gen_bwd_ws *ws, const nlcl_gen_cfg *cfg, int n, int h, int w);
 void nlcl_gen_bwd_ws_free(nlcl_gen_bwd_ws *ws);
 
+/* Set to 0 the gradients of the biases of the convolutions that instance
+ * norm follows (both of each residual block and the first of the
+ * conv-IN-ReLU-conv sandwich). Their exact gradient is 0: IN subtracts each
+ * channel's mean, so a constant added to a channel changes nothing. Computed,
+ * it is rounding noise, which Adam (dividing by its size) would turn into
+ * steps of up to the learning rate with a random sign: a random walk that
+ * makes runs differ with the order of every sum (docs/TRAINING.md). */
+void nlcl_gen_zero_normed_bias_grads(nlcl_gen *g);
+
 /* Backward pass of a record. d_out (n, 3, h, w) is dL/d(output) (full records
  * only; NULL = none); taps are sparse tap gradients (ntaps may be 0).
  * Parameter gradients are ADDED into g->params.grad when it is allocated and

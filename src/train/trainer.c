@@ -308,7 +308,9 @@ nlcl_status nlcl_trainer_d_grads(nlcl_trainer *t, double *loss_d) {
     memset(t->d_dout, 0, 2 * half * sizeof(float));
     nlcl_mse_const_backward(out, 0.0f, half, 0.5f, t->d_dout);
     nlcl_mse_const_backward(out + half, 1.0f, half, 0.5f, t->d_dout + half);
-    return nlcl_disc_backward(&t->d, &t->r_d2, t->d_dout, NULL, 0, NULL, 1);
+    NLCL_TRY(nlcl_disc_backward(&t->d, &t->r_d2, t->d_dout, NULL, 0, NULL, 1));
+    nlcl_disc_zero_normed_bias_grads(&t->d); /* exactly 0 (not noise) */
+    return NLCL_OK;
 }
 
 /* Location contrast NCE(src, tgt), paper Eq. (6) (docs/TRAINING.md): keys from the key
@@ -522,6 +524,9 @@ nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
         NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_gbB, &t->gws, t->d_idt, NULL, 0, NULL, 1));
     if (c->w_synth > 0)
         NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_syn, &t->gws, t->d_syn, NULL, 0, NULL, 1));
+    /* exactly 0 (not noise) */
+    nlcl_gen_zero_normed_bias_grads(&t->gb);
+    if (t->use_gr) nlcl_gen_zero_normed_bias_grads(&t->gr);
     return NLCL_OK;
 }
 
