@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mpi.h"
 #include "nlcl/files.h"
 #include "nlcl/image.h"
 #include "nlcl/model.h"
@@ -184,6 +185,7 @@ typedef struct derain_opts {
     int precision;                 /* 0 fp32, 1 bf16 */
     const char *mem_limit, *scratch; /* --memory-limit, --scratch */
     size_t limit;                  /* --memory-limit in bytes (0: the library's default) */
+    int follower;                  /* a rank other than 0 (mpirun): rank 0 prints the notes */
 } derain_opts;
 
 /* The work: inputs, their outputs, the models. */
@@ -202,11 +204,12 @@ static int check_resources(derain_opts *o) {
                                          "number of bytes",
                                o->mem_limit);
     if (o->scratch && !nlcl_is_dir(o->scratch)) {
-        fprintf(stderr, "nlcl derain: --scratch %s: no such folder\n", o->scratch);
+        if (cli_rank == 0) fprintf(stderr, "nlcl derain: --scratch %s: no such folder\n", o->scratch);
         return CLI_EXIT_FAIL;
     }
     if (o->precision == 1 && !nlcl_bf16_supported()) {
-        fprintf(stderr, "nlcl derain: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
+        if (cli_rank == 0) /* every rank has the same CPU and arguments */
+            fprintf(stderr, "nlcl derain: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
                         "this one has none (use --precision fp32)\n");
         return CLI_EXIT_FAIL;
     }
@@ -215,7 +218,7 @@ static int check_resources(derain_opts *o) {
 
 /* Options and positional arguments; CLI_CONTINUE or the exit status. */
 static int parse_args(derain_opts *o, int argc, char **argv, cli_pos *pos) {
-    *o = (derain_opts){NULL, NULL, NULL, 0, -1, 0, 0, 0, 95, 0, 0, 0, NULL, NULL, 0};
+    *o = (derain_opts){NULL, NULL, NULL, 0, -1, 0, 0, 0, 95, 0, 0, 0, NULL, NULL, 0, 0};
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &o->model_path, "FILE", "G_B weights (.safetensors, a training checkpoint, or .pth); default: embedded", 0, 0, NULL},
         {"rain-model", 0, CLI_STRING, &o->rain_path, "FILE", "also write the rain layer G_R(O) as NAME_rain.EXT", 0, 0, NULL},
@@ -296,6 +299,7 @@ static int load_models(const derain_opts *o, derain_work *w) {
         if (s == NLCL_OK && o->scratch) s = nlcl_model_set_scratch_dir(m, o->scratch);
     }
     if (s != NLCL_OK) return cli_fail(s);
+    if (o->follower) return CLI_EXIT_OK;
     const char *role = nlcl_model_meta(w->gb, "role");
     if (role && !strcmp(role, "G_R"))
         fprintf(stderr, "nlcl derain: warning: %s is a rain-layer model (role G_R), not a "
@@ -350,18 +354,59 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     return s == NLCL_OK ? 0 : -1;
 }
 
-/* Every input; a failed one is reported and the others go on. */
+/* Every input (on N ranks, this rank's: inputs rank, rank + N, ...); a
+ * failed one is reported and the others go on. Rank 0 sums up for all. */
 static int derain_all(const derain_opts *o, const derain_work *w) {
-    int failures = 0, tty = isatty(2);
+    int tty = isatty(2), rank = cli_mpi_rank(), ranks = cli_mpi_size();
     double t_all = cli_now_s();
-    for (int i = 0; i < w->nin; i++)
+    long long failures = 0;
+    for (int i = rank; i < w->nin; i += ranks)
         if (derain_one(o, w, i, tty) != 0) failures++;
-    if (o->verbose)
-        fprintf(stderr, "%d image(s) in %.2f s, %d failed; peak RSS %.1f MiB\n", w->nin,
-                cli_now_s() - t_all, failures, peak_rss_mib());
-    else if (failures)
-        fprintf(stderr, "nlcl derain: %d of %d images failed\n", failures, w->nin);
+    if (cli_mpi_sum(&failures, 1) != 0) cli_mpi_abort("derain: the ranks cannot add up their failures", 1);
+    if (rank == 0 && o->verbose)
+        fprintf(stderr, "%d image(s) in %.2f s%s, %lld failed; peak RSS %.1f MiB%s\n", w->nin,
+                cli_now_s() - t_all, ranks > 1 ? " on all ranks" : "", failures, peak_rss_mib(),
+                ranks > 1 ? " (rank 0)" : "");
+    else if (rank == 0 && failures)
+        fprintf(stderr, "nlcl derain: %lld of %d images failed\n", failures, w->nin);
     return failures ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* Inputs, outputs, the checks that nothing is overwritten, the models, the
+ * output folder: all before any work. CLI_EXIT_OK or the exit status. */
+static int prepare(const derain_opts *o, const cli_pos *pos, derain_work *w) {
+    int rc = cli_expand_inputs("derain", pos, o->quiet || o->follower, &w->inputs, &w->nin);
+    if (rc == CLI_EXIT_OK) rc = output_paths(o, w);
+    if (rc == CLI_EXIT_OK)
+        rc = check_outputs(w->inputs, w->outs, w->rain_outs, w->nin, o->rain_path != NULL,
+                           o->single ? NULL : w->dir);
+    if (rc == CLI_EXIT_OK) rc = load_models(o, w);
+    if (rc == CLI_EXIT_OK && !o->single) {
+        w->made_dir = !nlcl_is_dir(w->dir);
+        nlcl_status s = nlcl_mkdirs(w->dir);
+        if (s != NLCL_OK) rc = cli_fail(s);
+    }
+    return rc;
+}
+
+/* On several ranks (mpirun): rank 0 prepares first, and the others only
+ * when it succeeded (a problem of the command line is said once, by rank 0),
+ * without the notes; then they agree, and a rank that could not start
+ * stops all before any image is derained. */
+static int prepare_ranks(derain_opts *o, const cli_pos *pos, derain_work *w) {
+    int rank = cli_mpi_rank();
+    if (cli_mpi_size() == 1) return prepare(o, pos, w);
+    int rc0 = rank == 0 ? prepare(o, pos, w) : CLI_EXIT_OK;
+    if (cli_mpi_bcast_ints(&rc0, 1) != 0) cli_mpi_abort("derain: the ranks cannot agree", 1);
+    if (rc0 != CLI_EXIT_OK) return rc0;
+    o->follower = rank != 0;
+    long long failed = rank != 0 && prepare(o, pos, w) != CLI_EXIT_OK;
+    if (cli_mpi_sum(&failed, 1) != 0) cli_mpi_abort("derain: the ranks cannot agree", 1);
+    if (!failed) return CLI_EXIT_OK;
+    if (rank == 0)
+        fprintf(stderr, "nlcl derain: %lld rank(s) could not start (their messages say why); nothing "
+                        "was derained\n", failed);
+    return CLI_EXIT_FAIL;
 }
 
 static void free_work(derain_work *w) {
@@ -386,17 +431,7 @@ int cmd_derain(int argc, char **argv) {
     if (o.threads > 0) nlcl_set_num_threads(o.threads);
     if (o.max_pixels > 0) nlcl_image_set_max_pixels((uint64_t)o.max_pixels);
     derain_work w = {0};
-    /* inputs, outputs, the checks that nothing is overwritten: all before any work */
-    rc = cli_expand_inputs("derain", &pos, o.quiet, &w.inputs, &w.nin);
-    if (rc == CLI_EXIT_OK) rc = output_paths(&o, &w);
-    if (rc == CLI_EXIT_OK)
-        rc = check_outputs(w.inputs, w.outs, w.rain_outs, w.nin, o.rain_path != NULL, o.single ? NULL : w.dir);
-    if (rc == CLI_EXIT_OK) rc = load_models(&o, &w);
-    if (rc == CLI_EXIT_OK && !o.single) {
-        w.made_dir = !nlcl_is_dir(w.dir);
-        nlcl_status s = nlcl_mkdirs(w.dir);
-        if (s != NLCL_OK) rc = cli_fail(s);
-    }
+    rc = prepare_ranks(&o, &pos, &w);
     if (rc == CLI_EXIT_OK) rc = derain_all(&o, &w);
     free_work(&w);
     return rc;
