@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mpi.h"
 #include "nlcl/files.h"
 #include "nlcl/model.h"
 #include "nlcl/train.h"
@@ -28,9 +29,15 @@ static volatile sig_atomic_t g_interrupts = 0;
 static volatile sig_atomic_t g_stop = 0;
 
 static void on_sigint(int sig) {
-    (void)sig;
-    g_interrupts++;
     g_stop = 1;
+    if (cli_rank != 0) return; /* several ranks: rank 0 speaks, mpirun ends the others */
+    if (sig == SIGUSR1) { /* mpirun passes it on without killing: a stop request */
+        static const char msg[] = "\nnlcl train: stop requested (SIGUSR1): the ranks stop together\n";
+        ssize_t r = write(2, msg, sizeof msg - 1);
+        (void)r;
+        return;
+    }
+    g_interrupts++;
     if (g_interrupts >= 2) {
         /* second Ctrl-C: leave at once; checkpoints are written atomically, so
          * the last one stays intact */
@@ -143,7 +150,7 @@ static int prepare_config(int argc, char **argv, nlcl_train_config *c) {
     from = 1;
     for (const char *v; (v = find_value(argc, argv, "--ablation", &from));)
         if (nlcl_train_config_ablation(c, v) != NLCL_OK) {
-            fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
+            if (cli_rank == 0) fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
             return CLI_EXIT_USAGE;
         }
     return CLI_CONTINUE;
@@ -256,14 +263,43 @@ static int parse_args(train_args *a, int argc, char **argv) {
         return CLI_EXIT_FAIL;
     }
     if (nlcl_train_config_check(&j->cfg) != NLCL_OK) {
-        fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
+        if (cli_rank == 0) fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
         return CLI_EXIT_USAGE;
     }
+    int ranks = cli_mpi_size();
+    if (j->cfg.batch % ranks != 0)
+        return cli_usage_error("train", "--batch %d is not a multiple of the %d ranks: each rank takes "
+                                        "an equal share of the batch (e.g. --batch %d)",
+                               j->cfg.batch, ranks, (j->cfg.batch / ranks + 1) * ranks);
     j->rainy_dirs = a->rainy;
     j->n_rainy_dirs = a->rainy_l.n;
     j->clean_dirs = a->clean;
     j->n_clean_dirs = a->clean_l.n;
     return CLI_CONTINUE;
+}
+
+/* The outcome of nlcl_train_run: its message (on several ranks, rank 0
+ * reports the run's end and the others their own failures only); 0, 1, or
+ * 130 after a stop request. */
+static int finish(nlcl_status s, const nlcl_train_job *job, const ui *u) {
+    const char *m = nlcl_error_message();
+    if (s != NLCL_OK && cli_mpi_comm_failed()) cli_mpi_abort(m && *m ? m : "communication failed", 1);
+    if (s != NLCL_OK && u->tty) fprintf(stderr, "\n");
+    if (s == NLCL_ERR_INTERRUPTED) { /* stopped, or another rank failed */
+        int failed = m && strstr(m, " failed ") != NULL;
+        if (cli_rank == 0) fprintf(stderr, "nlcl: %s\n", m);
+        return failed ? CLI_EXIT_FAIL : 130;
+    }
+    if (s != NLCL_OK && cli_rank != 0) {
+        fprintf(stderr, "nlcl: rank %d: %s\n", cli_rank, m && *m ? m : nlcl_status_name(s));
+        return CLI_EXIT_FAIL;
+    }
+    if (s != NLCL_OK) return cli_fail(s);
+    if (!job->quiet && cli_rank == 0)
+        fprintf(stderr, "nlcl train: done; models in %s/G_B.safetensors%s%s\n", job->run_dir,
+                job->cfg.rain_generator ? " and G_R.safetensors" : "",
+                job->val_rainy_dir ? " (best on validation: G_B-best.safetensors)" : "");
+    return CLI_EXIT_OK;
 }
 
 /* "nlcl ARG...": the command line, recorded in the exported models. */
@@ -297,23 +333,15 @@ int cmd_train(int argc, char **argv) {
     job->saved = on_saved;
     job->ctx = &u;
     job->stop_flag = &g_stop;
+    job->comm = cli_mpi_train_comm();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     nlcl_status s = nlcl_train_run(job);
     free(cmdline);
-    if (s != NLCL_OK && u.tty) fprintf(stderr, "\n");
-    if (s == NLCL_ERR_INTERRUPTED) {
-        fprintf(stderr, "nlcl: %s\n", nlcl_error_message());
-        return 130;
-    }
-    if (s != NLCL_OK) return cli_fail(s);
-    if (!job->quiet)
-        fprintf(stderr, "nlcl train: done; models in %s/G_B.safetensors%s%s\n", job->run_dir,
-                job->cfg.rain_generator ? " and G_R.safetensors" : "",
-                job->val_rainy_dir ? " (best on validation: G_B-best.safetensors)" : "");
-    return CLI_EXIT_OK;
+    return finish(s, job, &u);
 }

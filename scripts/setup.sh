@@ -4,7 +4,9 @@
 #   (no option)  what building needs: compiler, CMake, the libraries (libexif
 #                and Little CMS for photos' orientation and colour profiles), PLplot for
 #                the command's loss plots, protobuf-c and Debian's onnx.proto
-#                (libonnx-dev) for the ONNX export, help2man for the man pages
+#                (libonnx-dev) for the ONNX export, help2man for the man pages,
+#                Open MPI (libopenmpi-dev, openmpi-bin) for mpirun -np N nlcl
+#                train/derain (docs/SCALING.md; CMake builds without it if absent)
 #   --test       what scripts/test.sh adds: numpy, PIL and python3-onnx for the
 #                Python and ONNX tests, Node.js with npm, and ONNX Runtime
 #                (npm install --ignore-scripts onnxruntime-node into
@@ -13,7 +15,7 @@
 #   --dev        PyTorch/scikit-image for regenerating fixtures and benchmarks
 #   --fuzz       clang and libFuzzer for scripts/fuzz.sh;  --valgrind  valgrind
 set -eu
-pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo libprotobuf-c-dev protobuf-c-compiler libonnx-dev libexif-dev liblcms2-dev help2man"
+pkgs="build-essential cmake pkg-config libdnnl-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo libprotobuf-c-dev protobuf-c-compiler libonnx-dev libexif-dev liblcms2-dev help2man libopenmpi-dev openmpi-bin"
 ort=0
 for opt in "$@"; do
   case "$opt" in

@@ -249,6 +249,20 @@ typedef struct nlcl_train_job {
      * plots (the nlcl command draws RUN_DIR/losses.png from it) or uploads.
      * It cannot fail the run; may be NULL. */
     void (*saved)(void *ctx, const char *run_dir, int64_t iter);
+    /* several processes running this job together (see nlcl_train_comm);
+     * NULL (or size 1): this process alone. Every rank passes the same job
+     * but its own comm. Rank 0 alone writes the run folder, validates, and
+     * calls progress, message and saved; the others read the images (the
+     * same ones: checked) and get the state from rank 0. The ranks agree
+     * before each iteration and inside it, so a rank that fails or is asked
+     * to stop (stop_flag) stops all of them at the same point, where rank 0
+     * writes a checkpoint if the weights are intact. The status is the
+     * failing rank's own there, NLCL_ERR_INTERRUPTED ("rank K failed ...")
+     * on the others. With a stop_flag, rank 0 also keeps a copy of the state
+     * at the start of an iteration (at most 10 seconds old) and writes it as
+     * the checkpoint within milliseconds of a stop request (a thread watches
+     * the flag): mpirun kills the ranks a second or two after Ctrl-C. */
+    const nlcl_train_comm *comm;
 } nlcl_train_job;
 
 /* Run (or, with resume, continue) a training job. Before anything is read or

@@ -10,43 +10,64 @@
 #include "nlcl/model.h"
 #include "train/trainer.h"
 
-nlcl_status nlcl_trainer_save(const nlcl_trainer *t, const char *path) {
-    nlcl_tensor_dict d;
-    nlcl_tensor_dict_init(&d);
+/* Add (or, with refresh, overwrite in place: d already holds this
+ * trainer's checkpoint, tensor `*at` onwards in order) one block of p. */
+static nlcl_status put_block(nlcl_params *p, const float *block, const char *prefix,
+                             nlcl_tensor_dict *d, int refresh, int *at) {
+    if (!refresh) return nlcl_params_block_to_dict(p, block, prefix, d);
+    for (int i = 0; i < p->count; i++, (*at)++) {
+        nlcl_named_tensor *x = &d->tensors[*at];
+        NLCL_ASSERT(*at < d->count && x->numel == p->p[i].numel);
+        memcpy(x->data, block + p->p[i].offset, x->numel * sizeof(float));
+    }
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict *d, int refresh) {
     char key[128], val[64];
     nlcl_status s = NLCL_OK;
     const nlcl_train_config *c = nlcl_trainer_config(t);
     const int64_t iter = nlcl_trainer_iteration(t);
-    char *desc = nlcl_train_config_describe(c);
-    if (!desc) return nlcl_error_set(NLCL_ERR_NOMEM, "checkpoint: out of memory");
-    s = nlcl_tensor_dict_set_meta(&d, "format", "nlcl-checkpoint-1");
-    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "config", desc);
-    free(desc);
+    if (!refresh) {
+        char *desc = nlcl_train_config_describe(c);
+        if (!desc) return nlcl_error_set(NLCL_ERR_NOMEM, "checkpoint: out of memory");
+        s = nlcl_tensor_dict_set_meta(d, "format", "nlcl-checkpoint-1");
+        if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(d, "config", desc);
+        free(desc);
+    }
     snprintf(val, sizeof val, "%lld", (long long)iter);
-    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "iteration", val);
+    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(d, "iteration", val);
     /* The RNG of iteration i is PCG32 seeded with (seed, stream 1000 + i):
      * record the state the next iteration starts from. */
     nlcl_rng next;
     nlcl_rng_seed(&next, c->seed, 1000 + (uint64_t)iter);
     snprintf(val, sizeof val, "%llu %llu", (unsigned long long)next.state, (unsigned long long)next.inc);
-    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&d, "rng_state", val);
+    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(d, "rng_state", val);
     /* the convolution algorithms this process measured (conv.h): a resumed
      * run computes with the same ones */
     char algos[4096];
     if (s == NLCL_OK && nlcl_conv2d_choices_export(algos, sizeof algos) < sizeof algos)
-        s = nlcl_tensor_dict_set_meta(&d, "conv_algorithms", algos);
+        s = nlcl_tensor_dict_set_meta(d, "conv_algorithms", algos);
+    int at = 0;
     for (int id = 0; s == NLCL_OK && id < NLCL_NET_COUNT; id++) {
         nlcl_params *p = nlcl_trainer_params((nlcl_trainer *)t, (nlcl_net_id)id);
         if (!p) continue;
         snprintf(key, sizeof key, "%s.", nlcl_net_names[id]);
-        s = nlcl_params_block_to_dict(p, p->data, key, &d);
+        s = put_block(p, p->data, key, d, refresh, &at);
         if (s == NLCL_OK && nlcl_net_trainable((nlcl_net_id)id)) {
             snprintf(key, sizeof key, "%s.adam_m.", nlcl_net_names[id]);
-            s = nlcl_params_block_to_dict(p, p->adam_m, key, &d);
+            s = put_block(p, p->adam_m, key, d, refresh, &at);
             snprintf(key, sizeof key, "%s.adam_v.", nlcl_net_names[id]);
-            if (s == NLCL_OK) s = nlcl_params_block_to_dict(p, p->adam_v, key, &d);
+            if (s == NLCL_OK) s = put_block(p, p->adam_v, key, d, refresh, &at);
         }
     }
+    return s;
+}
+
+nlcl_status nlcl_trainer_save(const nlcl_trainer *t, const char *path) {
+    nlcl_tensor_dict d;
+    nlcl_tensor_dict_init(&d);
+    nlcl_status s = nlcl_trainer_checkpoint_dict(t, &d, 0);
     if (s == NLCL_OK) s = nlcl_safetensors_save(path, &d);
     nlcl_tensor_dict_free(&d);
     return s;

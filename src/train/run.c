@@ -31,6 +31,8 @@
 #include "nlcl/image.h"
 #include "nlcl/train.h"
 #include "train/data.h"
+#include "train/dist.h"
+#include "train/guard.h"
 #include "train/losslog.h"
 #include "train/resume.h"
 #include "train/trainer.h"
@@ -62,6 +64,11 @@ typedef struct val_state {
 typedef struct run {
     const nlcl_train_job *job;
     const nlcl_train_config *c;
+    const nlcl_train_comm *comm; /* several ranks (data parallelism), or NULL */
+    int root;            /* rank 0, or the only process: writes the run folder */
+    nlcl_stop_guard *guard; /* rank 0 of several: the checkpoint on a stop request */
+    nlcl_status pending; /* rank 0's failure after a step, for the ranks to agree on */
+    int stop_asked;      /* the progress callback asked to stop (several ranks) */
     char *ckpt, *sdir, *cfgp, *logp; /* paths in the run folder */
     int made_dir;                            /* the run folder was made by this job */
     nlcl_dataset rainy, clean;
@@ -105,7 +112,7 @@ static void saved(const run *r, int64_t it) {
     if (r->job->saved) r->job->saved(r->job->ctx, r->job->run_dir, it);
 }
 
-static nlcl_status checkpoint(const run *r) {
+static nlcl_status checkpoint_files(const run *r) {
     const nlcl_train_job *job = r->job;
     NLCL_TRY(nlcl_trainer_save(r->t, r->ckpt));
     int64_t it = nlcl_trainer_iteration(r->t);
@@ -119,6 +126,14 @@ static nlcl_status checkpoint(const run *r) {
         return s;
     }
     return NLCL_OK;
+}
+
+/* The checkpoint (and its kept copy); not while the stop guard writes. */
+static nlcl_status checkpoint(const run *r) {
+    nlcl_stop_guard_lock(r->guard);
+    nlcl_status s = checkpoint_files(r);
+    nlcl_stop_guard_unlock(r->guard);
+    return s;
 }
 
 /* "G 1.2 D 0.3 gan ..." of every loss term */
@@ -297,7 +312,7 @@ static nlcl_status load_data(run *r) {
     SAY_INFO(job, "data: %d rainy and %d clean images checked (%.1f MB in memory, %.1f s)",
              r->rainy.count, r->clean.count, (double)(r->rainy.bytes + r->clean.bytes) / 1e6,
              nlcl_now_s() - t0);
-    if (job->val_every <= 0) return NLCL_OK;
+    if (job->val_every <= 0 || !r->root) return NLCL_OK; /* rank 0 validates */
     if (!job->val_rainy_dir || !job->val_clean_dir)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: validation needs a rainy and a clean folder");
     val_state *v = &r->val;
@@ -312,6 +327,26 @@ static nlcl_status load_data(run *r) {
     return NLCL_OK;
 }
 
+/* The processes running the job. */
+static int ranks(const run *r) { return r->comm ? r->comm->size : 1; }
+
+/* On resume: config.txt's last "ranks N" line (none: 1); when this job runs
+ * on another number of ranks, "ranks M from iteration K" is added. */
+static nlcl_status record_ranks(run *r, int64_t it) {
+    FILE *f = fopen(r->cfgp, "r");
+    int last = 1;
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) sscanf(line, "ranks %d", &last);
+    if (f) fclose(f);
+    if (last == ranks(r)) return NLCL_OK;
+    f = fopen(r->cfgp, "a");
+    int ok = f && fprintf(f, "ranks %d from iteration %lld\n", ranks(r), (long long)it) > 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) return nlcl_error_set(NLCL_ERR_IO, "train: %s: cannot add the rank count", r->cfgp);
+    SAY_INFO(r->job, "the run goes on with %d rank(s) (it had %d)", ranks(r), last);
+    return NLCL_OK;
+}
+
 /* A new run's records: config.txt, losses.tsv, validation.tsv. */
 static nlcl_status start_records(run *r) {
     const nlcl_train_job *job = r->job;
@@ -319,7 +354,7 @@ static nlcl_status start_records(run *r) {
     nlcl_afile cf;
     nlcl_status s = desc ? nlcl_afile_open(&cf, r->cfgp, "train") : NLCL_ERR_NOMEM;
     if (s == NLCL_OK) {
-        fprintf(cf.fp, "# nlcl train configuration\n%s%s%s\n", desc,
+        fprintf(cf.fp, "# nlcl train configuration\n%sranks %d\n%s%s\n", desc, ranks(r),
                 job->command_line ? "command " : "", job->command_line ? job->command_line : "");
         s = nlcl_afile_commit(&cf);
     }
@@ -333,18 +368,20 @@ static nlcl_status start_records(run *r) {
  * the batch buffers. */
 static nlcl_status start_trainer(run *r) {
     const nlcl_train_job *job = r->job;
-    NLCL_TRY(nlcl_trainer_create(r->c, &r->t));
-    if (job->resume) {
+    NLCL_TRY(nlcl_trainer_create_shared(r->c, r->comm, &r->t));
+    nlcl_trainer_set_stop(r->t, job->stop_flag);
+    if (r->root && job->resume) { /* the others get the state from rank 0 */
         NLCL_TRY(nlcl_trainer_load(r->t, r->ckpt));
         int64_t it = nlcl_trainer_iteration(r->t);
         SAY_INFO(job, "resuming %s at iteration %lld of %lld", job->run_dir, (long long)it,
                  (long long)r->c->iters);
         NLCL_TRY(nlcl_loss_log_resume(&r->log, r->logp, it));
         if (r->val.set.count > 0) NLCL_TRY(val_log_init(job, &r->val, it));
-    } else {
+        NLCL_TRY(record_ranks(r, it));
+    } else if (r->root) {
         NLCL_TRY(start_records(r));
     }
-    if (job->sample_every > 0) NLCL_TRY(nlcl_mkdirs(r->sdir));
+    if (r->root && job->sample_every > 0) NLCL_TRY(nlcl_mkdirs(r->sdir));
     r->ch = r->c->crop;
     r->cw = r->c->crop_w ? r->c->crop_w : r->c->crop;
     size_t batch = (size_t)r->c->batch * 3 * r->ch * r->cw;
@@ -353,9 +390,18 @@ static nlcl_status start_trainer(run *r) {
     r->perm = malloc(sizeof(int32_t) * (size_t)r->rainy.count);
     if (!r->O || !r->B || !r->perm) return NLCL_ERR_NOMEM;
     r->perm_epoch = -1;
+    return NLCL_OK;
+}
+
+/* With several ranks: rank 0's state to the others, and rank 0's stop
+ * guard; then the clocks start. */
+static nlcl_status start_ranks(run *r) {
+    nlcl_status s = nlcl_dist_share_trainer(r->comm, r->t);
+    if (s == NLCL_OK && r->comm && r->root)
+        s = nlcl_stop_guard_start(&r->guard, r->t, r->ckpt, r->job->stop_flag, r->job);
     r->start = r->last_report = nlcl_now_s();
     r->first = r->last_iter_report = nlcl_trainer_iteration(r->t);
-    return NLCL_OK;
+    return s;
 }
 
 /* ------------------------------------------------------------------- loop */
@@ -391,8 +437,10 @@ static void draw_batch(run *r, int64_t it) {
 
 /* Checkpoint and stop with NLCL_ERR_INTERRUPTED (hint: say how to go on). */
 static nlcl_status stop(const run *r, int64_t it, int hint) {
-    NLCL_TRY(checkpoint(r));
-    saved(r, it);
+    if (r->root) { /* rank 0 writes the run folder */
+        NLCL_TRY(checkpoint(r));
+        saved(r, it);
+    }
     return nlcl_error_set(NLCL_ERR_INTERRUPTED, "train: stopped at iteration %lld%s", (long long)it,
                           hint ? "; checkpoint written, continue with --resume" : "");
 }
@@ -437,12 +485,60 @@ static nlcl_status after_step(run *r, int64_t it) {
         NLCL_TRY(checkpoint(r));
         if (!final) saved(r, it); /* the final call comes after the export */
     }
-    if (((job->log_every > 0 && it % job->log_every == 0) || final) && report(r, it))
-        return stop(r, it, 0);
+    if (((job->log_every > 0 && it % job->log_every == 0) || final) && report(r, it)) {
+        if (!r->comm) return stop(r, it, 0);
+        r->stop_asked = 1; /* the ranks stop together, at the next agreement */
+    }
     return NLCL_OK;
 }
 
+/* A step of several ranks failed with s at iteration it: rank 0 writes the
+ * checkpoint when the weights are still those of iteration it (the step
+ * failed before D's Adam step; not for a non-finite loss, which keeps the
+ * last good one), and says so. A stop agreed in the step is a stop. */
+static nlcl_status step_failed(run *r, nlcl_status s, int64_t it) {
+    if (s == NLCL_ERR_INTERRUPTED && r->job->stop_flag && nlcl_trainer_intact(r->t)) {
+        int asked = *r->job->stop_flag;
+        if (!asked) { /* another rank asked: it agreed on a stop, not a failure */
+            const char *m = nlcl_error_message();
+            asked = m && strstr(m, "before any weight changed") != NULL;
+        }
+        if (asked) return stop(r, it, 1);
+    }
+    if (!r->root || !nlcl_trainer_intact(r->t) || s == NLCL_ERR_NONFINITE) return s;
+    char why[1024];
+    snprintf(why, sizeof why, "%s", nlcl_error_message());
+    if (checkpoint(r) != NLCL_OK)
+        return nlcl_error_set(s, "%s; the checkpoint could not be written either (%s)", why,
+                              nlcl_error_message());
+    saved(r, it);
+    return nlcl_error_set(s, "%s; checkpoint of iteration %lld written, continue with --resume", why,
+                          (long long)it);
+}
+
+/* The loop of several ranks: before each iteration they agree on rank 0's
+ * state after the last one (a failure writing the run folder, a stop asked
+ * by the progress callback) and on the stop requests of all. */
+static nlcl_status ranks_loop(run *r) {
+    for (;;) {
+        int64_t it = nlcl_trainer_iteration(r->t);
+        int stop_req = (r->job->stop_flag && *r->job->stop_flag) || r->stop_asked;
+        char where[96];
+        snprintf(where, sizeof where, "after iteration %lld", (long long)it);
+        NLCL_TRY(nlcl_dist_agree(r->comm, r->pending, &stop_req, where));
+        int done = it >= r->c->iters;
+        if (stop_req && (!done || r->stop_asked)) return stop(r, it, !r->stop_asked);
+        if (done) return NLCL_OK;
+        nlcl_stop_guard_refresh(r->guard, r->t);
+        draw_batch(r, it); /* every rank draws the whole batch: the trainer takes its share */
+        nlcl_status s = nlcl_trainer_step(r->t, r->O, r->B, &r->last);
+        if (s != NLCL_OK) return step_failed(r, s, it);
+        r->pending = r->root ? after_step(r, it + 1) : NLCL_OK;
+    }
+}
+
 static nlcl_status train_loop(run *r) {
+    if (r->comm) return ranks_loop(r);
     while (nlcl_trainer_iteration(r->t) < r->c->iters) {
         int64_t it = nlcl_trainer_iteration(r->t);
         if (r->job->stop_flag && *r->job->stop_flag) return stop(r, it, 1);
@@ -457,6 +553,7 @@ static nlcl_status train_loop(run *r) {
 /* The final model: validated (unless that just happened), exported, saved. */
 static nlcl_status finish(run *r) {
     const nlcl_train_job *job = r->job;
+    if (!r->root) return NLCL_OK;
     int64_t it = nlcl_trainer_iteration(r->t);
     /* a finished run resumed: no iteration ran, so the models are exported
      * with the last losses recorded in losses.tsv */
@@ -468,6 +565,7 @@ static nlcl_status finish(run *r) {
 }
 
 static void close_run(run *r, nlcl_status s) {
+    nlcl_stop_guard_end(r->guard);
     nlcl_loss_log_free(&r->log);
     nlcl_val_free(&r->val.set);
     free(r->val.tsv);
@@ -488,15 +586,34 @@ static void close_run(run *r, nlcl_status s) {
 
 nlcl_status nlcl_train_run(const nlcl_train_job *job) {
     NLCL_TRY(nlcl_train_config_check(&job->cfg));
-    NLCL_TRY(check_run_dir(job));
     run r = {0};
+    r.comm = nlcl_dist_on(job->comm) ? job->comm : NULL;
+    r.root = !r.comm || r.comm->rank == 0;
+    if (r.comm && job->cfg.batch % r.comm->size != 0) /* the same answer on every rank */
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "train: --batch %d is not a multiple of the %d ranks (each takes an "
+                              "equal share)", job->cfg.batch, r.comm->size);
+    nlcl_train_job others; /* ranks other than 0 call none of the job's functions */
+    if (!r.root) {
+        others = *job;
+        others.progress = NULL, others.message = NULL, others.saved = NULL;
+        job = &others;
+    }
     r.job = job;
     r.c = &job->cfg;
-    nlcl_status s = open_folder(&r);
-    if (s == NLCL_OK) s = load_data(&r);
-    if (s == NLCL_OK) s = start_trainer(&r);
+    /* rank 0 checks the run folder, every rank reads the images; after each
+     * phase the ranks agree, so that one failing stops all */
+    nlcl_status s = r.root ? check_run_dir(job) : NLCL_OK;
+    if (s == NLCL_OK && r.root) s = open_folder(&r);
+    s = nlcl_dist_agree(r.comm, s, NULL, "checking the run folder");
+    if (s == NLCL_OK) s = nlcl_dist_agree(r.comm, load_data(&r), NULL, "reading the images");
+    if (s == NLCL_OK)
+        s = nlcl_dist_agree(r.comm, nlcl_dist_check_data(r.comm, &r.rainy, &r.clean), NULL,
+                            "comparing the images");
+    if (s == NLCL_OK) s = nlcl_dist_agree(r.comm, start_trainer(&r), NULL, "preparing the trainer");
+    if (s == NLCL_OK) s = nlcl_dist_agree(r.comm, start_ranks(&r), NULL, "starting");
     if (s == NLCL_OK) s = train_loop(&r);
-    if (s == NLCL_OK) s = finish(&r);
+    if (s == NLCL_OK) s = nlcl_dist_agree(r.comm, finish(&r), NULL, "exporting the models");
     close_run(&r, s);
     return s;
 }

@@ -200,6 +200,15 @@ nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout 
     return NLCL_OK;
 }
 
+void nlcl_search_skip(int h, int w, nlcl_sampling mode, int k, nlcl_rng *rng) {
+    if (mode == NLCL_SAMPLING_RANDOM) { /* sample_random's draws */
+        for (int i = 0; i < k; i++) nlcl_rng_below(rng, (uint32_t)(h * w - i));
+        return;
+    }
+    nlcl_rng_below(rng, (uint32_t)(h - 31)); /* the anchor of nlcl_search */
+    nlcl_rng_below(rng, (uint32_t)(w - 31));
+}
+
 void nlcl_map_ids(const int32_t *ids, int k, int h, int w, int ht, int wt, int32_t *out) {
     for (int i = 0; i < k; i++) {
         int y = ids[i] / w, x = ids[i] % w;

@@ -32,6 +32,13 @@ nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout 
                         nlcl_sampling mode, int k, nlcl_rng *rng, int anchor_y, int anchor_x,
                         int32_t *ids, float *dist, int *ay, int *ax);
 
+/* Draw from rng exactly what nlcl_search draws for an h x w map, mode and
+ * k with a drawn anchor (the anchor, or the random locations), without
+ * searching: a rank of a data-parallel run (nlcl_train_comm) passes over the
+ * other ranks' images this way, so that its own images get the numbers a
+ * single process gives them. Assumes the arguments nlcl_search accepts. */
+void nlcl_search_skip(int h, int w, nlcl_sampling mode, int k, nlcl_rng *rng);
+
 /* Map k ids of an h x w map onto a ht x wt tap: (floor(y*ht/h), floor(x*wt/w)). */
 void nlcl_map_ids(const int32_t *ids, int k, int h, int w, int ht, int wt, int32_t *out);
 

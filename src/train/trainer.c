@@ -11,6 +11,7 @@
 #include "nlcl/model.h"
 #include "nlcl/ops.h"
 #include "nlcl/synth.h"
+#include "train/dist.h"
 #include "train/losses.h"
 #include "train/sampler.h"
 
@@ -19,7 +20,11 @@ const char *const nlcl_net_names[NLCL_NET_COUNT] = {"G_B", "G_R", "D", "H_loc",
 
 struct nlcl_trainer {
     nlcl_train_config cfg;
-    int n, H, W, D;      /* batch, crop, head width */
+    int n, H, W, D;      /* batch (this rank's share), crop, head width */
+    int n_all, b0;       /* the whole batch, and this rank's first image in it */
+    const nlcl_train_comm *comm; /* data parallelism (NULL: one process) */
+    volatile sig_atomic_t *stop; /* a stop request, agreed on before D's step */
+    int stepped_d;       /* D took its step in the iteration in progress */
     int nloc_max_tap;    /* deepest G_B tap */
     int use_gr, use_loc, use_layer, use_key, use_ema;
     nlcl_gen gb, gr, gkey, gema;
@@ -195,13 +200,26 @@ static nlcl_status create(nlcl_trainer *t) {
 }
 
 nlcl_status nlcl_trainer_create(const nlcl_train_config *cfg, nlcl_trainer **out) {
+    return nlcl_trainer_create_shared(cfg, NULL, out);
+}
+
+nlcl_status nlcl_trainer_create_shared(const nlcl_train_config *cfg, const nlcl_train_comm *comm,
+                                       nlcl_trainer **out) {
     *out = NULL;
     NLCL_TRY(nlcl_train_config_check(cfg));
+    int ranks = nlcl_dist_on(comm) ? comm->size : 1;
+    if (cfg->batch % ranks != 0)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "train: --batch %d is not a multiple of the %d ranks (each takes an "
+                              "equal share)", cfg->batch, ranks);
     nlcl_trainer *t = calloc(1, sizeof *t);
     if (!t) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
     t->cfg = *cfg;
     t->cfg.n_loc_taps = nlcl_train_config_taps(cfg, t->cfg.loc_taps);
-    t->n = cfg->batch;
+    t->comm = ranks > 1 ? comm : NULL;
+    t->n_all = cfg->batch;
+    t->n = cfg->batch / ranks;
+    t->b0 = ranks > 1 ? comm->rank * t->n : 0;
     t->H = cfg->crop;
     t->W = cfg->crop_w ? cfg->crop_w : cfg->crop;
     t->D = cfg->head_dim;
@@ -253,9 +271,14 @@ static nlcl_status sample(nlcl_trainer *t, const float *x, int c, int h, int w, 
         return NLCL_OK;
     }
     double t0 = nlcl_now_s();
-    for (int b = 0; b < t->n; b++)
-        NLCL_TRY(nlcl_search(x, t->n, c, h, w, l, b, mode, k, &t->rng, -1, -1,
-                             ids + (size_t)b * k, NULL, NULL, NULL));
+    /* the images of the whole batch draw from one stream in turn: this
+     * rank's share searches, the others' only draw (nlcl_search_skip) */
+    for (int b = 0; b < t->n_all; b++)
+        if (b < t->b0 || b >= t->b0 + t->n)
+            nlcl_search_skip(h, w, mode, k, &t->rng);
+        else
+            NLCL_TRY(nlcl_search(x, t->n, c, h, w, l, b - t->b0, mode, k, &t->rng, -1, -1,
+                                 ids + (size_t)(b - t->b0) * k, NULL, NULL, NULL));
     t->search_s += nlcl_now_s() - t0;
     return NLCL_OK;
 }
@@ -264,32 +287,39 @@ static nlcl_status sample(nlcl_trainer *t, const float *x, int c, int h, int w, 
  * stream (seed, 3 * 2^32 + iteration) by the heavy-rain model O_s = T(B + S) +
  * (1 - T)A of nlcl_synth_rain (the decomposition of paper Eq. (1) with a veil),
  * of the configured preset or, for mix, of a preset drawn from that stream
- * first; then G_B runs on them. */
-static nlcl_status synth_forward(nlcl_trainer *t, const float *B) {
+ * first; then G_B runs on them. The stream goes image after image over the
+ * whole batch B_all: on several ranks, the images before this rank's share
+ * are made too, and dropped. */
+static nlcl_status synth_forward(nlcl_trainer *t, const float *B_all) {
     nlcl_rng r;
     nlcl_rng_seed(&r, t->cfg.seed, ((uint64_t)3 << 32) + (uint64_t)t->iter);
     size_t one = (size_t)3 * t->H * t->W;
-    for (int b = 0; b < t->n; b++) {
+    for (int b = 0; b < t->b0 + t->n; b++) {
         int k = t->cfg.synth_rain;
         if (k >= NLCL_RAIN_NPRESETS) k = (int)nlcl_rng_below(&r, NLCL_RAIN_NPRESETS);
         nlcl_rain_params rp;
         nlcl_rain_params_preset(&rp, (nlcl_rain_preset)k);
-        nlcl_image clean = {t->W, t->H, (float *)B + b * one}, rainy = {0};
+        nlcl_image clean = {t->W, t->H, (float *)B_all + b * one}, rainy = {0};
         NLCL_TRY(nlcl_synth_rain(&clean, &rp, &r, &rainy));
-        memcpy(t->syn_O + b * one, rainy.data, one * sizeof(float));
+        if (b >= t->b0) memcpy(t->syn_O + (b - t->b0) * one, rainy.data, one * sizeof(float));
         nlcl_image_free(&rainy);
     }
     return nlcl_gen_forward(&t->gb, &t->gpl, &t->r_syn, t->syn_O);
 }
 
-nlcl_status nlcl_trainer_forward(nlcl_trainer *t, const float *O, const float *B) {
+/* The forward passes on this rank's O and B; B_all is the whole batch's B. */
+static nlcl_status forward(nlcl_trainer *t, const float *O, const float *B, const float *B_all) {
     t->O = O;
     t->B = B;
     NLCL_TRY(nlcl_gen_forward(&t->gb, &t->gpl, &t->r_gbO, O));
     if (t->use_gr) NLCL_TRY(nlcl_gen_forward(&t->gr, &t->gpl, &t->r_grO, O));
     if (t->use_loc && t->cfg.idt) NLCL_TRY(nlcl_gen_forward(&t->gb, &t->gpl, &t->r_gbB, B));
-    if (t->cfg.w_synth > 0) NLCL_TRY(synth_forward(t, B));
+    if (t->cfg.w_synth > 0) NLCL_TRY(synth_forward(t, B_all));
     return NLCL_OK;
+}
+
+nlcl_status nlcl_trainer_forward(nlcl_trainer *t, const float *O, const float *B) {
+    return forward(t, O, B, B);
 }
 
 /* The discriminator's side of the adversarial prior P_b(B), paper Eq. (3),
@@ -580,6 +610,54 @@ double nlcl_trainer_lr(const nlcl_trainer *t, int64_t it) {
     return nlcl_lr_linear_decay(c->lr, it, c->iters - decay, decay);
 }
 
+/* Which networks' gradients a step averages over the ranks. */
+typedef enum share_set { SHARE_D, SHARE_G, SHARE_GB } share_set;
+
+/* The gradients of D, of the G step's networks, or of G_B alone (the
+ * warm-up), averaged over the ranks: the gradient of the whole batch's mean
+ * loss. */
+static nlcl_status share_grads(nlcl_trainer *t, share_set which) {
+    for (int id = 0; id < NLCL_NET_COUNT; id++) {
+        nlcl_params *p = nlcl_trainer_params(t, (nlcl_net_id)id);
+        int in = which == SHARE_D ? id == NLCL_NET_D : which == SHARE_GB ? id == NLCL_NET_GB : id != NLCL_NET_D;
+        if (in && p && p->grad && nlcl_net_trainable((nlcl_net_id)id))
+            NLCL_TRY(nlcl_dist_mean_f(t->comm, p->grad, p->total));
+    }
+    return NLCL_OK;
+}
+
+/* With several ranks: agree after this rank's part of the first half of an
+ * iteration (status s, a stop request). A stop here leaves every weight as
+ * the last iteration left it. */
+static nlcl_status agree_first(nlcl_trainer *t, nlcl_status s, const char *where) {
+    int stop = t->stop && *t->stop;
+    NLCL_TRY(nlcl_dist_agree(t->comm, s, &stop, where));
+    if (stop)
+        return nlcl_error_set(NLCL_ERR_INTERRUPTED,
+                              "train: stopped in iteration %lld, before any weight changed",
+                              (long long)t->iter + 1);
+    return NLCL_OK;
+}
+
+/* With several ranks: agree after this rank's part of the D step, then
+ * average its loss and gradients. */
+static nlcl_status share_d_step(nlcl_trainer *t, nlcl_status s, double *ld) {
+    NLCL_TRY(agree_first(t, s, "in the forward passes or D's gradient"));
+    NLCL_TRY(nlcl_dist_mean_d(t->comm, ld, 1));
+    return share_grads(t, SHARE_D);
+}
+
+/* With several ranks: agree after this rank's part of the G step, then
+ * average every loss term and the gradients. */
+static nlcl_status share_g_step(nlcl_trainer *t, nlcl_status s, nlcl_losses *L) {
+    NLCL_TRY(nlcl_dist_agree(t->comm, s, NULL, "in the G step"));
+    double v[NLCL_LOSS_COUNT];
+    for (int k = 0; k < NLCL_LOSS_COUNT; k++) v[k] = nlcl_loss_get(L, (nlcl_loss_term)k);
+    NLCL_TRY(nlcl_dist_mean_d(t->comm, v, NLCL_LOSS_COUNT));
+    for (int k = 0; k < NLCL_LOSS_COUNT; k++) nlcl_loss_set(L, (nlcl_loss_term)k, v[k]);
+    return share_grads(t, SHARE_G);
+}
+
 /* After a step: the momentum key encoder and the EMA of G_B follow G_B. */
 static void averages(nlcl_trainer *t) {
     if (t->use_key) {
@@ -592,19 +670,34 @@ static void averages(nlcl_trainer *t) {
     }
 }
 
-/* A warm-up iteration: G_B alone on the synthetic pairs (docs/TRAINING.md). */
-static nlcl_status warmup_step(nlcl_trainer *t, const float *B, double lr, nlcl_losses *L) {
+/* G_B's loss and gradient on this rank's synthetic pairs (B this rank's
+ * clean crops, B_all the whole batch's). */
+static nlcl_status warmup_grads(nlcl_trainer *t, const float *B, const float *B_all, nlcl_losses *L) {
     const size_t img = (size_t)t->n * 3 * t->H * t->W;
-    t->B = B;
-    memset(L, 0, sizeof *L);
-    NLCL_TRY(synth_forward(t, B));
+    NLCL_TRY(synth_forward(t, B_all));
     memset(t->gb.params.grad, 0, t->gb.params.total * sizeof(float));
     L->synth = nlcl_l1_forward(t->r_syn.out, B, img);
-    L->G = t->cfg.w_synth * L->synth;
-    NLCL_TRY(check_finite(t, nlcl_loss_name(NLCL_LOSS_SYNTH), L->synth));
     memset(t->d_syn, 0, img * sizeof(float));
     nlcl_l1_backward(t->r_syn.out, B, img, (float)t->cfg.w_synth, t->d_syn, NULL);
-    NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_syn, &t->gws, t->d_syn, NULL, 0, NULL, 1));
+    return nlcl_gen_backward(&t->gb, &t->gpl, &t->r_syn, &t->gws, t->d_syn, NULL, 0, NULL, 1);
+}
+
+/* A warm-up iteration: G_B alone on the synthetic pairs (docs/TRAINING.md),
+ * on B_all, the whole batch's clean crops (this rank takes its share). */
+static nlcl_status warmup_step(nlcl_trainer *t, const float *B_all, double lr, nlcl_losses *L) {
+    const float *B = B_all + (size_t)t->b0 * 3 * t->H * t->W;
+    t->B = B;
+    t->stepped_d = 0;
+    memset(L, 0, sizeof *L);
+    nlcl_status s = warmup_grads(t, B, B_all, L);
+    if (t->comm) {
+        NLCL_TRY(agree_first(t, s, "in the warm-up step"));
+        NLCL_TRY(nlcl_dist_mean_d(t->comm, &L->synth, 1));
+        NLCL_TRY(share_grads(t, SHARE_GB));
+    }
+    NLCL_TRY(s);
+    L->G = t->cfg.w_synth * L->synth;
+    NLCL_TRY(check_finite(t, nlcl_loss_name(NLCL_LOSS_SYNTH), L->synth));
     NLCL_TRY(check_grads(t, NLCL_NET_GB));
     adam(t, NLCL_NET_GB, lr);
     averages(t);
@@ -621,13 +714,20 @@ nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, n
     }
     nlcl_rng_seed(&t->rng, t->cfg.seed, 1000 + (uint64_t)t->iter);
     double lr = nlcl_trainer_lr(t, t->iter + 1);
-    NLCL_TRY(nlcl_trainer_forward(t, O, B));
-    double ld;
-    NLCL_TRY(nlcl_trainer_d_grads(t, &ld));
+    const size_t share = (size_t)t->b0 * 3 * t->H * t->W; /* this rank's images */
+    double ld = 0;
+    t->stepped_d = 0;
+    nlcl_status s = forward(t, O + share, B + share, B);
+    if (s == NLCL_OK) s = nlcl_trainer_d_grads(t, &ld);
+    if (t->comm) NLCL_TRY(share_d_step(t, s, &ld));
+    NLCL_TRY(s);
     NLCL_TRY(check_finite(t, nlcl_loss_name(NLCL_LOSS_D), ld));
     NLCL_TRY(check_grads(t, NLCL_NET_D));
     adam(t, NLCL_NET_D, lr);
-    NLCL_TRY(nlcl_trainer_g_grads(t, &L));
+    t->stepped_d = 1;
+    s = nlcl_trainer_g_grads(t, &L);
+    if (t->comm) NLCL_TRY(share_g_step(t, s, &L));
+    NLCL_TRY(s);
     L.D = ld;
     for (int k = NLCL_LOSS_GAN; k < NLCL_LOSS_COUNT; k++)
         NLCL_TRY(check_finite(t, nlcl_loss_name((nlcl_loss_term)k), nlcl_loss_get(&L, (nlcl_loss_term)k)));
@@ -637,9 +737,13 @@ nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, n
         if (id != NLCL_NET_D && nlcl_net_trainable((nlcl_net_id)id)) adam(t, (nlcl_net_id)id, lr);
     averages(t);
     t->iter++;
+    t->stepped_d = 0;
     if (out) *out = L;
     return NLCL_OK;
 }
+
+int nlcl_trainer_intact(const nlcl_trainer *t) { return !t->stepped_d; }
+void nlcl_trainer_set_stop(nlcl_trainer *t, volatile sig_atomic_t *stop) { t->stop = stop; }
 
 nlcl_status nlcl_trainer_replan(nlcl_trainer *t) {
     nlcl_gen_plans_free(&t->gpl);

@@ -20,6 +20,28 @@ extern const char *const nlcl_net_names[NLCL_NET_COUNT]; /* "G_B", "G_R", "D", "
 
 /* The parameter table of a network (NULL if this configuration has none). */
 nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id);
+/* The trainer of one rank of a data-parallel run (comm with size > 1,
+ * include/nlcl/train.h): its buffers hold its share of cfg->batch (which the
+ * ranks must divide: INVALID_ARG), nlcl_trainer_step still takes the whole
+ * batch and computes the share, drawing what a single process draws for
+ * those images, and averages the losses and gradients over the ranks before
+ * each Adam step (src/train/dist.h). comm NULL: nlcl_trainer_create. */
+nlcl_status nlcl_trainer_create_shared(const nlcl_train_config *cfg, const nlcl_train_comm *comm,
+                                       nlcl_trainer **out);
+/* With several ranks, a stop request (*stop non-zero) that any rank has
+ * when they agree after the D step's gradients ends that iteration before
+ * any weight changes: NLCL_ERR_INTERRUPTED. */
+void nlcl_trainer_set_stop(nlcl_trainer *t, volatile sig_atomic_t *stop);
+/* 1 when the weights are those of the last completed iteration: after a
+ * step that succeeded, or that failed before D's Adam step. */
+int nlcl_trainer_intact(const nlcl_trainer *t);
+
+/* What nlcl_trainer_save writes, into d; with refresh, d already holds
+ * this trainer's checkpoint dict and only its values (tensors, iteration,
+ * RNG state, convolution algorithms) are brought up to date, without
+ * allocating tensors. */
+nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict *d, int refresh);
+
 /* Whether a network is trained by Adam (has gradients and moments); the key
  * encoder (G_key, H_key) follows G_B and H_loc by EMA instead. */
 int nlcl_net_trainable(nlcl_net_id id);

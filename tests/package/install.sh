@@ -99,5 +99,8 @@ C
 "$CC" "$T/v.c" -o "$T/v" $(pkg-config --cflags --libs nlcl) -Wl,-rpath,"$lib"
 check "version macros, nlcl_version() and nlcl.pc agree ($version)" \
   test "$("$T/v")" = "$version $version $version"
-check "... and nlcl --version" test "$("$P/bin/nlcl" --version)" = "nlcl $version"
+check "... and nlcl --version" test "$("$P/bin/nlcl" --version | head -1)" = "nlcl $version"
+# MPI is the command's (mpirun -np N nlcl train): the library and its headers need none
+check "libnlcl.so links no MPI" sh -c "! ldd '$lib/libnlcl.so' | grep -q 'libmpi'"
+check "... and the installed headers include none" sh -c "! grep -q 'mpi\\.h' '$P'/include/nlcl/*.h"
 exit $fail

@@ -43,7 +43,7 @@ def png(path):
 
 print("nlcl", nlcl.__version__, "from", nlcl._lib.path)
 check("nlcl.__version__ is nlcl --version's",
-      run("--version").stdout.strip() == "nlcl " + nlcl.__version__)
+      run("--version").stdout.splitlines()[0].strip() == "nlcl " + nlcl.__version__)
 
 # data: odd sizes, so that rows and columns cannot be confused
 run("synth", "--scenes", "3", "--scene-size", "150", "-o", f"{work}/data")  # 150 x 100

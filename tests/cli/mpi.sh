@@ -1,0 +1,191 @@
+#!/bin/bash
+# nlcl on several processes with Open MPI (docs/SCALING.md), two ranks on this
+# machine: mpirun --allow-run-as-root --oversubscribe -np 2.
+#  - sharded derain: every output byte-identical to a single process's, each
+#    written once, the summary counting both ranks' images and failures;
+#  - data-parallel train: 2 ranks against 1 process with the same --batch agree
+#    within 1e-4 (largest weight difference / largest weight) after a few
+#    iterations, also across a resume with another rank count; config.txt
+#    records the ranks; a batch the ranks do not divide is a usage error; ranks
+#    that see different data stop together with a message; a stop request
+#    (SIGUSR1 through mpirun, or a signal to one rank) stops every rank with a
+#    checkpoint; mpirun's Ctrl-C (SIGCONT, SIGTERM, SIGKILL 1 s apart) leaves a
+#    checkpoint that resumes; nothing hangs (every mpirun runs under timeout).
+# Skipped when mpirun is missing, nlcl was built without MPI, or under valgrind.
+set -u
+source "$(dirname "$0")/common.bash"
+
+if ! command -v mpirun >/dev/null 2>&1; then
+  echo "SKIPPED: mpirun not found (Debian: openmpi-bin; scripts/setup.sh installs it)"
+  exit 77
+fi
+case "$NLCL" in *-wrapped)
+  # Open MPI's own start-up is not valgrind-clean; ASan runs this test (scripts/test.sh --sanitize)
+  echo "SKIPPED: under valgrind (mpirun would start every rank under it)"; exit 77 ;;
+esac
+if ! "$NLCL" --version | grep -q '^MPI: Open MPI'; then
+  echo "SKIPPED: this nlcl was built without MPI ($("$NLCL" --version | tail -1))"
+  exit 77
+fi
+# one core each is enough; the tests' OMP_NUM_THREADS=2 would oversubscribe
+MPI=(timeout 300 mpirun --allow-run-as-root --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 -x GOMP_SPINCOUNT)
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-100000}
+
+# max |a - b| / max |a| over the tensors of two safetensors files (F32),
+# optionally only those whose name starts with a prefix; Adam moments skipped
+reldiff() {
+  /usr/bin/python3 - "$@" <<'EOF'
+import json, struct, sys
+from array import array
+def load(p):
+    with open(p, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        h = json.loads(f.read(n))
+        body = f.read()
+    out = {}
+    for k, v in h.items():
+        if k == '__metadata__' or '.adam_' in k:
+            continue
+        a = array('f')
+        a.frombytes(body[v['data_offsets'][0]:v['data_offsets'][1]])
+        out[k] = a
+    return out
+a, b = load(sys.argv[1]), load(sys.argv[2])
+if sorted(a) != sorted(b):
+    print('tensors differ'); sys.exit(1)
+top = max(max(abs(x) for x in t) for t in a.values())
+diff = max(max(abs(x - y) for x, y in zip(a[k], b[k])) for k in a)
+print('%.3g' % (diff / top))
+EOF
+}
+lt() { /usr/bin/python3 -c "import sys; sys.exit(0 if float('$1') < float('$2') else 1)"; }
+
+"$NLCL" synth --scenes 5 --scene-size 48 -o "$T/data" >/dev/null 2>&1
+
+# ---- derain ----------------------------------------------------------------
+cp "$T/data/rainy/"*.png "$T/in/" 2>/dev/null || { mkdir -p "$T/in"; cp "$T/data/rainy/"*.png "$T/in/"; }
+printf 'not an image' >"$T/in/zz_broken.png"
+"$NLCL" derain -q -o "$T/one" "$T/in" 2>"$T/err1"; rc1=$?
+"${MPI[@]}" -np 2 "$NLCL" derain -o "$T/two" "$T/in" >"$T/out" 2>"$T/err"; rc=$?
+check "derain: 1 process fails on the broken input (status 1)" test "$rc1" -eq 1
+check "derain: 2 ranks likewise (status 1)" status 1
+same=1
+for f in "$T/one"/*; do cmp -s "$f" "$T/two/$(basename "$f")" || same=0; done
+check "derain: the same files ($(ls "$T/one" | wc -l)), byte-identical" \
+  sh -c "[ $same = 1 ] && [ \"\$(ls '$T/one')\" = \"\$(ls '$T/two')\" ]"
+check "derain: each input reported once" test "$(grep -c ' -> ' "$T/err")" -eq 5
+check "derain: the summary counts both ranks: 1 of 6 failed" has "1 of 6 images failed"
+check "derain: one summary" test "$(grep -c 'images failed' "$T/err")" -eq 1
+check "derain: the failure named once" test "$(grep -c 'zz_broken' "$T/err")" -eq 1
+"${MPI[@]}" -np 2 "$NLCL" derain -q -o "$T/three" "$T/in/"s*.png 2>"$T/err"; rc=$?
+check "derain -q, 2 ranks, good inputs: status 0, silent" sh -c "[ $rc = 0 ] && [ ! -s '$T/err' ]"
+"${MPI[@]}" -np 2 "$NLCL" derain -o "$T/four" "$T/nonexistent" 2>"$T/err"; rc=$?
+check "derain: a missing input, 2 ranks: status 1" status 1
+check "... named once" test "$(grep -c 'nonexistent' "$T/err")" -eq 1
+check "... no output folder made" test ! -e "$T/four"
+
+# ---- train -----------------------------------------------------------------
+TINY=(--rainy "$T/data/rainy" --clean "$T/data/clean" --crop 32 --channels 4 --blocks 1 --ndf 4
+      --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1 --threads 1 --save-every 2 --sample-every 2
+      --keep-every 2 --lambda-synth 0.5 -q)
+"$NLCL" train "${TINY[@]}" --batch 2 --iters 4 --out "$T/r1" 2>"$T/err"
+check "train: 1 process, batch 2, 4 iterations" test -s "$T/r1/G_B.safetensors"
+"${MPI[@]}" -np 2 "$NLCL" train "${TINY[@]}" --batch 2 --iters 4 --out "$T/r2" >"$T/out" 2>"$T/err"; rc=$?
+check "train: 2 ranks, batch 2: status 0" status 0
+[ "$rc" = 0 ] || cat "$T/err"
+d=$(reldiff "$T/r1/checkpoint.safetensors" "$T/r2/checkpoint.safetensors")
+check "train: 2 ranks = 1 process within 1e-4 (largest weight difference / largest weight: $d)" lt "$d" 1e-4
+check "... config.txt records 'ranks 2'" grep -qx 'ranks 2' "$T/r2/config.txt"
+check "... one losses.tsv row per iteration" test "$(grep -c '^[0-9]' "$T/r2/losses.tsv")" -eq 4
+check "... the samples and the exported models" test -s "$T/r2/samples/00000004.png" -a -s "$T/r2/G_R.safetensors"
+
+# resume with another rank count: each run also keeps its checkpoint of
+# iteration 2; cut back to it, a run goes on with the other rank count
+cutback() { # cutback FROM TO: TO is FROM as it was at iteration 2
+  cp -r "$1" "$2" && cp "$2/checkpoint-00000002.safetensors" "$2/checkpoint.safetensors"
+}
+cutback "$T/r1" "$T/r1b"
+"${MPI[@]}" -np 2 "$NLCL" train "${TINY[@]}" --batch 2 --iters 4 --out "$T/r1b" --resume 2>"$T/err"; rc=$?
+check "train: 1 process to iteration 2, then 2 ranks: status 0" status 0
+d=$(reldiff "$T/r1/checkpoint.safetensors" "$T/r1b/checkpoint.safetensors")
+check "... equal to the uninterrupted run within 1e-4 ($d)" lt "$d" 1e-4
+check "... config.txt records the change" grep -qx 'ranks 2 from iteration 2' "$T/r1b/config.txt"
+cutback "$T/r2" "$T/r2b"
+"$NLCL" train "${TINY[@]}" --batch 2 --iters 4 --out "$T/r2b" --resume 2>"$T/err"; rc=$?
+check "train: 2 ranks to iteration 2, then 1 process: status 0" status 0
+d=$(reldiff "$T/r1/checkpoint.safetensors" "$T/r2b/checkpoint.safetensors")
+check "... equal to the uninterrupted single process within 1e-4 ($d)" lt "$d" 1e-4
+check "... config.txt records the change" grep -qx 'ranks 1 from iteration 2' "$T/r2b/config.txt"
+
+"${MPI[@]}" -np 2 "$NLCL" train "${TINY[@]}" --batch 3 --iters 2 --out "$T/r4" 2>"$T/err"; rc=$?
+check "train: --batch 3 on 2 ranks is a usage error (status 2)" status 2
+check "... saying so once" test "$(grep -c 'multiple of the 2 ranks' "$T/err")" -eq 1
+check "... no run folder" test ! -e "$T/r4"
+
+# ranks that see different data (MPMD: rank 1 gets another clean folder)
+mkdir -p "$T/clean2" && cp "$T/data/clean/"*.png "$T/clean2/" && rm "$(ls "$T/clean2/"*.png | head -1)"
+"${MPI[@]}" -np 1 "$NLCL" train "${TINY[@]}" --batch 2 --iters 2 --out "$T/r5" : \
+  -np 1 "$NLCL" train "${TINY[@]}" --clean "$T/clean2" --batch 2 --iters 2 --out "$T/r5" 2>"$T/err"; rc=$?
+check "train: ranks with different data stop (status 1), no hang" status 1
+check "... rank 1 named" has "rank 1"
+
+# ---- stopping ----------------------------------------------------------------
+# a run long enough to be stopped: 30 iterations of about a tenth of a second
+LONG=(--rainy "$T/data/rainy" --clean "$T/data/clean" --crop 48 --channels 8 --blocks 2 --ndf 8
+      --n-loc 32 --n-pos 4 --n-neg 16 --threads 1 --batch 2 --iters 30 --save-every 1000
+      --sample-every 0 --log-every 1 -q)
+rows() { local n; n=$(grep -c '^[0-9]' "$1/losses.tsv" 2>/dev/null); echo "${n:-0}"; }
+ckpt_iter() { # the iteration a checkpoint holds (its metadata), or -1
+  /usr/bin/python3 -c "
+import json, struct, sys
+try:
+    f = open(sys.argv[1], 'rb'); n = struct.unpack('<Q', f.read(8))[0]
+    print(json.loads(f.read(n))['__metadata__']['iteration'])
+except Exception:
+    print(-1)" "$1"
+}
+# start_long RUN: 2 ranks in the background (pid: timeout's, mp: mpirun's);
+# returns once 2 iterations are logged
+start_long() {
+  "${MPI[@]}" -np 2 "$NLCL" train "${LONG[@]}" --out "$T/$1" >"$T/out" 2>"$T/err" &
+  pid=$!
+  for _ in $(seq 600); do [ "$(rows "$T/$1")" -ge 2 ] && break; sleep 0.1; done
+  mp=$(pgrep -P "$pid")
+}
+rank_pid() { # the pid of rank $1 of mpirun $mp
+  for c in $(pgrep -P "$mp"); do
+    tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1" && echo "$c"
+  done
+}
+
+start_long u
+kill -USR1 "$mp"; wait "$pid"; rc=$?
+check "stop request (SIGUSR1 to mpirun): status 130 ($rc)" status 130
+check "... rank 0 says where it stopped, once" test "$(grep -c 'stopped at iteration' "$T/err")" -eq 1
+it=$(ckpt_iter "$T/u/checkpoint.safetensors")
+check "... the checkpoint holds iteration $it (2 to 29)" test "$it" -ge 2 -a "$it" -lt 30
+"${MPI[@]}" -np 2 "$NLCL" train "${LONG[@]}" --out "$T/u" --resume 2>"$T/err"; rc=$?
+check "... --resume runs to the end" sh -c "[ $rc = 0 ] && [ -s '$T/u/G_B.safetensors' ]"
+
+start_long c
+kill -INT "$mp"; wait "$pid"; rc=$?
+check "Ctrl-C (SIGINT to mpirun: SIGCONT, SIGTERM, SIGKILL): the run ends ($rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+# rank 0's stop guard writes its copy (at most 10 s old) at once; the ranks
+# write a newer checkpoint if they stop together before mpirun's SIGKILL
+it=$(ckpt_iter "$T/c/checkpoint.safetensors")
+check "... a checkpoint (iteration $it) is there" test "$it" -ge 0 -a "$it" -lt 30
+check "... written when the stop came" sh -c "grep -q 'stop requested' '$T/err' || grep -q 'stopped at iteration' '$T/err'"
+"$NLCL" train "${LONG[@]}" --out "$T/c" --resume 2>"$T/err"; rc=$?
+check "... and resumes (1 process) to the end" sh -c "[ $rc = 0 ] && [ -s '$T/c/G_B.safetensors' ]"
+
+start_long o
+kill -INT "$(rank_pid 1)"; wait "$pid"; rc=$?
+check "SIGINT to rank 1 alone: every rank stops (status 130: $rc)" status 130
+it=$(ckpt_iter "$T/o/checkpoint.safetensors")
+check "... rank 0 wrote the checkpoint (iteration $it)" test "$it" -ge 2 -a "$it" -lt 30
+
+start_long k
+kill -KILL "$(rank_pid 1)"; wait "$pid"; rc=$?
+check "rank 1 killed: mpirun ends rank 0, no hang (status $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+
+exit $fail
