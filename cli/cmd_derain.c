@@ -20,7 +20,8 @@ static const char *summary =
     "folder, which must not be the folder of an input, or go to a single file when -o names a\n"
     ".png/.jpg and there is one input. Nothing is written over an input, and no two outputs\n"
     "share a name. Without --model the embedded default model is used. Any image of at least\n"
-    "1x1 pixels is accepted; the output has exactly the input's size.";
+    "1x1 pixels is accepted; the output has exactly the input's size. Under 'mpirun -np N' the\n"
+    "N ranks share the inputs out.";
 
 static double peak_rss_mib(void) {
     struct rusage ru;

@@ -23,7 +23,9 @@ static const char *summary =
     "--val-rainy/--val-clean (pairs with ground truth), G_B is scored during training\n"
     "(validation.tsv) and the best one is kept as G_B-best.safetensors.\n"
     "Presets: paper (default), official-code (the released code's settings), cut (the CUT\n"
-    "baseline). Options given after choosing a preset override it. Minimum crop: 32.";
+    "baseline). Options given after choosing a preset override it. Minimum crop: 32.\n"
+    "Under 'mpirun -np N' the ranks share each batch (--batch a multiple of N) and rank 0\n"
+    "writes RUN_DIR; kill -USR1 <mpirun pid> stops them all with a checkpoint.";
 
 static volatile sig_atomic_t g_interrupts = 0;
 static volatile sig_atomic_t g_stop = 0;

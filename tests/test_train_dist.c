@@ -11,14 +11,21 @@
  *  - a NaN on one rank stops both at the same step, the term named; a rank
  *    failing on its own makes the other stop with NLCL_ERR_INTERRUPTED
  *    naming it (no hang); a stop request of one rank stops both before any
- *    weight changes. */
+ *    weight changes;
+ *  - the whole job (nlcl_train_run) on two ranks: rank 0 alone writes the run
+ *    folder, the checkpoint equals one process's within 1e-4, a stop request
+ *    of rank 1 stops both with rank 0's checkpoint. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "nlcl/conv.h"
+#include "nlcl/files.h"
+#include "nlcl/image.h"
+#include "nlcl/weights.h"
 #include "nlcl/train.h"
 #include "train/dist.h"
 #include "train/sampler.h"
@@ -252,6 +259,125 @@ static void test_agree(void) {
               "%s", a[0].msg);
 }
 
+/* ---- the whole job on two ranks ---- */
+static char rainy_dir[600], clean_dir[600];
+
+static void make_data(void) {
+    snprintf(rainy_dir, sizeof rainy_dir, "%s", test_path("rainy"));
+    snprintf(clean_dir, sizeof clean_dir, "%s", test_path("clean"));
+    CHECK_OK(nlcl_mkdirs(rainy_dir));
+    CHECK_OK(nlcl_mkdirs(clean_dir));
+    for (int i = 0; i < 3; i++)
+        for (int set = 0; set < 2; set++) {
+            nlcl_image img = {0};
+            CHECK_OK(nlcl_image_alloc(&img, 48 + 4 * i, 56));
+            for (size_t k = 0; k < (size_t)3 * img.width * img.height; k++)
+                img.data[k] = 0.7f * sinf(0.13f * (float)(k % 56) + 0.07f * (float)(k / 56) + i) +
+                              (set == 0 && k % 13 == 0 ? 0.3f : 0);
+            char p[700];
+            snprintf(p, sizeof p, "%s/%d.png", set ? clean_dir : rainy_dir, i);
+            CHECK_OK(nlcl_image_save_png(p, &img, NLCL_QUANT_ROUND, 0));
+            nlcl_image_free(&img);
+        }
+}
+
+typedef struct job_run {
+    nlcl_train_job job;
+    rank_ctx ctx;
+    nlcl_train_comm comm;
+    volatile sig_atomic_t stop;
+    nlcl_status s;
+    char msg[512];
+    const char *rainy[1], *clean[1];
+} job_run;
+
+static void job_init(job_run *j, const char *run_dir, int iters) {
+    memset(j, 0, sizeof *j);
+    j->job.cfg = tiny(1, NLCL_SAMPLING_FARTHEST);
+    j->job.cfg.iters = iters;
+    j->rainy[0] = rainy_dir, j->clean[0] = clean_dir;
+    j->job.rainy_dirs = j->rainy, j->job.n_rainy_dirs = 1;
+    j->job.clean_dirs = j->clean, j->job.n_clean_dirs = 1;
+    j->job.run_dir = run_dir;
+    j->job.save_every = 2, j->job.sample_every = 2, j->job.log_every = 1;
+    j->job.stop_flag = &j->stop;
+}
+
+static void *job_main(void *arg) {
+    job_run *j = arg;
+    j->s = nlcl_train_run(&j->job);
+    snprintf(j->msg, sizeof j->msg, "%s", nlcl_error_message());
+    return NULL;
+}
+
+/* nlcl_train_run on two ranks (threads); rank 1's stop flag set from the start when stop1 */
+static void run_job_ranks(job_run j[2], const char *run_dir, int iters, int stop1) {
+    shared sh;
+    pthread_barrier_init(&sh.bar, NULL, 2);
+    pthread_t th[2];
+    for (int r = 0; r < 2; r++) {
+        job_init(&j[r], run_dir, iters);
+        j[r].ctx = (rank_ctx){&sh, r};
+        j[r].comm = (nlcl_train_comm){r, 2, allreduce, broadcast, &j[r].ctx};
+        j[r].job.comm = &j[r].comm;
+    }
+    j[1].stop = stop1;
+    for (int r = 0; r < 2; r++) pthread_create(&th[r], NULL, job_main, &j[r]);
+    for (int r = 0; r < 2; r++) pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&sh.bar);
+}
+
+/* largest |a - b| / largest |a| over two checkpoints' weights (not Adam's) */
+static double file_diff(const char *a, const char *b) {
+    nlcl_tensor_dict x, y;
+    nlcl_tensor_dict_init(&x);
+    nlcl_tensor_dict_init(&y);
+    double top = 0, diff = 1;
+    if (nlcl_safetensors_load(a, &x) == NLCL_OK && nlcl_safetensors_load(b, &y) == NLCL_OK &&
+        x.count == y.count) {
+        diff = 0;
+        for (int i = 0; i < x.count; i++) {
+            if (strstr(x.tensors[i].name, ".adam_")) continue;
+            for (size_t k = 0; k < x.tensors[i].numel; k++) {
+                top = fmax(top, fabs(x.tensors[i].data[k]));
+                diff = fmax(diff, fabs((double)x.tensors[i].data[k] - y.tensors[i].data[k]));
+            }
+        }
+        diff /= top;
+    }
+    nlcl_tensor_dict_free(&x);
+    nlcl_tensor_dict_free(&y);
+    return diff;
+}
+
+static void test_jobs(void) {
+    make_data();
+    job_run one;
+    char one_dir[600], two_dir[600], stop_dir[600], p[700];
+    snprintf(one_dir, sizeof one_dir, "%s", test_path("one"));
+    snprintf(two_dir, sizeof two_dir, "%s", test_path("two"));
+    snprintf(stop_dir, sizeof stop_dir, "%s", test_path("stopped"));
+    job_init(&one, one_dir, 3);
+    CHECK_OK(nlcl_train_run(&one.job));
+    job_run j[2];
+    run_job_ranks(j, two_dir, 3, 0);
+    CHECK_MSG(j[0].s == NLCL_OK && j[1].s == NLCL_OK, "%s / %s", j[0].msg, j[1].msg);
+    snprintf(p, sizeof p, "%s/checkpoint.safetensors", one_dir);
+    char q[700];
+    snprintf(q, sizeof q, "%s/checkpoint.safetensors", two_dir);
+    double d = file_diff(p, q);
+    printf("nlcl_train_run, 2 ranks vs 1 process, 3 iterations: %.3g of the largest weight\n", d);
+    CHECK_MSG(d < 1e-4, "%g", d);
+    snprintf(p, sizeof p, "%s/samples/00000002.png", two_dir);
+    CHECK(access(p, F_OK) == 0);
+
+    run_job_ranks(j, stop_dir, 3, 1);
+    CHECK_MSG(j[0].s == NLCL_ERR_INTERRUPTED && j[1].s == NLCL_ERR_INTERRUPTED, "%s / %s", j[0].msg, j[1].msg);
+    CHECK_MSG(test_contains(j[0].msg, "stopped at iteration 0"), "%s", j[0].msg);
+    snprintf(p, sizeof p, "%s/checkpoint.safetensors", stop_dir);
+    CHECK(access(p, F_OK) == 0);
+}
+
 int main(void) {
     nlcl_set_num_threads(1); /* one OpenMP thread per rank */
     nlcl_conv2d_set_algorithm(NLCL_CONV_DIRECT); /* nothing measured by two threads at once */
@@ -289,5 +415,6 @@ int main(void) {
     CHECK(nlcl_trainer_intact(rr[0].t) && nlcl_trainer_iteration(rr[0].t) == 2);
     CHECK(weight_diff(rr[0].t, rr[1].t) == 0);
     for (int r = 0; r < 2; r++) nlcl_trainer_free(rr[r].t);
+    test_jobs();
     return test_finish("test_train_dist");
 }
