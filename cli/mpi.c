@@ -12,7 +12,10 @@
 #include <mpi.h>
 #endif
 
-static int g_rank = 0, g_size = 1, g_started = 0, g_failed = 0;
+static int g_rank = 0, g_size = 1, g_failed = 0;
+#ifdef NLCL_HAVE_MPI
+static int g_started = 0; /* MPI_Init done */
+#endif
 
 /* The number of processes a launcher started (mpirun, srun with PMI), or 0
  * when none did. */

@@ -30,6 +30,10 @@ fi
 # one core each is enough; the tests' OMP_NUM_THREADS=2 would oversubscribe
 MPI=(timeout 300 mpirun --allow-run-as-root --oversubscribe --bind-to none -x OMP_NUM_THREADS=1 -x GOMP_SPINCOUNT)
 export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-100000}
+# in containers that forbid process_vm_readv (Docker without CAP_SYS_PTRACE)
+# Open MPI's shared-memory single copy fails; copying through the shared
+# segment works everywhere
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 # Under ASan (scripts/test.sh --sanitize) LeakSanitizer reports Open MPI's own
 # allocations, from components it has unloaded (no names left to suppress): the
 # ranks run without leak checks. test_train_dist checks the memory of the same
@@ -89,6 +93,12 @@ check "derain: a missing input, 2 ranks: status 1" status 1
 check "... named once" test "$(grep -c 'nonexistent' "$T/err")" -eq 1
 check "... no output folder made" test ! -e "$T/four"
 
+# ---- commands that run in one process ----
+"${MPI[@]}" -np 2 "$NLCL" synth --scenes 1 -o "$T/syn2" 2>"$T/err"; rc=$?
+check "synth on 2 ranks: a usage error (status 2)" status 2
+check "... said once" test "$(grep -c 'runs in one process' "$T/err")" -eq 1
+check "... nothing written" test ! -e "$T/syn2"
+
 # ---- train -----------------------------------------------------------------
 TINY=(--rainy "$T/data/rainy" --clean "$T/data/clean" --crop 32 --channels 4 --blocks 1 --ndf 4
       --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1 --threads 1 --save-every 2 --sample-every 2
@@ -127,12 +137,34 @@ check "train: --batch 3 on 2 ranks is a usage error (status 2)" status 2
 check "... saying so once" test "$(grep -c 'multiple of the 2 ranks' "$T/err")" -eq 1
 check "... no run folder" test ! -e "$T/r4"
 
+# rank 0 alone writes: rank 1 given another --out (MPMD) makes nothing there
+"${MPI[@]}" -np 1 "$NLCL" train "${TINY[@]}" --batch 2 --iters 2 --out "$T/r6" : \
+  -np 1 "$NLCL" train "${TINY[@]}" --batch 2 --iters 2 --out "$T/r6-rank1" 2>"$T/err"; rc=$?
+check "train: rank 0 writes the run folder (status $rc)" sh -c "[ $rc = 0 ] && [ -s '$T/r6/checkpoint.safetensors' ] && [ -s '$T/r6/losses.png' ]"
+check "... rank 1 writes nothing (no checkpoints, logs, samples, plots)" test ! -e "$T/r6-rank1"
+
 # ranks that see different data (MPMD: rank 1 gets another clean folder)
 mkdir -p "$T/clean2" && cp "$T/data/clean/"*.png "$T/clean2/" && rm "$(ls "$T/clean2/"*.png | head -1)"
 "${MPI[@]}" -np 1 "$NLCL" train "${TINY[@]}" --batch 2 --iters 2 --out "$T/r5" : \
   -np 1 "$NLCL" train "${TINY[@]}" --clean "$T/clean2" --batch 2 --iters 2 --out "$T/r5" 2>"$T/err"; rc=$?
 check "train: ranks with different data stop (status 1), no hang" status 1
 check "... rank 1 named" has "rank 1"
+
+# ---- a build without MPI (nlcl_nompi: the same command built without it) ----
+NOMPI="${NLCL_BUILD_DIR:-build}/nlcl_nompi"
+if [ -x "$NOMPI" ]; then
+  check "without MPI: nlcl --version says so" sh -c "'$NOMPI' --version | grep -q '^MPI: none'"
+  "${MPI[@]}" -np 2 "$NOMPI" train "${TINY[@]}" --batch 2 --iters 2 --out "$T/n2" 2>"$T/err"; rc=$?
+  check "without MPI: mpirun -np 2 nlcl train refused (status 1)" status 1
+  check "... saying why once" test "$(grep -c 'built without MPI' "$T/err")" -eq 1
+  check "... no run folder" test ! -e "$T/n2"
+  "${MPI[@]}" -np 1 "$NOMPI" train "${TINY[@]}" --batch 2 --iters 4 --out "$T/n1" 2>"$T/err"; rc=$?
+  check "without MPI: mpirun -np 1 trains as one process (status $rc)" status 0
+  d=$(reldiff "$T/r1/checkpoint.safetensors" "$T/n1/checkpoint.safetensors")
+  check "... the same weights within 1e-4 ($d)" lt "$d" 1e-4
+else
+  echo "(no $NOMPI: the test of a build without MPI is left out)"
+fi
 
 # ---- stopping ----------------------------------------------------------------
 # a run long enough to be stopped: 30 iterations of about a tenth of a second
