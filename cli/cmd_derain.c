@@ -205,12 +205,11 @@ static int check_resources(derain_opts *o) {
                                          "number of bytes",
                                o->mem_limit);
     if (o->scratch && !nlcl_is_dir(o->scratch)) {
-        if (cli_rank == 0) fprintf(stderr, "nlcl derain: --scratch %s: no such folder\n", o->scratch);
+        fprintf(stderr, "nlcl derain: --scratch %s: no such folder\n", o->scratch);
         return CLI_EXIT_FAIL;
     }
     if (o->precision == 1 && !nlcl_bf16_supported()) {
-        if (cli_rank == 0) /* every rank has the same CPU and arguments */
-            fprintf(stderr, "nlcl derain: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
+        fprintf(stderr, "nlcl derain: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
                         "this one has none (use --precision fp32)\n");
         return CLI_EXIT_FAIL;
     }

@@ -29,6 +29,50 @@ nlcl_status nlcl_dist_agree(const nlcl_train_comm *comm, nlcl_status s, int *sto
     return NLCL_OK;
 }
 
+nlcl_status nlcl_dist_check_batch(const nlcl_train_comm *comm, int batch) {
+    int ranks = nlcl_dist_on(comm) ? comm->size : 1;
+    if (batch % ranks != 0)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "train: --batch %d is not a multiple of the %d ranks (each takes an "
+                              "equal share)", batch, ranks);
+    return NLCL_OK;
+}
+
+/* The gradients of `which` averaged over the ranks. */
+static nlcl_status mean_grads(const nlcl_train_comm *comm, nlcl_trainer *t, nlcl_dist_nets which) {
+    for (int id = 0; id < NLCL_NET_COUNT; id++) {
+        nlcl_params *p = nlcl_trainer_params(t, (nlcl_net_id)id);
+        int in = which == NLCL_DIST_D    ? id == NLCL_NET_D
+                 : which == NLCL_DIST_GB ? id == NLCL_NET_GB
+                                         : id != NLCL_NET_D;
+        if (in && p && p->grad && nlcl_net_trainable((nlcl_net_id)id))
+            NLCL_TRY(nlcl_dist_mean_f(comm, p->grad, p->total));
+    }
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_dist_share(const nlcl_train_comm *comm, nlcl_trainer *t, nlcl_status s,
+                            volatile sig_atomic_t *stop, const char *where, double *loss,
+                            nlcl_dist_nets which) {
+    if (!nlcl_dist_on(comm)) return s;
+    int asked = stop && *stop;
+    NLCL_TRY(nlcl_dist_agree(comm, s, stop ? &asked : NULL, where));
+    if (asked)
+        return nlcl_error_set(NLCL_ERR_INTERRUPTED,
+                              "train: stopped in iteration %lld, before any weight changed",
+                              (long long)nlcl_trainer_iteration(t) + 1);
+    if (loss) NLCL_TRY(nlcl_dist_mean_d(comm, loss, 1));
+    return mean_grads(comm, t, which);
+}
+
+nlcl_status nlcl_dist_mean_losses(const nlcl_train_comm *comm, nlcl_losses *L) {
+    double v[NLCL_LOSS_COUNT];
+    for (int k = 0; k < NLCL_LOSS_COUNT; k++) v[k] = nlcl_loss_get(L, (nlcl_loss_term)k);
+    NLCL_TRY(nlcl_dist_mean_d(comm, v, NLCL_LOSS_COUNT));
+    for (int k = 0; k < NLCL_LOSS_COUNT; k++) nlcl_loss_set(L, (nlcl_loss_term)k, v[k]);
+    return NLCL_OK;
+}
+
 nlcl_status nlcl_dist_mean_f(const nlcl_train_comm *comm, float *v, size_t n) {
     if (!nlcl_dist_on(comm) || n == 0) return NLCL_OK;
     if (comm->allreduce(comm->ctx, v, n, NLCL_COMM_FLOAT, NLCL_COMM_SUM) != 0) return comm_failed();

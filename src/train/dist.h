@@ -8,7 +8,9 @@
 #ifndef NLCL_TRAIN_DIST_H
 #define NLCL_TRAIN_DIST_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nlcl/status.h"
 #include "nlcl/train.h"
@@ -24,6 +26,28 @@ int nlcl_dist_on(const nlcl_train_comm *comm);
  * when another one did (K the first of them); NLCL_OK otherwise, with *stop
  * set when any rank asked to stop (stop may be NULL: none asks). */
 nlcl_status nlcl_dist_agree(const nlcl_train_comm *comm, nlcl_status s, int *stop, const char *where);
+
+/* INVALID_ARG unless the ranks divide the global batch (each takes an equal
+ * share): "train: --batch B is not a multiple of the N ranks ...". */
+nlcl_status nlcl_dist_check_batch(const nlcl_train_comm *comm, int batch);
+
+/* Which networks' gradients a step averages over the ranks. */
+typedef enum nlcl_dist_nets {
+    NLCL_DIST_D,  /* D (the D step) */
+    NLCL_DIST_G,  /* every trained network but D (the G step) */
+    NLCL_DIST_GB  /* G_B alone (a warm-up step) */
+} nlcl_dist_nets;
+/* Half of a step of t on several ranks: agree on this rank's status s (and,
+ * when stop is not NULL, on the stop requests: a stop is then
+ * NLCL_ERR_INTERRUPTED "train: stopped in iteration K, before any weight
+ * changed"), then replace *loss (unless NULL) and the gradients of `which`
+ * by their means over the ranks: the whole batch's mean loss and its
+ * gradient. Returns s when this rank failed (nlcl_dist_agree). */
+nlcl_status nlcl_dist_share(const nlcl_train_comm *comm, nlcl_trainer *t, nlcl_status s,
+                            volatile sig_atomic_t *stop, const char *where, double *loss,
+                            nlcl_dist_nets which);
+/* Replace every loss term of L by its mean over the ranks. */
+nlcl_status nlcl_dist_mean_losses(const nlcl_train_comm *comm, nlcl_losses *L);
 
 /* Replace n values by their mean over the ranks (sum, then / size). */
 nlcl_status nlcl_dist_mean_f(const nlcl_train_comm *comm, float *v, size_t n);

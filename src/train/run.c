@@ -589,10 +589,7 @@ nlcl_status nlcl_train_run(const nlcl_train_job *job) {
     run r = {0};
     r.comm = nlcl_dist_on(job->comm) ? job->comm : NULL;
     r.root = !r.comm || r.comm->rank == 0;
-    if (r.comm && job->cfg.batch % r.comm->size != 0) /* the same answer on every rank */
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "train: --batch %d is not a multiple of the %d ranks (each takes an "
-                              "equal share)", job->cfg.batch, r.comm->size);
+    NLCL_TRY(nlcl_dist_check_batch(r.comm, job->cfg.batch)); /* the same answer on every rank */
     nlcl_train_job others; /* ranks other than 0 call none of the job's functions */
     if (!r.root) {
         others = *job;

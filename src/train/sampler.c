@@ -209,6 +209,18 @@ void nlcl_search_skip(int h, int w, nlcl_sampling mode, int k, nlcl_rng *rng) {
     nlcl_rng_below(rng, (uint32_t)(w - 31));
 }
 
+nlcl_status nlcl_search_share(const float *x, int n, int n_all, int b0, int c, int h, int w,
+                              nlcl_layout layout, nlcl_sampling mode, int k, nlcl_rng *rng,
+                              int32_t *ids) {
+    for (int b = 0; b < n_all; b++)
+        if (b < b0 || b >= b0 + n)
+            nlcl_search_skip(h, w, mode, k, rng);
+        else
+            NLCL_TRY(nlcl_search(x, n, c, h, w, layout, b - b0, mode, k, rng, -1, -1,
+                                 ids + (size_t)(b - b0) * k, NULL, NULL, NULL));
+    return NLCL_OK;
+}
+
 void nlcl_map_ids(const int32_t *ids, int k, int h, int w, int ht, int wt, int32_t *out) {
     for (int i = 0; i < k; i++) {
         int y = ids[i] / w, x = ids[i] % w;

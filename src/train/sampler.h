@@ -38,6 +38,13 @@ nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout 
  * other ranks' images this way, so that its own images get the numbers a
  * single process gives them. Assumes the arguments nlcl_search accepts. */
 void nlcl_search_skip(int h, int w, nlcl_sampling mode, int k, nlcl_rng *rng);
+/* nlcl_search (drawn anchors) for images b0 .. b0 + n - 1 of a batch of
+ * n_all, image after image from one stream: x holds those n images, ids gets
+ * n x k; for the other images rng draws what their search would
+ * (nlcl_search_skip). With b0 0 and n = n_all: every image searched. */
+nlcl_status nlcl_search_share(const float *x, int n, int n_all, int b0, int c, int h, int w,
+                              nlcl_layout layout, nlcl_sampling mode, int k, nlcl_rng *rng,
+                              int32_t *ids);
 
 /* Map k ids of an h x w map onto a ht x wt tap: (floor(y*ht/h), floor(x*wt/w)). */
 void nlcl_map_ids(const int32_t *ids, int k, int h, int w, int ht, int wt, int32_t *out);

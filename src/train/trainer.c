@@ -207,11 +207,8 @@ nlcl_status nlcl_trainer_create_shared(const nlcl_train_config *cfg, const nlcl_
                                        nlcl_trainer **out) {
     *out = NULL;
     NLCL_TRY(nlcl_train_config_check(cfg));
+    NLCL_TRY(nlcl_dist_check_batch(comm, cfg->batch));
     int ranks = nlcl_dist_on(comm) ? comm->size : 1;
-    if (cfg->batch % ranks != 0)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "train: --batch %d is not a multiple of the %d ranks (each takes an "
-                              "equal share)", cfg->batch, ranks);
     nlcl_trainer *t = calloc(1, sizeof *t);
     if (!t) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
     t->cfg = *cfg;
@@ -271,14 +268,8 @@ static nlcl_status sample(nlcl_trainer *t, const float *x, int c, int h, int w, 
         return NLCL_OK;
     }
     double t0 = nlcl_now_s();
-    /* the images of the whole batch draw from one stream in turn: this
-     * rank's share searches, the others' only draw (nlcl_search_skip) */
-    for (int b = 0; b < t->n_all; b++)
-        if (b < t->b0 || b >= t->b0 + t->n)
-            nlcl_search_skip(h, w, mode, k, &t->rng);
-        else
-            NLCL_TRY(nlcl_search(x, t->n, c, h, w, l, b - t->b0, mode, k, &t->rng, -1, -1,
-                                 ids + (size_t)(b - t->b0) * k, NULL, NULL, NULL));
+    /* the whole batch draws from one stream: this rank's share searches */
+    NLCL_TRY(nlcl_search_share(x, t->n, t->n_all, t->b0, c, h, w, l, mode, k, &t->rng, ids));
     t->search_s += nlcl_now_s() - t0;
     return NLCL_OK;
 }
@@ -610,54 +601,6 @@ double nlcl_trainer_lr(const nlcl_trainer *t, int64_t it) {
     return nlcl_lr_linear_decay(c->lr, it, c->iters - decay, decay);
 }
 
-/* Which networks' gradients a step averages over the ranks. */
-typedef enum share_set { SHARE_D, SHARE_G, SHARE_GB } share_set;
-
-/* The gradients of D, of the G step's networks, or of G_B alone (the
- * warm-up), averaged over the ranks: the gradient of the whole batch's mean
- * loss. */
-static nlcl_status share_grads(nlcl_trainer *t, share_set which) {
-    for (int id = 0; id < NLCL_NET_COUNT; id++) {
-        nlcl_params *p = nlcl_trainer_params(t, (nlcl_net_id)id);
-        int in = which == SHARE_D ? id == NLCL_NET_D : which == SHARE_GB ? id == NLCL_NET_GB : id != NLCL_NET_D;
-        if (in && p && p->grad && nlcl_net_trainable((nlcl_net_id)id))
-            NLCL_TRY(nlcl_dist_mean_f(t->comm, p->grad, p->total));
-    }
-    return NLCL_OK;
-}
-
-/* With several ranks: agree after this rank's part of the first half of an
- * iteration (status s, a stop request). A stop here leaves every weight as
- * the last iteration left it. */
-static nlcl_status agree_first(nlcl_trainer *t, nlcl_status s, const char *where) {
-    int stop = t->stop && *t->stop;
-    NLCL_TRY(nlcl_dist_agree(t->comm, s, &stop, where));
-    if (stop)
-        return nlcl_error_set(NLCL_ERR_INTERRUPTED,
-                              "train: stopped in iteration %lld, before any weight changed",
-                              (long long)t->iter + 1);
-    return NLCL_OK;
-}
-
-/* With several ranks: agree after this rank's part of the D step, then
- * average its loss and gradients. */
-static nlcl_status share_d_step(nlcl_trainer *t, nlcl_status s, double *ld) {
-    NLCL_TRY(agree_first(t, s, "in the forward passes or D's gradient"));
-    NLCL_TRY(nlcl_dist_mean_d(t->comm, ld, 1));
-    return share_grads(t, SHARE_D);
-}
-
-/* With several ranks: agree after this rank's part of the G step, then
- * average every loss term and the gradients. */
-static nlcl_status share_g_step(nlcl_trainer *t, nlcl_status s, nlcl_losses *L) {
-    NLCL_TRY(nlcl_dist_agree(t->comm, s, NULL, "in the G step"));
-    double v[NLCL_LOSS_COUNT];
-    for (int k = 0; k < NLCL_LOSS_COUNT; k++) v[k] = nlcl_loss_get(L, (nlcl_loss_term)k);
-    NLCL_TRY(nlcl_dist_mean_d(t->comm, v, NLCL_LOSS_COUNT));
-    for (int k = 0; k < NLCL_LOSS_COUNT; k++) nlcl_loss_set(L, (nlcl_loss_term)k, v[k]);
-    return share_grads(t, SHARE_G);
-}
-
 /* After a step: the momentum key encoder and the EMA of G_B follow G_B. */
 static void averages(nlcl_trainer *t) {
     if (t->use_key) {
@@ -679,7 +622,9 @@ static nlcl_status warmup_grads(nlcl_trainer *t, const float *B, const float *B_
     L->synth = nlcl_l1_forward(t->r_syn.out, B, img);
     memset(t->d_syn, 0, img * sizeof(float));
     nlcl_l1_backward(t->r_syn.out, B, img, (float)t->cfg.w_synth, t->d_syn, NULL);
-    return nlcl_gen_backward(&t->gb, &t->gpl, &t->r_syn, &t->gws, t->d_syn, NULL, 0, NULL, 1);
+    NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_syn, &t->gws, t->d_syn, NULL, 0, NULL, 1));
+    nlcl_gen_zero_normed_bias_grads(&t->gb); /* exactly 0 (not noise), as in the G step */
+    return NLCL_OK;
 }
 
 /* A warm-up iteration: G_B alone on the synthetic pairs (docs/TRAINING.md),
@@ -690,11 +635,8 @@ static nlcl_status warmup_step(nlcl_trainer *t, const float *B_all, double lr, n
     t->stepped_d = 0;
     memset(L, 0, sizeof *L);
     nlcl_status s = warmup_grads(t, B, B_all, L);
-    if (t->comm) {
-        NLCL_TRY(agree_first(t, s, "in the warm-up step"));
-        NLCL_TRY(nlcl_dist_mean_d(t->comm, &L->synth, 1));
-        NLCL_TRY(share_grads(t, SHARE_GB));
-    }
+    if (t->comm)
+        NLCL_TRY(nlcl_dist_share(t->comm, t, s, t->stop, "in the warm-up step", &L->synth, NLCL_DIST_GB));
     NLCL_TRY(s);
     L->G = t->cfg.w_synth * L->synth;
     NLCL_TRY(check_finite(t, nlcl_loss_name(NLCL_LOSS_SYNTH), L->synth));
@@ -719,14 +661,16 @@ nlcl_status nlcl_trainer_step(nlcl_trainer *t, const float *O, const float *B, n
     t->stepped_d = 0;
     nlcl_status s = forward(t, O + share, B + share, B);
     if (s == NLCL_OK) s = nlcl_trainer_d_grads(t, &ld);
-    if (t->comm) NLCL_TRY(share_d_step(t, s, &ld));
+    if (t->comm) /* agree, then average over the ranks */
+        NLCL_TRY(nlcl_dist_share(t->comm, t, s, t->stop, "in the forward passes or D's gradient", &ld, NLCL_DIST_D));
     NLCL_TRY(s);
     NLCL_TRY(check_finite(t, nlcl_loss_name(NLCL_LOSS_D), ld));
     NLCL_TRY(check_grads(t, NLCL_NET_D));
     adam(t, NLCL_NET_D, lr);
     t->stepped_d = 1;
     s = nlcl_trainer_g_grads(t, &L);
-    if (t->comm) NLCL_TRY(share_g_step(t, s, &L));
+    if (t->comm) NLCL_TRY(nlcl_dist_share(t->comm, t, s, NULL, "in the G step", NULL, NLCL_DIST_G));
+    if (t->comm) NLCL_TRY(nlcl_dist_mean_losses(t->comm, &L));
     NLCL_TRY(s);
     L.D = ld;
     for (int k = NLCL_LOSS_GAN; k < NLCL_LOSS_COUNT; k++)
