@@ -107,6 +107,9 @@ static void on_saved(void *ctx, const char *run_dir, int64_t iter) {
     ui *u = ctx;
     (void)iter;
     char why[512];
+    /* stopping under mpirun, SIGKILL may follow within a second: no plot,
+     * which would leave its temporary file (the next run draws it) */
+    if (g_stop && cli_mpi_size() > 1) return;
     if (u->plot_failed || cli_plot_losses(run_dir, why, sizeof why) == 0) return;
     u->plot_failed = 1;
     if (u->tty) fprintf(stderr, "\r\033[K");
