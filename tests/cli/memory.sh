@@ -6,7 +6,10 @@
 set -u
 source "$(dirname "$0")/common.bash"
 
-"$NLCL" synth --scenes 1 --scene-size 150 -o "$T/data" >/dev/null 2>&1
+size=150 # under scripts/valgrind.sh (the command a valgrind wrapper) a small scene: the streamed
+          # run's many small bands took longer than the suite's timeout there
+if [ "$(head -c 2 "$NLCL")" = "#!" ] && grep -q valgrind "$NLCL"; then size=40; fi
+"$NLCL" synth --scenes 1 --scene-size $size -o "$T/data" >/dev/null 2>&1
 IN="$T/data/rainy/scene0001.png"
 mkdir -p "$T/scratch"
 "$NLCL" derain -q -o "$T/mem.png" "$IN"; rc=$?
