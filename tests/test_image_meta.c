@@ -782,6 +782,40 @@ static void transparency(void) {
     CHECK(info.transparent == 0);
     nlcl_image_free(&im);
     nlcl_image_set_refuse_transparent(0);
+    /* TIFF: an alpha extra sample, contiguous RGBA and planar grey+alpha
+     * (16-bit); an extra sample that is not alpha counts nothing */
+    for (int i = 0; i < N; i++) rgba[4 * i + 3] = (uint8_t)(i % 3 == 0 ? 0 : i % 3 == 1 ? 128 : 255);
+    for (int k = 0; k < 3; k++) {
+        TIFF *t = TIFFOpen(tpath("alpha.tif"), "w");
+        const int planar = k == 1, spp = k == 1 ? 2 : 4, bps = k == 1 ? 16 : 8;
+        uint16_t ex = k == 2 ? EXTRASAMPLE_UNSPECIFIED : EXTRASAMPLE_UNASSALPHA;
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)W);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)H);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bps);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, k == 1 ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_RGB);
+        TIFFSetField(t, TIFFTAG_PLANARCONFIG, planar ? PLANARCONFIG_SEPARATE : PLANARCONFIG_CONTIG);
+        TIFFSetField(t, TIFFTAG_EXTRASAMPLES, 1, &ex);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, (uint32_t)H);
+        if (planar) {
+            uint16_t row[W];
+            for (int p = 0; p < 2; p++)
+                for (int y = 0; y < H; y++) {
+                    for (int x = 0; x < W; x++)
+                        row[x] = p ? (y * W + x == 5 ? 65534 : 65535) : (uint16_t)(x * 999);
+                    TIFFWriteScanline(t, row, (uint32_t)y, (uint16_t)p);
+                }
+        } else {
+            for (int y = 0; y < H; y++) TIFFWriteScanline(t, rgba + (size_t)y * W * 4, (uint32_t)y, 0);
+        }
+        TIFFClose(t);
+        CHECK_OK(nlcl_image_load(tpath("alpha.tif"), &im, &info));
+        uint64_t w = k == 0 ? want : k == 1 ? 1 : 0;
+        CHECK_MSG(info.transparent == w, "TIFF case %d: %llu transparent, want %llu", k,
+                  (unsigned long long)info.transparent, (unsigned long long)w);
+        if (k == 1 && im.data) CHECK(px(&im, 0, 0, 1) == (float)(999 / 65535.0 * 2 - 1));
+        nlcl_image_free(&im);
+    }
     /* the command refuses a transparent input and writes nothing */
     const char *bin = getenv("NLCL_BIN");
     if (bin) {

@@ -41,7 +41,8 @@
  * e.g. "Premature end of JPEG file", is an error, since libjpeg would fill
  * the damaged part with grey), strips or tiles, either
  * planar configuration; extra samples are dropped like alpha (an associated,
- * i.e. premultiplied, alpha therefore leaves the colour composited on black).
+ * i.e. premultiplied, alpha therefore leaves the colour composited on black;
+ * the transparent pixels of an alpha sample are counted, info->transparent).
  * CMYK, Lab, float/signed/32-bit samples and
  * YCbCr without JPEG compression are NLCL_ERR_UNSUPPORTED.
  * BMP: BITMAPINFOHEADER/V4/V5, bottom-up or top-down, 1/4/8-bit palette,

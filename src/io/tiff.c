@@ -168,6 +168,8 @@ enum { KIND_GREY, KIND_RGB, KIND_PALETTE };
 typedef struct tiff_dec {
     int kind, bits, spp; /* spp: samples per pixel in one row buffer (1 if planar) */
     const float *lut;    /* sample value -> x; palette: 3 tables of 2^bits entries */
+    int alpha;           /* sample (planar: plane) index of an alpha extra sample, or -1 */
+    uint64_t *clear;     /* count of pixels whose alpha is below its maximum */
 } tiff_dec;
 
 static inline unsigned get_sample(const uint8_t *row, size_t i, int bits) {
@@ -190,6 +192,13 @@ static inline unsigned get_sample(const uint8_t *row, size_t i, int bits) {
 static void put_run(const tiff_dec *t, nlcl_image *img, size_t y, size_t x0, size_t n,
                     const uint8_t *buf, int plane) {
     const size_t W = (size_t)img->width, P = W * (size_t)img->height;
+    if (t->alpha >= 0) { /* alpha is dropped; its transparent pixels counted */
+        const unsigned amax = (1u << t->bits) - 1;
+        const size_t step = plane >= 0 ? 1 : (size_t)t->spp, off = plane >= 0 ? 0 : (size_t)t->alpha;
+        if (plane < 0 || plane == t->alpha)
+            for (size_t x = 0; x < n; x++) *t->clear += get_sample(buf, x * step + off, t->bits) != amax;
+        if (plane == t->alpha) return;
+    }
     float *d = img->data + y * W + x0;
     const float *lut = t->lut;
     const size_t spp = (size_t)t->spp;
@@ -283,6 +292,18 @@ static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c, const char *domain) {
                               domain, src->name, pages > 100 ? "more than " : "",
                               pages > 100 ? 100 : pages);
     return NLCL_OK;
+}
+
+/* The sample index of the first extra sample that is alpha (associated or
+ * unassociated) right after the colour samples, or -1. */
+static int alpha_sample(TIFF *tif, int kind, unsigned spp) {
+    uint16_t n = 0, *types = NULL;
+    const unsigned colour = kind == KIND_RGB ? 3 : 1;
+    if (kind == KIND_PALETTE || spp <= colour ||
+        !TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &n, &types) || !n || !types)
+        return -1;
+    return types[0] == EXTRASAMPLE_ASSOCALPHA || types[0] == EXTRASAMPLE_UNASSALPHA ? (int)colour
+                                                                                     : -1;
 }
 
 /* The status and message for a failed libtiff call. */
@@ -548,12 +569,14 @@ static nlcl_status read_pixels(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, int k
     if (hd->photo == PHOTOMETRIC_YCBCR && !TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
         return tiff_failure(c, domain, name, "JPEG colour conversion");
     const int contig = hd->planar == PLANARCONFIG_CONTIG || hd->spp == 1;
-    tiff_dec t = {.kind = kind, .bits = hd->bps, .spp = contig ? hd->spp : 1, .lut = NULL};
+    tiff_dec t = {.kind = kind, .bits = hd->bps, .spp = contig ? hd->spp : 1, .lut = NULL,
+                  .alpha = alpha_sample(tif, kind, hd->spp), .clear = &c->src->transparent};
     float *lut = NULL;
     nlcl_status s = make_lut(tif, hd, kind, domain, name, &lut);
     t.lut = lut;
     if (s == NLCL_OK) s = nlcl_image_alloc_for(domain, name, img, (int)hd->w, (int)hd->h);
-    const int nplanes = contig ? 1 : (kind == KIND_RGB ? 3 : 1);
+    /* planar files: the colour planes, and the alpha plane to count it */
+    const int nplanes = contig ? 1 : t.alpha >= 0 ? t.alpha + 1 : (kind == KIND_RGB ? 3 : 1);
     if (s == NLCL_OK)
         s = TIFFIsTiled(tif) ? read_tiles(tif, c, hd, &t, nplanes, domain, img)
                              : read_strips(tif, c, hd, &t, nplanes, domain, img);
