@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nlcl/files.h"
 #include "harness.h"
@@ -219,10 +220,79 @@ static void eval_outputs(void) {
     free(c);
 }
 
+/* Folder listings: .jpe/.jfif are images; WebP, HEIC, GIF... are listed
+ * as unreadable (for "skipped" reports) instead of left out unsaid;
+ * recursion keeps the tree, skips hidden folders and does not follow a
+ * symbolic link to a folder (here a loop). */
+static void listing(void) {
+    const char *dir = test_tmpdir();
+    char root[1200], p[1400];
+    snprintf(root, sizeof root, "%s/tree", dir);
+    const char *dirs[] = {"", "/sub", "/sub/deeper", "/.hidden"};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        snprintf(p, sizeof p, "%s%s", root, dirs[i]);
+        mkdir(p, 0777);
+    }
+    nlcl_image img = {0};
+    CHECK_OK(nlcl_image_alloc(&img, 4, 4));
+    const char *jpegs[] = {"b.JFIF", "c.jpe", "sub/deeper/e.jpg"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s.tmp.jpg", root, jpegs[i]);
+        CHECK_OK(nlcl_image_save_jpeg(p, &img, NLCL_QUANT_ROUND, 90));
+        char q[1400];
+        snprintf(q, sizeof q, "%s/%s", root, jpegs[i]);
+        CHECK(rename(p, q) == 0);
+    }
+    const char *pngs[] = {"a.png", "sub/f.png", ".hidden/h.png"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, pngs[i]);
+        CHECK_OK(nlcl_image_save_png(p, &img, NLCL_QUANT_ROUND, 0));
+    }
+    nlcl_image_free(&img);
+    const char *others[] = {"d.webp", "e.HEIC", "sub/g.gif", "notes.txt"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, others[i]);
+        FILE *f = fopen(p, "w");
+        if (f) fclose(f);
+    }
+    snprintf(p, sizeof p, "%s/sub/loop", root);
+    CHECK(symlink("..", p) == 0);
+    char **paths = NULL, **bad = NULL;
+    int n = 0, nb = 0;
+    CHECK_OK(nlcl_list_images_ex(root, 1, &paths, &n, &bad, &nb));
+    static const char *want[] = {"a.png", "b.JFIF", "c.jpe", "sub/deeper/e.jpg", "sub/f.png"};
+    static const char *want_bad[] = {"d.webp", "e.HEIC", "sub/g.gif"};
+    CHECK_MSG(n == 5 && nb == 3, "recursive: %d images, %d unreadable", n, nb);
+    for (int i = 0; i < n && i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, want[i]);
+        CHECK_MSG(!strcmp(paths[i], p), "image %d: %s", i, paths[i]);
+    }
+    for (int i = 0; i < nb && i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, want_bad[i]);
+        CHECK_MSG(!strcmp(bad[i], p), "unreadable %d: %s", i, bad[i]);
+    }
+    for (int i = 0; i < n; i++) { /* .jfif and .jpe are read as JPEG */
+        nlcl_image_info info;
+        CHECK_OK(nlcl_image_probe(paths[i], &info));
+    }
+    nlcl_list_free(paths);
+    nlcl_list_free(bad);
+    CHECK_OK(nlcl_list_images_ex(root, 0, &paths, &n, &bad, &nb));
+    CHECK(n == 3 && nb == 2);
+    nlcl_list_free(paths);
+    nlcl_list_free(bad);
+    CHECK_OK(nlcl_list_images(root, &paths, &n));
+    CHECK(n == 3);
+    nlcl_list_free(paths);
+    CHECK(!strcmp(nlcl_unreadable_image_format("x.Webp"), "WebP") &&
+          nlcl_unreadable_image_format("x.png") == NULL && nlcl_is_image_name("y.JPE"));
+}
+
 int main(void) {
     utf8_tables();
     long_names();
     safetensors_utf8();
     eval_outputs();
+    listing();
     return test_finish("test_names");
 }

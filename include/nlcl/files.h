@@ -10,8 +10,13 @@
 
 NLCL_API_BEGIN
 
-/* 1 if the name ends in .png, .jpg, .jpeg, .tif, .tiff or .bmp (any case). */
+/* 1 if the name ends in .png, .jpg, .jpeg, .jpe, .jfif, .tif, .tiff or .bmp
+ * (any case): the names nlcl reads as images (by content, not by name). */
 int nlcl_is_image_name(const char *name);
+/* The format of an image name nlcl cannot read ("WebP" for .webp; HEIC,
+ * HEIF, AVIF, GIF, "JPEG 2000" for .jp2, "JPEG XL" for .jxl), else NULL:
+ * for reporting such files as skipped rather than leaving them out unsaid. */
+const char *nlcl_unreadable_image_format(const char *name);
 
 /* The image files (by extension, see above; regular files only, no
  * recursion, hidden files skipped) directly inside `dir`, as "dir/name",
@@ -19,6 +24,14 @@ int nlcl_is_image_name(const char *name);
  * nlcl_list_free. An empty folder gives count 0 and is not an error.
  * Errors: IO ("list: DIR: No such file or directory"). */
 nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count);
+/* The same, and with recursive = 1 also in every subfolder (hidden ones
+ * skipped; symbolic links to folders are not followed, so links cannot make
+ * a loop; at most 64 levels, else LIMIT), as "dir/sub/name", sorted (strcmp).
+ * unreadable (may be NULL): the files in the same places whose names say a
+ * format nlcl cannot read (nlcl_unreadable_image_format), sorted; NULL and
+ * *nunreadable = 0 when there are none. Free both with nlcl_list_free. */
+nlcl_status nlcl_list_images_ex(const char *dir, int recursive, char ***paths, int *count,
+                                char ***unreadable, int *nunreadable);
 void nlcl_list_free(char **paths);
 
 /* 1 if path is an existing directory. */

@@ -13,8 +13,22 @@
 int nlcl_is_image_name(const char *name) {
     const char *dot = strrchr(name, '.');
     if (!dot) return 0;
-    return !strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") ||
-           !strcasecmp(dot, ".tif") || !strcasecmp(dot, ".tiff") || !strcasecmp(dot, ".bmp");
+    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".jpe", ".jfif",
+                                      ".tif", ".tiff", ".bmp"};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (!strcasecmp(dot, ext[i])) return 1;
+    return 0;
+}
+
+const char *nlcl_unreadable_image_format(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot) return NULL;
+    static const char *const ext[][2] = {
+        {".webp", "WebP"}, {".heic", "HEIC"}, {".heif", "HEIF"}, {".avif", "AVIF"},
+        {".gif", "GIF"},   {".jp2", "JPEG 2000"}, {".jxl", "JPEG XL"}};
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (!strcasecmp(dot, ext[i][0])) return ext[i][1];
+    return NULL;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -27,20 +41,50 @@ void nlcl_list_free(char **paths) {
     free(paths);
 }
 
-nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count) {
-    *paths = NULL;
-    *count = 0;
+/* A growing NULL-terminated list of strings. */
+typedef struct strlist {
+    char **v;
+    size_t n, cap;
+} strlist;
+
+static int strlist_add(strlist *l, char *p) {
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 16;
+        char **nv = realloc(l->v, (nc + 1) * sizeof *nv);
+        if (!nv) return 0;
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n++] = p;
+    l->v[l->n] = NULL;
+    return 1;
+}
+
+static void strlist_free(strlist *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+#define LIST_MAX_DEPTH 64
+
+/* The images (and names of unreadable ones) of dir, into `out` (and `bad`),
+ * descending into subfolders when depth >= 0 (not through symbolic links to
+ * folders, so a link cannot make a loop). */
+static nlcl_status list_dir(const char *dir, int depth, strlist *out, strlist *bad) {
     DIR *d = opendir(dir);
     if (!d) return nlcl_error_set(NLCL_ERR_IO, "list: %s: %s", dir, strerror(errno));
-    size_t n = 0, cap = 16;
-    char **v = calloc(cap + 1, sizeof *v);
-    nlcl_status s = v ? NLCL_OK : nlcl_error_set(NLCL_ERR_NOMEM, "list: %s: out of memory", dir);
+    nlcl_status s = NLCL_OK;
     struct dirent *e;
     /* "in/" gives "in/x.png", not "in//x.png" */
     size_t dl = strlen(dir);
     const char *sep = dl && dir[dl - 1] == '/' ? "" : "/";
+    strlist sub = {0};
     while (s == NLCL_OK && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !nlcl_is_image_name(e->d_name)) continue;
+        if (e->d_name[0] == '.') continue;
+        int image = nlcl_is_image_name(e->d_name);
+        int other = !image && bad && nlcl_unreadable_image_format(e->d_name);
+        if (!image && !other && depth < 0) continue;
         size_t len = dl + strlen(e->d_name) + 2;
         char *p = malloc(len);
         if (!p) {
@@ -48,33 +92,58 @@ nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count) {
             break;
         }
         snprintf(p, len, "%s%s%s", dir, sep, e->d_name);
-        struct stat st;
-        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+        struct stat st, lst;
+        int ok = 0;
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && (image || other))
+            ok = strlist_add(image ? out : bad, p);
+        else if (depth >= 0 && lstat(p, &lst) == 0 && S_ISDIR(lst.st_mode))
+            ok = strlist_add(&sub, p);
+        else
+            ok = (free(p), 1);
+        if (!ok) {
             free(p);
-            continue;
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "list: %s: out of memory", dir);
         }
-        if (n == cap) {
-            char **nv = realloc(v, (cap * 2 + 1) * sizeof *v);
-            if (!nv) {
-                free(p);
-                s = nlcl_error_set(NLCL_ERR_NOMEM, "list: %s: out of memory", dir);
-                break;
-            }
-            v = nv;
-            cap *= 2;
-        }
-        v[n++] = p;
-        v[n] = NULL;
     }
     closedir(d);
+    if (sub.n && depth >= LIST_MAX_DEPTH)
+        s = nlcl_error_set(NLCL_ERR_LIMIT, "list: %s: folders nested deeper than %d", dir,
+                           LIST_MAX_DEPTH);
+    if (sub.n) qsort(sub.v, sub.n, sizeof *sub.v, cmp_str);
+    for (size_t i = 0; s == NLCL_OK && i < sub.n; i++) s = list_dir(sub.v[i], depth + 1, out, bad);
+    strlist_free(&sub);
+    return s;
+}
+
+nlcl_status nlcl_list_images_ex(const char *dir, int recursive, char ***paths, int *count,
+                                char ***unreadable, int *nunreadable) {
+    *paths = NULL;
+    *count = 0;
+    if (unreadable) *unreadable = NULL, *nunreadable = 0;
+    strlist out = {0}, bad = {0};
+    nlcl_status s = list_dir(dir, recursive ? 0 : -1, &out, unreadable ? &bad : NULL);
+    if (s == NLCL_OK && (out.n > INT32_MAX || bad.n > INT32_MAX))
+        s = nlcl_error_set(NLCL_ERR_LIMIT, "list: %s: too many files", dir);
+    if (s == NLCL_OK && !out.v && !(out.v = calloc(1, sizeof *out.v)))
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "list: %s: out of memory", dir);
     if (s != NLCL_OK) {
-        nlcl_list_free(v);
+        strlist_free(&out);
+        strlist_free(&bad);
         return s;
     }
-    qsort(v, n, sizeof *v, cmp_str);
-    *paths = v;
-    *count = (int)n;
+    qsort(out.v, out.n, sizeof *out.v, cmp_str);
+    *paths = out.v;
+    *count = (int)out.n;
+    if (unreadable) {
+        if (bad.n) qsort(bad.v, bad.n, sizeof *bad.v, cmp_str);
+        *unreadable = bad.v; /* NULL when none */
+        *nunreadable = (int)bad.n;
+    }
     return NLCL_OK;
+}
+
+nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count) {
+    return nlcl_list_images_ex(dir, 0, paths, count, NULL, NULL);
 }
 
 int nlcl_is_dir(const char *path) {
