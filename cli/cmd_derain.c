@@ -310,10 +310,17 @@ static int load_models(const derain_opts *o, derain_work *w) {
         fprintf(stderr, "nlcl derain: warning: --rain-model %s is a derainer (role G_B), not a "
                         "rain-layer model (G_R)\n",
                 o->rain_path);
-    if (o->verbose)
+    if (o->verbose) {
         fprintf(stderr, "model %s: %d channels, %d blocks, %zu parameters, %s arithmetic\n",
                 o->model_path ? o->model_path : "<default>", nlcl_model_channels(w->gb),
                 nlcl_model_blocks(w->gb), nlcl_model_num_params(w->gb), o->precision ? "bf16" : "fp32");
+        /* what the loader did to read it (a checkpoint's wrapper, a prefix) */
+        for (int k = 0; k < 2; k++) {
+            const nlcl_model *m = k ? w->gr : w->gb;
+            const char *imp = m ? nlcl_model_meta(m, "import") : NULL;
+            if (imp) fprintf(stderr, "  %simport: %s\n", k ? "rain model " : "", imp);
+        }
+    }
     return CLI_EXIT_OK;
 }
 

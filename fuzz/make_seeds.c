@@ -313,6 +313,7 @@ static void jpeg_seeds(void) {
     copy_fixture("jpeg", "tests/fixtures/image/grey.jpg");
     copy_fixture("jpeg", "tests/fixtures/image/prog_422.jpg");
     copy_fixture("jpeg", "tests/fixtures/image/q90_420.jpg");
+    copy_fixture("jpeg", "tests/fixtures/image/cmyk.jpg");
 }
 
 /* ---- BMP (hand-written: nlcl has no BMP writer) ------------------------------- */
@@ -588,8 +589,10 @@ static void pth_seeds(void) {
     static const char *const fixtures[] = {"tests/fixtures/weights/tiny_state.pth",
                                            "tests/fixtures/weights/double.pth",
                                            "tests/fixtures/weights/noncontig.pth",
-                                           "tests/fixtures/weights/evil.pth"};
-    for (int i = 0; i < 4; i++) {
+                                           "tests/fixtures/weights/evil.pth",
+                                           "tests/fixtures/weights/wrapped_dp.pth",
+                                           "tests/fixtures/weights/wrapped_params.pth"};
+    for (int i = 0; i < 6; i++) {
         copy_fixture("pth", fixtures[i]);
         extract_pkl(fixtures[i]);
     }

@@ -30,16 +30,28 @@
  * top-level folder: "archive" or the file's stem, depending on the torch
  * version). The importer reads it with libzip (stored or deflated entries)
  * and a restricted unpickler that understands only the opcodes torch.save
- * (protocol 2) writes for a state_dict: PROTO, FRAME, EMPTY_DICT, MARK,
- * BINUNICODE, BINPUT/LONG_BINPUT, BINGET/LONG_BINGET, GLOBAL for exactly
- * collections.OrderedDict, torch._utils._rebuild_tensor_v2 and
- * torch.<T>Storage (any storage type parses; all but torch.FloatStorage are
- * rejected as unsupported dtypes when a tensor uses them), BINPERSID with the
- * persistent id ('storage', storage_type, key, location, numel), TUPLE,
- * TUPLE1/2/3, EMPTY_TUPLE, BININT/BININT1/BININT2, NEWFALSE/NEWTRUE, NONE,
- * REDUCE (only OrderedDict() and _rebuild_tensor_v2(storage, offset, size,
- * stride, requires_grad, backward_hooks[, metadata])), SETITEM(S), BUILD on a
- * dict (the state_dict's `_metadata` attribute, ignored), STOP. Any other
+ * writes for a state_dict and for a training checkpoint around one
+ * (protocols 2 and 4): PROTO, FRAME, EMPTY_DICT, EMPTY_LIST, MARK,
+ * BINUNICODE/SHORT_BINUNICODE/BINUNICODE8, BINPUT/LONG_BINPUT/MEMOIZE,
+ * BINGET/LONG_BINGET, GLOBAL and STACK_GLOBAL for exactly
+ * collections.OrderedDict, torch._utils._rebuild_tensor_v2,
+ * torch._utils._rebuild_parameter and torch.<T>Storage (any storage type
+ * parses; all but torch.FloatStorage are rejected as unsupported dtypes when
+ * a tensor of the state_dict uses them), BINPERSID with the persistent id
+ * ('storage', storage_type, key, location, numel), TUPLE, TUPLE1/2/3,
+ * EMPTY_TUPLE, BININT/BININT1/BININT2, LONG1/LONG4, BINFLOAT,
+ * NEWFALSE/NEWTRUE, NONE, APPEND(S) on a list, REDUCE (only OrderedDict(),
+ * _rebuild_tensor_v2(storage, offset, size, stride, requires_grad,
+ * backward_hooks[, metadata]) and _rebuild_parameter(tensor, requires_grad,
+ * hooks)), SETITEM(S), BUILD on a dict (the state_dict's `_metadata`
+ * attribute, ignored), STOP. Checkpoints as people save them are found: a
+ * pickle whose dict holds other things than tensors (an epoch, an optimizer
+ * state, arguments) gives the dict under 'state_dict', 'params' or 'model'
+ * (one or two levels down; the rest is ignored), and a "module." prefix on
+ * every name (DataParallel, DistributedDataParallel) is stripped; both are
+ * said in the metadata entry "import" ("the state_dict under 'state_dict' of
+ * a checkpoint ...; the DataParallel prefix 'module.' stripped from N
+ * names"), which nlcl info and nlcl derain -v print. Any other
  * opcode or global is refused with NLCL_ERR_UNSUPPORTED naming it, e.g.
  * "weights_load: evil.pth: pickle global 'os.system' (opcode 'c' GLOBAL) is
  * not allowed ...": nothing is ever executed. The pickle (at most

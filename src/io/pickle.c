@@ -1,6 +1,7 @@
 /* The restricted unpickler of PyTorch .pth files (src/io/pickle.h). */
 #include "io/pickle.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,8 @@ const char *nlcl_pickle_kind_name(const obj *o) {
     case O_NONE: return "None";
     case O_BOOL: return "a bool";
     case O_INT: return "an int";
+    case O_FLOAT: return "a float";
+    case O_LIST: return "a list";
     case O_STR: return "a string";
     case O_TUPLE: return "a tuple";
     case O_DICT: return "a dict";
@@ -149,7 +152,7 @@ void nlcl_unpickler_free(unpickler *u) {
     for (obj *o = u->all, *n; o; o = n) {
         n = o->all_next;
         if (o->kind == O_STR) free(o->u.str.s);
-        else if (o->kind == O_TUPLE) free(o->u.tup.items);
+        else if (o->kind == O_TUPLE || o->kind == O_LIST) free(o->u.tup.items);
         else if (o->kind == O_DICT) free(o->u.dict.kv);
         free(o);
     }
@@ -236,7 +239,48 @@ static int str_is(const obj *o, const char *s) {
     return o->kind == O_STR && o->u.str.len == strlen(s) && memcmp(o->u.str.s, s, o->u.str.len) == 0;
 }
 
-/* GLOBAL "module\nname\n": the whitelist. */
+/* The whitelist of globals, for GLOBAL and STACK_GLOBAL. */
+static nlcl_status push_global(unpickler *u, const char *mod, size_t ml, const char *name,
+                               size_t nl, const char *opname) {
+    obj *g;
+#define IS(s, l, lit) (l == sizeof(lit) - 1 && memcmp(s, lit, l) == 0)
+    if (IS(mod, ml, "collections") && IS(name, nl, "OrderedDict")) {
+        NLCL_TRY(new_obj(u, O_GLOBAL, 0, &g));
+        g->u.glob.g = G_ODICT;
+    } else if (IS(mod, ml, "torch._utils") && IS(name, nl, "_rebuild_tensor_v2")) {
+        NLCL_TRY(new_obj(u, O_GLOBAL, 0, &g));
+        g->u.glob.g = G_REBUILD;
+    } else if (IS(mod, ml, "torch._utils") && IS(name, nl, "_rebuild_parameter")) {
+        NLCL_TRY(new_obj(u, O_GLOBAL, 0, &g));
+        g->u.glob.g = G_REBUILD_PARAM;
+    } else if (IS(mod, ml, "torch") && nl > 7 && memcmp(name + nl - 7, "Storage", 7) == 0 &&
+               nl < MAX_GLOBAL_LINE) {
+        for (size_t i = 0; i < nl; i++) {
+            char c = name[i];
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+                goto refuse;
+        }
+        NLCL_TRY(new_obj(u, O_GLOBAL, 0, &g));
+        g->u.glob.g = G_STORAGE_TYPE;
+        memcpy(g->u.glob.name, name, nl);
+        g->u.glob.name[nl] = '\0';
+    } else {
+        goto refuse;
+    }
+#undef IS
+    return push(u, g);
+refuse:;
+    char a[100], b[100];
+    return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                          DOMAIN ": %s: pickle global '%s.%s' (%s) is not allowed: only "
+                                 "collections.OrderedDict, torch._utils._rebuild_tensor_v2, "
+                                 "torch._utils._rebuild_parameter and torch.*Storage may appear "
+                                 "in a state_dict",
+                          u->file, nlcl_pickle_printable(mod, ml, a, sizeof a),
+                          nlcl_pickle_printable(name, nl, b, sizeof b), opname);
+}
+
+/* GLOBAL "module\nname\n" */
 static nlcl_status op_global(unpickler *u) {
     const char *line[2];
     size_t ln[2];
@@ -249,38 +293,19 @@ static nlcl_status op_global(unpickler *u) {
         ln[i] = (size_t)(nl - start);
         u->pos += ln[i] + 1;
     }
-    obj *g;
-#define IS(i, lit) (ln[i] == sizeof(lit) - 1 && memcmp(line[i], lit, ln[i]) == 0)
-    if (IS(0, "collections") && IS(1, "OrderedDict")) {
-        NLCL_TRY(new_obj(u, O_GLOBAL, 0, &g));
-        g->u.glob.g = G_ODICT;
-    } else if (IS(0, "torch._utils") && IS(1, "_rebuild_tensor_v2")) {
-        NLCL_TRY(new_obj(u, O_GLOBAL, 0, &g));
-        g->u.glob.g = G_REBUILD;
-    } else if (IS(0, "torch") && ln[1] > 7 && memcmp(line[1] + ln[1] - 7, "Storage", 7) == 0 &&
-               ln[1] < MAX_GLOBAL_LINE) {
-        for (size_t i = 0; i < ln[1]; i++) {
-            char c = line[1][i];
-            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-                goto refuse;
-        }
-        NLCL_TRY(new_obj(u, O_GLOBAL, 0, &g));
-        g->u.glob.g = G_STORAGE_TYPE;
-        memcpy(g->u.glob.name, line[1], ln[1]);
-        g->u.glob.name[ln[1]] = '\0';
-    } else {
-        goto refuse;
-    }
-#undef IS
-    return push(u, g);
-refuse:;
-    char a[100], b[100];
-    return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                          DOMAIN ": %s: pickle global '%s.%s' (opcode 'c' GLOBAL) is not allowed: "
-                                 "only collections.OrderedDict, torch._utils._rebuild_tensor_v2 "
-                                 "and torch.*Storage may appear in a state_dict",
-                          u->file, nlcl_pickle_printable(line[0], ln[0], a, sizeof a),
-                          nlcl_pickle_printable(line[1], ln[1], b, sizeof b));
+    return push_global(u, line[0], ln[0], line[1], ln[1], "opcode 'c' GLOBAL");
+}
+
+/* STACK_GLOBAL (protocol 4): module and name strings from the stack */
+static nlcl_status op_stack_global(unpickler *u) {
+    obj *mod, *name;
+    NLCL_TRY(pop(u, &name));
+    NLCL_TRY(pop(u, &mod));
+    if (mod->kind != O_STR || name->kind != O_STR || mod->u.str.len >= MAX_GLOBAL_LINE ||
+        name->u.str.len >= MAX_GLOBAL_LINE)
+        return up_fail(u, NLCL_ERR_FORMAT, "STACK_GLOBAL wants two short strings");
+    return push_global(u, mod->u.str.s, mod->u.str.len, name->u.str.s, name->u.str.len,
+                       "opcode 0x93 STACK_GLOBAL");
 }
 
 /* persistent_load(('storage', storage_type, key, location, numel)). */
@@ -345,6 +370,15 @@ static nlcl_status op_reduce(unpickler *u) {
         r->u.tensor.stride = a[3];
         return push(u, r);
     }
+    if (fn->kind == O_GLOBAL && fn->u.glob.g == G_REBUILD_PARAM) {
+        /* an nn.Parameter: (data tensor, requires_grad, backward_hooks) */
+        obj **a = args->kind == O_TUPLE ? args->u.tup.items : NULL;
+        if (!a || args->u.tup.n != 3 || a[0]->kind != O_TENSOR || a[1]->kind != O_BOOL ||
+            (a[2]->kind != O_DICT && a[2]->kind != O_NONE))
+            return up_fail(u, NLCL_ERR_FORMAT,
+                           "_rebuild_parameter arguments are not (tensor, bool, dict)");
+        return push(u, a[0]);
+    }
     char od[40], msg[200];
     snprintf(msg, sizeof msg, "opcode %s on %s is not allowed", op_desc('R', od, sizeof od),
              fn->kind == O_GLOBAL && fn->u.glob.g == G_STORAGE_TYPE ? fn->u.glob.name : nlcl_pickle_kind_name(fn));
@@ -364,12 +398,15 @@ static nlcl_status op_mark(unpickler *u) {
     return NLCL_OK;
 }
 
-/* BINUNICODE: a 4-byte length, then UTF-8 bytes */
-static nlcl_status op_binunicode(unpickler *u) {
+/* BINUNICODE ('X': a 4-byte length), SHORT_BINUNICODE (0x8c: 1 byte),
+ * BINUNICODE8 (0x8d: 8 bytes), then UTF-8 bytes */
+static nlcl_status op_binunicode(unpickler *u, int op) {
     obj *o;
-    NLCL_TRY(need(u, 4));
-    uint32_t n = rd_u32(u->p + u->pos);
-    u->pos += 4;
+    const size_t lb = op == 0x8c ? 1 : op == 'X' ? 4 : 8;
+    NLCL_TRY(need(u, lb));
+    uint64_t n = 0;
+    for (size_t i = lb; i-- > 0;) n = n << 8 | u->p[u->pos + i];
+    u->pos += lb;
     if (n > MAX_STR) return up_fail(u, NLCL_ERR_LIMIT, "string exceeds the 1 MiB limit");
     NLCL_TRY(need(u, n));
     NLCL_TRY(new_obj(u, O_STR, n / 16, &o));
@@ -418,6 +455,25 @@ static nlcl_status op_memo(unpickler *u, int op) {
         u->memo = mm;
         u->memo_cap = nc;
     }
+    if (!u->memo[idx]) u->memo_len++;
+    u->memo[idx] = u->stack[u->sp - 1];
+    return NLCL_OK;
+}
+
+/* MEMOIZE (protocol 4): BINPUT at the memo's length, as Python's pickle */
+static nlcl_status op_memoize(unpickler *u) {
+    if (u->sp <= floor_sp(u)) return up_fail(u, NLCL_ERR_FORMAT, "stack underflow");
+    size_t idx = u->memo_len;
+    if (idx >= MAX_MEMO) return up_fail(u, NLCL_ERR_LIMIT, "memo index exceeds its limit");
+    if (idx >= u->memo_cap) {
+        size_t nc = u->memo_cap ? 2 * u->memo_cap : 256;
+        obj **mm = realloc(u->memo, nc * sizeof *mm);
+        if (!mm) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+        memset(mm + u->memo_cap, 0, (nc - u->memo_cap) * sizeof *mm);
+        u->memo = mm;
+        u->memo_cap = nc;
+    }
+    if (!u->memo[idx]) u->memo_len++;
     u->memo[idx] = u->stack[u->sp - 1];
     return NLCL_OK;
 }
@@ -453,6 +509,76 @@ static nlcl_status op_build(unpickler *u) {
     return up_fail(u, NLCL_ERR_UNSUPPORTED, msg);
 }
 
+/* BINFLOAT ('G'): an 8-byte big-endian double */
+static nlcl_status op_binfloat(unpickler *u) {
+    obj *o;
+    NLCL_TRY(need(u, 8));
+    uint64_t b = 0;
+    for (int i = 0; i < 8; i++) b = b << 8 | u->p[u->pos + i];
+    u->pos += 8;
+    NLCL_TRY(new_obj(u, O_FLOAT, 0, &o));
+    memcpy(&o->u.f, &b, 8);
+    return push(u, o);
+}
+
+/* LONG1 (0x8a: 1-byte length), LONG4 (0x8b: 4 bytes): a little-endian two's
+ * complement integer; up to 8 bytes an O_INT, longer an O_FLOAT (only ever
+ * metadata beside the tensors: never a shape or an offset) */
+static nlcl_status op_long(unpickler *u, int op) {
+    obj *o;
+    const size_t lb = op == 0x8a ? 1 : 4;
+    NLCL_TRY(need(u, lb));
+    uint32_t n = lb == 1 ? u->p[u->pos] : rd_u32(u->p + u->pos);
+    u->pos += lb;
+    if (n > MAX_STR) return up_fail(u, NLCL_ERR_LIMIT, "integer exceeds the 1 MiB limit");
+    NLCL_TRY(need(u, n));
+    const unsigned char *q = u->p + u->pos;
+    u->pos += n;
+    if (n <= 8) {
+        uint64_t v = n && (q[n - 1] & 0x80) ? UINT64_MAX : 0; /* sign extension */
+        for (size_t i = n; i-- > 0;) v = v << 8 | q[i];
+        NLCL_TRY(new_obj(u, O_INT, 0, &o));
+        o->u.i = (int64_t)v;
+    } else {
+        NLCL_TRY(new_obj(u, O_FLOAT, 0, &o));
+        o->u.f = (q[n - 1] & 0x80) ? -HUGE_VAL : HUGE_VAL;
+    }
+    return push(u, o);
+}
+
+/* APPEND ('a'), APPENDS ('e'): items onto the list below */
+static nlcl_status list_append(unpickler *u, obj *l, obj *v) {
+    if (l->kind != O_LIST) return up_fail(u, NLCL_ERR_FORMAT, "APPEND target is not a list");
+    if (l->u.tup.n == l->u.tup.cap) {
+        if (l->u.tup.cap + 16 > MAX_CELLS - u->cells)
+            return nlcl_error_set(NLCL_ERR_LIMIT, DOMAIN ": %s: pickle creates more than %u objects",
+                                  u->file, MAX_CELLS);
+        size_t nc = l->u.tup.cap ? 2 * l->u.tup.cap : 16;
+        obj **it = realloc(l->u.tup.items, nc * sizeof *it);
+        if (!it) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+        u->cells += nc - l->u.tup.cap;
+        l->u.tup.items = it;
+        l->u.tup.cap = nc;
+    }
+    l->u.tup.items[l->u.tup.n++] = v;
+    return NLCL_OK;
+}
+
+static nlcl_status op_append(unpickler *u, int op) {
+    obj *v;
+    size_t m = 0;
+    if (op == 'a') {
+        NLCL_TRY(pop(u, &v));
+        if (u->sp <= floor_sp(u)) return up_fail(u, NLCL_ERR_FORMAT, "stack underflow");
+        return list_append(u, u->stack[u->sp - 1], v);
+    }
+    NLCL_TRY(pop_mark(u, &m));
+    if (m == 0 || m <= floor_sp(u)) return up_fail(u, NLCL_ERR_FORMAT, "APPENDS without a list");
+    for (size_t i = m; i < u->sp; i++) NLCL_TRY(list_append(u, u->stack[m - 1], u->stack[i]));
+    u->sp = m;
+    return NLCL_OK;
+}
+
 /* One opcode (at u->p[u->pos - 1]); *stop when it was STOP. */
 static nlcl_status step(unpickler *u, int op, obj **result, int *stop) {
     obj *o;
@@ -477,8 +603,20 @@ static nlcl_status step(unpickler *u, int op, obj **result, int *stop) {
         NLCL_TRY(new_obj(u, op == 'N' ? O_NONE : O_BOOL, 0, &o));
         o->u.i = op == 0x88;
         return push(u, o);
+    case ']':
+        NLCL_TRY(new_obj(u, O_LIST, 0, &o));
+        return push(u, o);
     case '(': return op_mark(u);
-    case 'X': return op_binunicode(u);
+    case 'X':
+    case 0x8c:
+    case 0x8d: return op_binunicode(u, op);
+    case 'G': return op_binfloat(u);
+    case 0x8a:
+    case 0x8b: return op_long(u, op);
+    case 'a':
+    case 'e': return op_append(u, op);
+    case 0x93: return op_stack_global(u);
+    case 0x94: return op_memoize(u);
     case 'J':
     case 'K':
     case 'M': return op_int(u, op);

@@ -16,8 +16,14 @@
 
 #define NLCL_PICKLE_MAX_GLOBAL_LINE 128
 
-typedef enum { O_NONE, O_BOOL, O_INT, O_STR, O_TUPLE, O_DICT, O_GLOBAL, O_STORAGE, O_TENSOR } okind;
-typedef enum { G_ODICT, G_REBUILD, G_STORAGE_TYPE } gkind;
+/* O_FLOAT: a Python float, or an int too large for int64 (LONG1/LONG4), kept
+ * apart from O_INT so that it can never be a shape or an offset. O_LIST: a
+ * list (items, n, cap as a dict's kv). Both occur in training checkpoints
+ * around the state_dict (learning rates, optimizer parameter groups). */
+typedef enum {
+    O_NONE, O_BOOL, O_INT, O_FLOAT, O_STR, O_TUPLE, O_LIST, O_DICT, O_GLOBAL, O_STORAGE, O_TENSOR
+} okind;
+typedef enum { G_ODICT, G_REBUILD, G_REBUILD_PARAM, G_STORAGE_TYPE } gkind;
 
 typedef struct obj obj;
 struct obj {
@@ -29,9 +35,10 @@ struct obj {
             char *s;
             size_t len;
         } str;
+        double f;
         struct {
             obj **items;
-            size_t n;
+            size_t n, cap; /* cap: lists only */
         } tup;
         struct {
             obj **kv; /* key, value, key, value ... */
@@ -67,6 +74,7 @@ typedef struct {
     size_t nmarks, mcap;
     obj **memo;
     size_t memo_cap;
+    size_t memo_len; /* distinct memo entries stored (MEMOIZE's next index) */
 } unpickler;
 
 /* Start an unpickler over the pickle p[0..len); `file` names it in messages. */

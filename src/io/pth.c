@@ -325,13 +325,74 @@ static nlcl_status read_pickle(zip_t *za, const char *path, const char *root, zi
     return s;
 }
 
-/* The state_dict's entries as tensor references, each checked (a string key,
- * a float32 contiguous tensor inside its storage), under the size cap. */
-static nlcl_status collect_tensors(const char *path, const obj *res, tref **refs, int *nref) {
+/* ---- the state_dict inside what people save ---------------------------- */
+
+/* Keys under which training scripts keep the state_dict in a checkpoint:
+ * torch.save({'epoch': .., 'state_dict': model.state_dict(), 'optimizer': ..}),
+ * BasicSR's {'params': ..}, {'model': ..}. */
+static const char *const wrapper_keys[] = {"state_dict", "params", "model"};
+
+static int all_tensors(const obj *d) {
+    for (size_t i = 1; i < d->u.dict.n; i += 2)
+        if (d->u.dict.kv[i]->kind != O_TENSOR) return 0;
+    return d->u.dict.n > 0;
+}
+
+static const obj *dict_get(const obj *d, const char *key) {
+    for (size_t i = 0; i + 1 < d->u.dict.n; i += 2) {
+        const obj *k = d->u.dict.kv[i];
+        if (k->kind == O_STR && k->u.str.len == strlen(key) && !memcmp(k->u.str.s, key, k->u.str.len))
+            return d->u.dict.kv[i + 1];
+    }
+    return NULL;
+}
+
+/* The dict of tensors: the pickle's own, or, when that holds other things,
+ * the dict under a wrapper key (one or two levels down: {'model':
+ * {'state_dict': ..}}). *under names the key path ("" for none). Without a
+ * wrapper the pickle's dict is taken as it is, and its first entry that is
+ * not a tensor is the error (collect_tensors). */
+static nlcl_status find_state_dict(const char *path, const obj *res, const obj **sd,
+                                   char *under, size_t n) {
+    under[0] = '\0';
     if (res->kind != O_DICT)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
                               DOMAIN ": %s: the pickle holds %s, not a state_dict (a dict of tensors)",
                               path, nlcl_pickle_kind_name(res));
+    const obj *d = res;
+    for (int depth = 0; depth < 2 && !all_tensors(d); depth++) {
+        const obj *w = NULL;
+        for (size_t k = 0; !w && k < sizeof wrapper_keys / sizeof *wrapper_keys; k++) {
+            w = dict_get(d, wrapper_keys[k]);
+            if (w && w->kind == O_DICT) {
+                size_t l = strlen(under);
+                snprintf(under + l, n - l, "%s'%s'", l ? " > " : "", wrapper_keys[k]);
+            } else {
+                w = NULL;
+            }
+        }
+        if (!w) break;
+        d = w;
+    }
+    *sd = d;
+    return NLCL_OK;
+}
+
+/* DataParallel and DistributedDataParallel prefix every name with "module.":
+ * stripped when every name has it. Returns the prefix length (0 or 7). */
+static size_t module_prefix(const obj *d) {
+    for (size_t i = 0; i + 1 < d->u.dict.n; i += 2) {
+        const obj *k = d->u.dict.kv[i];
+        if (k->kind != O_STR || k->u.str.len <= 7 || memcmp(k->u.str.s, "module.", 7) != 0)
+            return 0;
+    }
+    return d->u.dict.n ? 7 : 0;
+}
+
+/* The state_dict's entries as tensor references, each checked (a string key,
+ * a float32 contiguous tensor inside its storage), under the size cap. */
+static nlcl_status collect_tensors(const char *path, const obj *res, size_t skip, int top,
+                                   tref **refs, int *nref) {
     *nref = (int)(res->u.dict.n / 2);
     *refs = calloc((size_t)*nref + 1, sizeof **refs);
     if (!*refs) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", path);
@@ -346,11 +407,14 @@ static nlcl_status collect_tensors(const char *path, const obj *res, tref **refs
                                   path, i);
         if (v->kind != O_TENSOR)
             return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                                  DOMAIN ": %s: state_dict entry '%s' is %s, not a tensor", path,
+                                  DOMAIN ": %s: state_dict entry '%s' is %s, not a tensor%s", path,
                                   nlcl_pickle_printable(k->u.str.s, k->u.str.len, pb, sizeof pb),
-                                  nlcl_pickle_kind_name(v));
+                                  nlcl_pickle_kind_name(v),
+                                  top ? " (nor is there a state_dict under 'state_dict', "
+                                        "'params' or 'model', where checkpoints keep it)"
+                                      : "");
         tref *r = &(*refs)[i];
-        r->name = k->u.str.s;
+        r->name = k->u.str.s + skip;
         r->t = v;
         r->out_index = i;
         NLCL_TRY(check_tensor(path, r));
@@ -412,6 +476,22 @@ static nlcl_status add_tensors(const char *path, tref *refs, int nref, nlcl_tens
     return NLCL_OK;
 }
 
+/* What was done, for nlcl info and derain -v (metadata "import"). */
+static nlcl_status note_import(nlcl_tensor_dict *d, const char *under, int stripped) {
+    char note[200];
+    if (under[0]) {
+        snprintf(note, sizeof note, "the state_dict under %s of a checkpoint (its other entries ignored)",
+                 under);
+        NLCL_TRY(nlcl_tensor_dict_add_note(d, note));
+    }
+    if (stripped) {
+        snprintf(note, sizeof note, "the DataParallel prefix 'module.' stripped from %d names",
+                 stripped);
+        NLCL_TRY(nlcl_tensor_dict_add_note(d, note));
+    }
+    return NLCL_OK;
+}
+
 static nlcl_status load_archive(zip_t *za, const char *path, nlcl_tensor_dict *d) {
     char root[200];
     zip_int64_t pidx = -1;
@@ -430,9 +510,15 @@ static nlcl_status load_archive(zip_t *za, const char *path, nlcl_tensor_dict *d
     tref *refs = NULL;
     int nref = 0;
     s = nlcl_unpickle(&u, &res);
-    if (s == NLCL_OK) s = collect_tensors(path, res, &refs, &nref);
+    const obj *sd = NULL;
+    char under[100];
+    size_t skip = 0;
+    if (s == NLCL_OK) s = find_state_dict(path, res, &sd, under, sizeof under);
+    if (s == NLCL_OK) skip = module_prefix(sd);
+    if (s == NLCL_OK) s = collect_tensors(path, sd, skip, !under[0], &refs, &nref);
     if (s == NLCL_OK) s = check_storages(za, path, root, refs, nref);
     if (s == NLCL_OK) s = add_tensors(path, refs, nref, d);
+    if (s == NLCL_OK) s = note_import(d, under, skip ? nref : 0);
     if (s == NLCL_OK) s = load_storages(za, path, root, refs, nref);
     free(refs);
     nlcl_unpickler_free(&u);
