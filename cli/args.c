@@ -9,9 +9,17 @@
 
 #include "cli.h"
 
+static const char *command_name;
+
+void cli_set_command(const char *name) { command_name = name; }
+
+const char *cli_command_name(void) { return command_name ? command_name : "nlcl"; }
+
 int cli_fail(nlcl_status s) {
     const char *m = nlcl_error_message();
-    fprintf(stderr, "nlcl: %s\n", m && *m ? m : nlcl_status_name(s));
+    if (command_name) fprintf(stderr, "nlcl %s: ", command_name);
+    else fputs("nlcl: ", stderr);
+    fprintf(stderr, "%s\n", m && *m ? m : nlcl_status_name(s));
     return CLI_EXIT_FAIL;
 }
 

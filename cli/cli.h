@@ -28,8 +28,13 @@ int cmd_demo(int argc, char **argv);
  * arguments. */
 extern int cli_rank;
 
-/* Print "nlcl: <library message>" to stderr and return CLI_EXIT_FAIL. */
+/* Print "nlcl COMMAND: <library message>" (the library's message names the
+ * file and the problem: "nlcl derain: x.png: PNG truncated") to stderr and
+ * return CLI_EXIT_FAIL. The command is the one main() dispatched to
+ * (cli_set_command). */
 int cli_fail(nlcl_status s);
+void cli_set_command(const char *name);
+const char *cli_command_name(void);
 /* Print "nlcl <cmd>: <message>" and a hint to use --help; return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -155,7 +155,7 @@ static int prepare_config(int argc, char **argv, nlcl_train_config *c) {
     from = 1;
     for (const char *v; (v = find_value(argc, argv, "--ablation", &from));)
         if (nlcl_train_config_ablation(c, v) != NLCL_OK) {
-            if (cli_rank == 0) fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
+            if (cli_rank == 0) fprintf(stderr, "nlcl train: %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
             return CLI_EXIT_USAGE;
         }
     return CLI_CONTINUE;
@@ -268,7 +268,7 @@ static int parse_args(train_args *a, int argc, char **argv) {
         return CLI_EXIT_FAIL;
     }
     if (nlcl_train_config_check(&j->cfg) != NLCL_OK) {
-        if (cli_rank == 0) fprintf(stderr, "nlcl %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
+        if (cli_rank == 0) fprintf(stderr, "nlcl train: %s\nTry 'nlcl train --help'.\n", nlcl_error_message());
         return CLI_EXIT_USAGE;
     }
     int ranks = cli_mpi_size();
@@ -292,11 +292,11 @@ static int finish(nlcl_status s, const nlcl_train_job *job, const ui *u) {
     if (s != NLCL_OK && u->tty) fprintf(stderr, "\n");
     if (s == NLCL_ERR_INTERRUPTED) { /* stopped, or another rank failed */
         int failed = m && strstr(m, " failed ") != NULL;
-        if (cli_rank == 0) fprintf(stderr, "nlcl: %s\n", m);
+        if (cli_rank == 0) fprintf(stderr, "nlcl train: %s\n", m);
         return failed ? CLI_EXIT_FAIL : 130;
     }
     if (s != NLCL_OK && cli_rank != 0) {
-        fprintf(stderr, "nlcl: rank %d: %s\n", cli_rank, m && *m ? m : nlcl_status_name(s));
+        fprintf(stderr, "nlcl train: rank %d: %s\n", cli_rank, m && *m ? m : nlcl_status_name(s));
         return CLI_EXIT_FAIL;
     }
     if (s != NLCL_OK) return cli_fail(s);

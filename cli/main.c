@@ -78,6 +78,7 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) {
+            cli_set_command(commands[i].name);
             int rc = cli_mpi_start(argv[1]);
             if (rc != CLI_CONTINUE) return rc;
             return cli_mpi_finish(commands[i].run(argc - 1, argv + 1));

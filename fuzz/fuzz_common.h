@@ -109,10 +109,10 @@ static inline int nlcl_fuzz_image(const uint8_t *data, size_t size) {
     nlcl_status ps = NLCL_ERR_FORMAT;
     int probed = 0;
     if (size >= 8 && memcmp(data, png_sig, 8) == 0) {
-        ps = nlcl_png_decode(&src, "image_probe", NULL, &pinfo);
+        ps = nlcl_png_decode(&src, NULL, &pinfo);
         probed = 1;
     } else if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
-        ps = nlcl_jpeg_decode(&src, "image_probe", NULL, &pinfo);
+        ps = nlcl_jpeg_decode(&src, NULL, &pinfo);
         probed = 1;
     }
     free(src.icc); /* the front end's job after a decode */

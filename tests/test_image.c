@@ -559,7 +559,7 @@ static void test_corrupt(void) {
 
     CHECK(test_write_file(test_path("cut60.png"), png, n * 6 / 10) == 0);
     CHECK_ERR(nlcl_image_load(test_path("cut60.png"), &im, NULL), NLCL_ERR_FORMAT,
-              "image_load: " /* full path follows */);
+              "cut60.png: PNG truncated");
     CHECK_ERR(nlcl_image_load(test_path("cut60.png"), &im, NULL), NLCL_ERR_FORMAT, "cut60.png: PNG truncated");
     CHECK(im.data == NULL && im.width == 0);
     /* cut just before IEND: the image data is complete but the file is not */
@@ -650,7 +650,7 @@ static void test_corrupt(void) {
     /* I/O errors */
     CHECK_ERR(nlcl_image_load(test_path("missing.png"), &im, NULL), NLCL_ERR_IO, "missing.png: cannot open");
     CHECK_ERR(nlcl_image_load(test_tmpdir(), &im, NULL), NLCL_ERR_IO, "is a directory");
-    CHECK_ERR(nlcl_image_load(NULL, &im, NULL), NLCL_ERR_INVALID_ARG, "image_load");
+    CHECK_ERR(nlcl_image_load(NULL, &im, NULL), NLCL_ERR_INVALID_ARG, "nlcl_image_load: NULL");
     CHECK_ERR(nlcl_image_load_memory(NULL, 5, "x", &im, NULL), NLCL_ERR_INVALID_ARG, "x");
     /* format from the bytes, not the name */
     CHECK(test_write_file(test_path("really_png.jpg"), png, n) == 0);
@@ -689,7 +689,7 @@ static void test_pixel_limit(void) {
     /* 20000x20000 = 400 Mpx */
     n = fake_png(b, 20000, 20000);
     CHECK_ERR(nlcl_image_load_memory(b, n, "big.png", &im, NULL), NLCL_ERR_LIMIT,
-              "image_load: big.png: 20000x20000 exceeds the pixel limit of 100000000");
+              "big.png: 20000x20000 exceeds the pixel limit of 100000000");
     /* one dimension beyond the limit: libpng's own user limit trips first */
     nlcl_image_set_max_pixels(1000);
     CHECK(nlcl_image_get_max_pixels() == 1000);
@@ -731,7 +731,7 @@ static void test_probe(void) {
           info.bit_depth == 8 && !info.palette);
     CHECK_OK(nlcl_image_probe(test_path("pal_trns.png"), &info));
     CHECK(info.width == 7 && info.height == 5 && info.palette && info.channels == 4 && !info.is_jpeg);
-    CHECK_ERR(nlcl_image_probe(test_path("text.png"), &info), NLCL_ERR_FORMAT, "image_probe: ");
+    CHECK_ERR(nlcl_image_probe(test_path("text.png"), &info), NLCL_ERR_FORMAT, "text.png: ");
 }
 
 /* Fix every chunk CRC of a (mutated) PNG so that the decoder gets past the
@@ -792,7 +792,7 @@ static void test_mutations(void) {
             } else {
                 bad += im.data != NULL ||
                        (st != NLCL_ERR_FORMAT && st != NLCL_ERR_UNSUPPORTED && st != NLCL_ERR_LIMIT) ||
-                       !test_contains(nlcl_error_message(), "image_load: mutant: ");
+                       !test_contains(nlcl_error_message(), "mutant: ");
                 if (st != NLCL_ERR_FORMAT && st != NLCL_ERR_UNSUPPORTED && st != NLCL_ERR_LIMIT)
                     fprintf(stderr, "mutant: %s: %s\n", nlcl_status_name(st), nlcl_error_message());
             }
@@ -1011,7 +1011,7 @@ static void test_atomic_save(void) {
     snprintf(p, sizeof p, "%s/plainfile/out.png", dir);
     CHECK_ERR(nlcl_image_save(p, &im, NLCL_QUANT_ROUND), NLCL_ERR_IO, "out.png");
     snprintf(p, sizeof p, "%s/no/such/dir/out.jpg", dir);
-    CHECK_ERR(nlcl_image_save(p, &im, NLCL_QUANT_ROUND), NLCL_ERR_IO, "image_save: ");
+    CHECK_ERR(nlcl_image_save(p, &im, NLCL_QUANT_ROUND), NLCL_ERR_IO, "out.jpg: ");
     CHECK(count_prefix(dir, "plainfile.") == 0);
 
     /* a failure in the middle of writing (file size limit: write() -> EFBIG)

@@ -146,13 +146,13 @@ static void test_luma(void) {
     CHECK_OK(nlcl_metric_image_from_u8(red, 4, 4, 3, &m));
     double *p = NULL;
     int nc = 0, h = 0, w = 0;
-    CHECK_OK(nlcl_metric_planes(&m, NLCL_METRIC_Y, 0, 1, "t", &p, &nc, &h, &w));
+    CHECK_OK(nlcl_metric_planes(&m, NLCL_METRIC_Y, 0, 1, &p, &nc, &h, &w));
     CHECK(nc == 1 && h == 2 && w == 2 && p && fabs(p[3] - 81.481) < 1e-12);
     nlcl_free(p);
-    CHECK_OK(nlcl_metric_planes(&m, NLCL_METRIC_Y, 1, 0, "t", &p, &nc, &h, &w));
+    CHECK_OK(nlcl_metric_planes(&m, NLCL_METRIC_Y, 1, 0, &p, &nc, &h, &w));
     CHECK(p && p[0] == 81.0);
     nlcl_free(p);
-    CHECK_ERR(nlcl_metric_planes(&m, NLCL_METRIC_Y, 0, 2, "t", &p, &nc, &h, &w),
+    CHECK_ERR(nlcl_metric_planes(&m, NLCL_METRIC_Y, 0, 2, &p, &nc, &h, &w),
               NLCL_ERR_INVALID_ARG, "leaves nothing");
     nlcl_metric_image_free(&m);
 }

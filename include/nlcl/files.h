@@ -22,7 +22,7 @@ const char *nlcl_unreadable_image_format(const char *name);
  * recursion, hidden files skipped) directly inside `dir`, as "dir/name",
  * sorted by name (strcmp); a trailing '/' of dir is not doubled. *paths is a NULL-terminated array; free with
  * nlcl_list_free. An empty folder gives count 0 and is not an error.
- * Errors: IO ("list: DIR: No such file or directory"). */
+ * Errors: IO ("DIR: No such file or directory"). */
 nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count);
 /* The same, and with recursive = 1 also in every subfolder (hidden ones
  * skipped; symbolic links to folders are not followed, so links cannot make

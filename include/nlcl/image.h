@@ -63,7 +63,7 @@
  * folder, flushed, fsync'ed and renamed over `path`, so a failure never leaves
  * a partial file and never destroys an existing one.
  *
- * Errors (all with "image_load: <path>: <problem>" or "image_save: ..."):
+ * Errors (all with "<path>: <problem>"):
  * NLCL_ERR_IO (cannot open/read/write, a directory, "not a regular file":
  * a FIFO or device is refused without waiting for a writer), NLCL_ERR_FORMAT (empty, not PNG/JPEG/TIFF/BMP,
  * "PNG truncated"/"JPEG truncated" (also a JPEG that lacks only
@@ -78,7 +78,7 @@
  * pixels than the limit, an ICC profile over 16 MB), NLCL_ERR_NOMEM,
  * NLCL_ERR_INVALID_ARG (NULL arguments, bad quality, unknown extension). On
  * failure *img is left empty (data NULL).
- * Example: "image_load: rain.png: PNG truncated".
+ * Example: "rain.png: PNG truncated".
  * Memory: decoding allocates only after the header has been checked against
  * the pixel limit, and never more than the header's dimensions justify: the
  * float image (12 bytes/pixel) plus one row (a TIFF tile for tiled TIFFs), or

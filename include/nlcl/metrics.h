@@ -50,7 +50,7 @@
  * 5 bands of 64 + n - 1 rows per thread; NIQE about 26 bytes per pixel at its peak.
  * Time is linear in the pixel count.
  *
- * Errors: NLCL_ERR_INVALID_ARG with "psnr: ...", "ssim: ...", "niqe: ..."
+ * Errors: NLCL_ERR_INVALID_ARG naming the image and the problem
  * messages for size mismatches, images smaller than a window or block after
  * the crop, bad options; NLCL_ERR_NOMEM. Functions never print, never return
  * NaN (a metric that would be NaN is an error instead) and are reentrant;

@@ -1,9 +1,13 @@
 /* nlcl/status.h - status codes and the thread-local error message.
  *
  * Every fallible libnlcl function returns an nlcl_status. On failure it also
- * stores a message in a per-thread buffer, in the libvips style
- * "domain: subject: problem", e.g.
- *     "image_load: rain.png: PNG truncated at byte 4096".
+ * stores a message in a per-thread buffer, "subject: problem", where the
+ * subject is the file (or tensor, option...) concerned, e.g.
+ *     "rain.png: PNG truncated".
+ * Messages never name the library's internals: a program prints them after
+ * its own context, as the nlcl command does ("nlcl derain: rain.png: PNG
+ * truncated"). Only a misuse of the API (a NULL argument) names the public
+ * function called: "nlcl_image_load: NULL argument".
  * The message stays valid until the next failing call on the same thread.
  * The library never prints and never exits; the command-line tool maps
  * statuses to exit codes.

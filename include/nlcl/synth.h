@@ -85,7 +85,7 @@ void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset);
 
 /* Check every range against nlcl_rain_param_table. Errors: INVALID_ARG naming
  * the parameter (outside its interval, NaN or infinite, not whole where it
- * must be, or min > max; e.g. "synth: length must be in [1, 1000], got
+ * must be, or min > max; e.g. "length must be in [1, 1000], got
  * 1e+30"). */
 nlcl_status nlcl_rain_params_check(const nlcl_rain_params *p);
 

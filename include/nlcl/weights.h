@@ -53,7 +53,7 @@
  * a checkpoint ...; the DataParallel prefix 'module.' stripped from N
  * names"), which nlcl info and nlcl derain -v print. Any other
  * opcode or global is refused with NLCL_ERR_UNSUPPORTED naming it, e.g.
- * "weights_load: evil.pth: pickle global 'os.system' (opcode 'c' GLOBAL) is
+ * "evil.pth: pickle global 'os.system' (opcode 'c' GLOBAL) is
  * not allowed ...": nothing is ever executed. The pickle (at most
  * NLCL_PTH_MAX_PICKLE bytes), its stack, marks, memo, strings and object
  * count are bounded, and the interpreter does not recurse. Tensors must be
@@ -72,10 +72,10 @@
  * empty or uninitialised dict) and leave it empty on failure, so only a
  * successful load needs nlcl_tensor_dict_free.
  *
- * Errors: NLCL_ERR_IO, NLCL_ERR_FORMAT ("weights_load: f.safetensors: header
+ * Errors: NLCL_ERR_IO, NLCL_ERR_FORMAT ("f.safetensors: header
  * length 18446744073709551615 exceeds file size 1234"), NLCL_ERR_UNSUPPORTED,
- * NLCL_ERR_LIMIT, NLCL_ERR_NOMEM. Messages start "weights_load: <path>: "
- * (or "weights_save: <path>: ") and name the tensor concerned. Writing is
+ * NLCL_ERR_LIMIT, NLCL_ERR_NOMEM. Messages start "<path>: " and name the
+ * tensor concerned. Writing is
  * atomic (temporary file, fsync, rename).
  */
 #ifndef NLCL_WEIGHTS_H

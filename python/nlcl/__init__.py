@@ -10,8 +10,8 @@ A thin ctypes layer over libnlcl.so, with numpy arrays in and out:
 Results are those of the nlcl command: Model.derain on a uint8 image gives
 exactly the pixels 'nlcl derain' writes, and psnr/ssim/niqe the numbers of
 'nlcl eval' with the same options (its defaults are the defaults here).
-Failures raise nlcl.Error carrying libnlcl's message (e.g. "weights_load:
-x.pth: ..."); wrong array types or shapes raise TypeError or ValueError.
+Failures raise nlcl.Error carrying libnlcl's message, which names the file
+and the problem (e.g. "x.pth: ..."); wrong array types or shapes raise TypeError or ValueError.
 
 Image arrays: H x W x 3 RGB, C-order (others are copied), either uint8
 (0..255) or float32 with values in [0, 1]. Sizes: any H, W >= 1 for derain.
@@ -31,8 +31,8 @@ version = __version__
 
 
 class Error(RuntimeError):
-    """A libnlcl failure: str(e) is libnlcl's message ("domain: subject:
-    problem", e.g. "image_load: x.png: PNG truncated"); ``code`` is the
+    """A libnlcl failure: str(e) is libnlcl's message ("subject: problem",
+    e.g. "x.png: PNG truncated"); ``code`` is the
     nlcl_status value (nlcl/status.h: 1 invalid argument, 2 i/o error,
     3 format error, 4 unsupported, 5 limit exceeded, 6 out of memory, ...)
     and ``status`` its name, e.g. "i/o error"."""

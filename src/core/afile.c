@@ -77,20 +77,19 @@ static char *temp_template(const char *path) {
     return t;
 }
 
-nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path, const char *domain) {
+nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path) {
     memset(f, 0, sizeof *f);
-    f->domain = domain;
     f->path = dup_str(path);
     f->tmp = temp_template(path);
     if (!f->path || !f->tmp) {
         release(f);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, path);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     }
     int fd = mkstemp(f->tmp);
     if (fd < 0) {
         int e = errno;
         release(f);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: cannot create temporary file: %s", domain,
+        return nlcl_error_set(NLCL_ERR_IO, "%s: cannot create temporary file: %s",
                               path, strerror(e));
     }
     /* mkstemp creates 0600; make outputs ordinary files (0666 & ~umask). */
@@ -104,14 +103,14 @@ nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path, const char *domain)
         close(fd);
         unlink(f->tmp);
         release(f);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: %s", domain, path, strerror(e));
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(e));
     }
     return NLCL_OK;
 }
 
 nlcl_status nlcl_afile_write(nlcl_afile *f, const void *buf, size_t len) {
     if (len && fwrite(buf, 1, len, f->fp) != len)
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: write failed: %s", f->domain, f->path,
+        return nlcl_error_set(NLCL_ERR_IO, "%s: write failed: %s", f->path,
                               strerror(errno));
     return NLCL_OK;
 }
@@ -132,7 +131,7 @@ nlcl_status nlcl_afile_commit(nlcl_afile *f) {
     if (!what && rename(f->tmp, f->path) != 0) what = "rename failed", e = errno;
     if (what) {
         unlink(f->tmp);
-        nlcl_status s = nlcl_error_set(NLCL_ERR_IO, "%s: %s: %s: %s", f->domain, f->path, what,
+        nlcl_status s = nlcl_error_set(NLCL_ERR_IO, "%s: %s: %s", f->path, what,
                                        e ? strerror(e) : "unknown error");
         release(f);
         return s;
@@ -153,7 +152,7 @@ nlcl_status nlcl_afile_commit(nlcl_afile *f) {
 
 nlcl_status nlcl_write_file(const char *path, const void *data, size_t len) {
     nlcl_afile f;
-    NLCL_TRY(nlcl_afile_open(&f, path, "write_file"));
+    NLCL_TRY(nlcl_afile_open(&f, path));
     nlcl_status s = nlcl_afile_write(&f, data, len);
     if (s != NLCL_OK) {
         nlcl_afile_abort(&f);

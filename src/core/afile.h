@@ -16,11 +16,10 @@ typedef struct nlcl_afile {
     FILE *fp;           /* write through this */
     char *path;         /* final path */
     char *tmp;          /* temporary path */
-    const char *domain; /* prefix for error messages, e.g. "image_save" */
 } nlcl_afile;
 
-/* Errors: NLCL_ERR_IO ("domain: path: cannot create temporary file: ..."). */
-nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path, const char *domain);
+/* Errors: NLCL_ERR_IO ("path: cannot create temporary file: ..."). */
+nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path);
 /* Errors: NLCL_ERR_IO (write error such as a full disk, fsync or rename
  * failure); on error the temporary file is removed. Always releases f. */
 nlcl_status nlcl_afile_commit(nlcl_afile *f);

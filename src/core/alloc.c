@@ -8,7 +8,7 @@
 void *nlcl_alloc(size_t bytes, const char *what) {
     size_t rounded;
     if (!nlcl_size_add(bytes, 63, &rounded)) {
-        nlcl_error_set(NLCL_ERR_NOMEM, "alloc: %s: size overflow", what ? what : "buffer");
+        nlcl_error_set(NLCL_ERR_NOMEM, "%s: size overflow", what ? what : "buffer");
         return NULL;
     }
     rounded &= ~(size_t)63;
@@ -28,7 +28,7 @@ void *nlcl_alloc(size_t bytes, const char *what) {
         p = aligned_alloc(64, rounded);
     }
     if (!p)
-        nlcl_error_set(NLCL_ERR_NOMEM, "alloc: %s: cannot allocate %zu bytes",
+        nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate %zu bytes",
                        what ? what : "buffer", bytes);
     return p;
 }
@@ -36,7 +36,7 @@ void *nlcl_alloc(size_t bytes, const char *what) {
 void *nlcl_calloc(size_t count, size_t size, const char *what) {
     size_t bytes;
     if (!nlcl_size_mul(count, size, &bytes)) {
-        nlcl_error_set(NLCL_ERR_NOMEM, "alloc: %s: size overflow", what ? what : "buffer");
+        nlcl_error_set(NLCL_ERR_NOMEM, "%s: size overflow", what ? what : "buffer");
         return NULL;
     }
     void *p = nlcl_alloc(bytes, what);

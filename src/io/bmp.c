@@ -49,13 +49,13 @@ static uint32_t le32(const uint8_t *p) {
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
 /* Read exactly n bytes; "BMP truncated (in the <what>)" otherwise. */
-static nlcl_status rd(nlcl_img_src *src, const char *domain, void *buf, size_t n,
+static nlcl_status rd(nlcl_img_src *src, void *buf, size_t n,
                       const char *what) {
     if (nlcl_img_src_read(src, buf, n) == n) return NLCL_OK;
     if (src->read_error)
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, src->name,
+        return nlcl_error_set(NLCL_ERR_IO, "%s: read error: %s", src->name,
                               strerror(src->read_error));
-    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: BMP truncated (in the %s)", domain, src->name,
+    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: BMP truncated (in the %s)", src->name,
                           what);
 }
 
@@ -105,7 +105,7 @@ static inline float field_x(const bmp_field *f, uint32_t px) {
 #define CS_LINKED 0x4C494E4Bu   /* 'LINK' */
 #define CS_EMBEDDED 0x4D424544u /* 'MBED' */
 
-static nlcl_status bmp_colour(nlcl_img_src *src, const char *domain, const uint8_t *ih,
+static nlcl_status bmp_colour(nlcl_img_src *src, const uint8_t *ih,
                               uint32_t hsize, int full) {
     const char *name = src->name;
     if (hsize < 108) return NLCL_OK;
@@ -115,38 +115,37 @@ static nlcl_status bmp_colour(nlcl_img_src *src, const char *domain, const uint8
         for (int k = 60; k < 108; k++)
             if (ih[k])
                 return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                                      "%s: %s: BMP with a calibrated RGB colour space (endpoints "
+                                      "%s: BMP with a calibrated RGB colour space (endpoints "
                                       "and gamma) is not supported",
-                                      domain, name);
+                                      name);
         return NLCL_OK;
     }
     if (cs == CS_LINKED)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "%s: %s: BMP linking an external ICC profile is not supported",
-                              domain, name);
+                              "%s: BMP linking an external ICC profile is not supported",
+                              name);
     if (cs != CS_EMBEDDED || hsize < 124)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: colour space type 0x%08x",
-                              domain, name, (unsigned)cs);
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt BMP: colour space type 0x%08x",
+                              name, (unsigned)cs);
     const uint64_t at = 14 + (uint64_t)le32(ih + 112), n = le32(ih + 116);
     uint64_t total;
     if (n == 0 || (nlcl_img_src_size(src, &total) && at + n > total))
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              "%s: %s: corrupt BMP: embedded ICC profile of %llu bytes at byte "
+                              "%s: corrupt BMP: embedded ICC profile of %llu bytes at byte "
                               "%llu is not in the file",
-                              domain, name, (unsigned long long)n, (unsigned long long)at);
+                              name, (unsigned long long)n, (unsigned long long)at);
     if (n > NLCL_ICC_MAX_BYTES)
-        return nlcl_error_set(NLCL_ERR_LIMIT, "%s: %s: ICC profile of %llu bytes (limit %zu)",
-                              domain, name, (unsigned long long)n, NLCL_ICC_MAX_BYTES);
+        return nlcl_error_set(NLCL_ERR_LIMIT, "%s: ICC profile of %llu bytes (limit %zu)",
+                              name, (unsigned long long)n, NLCL_ICC_MAX_BYTES);
     if (!full) return NLCL_OK;
     if (!(src->icc = malloc((size_t)n)))
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     src->icc_len = (size_t)n;
     if (nlcl_img_src_pread(src, at, src->icc, (size_t)n) != n)
-        return src->read_error ? nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain,
-                                                name, strerror(src->read_error))
+        return src->read_error ? nlcl_error_set(NLCL_ERR_IO, "%s: read error: %s", name, strerror(src->read_error))
                                : nlcl_error_set(NLCL_ERR_FORMAT,
-                                                "%s: %s: BMP truncated (in the ICC profile)",
-                                                domain, name);
+                                                "%s: BMP truncated (in the ICC profile)",
+                                                name);
     return NLCL_OK;
 }
 
@@ -163,20 +162,20 @@ typedef struct bmp_hdr {
 } bmp_hdr;
 
 /* The file and info headers and the bitfield masks. */
-static nlcl_status read_headers(nlcl_img_src *src, const char *domain, bmp_hdr *b) {
+static nlcl_status read_headers(nlcl_img_src *src, bmp_hdr *b) {
     const char *name = src->name;
     memset(b, 0, sizeof *b);
     uint8_t *hdr = b->raw;
-    NLCL_TRY(rd(src, domain, hdr, 18, "file header"));
+    NLCL_TRY(rd(src, hdr, 18, "file header"));
     b->off = le32(hdr + 10), b->hsize = le32(hdr + 14);
     const uint32_t hsize = b->hsize;
     if (hsize == 12 || hsize == 16 || hsize == 64)
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: OS/2 BMP (%u-byte header) is not supported",
-                              domain, name, (unsigned)hsize);
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: OS/2 BMP (%u-byte header) is not supported",
+                              name, (unsigned)hsize);
     if (hsize != 40 && hsize != 52 && hsize != 56 && hsize != 108 && hsize != 124)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: header size %u", domain, name,
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt BMP: header size %u", name,
                               (unsigned)hsize);
-    NLCL_TRY(rd(src, domain, hdr + 18, hsize - 4, "info header"));
+    NLCL_TRY(rd(src, hdr + 18, hsize - 4, "info header"));
     const uint8_t *ih = hdr + 14;
     b->w = (int32_t)le32(ih + 4), b->hs = (int32_t)le32(ih + 8);
     b->planes = le16(ih + 12), b->bpp = le16(ih + 14);
@@ -187,7 +186,7 @@ static nlcl_status read_headers(nlcl_img_src *src, const char *domain, bmp_hdr *
         if (hsize == 40) {
             uint8_t m[16];
             size_t nm = b->comp == BI_ALPHABITFIELDS ? 16 : 12;
-            NLCL_TRY(rd(src, domain, m, nm, "bitfield masks"));
+            NLCL_TRY(rd(src, m, nm, "bitfield masks"));
             for (size_t k = 0; k < nm / 4; k++) b->masks[k] = le32(m + 4 * k);
             b->pos += nm;
         } else {
@@ -213,53 +212,52 @@ static void describe(const bmp_hdr *b, nlcl_image_info *inf) {
 }
 
 /* Compression, planes, size and bits per pixel nlcl reads. */
-static nlcl_status check_kind(const bmp_hdr *b, const char *domain, const char *name) {
+static nlcl_status check_kind(const bmp_hdr *b, const char *name) {
     switch (b->comp) {
     case BI_RGB:
     case BI_BITFIELDS:
     case BI_ALPHABITFIELDS: break;
     case BI_RLE4:
     case BI_RLE8:
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: RLE-compressed BMP is not supported",
-                              domain, name);
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: RLE-compressed BMP is not supported",
+                              name);
     case BI_JPEG:
     case BI_PNG:
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: BMP with embedded %s is not supported",
-                              domain, name, b->comp == BI_JPEG ? "JPEG" : "PNG");
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: BMP with embedded %s is not supported",
+                              name, b->comp == BI_JPEG ? "JPEG" : "PNG");
     default:
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: compression %u", domain, name,
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt BMP: compression %u", name,
                               (unsigned)b->comp);
     }
     if (b->planes != 1)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: %u planes", domain, name,
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt BMP: %u planes", name,
                               b->planes);
     if (b->w <= 0 || b->hs == 0 || b->hs == INT32_MIN)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: invalid image size %dx%d", domain, name,
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: invalid image size %dx%d", name,
                               (int)b->w, (int)b->hs);
     const unsigned bpp = b->bpp;
     const int bits_ok = b->comp == BI_RGB ? (bpp == 1 || bpp == 4 || bpp == 8 || bpp == 16 ||
                                              bpp == 24 || bpp == 32)
                                           : (bpp == 16 || bpp == 32);
     if (!bits_ok)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: %u bits per pixel%s", domain,
-                              name, bpp, b->comp == BI_RGB ? "" : " with bitfields");
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt BMP: %u bits per pixel%s", name, bpp, b->comp == BI_RGB ? "" : " with bitfields");
     return NLCL_OK;
 }
 
 /* The R, G, B bitfields of 16-bit and 32-bit bitfield pixels (and the bit
  * depth they give), and the palette size of indexed ones. */
-static nlcl_status check_fields(const bmp_hdr *b, const char *domain, const char *name, bmp_field *f,
+static nlcl_status check_fields(const bmp_hdr *b, const char *name, bmp_field *f,
                                 uint32_t *ncol, nlcl_image_info *inf) {
     const uint32_t *masks = b->masks;
     if (b->bpp == 16 || (b->bpp == 32 && b->comp != BI_RGB)) {
         for (int k = 0; k < 3; k++)
             if (!field_init(&f[k], masks[k], (int)b->bpp))
-                return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: invalid %s bitfield mask 0x%08x",
-                                      domain, name, k == 0 ? "red" : k == 1 ? "green" : "blue",
+                return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt BMP: invalid %s bitfield mask 0x%08x",
+                                      name, k == 0 ? "red" : k == 1 ? "green" : "blue",
                                       (unsigned)masks[k]);
         if ((masks[0] & masks[1]) || (masks[0] & masks[2]) || (masks[1] & masks[2]))
-            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt BMP: overlapping bitfield masks",
-                                  domain, name);
+            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt BMP: overlapping bitfield masks",
+                                  name);
         inf->bit_depth = NLCL_MAX(f[0].bits, NLCL_MAX(f[1].bits, f[2].bits));
         if (b->bpp == 32 && b->comp == BI_RGB) inf->bit_depth = 8;
     }
@@ -267,37 +265,37 @@ static nlcl_status check_fields(const bmp_hdr *b, const char *domain, const char
     if (b->indexed) {
         if (b->clr_used > (1u << b->bpp))
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  "%s: %s: corrupt BMP: palette of %u colours for a %u-bit image",
-                                  domain, name, (unsigned)b->clr_used, b->bpp);
+                                  "%s: corrupt BMP: palette of %u colours for a %u-bit image",
+                                  name, (unsigned)b->clr_used, b->bpp);
         *ncol = b->clr_used ? b->clr_used : 1u << b->bpp;
     }
     return NLCL_OK;
 }
 
 /* The palette (BGRX entries), then up to the pixel data at bfOffBits. */
-static nlcl_status to_pixels(nlcl_img_src *src, const char *domain, bmp_hdr *b, uint32_t ncol,
+static nlcl_status to_pixels(nlcl_img_src *src, bmp_hdr *b, uint32_t ncol,
                              uint8_t *pal) {
     const char *name = src->name;
     if (b->indexed) {
-        NLCL_TRY(rd(src, domain, pal, (size_t)ncol * 4, "palette"));
+        NLCL_TRY(rd(src, pal, (size_t)ncol * 4, "palette"));
         b->pos += (uint64_t)ncol * 4;
     }
     if (b->off < b->pos)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              "%s: %s: corrupt BMP: pixel data offset %u overlaps the headers "
+                              "%s: corrupt BMP: pixel data offset %u overlaps the headers "
                               "(which end at byte %llu)",
-                              domain, name, (unsigned)b->off, (unsigned long long)b->pos);
+                              name, (unsigned)b->off, (unsigned long long)b->pos);
     for (uint64_t skip = b->off - b->pos; skip > 0;) {
         uint8_t tmp[4096];
         size_t k = skip < sizeof tmp ? (size_t)skip : sizeof tmp;
         if (nlcl_img_src_read(src, tmp, k) != k) {
             if (src->read_error)
-                return nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, name,
+                return nlcl_error_set(NLCL_ERR_IO, "%s: read error: %s", name,
                                       strerror(src->read_error));
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  "%s: %s: corrupt BMP: pixel data offset %u is past the end of "
+                                  "%s: corrupt BMP: pixel data offset %u is past the end of "
                                   "the file",
-                                  domain, name, (unsigned)b->off);
+                                  name, (unsigned)b->off);
         }
         skip -= k;
     }
@@ -313,7 +311,7 @@ typedef struct bmp_rows {
 } bmp_rows;
 
 /* Row y of the file (stride bytes in row) into the image; rgb is scratch. */
-static nlcl_status put_row(nlcl_img_src *src, const char *domain, const bmp_rows *d,
+static nlcl_status put_row(nlcl_img_src *src, const bmp_rows *d,
                            const uint8_t *row, size_t y, uint8_t *rgb, nlcl_image *img) {
     const bmp_hdr *b = d->b;
     const size_t W = (size_t)b->w, P = W * b->ah;
@@ -325,9 +323,9 @@ static nlcl_status put_row(nlcl_img_src *src, const char *domain, const bmp_rows
             unsigned idx = (unsigned)(row[bit >> 3] >> (8 - bpp - (bit & 7))) & mask;
             if (idx >= d->ncol)
                 return nlcl_error_set(NLCL_ERR_FORMAT,
-                                      "%s: %s: corrupt BMP: palette index %u out of range (%u "
+                                      "%s: corrupt BMP: palette index %u out of range (%u "
                                       "colours) at (%zu, %zu)",
-                                      domain, src->name, idx, (unsigned)d->ncol, x, y);
+                                      src->name, idx, (unsigned)d->ncol, x, y);
             const uint8_t *e = d->pal + 4 * (size_t)idx;
             rgb[3 * x] = e[2], rgb[3 * x + 1] = e[1], rgb[3 * x + 2] = e[0];
         }
@@ -353,31 +351,31 @@ static nlcl_status put_row(nlcl_img_src *src, const char *domain, const bmp_rows
 }
 
 /* The rows: w * bpp bits each, padded to 4 bytes (w <= the pixel limit). */
-static nlcl_status read_rows(nlcl_img_src *src, const char *domain, const bmp_rows *d, nlcl_image *img) {
+static nlcl_status read_rows(nlcl_img_src *src, const bmp_rows *d, nlcl_image *img) {
     const char *name = src->name;
     const bmp_hdr *b = d->b;
     const size_t W = (size_t)b->w, stride = (((uint64_t)W * b->bpp + 31) / 32) * 4;
     uint64_t total;
     if (nlcl_img_src_size(src, &total) && (uint64_t)b->off + (uint64_t)stride * b->ah > total)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              "%s: %s: BMP truncated: %ux%u pixels need %llu bytes of pixel data "
+                              "%s: BMP truncated: %ux%u pixels need %llu bytes of pixel data "
                               "from byte %u, the file has %llu bytes",
-                              domain, name, (unsigned)b->w, (unsigned)b->ah,
+                              name, (unsigned)b->w, (unsigned)b->ah,
                               (unsigned long long)((uint64_t)stride * b->ah), (unsigned)b->off,
                               (unsigned long long)total);
-    NLCL_TRY(nlcl_image_alloc_for(domain, name, img, b->w, (int)b->ah));
+    NLCL_TRY(nlcl_image_alloc_for(name, img, b->w, (int)b->ah));
     uint8_t *row = malloc(stride), *rgb = malloc(W * 3);
     nlcl_status s = row && rgb ? NLCL_OK
-                               : nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a BMP row", domain, name);
+                               : nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a BMP row", name);
     for (uint32_t i = 0; s == NLCL_OK && i < b->ah; i++) {
         const size_t y = b->top_down ? i : b->ah - 1 - i;
         if (nlcl_img_src_read(src, row, stride) != stride)
-            s = src->read_error ? nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, name,
+            s = src->read_error ? nlcl_error_set(NLCL_ERR_IO, "%s: read error: %s", name,
                                                  strerror(src->read_error))
-                                : nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: BMP truncated (%u of %u rows)",
-                                                 domain, name, (unsigned)i, (unsigned)b->ah);
+                                : nlcl_error_set(NLCL_ERR_FORMAT, "%s: BMP truncated (%u of %u rows)",
+                                                 name, (unsigned)i, (unsigned)b->ah);
         else
-            s = put_row(src, domain, d, row, y, rgb, img);
+            s = put_row(src, d, row, y, rgb, img);
     }
     free(row);
     free(rgb);
@@ -385,29 +383,29 @@ static nlcl_status read_rows(nlcl_img_src *src, const char *domain, const bmp_ro
     return s;
 }
 
-nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+nlcl_status nlcl_bmp_decode(nlcl_img_src *src, nlcl_image *img,
                             nlcl_image_info *info) {
     const char *name = src->name;
     nlcl_image_info scratch;
     nlcl_image_info *const inf = info ? info : &scratch;
     memset(inf, 0, sizeof *inf);
     bmp_hdr b;
-    NLCL_TRY(read_headers(src, domain, &b));
+    NLCL_TRY(read_headers(src, &b));
     describe(&b, inf);
-    NLCL_TRY(check_kind(&b, domain, name));
+    NLCL_TRY(check_kind(&b, name));
     bmp_field f[3], fa;
     uint32_t ncol = 0;
-    NLCL_TRY(check_fields(&b, domain, name, f, &ncol, inf));
-    NLCL_TRY(nlcl_image_check_dims(domain, name, (uint64_t)b.w, b.ah));
-    NLCL_TRY(bmp_colour(src, domain, b.raw + 14, b.hsize, img != NULL));
+    NLCL_TRY(check_fields(&b, name, f, &ncol, inf));
+    NLCL_TRY(nlcl_image_check_dims(name, (uint64_t)b.w, b.ah));
+    NLCL_TRY(bmp_colour(src, b.raw + 14, b.hsize, img != NULL));
     if (!img) return NLCL_OK;
     uint8_t pal[256 * 4];
-    NLCL_TRY(to_pixels(src, domain, &b, ncol, pal));
+    NLCL_TRY(to_pixels(src, &b, ncol, pal));
     /* an alpha bitfield (V4/V5 or BI_ALPHABITFIELDS): transparent pixels are
      * counted (the 4th byte of 32-bit BI_RGB is reserved, not alpha) */
     const uint32_t *m = b.masks;
     const int has_alpha = b.comp != BI_RGB && m[3] && field_init(&fa, m[3], (int)b.bpp) &&
                           !(m[3] & (m[0] | m[1] | m[2]));
     const bmp_rows d = {&b, f, has_alpha ? &fa : NULL, pal, ncol};
-    return read_rows(src, domain, &d, img);
+    return read_rows(src, &d, img);
 }

@@ -141,7 +141,7 @@ static inline float to_x(float v) {
 /* Rows in parallel (the transform has no cache, so it is reentrant): at
  * about 0.17 us per pixel, colour conversion of a 12-megapixel photo would
  * otherwise take 2 s on one core. */
-static nlcl_status apply(cmsHTRANSFORM t, int grey, const char *domain, const char *name,
+static nlcl_status apply(cmsHTRANSFORM t, int grey, const char *name,
                          nlcl_image *img) {
     const size_t W = (size_t)img->width, P = W * (size_t)img->height;
     int failed = 0;
@@ -173,8 +173,8 @@ static nlcl_status apply(cmsHTRANSFORM t, int grey, const char *domain, const ch
         free(out);
     }
     if (failed)
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory for colour conversion",
-                              domain, name);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory for colour conversion",
+                              name);
     return NLCL_OK;
 }
 
@@ -190,7 +190,7 @@ static const char *space_name(cmsColorSpaceSignature s) {
     }
 }
 
-nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, const char *domain, nlcl_image *img,
+nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, nlcl_image *img,
                                 int *converted) {
     *converted = 0;
     if (src->converted) {
@@ -202,7 +202,7 @@ nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, const char *domain, nlc
     if (!src->icc && png_is_srgb(src)) return NLCL_OK;
     lcms_log log;
     cmsContext ctx = new_context(&log);
-    if (!ctx) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    if (!ctx) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     nlcl_status s = NLCL_OK;
     cmsHPROFILE in = NULL, srgb = NULL;
     cmsHTRANSFORM t = NULL;
@@ -210,7 +210,7 @@ nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, const char *domain, nlc
     if (src->icc) {
         in = cmsOpenProfileFromMemTHR(ctx, src->icc, (cmsUInt32Number)src->icc_len);
         if (!in) {
-            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: unreadable ICC profile (%s)", domain, name,
+            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: unreadable ICC profile (%s)", name,
                                why(&log));
             goto done;
         }
@@ -220,15 +220,15 @@ nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, const char *domain, nlc
         } else if (!(cs == cmsSigRgbData || (cs == cmsSigGrayData && grey))) {
             s = nlcl_error_set(cs == cmsSigGrayData || cs == cmsSigCmykData ? NLCL_ERR_FORMAT
                                                                             : NLCL_ERR_UNSUPPORTED,
-                               "%s: %s: the embedded ICC profile is for %s, the image is %s", domain,
+                               "%s: the embedded ICC profile is for %s, the image is %s",
                                name, space_name(cs), grey ? "grey" : "RGB");
             goto done;
         }
     } else {
         in = png_profile(ctx, src);
         if (!in) {
-            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: invalid PNG gamma or chromaticities (%s)",
-                               domain, name, why(&log));
+            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: invalid PNG gamma or chromaticities (%s)",
+                               name, why(&log));
             goto done;
         }
     }
@@ -238,12 +238,12 @@ nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, const char *domain, nlc
              : NULL;
     if (!t) {
         s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                           "%s: %s: cannot convert the embedded colour profile to sRGB (%s)",
-                           domain, name, why(&log));
+                           "%s: cannot convert the embedded colour profile to sRGB (%s)",
+                           name, why(&log));
         goto done;
     }
     if (is_identity(t, grey)) goto done;
-    s = apply(t, grey, domain, name, img);
+    s = apply(t, grey, name, img);
     if (s == NLCL_OK) *converted = 1;
 done:
     if (t) cmsDeleteTransform(t);
@@ -262,11 +262,11 @@ struct nlcl_cmyk_conv {
     uint16_t *buf;   /* one row of 16-bit RGB (profile path) */
 };
 
-nlcl_status nlcl_cmyk_conv_open(const char *domain, const char *name, const uint8_t *icc,
+nlcl_status nlcl_cmyk_conv_open(const char *name, const uint8_t *icc,
                                 size_t icc_len, int inverted, int width, nlcl_cmyk_conv **out) {
     *out = NULL;
     nlcl_cmyk_conv *c = calloc(1, sizeof *c);
-    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     c->inverted = inverted;
     if (icc) {
         lcms_log log;
@@ -276,24 +276,24 @@ nlcl_status nlcl_cmyk_conv_open(const char *domain, const char *name, const uint
         cmsHPROFILE srgb = in ? cmsCreate_sRGBProfileTHR(c->ctx) : NULL;
         nlcl_status s = NLCL_OK;
         if (!c->ctx) {
-            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
         } else if (!in) {
-            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: unreadable ICC profile (%s)", domain,
+            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: unreadable ICC profile (%s)",
                                name, why(&log));
         } else if (cmsGetColorSpace(in) != cmsSigCmykData) {
             s = nlcl_error_set(NLCL_ERR_FORMAT,
-                               "%s: %s: the embedded ICC profile is for %s, the image is CMYK",
-                               domain, name, space_name(cmsGetColorSpace(in)));
+                               "%s: the embedded ICC profile is for %s, the image is CMYK",
+                               name, space_name(cmsGetColorSpace(in)));
         } else {
             c->t = srgb ? cmsCreateTransformTHR(c->ctx, in, inverted ? TYPE_CMYK_8_REV : TYPE_CMYK_8,
                                                 srgb, TYPE_RGB_16, INTENT, FLAGS)
                         : NULL;
             if (!c->t)
                 s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                                   "%s: %s: cannot convert the CMYK profile to sRGB (%s)", domain,
+                                   "%s: cannot convert the CMYK profile to sRGB (%s)",
                                    name, why(&log));
             else if (!(c->buf = malloc(sizeof(uint16_t) * 3 * (size_t)width)))
-                s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+                s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
         }
         if (in) cmsCloseProfile(in);
         if (srgb) cmsCloseProfile(srgb);

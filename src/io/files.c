@@ -73,7 +73,7 @@ static void strlist_free(strlist *l) {
  * folders, so a link cannot make a loop). */
 static nlcl_status list_dir(const char *dir, int depth, strlist *out, strlist *bad) {
     DIR *d = opendir(dir);
-    if (!d) return nlcl_error_set(NLCL_ERR_IO, "list: %s: %s", dir, strerror(errno));
+    if (!d) return nlcl_error_set(NLCL_ERR_IO, "%s: %s", dir, strerror(errno));
     nlcl_status s = NLCL_OK;
     struct dirent *e;
     /* "in/" gives "in/x.png", not "in//x.png" */
@@ -88,7 +88,7 @@ static nlcl_status list_dir(const char *dir, int depth, strlist *out, strlist *b
         size_t len = dl + strlen(e->d_name) + 2;
         char *p = malloc(len);
         if (!p) {
-            s = nlcl_error_set(NLCL_ERR_NOMEM, "list: %s: out of memory", dir);
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", dir);
             break;
         }
         snprintf(p, len, "%s%s%s", dir, sep, e->d_name);
@@ -102,12 +102,12 @@ static nlcl_status list_dir(const char *dir, int depth, strlist *out, strlist *b
             ok = (free(p), 1);
         if (!ok) {
             free(p);
-            s = nlcl_error_set(NLCL_ERR_NOMEM, "list: %s: out of memory", dir);
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", dir);
         }
     }
     closedir(d);
     if (sub.n && depth >= LIST_MAX_DEPTH)
-        s = nlcl_error_set(NLCL_ERR_LIMIT, "list: %s: folders nested deeper than %d", dir,
+        s = nlcl_error_set(NLCL_ERR_LIMIT, "%s: folders nested deeper than %d", dir,
                            LIST_MAX_DEPTH);
     if (sub.n) qsort(sub.v, sub.n, sizeof *sub.v, cmp_str);
     for (size_t i = 0; s == NLCL_OK && i < sub.n; i++) s = list_dir(sub.v[i], depth + 1, out, bad);
@@ -123,9 +123,9 @@ nlcl_status nlcl_list_images_ex(const char *dir, int recursive, char ***paths, i
     strlist out = {0}, bad = {0};
     nlcl_status s = list_dir(dir, recursive ? 0 : -1, &out, unreadable ? &bad : NULL);
     if (s == NLCL_OK && (out.n > INT32_MAX || bad.n > INT32_MAX))
-        s = nlcl_error_set(NLCL_ERR_LIMIT, "list: %s: too many files", dir);
+        s = nlcl_error_set(NLCL_ERR_LIMIT, "%s: too many files", dir);
     if (s == NLCL_OK && !out.v && !(out.v = calloc(1, sizeof *out.v)))
-        s = nlcl_error_set(NLCL_ERR_NOMEM, "list: %s: out of memory", dir);
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", dir);
     if (s != NLCL_OK) {
         strlist_free(&out);
         strlist_free(&bad);
@@ -154,14 +154,14 @@ int nlcl_is_dir(const char *path) {
 nlcl_status nlcl_mkdirs(const char *path) {
     size_t len = strlen(path);
     char *p = malloc(len + 1);
-    if (!p) return nlcl_error_set(NLCL_ERR_NOMEM, "mkdir: %s: out of memory", path);
+    if (!p) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     memcpy(p, path, len + 1);
     for (size_t i = 1; i <= len; i++) {
         if (p[i] != '/' && p[i] != '\0') continue;
         char c = p[i];
         p[i] = '\0';
         if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            nlcl_status s = nlcl_error_set(NLCL_ERR_IO, "mkdir: %s: %s", p, strerror(errno));
+            nlcl_status s = nlcl_error_set(NLCL_ERR_IO, "%s: %s", p, strerror(errno));
             free(p);
             return s;
         }
@@ -169,7 +169,7 @@ nlcl_status nlcl_mkdirs(const char *path) {
     }
     free(p);
     if (!nlcl_is_dir(path))
-        return nlcl_error_set(NLCL_ERR_IO, "mkdir: %s: exists and is not a directory", path);
+        return nlcl_error_set(NLCL_ERR_IO, "%s: exists and is not a directory", path);
     return NLCL_OK;
 }
 

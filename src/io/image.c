@@ -26,20 +26,20 @@ void nlcl_image_set_max_pixels(uint64_t n) {
 
 uint64_t nlcl_image_get_max_pixels(void) { return atomic_load(&max_pixels); }
 
-nlcl_status nlcl_image_check_dims(const char *domain, const char *name, uint64_t width,
+nlcl_status nlcl_image_check_dims(const char *name, uint64_t width,
                                   uint64_t height) {
     if (width == 0 || height == 0)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: invalid image size %llux%llu", domain,
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: invalid image size %llux%llu",
                               name, (unsigned long long)width, (unsigned long long)height);
     uint64_t lim = nlcl_image_get_max_pixels();
     /* width, height < 2^32 for both formats, so the product cannot overflow;
      * check anyway so that this helper is safe for any caller. */
     if (width > lim || height > lim || width * height > lim)
-        return nlcl_error_set(NLCL_ERR_LIMIT, "%s: %s: %llux%llu exceeds the pixel limit of %llu",
-                              domain, name, (unsigned long long)width,
+        return nlcl_error_set(NLCL_ERR_LIMIT, "%s: %llux%llu exceeds the pixel limit of %llu",
+                              name, (unsigned long long)width,
                               (unsigned long long)height, (unsigned long long)lim);
     if (width > INT32_MAX || height > INT32_MAX)
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: %llux%llu is too large", domain,
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %llux%llu is too large",
                               name, (unsigned long long)width, (unsigned long long)height);
     return NLCL_OK;
 }
@@ -65,16 +65,16 @@ static int plane_floats(int width, int height, size_t *n) {
     return width > 0 && height > 0 && nlcl_size_mul4((size_t)width, (size_t)height, 3, 1, n);
 }
 
-nlcl_status nlcl_image_alloc_for(const char *domain, const char *name, nlcl_image *img,
+nlcl_status nlcl_image_alloc_for(const char *name, nlcl_image *img,
                                  int width, int height) {
     size_t n, bytes;
     if (!plane_floats(width, height, &n) || !nlcl_size_mul(n, sizeof(float), &bytes))
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: %dx%d: size overflow", domain, name,
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %dx%d: size overflow", name,
                               width, height);
     float *d = nlcl_alloc(bytes, "image");
     if (!d)
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate %zu bytes for %dx%d pixels",
-                              domain, name, bytes, width, height);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate %zu bytes for %dx%d pixels",
+                              name, bytes, width, height);
     advise_hugepages(d, bytes);
     img->width = width;
     img->height = height;
@@ -84,14 +84,14 @@ nlcl_status nlcl_image_alloc_for(const char *domain, const char *name, nlcl_imag
 
 nlcl_status nlcl_image_alloc(nlcl_image *img, int height, int width) {
     if (!img)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_alloc: img is NULL");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_alloc: img is NULL");
     memset(img, 0, sizeof *img);
     size_t n;
     if (!plane_floats(width, height, &n))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_alloc: invalid size %dx%d", width,
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "invalid size %dx%d", width,
                               height);
     float *d = nlcl_alloc_floats(n, "image");
-    if (!d) return nlcl_error_prefix(NLCL_ERR_NOMEM, "image_alloc: %dx%d: ", width, height);
+    if (!d) return nlcl_error_prefix(NLCL_ERR_NOMEM, "%dx%d: ", width, height);
     img->width = width;
     img->height = height;
     img->data = d;
@@ -229,13 +229,13 @@ void nlcl_image_to_rgb8(const nlcl_image *img, nlcl_quantize q, uint8_t *rgb) {
 
 nlcl_status nlcl_image_from_rgb8(nlcl_image *img, const uint8_t *rgb, int height, int width) {
     if (!img || !rgb)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_from_rgb8: NULL argument");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_from_rgb8: NULL argument");
     size_t n;
     memset(img, 0, sizeof *img);
     if (!plane_floats(width, height, &n))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_from_rgb8: invalid size %dx%d", width,
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "invalid size %dx%d", width,
                               height);
-    NLCL_TRY(nlcl_image_alloc_for("image_from_rgb8", "<memory>", img, width, height));
+    NLCL_TRY(nlcl_image_alloc_for("<memory>", img, width, height));
     const size_t row = (size_t)width * 3;
     for (int y = 0; y < height; y++) nlcl_image_put_row8(img, y, rgb + (size_t)y * row, 3);
     return NLCL_OK;
@@ -304,57 +304,57 @@ void nlcl_image_set_refuse_transparent(int refuse) { atomic_store(&refuse_transp
 int nlcl_image_get_refuse_transparent(void) { return atomic_load(&refuse_transparent); }
 
 /* After a successful decode: transparency, colours to sRGB, then upright. */
-static nlcl_status finish(nlcl_img_src *src, const char *domain, nlcl_image *img,
+static nlcl_status finish(nlcl_img_src *src, nlcl_image *img,
                           nlcl_image_info *info) {
     if (info) info->transparent = src->transparent;
     if (src->transparent && nlcl_image_get_refuse_transparent()) {
         uint64_t n = (uint64_t)img->width * (uint64_t)img->height;
         nlcl_image_free(img);
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "%s: %s: %llu of %llu pixels are transparent; transparency is not "
+                              "%s: %llu of %llu pixels are transparent; transparency is not "
                               "supported (nlcl would use the colours hidden under it): flatten "
                               "the image onto a background first",
-                              domain, src->name, (unsigned long long)src->transparent,
+                              src->name, (unsigned long long)src->transparent,
                               (unsigned long long)n);
     }
     int converted = 0;
-    nlcl_status s = nlcl_colour_to_srgb(src, domain, img, &converted);
-    if (s == NLCL_OK) s = nlcl_image_orient(domain, src->name, img, src->orientation);
+    nlcl_status s = nlcl_colour_to_srgb(src, img, &converted);
+    if (s == NLCL_OK) s = nlcl_image_orient(src->name, img, src->orientation);
     if (s != NLCL_OK) nlcl_image_free(img);
     if (info) info->colour_converted = converted;
     return s;
 }
 
-static nlcl_status decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+static nlcl_status decode(nlcl_img_src *src, nlcl_image *img,
                           nlcl_image_info *info) {
     if (info) memset(info, 0, sizeof *info);
     const uint8_t *h = src->fp ? src->head : src->mem;
     size_t n = src->fp ? src->head_len : src->len;
     if (n > 8) n = 8;
-    if (n == 0) return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: empty file", domain, src->name);
+    if (n == 0) return nlcl_error_set(NLCL_ERR_FORMAT, "%s: empty file", src->name);
     nlcl_status s;
     nlcl_image_format fmt;
     if (n >= 3 && h[0] == 0xFF && h[1] == 0xD8 && h[2] == 0xFF) {
         fmt = NLCL_IMAGE_JPEG;
-        s = nlcl_jpeg_decode(src, domain, img, info);
+        s = nlcl_jpeg_decode(src, img, info);
     } else if (memcmp(h, png_sig, n) == 0) {
-        if (n < 8) return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: PNG truncated", domain, src->name);
+        if (n < 8) return nlcl_error_set(NLCL_ERR_FORMAT, "%s: PNG truncated", src->name);
         fmt = NLCL_IMAGE_PNG;
-        s = nlcl_png_decode(src, domain, img, info);
+        s = nlcl_png_decode(src, img, info);
     } else if (n >= 2 && h[0] == 'B' && h[1] == 'M') {
         fmt = NLCL_IMAGE_BMP;
-        s = nlcl_bmp_decode(src, domain, img, info);
+        s = nlcl_bmp_decode(src, img, info);
     } else {
         int k = 0;
         while (k < 4 && memcmp(h, tiff_sig[k], n < 4 ? n : 4) != 0) k++;
         if (k == 4)
-            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: not a PNG or JPEG file, nor TIFF or BMP",
-                                  domain, src->name);
-        if (n < 4) return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: TIFF truncated", domain, src->name);
+            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: not a PNG or JPEG file, nor TIFF or BMP",
+                                  src->name);
+        if (n < 4) return nlcl_error_set(NLCL_ERR_FORMAT, "%s: TIFF truncated", src->name);
         fmt = NLCL_IMAGE_TIFF;
-        s = nlcl_tiff_decode(src, domain, img, info);
+        s = nlcl_tiff_decode(src, img, info);
     }
-    if (s == NLCL_OK && img) s = finish(src, domain, img, info);
+    if (s == NLCL_OK && img) s = finish(src, img, info);
     /* the codecs fill *info once they have read the header */
     if (info && (info->width || info->height)) {
         info->format = fmt;
@@ -371,7 +371,7 @@ static nlcl_status decode(nlcl_img_src *src, const char *domain, nlcl_image *img
     return s;
 }
 
-static nlcl_status load_file(const char *path, const char *domain, nlcl_image *img,
+static nlcl_status load_file(const char *path, nlcl_image *img,
                              nlcl_image_info *info) {
     if (info) memset(info, 0, sizeof *info);
     nlcl_img_src src;
@@ -381,31 +381,31 @@ static nlcl_status load_file(const char *path, const char *domain, nlcl_image *i
      * checked on the open descriptor, then reads block as usual */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: cannot open: %s", domain, path,
+        return nlcl_error_set(NLCL_ERR_IO, "%s: cannot open: %s", path,
                               strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: %s", domain, path, strerror(e));
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: %s", domain, path,
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path,
                               S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 || !(src.fp = fdopen(fd, "rb"))) {
         int e = errno;
         close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: cannot open: %s", domain, path, strerror(e));
+        return nlcl_error_set(NLCL_ERR_IO, "%s: cannot open: %s", path, strerror(e));
     }
     src.head_len = fread(src.head, 1, sizeof src.head, src.fp);
     nlcl_status s;
     if (src.head_len < sizeof src.head && ferror(src.fp))
-        s = nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, path, strerror(errno));
+        s = nlcl_error_set(NLCL_ERR_IO, "%s: read error: %s", path, strerror(errno));
     else
-        s = decode(&src, domain, img, info);
+        s = decode(&src, img, info);
     fclose(src.fp);
     return s;
 }
@@ -413,14 +413,14 @@ static nlcl_status load_file(const char *path, const char *domain, nlcl_image *i
 nlcl_status nlcl_image_load(const char *path, nlcl_image *img, nlcl_image_info *info) {
     if (img) memset(img, 0, sizeof *img);
     if (!path || !img)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_load: NULL argument");
-    return load_file(path, "image_load", img, info);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load: NULL argument");
+    return load_file(path, img, info);
 }
 
 nlcl_status nlcl_image_probe(const char *path, nlcl_image_info *info) {
     if (!path || !info)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_probe: NULL argument");
-    return load_file(path, "image_probe", NULL, info);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_probe: NULL argument");
+    return load_file(path, NULL, info);
 }
 
 nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name, nlcl_image *img,
@@ -428,26 +428,26 @@ nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name
     if (img) memset(img, 0, sizeof *img);
     if (!name) name = "<memory>";
     if (!img || (!buf && len))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_load: %s: NULL argument", name);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NULL argument", name);
     nlcl_img_src src;
     memset(&src, 0, sizeof src);
     src.name = name;
     src.mem = buf;
     src.len = len;
-    return decode(&src, "image_load", img, info);
+    return decode(&src, img, info);
 }
 
 /* ---- saving -------------------------------------------------------------------------- */
 
 static nlcl_status check_save(const char *path, const nlcl_image *img, nlcl_quantize q) {
     if (!path || !img || !img->data)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_save: %s: NULL argument",
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NULL argument",
                               path ? path : "(null)");
     if (img->width <= 0 || img->height <= 0)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_save: %s: invalid size %dx%d", path,
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: invalid size %dx%d", path,
                               img->width, img->height);
     if (q != NLCL_QUANT_ROUND && q != NLCL_QUANT_TRUNCATE)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_save: %s: invalid quantize mode %d",
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: invalid quantize mode %d",
                               path, (int)q);
     return NLCL_OK;
 }
@@ -456,7 +456,7 @@ nlcl_status nlcl_image_save_png(const char *path, const nlcl_image *img, nlcl_qu
                                 int bits16) {
     NLCL_TRY(check_save(path, img, q));
     nlcl_afile f;
-    NLCL_TRY(nlcl_afile_open(&f, path, "image_save"));
+    NLCL_TRY(nlcl_afile_open(&f, path));
     nlcl_status s = nlcl_png_encode(&f, path, img, q, bits16 ? 1 : 0);
     if (s != NLCL_OK) {
         nlcl_afile_abort(&f);
@@ -469,14 +469,14 @@ nlcl_status nlcl_image_save_jpeg(const char *path, const nlcl_image *img, nlcl_q
                                  int quality) {
     NLCL_TRY(check_save(path, img, q));
     if (quality < 1 || quality > 100)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "image_save: %s: JPEG quality %d not in 1..100",
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: JPEG quality %d not in 1..100",
                               path, quality);
     if (img->width > 65500 || img->height > 65500)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "image_save: %s: %dx%d: JPEG is limited to 65500 pixels a side", path,
+                              "%s: %dx%d: JPEG is limited to 65500 pixels a side", path,
                               img->width, img->height);
     nlcl_afile f;
-    NLCL_TRY(nlcl_afile_open(&f, path, "image_save"));
+    NLCL_TRY(nlcl_afile_open(&f, path));
     nlcl_status s = nlcl_jpeg_encode(&f, path, img, q, quality);
     if (s != NLCL_OK) {
         nlcl_afile_abort(&f);
@@ -496,6 +496,6 @@ nlcl_status nlcl_image_save(const char *path, const nlcl_image *img, nlcl_quanti
     if (ends_with(path, ".jpg") || ends_with(path, ".jpeg"))
         return nlcl_image_save_jpeg(path, img, q, 95);
     return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                          "image_save: %s: unknown image extension (use .png, .jpg or .jpeg)",
+                          "%s: unknown image extension (use .png, .jpg or .jpeg)",
                           path);
 }

@@ -48,16 +48,16 @@ int nlcl_img_src_size(const nlcl_img_src *s, uint64_t *size);
 /* Decoders. img == NULL: header only (probe). Both fill *info (always, even
  * when they then fail the pixel limit) and check width*height against
  * nlcl_image_get_max_pixels() before allocating anything that depends on the
- * image size. Errors use the prefix `domain` ("image_load" / "image_probe"). */
-nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+ * image size. Messages start with the source's name ("x.png: PNG truncated"). */
+nlcl_status nlcl_png_decode(nlcl_img_src *src, nlcl_image *img,
                             nlcl_image_info *info);
-nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, nlcl_image *img,
                              nlcl_image_info *info);
 /* TIFF needs random access: a file source must be a regular file (it is
  * read with fseeko/fread from offset 0, ignoring head/head_pos). */
-nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+nlcl_status nlcl_tiff_decode(nlcl_img_src *src, nlcl_image *img,
                              nlcl_image_info *info);
-nlcl_status nlcl_bmp_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+nlcl_status nlcl_bmp_decode(nlcl_img_src *src, nlcl_image *img,
                             nlcl_image_info *info);
 
 /* Encoders writing through an open atomic file (the caller commits or aborts).
@@ -79,7 +79,7 @@ int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header);
  * 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90
  * counter-clockwise, as PIL's ImageOps.exif_transpose); 5..8 swap width and
  * height (a new buffer, the old one is freed). Other values change nothing. */
-nlcl_status nlcl_image_orient(const char *domain, const char *name, nlcl_image *img,
+nlcl_status nlcl_image_orient(const char *name, nlcl_image *img,
                               int orientation);
 
 /* Convert img (decoded as stored) to sRGB when src carries an ICC profile or
@@ -89,7 +89,7 @@ nlcl_status nlcl_image_orient(const char *domain, const char *name, nlcl_image *
  * 8-bit level (an sRGB profile) changes nothing. *converted says whether the
  * pixels changed. Errors: FORMAT (a profile Little CMS cannot read, or one
  * for another colour space than the image's), UNSUPPORTED, NOMEM. */
-nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, const char *domain, nlcl_image *img,
+nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, nlcl_image *img,
                                 int *converted);
 
 /* CMYK rows to RGB planes: with a CMYK ICC profile through Little CMS, else
@@ -97,7 +97,7 @@ nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, const char *domain, nlc
  * double. inverted = 1: the samples are stored inverted (Adobe's convention,
  * an APP14 "Adobe" marker; 255 = no ink). */
 typedef struct nlcl_cmyk_conv nlcl_cmyk_conv;
-nlcl_status nlcl_cmyk_conv_open(const char *domain, const char *name, const uint8_t *icc,
+nlcl_status nlcl_cmyk_conv_open(const char *name, const uint8_t *icc,
                                 size_t icc_len, int inverted, int width, nlcl_cmyk_conv **out);
 void nlcl_cmyk_conv_row(nlcl_cmyk_conv *c, const uint8_t *cmyk, nlcl_image *img, int y);
 void nlcl_cmyk_conv_close(nlcl_cmyk_conv *c);
@@ -105,14 +105,14 @@ void nlcl_cmyk_conv_close(nlcl_cmyk_conv *c);
 /* Largest embedded ICC profile accepted (real ones are under 4 MB). */
 #define NLCL_ICC_MAX_BYTES ((size_t)16 << 20)
 
-/* NLCL_ERR_LIMIT "domain: name: WxH exceeds the pixel limit of N" when
+/* NLCL_ERR_LIMIT "name: WxH exceeds the pixel limit of N" when
  * width*height > limit; NLCL_ERR_FORMAT for a zero dimension. */
-nlcl_status nlcl_image_check_dims(const char *domain, const char *name, uint64_t width,
+nlcl_status nlcl_image_check_dims(const char *name, uint64_t width,
                                   uint64_t height);
 
 /* Allocate img->data for width x height (float32, 3 planes, not zeroed), with
  * overflow-checked sizes; NLCL_ERR_NOMEM naming the file on failure. */
-nlcl_status nlcl_image_alloc_for(const char *domain, const char *name, nlcl_image *img,
+nlcl_status nlcl_image_alloc_for(const char *name, nlcl_image *img,
                                  int width, int height);
 
 /* Convert one decoded row of interleaved samples (channels 1..4, 8 or 16 bits,

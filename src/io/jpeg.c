@@ -175,7 +175,7 @@ typedef struct jdec {
 
 /* The EXIF orientation and the ICC profile (after jpeg_read_header, which
  * saved the APP1/APP2 markers), into src. */
-static nlcl_status read_metadata(jdec *j, nlcl_img_src *src, const char *domain) {
+static nlcl_status read_metadata(jdec *j, nlcl_img_src *src) {
     j_decompress_ptr d = &j->d;
     for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next)
         if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6)) {
@@ -187,15 +187,14 @@ static nlcl_status read_metadata(jdec *j, nlcl_img_src *src, const char *domain)
     if (jpeg_read_icc_profile(d, &icc, &len) && icc) {
         if (len > NLCL_ICC_MAX_BYTES) {
             free(icc);
-            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: %s: ICC profile of %u bytes (limit %zu)",
-                                  domain, src->name, len, NLCL_ICC_MAX_BYTES);
+            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: ICC profile of %u bytes (limit %zu)",
+                                  src->name, len, NLCL_ICC_MAX_BYTES);
         }
         src->icc = icc;
         src->icc_len = len;
     } else if (j->err.bad_icc) {
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              "%s: %s: corrupt JPEG: inconsistent ICC_PROFILE markers", domain,
-                              src->name);
+                              "%s: corrupt JPEG: inconsistent ICC_PROFILE markers", src->name);
     }
     return NLCL_OK;
 }
@@ -223,7 +222,7 @@ static void set_source(jdec *j, nlcl_img_src *src) {
 /* The header (after jpeg_read_header) into the info, and the output colour
  * space: grey, RGB (from YCbCr or RGB) or CMYK (from CMYK or YCCK, which
  * colour.c converts); *nc its components. */
-static nlcl_status choose_output(jdec *j, nlcl_img_src *src, const char *domain, int *nc) {
+static nlcl_status choose_output(jdec *j, nlcl_img_src *src, int *nc) {
     j_decompress_ptr d = &j->d;
     const char *name = src->name;
     nlcl_image_info *const inf = j->info;
@@ -233,7 +232,7 @@ static nlcl_status choose_output(jdec *j, nlcl_img_src *src, const char *domain,
     inf->channels = d->num_components;
     inf->bit_depth = d->data_precision;
     inf->is_jpeg = 1;
-    NLCL_TRY(nlcl_image_check_dims(domain, name, d->image_width, d->image_height));
+    NLCL_TRY(nlcl_image_check_dims(name, d->image_width, d->image_height));
     switch (d->jpeg_color_space) {
     case JCS_GRAYSCALE:
         d->out_color_space = JCS_GRAYSCALE;
@@ -253,24 +252,24 @@ static nlcl_status choose_output(jdec *j, nlcl_img_src *src, const char *domain,
         return NLCL_OK;
     default:
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "%s: %s: JPEG colour space with %d components is not supported",
-                              domain, name, d->num_components);
+                              "%s: JPEG colour space with %d components is not supported",
+                              name, d->num_components);
     }
 }
 
 /* Decompress into img (nc output components). */
-static nlcl_status read_pixels(jdec *j, nlcl_img_src *src, const char *domain, int nc, nlcl_image *img) {
+static nlcl_status read_pixels(jdec *j, nlcl_img_src *src, int nc, nlcl_image *img) {
     j_decompress_ptr d = &j->d;
     const char *name = src->name;
     jpeg_start_decompress(d);
     if (d->output_width != d->image_width || d->output_height != d->image_height ||
         d->output_components != nc)
-        return nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: unexpected JPEG output layout", domain, name);
-    NLCL_TRY(nlcl_image_alloc_for(domain, name, img, (int)d->output_width, (int)d->output_height));
+        return nlcl_error_set(NLCL_ERR_INTERNAL, "%s: unexpected JPEG output layout", name);
+    NLCL_TRY(nlcl_image_alloc_for(name, img, (int)d->output_width, (int)d->output_height));
     if (!(j->row = malloc((size_t)d->output_width * (size_t)nc)))
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a JPEG row", domain, name);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a JPEG row", name);
     if (nc == 4) { /* the CMYK profile is used here, not by the front end */
-        NLCL_TRY(nlcl_cmyk_conv_open(domain, name, src->icc, src->icc_len, d->saw_Adobe_marker,
+        NLCL_TRY(nlcl_cmyk_conv_open(name, src->icc, src->icc_len, d->saw_Adobe_marker,
                                      (int)d->output_width, &j->cmyk));
         src->converted = src->icc != NULL;
         free(src->icc);
@@ -281,7 +280,7 @@ static nlcl_status read_pixels(jdec *j, nlcl_img_src *src, const char *domain, i
         int y = (int)d->output_scanline;
         JSAMPROW r = j->row;
         if (jpeg_read_scanlines(d, &r, 1) != 1) /* cannot happen: the source never suspends */
-            return nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: JPEG decoder returned no data", domain, name);
+            return nlcl_error_set(NLCL_ERR_INTERNAL, "%s: JPEG decoder returned no data", name);
         if (nc == 4) nlcl_cmyk_conv_row(j->cmyk, j->row, img, y);
         else nlcl_image_put_row8(img, y, j->row, nc);
     }
@@ -289,13 +288,13 @@ static nlcl_status read_pixels(jdec *j, nlcl_img_src *src, const char *domain, i
     return NLCL_OK;
 }
 
-nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, nlcl_image *img,
                              nlcl_image_info *info) {
     const char *name = src->name;
     /* Decoder state lives on the heap so that it stays well defined after a
      * longjmp; locals written after setjmp are volatile. */
     jdec *const j = calloc(1, sizeof *j);
-    if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     j_decompress_ptr d = &j->d;
     volatile int created = 0;
     volatile nlcl_status s = NLCL_OK;
@@ -303,7 +302,7 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
     d->err = (struct jpeg_error_mgr *)&j->err;
     j_init_error(&j->err, 0);
     if (setjmp(j->err.jb)) {
-        s = nlcl_error_set(j->err.status, "%s: %s: %s", domain, name, j->err.msg);
+        s = nlcl_error_set(j->err.status, "%s: %s", name, j->err.msg);
         goto done;
     }
     jpeg_create_decompress(d);
@@ -312,10 +311,10 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, const char *domain, nlcl_image *
     jpeg_save_markers(d, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
     jpeg_save_markers(d, JPEG_APP0 + 2, 0xFFFF); /* ICC profile */
     jpeg_read_header(d, TRUE);
-    s = read_metadata(j, src, domain);
+    s = read_metadata(j, src);
     int nc = 0;
-    if (s == NLCL_OK) s = choose_output(j, src, domain, &nc);
-    if (s == NLCL_OK && img) s = read_pixels(j, src, domain, nc, img);
+    if (s == NLCL_OK) s = choose_output(j, src, &nc);
+    if (s == NLCL_OK && img) s = read_pixels(j, src, nc, img);
 done:
     if (created) jpeg_destroy_decompress(d);
     nlcl_cmyk_conv_close(j->cmyk);
@@ -335,7 +334,7 @@ typedef struct jenc {
 nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
                              nlcl_quantize q, int quality) {
     jenc *const j = calloc(1, sizeof *j);
-    if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: out of memory", path);
+    if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     j_compress_ptr c = &j->c;
     uint8_t *volatile row = NULL;
     volatile int created = 0;
@@ -344,14 +343,14 @@ nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *
     c->err = (struct jpeg_error_mgr *)&j->err;
     j_init_error(&j->err, 1);
     if (setjmp(j->err.jb)) {
-        s = nlcl_error_set(j->err.status, "image_save: %s: %s", path, j->err.msg);
+        s = nlcl_error_set(j->err.status, "%s: %s", path, j->err.msg);
         goto done;
     }
     jpeg_create_compress(c);
     created = 1;
     row = malloc((size_t)img->width * 3);
     if (!row) {
-        s = nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: cannot allocate a JPEG row", path);
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a JPEG row", path);
         goto done;
     }
     jpeg_stdio_dest(c, f->fp); /* short writes raise JERR_FILE_WRITE */

@@ -30,14 +30,14 @@ static inline void source_xy(int o, size_t W, size_t H, size_t x, size_t y, size
     }
 }
 
-nlcl_status nlcl_image_orient(const char *domain, const char *name, nlcl_image *img,
+nlcl_status nlcl_image_orient(const char *name, nlcl_image *img,
                               int orientation) {
     if (orientation < 2 || orientation > 8) return NLCL_OK;
     const int swap = orientation >= 5;
     const size_t W = (size_t)img->width, H = (size_t)img->height;
     const size_t ow = swap ? H : W, oh = swap ? W : H, P = W * H;
     nlcl_image out = {0};
-    NLCL_TRY(nlcl_image_alloc_for(domain, name, &out, (int)ow, (int)oh));
+    NLCL_TRY(nlcl_image_alloc_for(name, &out, (int)ow, (int)oh));
     for (int c = 0; c < 3; c++) {
         const float *src = img->data + (size_t)c * P;
         float *dst = out.data + (size_t)c * P;

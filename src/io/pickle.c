@@ -8,7 +8,6 @@
 
 #include "core/internal.h"
 
-#define DOMAIN "weights_load"
 
 /* Bounds of the unpickler (a 316k-parameter state_dict needs < 1000 of each). */
 #define MAX_STACK (1u << 20)
@@ -131,15 +130,15 @@ const char *nlcl_pickle_kind_name(const obj *o) {
 }
 
 static nlcl_status up_fail(unpickler *u, nlcl_status s, const char *what) {
-    return nlcl_error_set(s, DOMAIN ": %s: pickle %s (data.pkl byte %zu)", u->file, what, u->pos);
+    return nlcl_error_set(s, "%s: pickle %s (data.pkl byte %zu)", u->file, what, u->pos);
 }
 
 static nlcl_status new_obj(unpickler *u, okind k, size_t slots, obj **out) {
     if (u->cells > MAX_CELLS || slots > MAX_CELLS - u->cells)
-        return nlcl_error_set(NLCL_ERR_LIMIT, DOMAIN ": %s: pickle creates more than %u objects",
+        return nlcl_error_set(NLCL_ERR_LIMIT, "%s: pickle creates more than %u objects",
                               u->file, MAX_CELLS);
     obj *o = calloc(1, sizeof *o);
-    if (!o) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+    if (!o) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
     o->kind = k;
     o->all_next = u->all;
     u->all = o;
@@ -168,7 +167,7 @@ static nlcl_status push(unpickler *u, obj *o) {
             return up_fail(u, NLCL_ERR_LIMIT, "stack exceeds its limit");
         size_t nc = u->scap ? 2 * u->scap : 64;
         obj **s = realloc(u->stack, nc * sizeof *s);
-        if (!s) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+        if (!s) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
         u->stack = s;
         u->scap = nc;
     }
@@ -207,7 +206,7 @@ static nlcl_status make_tuple(unpickler *u, size_t from) {
     NLCL_TRY(new_obj(u, O_TUPLE, n, &t));
     if (n) {
         t->u.tup.items = malloc(n * sizeof(obj *));
-        if (!t->u.tup.items) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+        if (!t->u.tup.items) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
         memcpy(t->u.tup.items, u->stack + from, n * sizeof(obj *));
     }
     t->u.tup.n = n;
@@ -221,11 +220,11 @@ static nlcl_status dict_set(unpickler *u, obj *d, obj *k, obj *v) {
     if (d->u.dict.n + 2 > d->u.dict.cap) {
         /* cells <= MAX_CELLS always holds (new_obj and this check keep it). */
         if (d->u.dict.cap + 16 > MAX_CELLS - u->cells)
-            return nlcl_error_set(NLCL_ERR_LIMIT, DOMAIN ": %s: pickle creates more than %u objects",
+            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: pickle creates more than %u objects",
                                   u->file, MAX_CELLS);
         size_t nc = d->u.dict.cap ? 2 * d->u.dict.cap : 16;
         obj **kv = realloc(d->u.dict.kv, nc * sizeof *kv);
-        if (!kv) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+        if (!kv) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
         u->cells += nc - d->u.dict.cap;
         d->u.dict.kv = kv;
         d->u.dict.cap = nc;
@@ -272,7 +271,7 @@ static nlcl_status push_global(unpickler *u, const char *mod, size_t ml, const c
 refuse:;
     char a[100], b[100];
     return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                          DOMAIN ": %s: pickle global '%s.%s' (%s) is not allowed: only "
+                          "%s: pickle global '%s.%s' (%s) is not allowed: only "
                                  "collections.OrderedDict, torch._utils._rebuild_tensor_v2, "
                                  "torch._utils._rebuild_parameter and torch.*Storage may appear "
                                  "in a state_dict",
@@ -390,7 +389,7 @@ static nlcl_status op_mark(unpickler *u) {
         if (u->mcap >= MAX_MARKS) return up_fail(u, NLCL_ERR_LIMIT, "MARK nesting exceeds its limit");
         size_t nc = u->mcap ? 2 * u->mcap : 16;
         size_t *mk = realloc(u->marks, nc * sizeof *mk);
-        if (!mk) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+        if (!mk) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
         u->marks = mk;
         u->mcap = nc;
     }
@@ -411,7 +410,7 @@ static nlcl_status op_binunicode(unpickler *u, int op) {
     NLCL_TRY(need(u, n));
     NLCL_TRY(new_obj(u, O_STR, n / 16, &o));
     o->u.str.s = malloc((size_t)n + 1);
-    if (!o->u.str.s) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+    if (!o->u.str.s) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
     memcpy(o->u.str.s, u->p + u->pos, n);
     o->u.str.s[n] = '\0';
     o->u.str.len = n;
@@ -450,7 +449,7 @@ static nlcl_status op_memo(unpickler *u, int op) {
         size_t nc = u->memo_cap ? u->memo_cap : 256;
         while (nc <= idx) nc *= 2;
         obj **mm = realloc(u->memo, nc * sizeof *mm);
-        if (!mm) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+        if (!mm) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
         memset(mm + u->memo_cap, 0, (nc - u->memo_cap) * sizeof *mm);
         u->memo = mm;
         u->memo_cap = nc;
@@ -468,7 +467,7 @@ static nlcl_status op_memoize(unpickler *u) {
     if (idx >= u->memo_cap) {
         size_t nc = u->memo_cap ? 2 * u->memo_cap : 256;
         obj **mm = realloc(u->memo, nc * sizeof *mm);
-        if (!mm) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+        if (!mm) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
         memset(mm + u->memo_cap, 0, (nc - u->memo_cap) * sizeof *mm);
         u->memo = mm;
         u->memo_cap = nc;
@@ -551,11 +550,11 @@ static nlcl_status list_append(unpickler *u, obj *l, obj *v) {
     if (l->kind != O_LIST) return up_fail(u, NLCL_ERR_FORMAT, "APPEND target is not a list");
     if (l->u.tup.n == l->u.tup.cap) {
         if (l->u.tup.cap + 16 > MAX_CELLS - u->cells)
-            return nlcl_error_set(NLCL_ERR_LIMIT, DOMAIN ": %s: pickle creates more than %u objects",
+            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: pickle creates more than %u objects",
                                   u->file, MAX_CELLS);
         size_t nc = l->u.tup.cap ? 2 * l->u.tup.cap : 16;
         obj **it = realloc(l->u.tup.items, nc * sizeof *it);
-        if (!it) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", u->file);
+        if (!it) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
         u->cells += nc - l->u.tup.cap;
         l->u.tup.items = it;
         l->u.tup.cap = nc;

@@ -80,7 +80,7 @@ typedef struct {
 /* Start an unpickler over the pickle p[0..len); `file` names it in messages. */
 void nlcl_unpickler_init(unpickler *u, const char *file, const unsigned char *p, size_t len);
 /* Run the pickle; *result is the object STOP returns, valid until
- * nlcl_unpickler_free. Errors ("weights_load: FILE: pickle ... (data.pkl byte
+ * nlcl_unpickler_free. Errors ("FILE: pickle ... (data.pkl byte
  * N)"): FORMAT (malformed, truncated), UNSUPPORTED (an opcode or global
  * outside the whitelist), LIMIT (a bound of the stack, memo or object count),
  * NOMEM. */

@@ -45,7 +45,7 @@ static void png_warn(png_structp png, png_const_charp msg) {
 }
 
 /* After png_read_info: orientation, colour description, APNG. */
-static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c, const char *domain) {
+static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c) {
     nlcl_img_src *src = c->src;
     const char *name = src->name;
     png_unknown_chunkp unk = NULL;
@@ -53,9 +53,9 @@ static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c, c
     for (int i = 0; i < nunk; i++)
         if (!memcmp(unk[i].name, "acTL", 4))
             return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                                  "%s: %s: animated PNG (APNG) is not supported (only its first "
+                                  "%s: animated PNG (APNG) is not supported (only its first "
                                   "image would be read)",
-                                  domain, name);
+                                  name);
     png_uint_32 n = 0;
     png_bytep exif = NULL;
     if (png_get_eXIf_1(png, pinfo, &n, &exif) && exif)
@@ -68,13 +68,13 @@ static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c, c
     int comp = 0;
     if (png_get_iCCP(png, pinfo, &pname, &comp, &prof, &plen) && prof && plen) {
         if (!(src->icc = malloc(plen)))
-            return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+            return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
         memcpy(src->icc, prof, plen);
         src->icc_len = plen;
         return NLCL_OK;
     }
     if (c->icc_warn[0])
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: invalid ICC profile (%s)", domain, name,
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: invalid ICC profile (%s)", name,
                               c->icc_warn);
     if (png_get_valid(png, pinfo, PNG_INFO_sRGB)) return NLCL_OK;
     double g = 0;
@@ -100,15 +100,14 @@ static void png_read_cb(png_structp png, png_bytep data, size_t n) {
     png_error(png, c->msg);
 }
 
-static nlcl_status read_error_status(const png_ctx *c, const char *domain, const char *name) {
-    if (c->status != NLCL_OK) return nlcl_error_set(c->status, "%s: %s: %s", domain, name, c->msg);
+static nlcl_status read_error_status(const png_ctx *c, const char *name) {
+    if (c->status != NLCL_OK) return nlcl_error_set(c->status, "%s: %s", name, c->msg);
     if (c->limit_hit)
         return nlcl_error_set(NLCL_ERR_LIMIT,
-                              "%s: %s: PNG dimensions exceed the pixel limit of %llu (%s)", domain,
-                              name, (unsigned long long)nlcl_image_get_max_pixels(), c->msg);
+                              "%s: PNG dimensions exceed the pixel limit of %llu (%s)", name, (unsigned long long)nlcl_image_get_max_pixels(), c->msg);
     if (strstr(c->msg, "ut of memory") || strstr(c->msg, "nsufficient memory"))
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: PNG: %s", domain, name, c->msg);
-    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt PNG: %s", domain, name, c->msg);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: PNG: %s", name, c->msg);
+    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt PNG: %s", name, c->msg);
 }
 
 /* libpng's reading: the source, strict CRCs, the size limits, and which
@@ -156,8 +155,7 @@ typedef struct png_out {
     size_t rowbytes;
 } png_out;
 
-static nlcl_status set_transforms(png_structp png, png_infop pinfo, const char *domain,
-                                  const char *name, png_out *o) {
+static nlcl_status set_transforms(png_structp png, png_infop pinfo, const char *name, png_out *o) {
     int ct = png_get_color_type(png, pinfo), bd = png_get_bit_depth(png, pinfo);
     png_uint_32 w = png_get_image_width(png, pinfo);
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
@@ -173,15 +171,15 @@ static nlcl_status set_transforms(png_structp png, png_infop pinfo, const char *
     size_t expect;
     if (o->ch < 1 || o->ch > 4 || (o->obd != 8 && o->obd != 16) ||
         !nlcl_size_mul4(w, (size_t)o->ch, (size_t)o->obd / 8, 1, &expect) || o->rowbytes != expect)
-        return nlcl_error_set(NLCL_ERR_INTERNAL, "%s: %s: unexpected PNG layout after transforms",
-                              domain, name);
+        return nlcl_error_set(NLCL_ERR_INTERNAL, "%s: unexpected PNG layout after transforms",
+                              name);
     return NLCL_OK;
 }
 
 /* The rows into img (interlaced: the whole image first, as libpng needs to
  * combine the passes); the buffers in c, freed by the caller. */
 static nlcl_status read_rows(png_structp png, png_ctx *c, const png_out *o, png_uint_32 h,
-                             const char *domain, nlcl_image *img) {
+                             nlcl_image *img) {
     const char *name = c->src->name;
     size_t (*put)(nlcl_image *, int, const uint8_t *, int) =
         o->obd == 16 ? nlcl_image_put_row16be : nlcl_image_put_row8;
@@ -191,15 +189,15 @@ static nlcl_status read_rows(png_structp png, png_ctx *c, const png_out *o, png_
         c->buf = malloc(total);
         c->rows = malloc((size_t)h * sizeof *c->rows);
         if (!c->buf || !c->rows)
-            return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate %zu bytes for PNG rows",
-                                  domain, name, total);
+            return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate %zu bytes for PNG rows",
+                                  name, total);
         for (png_uint_32 y = 0; y < h; y++) c->rows[y] = c->buf + (size_t)y * o->rowbytes;
         png_read_image(png, c->rows);
         for (png_uint_32 y = 0; y < h; y++) c->src->transparent += put(img, (int)y, c->rows[y], o->ch);
         return NLCL_OK;
     }
     if (!(c->buf = malloc(o->rowbytes)))
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a PNG row", domain, name);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a PNG row", name);
     for (png_uint_32 y = 0; y < h; y++) {
         png_read_row(png, c->buf, NULL);
         c->src->transparent += put(img, (int)y, c->buf, o->ch);
@@ -207,13 +205,13 @@ static nlcl_status read_rows(png_structp png, png_ctx *c, const png_out *o, png_
     return NLCL_OK;
 }
 
-nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+nlcl_status nlcl_png_decode(nlcl_img_src *src, nlcl_image *img,
                             nlcl_image_info *info) {
     const char *name = src->name;
     /* The context lives on the heap (the callbacks write it between setjmp and
      * longjmp); locals written after setjmp and read after it are volatile. */
     png_ctx *const c = calloc(1, sizeof *c);
-    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     c->src = src;
     c->info = info ? info : &c->scratch;
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, png_err, png_warn);
@@ -221,24 +219,24 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, const char *domain, nlcl_image *i
     if (!pinfo) {
         if (png) png_destroy_read_struct(&png, NULL, NULL);
         free(c);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot create PNG decoder", domain, name);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot create PNG decoder", name);
     }
     volatile nlcl_status s = NLCL_OK;
     if (setjmp(png_jmpbuf(png))) {
-        s = read_error_status(c, domain, name);
+        s = read_error_status(c, name);
         goto done;
     }
     setup_read(png, c);
     png_read_info(png, pinfo);
     describe(png, pinfo, c->info);
     png_uint_32 w = png_get_image_width(png, pinfo), h = png_get_image_height(png, pinfo);
-    s = nlcl_image_check_dims(domain, name, w, h);
-    if (s == NLCL_OK) s = read_metadata(png, pinfo, c, domain);
+    s = nlcl_image_check_dims(name, w, h);
+    if (s == NLCL_OK) s = read_metadata(png, pinfo, c);
     if (s != NLCL_OK || !img) goto done;
     png_out o;
-    s = set_transforms(png, pinfo, domain, name, &o);
-    if (s == NLCL_OK) s = nlcl_image_alloc_for(domain, name, img, (int)w, (int)h);
-    if (s == NLCL_OK) s = read_rows(png, c, &o, h, domain, img);
+    s = set_transforms(png, pinfo, name, &o);
+    if (s == NLCL_OK) s = nlcl_image_alloc_for(name, img, (int)w, (int)h);
+    if (s == NLCL_OK) s = read_rows(png, c, &o, h, img);
     /* Read up to IEND: checks the remaining CRCs and catches truncation. */
     if (s == NLCL_OK) png_read_end(png, NULL);
 done:
@@ -253,25 +251,25 @@ done:
 nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
                             nlcl_quantize q, int bits16) {
     png_ctx *const c = calloc(1, sizeof *c);
-    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: out of memory", path);
+    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, png_err, png_warn);
     png_infop pinfo = png ? png_create_info_struct(png) : NULL;
     if (!pinfo) {
         if (png) png_destroy_write_struct(&png, NULL);
         free(c);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: cannot create PNG encoder", path);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot create PNG encoder", path);
     }
     uint8_t *volatile row = NULL;
     volatile nlcl_status s = NLCL_OK;
     if (setjmp(png_jmpbuf(png))) {
         s = nlcl_error_set(strstr(c->msg, "Write") ? NLCL_ERR_IO : NLCL_ERR_INTERNAL,
-                           "image_save: %s: PNG: %s", path, c->msg);
+                           "%s: PNG: %s", path, c->msg);
         goto done;
     }
     size_t rowbytes;
     if (!nlcl_size_mul4((size_t)img->width, 3, bits16 ? 2 : 1, 1, &rowbytes) ||
         !(row = malloc(rowbytes))) {
-        s = nlcl_error_set(NLCL_ERR_NOMEM, "image_save: %s: cannot allocate a PNG row", path);
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a PNG row", path);
         goto done;
     }
     /* zlib level 4 instead of libpng's 6: on 35 derained photos (the authors'

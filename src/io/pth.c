@@ -14,7 +14,6 @@
 #include "io/pickle.h"
 #include "nlcl/weights.h"
 
-#define DOMAIN "weights_load"
 
 /* ---- zip helpers ------------------------------------------------------- */
 
@@ -29,14 +28,14 @@ static nlcl_status zip_open_error(const char *path, int code) {
     case ZIP_ER_OPEN:
     case ZIP_ER_READ:
     case ZIP_ER_SEEK:
-        return nlcl_error_set(NLCL_ERR_IO, DOMAIN ": %s: %s", path, why);
-    case ZIP_ER_MEMORY: return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", path);
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, why);
+    case ZIP_ER_MEMORY: return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     case ZIP_ER_NOZIP:
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: not a zip archive (truncated, or not a PyTorch >= 1.6 "
+                              "%s: not a zip archive (truncated, or not a PyTorch >= 1.6 "
                                      ".pth file): %s",
                               path, why);
-    default: return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: damaged zip archive: %s", path, why);
+    default: return nlcl_error_set(NLCL_ERR_FORMAT, "%s: damaged zip archive: %s", path, why);
     }
 }
 
@@ -47,7 +46,7 @@ static nlcl_status zip_entry_error(const char *path, const char *entry, zip_erro
         s = NLCL_ERR_UNSUPPORTED;
     else if (code == ZIP_ER_MEMORY) s = NLCL_ERR_NOMEM;
     else if (code == ZIP_ER_READ || code == ZIP_ER_SEEK) s = NLCL_ERR_IO;
-    return nlcl_error_set(s, DOMAIN ": %s: %s: %s", path, entry, zip_error_strerror(ze));
+    return nlcl_error_set(s, "%s: %s: %s", path, entry, zip_error_strerror(ze));
 }
 
 /* Open entry `idx` whose stat size must be `want` bytes. */
@@ -58,7 +57,7 @@ static nlcl_status entry_open(zip_t *za, zip_int64_t idx, const char *path, cons
     if (zip_stat_index(za, (zip_uint64_t)idx, 0, &sb) != 0 || !(sb.valid & ZIP_STAT_SIZE))
         return zip_entry_error(path, name, zip_get_error(za));
     if (sb.size != want)
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: %s holds %llu bytes, expected %llu",
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s holds %llu bytes, expected %llu",
                               path, name, (unsigned long long)sb.size, (unsigned long long)want);
     *out = zip_fopen_index(za, (zip_uint64_t)idx, 0);
     if (!*out) return zip_entry_error(path, name, zip_get_error(za));
@@ -76,7 +75,7 @@ static nlcl_status entry_read(zip_file_t *zf, const char *path, const char *name
         if (r < 0) return zip_entry_error(path, name, zip_file_get_error(zf));
         if (r == 0)
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  DOMAIN ": %s: %s ends after %zu bytes, expected %zu more", path,
+                                  "%s: %s ends after %zu bytes, expected %zu more", path,
                                   name, got, len - got);
         got += (size_t)r;
     }
@@ -85,7 +84,7 @@ static nlcl_status entry_read(zip_file_t *zf, const char *path, const char *name
         zip_int64_t r = zip_fread(zf, &extra, 1);
         if (r < 0) return zip_entry_error(path, name, zip_file_get_error(zf));
         if (r > 0)
-            return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: %s is longer than it claims",
+            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s is longer than it claims",
                                   path, name);
     }
     return NLCL_OK;
@@ -114,12 +113,12 @@ static nlcl_status check_tensor(const char *path, tref *r) {
     const char *ty = st->u.storage.type->u.glob.name;
     if (strcmp(ty, "FloatStorage") != 0)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              DOMAIN ": %s: tensor '%.200s': dtype torch.%s is not supported "
+                              "%s: tensor '%.200s': dtype torch.%s is not supported "
                                      "(float32 / torch.FloatStorage only)",
                               path, n, ty);
     int nd = t->u.tensor.ndim;
     if (nd > NLCL_MAX_DIMS)
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, DOMAIN ": %s: tensor '%.200s': rank %d exceeds %d",
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: tensor '%.200s': rank %d exceeds %d",
                               path, n, nd, NLCL_MAX_DIMS);
     int64_t shape[NLCL_MAX_DIMS], stride[NLCL_MAX_DIMS];
     for (int i = 0; i < nd; i++) {
@@ -127,7 +126,7 @@ static nlcl_status check_tensor(const char *path, tref *r) {
         stride[i] = t->u.tensor.stride->u.tup.items[i]->u.i;
     }
     if (nlcl_tensor_numel(nd, shape, &r->numel) != NLCL_OK)
-        return nlcl_error_prefix(NLCL_ERR_FORMAT, DOMAIN ": %s: tensor '%.200s': ", path, n);
+        return nlcl_error_prefix(NLCL_ERR_FORMAT, "%s: tensor '%.200s': ", path, n);
     /* Row-major contiguity, as torch's is_contiguous: size-1 dims are free. */
     if (r->numel > 0) {
         int64_t expect = 1;
@@ -140,7 +139,7 @@ static nlcl_status check_tensor(const char *path, tref *r) {
                                   (long long)stride[j]);
                 buf[k] = '\0';
                 return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                                      DOMAIN ": %s: tensor '%.200s': stride (%s) is not contiguous "
+                                      "%s: tensor '%.200s': stride (%s) is not contiguous "
                                              "(a transposed or strided view; save tensor.contiguous())",
                                       path, n, buf);
             }
@@ -150,7 +149,7 @@ static nlcl_status check_tensor(const char *path, tref *r) {
     int64_t off = t->u.tensor.offset, sn = st->u.storage.numel;
     if (off < 0 || off > sn || r->numel > (uint64_t)(sn - off))
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: tensor '%.200s': elements [%lld, %lld) lie outside its "
+                              "%s: tensor '%.200s': elements [%lld, %lld) lie outside its "
                                      "storage '%s' of %lld elements",
                               path, n, (long long)off, (long long)off + (long long)r->numel,
                               st->u.storage.key, (long long)sn);
@@ -170,7 +169,7 @@ static nlcl_status check_storage_entry(zip_t *za, const char *path, const char *
     zip_int64_t idx = zip_name_locate(za, ename, 0);
     if (idx < 0)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: storage '%s' of tensor '%.200s' is missing (no %s "
+                              "%s: storage '%s' of tensor '%.200s' is missing (no %s "
                                      "in the archive)",
                               path, st->u.storage.key, tensor, ename);
     zip_stat_t sb;
@@ -181,14 +180,14 @@ static nlcl_status check_storage_entry(zip_t *za, const char *path, const char *
     uint64_t want = (uint64_t)st->u.storage.numel * 4;
     if (sb.size != want)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: %s holds %llu bytes, expected %llu (storage of "
+                              "%s: %s holds %llu bytes, expected %llu (storage of "
                                      "tensor '%.200s': %lld float32 elements)",
                               path, ename, (unsigned long long)sb.size, (unsigned long long)want,
                               tensor, (long long)st->u.storage.numel);
     if (sb.comp_size < (UINT64_MAX - 1024) / MAX_EXPANSION &&
         sb.size > sb.comp_size * MAX_EXPANSION + 1024)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: %s claims %llu bytes from %llu compressed bytes "
+                              "%s: %s claims %llu bytes from %llu compressed bytes "
                                      "(more than deflate can expand)",
                               path, ename, (unsigned long long)sb.size,
                               (unsigned long long)sb.comp_size);
@@ -212,7 +211,7 @@ static nlcl_status load_storages(zip_t *za, const char *path, const char *root, 
         zip_int64_t idx = zip_name_locate(za, ename, 0);
         if (idx < 0)
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  DOMAIN ": %s: storage '%s' of tensor '%.200s' is missing (no %s "
+                                  "%s: storage '%s' of tensor '%.200s' is missing (no %s "
                                          "in the archive)",
                                   path, key, refs[g].name, ename);
         uint64_t bytes = (uint64_t)st->u.storage.numel * 4;
@@ -261,11 +260,11 @@ static nlcl_status find_root(zip_t *za, const char *path, char *root, size_t roo
         if (!slash || slash == nm || strcmp(slash, "/data.pkl") != 0) continue;
         if (found++) {
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  DOMAIN ": %s: archive holds more than one <root>/data.pkl", path);
+                                  "%s: archive holds more than one <root>/data.pkl", path);
         }
         size_t rl = (size_t)(slash - nm);
         if (rl >= rootcap)
-            return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: archive root folder name is too long",
+            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: archive root folder name is too long",
                                   path);
         memcpy(root, nm, rl);
         root[rl] = '\0';
@@ -273,7 +272,7 @@ static nlcl_status find_root(zip_t *za, const char *path, char *root, size_t roo
     }
     if (!found)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: zip archive has no <root>/data.pkl (not a PyTorch .pth "
+                              "%s: zip archive has no <root>/data.pkl (not a PyTorch .pth "
                                      "state_dict)",
                               path);
     return NLCL_OK;
@@ -297,7 +296,7 @@ static nlcl_status check_byteorder(zip_t *za, const char *path, const char *root
         NLCL_TRY(s);
         if (memcmp(b, "little", 6) == 0) return NLCL_OK;
     }
-    return nlcl_error_set(NLCL_ERR_UNSUPPORTED, DOMAIN ": %s: storages are not little-endian", path);
+    return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: storages are not little-endian", path);
 }
 
 /* <root>/data.pkl, whole, into a malloc'd buffer (at most NLCL_PTH_MAX_PICKLE bytes). */
@@ -310,12 +309,12 @@ static nlcl_status read_pickle(zip_t *za, const char *path, const char *root, zi
     if (zip_stat_index(za, (zip_uint64_t)pidx, 0, &sb) != 0 || !(sb.valid & ZIP_STAT_SIZE))
         return zip_entry_error(path, pname, zip_get_error(za));
     if (sb.size > NLCL_PTH_MAX_PICKLE)
-        return nlcl_error_set(NLCL_ERR_LIMIT, DOMAIN ": %s: %s is %llu bytes, over the %llu-byte limit",
+        return nlcl_error_set(NLCL_ERR_LIMIT, "%s: %s is %llu bytes, over the %llu-byte limit",
                               path, pname, (unsigned long long)sb.size,
                               (unsigned long long)NLCL_PTH_MAX_PICKLE);
     *plen = (size_t)sb.size;
     *pkl = malloc(*plen ? *plen : 1);
-    if (!*pkl) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", path);
+    if (!*pkl) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     zip_file_t *zf;
     nlcl_status s = entry_open(za, pidx, path, pname, *plen, &zf);
     if (s == NLCL_OK) {
@@ -357,7 +356,7 @@ static nlcl_status find_state_dict(const char *path, const obj *res, const obj *
     under[0] = '\0';
     if (res->kind != O_DICT)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              DOMAIN ": %s: the pickle holds %s, not a state_dict (a dict of tensors)",
+                              "%s: the pickle holds %s, not a state_dict (a dict of tensors)",
                               path, nlcl_pickle_kind_name(res));
     const obj *d = res;
     for (int depth = 0; depth < 2 && !all_tensors(d); depth++) {
@@ -395,19 +394,19 @@ static nlcl_status collect_tensors(const char *path, const obj *res, size_t skip
                                    tref **refs, int *nref) {
     *nref = (int)(res->u.dict.n / 2);
     *refs = calloc((size_t)*nref + 1, sizeof **refs);
-    if (!*refs) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", path);
+    if (!*refs) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     uint64_t tensor_bytes = 0;
     for (int i = 0; i < *nref; i++) {
         const obj *k = res->u.dict.kv[2 * i], *v = res->u.dict.kv[2 * i + 1];
         char pb[100];
         if (k->kind != O_STR || k->u.str.len == 0 || strlen(k->u.str.s) != k->u.str.len)
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  DOMAIN ": %s: state_dict entry %d has a key that is not a non-empty "
+                                  "%s: state_dict entry %d has a key that is not a non-empty "
                                          "string",
                                   path, i);
         if (v->kind != O_TENSOR)
             return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                                  DOMAIN ": %s: state_dict entry '%s' is %s, not a tensor%s", path,
+                                  "%s: state_dict entry '%s' is %s, not a tensor%s", path,
                                   nlcl_pickle_printable(k->u.str.s, k->u.str.len, pb, sizeof pb),
                                   nlcl_pickle_kind_name(v),
                                   top ? " (nor is there a state_dict under 'state_dict', "
@@ -420,7 +419,7 @@ static nlcl_status collect_tensors(const char *path, const obj *res, size_t skip
         NLCL_TRY(check_tensor(path, r));
         tensor_bytes += (uint64_t)r->numel * 4;
         if (tensor_bytes > NLCL_WEIGHTS_MAX_BYTES)
-            return nlcl_error_set(NLCL_ERR_LIMIT, DOMAIN ": %s: tensors exceed %llu bytes in total",
+            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: tensors exceed %llu bytes in total",
                                   path, (unsigned long long)NLCL_WEIGHTS_MAX_BYTES);
     }
     return NLCL_OK;
@@ -439,14 +438,14 @@ static nlcl_status check_storages(zip_t *za, const char *path, const char *root,
             if (prev->u.storage.numel != st->u.storage.numel ||
                 strcmp(prev->u.storage.type->u.glob.name, st->u.storage.type->u.glob.name) != 0)
                 s = nlcl_error_set(NLCL_ERR_FORMAT,
-                                   DOMAIN ": %s: storage '%s' is declared with different "
+                                   "%s: storage '%s' is declared with different "
                                           "types or sizes",
                                    path, st->u.storage.key);
             continue;
         }
         storage_bytes += (uint64_t)st->u.storage.numel * 4; /* numel < 2^62 by check_tensor */
         if (storage_bytes > NLCL_WEIGHTS_MAX_BYTES)
-            s = nlcl_error_set(NLCL_ERR_LIMIT, DOMAIN ": %s: storages exceed %llu bytes in total",
+            s = nlcl_error_set(NLCL_ERR_LIMIT, "%s: storages exceed %llu bytes in total",
                                path, (unsigned long long)NLCL_WEIGHTS_MAX_BYTES);
         if (s == NLCL_OK) s = check_storage_entry(za, path, root, st, refs[i].name);
     }
@@ -469,8 +468,8 @@ static nlcl_status add_tensors(const char *path, tref *refs, int nref, nlcl_tens
         for (int j = 0; j < t->u.tensor.ndim; j++) shape[j] = t->u.tensor.size->u.tup.items[j]->u.i;
         nlcl_status s = nlcl_tensor_dict_add(d, refs[i].name, t->u.tensor.ndim, shape, NULL, NULL);
         if (s == NLCL_ERR_INVALID_ARG) /* duplicate key */
-            return nlcl_error_prefix(NLCL_ERR_FORMAT, DOMAIN ": %s: state_dict: ", path);
-        if (s != NLCL_OK) return nlcl_error_prefix(s, DOMAIN ": %s: ", path);
+            return nlcl_error_prefix(NLCL_ERR_FORMAT, "%s: state_dict: ", path);
+        if (s != NLCL_OK) return nlcl_error_prefix(s, "%s: ", path);
     }
     for (int i = 0; i < nref; i++) refs[i].out = &d->tensors[i];
     return NLCL_OK;
@@ -541,7 +540,7 @@ nlcl_status nlcl_pth_load_memory(const void *buf, size_t len, const char *name,
                                  nlcl_tensor_dict *d) {
     nlcl_tensor_dict_init(d);
     if (!name) name = "<memory>";
-    if (!buf && len) return nlcl_error_set(NLCL_ERR_INVALID_ARG, DOMAIN ": %s: NULL buffer", name);
+    if (!buf && len) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NULL buffer", name);
     static const unsigned char empty[1] = {0};
     zip_error_t ze;
     zip_error_init(&ze);
@@ -550,7 +549,7 @@ nlcl_status nlcl_pth_load_memory(const void *buf, size_t len, const char *name,
     zip_source_t *zs = zip_source_buffer_create(buf ? buf : empty, len, 0, &ze);
     if (!zs) {
         zip_error_fini(&ze);
-        return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", name);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     }
     zip_t *za = zip_open_from_source(zs, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
     if (!za) {

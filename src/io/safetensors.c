@@ -19,7 +19,6 @@
 #include "nlcl/files.h"
 #include "nlcl/weights.h"
 
-#define DOMAIN "weights_load"
 /* Largest integer a JSON number (IEEE double in cJSON) holds exactly. */
 #define JSON_INT_MAX 9007199254740992.0
 
@@ -106,7 +105,7 @@ typedef struct {
 
 static nlcl_status src_read(const source *s, uint64_t off, void *dst, size_t len) {
     if (off > s->size || len > s->size - off)
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: read past the end of the file",
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: read past the end of the file",
                               s->name);
     if (s->mem) {
         memcpy(dst, s->mem + off, len);
@@ -117,11 +116,11 @@ static nlcl_status src_read(const source *s, uint64_t off, void *dst, size_t len
         ssize_t r = pread(s->fd, p, len, (off_t)off);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0)
-            return nlcl_error_set(NLCL_ERR_IO, DOMAIN ": %s: read failed: %s", s->name,
+            return nlcl_error_set(NLCL_ERR_IO, "%s: read failed: %s", s->name,
                                   strerror(errno));
         if (r == 0)
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  DOMAIN ": %s: file ended early (truncated while reading?)",
+                                  "%s: file ended early (truncated while reading?)",
                                   s->name);
         p += r;
         off += (uint64_t)r;
@@ -162,13 +161,13 @@ static int cmp_range(const void *a, const void *b) {
 static nlcl_status parse_entry(const source *s, const cJSON *item, uint64_t data_size, entry *e) {
     const char *f = s->name, *n = item->string;
     if (!cJSON_IsObject(item))
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: tensor '%.200s': entry is not a JSON object",
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: tensor '%.200s': entry is not a JSON object",
                               f, n);
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(item, "dtype");
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(item, "shape");
     const cJSON *off = cJSON_GetObjectItemCaseSensitive(item, "data_offsets");
     if (!cJSON_IsString(dt))
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: tensor '%.200s': missing string \"dtype\"",
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: tensor '%.200s': missing string \"dtype\"",
                               f, n);
     int found = -1;
     for (int i = 0; i < 4; i++)
@@ -177,20 +176,20 @@ static nlcl_status parse_entry(const source *s, const cJSON *item, uint64_t data
         for (size_t i = 0; i < sizeof other_dtypes / sizeof *other_dtypes; i++)
             if (strcmp(dt->valuestring, other_dtypes[i]) == 0)
                 return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                                      DOMAIN ": %s: tensor '%.200s': dtype %s is not supported "
+                                      "%s: tensor '%.200s': dtype %s is not supported "
                                              "(F32, F16, BF16, F64 only)",
                                       f, n, dt->valuestring);
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: tensor '%.200s': unknown dtype '%.40s'",
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: tensor '%.200s': unknown dtype '%.40s'",
                               f, n, dt->valuestring);
     }
     e->dtype = (dtype_t)found;
     if (!cJSON_IsArray(sh))
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: tensor '%.200s': missing array \"shape\"",
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: tensor '%.200s': missing array \"shape\"",
                               f, n);
     int rank = cJSON_GetArraySize(sh);
     if (rank > NLCL_MAX_DIMS)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              DOMAIN ": %s: tensor '%.200s': rank %d exceeds the maximum %d", f, n,
+                              "%s: tensor '%.200s': rank %d exceeds the maximum %d", f, n,
                               rank, NLCL_MAX_DIMS);
     e->ndim = rank;
     size_t numel = 1;
@@ -199,7 +198,7 @@ static nlcl_status parse_entry(const source *s, const cJSON *item, uint64_t data
         uint64_t v;
         if (!json_uint(d, &v))
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  DOMAIN ": %s: tensor '%.200s': shape[%d] is not an integer in [0, 2^53]",
+                                  "%s: tensor '%.200s': shape[%d] is not an integer in [0, 2^53]",
                                   f, n, k);
         e->shape[k] = (int64_t)v;
         if (v > SIZE_MAX || !nlcl_size_mul(numel, (size_t)v, &numel)) overflow = 1;
@@ -207,16 +206,16 @@ static nlcl_status parse_entry(const source *s, const cJSON *item, uint64_t data
     if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 || !json_uint(off->child, &e->begin) ||
         !json_uint(off->child->next, &e->end))
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: tensor '%.200s': \"data_offsets\" is not an array of "
+                              "%s: tensor '%.200s': \"data_offsets\" is not an array of "
                                      "two integers in [0, 2^53]",
                               f, n);
     if (e->begin > e->end)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: tensor '%.200s': data_offsets [%llu, %llu] end before they begin",
+                              "%s: tensor '%.200s': data_offsets [%llu, %llu] end before they begin",
                               f, n, (unsigned long long)e->begin, (unsigned long long)e->end);
     if (e->end > data_size)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: tensor '%.200s': data_offsets [%llu, %llu] exceed the "
+                              "%s: tensor '%.200s': data_offsets [%llu, %llu] exceed the "
                                      "data section (%llu bytes)",
                               f, n, (unsigned long long)e->begin, (unsigned long long)e->end,
                               (unsigned long long)data_size);
@@ -224,7 +223,7 @@ static nlcl_status parse_entry(const source *s, const cJSON *item, uint64_t data
     if (overflow || !nlcl_size_mul(numel, dtype_size[e->dtype], &bytes) ||
         (uint64_t)bytes != e->end - e->begin)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: tensor '%.200s': shape needs %s bytes of %s but "
+                              "%s: tensor '%.200s': shape needs %s bytes of %s but "
                                      "data_offsets [%llu, %llu] hold %llu",
                               f, n, overflow ? "more than SIZE_MAX" : "a different number of",
                               dtype_names[e->dtype], (unsigned long long)e->begin,
@@ -232,23 +231,23 @@ static nlcl_status parse_entry(const source *s, const cJSON *item, uint64_t data
                               (unsigned long long)(e->end - e->begin));
     /* float32 copies of the tensor must be addressable as well. */
     if (!nlcl_size_mul(numel, sizeof(float), &bytes))
-        return nlcl_error_set(NLCL_ERR_LIMIT, DOMAIN ": %s: tensor '%.200s': too large", f, n);
+        return nlcl_error_set(NLCL_ERR_LIMIT, "%s: tensor '%.200s': too large", f, n);
     e->name = n;
     return NLCL_OK;
 }
 
 static nlcl_status parse_metadata(const source *s, const cJSON *meta, nlcl_tensor_dict *d) {
     if (!cJSON_IsObject(meta))
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: \"__metadata__\" is not a JSON object",
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: \"__metadata__\" is not a JSON object",
                               s->name);
     for (const cJSON *m = meta->child; m; m = m->next)
         if (!cJSON_IsString(m))
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  DOMAIN ": %s: metadata value of '%.200s' is not a string",
+                                  "%s: metadata value of '%.200s' is not a string",
                                   s->name, m->string);
     for (const cJSON *m = meta->child; m; m = m->next) {
         if (nlcl_tensor_dict_get_meta(d, m->string))
-            return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: duplicate metadata key '%.200s'",
+            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: duplicate metadata key '%.200s'",
                                   s->name, m->string);
         NLCL_TRY(nlcl_tensor_dict_set_meta(d, m->string, m->valuestring));
     }
@@ -262,17 +261,17 @@ static nlcl_status check_layout(const source *s, entry *ents, int count, uint64_
     if (count == 0) {
         if (data_size != 0)
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  DOMAIN ": %s: no tensors but a data section of %llu bytes",
+                                  "%s: no tensors but a data section of %llu bytes",
                                   s->name, (unsigned long long)data_size);
         return NLCL_OK;
     }
     entry **p = malloc((size_t)count * sizeof *p);
-    if (!p) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", s->name);
+    if (!p) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", s->name);
     for (int i = 0; i < count; i++) p[i] = &ents[i];
     qsort(p, (size_t)count, sizeof *p, cmp_name);
     for (int i = 1; i < count && st == NLCL_OK; i++)
         if (strcmp(p[i - 1]->name, p[i]->name) == 0)
-            st = nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: duplicate tensor name '%.200s'",
+            st = nlcl_error_set(NLCL_ERR_FORMAT, "%s: duplicate tensor name '%.200s'",
                                 s->name, p[i]->name);
     if (st == NLCL_OK) {
         qsort(p, (size_t)count, sizeof *p, cmp_range);
@@ -281,14 +280,14 @@ static nlcl_status check_layout(const source *s, entry *ents, int count, uint64_
         for (int i = 0; i < count && st == NLCL_OK; i++) {
             if (p[i]->begin < pos)
                 st = nlcl_error_set(NLCL_ERR_FORMAT,
-                                    DOMAIN ": %s: tensor '%.200s': data_offsets [%llu, %llu] "
+                                    "%s: tensor '%.200s': data_offsets [%llu, %llu] "
                                            "overlap tensor '%.200s' [%llu, %llu]",
                                     s->name, p[i]->name, (unsigned long long)p[i]->begin,
                                     (unsigned long long)p[i]->end, prev->name,
                                     (unsigned long long)prev->begin, (unsigned long long)prev->end);
             else if (p[i]->begin > pos)
                 st = nlcl_error_set(NLCL_ERR_FORMAT,
-                                    DOMAIN ": %s: bytes [%llu, %llu) of the data section belong "
+                                    "%s: bytes [%llu, %llu) of the data section belong "
                                            "to no tensor",
                                     s->name, (unsigned long long)pos,
                                     (unsigned long long)p[i]->begin);
@@ -297,7 +296,7 @@ static nlcl_status check_layout(const source *s, entry *ents, int count, uint64_
         }
         if (st == NLCL_OK && pos != data_size)
             st = nlcl_error_set(NLCL_ERR_FORMAT,
-                                DOMAIN ": %s: bytes [%llu, %llu) of the data section belong to no tensor",
+                                "%s: bytes [%llu, %llu) of the data section belong to no tensor",
                                 s->name, (unsigned long long)pos, (unsigned long long)data_size);
     }
     free(p);
@@ -338,7 +337,7 @@ static nlcl_status load_source(const source *s, nlcl_tensor_dict *d) {
     const char *f = s->name;
     if (s->size < 8)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: file is %llu bytes, too short for the 8-byte "
+                              "%s: file is %llu bytes, too short for the 8-byte "
                                      "safetensors header length",
                               f, (unsigned long long)s->size);
     unsigned char lenbuf[8];
@@ -346,20 +345,20 @@ static nlcl_status load_source(const source *s, nlcl_tensor_dict *d) {
     uint64_t hlen = rd_le64(lenbuf);
     if (hlen > s->size - 8)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              DOMAIN ": %s: header length %llu exceeds file size %llu (truncated, "
+                              "%s: header length %llu exceeds file size %llu (truncated, "
                                      "or not a safetensors file)", f,
                               (unsigned long long)hlen, (unsigned long long)s->size);
     if (hlen > NLCL_SAFETENSORS_MAX_HEADER)
         return nlcl_error_set(NLCL_ERR_LIMIT,
-                              DOMAIN ": %s: header length %llu exceeds the limit of %llu bytes", f,
+                              "%s: header length %llu exceeds the limit of %llu bytes", f,
                               (unsigned long long)hlen,
                               (unsigned long long)NLCL_SAFETENSORS_MAX_HEADER);
     if (hlen < 2)
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: header length %llu is too short", f,
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: header length %llu is too short", f,
                               (unsigned long long)hlen);
     uint64_t data_start = 8 + hlen, data_size = s->size - data_start;
     char *hdr = malloc((size_t)hlen + 1);
-    if (!hdr) return nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", f);
+    if (!hdr) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", f);
     nlcl_status st = src_read(s, 8, hdr, (size_t)hlen);
     if (st != NLCL_OK) {
         free(hdr);
@@ -368,7 +367,7 @@ static nlcl_status load_source(const source *s, nlcl_tensor_dict *d) {
     hdr[hlen] = '\0';
     if (hdr[0] != '{') {
         free(hdr);
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: header does not start with '{' "
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: header does not start with '{' "
                                                "(not a safetensors file?)", f);
     }
     const char *end = NULL;
@@ -376,16 +375,16 @@ static nlcl_status load_source(const source *s, nlcl_tensor_dict *d) {
     if (!root) {
         size_t at = end && end >= hdr && end <= hdr + hlen ? (size_t)(end - hdr) : 0;
         free(hdr);
-        return nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: header is not valid JSON (near byte %zu of %llu)",
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: header is not valid JSON (near byte %zu of %llu)",
                               f, at, (unsigned long long)hlen);
     }
     /* Only whitespace padding may follow the JSON object. */
     for (const char *q = end; st == NLCL_OK && q < hdr + hlen; q++)
         if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r')
             st = nlcl_error_set(NLCL_ERR_FORMAT,
-                                DOMAIN ": %s: header has trailing bytes after the JSON object", f);
+                                "%s: header has trailing bytes after the JSON object", f);
     if (st == NLCL_OK && !cJSON_IsObject(root))
-        st = nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: header is not a JSON object", f);
+        st = nlcl_error_set(NLCL_ERR_FORMAT, "%s: header is not a JSON object", f);
 
     int count = 0, nmeta = 0;
     for (const cJSON *c = root->child; st == NLCL_OK && c; c = c->next) {
@@ -393,19 +392,19 @@ static nlcl_status load_source(const source *s, nlcl_tensor_dict *d) {
         else count++;
     }
     if (st == NLCL_OK && nmeta > 1)
-        st = nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: \"__metadata__\" appears %d times", f,
+        st = nlcl_error_set(NLCL_ERR_FORMAT, "%s: \"__metadata__\" appears %d times", f,
                             nmeta);
     entry *ents = NULL;
     if (st == NLCL_OK) {
         ents = calloc((size_t)count + 1, sizeof *ents);
-        if (!ents) st = nlcl_error_set(NLCL_ERR_NOMEM, DOMAIN ": %s: out of memory", f);
+        if (!ents) st = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", f);
     }
     int k = 0;
     for (const cJSON *c = root ? root->child : NULL; st == NLCL_OK && c; c = c->next) {
         if (strcmp(c->string, "__metadata__") == 0) {
             st = parse_metadata(s, c, d);
         } else if (c->string[0] == '\0') {
-            st = nlcl_error_set(NLCL_ERR_FORMAT, DOMAIN ": %s: a tensor has an empty name", f);
+            st = nlcl_error_set(NLCL_ERR_FORMAT, "%s: a tensor has an empty name", f);
         } else {
             st = parse_entry(s, c, data_size, &ents[k++]);
         }
@@ -419,7 +418,7 @@ static nlcl_status load_source(const source *s, nlcl_tensor_dict *d) {
         size_t before = inexact;
         st = nlcl_tensor_dict_add(d, ents[i].name, ents[i].ndim, ents[i].shape, NULL, &t);
         if (st == NLCL_OK) st = read_tensor(s, data_start, &ents[i], t, &inexact);
-        else st = nlcl_error_prefix(st, DOMAIN ": %s: ", f);
+        else st = nlcl_error_prefix(st, "%s: ", f);
         rounded += inexact != before;
     }
     if (st == NLCL_OK) st = note_rounding(d, inexact, rounded);
@@ -442,16 +441,16 @@ nlcl_status nlcl_safetensors_load_memory(const void *buf, size_t len, const char
 nlcl_status nlcl_safetensors_load(const char *path, nlcl_tensor_dict *d) {
     nlcl_tensor_dict_init(d);
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return nlcl_error_set(NLCL_ERR_IO, DOMAIN ": %s: %s", path, strerror(errno));
+    if (fd < 0) return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, DOMAIN ": %s: %s", path, strerror(e));
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(e));
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, DOMAIN ": %s: %s", path,
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path,
                               S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
     }
     source s = {NULL, fd, (uint64_t)sb.st_size, path};
@@ -524,21 +523,21 @@ nlcl_status nlcl_safetensors_save(const char *path, const nlcl_tensor_dict *d) {
         const nlcl_named_tensor *t = &d->tensors[i];
         if (!t->name[0] || strcmp(t->name, "__metadata__") == 0)
             return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                                  "weights_save: %s: tensor name '%s' is not allowed", path,
+                                  "%s: tensor name '%s' is not allowed", path,
                                   t->name);
         if (t->numel > (uint64_t)JSON_INT_MAX / 4 || total + (uint64_t)t->numel * 4 > JSON_INT_MAX)
-            return nlcl_error_set(NLCL_ERR_LIMIT, "weights_save: %s: tensors too large", path);
+            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: tensors too large", path);
         total += (uint64_t)t->numel * 4;
     }
     char *hdr = build_header(d);
-    if (!hdr) return nlcl_error_set(NLCL_ERR_NOMEM, "weights_save: %s: out of memory", path);
+    if (!hdr) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     size_t hl = strlen(hdr), pad = (8 - hl % 8) % 8;
     uint64_t n = (uint64_t)(hl + pad);
     unsigned char lenbuf[8];
     for (int i = 0; i < 8; i++) lenbuf[i] = (unsigned char)(n >> (8 * i));
 
     nlcl_afile af;
-    nlcl_status st = nlcl_afile_open(&af, path, "weights_save");
+    nlcl_status st = nlcl_afile_open(&af, path);
     if (st != NLCL_OK) {
         free(hdr);
         return st;

@@ -45,20 +45,20 @@ nlcl_named_tensor *nlcl_tensor_dict_find(const nlcl_tensor_dict *d, const char *
 
 nlcl_status nlcl_tensor_numel(int ndim, const int64_t *shape, size_t *numel) {
     if (ndim < 0 || ndim > NLCL_MAX_DIMS)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor: rank %d is outside 0..%d", ndim,
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "rank %d is outside 0..%d", ndim,
                               NLCL_MAX_DIMS);
     size_t n = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0)
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor: dimension %d is negative (%lld)",
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "dimension %d is negative (%lld)",
                                   i, (long long)shape[i]);
         if ((uint64_t)shape[i] > SIZE_MAX || !nlcl_size_mul(n, (size_t)shape[i], &n))
-            return nlcl_error_set(NLCL_ERR_LIMIT, "tensor: element count overflows");
+            return nlcl_error_set(NLCL_ERR_LIMIT, "element count overflows");
     }
     /* The bytes must be addressable too. */
     size_t bytes;
     if (!nlcl_size_mul(n, sizeof(float), &bytes))
-        return nlcl_error_set(NLCL_ERR_LIMIT, "tensor: byte count overflows");
+        return nlcl_error_set(NLCL_ERR_LIMIT, "byte count overflows");
     *numel = n;
     return NLCL_OK;
 }
@@ -68,31 +68,31 @@ nlcl_status nlcl_tensor_dict_add(nlcl_tensor_dict *d, const char *name, int ndim
                                  nlcl_named_tensor **out) {
     if (out) *out = NULL;
     if (!name || !name[0])
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor_dict: empty tensor name");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "empty tensor name");
     size_t numel;
     nlcl_status s = nlcl_tensor_numel(ndim, shape, &numel);
-    if (s != NLCL_OK) return nlcl_error_prefix(s, "tensor_dict: '%.200s': ", name);
+    if (s != NLCL_OK) return nlcl_error_prefix(s, "'%.200s': ", name);
     if (nlcl_tensor_dict_find(d, name))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor_dict: duplicate tensor name '%.200s'",
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "duplicate tensor name '%.200s'",
                               name);
     if (d->count == d->cap) {
         if (d->cap > (1 << 28))
-            return nlcl_error_set(NLCL_ERR_LIMIT, "tensor_dict: too many tensors");
+            return nlcl_error_set(NLCL_ERR_LIMIT, "too many tensors");
         int ncap = d->cap ? 2 * d->cap : 16;
         nlcl_named_tensor *t = realloc(d->tensors, (size_t)ncap * sizeof *t);
-        if (!t) return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+        if (!t) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
         d->tensors = t;
         d->cap = ncap;
     }
     nlcl_named_tensor *t = &d->tensors[d->count];
     memset(t, 0, sizeof *t);
     t->name = dup_str(name);
-    if (!t->name) return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+    if (!t->name) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     t->data = nlcl_alloc_floats(numel, name);
     if (!t->data) {
         free(t->name);
         t->name = NULL;
-        return nlcl_error_prefix(NLCL_ERR_NOMEM, "tensor_dict: ");
+        return NLCL_ERR_NOMEM; /* nlcl_alloc_floats said what */
     }
     if (data && numel) memcpy(t->data, data, numel * sizeof(float));
     t->ndim = ndim;
@@ -117,9 +117,9 @@ static int meta_index(const nlcl_tensor_dict *d, const char *key) {
 
 nlcl_status nlcl_tensor_dict_set_meta(nlcl_tensor_dict *d, const char *key, const char *value) {
     if (!key || !value)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "tensor_dict: NULL metadata key or value");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "NULL metadata key or value");
     char *v = dup_str(value);
-    if (!v) return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+    if (!v) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     int i = meta_index(d, key);
     if (i >= 0) {
         free(d->meta_values[i]);
@@ -129,7 +129,7 @@ nlcl_status nlcl_tensor_dict_set_meta(nlcl_tensor_dict *d, const char *key, cons
     if (d->meta_count == d->meta_cap) {
         if (d->meta_cap > (1 << 24)) {
             free(v);
-            return nlcl_error_set(NLCL_ERR_LIMIT, "tensor_dict: too many metadata entries");
+            return nlcl_error_set(NLCL_ERR_LIMIT, "too many metadata entries");
         }
         int ncap = d->meta_cap ? 2 * d->meta_cap : 8;
         char **k = realloc(d->meta_keys, (size_t)ncap * sizeof *k);
@@ -138,14 +138,14 @@ nlcl_status nlcl_tensor_dict_set_meta(nlcl_tensor_dict *d, const char *key, cons
         if (vv) d->meta_values = vv;
         if (!k || !vv) {
             free(v);
-            return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+            return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
         }
         d->meta_cap = ncap;
     }
     char *k = dup_str(key);
     if (!k) {
         free(v);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+        return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     }
     d->meta_keys[d->meta_count] = k;
     d->meta_values[d->meta_count] = v;
@@ -158,7 +158,7 @@ nlcl_status nlcl_tensor_dict_add_note(nlcl_tensor_dict *d, const char *note) {
     if (!old) return nlcl_tensor_dict_set_meta(d, "import", note);
     size_t n = strlen(old) + strlen(note) + 3;
     char *v = malloc(n);
-    if (!v) return nlcl_error_set(NLCL_ERR_NOMEM, "tensor_dict: out of memory");
+    if (!v) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     snprintf(v, n, "%s; %s", old, note);
     nlcl_status s = nlcl_tensor_dict_set_meta(d, "import", v);
     free(v);
@@ -203,16 +203,16 @@ nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d) {
     /* O_NONBLOCK: a FIFO must not make the open wait for a writer */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path, strerror(errno));
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path, strerror(e));
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path,
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path,
                               S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
     uint64_t size = (uint64_t)st.st_size;
@@ -221,14 +221,14 @@ nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d) {
     int err = n < 0 ? errno : 0;
     int eocd = n >= 4 && memcmp(head, "PK\3\4", 4) == 0 ? zip_has_eocd(fd, size) : 0;
     close(fd);
-    if (err) return nlcl_error_set(NLCL_ERR_IO, "weights_load: %s: %s", path, strerror(err));
+    if (err) return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(err));
     if (size == 0)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              "weights_load: %s: file is 0 bytes (an empty file, not a model)", path);
+                              "%s: file is 0 bytes (an empty file, not a model)", path);
     if (n >= 4 && memcmp(head, "PK\3\4", 4) == 0) {
         if (!eocd)
             return nlcl_error_set(NLCL_ERR_FORMAT,
-                                  "weights_load: %s: truncated or corrupt zip archive (no end of "
+                                  "%s: truncated or corrupt zip archive (no end of "
                                   "central directory; a PyTorch .pth file is a zip archive)",
                                   path);
         return nlcl_pth_load(path, d);
@@ -239,7 +239,7 @@ nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d) {
      * ~177 MB, beyond NLCL_SAFETENSORS_MAX_HEADER, so nothing valid is lost. */
     if (n >= 4 && memcmp(head, "\x80\x02\x8a\x0a", 4) == 0)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "weights_load: %s: legacy (pre-1.6) PyTorch serialization is not "
+                              "%s: legacy (pre-1.6) PyTorch serialization is not "
                               "supported; re-save it with torch.save in PyTorch >= 1.6",
                               path);
     /* safetensors: an 8-byte header length, then a JSON object. Anything
@@ -250,6 +250,6 @@ nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d) {
     for (int i = 7; n >= 8 && i >= 0; i--) hlen = hlen << 8 | head[i];
     if (n < 9 || head[8] != '{' || hlen < 2 || hlen > NLCL_SAFETENSORS_MAX_HEADER)
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              "weights_load: %s: not a safetensors or PyTorch .pth file", path);
+                              "%s: not a safetensors or PyTorch .pth file", path);
     return nlcl_safetensors_load(path, d);
 }

@@ -255,7 +255,7 @@ static const char *photometric_name(unsigned p) {
  * pages follow (reduced-resolution images, i.e. thumbnails, do not count).
  * A multi-page TIFF is refused: only its first page would be read. Returns
  * to the first directory. */
-static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c, const char *domain) {
+static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c) {
     nlcl_img_src *src = c->src;
     uint16_t o = 1;
     if (TIFFGetField(tif, TIFFTAG_ORIENTATION, &o) && o >= 1 && o <= 8) src->orientation = o;
@@ -263,10 +263,10 @@ static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c, const char *domain) {
     void *icc = NULL;
     if (TIFFGetField(tif, TIFFTAG_ICCPROFILE, &n, &icc) && icc && n) {
         if (n > NLCL_ICC_MAX_BYTES)
-            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: %s: ICC profile of %u bytes (limit %zu)",
-                                  domain, src->name, (unsigned)n, NLCL_ICC_MAX_BYTES);
+            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: ICC profile of %u bytes (limit %zu)",
+                                  src->name, (unsigned)n, NLCL_ICC_MAX_BYTES);
         if (!(src->icc = malloc(n)))
-            return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, src->name);
+            return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", src->name);
         memcpy(src->icc, icc, n);
         src->icc_len = n;
     }
@@ -283,13 +283,13 @@ static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c, const char *domain) {
     memcpy(c->msg, saved, sizeof saved);
     c->io_error = saved_io;
     if (TIFFCurrentDirectory(tif) != 0 && !TIFFSetDirectory(tif, 0))
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: cannot return to the first "
-                                               "image", domain, src->name);
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt TIFF: cannot return to the first "
+                                               "image", src->name);
     if (pages > 1)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "%s: %s: TIFF with %s%d pages is not supported (only the first would "
+                              "%s: TIFF with %s%d pages is not supported (only the first would "
                               "be read; split it, e.g. with tiffsplit)",
-                              domain, src->name, pages > 100 ? "more than " : "",
+                              src->name, pages > 100 ? "more than " : "",
                               pages > 100 ? 100 : pages);
     return NLCL_OK;
 }
@@ -307,10 +307,10 @@ static int alpha_sample(TIFF *tif, int kind, unsigned spp) {
 }
 
 /* The status and message for a failed libtiff call. */
-static nlcl_status tiff_failure(const tiff_ctx *c, const char *domain, const char *name,
+static nlcl_status tiff_failure(const tiff_ctx *c, const char *name,
                                 const char *what) {
     if (c->io_error)
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s: read error: %s", domain, name,
+        return nlcl_error_set(NLCL_ERR_IO, "%s: read error: %s", name,
                               strerror(c->io_error));
     const char *m = c->msg[0] ? c->msg : tls_msg[0] ? tls_msg : "libtiff reported no reason";
     /* libtiff often starts with "<name>: ", which the prefix already says */
@@ -319,13 +319,13 @@ static nlcl_status tiff_failure(const tiff_ctx *c, const char *domain, const cha
     /* "Failed to allocate memory for ..." is left as a format error: libtiff
      * says it for absurd counts in damaged directories too */
     if (strstr(m, "ut of memory"))
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: TIFF: %s", domain, name, m);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: TIFF: %s", name, m);
     if (strstr(m, "Read error") || strstr(m, "Cannot read") || strstr(m, "Can not read") ||
         strstr(m, "Not enough data") || strstr(m, "past end") || strstr(m, "Seek error") ||
         strstr(m, "Premature end"))
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: TIFF truncated (%s: %s)", domain, name,
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: TIFF truncated (%s: %s)", name,
                               what, m);
-    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF (%s: %s)", domain, name, what, m);
+    return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt TIFF (%s: %s)", name, what, m);
 }
 
 /* The tags of the first directory that decide how it is read. */
@@ -336,39 +336,39 @@ typedef struct tiff_hdr {
 } tiff_hdr;
 
 /* A libtiff handle over src (its context in *pc, freed by the caller). */
-static nlcl_status tiff_open(nlcl_img_src *src, const char *domain, tiff_ctx **pc, TIFF **ptif) {
+static nlcl_status tiff_open(nlcl_img_src *src, tiff_ctx **pc, TIFF **ptif) {
     const char *name = src->name;
     tiff_ctx *const c = *pc = calloc(1, sizeof *c);
-    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     c->src = src;
     if (src->fp) {
         struct stat st;
         if (fstat(fileno(src->fp), &st) != 0 || !S_ISREG(st.st_mode) ||
             fseeko(src->fp, 0, SEEK_SET) != 0)
-            return nlcl_error_set(NLCL_ERR_IO, "%s: %s: TIFF needs a regular (seekable) file",
-                                  domain, name);
+            return nlcl_error_set(NLCL_ERR_IO, "%s: TIFF needs a regular (seekable) file",
+                                  name);
         c->size = (uint64_t)st.st_size;
     } else {
         c->size = src->len;
     }
     TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
-    if (!opts) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    if (!opts) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     TIFFOpenOptionsSetErrorHandlerExtR(opts, handle_error, c);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, handle_warning, c);
     /* "m": no memory mapping (all reads go through t_read) */
     *ptif = TIFFClientOpenExt(name, "rm", (thandle_t)c, t_read, t_write, t_seek, t_close, t_size,
                               t_map, t_unmap, opts);
     TIFFOpenOptionsFree(opts);
-    return *ptif ? NLCL_OK : tiff_failure(c, domain, name, "first directory");
+    return *ptif ? NLCL_OK : tiff_failure(c, name, "first directory");
 }
 
 /* The header's tags into hd and the caller's info; the size checked. */
-static nlcl_status read_header(TIFF *tif, tiff_ctx *c, const char *domain, tiff_hdr *hd,
+static nlcl_status read_header(TIFF *tif, tiff_ctx *c, tiff_hdr *hd,
                                nlcl_image_info *inf) {
     const char *name = c->src->name;
     *hd = (tiff_hdr){0, 0, 1, 1, 0, PLANARCONFIG_CONTIG, SAMPLEFORMAT_UINT, COMPRESSION_NONE, 0};
     if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &hd->w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &hd->h))
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: no image size", domain, name);
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt TIFF: no image size", name);
     TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &hd->bps);
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &hd->spp);
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &hd->planar);
@@ -386,48 +386,46 @@ static nlcl_status read_header(TIFF *tif, tiff_ctx *c, const char *domain, tiff_
                     : grey                          ? (spp >= 2 ? 2 : 1)
                     : photo == PHOTOMETRIC_PALETTE ? 3
                                                    : (spp >= 4 ? 4 : 3);
-    NLCL_TRY(nlcl_image_check_dims(domain, name, hd->w, hd->h));
-    NLCL_TRY(read_metadata(tif, c, domain));
+    NLCL_TRY(nlcl_image_check_dims(name, hd->w, hd->h));
+    NLCL_TRY(read_metadata(tif, c));
     c->src->grey = grey;
     return NLCL_OK;
 }
 
 /* Bits per sample, samples per pixel and planar configuration of a kind. */
-static nlcl_status check_layout(const tiff_hdr *hd, int kind, const char *domain, const char *name) {
+static nlcl_status check_layout(const tiff_hdr *hd, int kind, const char *name) {
     const unsigned bps = hd->bps, spp = hd->spp;
     int bits_ok = kind == KIND_GREY ? (bps == 1 || bps == 2 || bps == 4 || bps == 8 || bps == 16)
                   : kind == KIND_RGB ? (bps == 8 || bps == 16)
                                      : (bps == 1 || bps == 2 || bps == 4 || bps == 8);
     if (!bits_ok || (hd->comp == COMPRESSION_JPEG && bps != 8))
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: %u-bit %s TIFF is not supported", domain,
-                              name, bps,
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %u-bit %s TIFF is not supported", name, bps,
                               kind == KIND_GREY ? "grey" : kind == KIND_RGB ? "RGB" : "palette");
     unsigned need = kind == KIND_RGB ? 3 : 1;
     if (spp < need || spp > TIFF_MAX_SAMPLES)
         return nlcl_error_set(spp < need ? NLCL_ERR_FORMAT : NLCL_ERR_UNSUPPORTED,
-                              "%s: %s: TIFF with %u samples per pixel is not supported", domain, name,
+                              "%s: TIFF with %u samples per pixel is not supported", name,
                               spp);
     if (hd->planar != PLANARCONFIG_CONTIG && hd->planar != PLANARCONFIG_SEPARATE)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: PlanarConfiguration %u", domain,
-                              name, (unsigned)hd->planar);
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt TIFF: PlanarConfiguration %u", name, (unsigned)hd->planar);
     return NLCL_OK;
 }
 
 /* What nlcl reads: its kind (KIND_*) in *kind, or UNSUPPORTED/FORMAT naming
  * what is not. */
-static nlcl_status check_readable(const tiff_hdr *hd, const char *domain, const char *name, int *kind) {
+static nlcl_status check_readable(const tiff_hdr *hd, const char *name, int *kind) {
     if (!hd->has_photo)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: no PhotometricInterpretation",
-                              domain, name);
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt TIFF: no PhotometricInterpretation",
+                              name);
     if (hd->fmt != SAMPLEFORMAT_UINT)
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: TIFF with %s samples is not supported",
-                              domain, name,
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: TIFF with %s samples is not supported",
+                              name,
                               hd->fmt == SAMPLEFORMAT_IEEEFP ? "floating-point"
                               : hd->fmt == SAMPLEFORMAT_INT  ? "signed integer"
                                                              : "non-integer");
     if (!TIFFIsCODECConfigured(hd->comp))
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "%s: %s: TIFF compression %u is not supported by libtiff", domain, name,
+                              "%s: TIFF compression %u is not supported by libtiff", name,
                               (unsigned)hd->comp);
     const char *pname = NULL;
     switch (hd->photo) {
@@ -443,23 +441,20 @@ static nlcl_status check_readable(const tiff_hdr *hd, const char *domain, const 
         /* fall through */
     default:
         if ((pname = photometric_name(hd->photo)))
-            return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: %s TIFF is not supported", domain,
-                                  name, pname);
+            return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s TIFF is not supported", name, pname);
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "%s: %s: TIFF photometric interpretation %u is not supported", domain,
-                              name, (unsigned)hd->photo);
+                              "%s: TIFF photometric interpretation %u is not supported", name, (unsigned)hd->photo);
     }
-    return check_layout(hd, *kind, domain, name);
+    return check_layout(hd, *kind, name);
 }
 
 /* The sample value -> x tables: one for grey and RGB, three (R, G, B) from
  * the ColorMap for palettes. */
-static nlcl_status make_lut(TIFF *tif, const tiff_hdr *hd, int kind, const char *domain,
-                            const char *name, float **plut) {
+static nlcl_status make_lut(TIFF *tif, const tiff_hdr *hd, int kind, const char *name, float **plut) {
     const size_t nlev = (size_t)1 << hd->bps;
     const unsigned maxv = (unsigned)(nlev - 1);
     float *lut = *plut = malloc((kind == KIND_PALETTE ? 3 : 1) * nlev * sizeof *lut);
-    if (!lut) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: out of memory", domain, name);
+    if (!lut) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     if (kind != KIND_PALETTE) {
         for (size_t v = 0; v < nlev; v++)
             lut[v] = unit_to_x(hd->photo == PHOTOMETRIC_MINISWHITE ? maxv - (unsigned)v : (unsigned)v,
@@ -469,7 +464,7 @@ static nlcl_status make_lut(TIFF *tif, const tiff_hdr *hd, int kind, const char 
     uint16_t *cm[3] = {NULL, NULL, NULL};
     if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &cm[0], &cm[1], &cm[2]) || !cm[0] || !cm[1] || !cm[2])
         return nlcl_error_set(NLCL_ERR_FORMAT,
-                              "%s: %s: corrupt TIFF: palette image without a ColorMap", domain, name);
+                              "%s: corrupt TIFF: palette image without a ColorMap", name);
     /* The ColorMap is 16-bit. Writers scale 8-bit colours by 257 (libtiff
      * tools) or 256 (PIL), so, like libtiff's RGBA interface and PIL, use
      * the high byte; a map whose entries are all below 256 was written
@@ -486,22 +481,22 @@ static nlcl_status make_lut(TIFF *tif, const tiff_hdr *hd, int kind, const char 
 
 /* Strips, one row (of one plane) at a time. */
 static nlcl_status read_strips(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, const tiff_dec *t,
-                               int nplanes, const char *domain, nlcl_image *img) {
+                               int nplanes, nlcl_image *img) {
     const char *name = c->src->name;
     uint64_t expect = ((uint64_t)hd->w * (uint64_t)t->spp * hd->bps + 7) / 8;
     if (TIFFScanlineSize64(tif) != expect)
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: unexpected TIFF row size %llu (expected %llu)",
-                              domain, name, (unsigned long long)TIFFScanlineSize64(tif),
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: unexpected TIFF row size %llu (expected %llu)",
+                              name, (unsigned long long)TIFFScanlineSize64(tif),
                               (unsigned long long)expect);
     uint8_t *buf = malloc((size_t)expect);
-    if (!buf) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a TIFF row", domain, name);
+    if (!buf) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a TIFF row", name);
     nlcl_status s = NLCL_OK;
     for (int p = 0; s == NLCL_OK && p < nplanes; p++)
         for (uint32_t y = 0; s == NLCL_OK && y < hd->h; y++) {
             if (TIFFReadScanline(tif, buf, y, (uint16_t)p) < 0 || c->data_error) {
                 char what[64];
                 snprintf(what, sizeof what, "row %u", (unsigned)y);
-                s = tiff_failure(c, domain, name, what);
+                s = tiff_failure(c, name, what);
                 break;
             }
             put_run(t, img, y, 0, hd->w, buf, nplanes > 1 ? p : -1);
@@ -511,38 +506,36 @@ static nlcl_status read_strips(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, const
 }
 
 /* The bytes of one tile (rows of *rowb bytes), checked against the image. */
-static nlcl_status tile_size(TIFF *tif, const tiff_hdr *hd, const tiff_dec *t, const char *domain,
-                             const char *name, uint32_t *tw, uint32_t *tl, uint64_t *rowb, uint64_t *tbytes) {
+static nlcl_status tile_size(TIFF *tif, const tiff_hdr *hd, const tiff_dec *t, const char *name, uint32_t *tw, uint32_t *tl, uint64_t *rowb, uint64_t *tbytes) {
     if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, tw) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, tl) ||
         *tw == 0 || *tl == 0)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: corrupt TIFF: invalid tile size", domain, name);
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: corrupt TIFF: invalid tile size", name);
     *rowb = ((uint64_t)*tw * (uint64_t)t->spp * hd->bps + 7) / 8;
     /* w * h <= the pixel limit here, so this cannot overflow */
     const uint64_t imgbytes = (uint64_t)hd->w * hd->h * (uint64_t)hd->spp * ((hd->bps + 7) / 8);
     const uint64_t cap = imgbytes > TIFF_MIN_TILE_CAP ? imgbytes : TIFF_MIN_TILE_CAP;
     if (*rowb > cap || *tl > cap / *rowb)
-        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: %s: TIFF tile %ux%u is too large for a %ux%u image",
-                              domain, name, (unsigned)*tw, (unsigned)*tl, (unsigned)hd->w,
+        return nlcl_error_set(NLCL_ERR_FORMAT, "%s: TIFF tile %ux%u is too large for a %ux%u image",
+                              name, (unsigned)*tw, (unsigned)*tl, (unsigned)hd->w,
                               (unsigned)hd->h);
     *tbytes = *rowb * *tl;
     if ((uint64_t)TIFFTileSize64(tif) != *tbytes)
-        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: %s: unexpected TIFF tile size %llu (expected %llu)",
-                              domain, name, (unsigned long long)TIFFTileSize64(tif),
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: unexpected TIFF tile size %llu (expected %llu)",
+                              name, (unsigned long long)TIFFTileSize64(tif),
                               (unsigned long long)*tbytes);
     return NLCL_OK;
 }
 
 /* Tiles, one (of one plane) at a time. */
 static nlcl_status read_tiles(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, const tiff_dec *t,
-                              int nplanes, const char *domain, nlcl_image *img) {
+                              int nplanes, nlcl_image *img) {
     const char *name = c->src->name;
     uint32_t tw = 0, tl = 0;
     uint64_t rowb = 0, tbytes = 0;
-    NLCL_TRY(tile_size(tif, hd, t, domain, name, &tw, &tl, &rowb, &tbytes));
+    NLCL_TRY(tile_size(tif, hd, t, name, &tw, &tl, &rowb, &tbytes));
     uint8_t *buf = malloc((size_t)tbytes);
     if (!buf)
-        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: %s: cannot allocate a %llu-byte TIFF tile", domain,
-                              name, (unsigned long long)tbytes);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a %llu-byte TIFF tile", name, (unsigned long long)tbytes);
     nlcl_status s = NLCL_OK;
     for (uint32_t ty = 0; s == NLCL_OK && ty < hd->h; ty += tl)
         for (uint32_t tx = 0; s == NLCL_OK && tx < hd->w; tx += tw)
@@ -551,7 +544,7 @@ static nlcl_status read_tiles(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, const 
                 if (TIFFReadEncodedTile(tif, tile, buf, (tmsize_t)tbytes) < 0 || c->data_error) {
                     char what[64];
                     snprintf(what, sizeof what, "tile %u", (unsigned)tile);
-                    s = tiff_failure(c, domain, name, what);
+                    s = tiff_failure(c, name, what);
                     break;
                 }
                 uint32_t nx = NLCL_MIN(tw, hd->w - tx), ny = NLCL_MIN(tl, hd->h - ty);
@@ -563,28 +556,27 @@ static nlcl_status read_tiles(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, const 
 }
 
 /* The pixels of a readable image of kind `kind`. */
-static nlcl_status read_pixels(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, int kind, const char *domain,
-                               nlcl_image *img) {
+static nlcl_status read_pixels(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, int kind, nlcl_image *img) {
     const char *name = c->src->name;
     if (hd->photo == PHOTOMETRIC_YCBCR && !TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
-        return tiff_failure(c, domain, name, "JPEG colour conversion");
+        return tiff_failure(c, name, "JPEG colour conversion");
     const int contig = hd->planar == PLANARCONFIG_CONTIG || hd->spp == 1;
     tiff_dec t = {.kind = kind, .bits = hd->bps, .spp = contig ? hd->spp : 1, .lut = NULL,
                   .alpha = alpha_sample(tif, kind, hd->spp), .clear = &c->src->transparent};
     float *lut = NULL;
-    nlcl_status s = make_lut(tif, hd, kind, domain, name, &lut);
+    nlcl_status s = make_lut(tif, hd, kind, name, &lut);
     t.lut = lut;
-    if (s == NLCL_OK) s = nlcl_image_alloc_for(domain, name, img, (int)hd->w, (int)hd->h);
+    if (s == NLCL_OK) s = nlcl_image_alloc_for(name, img, (int)hd->w, (int)hd->h);
     /* planar files: the colour planes, and the alpha plane to count it */
     const int nplanes = contig ? 1 : t.alpha >= 0 ? t.alpha + 1 : (kind == KIND_RGB ? 3 : 1);
     if (s == NLCL_OK)
-        s = TIFFIsTiled(tif) ? read_tiles(tif, c, hd, &t, nplanes, domain, img)
-                             : read_strips(tif, c, hd, &t, nplanes, domain, img);
+        s = TIFFIsTiled(tif) ? read_tiles(tif, c, hd, &t, nplanes, img)
+                             : read_strips(tif, c, hd, &t, nplanes, img);
     free(lut);
     return s;
 }
 
-nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *img,
+nlcl_status nlcl_tiff_decode(nlcl_img_src *src, nlcl_image *img,
                              nlcl_image_info *info) {
     nlcl_image_info scratch;
     nlcl_image_info *const inf = info ? info : &scratch;
@@ -595,10 +587,10 @@ nlcl_status nlcl_tiff_decode(nlcl_img_src *src, const char *domain, nlcl_image *
     TIFF *tif = NULL;
     tiff_hdr hd;
     int kind = 0;
-    nlcl_status s = tiff_open(src, domain, &c, &tif);
-    if (s == NLCL_OK) s = read_header(tif, c, domain, &hd, inf);
-    if (s == NLCL_OK) s = check_readable(&hd, domain, src->name, &kind);
-    if (s == NLCL_OK && img) s = read_pixels(tif, c, &hd, kind, domain, img);
+    nlcl_status s = tiff_open(src, &c, &tif);
+    if (s == NLCL_OK) s = read_header(tif, c, &hd, inf);
+    if (s == NLCL_OK) s = check_readable(&hd, src->name, &kind);
+    if (s == NLCL_OK && img) s = read_pixels(tif, c, &hd, kind, img);
     if (tif) TIFFClose(tif);
     free(c);
     if (s != NLCL_OK && img) nlcl_image_free(img);

@@ -39,16 +39,15 @@ const char *nlcl_metric_channel_label(nlcl_metric_channel c, int round_luma) {
     return "?";
 }
 
-nlcl_status nlcl_metric_check_image(const nlcl_metric_image *img, const char *domain,
-                                    const char *what) {
+nlcl_status nlcl_metric_check_image(const nlcl_metric_image *img, const char *what) {
     if (!img || !img->data)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: %s: no image data", domain, what);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: no image data", what);
     if (img->width <= 0 || img->height <= 0)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: %s: invalid size %dx%d", domain, what,
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: invalid size %dx%d", what,
                               img->width, img->height);
     if (img->channels != 1 && img->channels != 3)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: %s: %d channels (1 or 3 expected)",
-                              domain, what, img->channels);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: %d channels (1 or 3 expected)",
+                              what, img->channels);
     return NLCL_OK;
 }
 
@@ -56,7 +55,7 @@ static nlcl_status alloc_metric(nlcl_metric_image *out, int w, int h, int c) {
     size_t n;
     out->data = NULL;
     if (w <= 0 || h <= 0 || !nlcl_size_mul4((size_t)w, (size_t)h, (size_t)c, sizeof(double), &n))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "metric_image: invalid size %dx%dx%d", w, h,
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "invalid size %dx%dx%d", w, h,
                               c);
     out->data = nlcl_alloc(n, "metric image");
     if (!out->data) return NLCL_ERR_NOMEM;
@@ -69,7 +68,7 @@ static nlcl_status alloc_metric(nlcl_metric_image *out, int w, int h, int c) {
 nlcl_status nlcl_metric_image_from_image(const nlcl_image *img, int round_to_8bit,
                                          nlcl_metric_image *out) {
     if (!img || !img->data || !out)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "metric_image: no image");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "no image");
     NLCL_TRY(alloc_metric(out, img->width, img->height, 3));
     size_t n = (size_t)img->width * (size_t)img->height * 3;
     for (size_t i = 0; i < n; i++) {
@@ -83,7 +82,7 @@ nlcl_status nlcl_metric_image_from_image(const nlcl_image *img, int round_to_8bi
 nlcl_status nlcl_metric_image_from_u8(const unsigned char *pix, int height, int width,
                                       int channels, nlcl_metric_image *out) {
     if (!pix || !out || (channels != 1 && channels != 3 && channels != 4))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "metric_image: bad arguments");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "bad arguments");
     int oc = channels == 1 ? 1 : 3;
     NLCL_TRY(alloc_metric(out, width, height, oc));
     size_t hw = (size_t)width * (size_t)height;
@@ -99,19 +98,19 @@ void nlcl_metric_image_free(nlcl_metric_image *img) {
 }
 
 nlcl_status nlcl_metric_planes(const nlcl_metric_image *img, nlcl_metric_channel channel,
-                               int round_luma, int crop, const char *domain, double **planes,
+                               int round_luma, int crop, double **planes,
                                int *nc, int *h, int *w) {
     *planes = NULL;
-    NLCL_TRY(nlcl_metric_check_image(img, domain, "image"));
+    NLCL_TRY(nlcl_metric_check_image(img, "image"));
     if (channel != NLCL_METRIC_RGB && channel != NLCL_METRIC_Y && channel != NLCL_METRIC_GRAY)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: unknown channel %d", domain,
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "unknown channel %d",
                               (int)channel);
     if (crop < 0)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: negative border crop %d", domain, crop);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "negative border crop %d", crop);
     if ((long)img->width - 2L * crop < 1 || (long)img->height - 2L * crop < 1)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "%s: a border crop of %d pixels leaves nothing of a %dx%d image",
-                              domain, crop, img->width, img->height);
+                              "a border crop of %d pixels leaves nothing of a %dx%d image",
+                              crop, img->width, img->height);
     int W = img->width, H = img->height;
     int ow = W - 2 * crop, oh = H - 2 * crop;
     int oc = (channel == NLCL_METRIC_RGB && img->channels == 3) ? 3 : 1;

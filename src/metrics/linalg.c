@@ -73,11 +73,11 @@ nlcl_status nlcl_pinv_symmetric(const double *a, int n, double *out) {
     for (size_t i = 0; i < nn; i++)
         if (!isfinite(w[i])) {
             nlcl_free(w);
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "pinv: non-finite matrix entry");
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "non-finite matrix entry");
         }
     if (nlcl_jacobi_eigen(w, n, ev, v) != 0) {
         nlcl_free(w);
-        return nlcl_error_set(NLCL_ERR_INTERNAL, "pinv: Jacobi iteration did not converge");
+        return nlcl_error_set(NLCL_ERR_INTERNAL, "Jacobi iteration did not converge");
     }
     /* MATLAB pinv: tol = max(size(A)) * eps(norm(A)), singular values of a
      * symmetric matrix are |eigenvalues|; eps(x) = 2^(floor(log2 x) - 52). */

@@ -15,14 +15,13 @@
 
 /* Planes of `img` for a metric: channel conversion (nlcl/metrics.h), then
  * the border crop. *planes is allocated with nlcl_alloc, shape (*nc, *h, *w),
- * *nc = 3 for RGB on a 3-channel image, else 1. `domain` prefixes messages.
+ * *nc = 3 for RGB on a 3-channel image, else 1. Messages start with `name`.
  * Errors: INVALID_ARG (bad image, crop leaves nothing), NOMEM. */
 nlcl_status nlcl_metric_planes(const nlcl_metric_image *img, nlcl_metric_channel channel,
-                               int round_luma, int crop, const char *domain, double **planes,
+                               int round_luma, int crop, double **planes,
                                int *nc, int *h, int *w);
 /* Check the struct itself (dimensions, channels, data). */
-nlcl_status nlcl_metric_check_image(const nlcl_metric_image *img, const char *domain,
-                                    const char *what);
+nlcl_status nlcl_metric_check_image(const nlcl_metric_image *img, const char *what);
 const char *nlcl_metric_channel_label(nlcl_metric_channel c, int round_luma);
 
 /* MATLAB imresize(im, scale) with the default 'bicubic' method and

@@ -261,7 +261,7 @@ static nlcl_status scale_features(const double *mscn, int nbr, int nbc, int bs, 
         }
         nlcl_free(buf);
     }
-    if (failed) return nlcl_error_set(NLCL_ERR_NOMEM, "niqe: out of memory");
+    if (failed) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     return NLCL_OK;
 }
 
@@ -309,22 +309,22 @@ static int nan_mean_cov(const double *F, int rows, double *mu, double *cov) {
 }
 
 nlcl_status nlcl_niqe(const nlcl_metric_image *img, const nlcl_niqe_opts *o, double *niqe) {
-    NLCL_TRY(nlcl_metric_check_image(img, "niqe", "image"));
+    NLCL_TRY(nlcl_metric_check_image(img, "image"));
     if (img->channels == 3 && o->channel != NLCL_METRIC_GRAY && o->channel != NLCL_METRIC_Y)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "niqe: needs one grey plane: use the gray or Y channel, not RGB");
+                              "needs one grey plane: use the gray or Y channel, not RGB");
     int B = o->block_size;
     if (B < 16 || B > 4096 || B % 2)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "niqe: block size %d must be even and in [16, 4096]", B);
+                              "block size %d must be even and in [16, 4096]", B);
     double *im = NULL;
     int nc, h, w;
-    NLCL_TRY(nlcl_metric_planes(img, o->channel, o->round_luma, o->crop, "niqe", &im, &nc, &h, &w));
+    NLCL_TRY(nlcl_metric_planes(img, o->channel, o->round_luma, o->crop, &im, &nc, &h, &w));
     int nbr = h / B, nbc = w / B;
     if (nbr < 1 || nbc < 1) {
         nlcl_free(im);
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "niqe: image %dx%d (after a border crop of %d) is smaller than one "
+                              "image %dx%d (after a border crop of %d) is smaller than one "
                               "%dx%d block; NIQE needs at least %dx%d pixels",
                               w, h, o->crop, B, B, B + 2 * o->crop, B + 2 * o->crop);
     }
@@ -356,7 +356,7 @@ nlcl_status nlcl_niqe(const nlcl_metric_image *img, const nlcl_niqe_opts *o, dou
     for (int j = 0; j < NIQE_DIM; j++) undefined |= !isfinite(mu[j]);
     if (undefined)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "niqe: undefined for this image: no %dx%d block has a complete set "
+                              "undefined for this image: no %dx%d block has a complete set "
                               "of features (flat image?)",
                               B, B);
     for (int i = 0; i < NIQE_DIM * NIQE_DIM; i++)
@@ -369,7 +369,7 @@ nlcl_status nlcl_niqe(const nlcl_metric_image *img, const nlcl_niqe_opts *o, dou
         for (int j = 0; j < NIQE_DIM; j++) t += pin[i * NIQE_DIM + j] * d[j];
         q += d[i] * t;
     }
-    if (!isfinite(q)) return nlcl_error_set(NLCL_ERR_INTERNAL, "niqe: non-finite distance");
+    if (!isfinite(q)) return nlcl_error_set(NLCL_ERR_INTERNAL, "non-finite distance");
     *niqe = sqrt(NLCL_MAX(q, 0.0));
     return NLCL_OK;
 }

@@ -19,21 +19,21 @@ void nlcl_psnr_convention(const nlcl_psnr_opts *o, char *buf, size_t n) {
 
 nlcl_status nlcl_psnr(const nlcl_metric_image *pred, const nlcl_metric_image *ref,
                       const nlcl_psnr_opts *o, double *psnr_db) {
-    NLCL_TRY(nlcl_metric_check_image(pred, "psnr", "prediction"));
-    NLCL_TRY(nlcl_metric_check_image(ref, "psnr", "reference"));
+    NLCL_TRY(nlcl_metric_check_image(pred, "prediction"));
+    NLCL_TRY(nlcl_metric_check_image(ref, "reference"));
     if (pred->width != ref->width || pred->height != ref->height ||
         pred->channels != ref->channels)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "psnr: size mismatch: prediction %dx%dx%d, reference %dx%dx%d",
+                              "size mismatch: prediction %dx%dx%d, reference %dx%dx%d",
                               pred->width, pred->height, pred->channels, ref->width, ref->height,
                               ref->channels);
     if (!(o->data_range > 0) || !isfinite(o->data_range))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "psnr: data range %g must be > 0",
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "data range %g must be > 0",
                               o->data_range);
     double *a = NULL, *b = NULL;
     int nc, h, w;
-    NLCL_TRY(nlcl_metric_planes(pred, o->channel, o->round_luma, o->crop, "psnr", &a, &nc, &h, &w));
-    nlcl_status s = nlcl_metric_planes(ref, o->channel, o->round_luma, o->crop, "psnr", &b, &nc,
+    NLCL_TRY(nlcl_metric_planes(pred, o->channel, o->round_luma, o->crop, &a, &nc, &h, &w));
+    nlcl_status s = nlcl_metric_planes(ref, o->channel, o->round_luma, o->crop, &b, &nc,
                                        &h, &w);
     if (s != NLCL_OK) {
         nlcl_free(a);
@@ -64,7 +64,7 @@ nlcl_status nlcl_psnr(const nlcl_metric_image *pred, const nlcl_metric_image *re
     nlcl_free(a);
     nlcl_free(b);
     if (!isfinite(sse))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "psnr: non-finite pixel values");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "non-finite pixel values");
     double mse = sse / ((double)rows * (double)w);
     *psnr_db = mse == 0 ? INFINITY : 10.0 * log10(o->data_range * o->data_range / mse);
     return NLCL_OK;

@@ -33,7 +33,7 @@ nlcl_status nlcl_imresize_contributions(int in_len, int out_len, double scale, d
     *weights = NULL;
     *indices = NULL;
     if (in_len < 1 || out_len < 1 || !(scale > 0) || !isfinite(scale))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "imresize: invalid sizes %d -> %d, scale %g",
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "invalid sizes %d -> %d, scale %g",
                               in_len, out_len, scale);
     double kw = 4.0;
     int aa = scale < 1;

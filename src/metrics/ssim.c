@@ -159,7 +159,7 @@ static nlcl_status ssim_plane(const double *a, const double *b, int h, int w, co
     }
     if (failed) {
         nlcl_free(rowsum);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "ssim: out of memory");
+        return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     }
     double total = 0;
     for (int y = 0; y < hv; y++) total += rowsum[y];
@@ -170,32 +170,32 @@ static nlcl_status ssim_plane(const double *a, const double *b, int h, int w, co
 
 nlcl_status nlcl_ssim(const nlcl_metric_image *pred, const nlcl_metric_image *ref,
                       const nlcl_ssim_opts *o, double *ssim) {
-    NLCL_TRY(nlcl_metric_check_image(pred, "ssim", "prediction"));
-    NLCL_TRY(nlcl_metric_check_image(ref, "ssim", "reference"));
+    NLCL_TRY(nlcl_metric_check_image(pred, "prediction"));
+    NLCL_TRY(nlcl_metric_check_image(ref, "reference"));
     if (pred->width != ref->width || pred->height != ref->height ||
         pred->channels != ref->channels)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "ssim: size mismatch: prediction %dx%dx%d, reference %dx%dx%d",
+                              "size mismatch: prediction %dx%dx%d, reference %dx%dx%d",
                               pred->width, pred->height, pred->channels, ref->width, ref->height,
                               ref->channels);
     int n = o->win_size;
     if (n < 3 || n > 255 || n % 2 == 0)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "ssim: window size %d must be odd and in [3, 255]", n);
+                              "window size %d must be odd and in [3, 255]", n);
     if (o->window != NLCL_SSIM_GAUSSIAN && o->window != NLCL_SSIM_UNIFORM)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "ssim: unknown window type %d", (int)o->window);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "unknown window type %d", (int)o->window);
     if (o->window == NLCL_SSIM_GAUSSIAN && (!(o->sigma > 0) || !isfinite(o->sigma)))
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "ssim: Gaussian sigma %g must be > 0",
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "Gaussian sigma %g must be > 0",
                               o->sigma);
     if (!(o->data_range > 0) || !isfinite(o->data_range) || !(o->k1 > 0) || !(o->k2 > 0) ||
         !isfinite(o->k1) || !isfinite(o->k2))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "ssim: data range %g, K1 %g, K2 %g must all be > 0", o->data_range,
+                              "data range %g, K1 %g, K2 %g must all be > 0", o->data_range,
                               o->k1, o->k2);
     double *a = NULL, *b = NULL;
     int nc, h, w;
-    NLCL_TRY(nlcl_metric_planes(pred, o->channel, o->round_luma, o->crop, "ssim", &a, &nc, &h, &w));
-    nlcl_status s = nlcl_metric_planes(ref, o->channel, o->round_luma, o->crop, "ssim", &b, &nc,
+    NLCL_TRY(nlcl_metric_planes(pred, o->channel, o->round_luma, o->crop, &a, &nc, &h, &w));
+    nlcl_status s = nlcl_metric_planes(ref, o->channel, o->round_luma, o->crop, &b, &nc,
                                        &h, &w);
     if (s != NLCL_OK) {
         nlcl_free(a);
@@ -232,7 +232,7 @@ nlcl_status nlcl_ssim(const nlcl_metric_image *pred, const nlcl_metric_image *re
         nlcl_free(a);
         nlcl_free(b);
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "ssim: image %dx%d (after crop%s) is smaller than the %dx%d window",
+                              "image %dx%d (after crop%s) is smaller than the %dx%d window",
                               w, h, o->matlab_downsample ? " and downsampling" : "", n, n);
     }
     double g[256];
@@ -255,7 +255,7 @@ nlcl_status nlcl_ssim(const nlcl_metric_image *pred, const nlcl_metric_image *re
     nlcl_free(b);
     if (s != NLCL_OK) return s;
     double v = total / nc;
-    if (!isfinite(v)) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "ssim: non-finite pixel values");
+    if (!isfinite(v)) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "non-finite pixel values");
     *ssim = v;
     return NLCL_OK;
 }

@@ -14,7 +14,7 @@ static const int conv_idx[5] = {0, 3, 7, 11, 14};
 nlcl_status nlcl_disc_init(nlcl_disc *d, int ndf) {
     memset(d, 0, sizeof *d);
     if (ndf < 1 || ndf > 1024)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "discriminator: ndf must be in [1, 1024], got %d", ndf);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "ndf must be in [1, 1024], got %d", ndf);
     d->ndf = ndf;
     const int cin[5] = {3, ndf, 2 * ndf, 4 * ndf, 8 * ndf};
     const int cout[5] = {ndf, 2 * ndf, 4 * ndf, 8 * ndf, 1};
@@ -91,7 +91,7 @@ nlcl_status nlcl_disc_record_init(nlcl_disc_record *r, int ndf, int n, int h, in
     memset(r, 0, sizeof *r);
     if (!nlcl_disc_geometry(h, w, &r->geo))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "discriminator: input %dx%d is too small (minimum %dx%d)", w, h,
+                              "input %dx%d is too small (minimum %dx%d)", w, h,
                               NLCL_DISC_MIN_SIZE, NLCL_DISC_MIN_SIZE);
     r->n = n;
     r->h = h;

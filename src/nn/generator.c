@@ -26,7 +26,7 @@ nlcl_status nlcl_gen_init(nlcl_gen *g, nlcl_gen_cfg cfg) {
     if (cfg.channels < 1 || cfg.channels > NLCL_GEN_MAX_CHANNELS || cfg.blocks < 0 ||
         cfg.blocks > NLCL_GEN_MAX_BLOCKS)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "generator: channels must be in [1, %d] and blocks in [0, %d], got "
+                              "channels must be in [1, %d] and blocks in [0, %d], got "
                               "%d and %d",
                               NLCL_GEN_MAX_CHANNELS, NLCL_GEN_MAX_BLOCKS, cfg.channels, cfg.blocks);
     g->cfg = cfg;
@@ -129,7 +129,7 @@ void nlcl_gen_infer_free(nlcl_gen_infer *ws) {
 
 nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h, int w) {
     if (h < 1 || w < 1)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "generator: invalid image size %dx%d", w, h);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "invalid image size %dx%d", w, h);
     if (ws->p_mid && ws->h == h && ws->w == w) return NLCL_OK;
     nlcl_gen_infer_free(ws);
     const int C = g->cfg.channels;
@@ -161,7 +161,7 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
 
 static nlcl_status report(nlcl_gen_infer *ws, int done, int total) {
     if (ws->progress && ws->progress(ws->progress_ctx, done, total))
-        return nlcl_error_set(NLCL_ERR_INTERRUPTED, "generator: stopped by the caller");
+        return nlcl_error_set(NLCL_ERR_INTERRUPTED, "stopped by the caller");
     return NLCL_OK;
 }
 

@@ -86,10 +86,10 @@ static const char *const reserved_meta[] = {"architecture", "channels", "blocks"
 nlcl_status nlcl_model_from_dict(const nlcl_tensor_dict *d, const char *name, nlcl_model **out) {
     *out = NULL;
     nlcl_model *m = calloc(1, sizeof *m);
-    if (!m) return nlcl_error_set(NLCL_ERR_NOMEM, "model_load: %s: out of memory", name);
+    if (!m) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
     nlcl_tensor_dict_init(&m->meta);
     char what[1100];
-    snprintf(what, sizeof what, "model_load: %s", name);
+    snprintf(what, sizeof what, "%s", name);
     const char *arch = nlcl_tensor_dict_get_meta(d, "architecture");
     if (arch && strcmp(arch, "nlcl-generator") != 0) {
         free(m);
@@ -144,7 +144,7 @@ nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model 
             s = nlcl_tensor_dict_add(&g, t->name + pl, t->ndim, t->shape, t->data, NULL);
         }
         if (s == NLCL_OK && g.count == 0)
-            s = nlcl_error_set(NLCL_ERR_FORMAT, "model_load: %s: the checkpoint has no %s", path,
+            s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: the checkpoint has no %s", path,
                                prefix);
         if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "role", role);
         if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "source", path);
@@ -179,7 +179,7 @@ nlcl_status nlcl_model_load_default(nlcl_model **out) {
     *out = NULL;
     if (nlcl_default_model_size == 0)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "model_load: no default model is bundled in this build yet; "
+                              "no default model is bundled in this build yet; "
                               "pass --model FILE (e.g. the authors' latest_net_Back.pth)");
     nlcl_tensor_dict d;
     nlcl_tensor_dict_init(&d);

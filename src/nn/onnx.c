@@ -250,10 +250,10 @@ static Onnx__StringStringEntryProto **metadata(pool *P, const nlcl_model *m, siz
 static nlcl_status write_file(const char *path, const Onnx__ModelProto *model) {
     size_t len = protobuf_c_message_get_packed_size(&model->base);
     uint8_t *buf = malloc(len ? len : 1);
-    if (!buf) return nlcl_error_set(NLCL_ERR_NOMEM, "onnx_save: %s: out of memory (%zu bytes)", path, len);
+    if (!buf) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory (%zu bytes)", path, len);
     protobuf_c_message_pack(&model->base, buf);
     nlcl_afile f;
-    nlcl_status s = nlcl_afile_open(&f, path, "onnx_save");
+    nlcl_status s = nlcl_afile_open(&f, path);
     if (s == NLCL_OK) {
         s = nlcl_afile_write(&f, buf, len);
         if (s == NLCL_OK) s = nlcl_afile_commit(&f);
@@ -268,7 +268,7 @@ static const char doc[] =
     "x = u8 / 255 * 2 - 1; output: float32 (N, 3, H, W) in [-1, 1], u8 = round((y + 1) / 2 * 255).";
 
 nlcl_status nlcl_model_save_onnx(const nlcl_model *m, const char *path) {
-    if (!m || !path) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "onnx_save: NULL argument");
+    if (!m || !path) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_model_save_onnx: NULL argument");
     const nlcl_gen *g = nlcl_model_generator(m);
     const int K = g->cfg.blocks, C = g->cfg.channels;
     pool P = {0};
@@ -289,7 +289,7 @@ nlcl_status nlcl_model_save_onnx(const nlcl_model *m, const char *path) {
     if (P.oom || !in || !out || b.n_node == 0 ||
         strcmp(b.node[b.n_node - 1]->output[0], "output") != 0) {
         pool_free(&P);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "onnx_save: %s: out of memory", path);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     }
     graph.name = "nlcl_generator";
     graph.doc_string = (char *)doc;

@@ -34,7 +34,7 @@ static void engine_init(void) {
 static nlcl_status get_engine(void) {
     pthread_once(&g_engine_once, engine_init);
     if (g_engine_status != dnnl_success)
-        return nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN CPU engine unavailable (status %d)",
+        return nlcl_error_set(NLCL_ERR_INTERNAL, "oneDNN CPU engine unavailable (status %d)",
                               (int)g_engine_status);
     return NLCL_OK;
 }
@@ -316,7 +316,7 @@ static nlcl_status plan_pd(nlcl_conv2d_plan *p, conv_pass pass, dnnl_primitive_d
         }
     }
     return nlcl_error_set(NLCL_ERR_INTERNAL,
-                          "conv2d: oneDNN has no convolution for n=%d cin=%d %dx%d cout=%d k=%dx%d "
+                          "oneDNN has no convolution for n=%d cin=%d %dx%d cout=%d k=%dx%d "
                           "stride=%d pad=%d",
                           p->s.n, p->s.cin, p->s.h, p->s.w, p->s.cout, p->s.kh, p->s.kw,
                           p->s.stride, p->s.pad);
@@ -338,7 +338,7 @@ static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p) {
     NLCL_TRY(plan_pd(p, CONV_BWD_DATA, &pd));
     nlcl_status st = NLCL_OK;
     if (dnnl_primitive_create(&p->bd, pd) != dnnl_success)
-        st = nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN primitive_create(backward_data) failed");
+        st = nlcl_error_set(NLCL_ERR_INTERNAL, "oneDNN primitive_create(backward_data) failed");
     if (st == NLCL_OK)
         st = port_init(&p->d_ddst, &p->dst_u, dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0), 1, 0);
     if (st == NLCL_OK)
@@ -355,7 +355,7 @@ static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p) {
     NLCL_TRY(plan_pd(p, CONV_BWD_WEIGHTS, &pd));
     nlcl_status st = NLCL_OK;
     if (dnnl_primitive_create(&p->bw, pd) != dnnl_success)
-        st = nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN primitive_create(backward_weights) failed");
+        st = nlcl_error_set(NLCL_ERR_INTERNAL, "oneDNN primitive_create(backward_weights) failed");
     if (st == NLCL_OK)
         st = port_init(&p->g_src, &p->src_u, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), 1, 0);
     if (st == NLCL_OK)
@@ -398,7 +398,7 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
     if (s->n <= 0 || s->cin <= 0 || s->h <= 0 || s->w <= 0 || s->cout <= 0 || s->kh <= 0 ||
         s->kw <= 0 || s->stride <= 0 || s->pad < 0 || pad_top < 0 || pad_bottom < 0)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "conv2d: invalid shape n=%d cin=%d h=%d w=%d cout=%d k=%dx%d "
+                              "invalid shape n=%d cin=%d h=%d w=%d cout=%d k=%dx%d "
                               "stride=%d pad=%d (top %d, bottom %d)",
                               s->n, s->cin, s->h, s->w, s->cout, s->kh, s->kw, s->stride, s->pad,
                               pad_top, pad_bottom);
@@ -407,7 +407,7 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
     int wo = nlcl_conv2d_out_size(s->w, s->kw, s->stride, s->pad);
     if (ho <= 0 || wo <= 0)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "conv2d: %dx%d kernel does not fit a %dx%d input with padding %d",
+                              "%dx%d kernel does not fit a %dx%d input with padding %d",
                               s->kh, s->kw, s->h, s->w, s->pad);
     NLCL_TRY(get_engine());
     nlcl_conv2d_plan *p = nlcl_calloc(1, sizeof *p, "conv2d plan");

@@ -14,7 +14,7 @@ nlcl_status nlcl_dnnl_get(dnnl_engine_t *engine, dnnl_stream_t *stream);
     do {                                                                                           \
         dnnl_status_t st_ = (call);                                                                \
         if (st_ != dnnl_success)                                                                   \
-            return nlcl_error_set(NLCL_ERR_INTERNAL, "conv2d: oneDNN %s failed (status %d)", what,  \
+            return nlcl_error_set(NLCL_ERR_INTERNAL, "oneDNN %s failed (status %d)", what,  \
                                   (int)st_);                                                       \
     } while (0)
 

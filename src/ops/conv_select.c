@@ -251,16 +251,16 @@ nlcl_status nlcl_conv2d_choices_import(const char *text) {
             sscanf(p, "%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d=%15[a-z0-9]%n", &k.pass, &k.training, &k.cin,
                    &k.cout, &k.kh, &k.kw, &k.stride, &k.pad, &k.bias, &k.src_layout, &k.dst_layout,
                    name, &used) != 12)
-            return nlcl_error_set(NLCL_ERR_FORMAT, "conv2d: malformed algorithm choices near '%.40s'", p);
+            return nlcl_error_set(NLCL_ERR_FORMAT, "malformed algorithm choices near '%.40s'", p);
         int c = -1;
         for (int j = 0; j < CAND_COUNT; j++)
             if (!strcmp(name, cand_names[j])) c = j;
         if (c < 0 || k.pass < 0 || k.pass > 2)
-            return nlcl_error_set(NLCL_ERR_FORMAT, "conv2d: unknown algorithm choice near '%.40s'", p);
+            return nlcl_error_set(NLCL_ERR_FORMAT, "unknown algorithm choice near '%.40s'", p);
         parsed[n++] = (choice){k, (conv_cand)c};
         p += used;
         if (*p == ';') p++;
-        else if (*p) return nlcl_error_set(NLCL_ERR_FORMAT, "conv2d: malformed algorithm choices near '%.40s'", p);
+        else if (*p) return nlcl_error_set(NLCL_ERR_FORMAT, "malformed algorithm choices near '%.40s'", p);
     }
     pthread_mutex_lock(&g_lock);
     for (int i = 0; i < n; i++) remember(&parsed[i].key, parsed[i].cand);

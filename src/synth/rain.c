@@ -52,18 +52,18 @@ nlcl_status nlcl_rain_params_check(const nlcl_rain_params *p) {
         for (int k = 0; k < 2; k++) {
             double v = r[k];
             if (!isfinite(v))
-                return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s range [%g, %g] is not finite",
+                return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s range [%g, %g] is not finite",
                                       b->name, r[0], r[1]);
             if ((b->lo_open ? !(v > b->lo) : !(v >= b->lo)) || (b->hi_open ? !(v < b->hi) : !(v <= b->hi)))
-                return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s must be in %c%g, %g%c, got %g",
+                return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s must be in %c%g, %g%c, got %g",
                                       b->name, b->lo_open ? '(' : '[', b->lo, b->hi,
                                       b->hi_open ? ')' : ']', v);
             if (b->integer && v != floor(v))
-                return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s must be a whole number, got %g",
+                return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s must be a whole number, got %g",
                                       b->name, v);
         }
         if (!(r[0] <= r[1]))
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: %s range has min %g > max %g",
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s range has min %g > max %g",
                                   b->name, r[0], r[1]);
     }
     return NLCL_OK;
@@ -98,7 +98,7 @@ static nlcl_status gauss_blur(float *x, int w, int h, double s, float *tmp) {
     int r = (int)ceil(3 * s);
     if (s <= 0 || r < 1) return NLCL_OK;
     float *k = malloc(sizeof(float) * (size_t)(2 * r + 1));
-    if (!k) return nlcl_error_set(NLCL_ERR_NOMEM, "synth: out of memory");
+    if (!k) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     double sum = 0;
     for (int j = -r; j <= r; j++) sum += k[j + r] = (float)exp(-0.5 * j * j / (s * s));
     for (int j = 0; j <= 2 * r; j++) k[j] = (float)(k[j] / sum);
@@ -256,7 +256,7 @@ nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, 
     draw_values(p, rng, &v);
     float *S = malloc(plane * sizeof(float)), *P = malloc(plane * sizeof(float));
     float *d = malloc(plane * sizeof(float)), *tmp = malloc(sizeof(float) * (size_t)NLCL_MAX(w, h));
-    nlcl_status s = S && P && d && tmp ? NLCL_OK : nlcl_error_set(NLCL_ERR_NOMEM, "synth: out of memory");
+    nlcl_status s = S && P && d && tmp ? NLCL_OK : nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     if (s == NLCL_OK) s = streak_layer(&v, w, h, rng, S, P, tmp);
     if (s == NLCL_OK) s = nlcl_image_alloc(rainy, h, w);
     if (s == NLCL_OK) {
@@ -296,7 +296,7 @@ static void disc(nlcl_image *im, double cx, double cy, double rad, double r, dou
 
 nlcl_status nlcl_synth_scene(int height, int width, nlcl_rng *rng, nlcl_image *out) {
     if (width < 16 || height < 16)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "synth: scene must be at least 16x16");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "scene must be at least 16x16");
     NLCL_TRY(nlcl_image_alloc(out, height, width));
     const double W = width, H = height;
     double horizon = H * (0.45 + 0.1 * nlcl_rng_uniform(rng));

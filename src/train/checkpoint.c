@@ -30,7 +30,7 @@ nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict
     const int64_t iter = nlcl_trainer_iteration(t);
     if (!refresh) {
         char *desc = nlcl_train_config_describe(c);
-        if (!desc) return nlcl_error_set(NLCL_ERR_NOMEM, "checkpoint: out of memory");
+        if (!desc) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
         s = nlcl_tensor_dict_set_meta(d, "format", "nlcl-checkpoint-1");
         if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(d, "config", desc);
         free(desc);
@@ -79,7 +79,7 @@ nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
     NLCL_TRY(nlcl_safetensors_load(path, &d));
     nlcl_status s = NLCL_OK;
     char what[1100], key[128];
-    snprintf(what, sizeof what, "checkpoint: %s", path);
+    snprintf(what, sizeof what, "%s", path);
     const char *fmt = nlcl_tensor_dict_get_meta(&d, "format");
     const char *cfg = nlcl_tensor_dict_get_meta(&d, "config");
     const char *it = nlcl_tensor_dict_get_meta(&d, "iteration");
@@ -144,7 +144,7 @@ nlcl_status nlcl_trainer_model(const nlcl_trainer *t, const char *which, const c
     } else if (!strcmp(which, "G_R")) {
         g = nlcl_trainer_params(tm, NLCL_NET_GR);
     }
-    if (!g) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: no generator '%s' to export", which);
+    if (!g) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "no generator '%s' to export", which);
     nlcl_tensor_dict d;
     nlcl_tensor_dict_init(&d);
     nlcl_status s = nlcl_params_to_dict(g, "", &d);

@@ -178,11 +178,11 @@ nlcl_status nlcl_train_config_ablation(nlcl_train_config *c, const char *name) {
             return NLCL_OK;
         }
     return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                          "train: unknown ablation '%s' (see 'nlcl train --help' for the names)", name);
+                          "unknown ablation '%s' (see 'nlcl train --help' for the names)", name);
 }
 
 nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
-#define BAD(...) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: " __VA_ARGS__)
+#define BAD(...) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "" __VA_ARGS__)
     if (c->gen_channels < 1 || c->gen_channels > NLCL_GEN_MAX_CHANNELS)
         BAD("channels must be in [1, %d]", NLCL_GEN_MAX_CHANNELS);
     if (c->gen_blocks < 0 || c->gen_blocks > NLCL_GEN_MAX_BLOCKS)

@@ -32,14 +32,14 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
         if (s != NLCL_OK) {
             for (int i = 0; i < n; i++) free(all[i]);
             free(all);
-            return nlcl_error_prefix(s, "train: %s images: ", what);
+            return nlcl_error_prefix(s, "%s images: ", what);
         }
         char **na = realloc(all, sizeof *na * (size_t)(n + k + 1));
         if (!na) {
             nlcl_list_free(list);
             for (int i = 0; i < n; i++) free(all[i]);
             free(all);
-            return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+            return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
         }
         all = na;
         for (int i = 0; i < k; i++) all[n++] = list[i], list[i] = NULL;
@@ -47,7 +47,7 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
     }
     if (n == 0) {
         free(all);
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: no %s images (PNG, JPEG, TIFF, BMP) in the given folder(s)",
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "no %s images (PNG, JPEG, TIFF, BMP) in the given folder(s)",
                               what);
     }
     uint8_t **px = calloc((size_t)n, sizeof *px);
@@ -58,7 +58,7 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
         free(px), free(w), free(h), free(st), free(msg);
         for (int i = 0; i < n; i++) free(all[i]);
         free(all);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+        return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int i = 0; i < n; i++) {
@@ -71,7 +71,7 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
                 w[i] = img.width;
                 h[i] = img.height;
             } else {
-                s = nlcl_error_set(NLCL_ERR_NOMEM, "train: %s: out of memory", all[i]);
+                s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", all[i]);
             }
             nlcl_image_free(&img);
         }
@@ -109,7 +109,7 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
     ds->w = w;
     ds->h = h;
     if (res == NLCL_OK && kept == 0)
-        res = nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: none of the %s images could be read", what);
+        res = nlcl_error_set(NLCL_ERR_INVALID_ARG, "none of the %s images could be read", what);
     if (res != NLCL_OK) nlcl_dataset_free(ds);
     return res;
 }

@@ -13,7 +13,7 @@
 static nlcl_status scores(const float *a, const float *b, int n, int d, float *work, double **rows,
                           const char *what) {
     *rows = malloc(sizeof(double) * (size_t)n);
-    if (!*rows) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory (%s of %d rows)", what, n);
+    if (!*rows) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory (%s of %d rows)", what, n);
     nlcl_linear_forward(a, b, NULL, work, n, d, n);
     return NLCL_OK;
 }

@@ -21,14 +21,14 @@ static void write_header(FILE *f, const nlcl_loss_log *lg) {
 
 static nlcl_status open_append(nlcl_loss_log *lg) {
     lg->fp = fopen(lg->path, "a");
-    if (!lg->fp) return nlcl_error_set(NLCL_ERR_IO, "train: %s: %s", lg->path, strerror(errno));
+    if (!lg->fp) return nlcl_error_set(NLCL_ERR_IO, "%s: %s", lg->path, strerror(errno));
     return NLCL_OK;
 }
 
 static nlcl_status start(nlcl_loss_log *lg, const char *path) {
     memset(lg, 0, sizeof *lg);
     lg->path = malloc(strlen(path) + 1);
-    if (!lg->path) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    if (!lg->path) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     strcpy(lg->path, path);
     lg->ncols = NLCL_LOSS_COUNT;
     for (int k = 0; k < NLCL_LOSS_COUNT; k++) lg->cols[k] = (nlcl_loss_term)k;
@@ -38,9 +38,9 @@ static nlcl_status start(nlcl_loss_log *lg, const char *path) {
 nlcl_status nlcl_loss_log_create(nlcl_loss_log *lg, const char *path) {
     NLCL_TRY(start(lg, path));
     FILE *f = fopen(path, "w");
-    if (!f) return nlcl_error_set(NLCL_ERR_IO, "train: %s: %s", path, strerror(errno));
+    if (!f) return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(errno));
     write_header(f, lg);
-    if (fclose(f) != 0) return nlcl_error_set(NLCL_ERR_IO, "train: %s: write failed", path);
+    if (fclose(f) != 0) return nlcl_error_set(NLCL_ERR_IO, "%s: write failed", path);
     return open_append(lg);
 }
 
@@ -53,7 +53,7 @@ static nlcl_status read_header(nlcl_loss_log *lg, char *line) {
         int k = 0;
         while (k < NLCL_LOSS_COUNT && strcmp(w, nlcl_loss_name((nlcl_loss_term)k)) != 0) k++;
         if (k == NLCL_LOSS_COUNT || lg->ncols == NLCL_LOSS_COUNT)
-            return nlcl_error_set(NLCL_ERR_FORMAT, "train: %s: unknown loss column '%s'", lg->path, w);
+            return nlcl_error_set(NLCL_ERR_FORMAT, "%s: unknown loss column '%s'", lg->path, w);
         lg->cols[lg->ncols++] = (nlcl_loss_term)k;
     }
     return NLCL_OK;
@@ -80,7 +80,7 @@ nlcl_status nlcl_loss_log_resume(nlcl_loss_log *lg, const char *path, int64_t up
     if (!f) return nlcl_loss_log_create(lg, path);
     nlcl_status s = start(lg, path);
     nlcl_afile out;
-    if (s == NLCL_OK) s = nlcl_afile_open(&out, path, "train");
+    if (s == NLCL_OK) s = nlcl_afile_open(&out, path);
     if (s != NLCL_OK) {
         fclose(f);
         return s;

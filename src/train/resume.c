@@ -48,13 +48,13 @@ static nlcl_status compare_lines(FILE *f, const char *desc, char *seen, const ch
         const char *d = find_option(desc, line, &dl);
         if (!d)
             return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                                  "train: --resume: the run in %s has '%s' (config.txt), an option "
+                                  "--resume: the run in %s has '%s' (config.txt), an option "
                                   "this command does not use; resume with the same options",
                                   run_dir, line);
         seen[d - desc] = 1;
         if (dl != strlen(line) || strncmp(d, line, dl) != 0)
             return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                                  "train: --resume: the run in %s has '%s' (config.txt), this "
+                                  "--resume: the run in %s has '%s' (config.txt), this "
                                   "command gives '%.*s'; resume with the same options",
                                   run_dir, line, (int)dl, d);
     }
@@ -72,7 +72,7 @@ nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
     if (!seen) {
         fclose(f);
         free(desc);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+        return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     }
     nlcl_status s = compare_lines(f, desc, seen, run_dir);
     /* every option this command describes must be in config.txt */
@@ -81,7 +81,7 @@ nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
         size_t dl = e ? (size_t)(e - d) : strlen(d);
         if (!seen[d - desc])
             s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                               "train: --resume: this command gives '%.*s', which the run in %s "
+                               "--resume: this command gives '%.*s', which the run in %s "
                                "did not use (config.txt); resume with the same options",
                                (int)dl, d, run_dir);
         d += dl + (e ? 1 : 0);
@@ -96,7 +96,7 @@ nlcl_status nlcl_resume_check_validation(const nlcl_train_job *job) {
     size_t n = strlen(job->run_dir) + sizeof "/validation.tsv";
     char *tsv = malloc(n);
     if (tsv) snprintf(tsv, n, "%s/validation.tsv", job->run_dir);
-    if (!tsv) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    if (!tsv) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     FILE *f = fopen(tsv, "r");
     nlcl_status s = NLCL_OK;
     char line[4200], rainy[4200] = "", clean[4200] = "";
@@ -113,7 +113,7 @@ nlcl_status nlcl_resume_check_validation(const nlcl_train_job *job) {
                    (!strcmp(clean, job->val_clean_dir) || nlcl_same_file(clean, job->val_clean_dir));
         if (!same)
             s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                               "train: --resume: the run in %s validated on %s and %s "
+                               "--resume: the run in %s validated on %s and %s "
                                "(validation.tsv), this command gives %s and %s; resume with the same "
                                "--val-rainy/--val-clean, or move validation.tsv and "
                                "G_B-best.safetensors away to start a new record",

@@ -196,7 +196,7 @@ static nlcl_status val_log_init(const nlcl_train_job *job, val_state *v, int64_t
     v->best_iter = -1;
     FILE *f = fopen(v->tsv, "r");
     nlcl_afile out;
-    NLCL_TRY(nlcl_afile_open(&out, v->tsv, "train"));
+    NLCL_TRY(nlcl_afile_open(&out, v->tsv));
     fprintf(out.fp, "# rainy %s\n# clean %s\niter\tpsnr_y\tssim\n", job->val_rainy_dir, job->val_clean_dir);
     char line[4200];
     while (f && fgets(line, sizeof line, f)) {
@@ -235,9 +235,9 @@ static nlcl_status validate(run *r) {
         v->best_psnr = p, v->best_iter = it;
     }
     FILE *f = fopen(v->tsv, "a");
-    if (!f) return nlcl_error_set(NLCL_ERR_IO, "train: %s: %s", v->tsv, strerror(errno));
+    if (!f) return nlcl_error_set(NLCL_ERR_IO, "%s: %s", v->tsv, strerror(errno));
     fprintf(f, "%lld\t%.6f\t%.6f\n", (long long)it, p, q);
-    if (fclose(f) != 0) return nlcl_error_set(NLCL_ERR_IO, "train: %s: write failed", v->tsv);
+    if (fclose(f) != 0) return nlcl_error_set(NLCL_ERR_IO, "%s: write failed", v->tsv);
     SAY_INFO(job, "validation at iteration %lld: Y-PSNR %.2f dB, SSIM %.4f (input %.2f dB, %.4f)%s; "
                   "best: iteration %lld, %.2f dB (%.1f s)",
              (long long)it, p, q, v->input_psnr, v->input_ssim, better ? ", new best" : "",
@@ -251,14 +251,14 @@ static nlcl_status validate(run *r) {
  * samples and losses.png would land among the training images. */
 static nlcl_status check_run_dir(const nlcl_train_job *job) {
     if (!job->run_dir || !*job->run_dir)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: no run folder given");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "no run folder given");
     for (int k = 0; k < 2; k++) {
         const char *const *dirs = k ? job->clean_dirs : job->rainy_dirs;
         int nd = k ? job->n_clean_dirs : job->n_rainy_dirs;
         for (int i = 0; dirs && i < nd; i++)
             if (dirs[i] && nlcl_same_file(job->run_dir, dirs[i]))
                 return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                                      "train: the run folder %s is the %s image folder %s; choose "
+                                      "the run folder %s is the %s image folder %s; choose "
                                       "another --out",
                                       job->run_dir, k ? "clean" : "rainy", dirs[i]);
     }
@@ -277,13 +277,13 @@ static nlcl_status open_folder(run *r) {
     r->sdir = join(job->run_dir, "samples");
     r->cfgp = join(job->run_dir, "config.txt");
     if (!r->ckpt || !r->logp || !r->sdir || !r->cfgp)
-        return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+        return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     int have_ckpt = access(r->ckpt, F_OK) == 0;
     if (job->resume && !have_ckpt)
-        return nlcl_error_set(NLCL_ERR_IO, "train: --resume: %s does not exist", r->ckpt);
+        return nlcl_error_set(NLCL_ERR_IO, "--resume: %s does not exist", r->ckpt);
     if (!job->resume && have_ckpt)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "train: %s already holds a run (checkpoint.safetensors); use --resume "
+                              "%s already holds a run (checkpoint.safetensors); use --resume "
                               "to continue it, or another --out folder",
                               job->run_dir);
     if (job->resume) {
@@ -314,7 +314,7 @@ static nlcl_status load_data(run *r) {
              nlcl_now_s() - t0);
     if (job->val_every <= 0 || !r->root) return NLCL_OK; /* rank 0 validates */
     if (!job->val_rainy_dir || !job->val_clean_dir)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "train: validation needs a rainy and a clean folder");
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "validation needs a rainy and a clean folder");
     val_state *v = &r->val;
     double tv = nlcl_now_s();
     NLCL_TRY(nlcl_val_open(&v->set, job->val_rainy_dir, job->val_clean_dir));
@@ -352,7 +352,7 @@ static nlcl_status start_records(run *r) {
     const nlcl_train_job *job = r->job;
     char *desc = nlcl_train_config_describe(r->c);
     nlcl_afile cf;
-    nlcl_status s = desc ? nlcl_afile_open(&cf, r->cfgp, "train") : NLCL_ERR_NOMEM;
+    nlcl_status s = desc ? nlcl_afile_open(&cf, r->cfgp) : NLCL_ERR_NOMEM;
     if (s == NLCL_OK) {
         fprintf(cf.fp, "# nlcl train configuration\n%sranks %d\n%s%s\n", desc, ranks(r),
                 job->command_line ? "command " : "", job->command_line ? job->command_line : "");
@@ -441,7 +441,7 @@ static nlcl_status stop(const run *r, int64_t it, int hint) {
         NLCL_TRY(checkpoint(r));
         saved(r, it);
     }
-    return nlcl_error_set(NLCL_ERR_INTERRUPTED, "train: stopped at iteration %lld%s", (long long)it,
+    return nlcl_error_set(NLCL_ERR_INTERRUPTED, "stopped at iteration %lld%s", (long long)it,
                           hint ? "; checkpoint written, continue with --resume" : "");
 }
 

@@ -76,9 +76,9 @@ static void select_k(cand *v, int n, int k, int (*cmp)(const void *, const void 
 static nlcl_status sample_random(int h, int w, int k, nlcl_rng *rng, int32_t *ids) {
     int hw = h * w;
     if (k > hw)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "sampler: %d samples exceed the %d locations", k, hw);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%d samples exceed the %d locations", k, hw);
     int32_t *perm = malloc(sizeof(int32_t) * (size_t)hw);
-    if (!perm) return nlcl_error_set(NLCL_ERR_NOMEM, "sampler: out of memory");
+    if (!perm) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     for (int i = 0; i < hw; i++) perm[i] = i;
     for (int i = 0; i < k; i++) {
         int j = i + (int)nlcl_rng_below(rng, (uint32_t)(hw - i));
@@ -108,7 +108,7 @@ static nlcl_status patch_distances(const float *x, int c, int h, int w, nlcl_lay
     const int P = NLCL_PATCH, rowlen = P * L, nc = win.ny * win.nx;
     /* anchor patch, (G, P, P*L) contiguous */
     float *A = malloc(sizeof(float) * (size_t)G * P * rowlen);
-    if (!A) return nlcl_error_set(NLCL_ERR_NOMEM, "sampler: out of memory");
+    if (!A) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     for (int g = 0; g < G; g++)
         for (int dy = 0; dy < P; dy++)
             memcpy(A + ((size_t)g * P + dy) * rowlen,
@@ -147,9 +147,9 @@ nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout 
     (void)n; /* the batch size only documents the layout; img selects the image */
     if (h < NLCL_MIN_SEARCH_SIZE || w < NLCL_MIN_SEARCH_SIZE)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "sampler: %dx%d map is smaller than the %dx%d minimum", w, h,
+                              "%dx%d map is smaller than the %dx%d minimum", w, h,
                               NLCL_MIN_SEARCH_SIZE, NLCL_MIN_SEARCH_SIZE);
-    if (k < 1) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "sampler: k must be >= 1, got %d", k);
+    if (k < 1) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "k must be >= 1, got %d", k);
     if (mode == NLCL_SAMPLING_RANDOM) {
         if (ay) *ay = -1;
         if (ax) *ax = -1;
@@ -171,11 +171,11 @@ nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout 
     int nc = win.ny * win.nx;
     if (k > nc)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "sampler: %d samples exceed the %d candidates of a %dx%d window "
+                              "%d samples exceed the %d candidates of a %dx%d window "
                               "(use a larger crop or fewer samples)",
                               k, nc, win.nx, win.ny);
     cand *cv = malloc(sizeof(cand) * (size_t)nc);
-    if (!cv) return nlcl_error_set(NLCL_ERR_NOMEM, "sampler: out of memory");
+    if (!cv) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     if (mode == NLCL_SAMPLING_NEIGHBOUR) {
         for (int i = 0; i < nc; i++) {
             int y = win.y0 + i / win.nx, xx = win.x0 + i % win.nx;

@@ -210,7 +210,7 @@ nlcl_status nlcl_trainer_create_shared(const nlcl_train_config *cfg, const nlcl_
     NLCL_TRY(nlcl_dist_check_batch(comm, cfg->batch));
     int ranks = nlcl_dist_on(comm) ? comm->size : 1;
     nlcl_trainer *t = calloc(1, sizeof *t);
-    if (!t) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    if (!t) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     t->cfg = *cfg;
     t->cfg.n_loc_taps = nlcl_train_config_taps(cfg, t->cfg.loc_taps);
     t->comm = ranks > 1 ? comm : NULL;
@@ -231,7 +231,7 @@ nlcl_status nlcl_trainer_create_shared(const nlcl_train_config *cfg, const nlcl_
     nlcl_status s = create(t);
     if (s != NLCL_OK) {
         if (s == NLCL_ERR_NOMEM)
-            nlcl_error_prefix(s, "train: not enough memory for crop %d, batch %d: ", cfg->crop,
+            nlcl_error_prefix(s, "not enough memory for crop %d, batch %d: ", cfg->crop,
                               cfg->batch);
         nlcl_trainer_free(t);
         return s;
@@ -561,7 +561,7 @@ static int all_finite(const float *x, size_t n) {
 static nlcl_status check_finite(const nlcl_trainer *t, const char *term, double v) {
     if (!isfinite(v))
         return nlcl_error_set(NLCL_ERR_NONFINITE,
-                              "train: loss term '%s' is %s at iteration %lld; stopping (the last "
+                              "loss term '%s' is %s at iteration %lld; stopping (the last "
                               "good checkpoint is kept)",
                               term, isnan(v) ? "NaN" : "infinite", (long long)t->iter + 1);
     return NLCL_OK;
@@ -572,7 +572,7 @@ static nlcl_status check_grads(nlcl_trainer *t, nlcl_net_id id) {
     if (!p || !p->grad) return NLCL_OK;
     if (!all_finite(p->grad, p->total))
         return nlcl_error_set(NLCL_ERR_NONFINITE,
-                              "train: the gradient of %s is not finite at iteration %lld; stopping "
+                              "the gradient of %s is not finite at iteration %lld; stopping "
                               "(the last good checkpoint is kept)",
                               nlcl_net_names[id], (long long)t->iter + 1);
     return NLCL_OK;

@@ -33,12 +33,11 @@ nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *cl
     int nr = 0, nc = 0;
     nlcl_status s = nlcl_list_images(rainy_dir, &r, &nr);
     if (s == NLCL_OK) s = nlcl_list_images(clean_dir, &c, &nc);
-    if (s != NLCL_OK) s = nlcl_error_prefix(s, "validation: ");
     if (s == NLCL_OK && nr == 0)
-        s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "validation: %s holds no images", rainy_dir);
+        s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s holds no images", rainy_dir);
     if (s == NLCL_OK && (!(v->rainy = calloc((size_t)nr, sizeof(char *))) ||
                          !(v->clean = calloc((size_t)nr, sizeof(char *)))))
-        s = nlcl_error_set(NLCL_ERR_NOMEM, "validation: out of memory");
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     for (int i = 0; s == NLCL_OK && i < nr; i++) {
         size_t ls, lc;
         const char *sr = stem(r[i], &ls);
@@ -48,33 +47,32 @@ nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *cl
             if (lc != ls || strncmp(sr, sc, ls)) continue;
             if (found >= 0)
                 s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                                   "validation: %s has two clean partners, %s and %s; keep one",
+                                   "%s has two clean partners, %s and %s; keep one",
                                    r[i], c[found], c[j]);
             found = j;
         }
         if (s != NLCL_OK) break;
         if (found < 0) {
             s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                               "validation: %s has no clean image of the same name (%.*s.*) in %s",
+                               "%s has no clean image of the same name (%.*s.*) in %s",
                                r[i], (int)ls, sr, clean_dir);
             break;
         }
         nlcl_image_info a, b;
         s = nlcl_image_probe(r[i], &a);
         if (s == NLCL_OK) s = nlcl_image_probe(c[found], &b);
-        if (s != NLCL_OK) s = nlcl_error_prefix(s, "validation: ");
-        else if (a.width < NLCL_VAL_MIN_SIZE || a.height < NLCL_VAL_MIN_SIZE)
+        if (s == NLCL_OK && (a.width < NLCL_VAL_MIN_SIZE || a.height < NLCL_VAL_MIN_SIZE))
             s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                               "validation: %s is %dx%d, smaller than SSIM's %dx%d window", r[i],
+                               "%s is %dx%d, smaller than SSIM's %dx%d window", r[i],
                                a.width, a.height, NLCL_VAL_MIN_SIZE, NLCL_VAL_MIN_SIZE);
-        else if (a.width != b.width || a.height != b.height)
-            s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "validation: %s is %dx%d but %s is %dx%d", r[i],
+        else if (s == NLCL_OK && (a.width != b.width || a.height != b.height))
+            s = nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s is %dx%d but %s is %dx%d", r[i],
                                a.width, a.height, c[found], b.width, b.height);
         if (s != NLCL_OK) break;
         v->rainy[i] = strdup(r[i]);
         v->clean[i] = strdup(c[found]);
         v->count = i + 1;
-        if (!v->rainy[i] || !v->clean[i]) s = nlcl_error_set(NLCL_ERR_NOMEM, "validation: out of memory");
+        if (!v->rainy[i] || !v->clean[i]) s = nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     }
     if (r) nlcl_list_free(r);
     if (c) nlcl_list_free(c);
@@ -125,7 +123,7 @@ nlcl_status nlcl_val_score(const nlcl_val_set *v, nlcl_model *m, double *psnr, d
         nlcl_image_free(&out);
         nlcl_image_free(&gt);
     }
-    if (s != NLCL_OK) return nlcl_error_prefix(s, "validation: ");
+    if (s != NLCL_OK) return s;
     *psnr = sp / v->count;
     *ssim = ss / v->count;
     return NLCL_OK;

@@ -17,7 +17,7 @@ typedef struct nlcl_val_set {
 /* Pair every image of rainy_dir with the image of clean_dir that has the same
  * name without extension (clean images without a rainy partner are
  * ignored). Each pair is probed: same size, at least 11x11, readable.
- * Errors (all prefixed "validation: "): IO (a folder missing), INVALID_ARG
+ * Errors (naming the folder or image): IO (a folder missing), INVALID_ARG
  * naming the rainy image without a clean partner or with two, a size
  * mismatch, a too small image, or an empty folder; those of nlcl_image_probe. */
 nlcl_status nlcl_val_open(nlcl_val_set *v, const char *rainy_dir, const char *clean_dir);

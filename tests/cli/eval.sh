@@ -184,7 +184,7 @@ assert j['sets']['niqe']['count'] == 1 and math.isfinite(v) and v > 0, j
 " "$T/o/niqe.json" || { echo "FAIL: NIQE JSON" >&2; fails=$((fails + 1)); }
 checks=$((checks + 1))
 expect_rc 1 "NIQE below 96x96" -- "$BIN" eval --niqe "$T/niqe_small" --niqe-channel y
-expect_grep "$T/err" "small95.png: niqe: image 95x95 .* smaller than one 96x96 block" "NIQE minimum size named"
+expect_grep "$T/err" "small95.png: image 95x95 .* smaller than one 96x96 block" "NIQE minimum size named"
 expect_grep "$T/out" "^niqe .* 1 " "NIQE mean over the valid image"
 
 if [ $fails -ne 0 ]; then
