@@ -8,6 +8,7 @@
  * output on /dev/null and standard error on a pipe: whatever PLplot does, the
  * training process only sees an exit status and a message, and turns a
  * failure into one warning. */
+#define _DEFAULT_SOURCE /* mkstemps */
 #include "plot.h"
 
 #include <errno.h>
@@ -230,13 +231,20 @@ int cli_plot_losses(const char *run_dir, char *why, size_t nwhy) {
     }
     snprintf(tsv, len, "%s/losses.tsv", run_dir);
     snprintf(png, len, "%s/losses.png", run_dir);
-    snprintf(tmp, len, "%s/losses.png.tmp.png", run_dir);
+    /* a unique temporary name (PLplot opens the file itself, so it cannot be
+     * an nlcl_afile): two plots into one folder never share one */
+    snprintf(tmp, len, "%s/losses.png.tmp-XXXXXX.png", run_dir);
     if (read_tsv(tsv, &s, why, nwhy) != 0) goto out;
     if (s.n < 2 || s.ncol < 1) { /* nothing to draw yet */
         rc = 0;
         goto out;
     }
-    unlink(tmp);
+    int fd = mkstemps(tmp, 4);
+    if (fd < 0) {
+        snprintf(why, nwhy, "%s: cannot create a temporary file: %s", run_dir, strerror(errno));
+        goto out;
+    }
+    close(fd);
     if (draw_in_child(tmp, &s, why, nwhy) != 0) {
         unlink(tmp);
         goto out;

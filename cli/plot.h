@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 /* Draw RUN_DIR/losses.tsv into RUN_DIR/losses.png (900x560, every loss on a
- * log10 axis; written as losses.png.tmp.png, then renamed). Fewer than two
+ * log10 axis; written to a unique losses.png.tmp-XXXXXX.png, then renamed). Fewer than two
  * rows is not an error (nothing is drawn). PLplot runs in a child process
  * that cannot read the terminal or end this one. Returns 0, or -1 with the
  * reason (e.g. PLplot's own message) in why. */

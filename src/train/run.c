@@ -7,6 +7,7 @@
  *   (losses.png                     drawn from losses.tsv by the nlcl command,
  *                                   through job->saved; the library draws nothing)
  *   samples/<iter>.png              input | B | R of the batch's first image
+ *   nlcl.lock                       held (flock) while a job uses the folder (runlock.h)
  *   G_B.safetensors, G_R.safetensors  exported models (at the end)
  *   config.txt                      the options of the run
  *   validation.tsv, G_B-best.safetensors  with validation: the mean Y-PSNR and
@@ -35,6 +36,7 @@
 #include "train/guard.h"
 #include "train/losslog.h"
 #include "train/resume.h"
+#include "train/runlock.h"
 #include "train/trainer.h"
 #include "train/validate.h"
 
@@ -71,6 +73,7 @@ typedef struct run {
     int stop_asked;      /* the progress callback asked to stop (several ranks) */
     char *ckpt, *sdir, *cfgp, *logp; /* paths in the run folder */
     int made_dir;                            /* the run folder was made by this job */
+    nlcl_run_lock lock;                      /* one job per run folder */
     nlcl_dataset rainy, clean;
     val_state val;
     nlcl_trainer *t;
@@ -272,6 +275,12 @@ static nlcl_status open_folder(run *r) {
     const nlcl_train_job *job = r->job;
     r->made_dir = !nlcl_is_dir(job->run_dir);
     NLCL_TRY(nlcl_mkdirs(job->run_dir));
+    /* before anything in the folder is read or written: a second job in the
+     * same folder stops here and touches nothing of the first */
+    NLCL_TRY(nlcl_run_lock_acquire(&r->lock, job->run_dir));
+    if (r->lock.stale_pid > 0)
+        nlcl_train_say(job, "%s: the lock of an earlier run (pid %ld) that ended without "
+                            "releasing it (killed?) is taken over", job->run_dir, r->lock.stale_pid);
     r->ckpt = join(job->run_dir, "checkpoint.safetensors");
     r->logp = join(job->run_dir, "losses.tsv");
     r->sdir = join(job->run_dir, "samples");
@@ -571,6 +580,7 @@ static void close_run(run *r, nlcl_status s) {
     free(r->val.tsv);
     /* a run folder made here is removed again if the job failed before
      * writing anything into it (rmdir fails, harmlessly, unless empty) */
+    nlcl_run_lock_release(&r->lock, s != NLCL_OK && r->made_dir);
     if (s != NLCL_OK && r->made_dir) rmdir(r->job->run_dir);
     nlcl_trainer_free(r->t);
     nlcl_dataset_free(&r->rainy);
@@ -587,6 +597,7 @@ static void close_run(run *r, nlcl_status s) {
 nlcl_status nlcl_train_run(const nlcl_train_job *job) {
     NLCL_TRY(nlcl_train_config_check(&job->cfg));
     run r = {0};
+    r.lock.fd = -1;
     r.comm = nlcl_dist_on(job->comm) ? job->comm : NULL;
     r.root = !r.comm || r.comm->rank == 0;
     NLCL_TRY(nlcl_dist_check_batch(r.comm, job->cfg.batch)); /* the same answer on every rank */
