@@ -115,6 +115,35 @@ static int same_file_bytes(const char *a, const char *b) {
     return test_system("cmp -s '%s' '%s'", a, b) == 0;
 }
 
+/* samples/00000002.png: input | derained | rain layer (crop x crop each)
+ * under an 11-pixel strip of black with white letters naming them; the
+ * pixels below the strip are the panels. */
+static void check_sample_labels(const char *run_dir, int crop) {
+    char p[800];
+    snprintf(p, sizeof p, "%s/samples/00000002.png", run_dir);
+    nlcl_image im;
+    CHECK_OK(nlcl_image_load(p, &im, NULL));
+    CHECK_MSG(im.height == crop + 11 && im.width == 3 * crop, "sample %dx%d", im.width, im.height);
+    if (im.height != crop + 11 || im.width != 3 * crop) {
+        nlcl_image_free(&im);
+        return;
+    }
+    const size_t P = (size_t)im.width * (size_t)im.height;
+    int white[3] = {0, 0, 0}, other = 0, border = 0;
+    for (int y = 0; y < 11; y++)
+        for (int x = 0; x < im.width; x++)
+            for (int c = 0; c < 3; c++) {
+                float v = im.data[c * P + (size_t)y * (size_t)im.width + (size_t)x];
+                if (v == 1.0f) white[x / crop] += c == 0, border += y < 2 || y > 8;
+                else if (v != -1.0f) other++;
+            }
+    CHECK_MSG(other == 0 && border == 0, "label strip: %d grey values, %d pixels off the glyph rows",
+              other, border);
+    /* each panel's label has letters ("input" has 5, "derained" 8, ...) */
+    for (int k = 0; k < 3; k++) CHECK_MSG(white[k] >= 20, "panel %d label: %d white pixels", k, white[k]);
+    nlcl_image_free(&im);
+}
+
 /* A resumed run computes with the convolution algorithms of the first run
  * (recorded in the checkpoint), even where its own process would choose
  * others: here the first process runs the 16-channel generator convolutions
@@ -196,6 +225,7 @@ static void resume_and_determinism(void) {
         CHECK_MSG(stat(p, &st) == 0 && st.st_size > 0, "%s missing", p);
     }
     CHECK(test_system("test ! -e '%s/losses.png'", a) == 0);
+    check_sample_labels(a, c.crop);
     /* a second run into a used folder is refused; resume with other options too */
     CHECK_ERR(run(&c, a, 0, 0), NLCL_ERR_INVALID_ARG, "already holds a run");
     nlcl_train_config c4 = c;

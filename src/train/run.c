@@ -6,7 +6,7 @@
  *   losses.tsv                      every loss term of every iteration (losslog.h)
  *   (losses.png                     drawn from losses.tsv by the nlcl command,
  *                                   through job->saved; the library draws nothing)
- *   samples/<iter>.png              input | B | R of the batch's first image
+ *   samples/<iter>.png              input | B | R of the batch's first image, labelled
  *   nlcl.lock                       held (flock) while a job uses the folder (runlock.h)
  *   G_B.safetensors, G_R.safetensors  exported models (at the end)
  *   config.txt                      the options of the run
@@ -34,6 +34,7 @@
 #include "train/data.h"
 #include "train/dist.h"
 #include "train/guard.h"
+#include "train/label.h"
 #include "train/losslog.h"
 #include "train/resume.h"
 #include "train/runlock.h"
@@ -91,19 +92,25 @@ typedef struct run {
 
 /* ---------------------------------------------------------------- outputs */
 
-/* input | B | R of image 0, each clamped to [-1, 1] */
+/* input | B | R of image 0, each clamped to [-1, 1], under a black strip
+ * naming the panels ("input", "derained", "rain layer"; cut to the panel's
+ * width) */
 static nlcl_status save_sample(const char *path, const float *O, const float *B, const float *R,
                                int ch, int cw) {
-    int panels = R ? 3 : 2;
+    static const char *const labels[3] = {"input", "derained", "rain layer"};
+    const int panels = R ? 3 : 2, top = NLCL_LABEL_HEIGHT, H = ch + top;
     nlcl_image img = {0};
-    NLCL_TRY(nlcl_image_alloc(&img, ch, panels * cw));
-    size_t plane = (size_t)ch * cw, W = (size_t)panels * cw;
+    NLCL_TRY(nlcl_image_alloc(&img, H, panels * cw));
+    size_t plane = (size_t)ch * cw, W = (size_t)panels * cw, P = W * (size_t)H;
+    for (size_t i = 0; i < 3 * P; i++) img.data[i] = -1.0f;
     const float *src[3] = {O, B, R};
-    for (int p = 0; p < panels; p++)
+    for (int p = 0; p < panels; p++) {
+        nlcl_label_draw(img.data, P, (int)W, p * cw + 2, 2, cw - 2, labels[p]);
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < ch; y++)
-                memcpy(img.data + c * W * ch + (size_t)y * W + (size_t)p * cw,
+                memcpy(img.data + c * P + (size_t)(y + top) * W + (size_t)p * cw,
                        src[p] + c * plane + (size_t)y * cw, sizeof(float) * (size_t)cw);
+    }
     nlcl_status s = nlcl_image_save_png(path, &img, NLCL_QUANT_ROUND, 0);
     nlcl_image_free(&img);
     return s;

@@ -1,0 +1,48 @@
+/* Labels on the training samples (src/train/label.h): a 5x7 bitmap font of
+ * the few lower-case letters the labels use, drawn white on a black strip.
+ * No font library is needed for eleven letters. */
+#include "train/label.h"
+
+#include <string.h>
+
+/* rows top to bottom, bit 4 = leftmost column */
+typedef struct glyph {
+    char c;
+    unsigned char rows[7];
+} glyph;
+
+static const glyph font[] = {
+    {'a', {0x00, 0x00, 0x0E, 0x01, 0x0F, 0x11, 0x0F}},
+    {'d', {0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F}},
+    {'e', {0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E}},
+    {'i', {0x04, 0x00, 0x0C, 0x04, 0x04, 0x04, 0x0E}},
+    {'l', {0x0C, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}},
+    {'n', {0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11}},
+    {'p', {0x00, 0x16, 0x19, 0x11, 0x1E, 0x10, 0x10}},
+    {'r', {0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10}},
+    {'t', {0x08, 0x08, 0x1C, 0x08, 0x08, 0x09, 0x06}},
+    {'u', {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D}},
+    {'y', {0x00, 0x11, 0x11, 0x11, 0x0F, 0x01, 0x0E}},
+};
+
+static const unsigned char *rows_of(char c) {
+    for (size_t i = 0; i < sizeof font / sizeof *font; i++)
+        if (font[i].c == c) return font[i].rows;
+    return NULL; /* space and anything else: blank */
+}
+
+int nlcl_label_width(const char *text) { return 6 * (int)strlen(text) - 1; }
+
+void nlcl_label_draw(float *plane0, size_t plane, int stride, int x0, int y0, int max_w,
+                     const char *text) {
+    for (int k = 0; text[k]; k++) {
+        const unsigned char *g = rows_of(text[k]);
+        for (int r = 0; g && r < 7; r++)
+            for (int c = 0; c < 5; c++) {
+                int x = x0 + 6 * k + c;
+                if (x >= x0 + max_w || !(g[r] >> (4 - c) & 1)) continue;
+                for (int ch = 0; ch < 3; ch++)
+                    plane0[(size_t)ch * plane + (size_t)(y0 + r) * (size_t)stride + (size_t)x] = 1.0f;
+            }
+    }
+}
