@@ -92,11 +92,20 @@ typedef struct cli_pos {
 } cli_pos;
 
 /* The images named by positional arguments: files as given, folders as their
- * PNG/JPEG/TIFF/BMP files (sorted, not recursive; an empty folder is a note
- * unless quiet). *inputs (malloc'd strings, *nin of them) is the caller's to
- * free, also on failure. Returns CLI_EXIT_OK, or CLI_EXIT_FAIL after printing
- * "nlcl CMD: ..." (a missing or unreadable file, no images at all). */
-int cli_expand_inputs(const char *cmd, const cli_pos *pos, int quiet, char ***inputs, int *nin);
+ * PNG/JPEG/TIFF/BMP files (sorted; with recursive, their subfolders' too).
+ * rel[i] is the name an output keeps: the file's name for a file argument,
+ * its path below the folder argument ("sub/x.jpg") for a folder's image.
+ * Files in a folder whose names say a format nlcl cannot read (.webp, .heic,
+ * .avif, .gif, ...) are reported as skipped, in one warning per folder; an
+ * empty folder is a note unless quiet. Free with cli_inputs_free, also on
+ * failure. Returns CLI_EXIT_OK, or CLI_EXIT_FAIL after printing "nlcl CMD:
+ * ..." (a missing or unreadable file, no images at all). */
+typedef struct cli_inputs {
+    char **path, **rel;
+    int n, cap;
+} cli_inputs;
+int cli_expand_inputs(const char *cmd, const cli_pos *pos, int quiet, int recursive, cli_inputs *in);
+void cli_inputs_free(cli_inputs *in);
 /* Seconds on the monotonic clock (for durations). */
 double cli_now_s(void);
 

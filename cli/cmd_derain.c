@@ -1,4 +1,6 @@
 /* nlcl derain: remove rain from image files with a trained generator. */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,13 +17,37 @@
 
 static const char *summary =
     "usage: nlcl derain [options] INPUT...\n\n"
-    "Derain PNG/JPEG/TIFF/BMP files; INPUT may be files or folders (their image files, not\n"
-    "recursive). Outputs (PNG, or JPEG with --format jpg) keep each input's name in the output\n"
-    "folder, which must not be the folder of an input, or go to a single file when -o names a\n"
-    ".png/.jpg and there is one input. Nothing is written over an input, and no two outputs\n"
-    "share a name. Without --model the embedded default model is used. Any image of at least\n"
-    "1x1 pixels is accepted; the output has exactly the input's size. Under 'mpirun -np N' the\n"
-    "N ranks share the inputs out.";
+    "Derain PNG/JPEG/TIFF/BMP files; INPUT may be files or folders (their image files; with -r\n"
+    "their subfolders' too, the tree kept in the output folder). Files in formats nlcl cannot\n"
+    "read (.webp, .heic, .avif, .gif, ...) are reported as skipped. Outputs (PNG, or JPEG with\n"
+    "--format jpg) keep each input's name in the output folder, which must not be the folder of\n"
+    "an input, or go to a single file when -o names a .png/.jpg and there is one input. Nothing\n"
+    "is written over an input, and no two outputs share a name. Ctrl-C stops after the image in\n"
+    "progress (no partial file); --skip-existing then continues the batch. Without --model the\n"
+    "embedded default model is used. Any image of at least 1x1 pixels is accepted; the output\n"
+    "has exactly the input's size. Under 'mpirun -np N' the N ranks share the inputs out.";
+
+/* Ctrl-C / SIGTERM: the first stops the batch (the image in progress is
+ * abandoned, nothing of it written), a second exits at once. */
+static volatile sig_atomic_t g_stop = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    if (g_stop) {
+        nlcl_remove_partial_write(); /* an output being written: drop the temporary */
+        _exit(130);
+    }
+    g_stop = 1;
+}
+
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 static double peak_rss_mib(void) {
     struct rusage ru;
@@ -44,7 +70,7 @@ static int on_progress(void *ctx, int done, int total) {
         fflush(stderr);
     }
     p->last_pct = pct;
-    return 0;
+    return g_stop != 0; /* non-zero: the model run stops (NLCL_ERR_INTERRUPTED) */
 }
 
 /* 1 if p ends in .png, .jpg or .jpeg (any case): the formats nlcl writes */
@@ -142,15 +168,15 @@ static int check_outputs(char **inputs, char **outs, char **rain_outs, int nin, 
     return rc;
 }
 
-/* out = dir/stem + suffix + ext */
-static char *make_out_path(const char *dir, const char *in, const char *suffix, const char *ext) {
-    const char *base = nlcl_basename(in);
-    const char *dot = strrchr(base, '.');
-    size_t stem = dot ? (size_t)(dot - base) : strlen(base);
+/* out = dir/stem + suffix + ext, where stem is rel (the input's name, with
+ * -r its path below the folder argument) without its extension */
+static char *make_out_path(const char *dir, const char *rel, const char *suffix, const char *ext) {
+    const char *dot = strrchr(nlcl_basename(rel), '.');
+    size_t stem = dot ? (size_t)(dot - rel) : strlen(rel);
     size_t len = strlen(dir) + stem + strlen(suffix) + strlen(ext) + 3;
     char *p = malloc(len);
     size_t dl = strlen(dir);
-    if (p) snprintf(p, len, "%s%s%.*s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", (int)stem, base, suffix, ext);
+    if (p) snprintf(p, len, "%s%s%.*s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", (int)stem, rel, suffix, ext);
     return p;
 }
 
@@ -187,14 +213,18 @@ typedef struct derain_opts {
     const char *mem_limit, *scratch; /* --memory-limit, --scratch */
     size_t limit;                  /* --memory-limit in bytes (0: the library's default) */
     int follower;                  /* a rank other than 0 (mpirun): rank 0 prints the notes */
+    int recursive, skip_existing;
 } derain_opts;
 
 /* The work: inputs, their outputs, the models. */
 typedef struct derain_work {
-    char **inputs, **outs, **rain_outs; /* (nin) each */
+    cli_inputs in;
+    char **inputs, **outs, **rain_outs; /* (nin) each; inputs = in.path */
+    char *skip;                         /* (nin) --skip-existing: its outputs exist */
     int nin;
     const char *dir; /* the output folder (not with a single file) */
-    int made_dir;    /* made by this run: removed again if it stays empty */
+    char **made;     /* folders made by this run, parents first: removed again if empty */
+    int nmade;
     nlcl_model *gb, *gr;
 } derain_work;
 
@@ -218,7 +248,7 @@ static int check_resources(derain_opts *o) {
 
 /* Options and positional arguments; CLI_CONTINUE or the exit status. */
 static int parse_args(derain_opts *o, int argc, char **argv, cli_pos *pos) {
-    *o = (derain_opts){NULL, NULL, NULL, 0, -1, 0, 0, 0, 95, 0, 0, 0, NULL, NULL, 0, 0};
+    *o = (derain_opts){NULL, NULL, NULL, 0, -1, 0, 0, 0, 95, 0, 0, 0, NULL, NULL, 0, 0, 0, 0};
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &o->model_path, "FILE", "G_B weights (.safetensors, a training checkpoint, or .pth); default: embedded", 0, 0, NULL},
         {"rain-model", 0, CLI_STRING, &o->rain_path, "FILE", "also write the rain layer G_R(O) as NAME_rain.EXT", 0, 0, NULL},
@@ -231,6 +261,8 @@ static int parse_args(derain_opts *o, int argc, char **argv, cli_pos *pos) {
         {"max-pixels", 0, CLI_INT64, &o->max_pixels, "N", "refuse images with more pixels (default 100000000)", 1, 1e15, NULL},
         {"memory-limit", 0, CLI_STRING, &o->mem_limit, "SIZE", "keep activations in memory up to SIZE (e.g. 4G; default half the RAM); larger images stream them through temporary files, same output", 0, 0, NULL},
         {"scratch", 0, CLI_STRING, &o->scratch, "DIR", "folder for those temporary files (default $TMPDIR or /tmp)", 0, 0, NULL},
+        {"recursive", 'r', CLI_FLAG, &o->recursive, NULL, "also the images in subfolders of folder INPUTs; outputs keep the tree", 0, 0, NULL},
+        {"skip-existing", 0, CLI_FLAG, &o->skip_existing, NULL, "leave out inputs whose outputs exist (continue an interrupted batch)", 0, 0, NULL},
         {"verbose", 'v', CLI_FLAG, &o->verbose, NULL, "print timing, memory and model details", 0, 0, NULL},
         {"quiet", 'q', CLI_FLAG, &o->quiet, NULL, "print errors and warnings only", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
@@ -279,8 +311,8 @@ static int output_paths(const derain_opts *o, derain_work *w) {
             w->rain_outs[i] = malloc(len);
             if (w->rain_outs[i]) snprintf(w->rain_outs[i], len, "%.*s_rain%s", (int)stem, out, dot);
         } else {
-            w->outs[i] = make_out_path(w->dir, w->inputs[i], "", ext);
-            w->rain_outs[i] = make_out_path(w->dir, w->inputs[i], "_rain", ext);
+            w->outs[i] = make_out_path(w->dir, w->in.rel[i], "", ext);
+            w->rain_outs[i] = make_out_path(w->dir, w->in.rel[i], "_rain", ext);
         }
         if (!w->outs[i] || !w->rain_outs[i]) return CLI_EXIT_FAIL;
     }
@@ -324,7 +356,96 @@ static int load_models(const derain_opts *o, derain_work *w) {
     return CLI_EXIT_OK;
 }
 
-/* Derain input i into its output(s) and report it; 0 or -1 (printed). */
+/* --skip-existing: mark the inputs whose outputs (and rain layers) all
+ * exist; they are complete, since every output is written atomically. */
+static void mark_existing(const derain_opts *o, derain_work *w) {
+    int n = 0;
+    for (int i = 0; i < w->nin; i++) {
+        w->skip[i] = access(w->outs[i], F_OK) == 0 && (!w->gr || access(w->rain_outs[i], F_OK) == 0);
+        n += w->skip[i];
+    }
+    if (n && !o->quiet && !o->follower)
+        fprintf(stderr, "nlcl derain: %d of %d image%s already derained (--skip-existing): left out\n", n,
+                w->nin, w->nin == 1 ? "" : "s");
+}
+
+/* Make folder path and its missing parents, recording each one made (parents
+ * first) in w->made. Errors are printed. */
+static int make_dirs(derain_work *w, const char *path) {
+    if (!*path) return CLI_EXIT_OK;
+    char *p = strdup(path);
+    size_t depth = 1;
+    for (const char *c = path; *c; c++) depth += *c == '/';
+    char **nm = p ? realloc(w->made, sizeof *nm * ((size_t)w->nmade + depth)) : NULL;
+    if (!nm) {
+        free(p);
+        fprintf(stderr, "nlcl derain: out of memory\n");
+        return CLI_EXIT_FAIL;
+    }
+    w->made = nm;
+    int rc = CLI_EXIT_OK;
+    /* each prefix ending before a '/', then the whole path */
+    for (char *q = p + 1; rc == CLI_EXIT_OK; q++) {
+        if (*q && *q != '/') continue;
+        char keep = *q;
+        *q = '\0';
+        if (!nlcl_is_dir(p)) {
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+                fprintf(stderr, "nlcl derain: %s: cannot create the folder: %s\n", p, strerror(errno));
+                rc = CLI_EXIT_FAIL;
+            } else if ((w->made[w->nmade] = strdup(p))) {
+                w->nmade++;
+            }
+        }
+        *q = keep;
+        if (!keep) break;
+    }
+    free(p);
+    return rc;
+}
+
+/* 0 if a file can be created in folder dir (a temporary one, removed at
+ * once), else prints why and returns CLI_EXIT_FAIL. */
+static int check_writable(const char *dir) {
+    size_t n = strlen(dir) + 32;
+    char *t = malloc(n);
+    if (!t) return CLI_EXIT_FAIL;
+    snprintf(t, n, "%s/.nlcl-write-check-XXXXXX", dir);
+    int fd = mkstemp(t), e = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(t);
+    }
+    free(t);
+    if (fd >= 0) return CLI_EXIT_OK;
+    fprintf(stderr, "nlcl derain: %s: cannot write in the output folder: %s\n", dir, strerror(e));
+    return CLI_EXIT_FAIL;
+}
+
+/* Before the first image: every output folder made (with -r, the input
+ * tree's subfolders) and checked to be writable. */
+static int prepare_dirs(const derain_opts *o, derain_work *w) {
+    char *last = NULL;
+    int rc = CLI_EXIT_OK;
+    for (int i = 0; rc == CLI_EXIT_OK && i < w->nin; i++) {
+        if (w->skip[i]) continue;
+        char *d = nlcl_dirname(w->outs[i]);
+        if (!d) return CLI_EXIT_FAIL;
+        if (!last || strcmp(d, last) != 0) {
+            if (!o->single) rc = make_dirs(w, d);
+            if (rc == CLI_EXIT_OK) rc = check_writable(d);
+            free(last);
+            last = d;
+        } else {
+            free(d);
+        }
+    }
+    free(last);
+    return rc;
+}
+
+/* Derain input i into its output(s) and report it; 0, -1 (failed, printed)
+ * or 1 (interrupted: nothing of it written). */
 static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty) {
     double t0 = cli_now_s();
     nlcl_image img = {0}, res = {0}, rain = {0};
@@ -345,6 +466,10 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     if (s == NLCL_OK && w->gr) s = save_image(w->rain_outs[i], &rain, (nlcl_quantize)o->quant, o->quality);
     nlcl_image_free(&res);
     nlcl_image_free(&rain);
+    if (s == NLCL_ERR_INTERRUPTED && g_stop) {
+        nlcl_image_free(&img);
+        return 1;
+    }
     if (s != NLCL_OK) cli_fail(s);
     else if (!o->quiet && w->nin > 1)
         fprintf(stderr, "[%d/%d] %s -> %s (%dx%d, %.2f s)\n", i + 1, w->nin, w->inputs[i], w->outs[i],
@@ -362,13 +487,29 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
 }
 
 /* Every input (on N ranks, this rank's: inputs rank, rank + N, ...); a
- * failed one is reported and the others go on. Rank 0 sums up for all. */
+ * failed one is reported and the others go on; Ctrl-C stops after (or,
+ * through the progress callback, inside) the current image. Rank 0 sums up
+ * for all. */
 static int derain_all(const derain_opts *o, const derain_work *w) {
-    int tty = isatty(2), rank = cli_mpi_rank(), ranks = cli_mpi_size();
+    int tty = isatty(2), rank = cli_mpi_rank(), ranks = cli_mpi_size(), i = rank, r = 0, written = 0;
     double t_all = cli_now_s();
     long long failures = 0;
-    for (int i = rank; i < w->nin; i += ranks)
-        if (derain_one(o, w, i, tty) != 0) failures++;
+    for (; i < w->nin && !g_stop; i += ranks) {
+        if (w->skip[i]) continue;
+        if ((r = derain_one(o, w, i, tty)) > 0) break;
+        if (r < 0) failures++;
+        else written++;
+    }
+    if (g_stop) {
+        if (tty) fprintf(stderr, "\r\033[K");
+        if (ranks > 1) fprintf(stderr, "nlcl derain: rank %d: ", rank);
+        else fprintf(stderr, "nlcl derain: ");
+        fprintf(stderr, "interrupted after %d of %d images (%d written in this run%s); nothing partial "
+                        "is left: run again with --skip-existing to continue\n",
+                ranks > 1 ? (i - rank) / ranks : i, ranks > 1 ? (w->nin - rank + ranks - 1) / ranks : w->nin,
+                written, failures ? ", some failed" : "");
+        return 130;
+    }
     if (cli_mpi_sum(&failures, 1) != 0) cli_mpi_abort("derain: the ranks cannot add up their failures", 1);
     if (rank == 0 && o->verbose)
         fprintf(stderr, "%d image(s) in %.2f s%s, %lld failed; peak RSS %.1f MiB%s\n", w->nin,
@@ -382,17 +523,18 @@ static int derain_all(const derain_opts *o, const derain_work *w) {
 /* Inputs, outputs, the checks that nothing is overwritten, the models, the
  * output folder: all before any work. CLI_EXIT_OK or the exit status. */
 static int prepare(const derain_opts *o, const cli_pos *pos, derain_work *w) {
-    int rc = cli_expand_inputs("derain", pos, o->quiet || o->follower, &w->inputs, &w->nin);
+    int rc = cli_expand_inputs("derain", pos, o->quiet || o->follower, o->recursive, &w->in);
+    w->inputs = w->in.path;
+    w->nin = w->in.n;
     if (rc == CLI_EXIT_OK) rc = output_paths(o, w);
     if (rc == CLI_EXIT_OK)
         rc = check_outputs(w->inputs, w->outs, w->rain_outs, w->nin, o->rain_path != NULL,
                            o->single ? NULL : w->dir);
     if (rc == CLI_EXIT_OK) rc = load_models(o, w);
-    if (rc == CLI_EXIT_OK && !o->single) {
-        w->made_dir = !nlcl_is_dir(w->dir);
-        nlcl_status s = nlcl_mkdirs(w->dir);
-        if (s != NLCL_OK) rc = cli_fail(s);
-    }
+    if (rc == CLI_EXIT_OK && !(w->skip = calloc((size_t)w->nin, 1))) rc = CLI_EXIT_FAIL;
+    if (rc == CLI_EXIT_OK && o->skip_existing) mark_existing(o, w);
+    if (rc == CLI_EXIT_OK && !o->single) rc = make_dirs(w, w->dir); /* made even when all are skipped */
+    if (rc == CLI_EXIT_OK) rc = prepare_dirs(o, w);
     return rc;
 }
 
@@ -417,17 +559,23 @@ static int prepare_ranks(derain_opts *o, const cli_pos *pos, derain_work *w) {
 }
 
 static void free_work(derain_work *w) {
-    if (w->made_dir) rmdir(w->dir); /* fails, harmlessly, unless the folder stayed empty */
+    /* folders made here, deepest first: rmdir fails, harmlessly, unless the
+     * folder stayed empty (nothing was written there) */
+    for (int k = w->nmade - 1; k >= 0; k--) {
+        rmdir(w->made[k]);
+        free(w->made[k]);
+    }
+    free(w->made);
     nlcl_model_free(w->gb);
     nlcl_model_free(w->gr);
     for (int i = 0; i < w->nin; i++) {
-        free(w->inputs[i]);
         if (w->outs) free(w->outs[i]);
         if (w->rain_outs) free(w->rain_outs[i]);
     }
-    free(w->inputs);
+    cli_inputs_free(&w->in);
     free(w->outs);
     free(w->rain_outs);
+    free(w->skip);
 }
 
 int cmd_derain(int argc, char **argv) {
@@ -439,7 +587,10 @@ int cmd_derain(int argc, char **argv) {
     if (o.max_pixels > 0) nlcl_image_set_max_pixels((uint64_t)o.max_pixels);
     derain_work w = {0};
     rc = prepare_ranks(&o, &pos, &w);
-    if (rc == CLI_EXIT_OK) rc = derain_all(&o, &w);
+    if (rc == CLI_EXIT_OK) {
+        catch_signals();
+        rc = derain_all(&o, &w);
+    }
     free_work(&w);
     return rc;
 }

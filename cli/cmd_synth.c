@@ -206,9 +206,10 @@ int cmd_synth(int argc, char **argv) {
     cli_pos pos;
     int rc = parse_args(&o, argc, argv, &pos);
     if (rc != CLI_CONTINUE) return rc;
-    char **inputs = NULL;
-    int nin = 0;
-    rc = pos.n ? cli_expand_inputs("synth", &pos, 0, &inputs, &nin) : CLI_EXIT_OK;
+    cli_inputs in = {0};
+    rc = pos.n ? cli_expand_inputs("synth", &pos, 0, 0, &in) : CLI_EXIT_OK;
+    char **inputs = in.path;
+    const int nin = in.n;
     char rd[4096], cd[4096];
     snprintf(rd, sizeof rd, "%s/rainy", o.out);
     snprintf(cd, sizeof cd, "%s/clean", o.out);
@@ -223,8 +224,7 @@ int cmd_synth(int argc, char **argv) {
         if (s != NLCL_OK) rc = cli_fail(s);
     }
     if (rc == CLI_EXIT_OK) rc = write_all(&o, inputs, nin, rd, cd);
-    for (int i = 0; i < nin; i++) free(inputs[i]);
-    free(inputs);
+    cli_inputs_free(&in);
     if (rc != CLI_EXIT_OK) {
         /* rmdir fails, harmlessly, unless the folder stayed empty */
         if (!had_rd) rmdir(rd);

@@ -13,44 +13,93 @@ double cli_now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* "nlcl CMD: warning: DIR: N files skipped ...": the files whose names say a
+ * format nlcl cannot read, so that none is left out unsaid */
+static void report_unreadable(const char *cmd, const char *dir, char **un, int n) {
+    if (n == 0) return;
+    fprintf(stderr, "nlcl %s: warning: %s: %d file%s skipped, in formats nlcl cannot read: ", cmd, dir, n,
+            n == 1 ? "" : "s");
+    for (int k = 0; k < n && k < 4; k++)
+        fprintf(stderr, "%s%s (%s)", k ? ", " : "", un[k] + strlen(dir) + (dir[strlen(dir) - 1] != '/'),
+                nlcl_unreadable_image_format(un[k]));
+    fprintf(stderr, "%s\n", n > 4 ? ", ..." : "");
+}
+
+/* A folder's images (recursive: its subfolders' too), reported as above. */
+static int list_folder(const char *cmd, const char *arg, int quiet, int recursive, char ***list, int *n) {
+    char **un = NULL;
+    int nun = 0;
+    nlcl_status s = nlcl_list_images_ex(arg, recursive, list, n, &un, &nun);
+    if (s != NLCL_OK) return cli_fail(s);
+    report_unreadable(cmd, arg, un, nun);
+    nlcl_list_free(un);
+    if (*n == 0 && !quiet)
+        fprintf(stderr, "nlcl %s: %s: no PNG/JPEG/TIFF/BMP files%s\n", cmd, arg,
+                recursive ? "" : " (-r also reads its subfolders)");
+    return CLI_EXIT_OK;
+}
+
+/* Grow the arrays of in for add more inputs. */
+static int reserve(cli_inputs *in, int add) {
+    if (in->n + add <= in->cap) return CLI_EXIT_OK;
+    int cap = (in->n + add) * 2;
+    char **np = realloc(in->path, sizeof *np * (size_t)cap);
+    if (np) in->path = np;
+    char **nr = np ? realloc(in->rel, sizeof *nr * (size_t)cap) : NULL;
+    if (nr) in->rel = nr;
+    if (!np || !nr) return CLI_EXIT_FAIL;
+    in->cap = cap;
+    return CLI_EXIT_OK;
+}
+
 /* Append the inputs of one argument (a file, or a folder's images). */
-static int add_input(const char *cmd, const char *arg, int quiet, char ***inputs, int *nin, int *cap) {
+static int add_input(const char *cmd, const char *arg, int quiet, int recursive, cli_inputs *in) {
     char **list = NULL;
     int n = 0;
     if (nlcl_is_dir(arg)) {
-        nlcl_status s = nlcl_list_images(arg, &list, &n);
-        if (s != NLCL_OK) return cli_fail(s);
-        if (n == 0 && !quiet) fprintf(stderr, "nlcl %s: %s: no PNG/JPEG/TIFF/BMP files\n", cmd, arg);
+        int rc = list_folder(cmd, arg, quiet, recursive, &list, &n);
+        if (rc != CLI_EXIT_OK) return rc;
     } else if (access(arg, R_OK) != 0) {
         fprintf(stderr, "nlcl %s: %s: no such file or folder (or not readable)\n", cmd, arg);
         return CLI_EXIT_FAIL;
     }
     int add = list ? n : 1;
-    if (*nin + add > *cap) {
-        *cap = (*nin + add) * 2;
-        char **nv = realloc(*inputs, sizeof *nv * (size_t)*cap);
-        if (!nv) {
-            nlcl_list_free(list);
-            return CLI_EXIT_FAIL;
-        }
-        *inputs = nv;
+    if (reserve(in, add) != CLI_EXIT_OK) {
+        nlcl_list_free(list);
+        return CLI_EXIT_FAIL;
     }
+    /* the name an output keeps: the path below the folder argument */
+    size_t skip = strlen(arg) + (arg[strlen(arg) - 1] != '/');
     int rc = CLI_EXIT_OK;
-    for (int k = 0; k < add; k++)
-        if (!((*inputs)[(*nin)++] = strdup(list ? list[k] : arg))) rc = CLI_EXIT_FAIL;
+    for (int k = 0; k < add; k++) {
+        const char *p = list ? list[k] : arg;
+        in->path[in->n] = strdup(p);
+        in->rel[in->n] = strdup(list ? p + skip : nlcl_basename(p));
+        if (!in->path[in->n] || !in->rel[in->n]) rc = CLI_EXIT_FAIL;
+        in->n++;
+    }
     nlcl_list_free(list);
     return rc;
 }
 
-int cli_expand_inputs(const char *cmd, const cli_pos *pos, int quiet, char ***inputs, int *nin) {
-    *inputs = NULL;
-    *nin = 0;
-    int cap = 0, rc = CLI_EXIT_OK;
+int cli_expand_inputs(const char *cmd, const cli_pos *pos, int quiet, int recursive, cli_inputs *in) {
+    memset(in, 0, sizeof *in);
+    int rc = CLI_EXIT_OK;
     for (int i = 0; i < pos->n && rc == CLI_EXIT_OK; i++)
-        rc = add_input(cmd, pos->v[i], quiet, inputs, nin, &cap);
-    if (rc == CLI_EXIT_OK && *nin == 0) {
+        rc = add_input(cmd, pos->v[i], quiet, recursive, in);
+    if (rc == CLI_EXIT_OK && in->n == 0) {
         fprintf(stderr, "nlcl %s: no input images\n", cmd);
         rc = CLI_EXIT_FAIL;
     }
     return rc;
+}
+
+void cli_inputs_free(cli_inputs *in) {
+    for (int i = 0; i < in->n; i++) {
+        free(in->path[i]);
+        free(in->rel[i]);
+    }
+    free(in->path);
+    free(in->rel);
+    memset(in, 0, sizeof *in);
 }
