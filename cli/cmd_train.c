@@ -1,6 +1,8 @@
 /* nlcl train: unsupervised NLCL training from folders of rainy and clean
  * images (docs/TRAINING.md). */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +21,8 @@ static const char *summary =
     "rainy ones. RUN_DIR receives checkpoint.safetensors (also every --save-every\n"
     "iterations), losses.tsv, losses.png, samples/, config.txt and, at the end,\n"
     "G_B.safetensors and G_R.safetensors for 'nlcl derain --model'. Ctrl-C writes a\n"
-    "checkpoint and stops; --resume continues exactly where the run stopped. With\n"
+    "checkpoint and stops; --resume --out RUN_DIR continues exactly where the run stopped\n"
+    "(its other options from RUN_DIR/config.txt; a larger --iters extends it). With\n"
     "--val-rainy/--val-clean (pairs with ground truth), G_B is scored during training\n"
     "(validation.tsv) and the best one is kept as G_B-best.safetensors.\n"
     "Presets: paper (default), official-code (the released code's settings), cut (the CUT\n"
@@ -191,7 +194,7 @@ static int parse_options(train_args *a, int argc, char **argv) {
         {"out", 'o', CLI_STRING, &j->run_dir, "RUN_DIR", "run folder (checkpoints, logs, samples, models)", 0, 0, NULL},
         {"preset", 0, CLI_CHOICE, &a->preset, NULL, "settings to start from (default paper)", 0, 0, "paper|official-code|cut"},
         {"ablation", 0, CLI_STRING, &a->ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N> with P 4|8|16|32 and N 64|128|256|512, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
-        {"resume", 0, CLI_FLAG, &j->resume, NULL, "continue the run in RUN_DIR exactly", 0, 0, NULL},
+        {"resume", 0, CLI_FLAG, &j->resume, NULL, "continue the run in RUN_DIR exactly (alone with --out: its options from config.txt)", 0, 0, NULL},
         {"iters", 'n', CLI_INT64, &c->iters, "N", "total iterations (default 10000)", 0, 1e12, NULL},
         {"decay-iters", 0, CLI_INT64, &c->decay_iters, "N", "linear lr decay over the last N iterations (default iters/21)", -1, 1e12, NULL},
         {"crop", 0, CLI_INT, &c->crop, "PX", "square crop side (default 256, minimum 32)", 32, 4096, NULL},
@@ -307,26 +310,131 @@ static int finish(nlcl_status s, const nlcl_train_job *job, const ui *u) {
     return CLI_EXIT_OK;
 }
 
-/* "nlcl ARG...": the command line, recorded in the exported models. */
+/* 1 if a shell reads a as one word as it is */
+static int plain_word(const char *a) {
+    if (!*a) return 0;
+    for (; *a; a++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=:,+-@%", *a) &&
+            !((unsigned char)*a & 0x80))
+            return 0;
+    return 1;
+}
+
+/* "nlcl ARG...": the command line as a shell reads it (arguments with spaces
+ * or quotes in single quotes), recorded in config.txt and the exported
+ * models; --resume with only --out reads it back (split_words). */
 static char *command_line(int argc, char **argv) {
     size_t len = 8;
-    for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
+    for (int i = 0; i < argc; i++) len += 4 * strlen(argv[i]) + 3;
+    char *s = malloc(len), *o = s;
     if (!s) return NULL;
-    strcpy(s, "nlcl");
+    o += sprintf(o, "nlcl");
     for (int i = 0; i < argc; i++) {
-        strcat(s, " ");
-        strcat(s, argv[i]);
+        *o++ = ' ';
+        if (plain_word(argv[i])) {
+            o += sprintf(o, "%s", argv[i]);
+            continue;
+        }
+        *o++ = '\'';
+        for (const char *a = argv[i]; *a; a++)
+            if (*a == '\'') o += sprintf(o, "'\\''");
+            else *o++ = *a;
+        *o++ = '\'';
     }
+    *o = '\0';
     return s;
+}
+
+/* Split a recorded command line into words (in place): blanks separate,
+ * '...' quotes anything, a backslash outside quotes escapes one character.
+ * Returns the count (at most max). */
+static int split_words(char *s, char **w, int max) {
+    int n = 0;
+    char *o = s;
+    while (*s && n < max) {
+        while (*s == ' ' || *s == '\t') s++;
+        if (!*s) break;
+        w[n++] = o;
+        for (; *s && *s != ' ' && *s != '\t'; s++) {
+            if (*s == '\'') {
+                for (s++; *s && *s != '\''; s++) *o++ = *s;
+                if (!*s) break;
+            } else if (*s == '\\' && s[1]) {
+                *o++ = *++s;
+            } else {
+                *o++ = *s;
+            }
+        }
+        if (*s) s++;
+        *o++ = '\0';
+    }
+    return n;
+}
+
+#define MAX_WORDS 512
+
+/* --resume without --rainy: the options of the run's command line (the
+ * "command" line of RUN/config.txt), then those given now, which override
+ * them. *nargv (free it, and *store) replaces argv; CLI_CONTINUE or the exit
+ * status after a message. */
+static int resume_args(int argc, char **argv, int *nargc, char ***nargv, char **store) {
+    int from = 1, from2 = 1;
+    const char *run = find_value(argc, argv, "--out", &from), *o2 = find_value(argc, argv, "-o", &from2);
+    if (from2 > from) run = o2;
+    if (!run) return cli_usage_error("train", "--resume needs --out RUN_DIR");
+    char path[4200], line[16384];
+    snprintf(path, sizeof path, "%s/config.txt", run);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "nlcl train: %s: cannot read the run's options (%s); give --rainy and --clean "
+                        "as the run had them\n", path, strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) found = !strncmp(line, "command nlcl train ", 19);
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    char **v = found ? malloc(sizeof *v * (MAX_WORDS + (size_t)argc + 1)) : NULL;
+    *store = found ? strdup(line + 19) : NULL;
+    if (!v || !*store) {
+        free(v);
+        fprintf(stderr, "nlcl train: %s: no 'command nlcl train ...' line: give --rainy and --clean "
+                        "as the run had them\n", path);
+        return CLI_EXIT_FAIL;
+    }
+    v[0] = argv[0];
+    int n = 1 + split_words(*store, v + 1, MAX_WORDS), k = 1;
+    for (int i = 1; i < n; i++) /* -q was that command's choice; this one says its own */
+        if (strcmp(v[i], "-q") && strcmp(v[i], "--quiet")) v[k++] = v[i];
+    n = k;
+    for (int i = 1; i < argc; i++) v[n++] = argv[i];
+    v[n] = NULL;
+    *nargc = n;
+    *nargv = v;
+    return CLI_CONTINUE;
+}
+
+/* 1 if --resume is given and --rainy is not */
+static int resume_only(int argc, char **argv) {
+    int resume = 0, rainy = 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        resume |= !strcmp(argv[i], "--resume");
+        rainy |= !strcmp(argv[i], "--rainy") || !strncmp(argv[i], "--rainy=", 8);
+    }
+    return resume && !rainy;
 }
 
 int cmd_train(int argc, char **argv) {
     char *cmdline = command_line(argc, argv); /* before cli_parse reorders argv */
+    char **rargv = NULL, *store = NULL;
+    int rc = resume_only(argc, argv) ? resume_args(argc, argv, &argc, &rargv, &store) : CLI_CONTINUE;
+    if (rargv) argv = rargv;
     train_args a;
-    int rc = parse_args(&a, argc, argv);
+    if (rc == CLI_CONTINUE) rc = parse_args(&a, argc, argv);
     if (rc != CLI_CONTINUE) {
         free(cmdline);
+        free(rargv);
+        free(store);
         return rc;
     }
     if (a.threads > 0) nlcl_set_num_threads(a.threads);
@@ -348,5 +456,8 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGUSR1, &sa, NULL);
     nlcl_status s = nlcl_train_run(job);
     free(cmdline);
-    return finish(s, job, &u);
+    rc = finish(s, job, &u);
+    free(rargv); /* the options point into them until here */
+    free(store);
+    return rc;
 }

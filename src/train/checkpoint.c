@@ -73,6 +73,20 @@ nlcl_status nlcl_trainer_save(const nlcl_trainer *t, const char *path) {
     return s;
 }
 
+/* desc (freed) without its "iters N" line, as a new string; NULL if out of memory */
+static char *without_iters(char *desc) {
+    for (char *p = desc; p;) {
+        char *e = strchr(p, '\n');
+        if (!strncmp(p, "iters ", 6)) {
+            const char *rest = e ? e + 1 : p + strlen(p);
+            memmove(p, rest, strlen(rest) + 1);
+            break;
+        }
+        p = e ? e + 1 : NULL;
+    }
+    return desc;
+}
+
 nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
     nlcl_tensor_dict d;
     nlcl_tensor_dict_init(&d);
@@ -83,10 +97,13 @@ nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
     const char *fmt = nlcl_tensor_dict_get_meta(&d, "format");
     const char *cfg = nlcl_tensor_dict_get_meta(&d, "config");
     const char *it = nlcl_tensor_dict_get_meta(&d, "iteration");
-    char *desc = nlcl_train_config_describe(nlcl_trainer_config(t));
+    /* iters may grow: a run is extended by resuming it with a larger --iters */
+    char *desc = without_iters(nlcl_train_config_describe(nlcl_trainer_config(t)));
+    char *had = cfg ? without_iters(strdup(cfg)) : NULL;
     if (!fmt || strcmp(fmt, "nlcl-checkpoint-1") != 0 || !cfg || !it) {
         s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: not an nlcl training checkpoint", what);
-    } else if (!desc || strcmp(desc, cfg) != 0) {
+    } else if (!desc || !had || strcmp(desc, had) != 0) {
+        cfg = had ? had : cfg;
         /* name the first differing option */
         const char *a = cfg, *b = desc ? desc : "";
         while (*a && *a == *b) a++, b++;
@@ -100,6 +117,7 @@ nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
                            what, la, a, lb, b);
     }
     free(desc);
+    free(had);
     for (int id = 0; s == NLCL_OK && id < NLCL_NET_COUNT; id++) {
         nlcl_params *p = nlcl_trainer_params(t, (nlcl_net_id)id);
         if (!p) continue;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/afile.h"
 #include "core/internal.h"
 #include "nlcl/files.h"
 
@@ -36,33 +37,44 @@ static const char *find_option(const char *desc, const char *line, size_t *len) 
     return NULL;
 }
 
-/* Every line of config.txt against desc; seen[i] is set for the desc lines found. */
-static nlcl_status compare_lines(FILE *f, const char *desc, char *seen, const char *run_dir) {
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || !strchr(line, ' ') || !strncmp(line, "command ", 8) ||
-            !strncmp(line, "ranks ", 6)) /* not options: the command line, the ranks */
-            continue;
-        size_t dl = 0;
-        const char *d = find_option(desc, line, &dl);
-        if (!d)
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                                  "--resume: the run in %s has '%s' (config.txt), an option "
-                                  "this command does not use; resume with the same options",
-                                  run_dir, line);
-        seen[d - desc] = 1;
-        if (dl != strlen(line) || strncmp(d, line, dl) != 0)
-            return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                                  "--resume: the run in %s has '%s' (config.txt), this "
-                                  "command gives '%.*s'; resume with the same options",
-                                  run_dir, line, (int)dl, d);
+/* The differences found, listed in one message. */
+typedef struct diffs {
+    char text[760];
+    size_t len;
+    int n, shown;
+} diffs;
+
+static void add_diff(diffs *d, const char *fmt, const char *a, int bl, const char *b) {
+    d->n++;
+    if (d->len + 160 >= sizeof d->text) return; /* counted, listed as "and N more" */
+    d->shown++;
+    d->len += (size_t)snprintf(d->text + d->len, sizeof d->text - d->len, fmt, d->shown > 1 ? "; " : "",
+                               a, bl, b);
+}
+
+/* One option line of config.txt against desc; seen[i] is set for the desc
+ * line found. iters may grow (the run is extended), not shrink. */
+static void compare_line(const char *line, const char *desc, char *seen, diffs *df,
+                         int64_t *run_iters) {
+    size_t dl = 0;
+    const char *d = find_option(desc, line, &dl);
+    if (!d) {
+        add_diff(df, "%s'%s' there, not used here%.*s", line, 0, "");
+        return;
     }
-    return NLCL_OK;
+    seen[d - desc] = 1;
+    if (dl == strlen(line) && !strncmp(d, line, dl)) return;
+    if (!strncmp(line, "iters ", 6)) {
+        long long was = strtoll(line + 6, NULL, 10), now = strtoll(d + 6, NULL, 10);
+        *run_iters = was;
+        if (now >= was) return; /* an extension */
+    }
+    add_diff(df, "%s'%s' there, '%.*s' here", line, (int)dl, d);
 }
 
 nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
-                                     const nlcl_train_config *c) {
+                                     const nlcl_train_config *c, int64_t *run_iters) {
+    *run_iters = c->iters;
     FILE *f = fopen(cfgp, "r");
     if (!f) return NLCL_OK;
     char *desc = nlcl_train_config_describe(c);
@@ -74,22 +86,47 @@ nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
         free(desc);
         return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     }
-    nlcl_status s = compare_lines(f, desc, seen, run_dir);
+    diffs df = {.len = 0};
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || !strchr(line, ' ') || !strncmp(line, "command ", 8) ||
+            !strncmp(line, "ranks ", 6)) /* not options: the command line, the ranks */
+            continue;
+        compare_line(line, desc, seen, &df, run_iters);
+    }
     /* every option this command describes must be in config.txt */
-    for (const char *d = desc; s == NLCL_OK && *d;) {
+    for (const char *d = desc; *d;) {
         const char *e = strchr(d, '\n');
         size_t dl = e ? (size_t)(e - d) : strlen(d);
-        if (!seen[d - desc])
-            s = nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                               "--resume: this command gives '%.*s', which the run in %s "
-                               "did not use (config.txt); resume with the same options",
-                               (int)dl, d, run_dir);
+        if (!seen[d - desc]) add_diff(&df, "%s%s'%.*s' here, not used there", "", (int)dl, d);
         d += dl + (e ? 1 : 0);
     }
     free(seen);
     fclose(f);
     free(desc);
-    return s;
+    if (df.n == 0) return NLCL_OK;
+    char more[48] = "";
+    if (df.n > df.shown) snprintf(more, sizeof more, "; and %d more", df.n - df.shown);
+    return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                          "--resume: the run in %s was started with other options (config.txt): "
+                          "%s%s; resume with only --out (the run's options are read from "
+                          "config.txt) and, to extend it, a larger --iters",
+                          run_dir, df.text, more);
+}
+
+nlcl_status nlcl_resume_extend_config(const char *cfgp, int64_t iters) {
+    FILE *f = fopen(cfgp, "r");
+    if (!f) return NLCL_OK; /* an old run without config.txt: the checkpoint records it */
+    nlcl_afile out;
+    nlcl_status s = nlcl_afile_open(&out, cfgp);
+    char line[4096];
+    while (s == NLCL_OK && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "iters ", 6)) fprintf(out.fp, "iters %lld\n", (long long)iters);
+        else fputs(line, out.fp);
+    }
+    fclose(f);
+    return s == NLCL_OK ? nlcl_afile_commit(&out) : s;
 }
 
 nlcl_status nlcl_resume_check_validation(const nlcl_train_job *job) {

@@ -8,10 +8,17 @@
 
 /* config.txt of the run (path cfgp) must hold the same value for every
  * option that c describes (nlcl_train_config_describe), and no option that c
- * does not describe. A missing file is left to the checkpoint's own check.
- * Errors: INVALID_ARG showing both lines; NOMEM. */
+ * does not describe, except that iters may be larger (the run is extended;
+ * *run_iters is the run's recorded iters, c->iters when the same). A missing
+ * file is left to the checkpoint's own check. Errors: INVALID_ARG listing
+ * every difference at once ("'lr 0.0001' there, 'lr 0.0003' here; ...");
+ * NOMEM. */
 nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
-                                     const nlcl_train_config *c);
+                                     const nlcl_train_config *c, int64_t *run_iters);
+/* An extended run: config.txt's iters line becomes `iters` (written
+ * atomically), so that a later --resume with only --out continues to it.
+ * Errors: IO. */
+nlcl_status nlcl_resume_extend_config(const char *cfgp, int64_t iters);
 /* The folders validation.tsv was made with ("# rainy DIR", "# clean DIR")
  * must be this job's (INVALID_ARG); without validation in this job, a
  * warning that the record stops at its last iteration. */

@@ -30,6 +30,7 @@
 #include "nlcl/files.h"
 #include "nlcl/version.h"
 #include "nlcl/image.h"
+#include "nlcl/ops.h"
 #include "nlcl/train.h"
 #include "train/data.h"
 #include "train/dist.h"
@@ -85,6 +86,7 @@ typedef struct run {
     int64_t perm_epoch;
     nlcl_losses last;    /* of the last iteration */
     int64_t first;       /* iteration this job started at */
+    int64_t run_iters;   /* resuming: the run's recorded iters (less than c->iters: extended) */
     double start;        /* its wall-clock start */
     double last_report;  /* time and iteration of the last progress call */
     int64_t last_iter_report;
@@ -303,7 +305,7 @@ static nlcl_status open_folder(run *r) {
                               "to continue it, or another --out folder",
                               job->run_dir);
     if (job->resume) {
-        NLCL_TRY(nlcl_resume_check_config(r->cfgp, job->run_dir, r->c));
+        NLCL_TRY(nlcl_resume_check_config(r->cfgp, job->run_dir, r->c, &r->run_iters));
         return nlcl_resume_check_validation(job);
     }
     /* records of a run that was killed before its first checkpoint */
@@ -314,6 +316,20 @@ static nlcl_status open_folder(run *r) {
         free(p);
     }
     return NLCL_OK;
+}
+
+/* Images smaller than the crop are stretched whole to it (nlcl_dataset_crop):
+ * one warning per set. */
+static void warn_small(const run *r, const nlcl_dataset *ds, const char *what) {
+    const int ch = r->c->crop, cw = r->c->crop_w ? r->c->crop_w : r->c->crop;
+    int n = 0, first = -1;
+    for (int i = 0; i < ds->count; i++)
+        if (ds->w[i] < cw || ds->h[i] < ch) n++, first = first < 0 ? i : first;
+    if (n)
+        nlcl_train_say(r->job, "warning: %d of %d %s images are smaller than the %dx%d crop (e.g. %s, "
+                               "%dx%d): each is stretched whole to the crop (bilinear), which changes "
+                               "its scale; a smaller --crop avoids it",
+                       n, ds->count, what, cw, ch, ds->paths[first], ds->w[first], ds->h[first]);
 }
 
 /* The training images (every one decoded and checked once) and the
@@ -328,6 +344,10 @@ static nlcl_status load_data(run *r) {
     SAY_INFO(job, "data: %d rainy and %d clean images checked (%.1f MB in memory, %.1f s)",
              r->rainy.count, r->clean.count, (double)(r->rainy.bytes + r->clean.bytes) / 1e6,
              nlcl_now_s() - t0);
+    if (r->root) { /* rank 0 speaks for all */
+        warn_small(r, &r->rainy, "rainy");
+        warn_small(r, &r->clean, "clean");
+    }
     if (job->val_every <= 0 || !r->root) return NLCL_OK; /* rank 0 validates */
     if (!job->val_rainy_dir || !job->val_clean_dir)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "validation needs a rainy and a clean folder");
@@ -380,6 +400,23 @@ static nlcl_status start_records(run *r) {
     return r->val.set.count > 0 ? val_log_init(job, &r->val, -1) : NLCL_OK;
 }
 
+/* A run resumed with a larger --iters: recorded, and its learning-rate
+ * schedule said (it is the schedule of the new total, see TRAINING.md). */
+static nlcl_status extend(run *r, int64_t it) {
+    const nlcl_train_config *c = r->c;
+    NLCL_TRY(nlcl_resume_extend_config(r->cfgp, c->iters));
+    int64_t n = c->iters, was = r->run_iters;
+    int64_t decay = c->decay_iters >= 0 ? c->decay_iters : n / 21, old = c->decay_iters >= 0 ? c->decay_iters : was / 21;
+    decay = decay > n ? n : decay, old = old > was ? was : old;
+    nlcl_train_say(r->job, "extending the run from %lld to %lld iterations: the learning rate follows the "
+                           "schedule of %lld iterations (%g to iteration %lld, then linearly to 0 at "
+                           "%lld): %g at iteration %lld, where the %lld-iteration schedule had %g",
+                   (long long)was, (long long)n, (long long)n, c->lr, (long long)(n - decay), (long long)n,
+                   nlcl_trainer_lr(r->t, it), (long long)it, (long long)was,
+                   nlcl_lr_linear_decay(c->lr, it < was ? it : was - 1, was - old, old));
+    return NLCL_OK;
+}
+
 /* The trainer, new or from the checkpoint with the records cut back to it;
  * the batch buffers. */
 static nlcl_status start_trainer(run *r) {
@@ -391,6 +428,7 @@ static nlcl_status start_trainer(run *r) {
         int64_t it = nlcl_trainer_iteration(r->t);
         SAY_INFO(job, "resuming %s at iteration %lld of %lld", job->run_dir, (long long)it,
                  (long long)r->c->iters);
+        if (r->run_iters < r->c->iters) NLCL_TRY(extend(r, it));
         NLCL_TRY(nlcl_loss_log_resume(&r->log, r->logp, it));
         if (r->val.set.count > 0) NLCL_TRY(val_log_init(job, &r->val, it));
         NLCL_TRY(record_ranks(r, it));

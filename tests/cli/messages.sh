@@ -147,11 +147,11 @@ check "... which are not all zero" bash -c "! echo '$after' | grep -q '^G 0 D 0 
 printf 'junk' > "$T/data/rainy/zz_bad.png"   # a mismatch must be found before the images are read
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/run" --iters 2 "${TINY[@]}" --channels 16 --resume 2>"$T/err"; rc=$?
 check "resume with other options: refused" test "$rc" -ne 0
-check "... showing both values" has "has 'channels 8'.*this command gives 'channels 16'"
+check "... showing both values" has "'channels 8' there, 'channels 16' here"
 check "... before reading the images" hasnt "zz_bad"
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/run" --iters 2 "${TINY[@]}" --lambda-eroded 0.5 --resume 2>"$T/err"; rc=$?
 check "resume adding an option the run did not use: refused" test "$rc" -ne 0
-check "... naming it" has "this command gives 'w_eroded 0.5', which the run in .* did not use"
+check "... naming it" has "'w_eroded 0.5' here, not used there"
 check "... before reading the images" hasnt "zz_bad"
 rm -f "$T/data/rainy/zz_bad.png"
 

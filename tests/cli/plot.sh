@@ -9,7 +9,7 @@
 set -u
 source "$(dirname "$0")/common.bash"
 
-"$NLCL" synth --scenes 2 --scene-size 40 -o "$T/data" >/dev/null 2>&1
+"$NLCL" synth --scenes 2 --scene-size 48 -o "$T/data" >/dev/null 2>&1
 TINY=(--rainy "$T/data/rainy" --clean "$T/data/clean" --crop 32 --batch 1 --channels 4 --blocks 1 --ndf 4
       --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1 --threads 1 --iters 4 --save-every 2 -q)
 printf '1\n1\n1\n/tmp/x.png\n' >"$T/stdin"

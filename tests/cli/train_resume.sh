@@ -1,0 +1,82 @@
+#!/bin/bash
+# nlcl train as users continue runs (issue 12 point 8): --resume with only
+# --out reads the run's options from config.txt (paths with spaces
+# included); options given again that differ are listed all at once; a
+# finished run is extended with a larger --iters and says what the learning
+# rate does (with a constant rate the extension equals the longer run); images
+# smaller than the crop get a warning.
+set -u
+source "$(dirname "$0")/common.bash"
+
+D="$T/my data"
+"$NLCL" synth --scenes 3 --scene-size 48 -o "$D" >/dev/null 2>&1
+"$NLCL" synth --scenes 2 --scene-size 24 -o "$T/small" >/dev/null 2>&1
+TINY=(--crop 32 --batch 1 --channels 4 --blocks 1 --ndf 4 --n-loc 16 --n-pos 4 --n-neg 8
+      --loc-taps 0,1 --threads 1 --save-every 2 --sample-every 0 --decay-iters 0)
+R="$T/run one"
+
+# 1. a run of 4 iterations; then --resume with only --out extends it to 6
+"$NLCL" train --rainy "$D/rainy" --clean "$D/clean" "${TINY[@]}" --iters 4 --out "$R" -q 2>"$T/err"; rc=$?
+check "a run of 4 iterations: status 0" status 0
+check "... config.txt records the command line, the spaced path quoted" \
+  grep -q "^command nlcl train --rainy '$D/rainy'" "$R/config.txt"
+"$NLCL" train --resume --out "$R" 2>"$T/err"; rc=$?
+check "--resume with only --out (the run is finished): status 0" status 0
+check "... it read the run's options (resuming at 4 of 4)" has "resuming $R at iteration 4 of 4"
+"$NLCL" train --resume --out "$R" --iters 6 2>"$T/err"; rc=$?
+check "--resume --out --iters 6: the finished run is extended, status 0" status 0
+check "... says so, with the learning rate's schedule" \
+  has "extending the run from 4 to 6 iterations: the learning rate follows the schedule of 6 iterations (0.0001 to iteration 6, then linearly to 0 at 6): 0.0001 at iteration 4"
+check "... config.txt now says iters 6" grep -qx "iters 6" "$R/config.txt"
+check "... losses.tsv has 6 rows" test "$(grep -vc '^iter' "$R/losses.tsv")" -eq 6
+cat "$T/err" | grep extending
+
+# with a constant learning rate (--decay-iters 0) the extension equals a
+# straight 6-iteration run: every iteration draws from its own random stream
+"$NLCL" train --rainy "$D/rainy" --clean "$D/clean" "${TINY[@]}" --iters 6 --out "$T/six" -q 2>/dev/null
+cat >"$T/cmp.py" <<'PY'
+import array, json, struct, sys
+def load(p):
+    b = open(p, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    h = json.loads(b[8:8 + n]); base = 8 + n
+    return {k: array.array("f", b[base + v["data_offsets"][0]:base + v["data_offsets"][1]])
+            for k, v in h.items() if k != "__metadata__" and v["dtype"] == "F32"}
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert a.keys() == b.keys()
+# per tensor: the largest difference relative to its largest value
+rel = {k: max((abs(x - y) for x, y in zip(a[k], b[k])), default=0) /
+          max(max((abs(x) for x in a[k]), default=0), 1e-30) for k in a}
+k = max(rel, key=rel.get)
+print(f"largest relative difference {rel[k]:.3g} ({k}, {len(a)} tensors)")
+sys.exit(0 if rel[k] <= 1e-5 else 1)
+PY
+check "... its weights equal a straight 6-iteration run's" /usr/bin/python3 "$T/cmp.py" "$R/checkpoint.safetensors" "$T/six/checkpoint.safetensors"
+
+# 2. options given again that differ: every difference in one message
+printf 'junk' >"$D/rainy/zz_bad.png" # found before the images are read
+"$NLCL" train --rainy "$D/rainy" --clean "$D/clean" "${TINY[@]}" --iters 6 --out "$R" --resume \
+  --lr 3e-4 --crop 48 --lambda-eroded 0.5 --iters 5 2>"$T/err"; rc=$?
+check "resume with four differences: status 1" status 1
+for d in "'lr 0.0001' there, 'lr 0.0003' here" "'crop 32' there, 'crop 48' here" \
+         "'iters 6' there, 'iters 5' here" "'w_eroded 0.5' here, not used there"; do
+  check "... lists $d" has "$d"
+done
+check "... in one message" test "$(wc -l <"$T/err")" -eq 1
+check "... before reading the images" hasnt "zz_bad"
+rm "$D/rainy/zz_bad.png"
+cat "$T/err"
+
+# 3. --resume with only --out where the run has no config.txt: said, nothing done
+mkdir -p "$T/norun"
+"$NLCL" train --resume --out "$T/norun" 2>"$T/err"; rc=$?
+check "--resume --out without a run: status 1, naming config.txt" sh -c "[ $rc = 1 ] && grep -q 'norun/config.txt' '$T/err'"
+
+# 4. images smaller than the crop: a warning naming one, also with -q
+"$NLCL" train --rainy "$T/small/rainy" --clean "$D/clean" "${TINY[@]}" --iters 1 --out "$T/sm" -q 2>"$T/err"; rc=$?
+check "rainy images smaller than the crop: status 0" status 0
+check "... a warning with the count and an example" \
+  has "nlcl train: warning: 2 of 2 rainy images are smaller than the 32x32 crop (e.g. $T/small/rainy/scene0001.png, 24x16)"
+check "... none for the clean ones (48x32)" hasnt "clean images are smaller"
+
+exit $fail
