@@ -4,8 +4,9 @@
  * Pairing: by file name without its extension ("stem"), so pred/12.png pairs
  * with gt/12.jpg; only image files (.png/.jpg/.jpeg/.tif/.tiff/.bmp, any
  * case; hidden files skipped, no recursion) are considered. Two files with the same stem in one
- * folder make pairing ambiguous: an error. Files without a partner are listed
- * on stderr and left out (with --strict they are an error). Every number is
+ * folder make pairing ambiguous: an error. Files without a partner are left
+ * out with one summary line on stderr (counts and an example per folder;
+ * --json lists them all; with --strict they are an error). Every number is
  * printed with its convention (nlcl_*_convention). */
 #include <ctype.h>
 #include <math.h>
@@ -134,19 +135,22 @@ static const entry *folder_find(const folder *f, const char *stem) {
     return f->n ? bsearch(&key, f->e, (size_t)f->n, sizeof *f->e, cmp_stem) : NULL;
 }
 
-/* Print the files of `a` that have no partner in `b`; returns their count. */
+/* The files of `a` without a partner in `b`, kept in json_list; appends
+ * "N of M in --A without one in --B (e.g. x.png)" to the summary; their count. */
 static int report_unpaired(const folder *a, const char *arole, const folder *b,
-                           const char *brole, cJSON *json_list) {
+                           const char *brole, cJSON *json_list, char *sum, size_t nsum) {
     int n = 0;
+    const char *first = NULL;
     for (int i = 0; i < a->n; i++) {
         if (folder_find(b, a->e[i].stem)) continue;
-        if (n < 20)
-            fprintf(stderr, "nlcl eval: warning: %s has no partner in --%s %s\n", a->e[i].path,
-                    brole, b->dir);
+        if (!first) first = a->e[i].path;
         if (json_list) cJSON_AddItemToArray(json_list, cJSON_CreateString(a->e[i].path));
         n++;
     }
-    if (n > 20) fprintf(stderr, "nlcl eval: warning: ... %d more in --%s without a partner\n", n - 20, arole);
+    size_t len = strlen(sum);
+    if (n && len < nsum)
+        snprintf(sum + len, nsum - len, "%s%d of %d in --%s without one in --%s (e.g. %s)", len ? "; " : "",
+                 n, a->n, arole, brole, nlcl_basename(first));
     return n;
 }
 
@@ -264,21 +268,27 @@ static int read_folders(const eval_opts *o, eval_state *st) {
     return CLI_EXIT_OK;
 }
 
-/* The files without a partner (listed, and kept for the JSON report); their count. */
+/* The files without a partner: one summary line (the JSON report lists
+ * them all); their count. */
 static int list_unpaired(const eval_opts *o, eval_state *st) {
     const folder *fp = &st->fp, *fg = &st->fg, *fi = &st->fi;
     cJSON *l;
+    char sum[2048] = "";
     int unpaired = 0;
     cJSON_AddItemToObject(st->unpaired, "pred", l = cJSON_CreateArray());
-    unpaired += report_unpaired(fp, "pred", fg, "gt", l);
+    unpaired += report_unpaired(fp, "pred", fg, "gt", l, sum, sizeof sum);
     cJSON_AddItemToObject(st->unpaired, "gt", l = cJSON_CreateArray());
-    unpaired += report_unpaired(fg, "gt", fp, "pred", l);
+    unpaired += report_unpaired(fg, "gt", fp, "pred", l, sum, sizeof sum);
     if (o->input_dir) {
         cJSON_AddItemToObject(st->unpaired, "input", l = cJSON_CreateArray());
-        unpaired += report_unpaired(fi, "input", fg, "gt", l);
+        unpaired += report_unpaired(fi, "input", fg, "gt", l, sum, sizeof sum);
         cJSON_AddItemToObject(st->unpaired, "gt_without_input", l = cJSON_CreateArray());
-        unpaired += report_unpaired(fg, "gt", fi, "input", l);
+        unpaired += report_unpaired(fg, "gt", fi, "input", l, sum, sizeof sum);
     }
+    if (unpaired)
+        fprintf(stderr, "nlcl eval: warning: %d file%s without a partner (same name without extension) "
+                        "left out: %s%s\n",
+                unpaired, unpaired == 1 ? "" : "s", sum, o->json_path ? "; --json lists them all" : "");
     return unpaired;
 }
 
