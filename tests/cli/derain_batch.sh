@@ -4,7 +4,7 @@
 # as skipped; an unwritable output folder is refused before the first image;
 # a folder the run made is removed when nothing was written; Ctrl-C says
 # "interrupted after K of N images" and leaves nothing partial;
-# --skip-existing continues the batch.
+# --skip-existing continues the batch. A 16-bit input keeps its precision.
 set -u
 source "$(dirname "$0")/common.bash"
 no_temp() { ! find "$1" -name '*.tmp-*' -o -name '.nlcl-write-check-*' | grep -q .; }
@@ -80,7 +80,24 @@ printf 'junk' >"$T/bad/x/y/broken.png"
 check "every image failing: status 1" status 1
 check "... the output folders it made are removed" test ! -e "$T/new"
 
-# 5. Ctrl-C in a batch: "interrupted after K of N images", status 130, only
+# 5. a 16-bit input keeps 16 bits in a PNG output; a JPEG output says it cuts them
+if /usr/bin/python3 -c "
+import sys; from PIL import Image
+im = Image.new('I;16', (40, 30)); im.putdata([(x * 1609 + y * 257) % 65536 for y in range(30) for x in range(40)])
+im.save(sys.argv[1])" "$T/deep16.png" 2>/dev/null; then
+  "$NLCL" derain -o "$T/d16.png" "$T/deep16.png" 2>"$T/err"; rc=$?
+  check "a 16-bit PNG: status 0, no warning" sh -c "[ $rc = 0 ] && ! grep -q warning '$T/err'"
+  check "... the output PNG has 16 bits per sample" test "$(od -An -tu1 -j24 -N1 "$T/d16.png" | tr -d ' ')" = 16
+  "$NLCL" derain -o "$T/d16.jpg" "$T/deep16.png" 2>"$T/err"; rc=$?
+  check "... as JPEG: status 0 with a warning that 16 bits become 8" \
+    sh -c "[ $rc = 0 ] && grep -q 'warning: $T/deep16.png: 16-bit samples written as 8-bit JPEG' '$T/err'"
+  "$NLCL" derain -o "$T/d8.png" "$T/in/a.png" 2>/dev/null
+  check "an 8-bit input gives an 8-bit PNG" test "$(od -An -tu1 -j24 -N1 "$T/d8.png" | tr -d ' ')" = 8
+else
+  echo "skip: no PIL to write a 16-bit PNG"
+fi
+
+# 6. Ctrl-C in a batch: "interrupted after K of N images", status 130, only
 # whole outputs; --skip-existing then does the rest
 "$NLCL" synth --scenes 24 --scene-size 160 -o "$T/many" >/dev/null 2>&1
 "$NLCL" derain -t 1 -o "$T/mo" "$T/many/rainy" 2>"$T/err" &
