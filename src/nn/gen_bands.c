@@ -114,7 +114,7 @@ size_t nlcl_gen_bands_activation_bytes(int channels, int h, int w) {
 nlcl_status nlcl_gen_bands_prepare(nlcl_gen_bands *b, const nlcl_gen *g, int h, int w,
                                    const nlcl_gen_band_opts *o) {
     if (h < 1 || w < 1)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "generator: invalid image size %dx%d", w, h);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "invalid image size %dx%d", w, h);
     const int C = g->cfg.channels, B = nlcl_layout_block(), cb = (C + B - 1) / B;
     size_t act3 = nlcl_gen_bands_activation_bytes(C, h, w);
     int streaming = o->memory_limit > 0 && act3 > o->memory_limit;
@@ -124,7 +124,7 @@ nlcl_status nlcl_gen_bands_prepare(nlcl_gen_bands *b, const nlcl_gen *g, int h, 
         return NLCL_OK;
     nlcl_gen_bands_free(b);
     if (streaming && !(b->dir = strdup(dir)))
-        return nlcl_error_set(NLCL_ERR_NOMEM, "generator: out of memory");
+        return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     b->h = h, b->w = w, b->C = C, b->B = B, b->cb = cb, b->streaming = streaming;
     b->bf16 = g->cfg.bf16;
     b->req_rows = o->band_rows;
@@ -271,7 +271,7 @@ static nlcl_status run_pass(nlcl_gen_bands *b, const pass *p) {
 
 static nlcl_status report(nlcl_gen_bands *b, int done, int total) {
     if (b->progress && b->progress(b->progress_ctx, done, total))
-        return nlcl_error_set(NLCL_ERR_INTERRUPTED, "generator: stopped by the caller");
+        return nlcl_error_set(NLCL_ERR_INTERRUPTED, "stopped by the caller");
     return NLCL_OK;
 }
 

@@ -31,7 +31,7 @@ nlcl_status nlcl_store_init_file(nlcl_store *s, int cb, int h, int w, int B, int
     s->cb = cb, s->h = h, s->w = w, s->B = B, s->R = R;
     size_t len = strlen(dir) + 32;
     char *path = malloc(len);
-    if (!path) return nlcl_error_set(NLCL_ERR_NOMEM, "generator: out of memory");
+    if (!path) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     snprintf(path, len, "%s/nlcl-activations-XXXXXX", dir);
     s->fd = mkstemp(path);
     int err = errno;
@@ -39,7 +39,7 @@ nlcl_status nlcl_store_init_file(nlcl_store *s, int cb, int h, int w, int B, int
     free(path);
     s->file = s->fd >= 0;
     if (!s->file)
-        return nlcl_error_set(NLCL_ERR_IO, "generator: cannot create a temporary file in %s: %s",
+        return nlcl_error_set(NLCL_ERR_IO, "%s: cannot create a temporary file: %s",
                               dir, strerror(err));
     return NLCL_OK;
 }
@@ -47,11 +47,11 @@ nlcl_status nlcl_store_init_file(nlcl_store *s, int cb, int h, int w, int B, int
 nlcl_status nlcl_store_check_space(const char *dir, size_t bytes) {
     struct statvfs v;
     if (statvfs(dir, &v) != 0)
-        return nlcl_error_set(NLCL_ERR_IO, "generator: temporary folder %s: %s", dir, strerror(errno));
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", dir, strerror(errno));
     double avail = (double)v.f_bavail * (double)v.f_frsize;
     if (avail < (double)bytes)
         return nlcl_error_set(NLCL_ERR_LIMIT,
-                              "generator: the image's activations need %.1f GB of temporary files, "
+                              "the image's activations need %.1f GB of temporary files, "
                               "but %s has %.1f GB free (choose another folder, or raise the memory "
                               "limit)",
                               (double)bytes / 1e9, dir, avail / 1e9);
@@ -67,7 +67,7 @@ static size_t row_index(const nlcl_store *s, int cb, int r) {
 
 static nlcl_status io_error(const char *what, int err) {
     return nlcl_error_set(err == ENOSPC ? NLCL_ERR_LIMIT : NLCL_ERR_IO,
-                          "generator: %s a temporary activation file failed: %s", what,
+                          "%s a temporary activation file failed: %s", what,
                           strerror(err));
 }
 

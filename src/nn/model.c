@@ -33,7 +33,7 @@ void nlcl_model_set_memory_limit(nlcl_model *m, size_t bytes) { m->memory_limit 
 nlcl_status nlcl_model_set_scratch_dir(nlcl_model *m, const char *dir) {
     char *d = NULL;
     if (dir && !(d = strdup(dir)))
-        return nlcl_error_set(NLCL_ERR_NOMEM, "model: out of memory");
+        return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     free(m->scratch_dir);
     m->scratch_dir = d;
     return NLCL_OK;
@@ -43,10 +43,10 @@ int nlcl_bf16_supported(void) { return nlcl_bf16_available(); }
 
 nlcl_status nlcl_model_set_precision(nlcl_model *m, nlcl_precision p) {
     if (p != NLCL_PRECISION_FP32 && p != NLCL_PRECISION_BF16)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "model: unknown precision %d", (int)p);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "unknown precision %d", (int)p);
     if (p == NLCL_PRECISION_BF16 && !nlcl_bf16_available())
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "model: bf16 precision needs a CPU with AVX512_BF16 instructions; "
+                              "bf16 precision needs a CPU with AVX512_BF16 instructions; "
                               "this one has none (float32 is kept)");
     int bf16 = p == NLCL_PRECISION_BF16;
     if (m->gen.cfg.bf16 != bf16) { /* plans change */
@@ -252,7 +252,7 @@ size_t nlcl_model_workspace_bytes(const nlcl_model *m, int h, int w) {
  * the band pipeline (gen_bands.c), which gives the same bytes. */
 nlcl_status nlcl_model_run(nlcl_model *m, const float *in, float *out, int h, int w) {
     if (h < 1 || w < 1)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "generator: invalid image size %dx%d", w, h);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "invalid image size %dx%d", w, h);
     size_t limit = nlcl_model_memory_limit(m);
     int stream = nlcl_gen_bands_activation_bytes(m->gen.cfg.channels, h, w) > limit;
     m->streamed = 0;
