@@ -378,9 +378,15 @@ static int split_words(char *s, char **w, int max) {
  * them. *nargv (free it, and *store) replaces argv; CLI_CONTINUE or the exit
  * status after a message. */
 static int resume_args(int argc, char **argv, int *nargc, char ***nargv, char **store) {
-    int from = 1, from2 = 1;
-    const char *run = find_value(argc, argv, "--out", &from), *o2 = find_value(argc, argv, "-o", &from2);
-    if (from2 > from) run = o2;
+    /* the last --out or -o, as the parser takes it */
+    const char *run = NULL;
+    int at = 0;
+    for (int k = 0; k < 2; k++) {
+        int from = 1, last = 0;
+        const char *v = NULL;
+        for (const char *x; (x = find_value(argc, argv, k ? "-o" : "--out", &from));) v = x, last = from;
+        if (v && last > at) run = v, at = last;
+    }
     if (!run) return cli_usage_error("train", "--resume needs --out RUN_DIR");
     char path[4200], line[16384];
     snprintf(path, sizeof path, "%s/config.txt", run);
