@@ -20,30 +20,44 @@ void nlcl_dataset_free(nlcl_dataset *ds) {
     memset(ds, 0, sizeof *ds);
 }
 
+/* The image files of every folder, in order, into *all (*n of them); files
+ * in formats nlcl cannot read are said in one warning per folder. */
+static nlcl_status list_dirs(const char *what, const char *const *dirs, int ndirs,
+                             void (*warn)(void *ctx, const char *msg), void *ctx, char ***all, int *n) {
+    for (int d = 0; d < ndirs; d++) {
+        char **list, **un = NULL;
+        int k, nun = 0;
+        nlcl_status s = nlcl_list_images_ex(dirs[d], 0, &list, &k, &un, &nun);
+        if (s == NLCL_OK && nun > 0 && warn) { /* never left out unsaid */
+            char m[1200];
+            snprintf(m, sizeof m, "warning: %s: %d file%s skipped, in formats nlcl cannot read (e.g. %s, %s)",
+                     dirs[d], nun, nun == 1 ? "" : "s", nlcl_basename(un[0]), nlcl_unreadable_image_format(un[0]));
+            warn(ctx, m);
+        }
+        nlcl_list_free(un);
+        if (s != NLCL_OK) return nlcl_error_prefix(s, "%s images: ", what);
+        char **na = realloc(*all, sizeof *na * (size_t)(*n + k + 1));
+        if (!na) {
+            nlcl_list_free(list);
+            return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
+        }
+        *all = na;
+        for (int i = 0; i < k; i++) (*all)[(*n)++] = list[i], list[i] = NULL;
+        free(list);
+    }
+    return NLCL_OK;
+}
+
 nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *const *dirs, int ndirs,
                               int skip_bad, void (*warn)(void *ctx, const char *msg), void *ctx) {
     memset(ds, 0, sizeof *ds);
     char **all = NULL;
     int n = 0;
-    for (int d = 0; d < ndirs; d++) {
-        char **list;
-        int k;
-        nlcl_status s = nlcl_list_images(dirs[d], &list, &k);
-        if (s != NLCL_OK) {
-            for (int i = 0; i < n; i++) free(all[i]);
-            free(all);
-            return nlcl_error_prefix(s, "%s images: ", what);
-        }
-        char **na = realloc(all, sizeof *na * (size_t)(n + k + 1));
-        if (!na) {
-            nlcl_list_free(list);
-            for (int i = 0; i < n; i++) free(all[i]);
-            free(all);
-            return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
-        }
-        all = na;
-        for (int i = 0; i < k; i++) all[n++] = list[i], list[i] = NULL;
-        free(list);
+    nlcl_status ls = list_dirs(what, dirs, ndirs, warn, ctx, &all, &n);
+    if (ls != NLCL_OK) {
+        for (int i = 0; i < n; i++) free(all[i]);
+        free(all);
+        return ls;
     }
     if (n == 0) {
         free(all);

@@ -4,7 +4,7 @@
 # included); options given again that differ are listed all at once; a
 # finished run is extended with a larger --iters and says what the learning
 # rate does (with a constant rate the extension equals the longer run); images
-# smaller than the crop get a warning.
+# smaller than the crop, and files nlcl cannot read, get a warning.
 set -u
 source "$(dirname "$0")/common.bash"
 
@@ -72,11 +72,14 @@ mkdir -p "$T/norun"
 "$NLCL" train --resume --out "$T/norun" 2>"$T/err"; rc=$?
 check "--resume --out without a run: status 1, naming config.txt" sh -c "[ $rc = 1 ] && grep -q 'norun/config.txt' '$T/err'"
 
-# 4. images smaller than the crop: a warning naming one, also with -q
+# 4. images smaller than the crop: a warning naming one, also with -q; files
+# in formats nlcl cannot read: said, not left out silently
+printf 'RIFF....WEBPVP8 ' >"$T/small/rainy/x.webp"
 "$NLCL" train --rainy "$T/small/rainy" --clean "$D/clean" "${TINY[@]}" --iters 1 --out "$T/sm" -q 2>"$T/err"; rc=$?
 check "rainy images smaller than the crop: status 0" status 0
 check "... a warning with the count and an example" \
   has "nlcl train: warning: 2 of 2 rainy images are smaller than the 32x32 crop (e.g. $T/small/rainy/scene0001.png, 24x16)"
 check "... none for the clean ones (48x32)" hasnt "clean images are smaller"
+check "... the .webp reported as skipped" has "nlcl train: warning: $T/small/rainy: 1 file skipped, in formats nlcl cannot read (e.g. x.webp, WebP)"
 
 exit $fail
