@@ -106,6 +106,10 @@ typedef struct cli_inputs {
 } cli_inputs;
 int cli_expand_inputs(const char *cmd, const cli_pos *pos, int quiet, int recursive, cli_inputs *in);
 void cli_inputs_free(cli_inputs *in);
+/* "nlcl CMD: warning: DIR: N files skipped, in formats nlcl cannot read: a.webp
+ * (WebP), ...": the n files un (from nlcl_list_images_ex), so that none is
+ * left out unsaid; nothing when n is 0. */
+void cli_report_unreadable(const char *cmd, const char *dir, char **un, int n);
 /* Seconds on the monotonic clock (for durations). */
 double cli_now_s(void);
 

@@ -90,13 +90,15 @@ static int folder_read(const char *dir, const char *role, folder *f) {
                 access(dir, F_OK) == 0 ? "is not a folder" : "no such folder");
         return -1;
     }
-    char **list = NULL;
-    int n = 0;
-    nlcl_status s = nlcl_list_images(dir, &list, &n);
+    char **list = NULL, **un = NULL;
+    int n = 0, nun = 0;
+    nlcl_status s = nlcl_list_images_ex(dir, 0, &list, &n, &un, &nun);
     if (s != NLCL_OK) {
         cli_fail(s);
         return -1;
     }
+    cli_report_unreadable("eval", dir, un, nun);
+    nlcl_list_free(un);
     f->e = calloc((size_t)n + 1, sizeof *f->e);
     if (!f->e) {
         nlcl_list_free(list);

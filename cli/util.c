@@ -13,9 +13,7 @@ double cli_now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* "nlcl CMD: warning: DIR: N files skipped ...": the files whose names say a
- * format nlcl cannot read, so that none is left out unsaid */
-static void report_unreadable(const char *cmd, const char *dir, char **un, int n) {
+void cli_report_unreadable(const char *cmd, const char *dir, char **un, int n) {
     if (n == 0) return;
     fprintf(stderr, "nlcl %s: warning: %s: %d file%s skipped, in formats nlcl cannot read: ", cmd, dir, n,
             n == 1 ? "" : "s");
@@ -31,7 +29,7 @@ static int list_folder(const char *cmd, const char *arg, int quiet, int recursiv
     int nun = 0;
     nlcl_status s = nlcl_list_images_ex(arg, recursive, list, n, &un, &nun);
     if (s != NLCL_OK) return cli_fail(s);
-    report_unreadable(cmd, arg, un, nun);
+    cli_report_unreadable(cmd, arg, un, nun);
     nlcl_list_free(un);
     if (*n == 0 && !quiet)
         fprintf(stderr, "nlcl %s: %s: no PNG/JPEG/TIFF/BMP files%s\n", cmd, arg,
