@@ -12,7 +12,7 @@
 int nlcl_dist_on(const nlcl_train_comm *comm) { return comm && comm->size > 1; }
 
 static nlcl_status comm_failed(void) {
-    return nlcl_error_set(NLCL_ERR_IO, "train: communication between the ranks failed");
+    return nlcl_error_set(NLCL_ERR_IO, "communication between the ranks failed");
 }
 
 nlcl_status nlcl_dist_agree(const nlcl_train_comm *comm, nlcl_status s, int *stop, const char *where) {
@@ -24,7 +24,7 @@ nlcl_status nlcl_dist_agree(const nlcl_train_comm *comm, nlcl_status s, int *sto
     if (s != NLCL_OK) return s;
     if (v[0] > 0)
         return nlcl_error_set(NLCL_ERR_INTERRUPTED,
-                              "train: rank %d failed %s (its message says why); every rank stops",
+                              "rank %d failed %s (its message says why); every rank stops",
                               comm->size - (int)v[0], where);
     return NLCL_OK;
 }
@@ -33,7 +33,7 @@ nlcl_status nlcl_dist_check_batch(const nlcl_train_comm *comm, int batch) {
     int ranks = nlcl_dist_on(comm) ? comm->size : 1;
     if (batch % ranks != 0)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "train: --batch %d is not a multiple of the %d ranks (each takes an "
+                              "--batch %d is not a multiple of the %d ranks (each takes an "
                               "equal share)", batch, ranks);
     return NLCL_OK;
 }
@@ -59,7 +59,7 @@ nlcl_status nlcl_dist_share(const nlcl_train_comm *comm, nlcl_trainer *t, nlcl_s
     NLCL_TRY(nlcl_dist_agree(comm, s, stop ? &asked : NULL, where));
     if (asked)
         return nlcl_error_set(NLCL_ERR_INTERRUPTED,
-                              "train: stopped in iteration %lld, before any weight changed",
+                              "stopped in iteration %lld, before any weight changed",
                               (long long)nlcl_trainer_iteration(t) + 1);
     if (loss) NLCL_TRY(nlcl_dist_mean_d(comm, loss, 1));
     return mean_grads(comm, t, which);
@@ -99,7 +99,7 @@ static nlcl_status share_conv_choices(const nlcl_train_comm *comm, nlcl_trainer 
     uint64_t len = comm->rank == 0 ? (uint64_t)nlcl_conv2d_choices_export(NULL, 0) : 0;
     NLCL_TRY(bcast(comm, &len, sizeof len));
     char *text = malloc((size_t)len + 1);
-    if (!text) return nlcl_error_set(NLCL_ERR_NOMEM, "train: out of memory");
+    if (!text) return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     if (comm->rank == 0) nlcl_conv2d_choices_export(text, (size_t)len + 1);
     nlcl_status s = bcast(comm, text, (size_t)len);
     text[len] = '\0';
@@ -161,13 +161,13 @@ nlcl_status nlcl_dist_check_data(const nlcl_train_comm *comm, const nlcl_dataset
         const char *set = k ? "clean" : "rainy";
         if (mine[2 * k] != root[2 * k])
             return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                                  "train: rank %d sees %llu %s image(s), rank 0 %llu: every rank "
+                                  "rank %d sees %llu %s image(s), rank 0 %llu: every rank "
                                   "must read the same images at the same paths",
                                   comm->rank, (unsigned long long)mine[2 * k], set,
                                   (unsigned long long)root[2 * k]);
         if (mine[2 * k + 1] != root[2 * k + 1])
             return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                                  "train: rank %d sees other %s images than rank 0 (names, sizes or "
+                                  "rank %d sees other %s images than rank 0 (names, sizes or "
                                   "pixels differ): every rank must read the same images",
                                   comm->rank, set);
     }

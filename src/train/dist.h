@@ -3,7 +3,7 @@
  * rank 0 sends the others at the start (the trainer's state, the
  * convolution algorithms). Every function is for one process (comm NULL or
  * size 1) a no-op that returns its input. A failed collective is
- * NLCL_ERR_IO ("train: communication between the ranks failed"): the ranks
+ * NLCL_ERR_IO ("communication between the ranks failed"): the ranks
  * may then disagree, and the caller ends them (the nlcl command: MPI_Abort). */
 #ifndef NLCL_TRAIN_DIST_H
 #define NLCL_TRAIN_DIST_H
@@ -22,13 +22,13 @@ int nlcl_dist_on(const nlcl_train_comm *comm);
 
 /* Agree on every rank's state: its status s and its stop request *stop.
  * Returns s when this rank failed; NLCL_ERR_INTERRUPTED, with the message
- * "train: rank K failed <where> (its message says why); every rank stops",
+ * "rank K failed <where> (its message says why); every rank stops",
  * when another one did (K the first of them); NLCL_OK otherwise, with *stop
  * set when any rank asked to stop (stop may be NULL: none asks). */
 nlcl_status nlcl_dist_agree(const nlcl_train_comm *comm, nlcl_status s, int *stop, const char *where);
 
 /* INVALID_ARG unless the ranks divide the global batch (each takes an equal
- * share): "train: --batch B is not a multiple of the N ranks ...". */
+ * share): "--batch B is not a multiple of the N ranks ...". */
 nlcl_status nlcl_dist_check_batch(const nlcl_train_comm *comm, int batch);
 
 /* Which networks' gradients a step averages over the ranks. */
@@ -39,7 +39,7 @@ typedef enum nlcl_dist_nets {
 } nlcl_dist_nets;
 /* Half of a step of t on several ranks: agree on this rank's status s (and,
  * when stop is not NULL, on the stop requests: a stop is then
- * NLCL_ERR_INTERRUPTED "train: stopped in iteration K, before any weight
+ * NLCL_ERR_INTERRUPTED "stopped in iteration K, before any weight
  * changed"), then replace *loss (unless NULL) and the gradients of `which`
  * by their means over the ranks: the whole batch's mean loss and its
  * gradient. Returns s when this rank failed (nlcl_dist_agree). */
@@ -61,7 +61,7 @@ nlcl_status nlcl_dist_share_trainer(const nlcl_train_comm *comm, nlcl_trainer *t
 
 /* The ranks must train on the same images: rank 0's counts and a
  * fingerprint of each set (names, sizes, a sample of pixels) against this
- * rank's. INVALID_ARG on a rank that differs ("train: rank K sees ..."). The
+ * rank's. INVALID_ARG on a rank that differs ("rank K sees ..."). The
  * caller agrees on the result. */
 nlcl_status nlcl_dist_check_data(const nlcl_train_comm *comm, const nlcl_dataset *rainy,
                                  const nlcl_dataset *clean);
