@@ -39,7 +39,9 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 # allocations, from components it has unloaded (no names left to suppress): the
 # ranks run without leak checks. test_train_dist checks the memory of the same
 # training code on two ranks without MPI.
-MPI+=(-x "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+# (in mpirun's environment, which every local rank inherits: -x reaches only
+# the first program of an MPMD command line)
+MPI=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "${MPI[@]}")
 
 # max |a - b| / max |a| over the tensors of two safetensors files (F32),
 # optionally only those whose name starts with a prefix; Adam moments skipped
