@@ -183,6 +183,7 @@ static int parse_taps(const char *taps, nlcl_train_config *c) {
 }
 
 _Static_assert(sizeof(nlcl_sampling) == sizeof(int), "CLI_CHOICE writes an int");
+_Static_assert(sizeof(nlcl_layer_head) == sizeof(int), "CLI_CHOICE writes an int");
 
 /* The options, into a->job and a->job.cfg; CLI_CONTINUE or the exit status. */
 static int parse_options(train_args *a, int argc, char **argv) {
@@ -218,6 +219,8 @@ static int parse_options(train_args *a, int argc, char **argv) {
         {"loc-negatives", 0, CLI_CHOICE, &c->loc_sampling, NULL, "location-contrast sampling (paper farthest)", 0, 0, "nearest|farthest|random|neighbour"},
         {"pos-sampling", 0, CLI_CHOICE, &c->pos_sampling, NULL, "layer-contrast positives (nearest = non-local)", 0, 0, "nearest|farthest|random|neighbour"},
         {"neg-sampling", 0, CLI_CHOICE, &c->neg_sampling, NULL, "layer-contrast negatives (nearest = non-local)", 0, 0, "nearest|farthest|random|neighbour"},
+        {"layer-head", 0, CLI_CHOICE, &c->layer_head, NULL, "layer-contrast projection heads: one per layer (separate, the reference's) or one for both (shared); docs/TRAINING.md", 0, 0, "separate|shared"},
+        {"layer-head-update", 0, CLI_CHOICE, &c->layer_head_frozen, NULL, "layer-contrast heads trained with Adam (step) or kept at their initial weights (frozen)", 0, 0, "step|frozen"},
         {"loc-taps", 0, CLI_STRING, &a->taps, "LIST", "G_B taps of the location contrast (0,2,4,8,12)", 0, 0, NULL},
         {"lambda-gan", 0, CLI_DOUBLE, &c->w_gan, "W", "weight of the GAN loss (1; 0 = off)", 0, 1e6, NULL},
         {"lambda-loc", 0, CLI_DOUBLE, &c->w_loc, "W", "weight of the location contrast (1; 0 = off)", 0, 1e6, NULL},

@@ -3,16 +3,22 @@
  * head) the analytic dL_G/dtheta . v must equal the central difference
  * (L_G(theta + eps v) - L_G(theta - eps v)) / (2 eps); the same for L_D over
  * D's parameters. Sample locations are injected (fixed), so L is a
- * deterministic function of the parameters. Small networks, crop 40x40. */
+ * deterministic function of the parameters. Small networks, crop 40x40.
+ * Also with one layer-contrast head set for both layers (--layer-head
+ * shared), and a step with frozen layer-contrast heads (they must not move,
+ * and a checkpoint must round-trip without their Adam state). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "train/trainer.h"
 
+static nlcl_layer_head g_layer_head = NLCL_LAYER_HEAD_SEPARATE;
+
 static nlcl_train_config small_config(void) {
     nlcl_train_config c;
     nlcl_train_config_preset(&c, NLCL_PRESET_PAPER);
+    c.layer_head = g_layer_head;
     c.gen_channels = 8;
     c.gen_blocks = 2;
     c.ndf = 8;
@@ -128,8 +134,9 @@ static void run(int residual, int only) {
         else c.w_synth = 1;
     }
     const int shift_bias = only != 0; /* see below */
-    printf("-- residual G_B: %d, eroded L1 weight %g, synthetic-pair L1 weight %g%s\n", residual,
-           c.w_eroded, c.w_synth, only ? " (the only G term)" : "");
+    printf("-- residual G_B: %d, eroded L1 weight %g, synthetic-pair L1 weight %g%s, %s layer heads\n",
+           residual, c.w_eroded, c.w_synth, only ? " (the only G term)" : "",
+           c.layer_head == NLCL_LAYER_HEAD_SHARED ? "shared" : "separate");
     nlcl_trainer *t = NULL;
     CHECK_OK(nlcl_trainer_create(&c, &t));
     if (!t) return;
@@ -183,10 +190,65 @@ static void run(int residual, int only) {
     free(O); free(B); free(lo); free(lb); free(pb); free(pr);
 }
 
+/* frozen layer-contrast heads: one step leaves them as they were, moves G_B,
+ * and a checkpoint (without their Adam state) loads back */
+static void frozen_step(nlcl_layer_head form) {
+    g_layer_head = form;
+    nlcl_train_config c = small_config();
+    c.layer_head_frozen = 1;
+    nlcl_trainer *t = NULL;
+    CHECK_OK(nlcl_trainer_create(&c, &t));
+    if (!t) return;
+    nlcl_params *hb = nlcl_trainer_params(t, NLCL_NET_HB), *hr = nlcl_trainer_params(t, NLCL_NET_HR);
+    nlcl_params *gb = nlcl_trainer_params(t, NLCL_NET_GB);
+    CHECK(hb != NULL && hb->grad == NULL && (hr == NULL) == (form == NLCL_LAYER_HEAD_SHARED));
+    float *hb0 = malloc(hb->total * sizeof(float)), *gb0 = malloc(gb->total * sizeof(float));
+    memcpy(hb0, hb->data, hb->total * sizeof(float));
+    memcpy(gb0, gb->data, gb->total * sizeof(float));
+    nlcl_rng r;
+    nlcl_rng_seed(&r, 9, 1);
+    size_t img = (size_t)c.batch * 3 * c.crop * c.crop;
+    float *O = malloc(img * 4), *B = malloc(img * 4);
+    test_fill_uniform(&r, O, img, -1, 1);
+    test_fill_uniform(&r, B, img, -1, 1);
+    nlcl_losses L;
+    CHECK_OK(nlcl_trainer_step(t, O, B, &L));
+    CHECK_MSG(memcmp(hb0, hb->data, hb->total * sizeof(float)) == 0, "a frozen head moved");
+    CHECK_MSG(memcmp(gb0, gb->data, gb->total * sizeof(float)) != 0, "G_B did not move");
+    CHECK(L.layer > 0);
+    const char *path = "test_train_grad_frozen.safetensors";
+    CHECK_OK(nlcl_trainer_save(t, path));
+    nlcl_trainer *t2 = NULL;
+    CHECK_OK(nlcl_trainer_create(&c, &t2));
+    if (t2) {
+        CHECK_OK(nlcl_trainer_load(t2, path));
+        CHECK(nlcl_trainer_iteration(t2) == 1);
+        nlcl_params *gb2 = nlcl_trainer_params(t2, NLCL_NET_GB);
+        CHECK(memcmp(gb2->data, gb->data, gb->total * sizeof(float)) == 0);
+        nlcl_trainer_free(t2);
+    }
+    /* the configuration is part of the checkpoint: stepped heads refuse it */
+    c.layer_head_frozen = 0;
+    CHECK_OK(nlcl_trainer_create(&c, &t2));
+    if (t2) {
+        CHECK(nlcl_trainer_load(t2, path) == NLCL_ERR_INVALID_ARG);
+        nlcl_trainer_free(t2);
+    }
+    remove(path);
+    nlcl_trainer_free(t);
+    free(hb0); free(gb0); free(O); free(B);
+    g_layer_head = NLCL_LAYER_HEAD_SEPARATE;
+}
+
 int main(void) {
     run(0, 0);
     run(1, 0);
     run(1, 1);
     run(1, 2);
+    g_layer_head = NLCL_LAYER_HEAD_SHARED;
+    run(0, 0);
+    g_layer_head = NLCL_LAYER_HEAD_SEPARATE;
+    frozen_step(NLCL_LAYER_HEAD_SHARED);
+    frozen_step(NLCL_LAYER_HEAD_SEPARATE);
     return test_finish("test_train_grad");
 }

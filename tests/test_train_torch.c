@@ -5,7 +5,9 @@
  *  - one G step and one D step at a small size (C=8, K=2, ndf 8, 64x48 crop,
  *    batch 2, heads 40 wide) with injected sample locations: the generator
  *    outputs, every loss term, and the gradient of every parameter of G_B,
- *    G_R, D and all projection heads. */
+ *    G_R, D and all projection heads;
+ *  - the same G step with one layer-contrast head set for both layers
+ *    (--layer-head shared; the fixture's shared.* entries). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,8 +107,10 @@ static double rel_err(const float *a, const float *b, size_t n) {
     return s > 0 ? m / s : m;
 }
 
-static void test_step(void) {
+static void test_step(int shared) {
     nlcl_tensor_dict d;
+    const char *pre = shared ? "shared." : ""; /* fixture entries that depend on the head form */
+    printf("-- layer-contrast heads: %s\n", shared ? "shared" : "separate");
     CHECK_OK(nlcl_safetensors_load("tests/fixtures/train/step.safetensors", &d));
     if (d.count == 0) return;
     nlcl_train_config c;
@@ -126,6 +130,7 @@ static void test_step(void) {
     c.loc_taps[0] = 0, c.loc_taps[1] = 1, c.loc_taps[2] = 2;
     c.n_loc_taps = 3;
     c.momentum = 0; /* keys from G_B/H_loc without gradient: equal to the copies at step 1 */
+    c.layer_head = shared ? NLCL_LAYER_HEAD_SHARED : NLCL_LAYER_HEAD_SEPARATE;
     nlcl_trainer *t = NULL;
     CHECK_OK(nlcl_trainer_create(&c, &t));
     if (!t) {
@@ -137,7 +142,8 @@ static void test_step(void) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "%s.", nlcl_net_names[nets[i]]);
         nlcl_params *p = nlcl_trainer_params(t, nets[i]);
-        CHECK_OK(nlcl_params_block_from_dict(p, p->data, prefix, &d, "fixture"));
+        CHECK_MSG((p == NULL) == (shared && nets[i] == NLCL_NET_HR), "%s present: %d", prefix, p != NULL);
+        if (p) CHECK_OK(nlcl_params_block_from_dict(p, p->data, prefix, &d, "fixture"));
     }
     const int n = c.batch;
     const char *idn[4] = {"ids.loc_O", "ids.loc_B", "ids.layer_B", "ids.layer_R"};
@@ -204,6 +210,10 @@ static void test_step(void) {
     } terms[] = {{"loss.gan", L.gan}, {"loss.loc", L.loc}, {"loss.layer", L.layer},
                  {"loss.cons", L.cons}, {"loss.sp", L.sp}, {"loss.G", L.G}};
     for (size_t i = 0; i < sizeof terms / sizeof *terms; i++) {
+        char tn[64];
+        int own = !strcmp(terms[i].name, "loss.layer") || !strcmp(terms[i].name, "loss.G");
+        snprintf(tn, sizeof tn, "%s%s", own ? pre : "", terms[i].name);
+        terms[i].name = tn;
         const nlcl_named_tensor *r = get(&d, terms[i].name);
         if (!r) continue;
         printf("%-10s nlcl %.9g  torch %.9g\n", terms[i].name, terms[i].v, r->data[0]);
@@ -211,14 +221,14 @@ static void test_step(void) {
                   terms[i].name);
     }
     const nlcl_net_id gnets[5] = {NLCL_NET_GB, NLCL_NET_GR, NLCL_NET_HLOC, NLCL_NET_HB, NLCL_NET_HR};
-    for (int ni = 0; ni < 5; ni++) {
+    for (int ni = 0; ni < 5 - shared; ni++) {
         nlcl_params *p = nlcl_trainer_params(t, gnets[ni]);
         double s = 0, w = 0;
         const char *wname = "";
         for (size_t k = 0; k < p->total; k++) s = fmax(s, fabs(p->grad[k]));
         for (int i = 0; i < p->count; i++) {
             char name[128];
-            snprintf(name, sizeof name, "gradG.%s.%s", nlcl_net_names[gnets[ni]], p->p[i].name);
+            snprintf(name, sizeof name, "%sgradG.%s.%s", pre, nlcl_net_names[gnets[ni]], p->p[i].name);
             const nlcl_named_tensor *g = get(&d, name);
             if (!g) continue;
             double m = 0;
@@ -238,6 +248,7 @@ static void test_step(void) {
 
 int main(void) {
     test_search();
-    test_step();
+    test_step(0);
+    test_step(1);
     return test_finish("test_train_torch");
 }

@@ -43,6 +43,13 @@ typedef enum nlcl_sampling {
 /* Their names, indexed by the enum: "nearest", "farthest", "random", "neighbour". */
 extern const char *const nlcl_sampling_names[4];
 
+/* Projection heads of the layer contrast (docs/TRAINING.md, "The layer
+ * contrast's projection head"). */
+typedef enum nlcl_layer_head {
+    NLCL_LAYER_HEAD_SEPARATE = 0, /* H_B for pred_B's samples, H_R for pred_R's (the reference) */
+    NLCL_LAYER_HEAD_SHARED = 1    /* one head set (H_B) for both layers */
+} nlcl_layer_head;
+
 #define NLCL_MAX_LOC_TAPS 8
 
 typedef struct nlcl_train_config {
@@ -87,6 +94,9 @@ typedef struct nlcl_train_config {
     double momentum;   /* key-encoder EMA momentum (0.99; 0 = keys from G_B) */
     int n_loc, n_pos, n_neg;            /* N, N_B, N_R */
     int head_dim;                       /* projection-head width (256) */
+    nlcl_layer_head layer_head;         /* layer-contrast heads: separate (default) or shared */
+    int layer_head_frozen;              /* 1: the layer-contrast heads keep their initial
+                                           weights (no gradient, no Adam step); 0 (default) */
     nlcl_sampling loc_sampling;         /* location-contrast negatives */
     nlcl_sampling pos_sampling, neg_sampling; /* layer-contrast positives/negatives */
     int loc_taps[NLCL_MAX_LOC_TAPS];    /* G_B taps: 0 = gen.0, i = res-block i */

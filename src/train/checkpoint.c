@@ -54,7 +54,7 @@ nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict
         if (!p) continue;
         snprintf(key, sizeof key, "%s.", nlcl_net_names[id]);
         s = put_block(p, p->data, key, d, refresh, &at);
-        if (s == NLCL_OK && nlcl_net_trainable((nlcl_net_id)id)) {
+        if (s == NLCL_OK && nlcl_trainer_steps(t, (nlcl_net_id)id)) {
             snprintf(key, sizeof key, "%s.adam_m.", nlcl_net_names[id]);
             s = put_block(p, p->adam_m, key, d, refresh, &at);
             snprintf(key, sizeof key, "%s.adam_v.", nlcl_net_names[id]);
@@ -123,7 +123,7 @@ nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
         if (!p) continue;
         snprintf(key, sizeof key, "%s.", nlcl_net_names[id]);
         s = nlcl_params_block_from_dict(p, p->data, key, &d, what);
-        if (s == NLCL_OK && nlcl_net_trainable((nlcl_net_id)id)) {
+        if (s == NLCL_OK && nlcl_trainer_steps(t, (nlcl_net_id)id)) {
             snprintf(key, sizeof key, "%s.adam_m.", nlcl_net_names[id]);
             s = nlcl_params_block_from_dict(p, p->adam_m, key, &d, what);
             snprintf(key, sizeof key, "%s.adam_v.", nlcl_net_names[id]);

@@ -193,6 +193,9 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
         BAD("crop %dx%d is below the minimum of %d", cw, c->crop, NLCL_MIN_SEARCH_SIZE);
     if (c->crop > 4096 || cw > 4096) BAD("crop %dx%d is above the maximum of 4096", cw, c->crop);
     if (c->head_dim < 1 || c->head_dim > 4096) BAD("head_dim must be in [1, 4096]");
+    if (c->layer_head != NLCL_LAYER_HEAD_SEPARATE && c->layer_head != NLCL_LAYER_HEAD_SHARED)
+        BAD("layer_head must be separate or shared");
+    if (c->layer_head_frozen != 0 && c->layer_head_frozen != 1) BAD("layer_head_frozen must be 0 or 1");
     if (c->batch < 1 || c->batch > 256) BAD("batch must be in [1, 256]");
     if (c->iters < 0) BAD("iters must be >= 0");
     if (!(c->lr > 0) || !(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1) ||
@@ -288,6 +291,11 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
     if (c->ema > 0) {
         size_t len = strlen(s);
         snprintf(s + len, 2048 - len, "ema %.12g\n", c->ema);
+    }
+    if (c->layer_head != NLCL_LAYER_HEAD_SEPARATE || c->layer_head_frozen) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "layer_head %s\nlayer_head_frozen %d\n",
+                 c->layer_head == NLCL_LAYER_HEAD_SHARED ? "shared" : "separate", c->layer_head_frozen);
     }
     return s;
 }

@@ -27,6 +27,7 @@ struct nlcl_trainer {
     int stepped_d;       /* D took its step in the iteration in progress */
     int nloc_max_tap;    /* deepest G_B tap */
     int use_gr, use_loc, use_layer, use_key, use_ema;
+    int layer_shared;    /* one head set (hb) for both layers of the layer contrast */
     nlcl_gen gb, gr, gkey, gema;
     nlcl_disc d;
     nlcl_heads hloc, hkey, hb, hr;
@@ -56,7 +57,7 @@ nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id) {
     case NLCL_NET_D: return &t->d.params;
     case NLCL_NET_HLOC: return t->use_loc ? &t->hloc.params : NULL;
     case NLCL_NET_HB: return t->use_layer ? &t->hb.params : NULL;
-    case NLCL_NET_HR: return t->use_layer ? &t->hr.params : NULL;
+    case NLCL_NET_HR: return t->use_layer && !t->layer_shared ? &t->hr.params : NULL;
     case NLCL_NET_GKEY: return t->use_key ? &t->gkey.params : NULL;
     case NLCL_NET_HKEY: return t->use_key ? &t->hkey.params : NULL;
     case NLCL_NET_GEMA: return t->use_ema ? &t->gema.params : NULL;
@@ -67,6 +68,14 @@ nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id) {
 int nlcl_net_trainable(nlcl_net_id id) {
     return id != NLCL_NET_GKEY && id != NLCL_NET_HKEY && id != NLCL_NET_GEMA;
 }
+
+int nlcl_trainer_steps(const nlcl_trainer *t, nlcl_net_id id) {
+    if ((id == NLCL_NET_HB || id == NLCL_NET_HR) && t->cfg.layer_head_frozen) return 0;
+    return nlcl_net_trainable(id);
+}
+
+/* the head set that projects pred_R's samples */
+static nlcl_heads *rain_heads(nlcl_trainer *t) { return t->layer_shared ? &t->hb : &t->hr; }
 
 void nlcl_trainer_free(nlcl_trainer *t) {
     if (!t) return;
@@ -129,8 +138,10 @@ static nlcl_status create(nlcl_trainer *t) {
         int cin[NLCL_DISC_NTAPS] = {3, c->ndf, 2 * c->ndf, 4 * c->ndf};
         NLCL_TRY(nlcl_heads_init(&t->hb, NLCL_DISC_NTAPS, cin, D));
         nlcl_heads_init_weights(&t->hb, &init);
-        NLCL_TRY(nlcl_heads_init(&t->hr, NLCL_DISC_NTAPS, cin, D));
-        nlcl_heads_init_weights(&t->hr, &init);
+        if (!t->layer_shared) {
+            NLCL_TRY(nlcl_heads_init(&t->hr, NLCL_DISC_NTAPS, cin, D));
+            nlcl_heads_init_weights(&t->hr, &init);
+        }
     }
     if (t->use_ema) { /* the moving average starts as G_B */
         NLCL_TRY(nlcl_gen_init(&t->gema, gc));
@@ -146,7 +157,7 @@ static nlcl_status create(nlcl_trainer *t) {
     }
     for (int id = 0; id < NLCL_NET_COUNT; id++) {
         nlcl_params *p = nlcl_trainer_params(t, (nlcl_net_id)id);
-        if (p && nlcl_net_trainable((nlcl_net_id)id)) NLCL_TRY(nlcl_params_alloc_training(p));
+        if (p && nlcl_trainer_steps(t, (nlcl_net_id)id)) NLCL_TRY(nlcl_params_alloc_training(p));
     }
     /* records and buffers */
     NLCL_TRY(nlcl_gen_plans_init(&t->gpl, &gc, n, H, W));
@@ -182,7 +193,7 @@ static nlcl_status create(nlcl_trainer *t) {
     if (t->use_layer) {
         for (int i = 0; i < NLCL_DISC_NTAPS; i++) {
             NLCL_TRY(nlcl_head_record_init(&t->hbr[i], &t->hb, i, n * c->n_pos));
-            NLCL_TRY(nlcl_head_record_init(&t->hrr[i], &t->hr, i, n * c->n_neg));
+            NLCL_TRY(nlcl_head_record_init(&t->hrr[i], rain_heads(t), i, n * c->n_neg));
         }
         if (!(t->ids_B = nlcl_calloc((size_t)n * c->n_pos, sizeof(int32_t), what)) ||
             !(t->ids_R = nlcl_calloc((size_t)n * c->n_neg, sizeof(int32_t), what)) ||
@@ -223,6 +234,7 @@ nlcl_status nlcl_trainer_create_shared(const nlcl_train_config *cfg, const nlcl_
     t->use_gr = cfg->rain_generator;
     t->use_loc = cfg->w_loc > 0;
     t->use_layer = cfg->rain_generator && cfg->w_layer > 0;
+    t->layer_shared = cfg->layer_head == NLCL_LAYER_HEAD_SHARED;
     t->use_key = t->use_loc && cfg->momentum > 0;
     t->use_ema = cfg->ema > 0;
     t->nloc_max_tap = 0;
@@ -383,6 +395,8 @@ static nlcl_status layer_contrast(nlcl_trainer *t, float g, nlcl_disc_tap_grad *
     const nlcl_train_config *c = &t->cfg;
     const int n = t->n, NB = c->n_pos, NR = c->n_neg, D = t->D, M = NB + NR;
     const float *predB = t->r_gbO.out, *predR = t->r_grO.out;
+    nlcl_heads *hR = rain_heads(t);
+    const int pg = !c->layer_head_frozen;
     NLCL_TRY(nlcl_disc_forward(&t->d, &t->r_dR, predR));
     NLCL_TRY(sample(t, predB, 3, t->H, t->W, NLCL_NCHW, c->pos_sampling, NB, t->inj_B, t->ids_B));
     NLCL_TRY(sample(t, predR, 3, t->H, t->W, NLCL_NCHW, c->neg_sampling, NR, t->inj_R, t->ids_R));
@@ -403,7 +417,7 @@ static nlcl_status layer_contrast(nlcl_trainer *t, float g, nlcl_disc_tap_grad *
                              t->hrr[tp].rows + (size_t)b * NR * ch);
         }
         nlcl_head_forward(&t->hb, &t->hbr[tp], n * NB);
-        nlcl_head_forward(&t->hr, &t->hrr[tp], n * NR);
+        nlcl_head_forward(hR, &t->hrr[tp], n * NR);
         for (int b = 0; b < n; b++) {
             memcpy(t->zcat, t->hbr[tp].z + (size_t)b * NB * D, sizeof(float) * (size_t)NB * D);
             memcpy(t->zcat + (size_t)NB * D, t->hrr[tp].z + (size_t)b * NR * D,
@@ -416,8 +430,8 @@ static nlcl_status layer_contrast(nlcl_trainer *t, float g, nlcl_disc_tap_grad *
             memcpy(t->dzB + (size_t)b * NB * D, t->dzcat, sizeof(float) * (size_t)NB * D);
             memcpy(t->dzR + (size_t)b * NR * D, t->dzcat + (size_t)NB * D, sizeof(float) * (size_t)NR * D);
         }
-        nlcl_head_backward(&t->hb, &t->hbr[tp], t->dzB, 1);
-        nlcl_head_backward(&t->hr, &t->hrr[tp], t->dzR, 1);
+        nlcl_head_backward(&t->hb, &t->hbr[tp], t->dzB, pg);
+        nlcl_head_backward(hR, &t->hrr[tp], t->dzR, pg);
         tgB[tp] = (nlcl_disc_tap_grad){tp, NB, idb, t->hbr[tp].drows};
         tgR[tp] = (nlcl_disc_tap_grad){tp, NR, idr, t->hrr[tp].drows};
     }
@@ -579,10 +593,11 @@ static nlcl_status check_grads(nlcl_trainer *t, nlcl_net_id id) {
 }
 
 /* Adam step of network id: G_B counts every iteration, the others only those
- * after the warm-up (their moments start at the first step they take). */
+ * after the warm-up (their moments start at the first step they take). Absent
+ * and frozen networks (no gradient) are skipped. */
 static void adam(nlcl_trainer *t, nlcl_net_id id, double lr) {
     nlcl_params *p = nlcl_trainer_params(t, id);
-    if (!p) return;
+    if (!p || !p->grad) return;
     nlcl_adam_cfg ac = {lr, t->cfg.beta1, t->cfg.beta2, t->cfg.eps};
     int64_t step = id == NLCL_NET_GB ? t->iter + 1 : t->iter + 1 - t->cfg.warmup;
     nlcl_adam_step(p->data, p->grad, p->adam_m, p->adam_v, p->total, &ac, step);

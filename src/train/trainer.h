@@ -45,6 +45,9 @@ nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict
 /* Whether a network is trained by Adam (has gradients and moments); the key
  * encoder (G_key, H_key) follows G_B and H_loc by EMA instead. */
 int nlcl_net_trainable(nlcl_net_id id);
+/* ... and stepped in this trainer's configuration (frozen layer-contrast
+ * heads, --layer-head-update frozen, are not: no gradients, no moments). */
+int nlcl_trainer_steps(const nlcl_trainer *t, nlcl_net_id id);
 /* The configuration the trainer was made with, its taps resolved
  * (nlcl_train_config_taps). */
 const nlcl_train_config *nlcl_trainer_config(const nlcl_trainer *t);
