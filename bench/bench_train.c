@@ -24,6 +24,8 @@ int main(int argc, char **argv) {
     bench_conv_policy();
     nlcl_train_config c;
     nlcl_train_config_preset(&c, NLCL_PRESET_PAPER);
+    c.layer_head = NLCL_LAYER_HEAD_SEPARATE; /* as bench_train_torch.py: H_B and H_R, stepped */
+    c.layer_head_frozen = 0;
     c.crop = crop;
     c.batch = 1;
     c.iters = 1000;

@@ -9,7 +9,9 @@
 # (nlcl synth's light/heavy/downpour mix made from the clean photos), then
 # 5000 iterations of the NLCL objective on the real rainy photos with the
 # synthetic term kept, the learning rate falling linearly to 0 over them;
-# the exported G_B is an EMA of its weights (0.999).
+# the exported G_B is an EMA of its weights (0.999). The layer contrast's heads
+# are the reference's form (two sets, stepped: the paper preset's default when
+# this model was trained; with them the term is constant, docs/TRAINING.md).
 # Data: rainy = Rain100L rainy 1-80 (81-100 are held out; a folder of links
 # selects 1-80) + ../shared/data/real_rain/{sirr,didmdn,udgnet,mwd}
 # (heavyrain_web and the NTURain videos are held out for evaluation);
@@ -37,6 +39,7 @@ $nlcl train $resume \
   --clean "$shared/clean/cbsd68" --clean "$shared/clean/bsd300" --clean "$shared/clean/urban100" \
   --clean "$shared/clean/sunhays80" \
   --out "$run" --residual --sparsity code --lambda-sparsity 0.01 --lambda-synth 10 --synth-rain mix \
+  --layer-head separate --layer-head-update step \
   --warmup 3000 --ema 0.999 --channels 32 --blocks 8 --ndf 32 --crop 128 --batch 2 --lr 2e-4 \
   --iters 8000 --decay-iters 5000 --seed 1 --val-rainy "$val/rainy" --val-clean "$val/clean" --val-every 500 \
   --save-every 250 --keep-every 1000 --sample-every 250 --log-every 25 "$@"

@@ -19,6 +19,7 @@ static nlcl_train_config small_config(void) {
     nlcl_train_config c;
     nlcl_train_config_preset(&c, NLCL_PRESET_PAPER);
     c.layer_head = g_layer_head;
+    c.layer_head_frozen = 0; /* the heads' gradients are checked too */
     c.gen_channels = 8;
     c.gen_blocks = 2;
     c.ndf = 8;

@@ -231,6 +231,21 @@ static void resume_and_determinism(void) {
     nlcl_train_config c4 = c;
     c4.lr = 3e-4;
     CHECK_ERR(run(&c4, a, 1, 0), NLCL_ERR_INVALID_ARG, "lr 0.0001");
+    /* a run with separate, stepped layer-contrast heads (the earlier builds'
+       default: its config.txt has no layer_head line) resumed with today's
+       defaults: refused, naming the options that resume it */
+    char l[600];
+    snprintf(l, sizeof l, "%s/heads_before", tmp);
+    nlcl_train_config c5 = c;
+    c5.iters = 1;
+    c5.layer_head = NLCL_LAYER_HEAD_SEPARATE;
+    c5.layer_head_frozen = 0;
+    CHECK_OK(run(&c5, l, 0, 0));
+    CHECK(test_system("! grep -q layer_head '%s/config.txt'", l) == 0);
+    nlcl_train_config c6 = c5;
+    c6.layer_head = c.layer_head;
+    c6.layer_head_frozen = c.layer_head_frozen;
+    CHECK_ERR(run(&c6, l, 1, 0), NLCL_ERR_INVALID_ARG, "add --layer-head separate --layer-head-update step");
     char e[600];
     snprintf(e, sizeof e, "%s/none", tmp);
     CHECK_ERR(run(&c, e, 1, 0), NLCL_ERR_IO, "does not exist");
@@ -410,6 +425,10 @@ static void presets(void) {
     const char *names[3] = {"paper", "official-code", "cut"};
     for (int p = 0; p < 3; p++) {
         nlcl_train_config c = tiny((nlcl_preset)p);
+        /* the layer contrast's heads: paper one frozen set (docs/TRAINING.md),
+           official-code the released code's two stepped sets */
+        if (p == 0) CHECK(c.layer_head == NLCL_LAYER_HEAD_SHARED && c.layer_head_frozen == 1);
+        if (p == 1) CHECK(c.layer_head == NLCL_LAYER_HEAD_SEPARATE && c.layer_head_frozen == 0);
         c.iters = 2;
         if (p != 0) c.batch = 1;
         char dir[600];

@@ -131,6 +131,7 @@ static void test_step(int shared) {
     c.n_loc_taps = 3;
     c.momentum = 0; /* keys from G_B/H_loc without gradient: equal to the copies at step 1 */
     c.layer_head = shared ? NLCL_LAYER_HEAD_SHARED : NLCL_LAYER_HEAD_SEPARATE;
+    c.layer_head_frozen = 0; /* the fixture has the heads' gradients */
     nlcl_trainer *t = NULL;
     CHECK_OK(nlcl_trainer_create(&c, &t));
     if (!t) {

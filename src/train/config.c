@@ -51,6 +51,11 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
     c->n_pos = 8;
     c->n_neg = 256;
     c->head_dim = NLCL_HEAD_DIM;
+    /* the layer contrast's heads: one set for both layers, kept at their
+       initial weights (docs/TRAINING.md, "The layer contrast's projection
+       head": trained heads make the term constant within a few iterations) */
+    c->layer_head = NLCL_LAYER_HEAD_SHARED;
+    c->layer_head_frozen = 1;
     c->loc_sampling = NLCL_SAMPLING_FARTHEST;
     c->pos_sampling = NLCL_SAMPLING_NEAREST;
     c->neg_sampling = NLCL_SAMPLING_NEAREST;
@@ -63,6 +68,8 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
         c->loc_sampling = NLCL_SAMPLING_NEAREST;
         c->momentum = 0;
         c->sparsity_code = 1;
+        c->layer_head = NLCL_LAYER_HEAD_SEPARATE; /* the released code's form, every head stepped */
+        c->layer_head_frozen = 0;
     } else if (p == NLCL_PRESET_CUT) {
         c->batch = 1;
         c->lr = 2e-4;
@@ -292,6 +299,7 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
         size_t len = strlen(s);
         snprintf(s + len, 2048 - len, "ema %.12g\n", c->ema);
     }
+    /* (runs from before the layer_head options had separate heads, stepped) */
     if (c->layer_head != NLCL_LAYER_HEAD_SEPARATE || c->layer_head_frozen) {
         size_t len = strlen(s);
         snprintf(s + len, 2048 - len, "layer_head %s\nlayer_head_frozen %d\n",

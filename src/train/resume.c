@@ -99,7 +99,14 @@ nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
     for (const char *d = desc; *d;) {
         const char *e = strchr(d, '\n');
         size_t dl = e ? (size_t)(e - d) : strlen(d);
-        if (!seen[d - desc]) add_diff(&df, "%s%s'%.*s' here, not used there", "", (int)dl, d);
+        if (!seen[d - desc])
+            add_diff(&df,
+                     strncmp(d, "layer_head", 10)
+                         ? "%s%s'%.*s' here, not used there"
+                         : "%s%s'%.*s' here, not used there (a run without it has separate, stepped "
+                           "layer-contrast heads, the paper preset's default in earlier builds: add "
+                           "--layer-head separate --layer-head-update step)",
+                     "", (int)dl, d);
         d += dl + (e ? 1 : 0);
     }
     free(seen);
