@@ -462,6 +462,8 @@ static void bad_inputs(void) {
     c2.iters = 40;
     c2.lr = 1e6;
     c2.momentum = 0;
+    c2.layer_head = NLCL_LAYER_HEAD_SEPARATE; /* stepped heads (no norm inside) overflow */
+    c2.layer_head_frozen = 0;                 /* within a few iterations */
     snprintf(dir, sizeof dir, "%s/nan", tmp);
     const char *rd[1] = {rainy_dir}, *cd[1] = {clean_dir};
     nlcl_train_job job = {0};

@@ -43,7 +43,7 @@ typedef enum nlcl_sampling {
 /* Their names, indexed by the enum: "nearest", "farthest", "random", "neighbour". */
 extern const char *const nlcl_sampling_names[4];
 
-/* Projection heads of the layer contrast (docs/TRAINING.md, "The layer
+/* Projection heads of the layer contrast (TRAINING.md, "The layer
  * contrast's projection head"). */
 typedef enum nlcl_layer_head {
     NLCL_LAYER_HEAD_SEPARATE = 0, /* H_B for pred_B's samples, H_R for pred_R's (the reference) */
