@@ -28,8 +28,8 @@
 # of G_B with decay 0.99 (the default's 0.999 would average over most of a
 # 1200-iteration run, the warm-up included). Validation: the default
 # model's pairs (Set14 and McMaster, which training never sees: nlcl synth
-# --preset mix --seed 101). A row whose run finished is not run again (its
-# scores are collected); an interrupted one resumes.
+# --preset mix --seed 101). A row whose run finished with the same --iters is
+# not run again (its scores are collected); an interrupted one resumes.
 # Writes DIR/ROW/ (the run folders), DIR/ablations.tsv and DIR/ablations.md
 # (the scores beside the paper's Table 6 / Table 2 values, the minutes each
 # row took).
@@ -96,7 +96,7 @@ for f in "$shared"/clean/set14/* "$shared"/clean/mcmaster/*; do ln -sf "$f" "$va
 
 for r in $rows; do
   run="$out/$r"
-  if [ -f "$run/G_B.safetensors" ] && [ -f "$run/minutes" ]; then
+  if [ -f "$run/G_B.safetensors" ] && [ -f "$run/minutes" ] && grep -qx "iters $iters" "$run/config.txt"; then
     echo "ablations.sh: $r: finished before, collecting its scores"
     continue
   fi
