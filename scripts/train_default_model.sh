@@ -11,7 +11,7 @@
 # synthetic term kept, the learning rate falling linearly to 0 over them;
 # the exported G_B is an EMA of its weights (0.999). The layer contrast's heads
 # are the reference's form (two sets, stepped: the paper preset's default when
-# this model was trained; with them the term is constant, docs/TRAINING.md).
+# this run was made; with them the term is constant, docs/TRAINING.md).
 # Data: rainy = Rain100L rainy 1-80 (81-100 are held out; a folder of links
 # selects 1-80) + ../shared/data/real_rain/{sirr,didmdn,udgnet,mwd}
 # (heavyrain_web and the NTURain videos are held out for evaluation);
