@@ -4,9 +4,9 @@
 # the location contrast, without the layer contrast) and Table 2's sampling
 # rows for the layer contrast (positives-negatives random-random,
 # nonlocal-random, random-nonlocal; nonlocal-nonlocal is the full row).
-# Each row is one 'nlcl train' run; its score is the best validation
-# Y-PSNR (and the SSIM at that iteration) on held-out synthetic pairs, as
-# the default model is selected (docs/RESULTS.md, "Ablations").
+# Each row is one 'nlcl train' run, scored on held-out synthetic pairs: the
+# best validation Y-PSNR (and the SSIM at that iteration), as the default
+# model is selected, and the last one (docs/RESULTS.md, "Ablations").
 #
 #   scripts/ablations.sh [options] [-- extra nlcl train options]
 #     --out DIR        where the runs and the tables go (default runs/ablations)
@@ -127,24 +127,26 @@ for r in $rows; do
   awk -v a="$t0" -v b="$t1" -v p="$prev" 'BEGIN { printf "%.1f\n", p + (b - a) / 60 }' > "$run/minutes"
 done
 
-# The table: best validation Y-PSNR per row and the SSIM at that iteration.
+# The table: per row the best validation Y-PSNR (the SSIM at that iteration)
+# and the last one. The warm-up is the same in every row, so a best score at
+# the warm-up's end says that the row's NLCL phase did not raise it.
 tsv="$out/ablations.tsv" md="$out/ablations.md"
-printf 'row\tbest_iter\tpsnr_y\tssim\tpaper_psnr\tpaper_ssim\tminutes\n' > "$tsv"
+printf 'row\tbest_iter\tpsnr_y\tssim\tlast_iter\tlast_psnr_y\tlast_ssim\tpaper_psnr\tpaper_ssim\tminutes\n' > "$tsv"
 {
-  echo "| row | best validation Y-PSNR (dB) | SSIM | at iteration | paper PSNR | paper SSIM | minutes |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| row | best Y-PSNR (dB) | SSIM | at iteration | last Y-PSNR | SSIM | at iteration | paper PSNR | paper SSIM | minutes |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 } > "$md"
 for r in $rows; do
   v="$out/$r/validation.tsv"
   [ -f "$v" ] || { echo "ablations.sh: $r: no $v (not run)" >&2; continue; }
-  best=$(awk -F'\t' '$1 ~ /^[0-9]+$/ && (n == 0 || $2 > b) { b = $2; s = $3; it = $1; n = 1 }
-                     END { if (n) printf "%s\t%.2f\t%.4f", it, b, s }' "$v")
+  best=$(awk -F'\t' '$1 ~ /^[0-9]+$/ { if (n == 0 || $2 > b) { b = $2; s = $3; it = $1 }; n = 1; li = $1; lb = $2; ls = $3 }
+                     END { if (n) printf "%s\t%.2f\t%.4f\t%s\t%.2f\t%.4f", it, b, s, li, lb, ls }' "$v")
   [ -n "$best" ] || { echo "ablations.sh: $r: no validation yet" >&2; continue; }
   # shellcheck disable=SC2046 # two words: the paper's PSNR and SSIM
   set -- $(paper "$r")
   min=$(cat "$out/$r/minutes" 2>/dev/null || echo "?")
   printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$best" "$1" "$2" "$min" >> "$tsv"
   echo "$best" | awk -F'\t' -v l="$(label "$r")" -v pp="$1" -v ps="$2" -v m="$min" \
-    '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", l, $2, $3, $1, pp, ps, m }' >> "$md"
+    '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", l, $2, $3, $1, $5, $6, $4, pp, ps, m }' >> "$md"
 done
 cat "$md"
