@@ -65,18 +65,6 @@ nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id) {
     }
 }
 
-int nlcl_net_trainable(nlcl_net_id id) {
-    return id != NLCL_NET_GKEY && id != NLCL_NET_HKEY && id != NLCL_NET_GEMA;
-}
-
-int nlcl_trainer_steps(const nlcl_trainer *t, nlcl_net_id id) {
-    if ((id == NLCL_NET_HB || id == NLCL_NET_HR) && t->cfg.layer_head_frozen) return 0;
-    return nlcl_net_trainable(id);
-}
-
-/* the head set that projects pred_R's samples */
-static nlcl_heads *rain_heads(nlcl_trainer *t) { return t->layer_shared ? &t->hb : &t->hr; }
-
 void nlcl_trainer_free(nlcl_trainer *t) {
     if (!t) return;
     nlcl_gen_free(&t->gb);
@@ -193,7 +181,7 @@ static nlcl_status create(nlcl_trainer *t) {
     if (t->use_layer) {
         for (int i = 0; i < NLCL_DISC_NTAPS; i++) {
             NLCL_TRY(nlcl_head_record_init(&t->hbr[i], &t->hb, i, n * c->n_pos));
-            NLCL_TRY(nlcl_head_record_init(&t->hrr[i], rain_heads(t), i, n * c->n_neg));
+            NLCL_TRY(nlcl_head_record_init(&t->hrr[i], t->layer_shared ? &t->hb : &t->hr, i, n * c->n_neg));
         }
         if (!(t->ids_B = nlcl_calloc((size_t)n * c->n_pos, sizeof(int32_t), what)) ||
             !(t->ids_R = nlcl_calloc((size_t)n * c->n_neg, sizeof(int32_t), what)) ||
@@ -395,7 +383,7 @@ static nlcl_status layer_contrast(nlcl_trainer *t, float g, nlcl_disc_tap_grad *
     const nlcl_train_config *c = &t->cfg;
     const int n = t->n, NB = c->n_pos, NR = c->n_neg, D = t->D, M = NB + NR;
     const float *predB = t->r_gbO.out, *predR = t->r_grO.out;
-    nlcl_heads *hR = rain_heads(t);
+    nlcl_heads *hR = t->layer_shared ? &t->hb : &t->hr; /* projects pred_R's samples */
     const int pg = !c->layer_head_frozen;
     NLCL_TRY(nlcl_disc_forward(&t->d, &t->r_dR, predR));
     NLCL_TRY(sample(t, predB, 3, t->H, t->W, NLCL_NCHW, c->pos_sampling, NB, t->inj_B, t->ids_B));

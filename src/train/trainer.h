@@ -44,13 +44,19 @@ nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict
 
 /* Whether a network is trained by Adam (has gradients and moments); the key
  * encoder (G_key, H_key) follows G_B and H_loc by EMA instead. */
-int nlcl_net_trainable(nlcl_net_id id);
-/* ... and stepped in this trainer's configuration (frozen layer-contrast
- * heads, --layer-head-update frozen, are not: no gradients, no moments). */
-int nlcl_trainer_steps(const nlcl_trainer *t, nlcl_net_id id);
+static inline int nlcl_net_trainable(nlcl_net_id id) {
+    return id != NLCL_NET_GKEY && id != NLCL_NET_HKEY && id != NLCL_NET_GEMA;
+}
 /* The configuration the trainer was made with, its taps resolved
  * (nlcl_train_config_taps). */
 const nlcl_train_config *nlcl_trainer_config(const nlcl_trainer *t);
+/* Whether network id is trained by Adam in this trainer's configuration
+ * (frozen layer-contrast heads, --layer-head-update frozen, are not: no
+ * gradients, no moments). */
+static inline int nlcl_trainer_steps(const nlcl_trainer *t, nlcl_net_id id) {
+    if ((id == NLCL_NET_HB || id == NLCL_NET_HR) && nlcl_trainer_config(t)->layer_head_frozen) return 0;
+    return nlcl_net_trainable(id);
+}
 /* Set the iteration count (loading a checkpoint). */
 void nlcl_trainer_set_iteration(nlcl_trainer *t, int64_t iter);
 /* Make the generator plans again (after the convolution algorithms changed,
