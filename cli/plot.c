@@ -8,7 +8,7 @@
  * output on /dev/null and standard error on a pipe: whatever PLplot does, the
  * training process only sees an exit status and a message, and turns a
  * failure into one warning. */
-#define _DEFAULT_SOURCE /* mkstemps */
+#define _GNU_SOURCE /* mkstemps, close_range */
 #include "plot.h"
 
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,7 +169,7 @@ static int draw_in_child(const char *png, const series *s, char *why, size_t nwh
         return -1;
     }
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0) {
         snprintf(why, nwhy, "fork: %s", strerror(errno));
         close(fds[0]), close(fds[1]);
@@ -179,7 +180,13 @@ static int draw_in_child(const char *png, const series *s, char *why, size_t nwh
         signal(SIGTERM, SIG_DFL);
         int null = open("/dev/null", O_RDWR);
         if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(fds[1], 2) < 0) _exit(126);
-        close(fds[0]);
+        /* nothing of the parent's: a copy of the run lock's descriptor would
+         * keep the run folder locked after the parent dies; and the child
+         * dies with the parent (a killed run leaves no drawing behind) */
+        if (close_range(3, ~0U, 0) != 0)
+            for (int fd = 3; fd < 1024; fd++) close(fd);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(125); /* it died before prctl */
         _exit(draw(png, s));
     }
     close(fds[1]);

@@ -14,6 +14,7 @@ struct nlcl_stop_guard {
     pthread_mutex_t mu;
     nlcl_tensor_dict copy; /* the checkpoint of the last consistent state */
     int64_t iter;          /* its iteration */
+    int64_t on_disk;       /* the iteration the checkpoint file holds (-1: unknown) */
     const char *ckpt;
     volatile sig_atomic_t *flag;
     const nlcl_train_job *job;
@@ -34,8 +35,11 @@ static void *watch(void *arg) {
         int quit = g->quit;
         if (!quit && !g->written && *g->flag) {
             g->written = 1;
-            nlcl_status s = nlcl_safetensors_save(g->ckpt, &g->copy);
-            if (s == NLCL_OK)
+            nlcl_status s = g->iter > g->on_disk ? nlcl_safetensors_save(g->ckpt, &g->copy) : NLCL_OK;
+            if (g->iter <= g->on_disk)
+                nlcl_train_say(g->job, "stop requested: %s holds iteration %lld (the ranks now stop "
+                                       "together)", g->ckpt, (long long)g->on_disk);
+            else if (s == NLCL_OK)
                 nlcl_train_say(g->job, "stop requested: %s holds iteration %lld (written at once; "
                                        "the ranks now stop together)", g->ckpt, (long long)g->iter);
             else
@@ -57,6 +61,7 @@ nlcl_status nlcl_stop_guard_start(nlcl_stop_guard **out, const nlcl_trainer *t, 
     nlcl_tensor_dict_init(&g->copy);
     g->ckpt = ckpt, g->flag = flag, g->job = job;
     g->iter = nlcl_trainer_iteration(t);
+    g->on_disk = -1;
     g->refreshed = nlcl_now_s();
     nlcl_status s = nlcl_trainer_checkpoint_dict(t, &g->copy, 0);
     if (s == NLCL_OK && pthread_mutex_init(&g->mu, NULL) != 0)
@@ -91,6 +96,10 @@ void nlcl_stop_guard_lock(nlcl_stop_guard *g) {
 
 void nlcl_stop_guard_unlock(nlcl_stop_guard *g) {
     if (g) pthread_mutex_unlock(&g->mu);
+}
+
+void nlcl_stop_guard_saved(nlcl_stop_guard *g, int64_t iter) {
+    if (g) g->on_disk = iter;
 }
 
 void nlcl_stop_guard_end(nlcl_stop_guard *g) {

@@ -7,7 +7,8 @@
  * stop flag writes it as the run's checkpoint within milliseconds of a stop
  * request. The ranks then stop together as usual, and rank 0 writes the
  * checkpoint of that iteration too if mpirun leaves it the time. The main
- * thread's own checkpoint writes go through the same lock. */
+ * thread's own checkpoint writes go through the same lock, and the guard
+ * never replaces a checkpoint with an older copy. */
 #ifndef NLCL_TRAIN_GUARD_H
 #define NLCL_TRAIN_GUARD_H
 
@@ -28,6 +29,9 @@ void nlcl_stop_guard_refresh(nlcl_stop_guard *g, const nlcl_trainer *t);
 /* Hold off the guard's writes (around the main thread's checkpoint writes). */
 void nlcl_stop_guard_lock(nlcl_stop_guard *g);
 void nlcl_stop_guard_unlock(nlcl_stop_guard *g);
+/* Between lock and unlock: the checkpoint file now holds iteration iter, so
+ * the guard never writes its copy over it unless the copy is newer. */
+void nlcl_stop_guard_saved(nlcl_stop_guard *g, int64_t iter);
 /* Stop the thread and free; NULL is fine. */
 void nlcl_stop_guard_end(nlcl_stop_guard *g);
 

@@ -144,6 +144,7 @@ static nlcl_status checkpoint_files(const run *r) {
 static nlcl_status checkpoint(const run *r) {
     nlcl_stop_guard_lock(r->guard);
     nlcl_status s = checkpoint_files(r);
+    if (s == NLCL_OK) nlcl_stop_guard_saved(r->guard, nlcl_trainer_iteration(r->t));
     nlcl_stop_guard_unlock(r->guard);
     return s;
 }
@@ -290,6 +291,12 @@ static nlcl_status open_folder(run *r) {
     if (r->lock.stale_pid > 0)
         nlcl_train_say(job, "%s: the lock of an earlier run (pid %ld) that ended without "
                             "releasing it (killed?) is taken over", job->run_dir, r->lock.stale_pid);
+    if (r->lock.stale_pid > 0) {
+        int n = nlcl_run_lock_sweep(job->run_dir);
+        if (n > 0)
+            nlcl_train_say(job, "%s: %d temporary file%s of that run removed", job->run_dir, n,
+                           n == 1 ? "" : "s");
+    }
     r->ckpt = join(job->run_dir, "checkpoint.safetensors");
     r->logp = join(job->run_dir, "losses.tsv");
     r->sdir = join(job->run_dir, "samples");

@@ -3,6 +3,7 @@
 #include "train/runlock.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,4 +92,47 @@ void nlcl_run_lock_release(nlcl_run_lock *l, int remove) {
     l->fd = -1;
     free(l->path);
     l->path = NULL;
+}
+
+/* "….tmp-XXXXXX" or "….tmp-XXXXXX.png", X from mkstemp's alphabet. */
+static int is_temp_name(const char *name) {
+    const char *t = strstr(name, ".tmp-");
+    for (; t; t = strstr(t + 1, ".tmp-")) {
+        const char *x = t + 5;
+        int k = 0;
+        while (k < 6 && ((x[k] >= 'a' && x[k] <= 'z') || (x[k] >= 'A' && x[k] <= 'Z') ||
+                         (x[k] >= '0' && x[k] <= '9')))
+            k++;
+        if (k == 6 && (!x[6] || !strcmp(x + 6, ".png"))) return 1;
+    }
+    return 0;
+}
+
+static int sweep_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!is_temp_name(e->d_name)) continue;
+        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        char *p = malloc(len);
+        if (!p) break;
+        snprintf(p, len, "%s/%s", dir, e->d_name);
+        n += unlink(p) == 0;
+        free(p);
+    }
+    closedir(d);
+    return n;
+}
+
+int nlcl_run_lock_sweep(const char *run_dir) {
+    size_t len = strlen(run_dir) + sizeof "/samples";
+    char *samples = malloc(len);
+    int n = sweep_dir(run_dir);
+    if (samples) {
+        snprintf(samples, len, "%s/samples", run_dir);
+        n += sweep_dir(samples);
+        free(samples);
+    }
+    return n;
 }

@@ -24,5 +24,10 @@ nlcl_status nlcl_run_lock_acquire(nlcl_run_lock *l, const char *run_dir);
 /* Release (the file is emptied: the run ended normally); remove = 1 also
  * deletes it (a failed start that made the folder removes it again). */
 void nlcl_run_lock_release(nlcl_run_lock *l, int remove);
+/* Remove the temporary files of atomic writes ("NAME.tmp-XXXXXX", and the
+ * loss plot's "losses.png.tmp-XXXXXX.png") that a killed run left in run_dir
+ * and run_dir/samples. Call only while holding the lock: no other run writes
+ * there then. Returns how many were removed. */
+int nlcl_run_lock_sweep(const char *run_dir);
 
 #endif

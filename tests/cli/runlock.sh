@@ -4,7 +4,8 @@
 # touches nothing of the first; the lock is held for the run's life and
 # released on every exit (Ctrl-C, a failed start, SIGKILL: the kernel drops a
 # flock with its process), so a killed run's folder resumes and the stale
-# record is recognised. Loss plots use unique temporary names.
+# record is recognised (its temporary files removed). Loss plots use unique
+# temporary names; the plot's child process holds no copy of the lock.
 set -u
 source "$(dirname "$0")/common.bash"
 
@@ -47,6 +48,8 @@ for _ in $(seq 600); do grep -q "^pid $pid$" "$R/nlcl.lock" 2>/dev/null && break
 kill -KILL $pid
 wait $pid 2>/dev/null
 check "a run killed with SIGKILL leaves its record" grep -q "^pid $pid$" "$R/nlcl.lock"
+# what a run killed in the middle of its writes leaves (and a user's own file)
+touch "$R/checkpoint.safetensors.tmp-Ab12Cd" "$R/losses.png.tmp-x9Y8z7.png" "$R/my.tmp-notes.txt"
 "$NLCL" train "${TINY[@]}" --iters 1000000 --resume --out "$R" >/dev/null 2>"$T/err" &
 pid2=$!
 for _ in $(seq 600); do grep -q "^pid $pid2$" "$R/nlcl.lock" 2>/dev/null && break; sleep 0.1; done
@@ -55,7 +58,9 @@ check "... and the stale lock is recognised" has "nlcl train: $R: the lock of an
 kill -INT $pid2
 wait $pid2; rc=$?
 check "... it stops with a checkpoint: status 130" status 130
-check "... no temporary file left (unique plot names included)" sh -c "! ls '$R' | grep -q tmp"
+check "... the killed run's temporary files are removed, and said so" has "temporary files of that run removed"
+check "... no temporary file left (unique plot names included)" sh -c "! ls '$R' | grep -v '^my.tmp-notes.txt$' | grep -q tmp"
+check "... a file of the user's that looks alike is kept" test -e "$R/my.tmp-notes.txt"
 cat "$T/err"
 
 # a failed start in a folder it made leaves no folder (nor lock) behind
