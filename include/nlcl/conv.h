@@ -75,8 +75,9 @@ size_t nlcl_layout_numel(nlcl_layout layout, int n, int c, int h, int w);
 
 /* Create a plan. `training` = 1 prepares forward-training primitives (the
  * backward ones are created on first use); 0 prepares inference only.
- * Errors: NLCL_ERR_INVALID_ARG (non-positive sizes, kernel larger than the
- * padded input), NLCL_ERR_INTERNAL (oneDNN refused), NLCL_ERR_NOMEM. */
+ * Errors: NLCL_ERR_INVALID_ARG (NULL plan or s, non-positive sizes, kernel
+ * larger than the padded input, unknown layout),
+ * NLCL_ERR_INTERNAL (oneDNN refused), NLCL_ERR_NOMEM. */
 nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **plan, const nlcl_conv2d_shape *s,
                                     int training);
 /* A plan for a band of rows of a larger image: the input holds s->h rows of
@@ -92,12 +93,16 @@ nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **plan, const nlcl_con
                                          int pad_top, int pad_bottom, int training);
 void nlcl_conv2d_plan_free(nlcl_conv2d_plan *plan);
 const nlcl_conv2d_shape *nlcl_conv2d_plan_shape(const nlcl_conv2d_plan *plan);
-/* Output height and width of the plan. */
+/* Output height and width of the plan (0 and 0 for a NULL plan; ho or wo
+ * may be NULL). _shape returns NULL for a NULL plan. */
 void nlcl_conv2d_plan_out(const nlcl_conv2d_plan *plan, int *ho, int *wo);
 
 /* dst = conv(src, w) + b.  src (n, cin, h, w) in src_layout, dst
  * (n, cout, ho, wo) in dst_layout, overwritten. b may be NULL only if the plan
- * has no bias. */
+ * has no bias.
+ * Errors of the three passes: NLCL_ERR_INVALID_ARG (a NULL plan or buffer the
+ * pass needs, a NULL b for a plan with bias, beta neither 0 nor 1), nothing
+ * written then; NLCL_ERR_INTERNAL (oneDNN failed), NLCL_ERR_NOMEM. */
 nlcl_status nlcl_conv2d_forward(nlcl_conv2d_plan *plan, const float *src, const float *w,
                                 const float *b, float *dst);
 
@@ -140,9 +145,11 @@ size_t nlcl_conv2d_choices_export(char *buf, size_t size);
 nlcl_status nlcl_conv2d_choices_import(const char *text);
 
 /* Convert a tensor between layouts (n, c, h, w): NCHW <-> BLOCKED. Padding
- * lanes of a BLOCKED destination are set to 0. src and dst must not alias. */
-void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to, int n,
-                         int c, int h, int w);
+ * lanes of a BLOCKED destination are set to 0. src and dst must not alias.
+ * Errors: NLCL_ERR_INVALID_ARG (a size below 1, an unknown layout, NULL
+ * src or dst, src == dst), nothing written then. */
+nlcl_status nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to,
+                                int n, int c, int h, int w);
 
 NLCL_API_END
 #endif

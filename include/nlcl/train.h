@@ -153,11 +153,12 @@ typedef enum nlcl_loss_term {
 /* Name of a term: "G", "D", "gan", "loc", "layer", "cons", "sparsity",
  * "eroded", "synth" (the losses.tsv column); NULL outside the enum. */
 const char *nlcl_loss_name(nlcl_loss_term k);
-/* Its value in L, and setting it. */
+/* Its value in L (NaN for a NULL L or a k outside the enum), and setting it
+ * (errors: NLCL_ERR_INVALID_ARG for a NULL L or a k outside the enum). */
 double nlcl_loss_get(const nlcl_losses *L, nlcl_loss_term k);
-void nlcl_loss_set(nlcl_losses *L, nlcl_loss_term k, double v);
-/* Its weight in G under c (w_gan, ..., w_synth); 1 for G and D. A term is
- * computed when its weight is > 0. */
+nlcl_status nlcl_loss_set(nlcl_losses *L, nlcl_loss_term k, double v);
+/* Its weight in G under c (w_gan, ..., w_synth); 1 for G and D; NaN for a
+ * NULL c or a k outside the enum. A term is computed when its weight is > 0. */
 double nlcl_loss_weight(const nlcl_train_config *c, nlcl_loss_term k);
 
 typedef struct nlcl_trainer nlcl_trainer;

@@ -1,5 +1,5 @@
-/* Internal helpers shared by libnlcl's sources: error propagation, checked
- * size arithmetic, aligned allocation, an always-on assert. Not installed. */
+/* Internal helpers shared by libnlcl's sources: error propagation, argument and
+ * invariant checks, checked size arithmetic, aligned allocation. Not installed. */
 #ifndef NLCL_INTERNAL_H
 #define NLCL_INTERNAL_H
 
@@ -18,8 +18,43 @@
         if (try_s_ != NLCL_OK) return try_s_;                                  \
     } while (0)
 
-/* Programmer errors (violated preconditions inside the library): always on,
- * even in release builds. Never used for conditions caused by input data. */
+/* Checks, and why none of them aborts (the rule of docs/ and issue 13: no
+ * library code exits, aborts or prompts; it returns a status and a message).
+ *
+ *  - NLCL_ARG_CHECK(cond, fmt, ...): what a caller passes to a public
+ *    function (NULL pointers, sizes, shapes, ids, enums). When cond is false
+ *    the function returns NLCL_ERR_INVALID_ARG, the message "FUNCTION: text"
+ *    naming the public function (nlcl/status.h). Always on; the public
+ *    header lists the error.
+ *  - NLCL_CHECK(cond): an invariant of the library's own code in a function
+ *    that returns an nlcl_status (its callers are internal and validated
+ *    what they pass). A violation is a library bug: the function returns
+ *    NLCL_ERR_INTERNAL, message "internal error: COND (FILE:LINE)". Always on.
+ *  - NLCL_ASSERT(cond): an invariant where no status can be returned (a void
+ *    helper, a value getter, a hot loop), whose inputs the public entry
+ *    points have validated. Checked, with abort(), only in debug builds
+ *    (cmake -DNLCL_DEBUG_ASSERTS=ON, the default of the ASan/UBSan and fuzz
+ *    builds, so that CI still catches a broken invariant); compiled out and
+ *    not evaluated in the library that is built by default and installed,
+ *    which therefore imports no abort (tests/package/noabort.sh checks the
+ *    objects and libnlcl.so). Never for conditions caused by input data or
+ *    by a caller's arguments.
+ */
+#define NLCL_ARG_CHECK(cond, ...)                                                                  \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return nlcl_error_prefix(nlcl_error_set(NLCL_ERR_INVALID_ARG, __VA_ARGS__),            \
+                                     "%s: ", __func__);                                            \
+    } while (0)
+
+#define NLCL_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return nlcl_error_set(NLCL_ERR_INTERNAL, "internal error: %s (%s:%d)", #cond,          \
+                                  __FILE__, __LINE__);                                             \
+    } while (0)
+
+#ifdef NLCL_DEBUG_ASSERTS
 #define NLCL_ASSERT(cond)                                                      \
     do {                                                                       \
         if (!(cond)) {                                                         \
@@ -28,6 +63,9 @@
             abort();                                                           \
         }                                                                      \
     } while (0)
+#else /* type-checked, never evaluated */
+#define NLCL_ASSERT(cond) ((void)sizeof(!(cond)))
+#endif
 
 #define NLCL_MIN(a, b) ((a) < (b) ? (a) : (b))
 

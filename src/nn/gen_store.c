@@ -122,7 +122,7 @@ nlcl_status nlcl_store_get_rows(const nlcl_store *s, int cb, int r0, int r1, flo
 }
 
 nlcl_status nlcl_store_put_rows(nlcl_store *s, int cb, int r0, int r1, const float *src) {
-    NLCL_ASSERT(r0 / s->R == (r1 - 1) / s->R);
+    NLCL_CHECK(r0 / s->R == (r1 - 1) / s->R);
     size_t n = (size_t)(r1 - r0) * row_floats(s), at = row_index(s, cb, r0);
     if (s->mem) {
         memcpy(s->mem + at, src, n * sizeof(float));

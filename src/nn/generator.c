@@ -272,7 +272,7 @@ void nlcl_gen_record_free(nlcl_gen_record *r) {
 nlcl_status nlcl_gen_record_init(nlcl_gen_record *r, const nlcl_gen_cfg *cfg, int n, int h, int w,
                                  int upto, int full) {
     memset(r, 0, sizeof *r);
-    NLCL_ASSERT(upto >= 0 && upto <= cfg->blocks && (!full || upto == cfg->blocks));
+    NLCL_CHECK(upto >= 0 && upto <= cfg->blocks && (!full || upto == cfg->blocks));
     r->n = n;
     r->h = h;
     r->w = w;
@@ -313,7 +313,7 @@ nlcl_status nlcl_gen_forward(const nlcl_gen *g, nlcl_gen_plans *pl, nlcl_gen_rec
                              const float *in) {
     const nlcl_params *ps = &g->params;
     const int C = r->C, n = r->n, h = r->h, w = r->w, K = g->cfg.blocks;
-    NLCL_ASSERT(pl->n == n && pl->h == h && pl->w == w && pl->tmp);
+    NLCL_CHECK(pl->n == n && pl->h == h && pl->w == w && pl->tmp);
     r->in = in;
     float *t = pl->tmp; /* ReLU(IN(.)) inputs of second convs: recomputed in backward */
 #define W_(i) nlcl_params_at(ps, (i))
@@ -379,7 +379,7 @@ nlcl_status nlcl_gen_backward(nlcl_gen *g, nlcl_gen_plans *pl, const nlcl_gen_re
                               int param_grads) {
     nlcl_params *ps = &g->params;
     const int C = r->C, n = r->n, h = r->h, w = r->w, K = g->cfg.blocks;
-    NLCL_ASSERT(ws->act == r->act && pl->n == n && pl->h == h && pl->w == w);
+    NLCL_CHECK(ws->act == r->act && pl->n == n && pl->h == h && pl->w == w);
     const int pg = param_grads && ps->grad;
     const size_t bytes = r->act * sizeof(float);
 #define W_(i) nlcl_params_at(ps, (i))

@@ -8,7 +8,7 @@
 
 nlcl_status nlcl_heads_init(nlcl_heads *h, int ntaps, const int *cin, int dim) {
     memset(h, 0, sizeof *h);
-    NLCL_ASSERT(ntaps >= 1 && ntaps <= NLCL_HEADS_MAX && dim >= 1);
+    NLCL_CHECK(ntaps >= 1 && ntaps <= NLCL_HEADS_MAX && dim >= 1);
     h->ntaps = ntaps;
     h->dim = dim;
     for (int t = 0; t < ntaps; t++) {

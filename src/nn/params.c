@@ -8,11 +8,18 @@
 #include "core/internal.h"
 
 int nlcl_params_declare(nlcl_params *ps, const char *name, int ndim, const int64_t *shape) {
-    NLCL_ASSERT(ndim >= 1 && ndim <= 4 && strlen(name) < NLCL_PARAM_NAME && ps->data == NULL);
+    if (ps->err != NLCL_OK) return -1;
+    if (!(ndim >= 1 && ndim <= 4 && strlen(name) < NLCL_PARAM_NAME && ps->data == NULL)) {
+        ps->err = NLCL_ERR_INTERNAL; /* a library bug: the tables are nlcl's own */
+        return -1;
+    }
     if (ps->count == ps->cap) {
         int cap = ps->cap ? ps->cap * 2 : 32;
         nlcl_param *p = realloc(ps->p, sizeof(nlcl_param) * (size_t)cap);
-        NLCL_ASSERT(p != NULL);
+        if (!p) {
+            ps->err = NLCL_ERR_NOMEM;
+            return -1;
+        }
         ps->p = p;
         ps->cap = cap;
     }
@@ -32,6 +39,11 @@ int nlcl_params_declare(nlcl_params *ps, const char *name, int ndim, const int64
 }
 
 nlcl_status nlcl_params_alloc(nlcl_params *ps) {
+    if (ps->err == NLCL_ERR_NOMEM)
+        return nlcl_error_set(NLCL_ERR_NOMEM, "parameter table: out of memory");
+    if (ps->err != NLCL_OK)
+        return nlcl_error_set(ps->err, "internal error: a parameter declared with a bad name or "
+                                       "shape, or after allocation (nlcl_params_declare)");
     ps->data = nlcl_alloc_floats(ps->total, "parameters");
     return ps->data ? NLCL_OK : NLCL_ERR_NOMEM;
 }

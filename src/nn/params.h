@@ -28,9 +28,13 @@ typedef struct nlcl_params {
     float *data;        /* (total) */
     float *grad;        /* (total) or NULL until nlcl_params_alloc_training */
     float *adam_m, *adam_v;
+    nlcl_status err;    /* a failed declare (NOMEM or INTERNAL), reported by _alloc */
 } nlcl_params;
 
-/* Declare a tensor (before nlcl_params_alloc); returns its index. */
+/* Declare a tensor (before nlcl_params_alloc); returns its index, or -1 when
+ * it fails (out of memory; or 1 to 4 dimensions, a name shorter than
+ * NLCL_PARAM_NAME, before _alloc, not respected): then this and every later
+ * declare do nothing and nlcl_params_alloc returns the error. */
 int nlcl_params_declare(nlcl_params *ps, const char *name, int ndim, const int64_t *shape);
 /* Allocate data (zeroed). */
 nlcl_status nlcl_params_alloc(nlcl_params *ps);

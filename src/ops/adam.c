@@ -16,8 +16,8 @@
  */
 #include <math.h>
 
-#include "../core/internal.h"
 #include "nlcl/ops.h"
+#include "ops_check.h"
 
 typedef struct adam_k {
     float b1, a1, b2, a2, nstep, bc2s, eps;
@@ -39,9 +39,10 @@ static void adam_range(float *p, const float *g, float *m, float *v, size_t n, a
 
 #define ADAM_CHUNK 16384
 
-void nlcl_adam_step(float *p, const float *g, float *m, float *v, size_t count,
-                    const nlcl_adam_cfg *cfg, int64_t step) {
-    NLCL_ASSERT(cfg && step >= 1);
+nlcl_status nlcl_adam_step(float *p, const float *g, float *m, float *v, size_t count,
+                           const nlcl_adam_cfg *cfg, int64_t step) {
+    NLCL_ARG_NONNULL(cfg && (count == 0 || (p && g && m && v)));
+    NLCL_ARG_CHECK(step >= 1, "step %lld is not >= 1", (long long)step);
     const double bc1 = 1.0 - pow(cfg->beta1, (double)step);
     const double bc2 = 1.0 - pow(cfg->beta2, (double)step);
     adam_k k;
@@ -58,6 +59,7 @@ void nlcl_adam_step(float *p, const float *g, float *m, float *v, size_t count,
         size_t a = c * ADAM_CHUNK, n = NLCL_MIN((size_t)ADAM_CHUNK, count - a);
         adam_range(p + a, g + a, m + a, v + a, n, k);
     }
+    return NLCL_OK;
 }
 
 double nlcl_lr_linear_decay(double lr0, int64_t t, int64_t n_const, int64_t n_decay) {

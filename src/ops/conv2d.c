@@ -17,6 +17,7 @@
 #include "../core/internal.h"
 #include "conv_bf16.h"
 #include "conv_internal.h"
+#include "ops_check.h"
 
 /* ---------------------------------------------------------------- engine */
 
@@ -206,11 +207,13 @@ static void act_md(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_layo
     act_md_t(md, n, c, h, w, l, any, dnnl_f32);
 }
 
-const nlcl_conv2d_shape *nlcl_conv2d_plan_shape(const nlcl_conv2d_plan *plan) { return &plan->s; }
+const nlcl_conv2d_shape *nlcl_conv2d_plan_shape(const nlcl_conv2d_plan *plan) {
+    return plan ? &plan->s : NULL;
+}
 
 void nlcl_conv2d_plan_out(const nlcl_conv2d_plan *plan, int *ho, int *wo) {
-    *ho = plan->ho;
-    *wo = plan->wo;
+    if (ho) *ho = plan ? plan->ho : 0;
+    if (wo) *wo = plan ? plan->wo : 0;
 }
 
 /* output rows of a (possibly band) geometry; 0 if the kernel does not fit */
@@ -374,7 +377,7 @@ static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p) {
 }
 
 const char *nlcl_conv2d_plan_impl(const nlcl_conv2d_plan *p, int pass) {
-    if (pass < 0 || pass > 2 || !p->impl[pass][0]) return NULL;
+    if (!p || pass < 0 || pass > 2 || !p->impl[pass][0]) return NULL;
     return p->impl[pass];
 }
 
@@ -390,6 +393,7 @@ int nlcl_bf16_available(void) {
 nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
                                        int pad_top, int pad_bottom, int training, int bf16,
                                        int src_bf16) {
+    if (!out || !s) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "conv2d plan: NULL argument");
     *out = NULL;
     if (bf16 && !nlcl_bf16_available())
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
@@ -402,6 +406,10 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
                               "stride=%d pad=%d (top %d, bottom %d)",
                               s->n, s->cin, s->h, s->w, s->cout, s->kh, s->kw, s->stride, s->pad,
                               pad_top, pad_bottom);
+    if ((s->src_layout != NLCL_NCHW && s->src_layout != NLCL_BLOCKED) ||
+        (s->dst_layout != NLCL_NCHW && s->dst_layout != NLCL_BLOCKED))
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "unknown layout (source %d, destination %d)",
+                              (int)s->src_layout, (int)s->dst_layout);
     conv_geom g = {s->h, s->w, pad_top, pad_bottom, bf16 != 0};
     int ho = out_rows(s, &g);
     int wo = nlcl_conv2d_out_size(s->w, s->kw, s->stride, s->pad);
@@ -435,7 +443,7 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
 
 nlcl_status nlcl_conv2d_plan_create(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
                                     int training) {
-    return nlcl_conv2d_plan_create_ex(out, s, s->pad, s->pad, training, 0, 0);
+    return nlcl_conv2d_plan_create_ex(out, s, s ? s->pad : 0, s ? s->pad : 0, training, 0, 0);
 }
 
 void nlcl_conv2d_plan_free(nlcl_conv2d_plan *p) {
@@ -465,6 +473,8 @@ void nlcl_conv2d_plan_free(nlcl_conv2d_plan *p) {
 
 nlcl_status nlcl_conv2d_forward(nlcl_conv2d_plan *p, const float *src, const float *w,
                                 const float *b, float *dst) {
+    NLCL_ARG_NONNULL(p && src && w && dst);
+    NLCL_ARG_CHECK(b || !p->s.bias, "the plan has a bias but b is NULL");
     dnnl_memory_t msrc = NULL, mw = NULL, mdst = NULL;
     NLCL_TRY(port_in(&p->f_src, src, &msrc));
     NLCL_TRY(port_in(&p->f_w, w, &mw));
@@ -473,7 +483,6 @@ nlcl_status nlcl_conv2d_forward(nlcl_conv2d_plan *p, const float *src, const flo
         {DNNL_ARG_SRC, msrc}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, mdst}, {DNNL_ARG_BIAS, NULL}};
     int nargs = 3;
     if (p->s.bias) {
-        NLCL_ASSERT(b != NULL);
         DNNL_TRY(dnnl_memory_set_data_handle(p->f_b, (void *)b), "set_data_handle");
         args[3].memory = p->f_b;
         nargs = 4;
@@ -489,7 +498,8 @@ static void add_inplace(float *restrict acc, const float *restrict x, size_t n) 
 
 nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *p, const float *ddst, const float *w,
                                       float *dsrc, float beta) {
-    NLCL_ASSERT(beta == 0.0f || beta == 1.0f);
+    NLCL_ARG_NONNULL(p && ddst && w && dsrc);
+    NLCL_ARG_CHECK(beta == 0.0f || beta == 1.0f, "beta %g is neither 0 nor 1", (double)beta);
     if (!p->bd) NLCL_TRY(plan_build_backward_data(p));
     size_t nsrc = nlcl_layout_numel(p->s.src_layout, p->s.n, p->s.cin, p->s.h, p->s.w);
     float *target = dsrc;
@@ -514,7 +524,9 @@ nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *p, const float *ddst, co
 
 nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *p, const float *src,
                                          const float *ddst, float *dw, float *db) {
+    NLCL_ARG_NONNULL(p);
     if (!dw && !db) return NLCL_OK;
+    NLCL_ARG_NONNULL(src && ddst);
     if (!p->bw) NLCL_TRY(plan_build_backward_weights(p));
     dnnl_memory_t ms = NULL, mdd = NULL, mdw = NULL;
     NLCL_TRY(port_in(&p->g_src, src, &ms));
@@ -535,12 +547,16 @@ nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *p, const float *src,
 
 /* ------------------------------------------------------------ layouts */
 
-void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to, int n,
-                         int c, int h, int w) {
+nlcl_status nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to,
+                                int n, int c, int h, int w) {
+    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, from));
+    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, to));
+    NLCL_ARG_NONNULL(src && dst);
+    NLCL_ARG_CHECK(src != dst, "source and destination are the same buffer");
     size_t hw = (size_t)h * w;
     if (from == to) {
         memcpy(dst, src, nlcl_layout_numel(from, n, c, h, w) * sizeof(float));
-        return;
+        return NLCL_OK;
     }
     const int B = nlcl_layout_block();
     int cb = (c + B - 1) / B;
@@ -564,6 +580,7 @@ void nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_la
                 for (size_t s = 0; s < hw; s++) d[s] = s0[s * B];
             }
     }
+    return NLCL_OK;
 }
 
 void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n) {

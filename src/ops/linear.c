@@ -11,8 +11,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/internal.h"
 #include "nlcl/ops.h"
+#include "ops_check.h"
 
 #define DL 16   /* partial sums per dot product */
 #define TILE 256 /* column tile for the row-accumulating loops */
@@ -61,9 +61,11 @@ static float dot1(const float *x, const float *w0, int k) {
     return fold16(a0);
 }
 
-void nlcl_linear_forward(const float *x, const float *W, const float *b, float *y, int m, int nin,
-                         int nout) {
-    NLCL_ASSERT(m >= 0 && nin > 0 && nout > 0);
+nlcl_status nlcl_linear_forward(const float *x, const float *W, const float *b, float *y, int m,
+                                int nin, int nout) {
+    NLCL_ARG_CHECK(m >= 0 && nin > 0 && nout > 0,
+                   "sizes m %d, nin %d, nout %d (m >= 0, nin and nout >= 1)", m, nin, nout);
+    NLCL_ARG_NONNULL(m == 0 || (x && W && y));
 #pragma omp parallel for schedule(static) if ((long)m * nin * nout >= 65536)
     for (int i = 0; i < m; i++) {
         const float *xi = x + (size_t)i * nin;
@@ -80,11 +82,14 @@ void nlcl_linear_forward(const float *x, const float *W, const float *b, float *
             yi[o] = b ? t + b[o] : t;
         }
     }
+    return NLCL_OK;
 }
 
-void nlcl_linear_backward(const float *dy, const float *x, const float *W, float *dx, float *dW,
-                          float *db, int m, int nin, int nout) {
-    NLCL_ASSERT(m >= 0 && nin > 0 && nout > 0);
+nlcl_status nlcl_linear_backward(const float *dy, const float *x, const float *W, float *dx,
+                                 float *dW, float *db, int m, int nin, int nout) {
+    NLCL_ARG_CHECK(m >= 0 && nin > 0 && nout > 0,
+                   "sizes m %d, nin %d, nout %d (m >= 0, nin and nout >= 1)", m, nin, nout);
+    NLCL_ARG_NONNULL(m == 0 || (dy && (!dx || W) && (!dW || x)));
     const int par = (long)m * nin * nout >= 65536;
     if (dx) {
         /* dx[i][k] += sum_o dy[i][o] W[o][k], summed over o in order */
@@ -141,6 +146,7 @@ void nlcl_linear_backward(const float *dy, const float *x, const float *W, float
             for (int o = 0; o < on; o++) db[o0 + o] += (float)t[o];
         }
     }
+    return NLCL_OK;
 }
 
 /* ------------------------------------------------------- L2 normalise */
@@ -174,8 +180,9 @@ static double dotd(const float *x, const float *y, int d) {
     return s;
 }
 
-void nlcl_l2norm_rows_forward(const float *x, float *y, float *norm, int m, int d) {
-    NLCL_ASSERT(m >= 0 && d > 0);
+nlcl_status nlcl_l2norm_rows_forward(const float *x, float *y, float *norm, int m, int d) {
+    NLCL_ARG_CHECK(m >= 0 && d > 0, "sizes m %d, d %d (m >= 0, d >= 1)", m, d);
+    NLCL_ARG_NONNULL(m == 0 || (x && y));
 #pragma omp parallel for schedule(static) if ((long)m * d >= 32768)
     for (int i = 0; i < m; i++) {
         const float *xi = x + (size_t)i * d;
@@ -186,16 +193,18 @@ void nlcl_l2norm_rows_forward(const float *x, float *y, float *norm, int m, int 
 #pragma omp simd
         for (int k = 0; k < d; k++) yi[k] = xi[k] / den;
     }
+    return NLCL_OK;
 }
 
 /* y = x / (r + e), r = ||x||:  dy/dx = I/(r+e) - x x^T / (r (r+e)^2), so
  *   dx = dy/(r+e) - x <dy, x> / (r (r+e)^2)
  * with the second term 0 at r = 0 (x = 0; its limit along any direction). */
-void nlcl_l2norm_rows_backward(const float *dy, const float *x, const float *y,
-                               const float *norm, float *dx, int m, int d) {
-    NLCL_ASSERT(m >= 0 && d > 0);
+nlcl_status nlcl_l2norm_rows_backward(const float *dy, const float *x, const float *y,
+                                      const float *norm, float *dx, int m, int d) {
+    NLCL_ARG_CHECK(m >= 0 && d > 0, "sizes m %d, d %d (m >= 0, d >= 1)", m, d);
     (void)y;
-    if (!dx) return;
+    if (!dx) return NLCL_OK;
+    NLCL_ARG_NONNULL(m == 0 || (dy && x && norm));
 #pragma omp parallel for schedule(static) if ((long)m * d >= 32768)
     for (int i = 0; i < m; i++) {
         const float *xi = x + (size_t)i * d, *gi = dy + (size_t)i * d;
@@ -207,9 +216,27 @@ void nlcl_l2norm_rows_backward(const float *dy, const float *x, const float *y,
 #pragma omp simd
         for (int k = 0; k < d; k++) dxi[k] += a * gi[k] - b * xi[k];
     }
+    return NLCL_OK;
 }
 
 /* ------------------------------------------------------ gather/scatter */
+
+/* The arguments of a gather or scatter: the tensor, the image, k ids in
+ * [0, h*w). */
+static nlcl_status check_rows(const char *fn, int n, int c, int h, int w, nlcl_layout layout,
+                              int img, const int32_t *ids, int k) {
+    NLCL_TRY(nlcl_check_nchw(fn, n, c, h, w, layout));
+    if (img < 0 || img >= n)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: image %d not in [0, %d)", fn, img, n);
+    if (k < 0) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: k %d is negative", fn, k);
+    if (k > 0 && !ids) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NULL argument", fn);
+    const int64_t hw = (int64_t)h * w;
+    for (int i = 0; i < k; i++)
+        if (ids[i] < 0 || ids[i] >= hw)
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: id %d (row %d) not in [0, %lld)", fn,
+                                  (int)ids[i], i, (long long)hw);
+    return NLCL_OK;
+}
 
 static size_t elem_index(int n, int c, int h, int w, int L, int img, int ch, int32_t id) {
     (void)n;
@@ -218,30 +245,31 @@ static size_t elem_index(int n, int c, int h, int w, int L, int img, int ch, int
     return (((size_t)img * G + (size_t)(ch / L)) * hw + (size_t)id) * L + (size_t)(ch % L);
 }
 
-void nlcl_gather_rows(const float *x, int n, int c, int h, int w, nlcl_layout layout, int img,
-                      const int32_t *ids, int k, float *rows) {
-    NLCL_ASSERT(n > 0 && c > 0 && h > 0 && w > 0 && img >= 0 && img < n && k >= 0);
+nlcl_status nlcl_gather_rows(const float *x, int n, int c, int h, int w, nlcl_layout layout,
+                             int img, const int32_t *ids, int k, float *rows) {
+    NLCL_TRY(check_rows(__func__, n, c, h, w, layout, img, ids, k));
+    NLCL_ARG_NONNULL(k == 0 || (x && rows));
     const int L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
-    const int64_t hw = (int64_t)h * w;
-    for (int i = 0; i < k; i++) NLCL_ASSERT(ids[i] >= 0 && ids[i] < hw);
 #pragma omp parallel for schedule(static) if ((long)k * c >= 32768)
     for (int i = 0; i < k; i++) {
         float *ri = rows + (size_t)i * c;
         for (int ch = 0; ch < c; ch++) ri[ch] = x[elem_index(n, c, h, w, L, img, ch, ids[i])];
     }
+    return NLCL_OK;
 }
 
-void nlcl_scatter_rows_add(const float *drows, int n, int c, int h, int w, nlcl_layout layout,
-                           int img, const int32_t *ids, int k, float *dx) {
-    NLCL_ASSERT(n > 0 && c > 0 && h > 0 && w > 0 && img >= 0 && img < n && k >= 0);
-    if (!dx) return;
+nlcl_status nlcl_scatter_rows_add(const float *drows, int n, int c, int h, int w,
+                                  nlcl_layout layout, int img, const int32_t *ids, int k,
+                                  float *dx) {
+    NLCL_TRY(check_rows(__func__, n, c, h, w, layout, img, ids, k));
+    if (!dx) return NLCL_OK;
+    NLCL_ARG_NONNULL(k == 0 || drows);
     const int L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
-    const int64_t hw = (int64_t)h * w;
-    for (int i = 0; i < k; i++) NLCL_ASSERT(ids[i] >= 0 && ids[i] < hw);
     /* threads own channels; each walks the rows in order, so duplicate ids
      * accumulate in a fixed order without races */
 #pragma omp parallel for schedule(static) if ((long)k * c >= 32768)
     for (int ch = 0; ch < c; ch++)
         for (int i = 0; i < k; i++)
             dx[elem_index(n, c, h, w, L, img, ch, ids[i])] += drows[(size_t)i * c + ch];
+    return NLCL_OK;
 }

@@ -12,8 +12,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "../core/internal.h"
 #include "nlcl/ops.h"
+#include "ops_check.h"
 
 #define MAX_CHUNKS 64
 #define MIN_CHUNK 32768
@@ -110,15 +110,18 @@ static double sqc_chunk(const void *vctx, size_t i0, size_t i1) {
 
 /* ------------------------------------------------------------------ MSE */
 
-double nlcl_mse_forward(const float *a, const float *b, size_t count) {
-    NLCL_ASSERT(count > 0);
+nlcl_status nlcl_mse_forward(const float *a, const float *b, size_t count, double *loss) {
+    NLCL_ARG_CHECK(count > 0, "count is 0 (a mean over no values)");
+    NLCL_ARG_NONNULL(a && b && loss);
     pair_ctx c = {a, b, 0.0f};
-    return chunked_sum(count, MIN_CHUNK, sq_chunk, &c) / (double)count;
+    *loss = chunked_sum(count, MIN_CHUNK, sq_chunk, &c) / (double)count;
+    return NLCL_OK;
 }
 
-void nlcl_mse_backward(const float *a, const float *b, size_t count, float g, float *da,
-                       float *db) {
-    NLCL_ASSERT(count > 0);
+nlcl_status nlcl_mse_backward(const float *a, const float *b, size_t count, float g, float *da,
+                              float *db) {
+    NLCL_ARG_CHECK(count > 0, "count is 0 (a mean over no values)");
+    NLCL_ARG_NONNULL(a && b);
     const float k = (float)(2.0 * (double)g / (double)count);
     if (da && db) {
 #pragma omp parallel for simd schedule(static) if (count >= PAR_MIN)
@@ -134,21 +137,25 @@ void nlcl_mse_backward(const float *a, const float *b, size_t count, float g, fl
 #pragma omp parallel for simd schedule(static) if (count >= PAR_MIN)
         for (size_t i = 0; i < count; i++) db[i] -= k * (a[i] - b[i]);
     }
+    return NLCL_OK;
 }
 
 /* ------------------------------------------------------------------- L1 */
 
-double nlcl_l1_forward(const float *a, const float *b, size_t count) {
-    NLCL_ASSERT(count > 0);
+nlcl_status nlcl_l1_forward(const float *a, const float *b, size_t count, double *loss) {
+    NLCL_ARG_CHECK(count > 0, "count is 0 (a mean over no values)");
+    NLCL_ARG_NONNULL(a && loss);
     pair_ctx c = {a, b, 0.0f};
-    return chunked_sum(count, MIN_CHUNK, abs_chunk, &c) / (double)count;
+    *loss = chunked_sum(count, MIN_CHUNK, abs_chunk, &c) / (double)count;
+    return NLCL_OK;
 }
 
 static inline float sgnf(float d) { return d > 0.0f ? 1.0f : (d < 0.0f ? -1.0f : 0.0f); }
 
-void nlcl_l1_backward(const float *a, const float *b, size_t count, float g, float *da,
-                      float *db) {
-    NLCL_ASSERT(count > 0);
+nlcl_status nlcl_l1_backward(const float *a, const float *b, size_t count, float g, float *da,
+                             float *db) {
+    NLCL_ARG_CHECK(count > 0, "count is 0 (a mean over no values)");
+    NLCL_ARG_NONNULL(a);
     const float k = (float)((double)g / (double)count);
     if (!b) db = NULL;
 #pragma omp parallel for schedule(static) if (count >= PAR_MIN)
@@ -157,22 +164,27 @@ void nlcl_l1_backward(const float *a, const float *b, size_t count, float g, flo
         if (da) da[i] += t;
         if (db) db[i] -= t;
     }
+    return NLCL_OK;
 }
 
 /* ------------------------------------------------------- MSE to constant */
 
-double nlcl_mse_const_forward(const float *a, float t, size_t count) {
-    NLCL_ASSERT(count > 0);
+nlcl_status nlcl_mse_const_forward(const float *a, float t, size_t count, double *loss) {
+    NLCL_ARG_CHECK(count > 0, "count is 0 (a mean over no values)");
+    NLCL_ARG_NONNULL(a && loss);
     pair_ctx c = {a, NULL, t};
-    return chunked_sum(count, MIN_CHUNK, sqc_chunk, &c) / (double)count;
+    *loss = chunked_sum(count, MIN_CHUNK, sqc_chunk, &c) / (double)count;
+    return NLCL_OK;
 }
 
-void nlcl_mse_const_backward(const float *a, float t, size_t count, float g, float *da) {
-    NLCL_ASSERT(count > 0);
-    if (!da) return;
+nlcl_status nlcl_mse_const_backward(const float *a, float t, size_t count, float g, float *da) {
+    NLCL_ARG_CHECK(count > 0, "count is 0 (a mean over no values)");
+    if (!da) return NLCL_OK;
+    NLCL_ARG_NONNULL(a);
     const float k = (float)(2.0 * (double)g / (double)count);
 #pragma omp parallel for simd schedule(static) if (count >= PAR_MIN)
     for (size_t i = 0; i < count; i++) da[i] += k * (a[i] - t);
+    return NLCL_OK;
 }
 
 /* ------------------------------------------------- log-sum-exp, softmax */
@@ -187,10 +199,12 @@ static double row_lse(const float *l, int d) {
     return (double)mx + log(s);
 }
 
-void nlcl_logsumexp_rows(const float *logits, int m, int d, double *out) {
-    NLCL_ASSERT(m >= 0 && d > 0);
+nlcl_status nlcl_logsumexp_rows(const float *logits, int m, int d, double *out) {
+    NLCL_ARG_CHECK(m >= 0 && d > 0, "sizes m %d, d %d (m >= 0, d >= 1)", m, d);
+    NLCL_ARG_NONNULL(m == 0 || (logits && out));
 #pragma omp parallel for schedule(static) if ((long)m * d >= 8192)
     for (int i = 0; i < m; i++) out[i] = row_lse(logits + (size_t)i * d, d);
+    return NLCL_OK;
 }
 
 typedef struct ce_ctx {
@@ -209,20 +223,34 @@ static double ce_chunk(const void *vctx, size_t r0, size_t r1) {
     return s;
 }
 
-double nlcl_cross_entropy_forward(const float *logits, const int32_t *target, int m, int d) {
-    NLCL_ASSERT(m > 0 && d > 0);
-    for (int i = 0; i < m; i++) NLCL_ASSERT(target[i] >= 0 && target[i] < d);
+/* The arguments of a cross-entropy: m rows of d logits, m targets in [0, d). */
+static nlcl_status check_ce(const char *fn, const float *logits, const int32_t *target, int m,
+                            int d) {
+    if (m < 1 || d < 1)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: sizes m %d, d %d (both >= 1)", fn, m, d);
+    if (!logits || !target) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NULL argument", fn);
+    for (int i = 0; i < m; i++)
+        if (target[i] < 0 || target[i] >= d)
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: target %d of row %d not in [0, %d)",
+                                  fn, (int)target[i], i, d);
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_cross_entropy_forward(const float *logits, const int32_t *target, int m, int d,
+                                       double *loss) {
+    NLCL_TRY(check_ce(__func__, logits, target, m, d));
+    NLCL_ARG_NONNULL(loss);
     ce_ctx c = {logits, target, d};
     /* chunks of at least ~8k logits */
     size_t min_rows = (size_t)(8192 / d) + 1;
-    return chunked_sum((size_t)m, min_rows, ce_chunk, &c) / (double)m;
+    *loss = chunked_sum((size_t)m, min_rows, ce_chunk, &c) / (double)m;
+    return NLCL_OK;
 }
 
-void nlcl_cross_entropy_backward(const float *logits, const int32_t *target, int m, int d,
-                                 float g, float *dlogits) {
-    NLCL_ASSERT(m > 0 && d > 0);
-    if (!dlogits) return;
-    for (int i = 0; i < m; i++) NLCL_ASSERT(target[i] >= 0 && target[i] < d);
+nlcl_status nlcl_cross_entropy_backward(const float *logits, const int32_t *target, int m, int d,
+                                        float g, float *dlogits) {
+    NLCL_TRY(check_ce(__func__, logits, target, m, d));
+    if (!dlogits) return NLCL_OK;
     const double k = (double)g / (double)m;
 #pragma omp parallel for schedule(static) if ((long)m * d >= 8192)
     for (int i = 0; i < m; i++) {
@@ -234,8 +262,8 @@ void nlcl_cross_entropy_backward(const float *logits, const int32_t *target, int
             dl[j] += (float)(k * p);
         }
     }
+    return NLCL_OK;
 }
-
 
 /* ------------------------------------------------------------ eroded L1 */
 
@@ -259,10 +287,22 @@ static size_t window_argmin(const float *a, const float *b, int h, int w, int s,
     return best;
 }
 
-double nlcl_eroded_l1_forward(const float *a, const float *b, int planes, int h, int w, int s) {
-    NLCL_ASSERT(planes > 0 && h > 0 && w > 0 && s > 0);
+/* The arguments of an eroded L1: planes in [1, NLCL_MAX_PLANES_SUM], h, w, s >= 1. */
+static nlcl_status check_eroded(const char *fn, const float *a, const float *b, int planes, int h,
+                                int w, int s) {
+    if (planes < 1 || planes > NLCL_MAX_PLANES_SUM || h < 1 || w < 1 || s < 1)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "%s: planes %d (1 to %d), h %d, w %d, window %d (all >= 1)", fn,
+                              planes, NLCL_MAX_PLANES_SUM, h, w, s);
+    if (!a || !b) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NULL argument", fn);
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_eroded_l1_forward(const float *a, const float *b, int planes, int h, int w, int s,
+                                   double *loss) {
+    NLCL_TRY(check_eroded(__func__, a, b, planes, h, w, s));
+    NLCL_ARG_NONNULL(loss);
     double part[NLCL_MAX_PLANES_SUM] = {0};
-    NLCL_ASSERT(planes <= NLCL_MAX_PLANES_SUM);
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < planes; p++) {
         const float *ap = a + (size_t)p * h * w, *bp = b + (size_t)p * h * w;
@@ -277,12 +317,14 @@ double nlcl_eroded_l1_forward(const float *a, const float *b, int planes, int h,
     }
     double total = 0.0; /* plane order: the same value for any thread count */
     for (int p = 0; p < planes; p++) total += part[p];
-    return total / ((double)planes * h * w);
+    *loss = total / ((double)planes * h * w);
+    return NLCL_OK;
 }
 
-void nlcl_eroded_l1_backward(const float *a, const float *b, int planes, int h, int w, int s,
-                             float g, float *da) {
-    NLCL_ASSERT(planes > 0 && h > 0 && w > 0 && s > 0);
+nlcl_status nlcl_eroded_l1_backward(const float *a, const float *b, int planes, int h, int w, int s,
+                                    float g, float *da) {
+    NLCL_TRY(check_eroded(__func__, a, b, planes, h, w, s));
+    if (!da) return NLCL_OK;
     const float k = (float)((double)g / ((double)planes * h * w));
 #pragma omp parallel for schedule(static)
     for (int p = 0; p < planes; p++) {
@@ -295,4 +337,5 @@ void nlcl_eroded_l1_backward(const float *a, const float *b, int planes, int h, 
                 dp[q] += k * sgnf(ap[q] - bp[q]);
             }
     }
+    return NLCL_OK;
 }

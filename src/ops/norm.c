@@ -43,6 +43,7 @@
 #include "nlcl/ops.h"
 #include "conv_bf16.h"
 #include "norm_internal.h"
+#include "ops_check.h"
 
 #define VL 32                  /* virtual lanes */
 #define MAX_LANES 64           /* largest supported block */
@@ -456,11 +457,14 @@ static void in_forward(const float *x, const float *res, float *y, uint16_t *y16
     }
 }
 
-void nlcl_instance_norm_forward(const float *x, const float *res, float *y, float *mean,
-                                float *rstd, int n, int c, int h, int w, nlcl_layout layout,
-                                float eps, int relu) {
-    NLCL_ASSERT(y);
+nlcl_status nlcl_instance_norm_forward(const float *x, const float *res, float *y, float *mean,
+                                       float *rstd, int n, int c, int h, int w, nlcl_layout layout,
+                                       float eps, int relu) {
+    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
+    NLCL_ARG_NONNULL(x && y);
+    NLCL_ARG_CHECK(eps >= 0.0f, "eps %g is not >= 0", (double)eps);
     in_forward(x, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu);
+    return NLCL_OK;
 }
 
 void nlcl_instance_norm_forward_bf16(const float *x, const float *res, float *y, uint16_t *y16,
@@ -472,11 +476,12 @@ void nlcl_instance_norm_forward_bf16(const float *x, const float *res, float *y,
 
 /* ------------------------------------------------------------ backward */
 
-void nlcl_instance_norm_backward(const float *dy, const float *x, const float *mean,
-                                 const float *rstd, float *dx, int n, int c, int h, int w,
-                                 nlcl_layout layout, int relu) {
-    NLCL_ASSERT(dy && x && mean && rstd);
-    if (!dx) return;
+nlcl_status nlcl_instance_norm_backward(const float *dy, const float *x, const float *mean,
+                                        const float *rstd, float *dx, int n, int c, int h, int w,
+                                        nlcl_layout layout, int relu) {
+    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
+    if (!dx) return NLCL_OK;
+    NLCL_ARG_NONNULL(dy && x && mean && rstd);
     const geom g = make_geom(n, c, h, w, layout);
     const int L = g.L;
     const size_t plane_fl = g.pix * (size_t)L;
@@ -528,4 +533,5 @@ void nlcl_instance_norm_backward(const float *dy, const float *x, const float *m
                       gg + pl * L, ggx + pl * L, relu);
         }
     }
+    return NLCL_OK;
 }

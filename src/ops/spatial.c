@@ -10,8 +10,8 @@
  */
 #include <string.h>
 
-#include "../core/internal.h"
 #include "nlcl/ops.h"
+#include "ops_check.h"
 
 #define MAX_L 64 /* largest block the stack scratch of the blur backward holds */
 
@@ -43,9 +43,12 @@ static inline int refl(int i, int n) { return i < 0 ? -i : (i >= n ? 2 * (n - 1)
 
 /* ----------------------------------------------------------- reflect pad */
 
-void nlcl_reflect_pad_forward(const float *x, float *y, int n, int c, int h, int w, int p,
-                              nlcl_layout layout) {
-    NLCL_ASSERT(n > 0 && c > 0 && h > 0 && w > 0 && p >= 0 && p < h && p < w);
+nlcl_status nlcl_reflect_pad_forward(const float *x, float *y, int n, int c, int h, int w, int p,
+                                     nlcl_layout layout) {
+    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
+    NLCL_ARG_CHECK(p >= 0 && p < h && p < w, "padding %d is not in [0, min(h, w)) for %dx%d", p, w,
+                   h);
+    NLCL_ARG_NONNULL(x && y);
     const int ho = h + 2 * p, wo = w + 2 * p;
     const sgeom g = geom_of(n, c, h, w, ho, wo, layout);
     const int L = g.L;
@@ -64,6 +67,7 @@ void nlcl_reflect_pad_forward(const float *x, float *y, int n, int c, int h, int
                    sizeof(float) * L);
         }
     }
+    return NLCL_OK;
 }
 
 /* Adds one padded dy row's contributions to the dx row it mirrors onto. */
@@ -79,10 +83,13 @@ static void pad_row_back(const float *dyr, float *dxr, int w, int p, int L) {
         }
 }
 
-void nlcl_reflect_pad_backward(const float *dy, float *dx, int n, int c, int h, int w, int p,
-                               nlcl_layout layout) {
-    NLCL_ASSERT(n > 0 && c > 0 && h > 0 && w > 0 && p >= 0 && p < h && p < w);
-    if (!dx) return;
+nlcl_status nlcl_reflect_pad_backward(const float *dy, float *dx, int n, int c, int h, int w, int p,
+                                      nlcl_layout layout) {
+    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
+    NLCL_ARG_CHECK(p >= 0 && p < h && p < w, "padding %d is not in [0, min(h, w)) for %dx%d", p, w,
+                   h);
+    if (!dx) return NLCL_OK;
+    NLCL_ARG_NONNULL(dy);
     const int ho = h + 2 * p, wo = w + 2 * p;
     const sgeom g = geom_of(n, c, h, w, ho, wo, layout);
     const int L = g.L;
@@ -99,6 +106,7 @@ void nlcl_reflect_pad_backward(const float *dy, float *dx, int n, int c, int h, 
         if (iy >= h - 1 - p && iy <= h - 2)
             pad_row_back(dyp + (size_t)(p + 2 * (h - 1) - iy) * wo * L, dxr, w, p, L);
     }
+    return NLCL_OK;
 }
 
 /* ------------------------------------------------------ blur downsample */
@@ -131,9 +139,11 @@ static int blur_taps(int i, int n, int *o, float *wt) {
     return k;
 }
 
-void nlcl_blur_downsample_forward(const float *x, float *y, int n, int c, int h, int w,
-                                  nlcl_layout layout) {
-    NLCL_ASSERT(n > 0 && c > 0 && h >= 2 && w >= 2);
+nlcl_status nlcl_blur_downsample_forward(const float *x, float *y, int n, int c, int h, int w,
+                                         nlcl_layout layout) {
+    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
+    NLCL_ARG_CHECK(h >= 2 && w >= 2, "%dx%d input is smaller than 2x2", w, h);
+    NLCL_ARG_NONNULL(x && y);
     const int ho = blur_out(h), wo = blur_out(w);
     const sgeom g = geom_of(n, c, h, w, ho, wo, layout);
     const int L = g.L;
@@ -158,12 +168,15 @@ void nlcl_blur_downsample_forward(const float *x, float *y, int n, int c, int h,
             }
         }
     }
+    return NLCL_OK;
 }
 
-void nlcl_blur_downsample_backward(const float *dy, float *dx, int n, int c, int h, int w,
-                                   nlcl_layout layout) {
-    NLCL_ASSERT(n > 0 && c > 0 && h >= 2 && w >= 2);
-    if (!dx) return;
+nlcl_status nlcl_blur_downsample_backward(const float *dy, float *dx, int n, int c, int h, int w,
+                                          nlcl_layout layout) {
+    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
+    NLCL_ARG_CHECK(h >= 2 && w >= 2, "%dx%d input is smaller than 2x2", w, h);
+    if (!dx) return NLCL_OK;
+    NLCL_ARG_NONNULL(dy);
     const int ho = blur_out(h), wo = blur_out(w);
     const sgeom g = geom_of(n, c, h, w, ho, wo, layout);
     const int L = g.L;
@@ -223,4 +236,5 @@ void nlcl_blur_downsample_backward(const float *dy, float *dx, int n, int c, int
             }
         }
     }
+    return NLCL_OK;
 }

@@ -17,7 +17,7 @@ static nlcl_status put_block(nlcl_params *p, const float *block, const char *pre
     if (!refresh) return nlcl_params_block_to_dict(p, block, prefix, d);
     for (int i = 0; i < p->count; i++, (*at)++) {
         nlcl_named_tensor *x = &d->tensors[*at];
-        NLCL_ASSERT(*at < d->count && x->numel == p->p[i].numel);
+        NLCL_CHECK(*at < d->count && x->numel == p->p[i].numel);
         memcpy(x->data, block + p->p[i].offset, x->numel * sizeof(float));
     }
     return NLCL_OK;

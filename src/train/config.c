@@ -120,17 +120,19 @@ const char *nlcl_loss_name(nlcl_loss_term k) {
 }
 
 double nlcl_loss_get(const nlcl_losses *L, nlcl_loss_term k) {
-    NLCL_ASSERT((unsigned)k < NLCL_LOSS_COUNT);
+    if (!L || (unsigned)k >= NLCL_LOSS_COUNT) return NAN;
     return *(const double *)((const char *)L + terms[k].value);
 }
 
-void nlcl_loss_set(nlcl_losses *L, nlcl_loss_term k, double v) {
-    NLCL_ASSERT((unsigned)k < NLCL_LOSS_COUNT);
+nlcl_status nlcl_loss_set(nlcl_losses *L, nlcl_loss_term k, double v) {
+    NLCL_ARG_CHECK(L, "NULL argument");
+    NLCL_ARG_CHECK((unsigned)k < NLCL_LOSS_COUNT, "unknown loss term %d", (int)k);
     *(double *)((char *)L + terms[k].value) = v;
+    return NLCL_OK;
 }
 
 double nlcl_loss_weight(const nlcl_train_config *c, nlcl_loss_term k) {
-    NLCL_ASSERT((unsigned)k < NLCL_LOSS_COUNT);
+    if (!c || (unsigned)k >= NLCL_LOSS_COUNT) return NAN;
     if (terms[k].weight == SIZE_MAX) return 1;
     return *(const double *)((const char *)c + terms[k].weight);
 }

@@ -64,7 +64,10 @@ nlcl_status nlcl_patchnce(const float *q, const float *k, int S, int D, float ta
 /* SupCon, the layer contrast of paper Eq. (5) (src/train/losses.h). */
 nlcl_status nlcl_supcon(const float *z, int M, int nb, int D, float tau, float g, float *dz,
                         float *work, double *loss) {
-    NLCL_ASSERT(nb >= 2 && M - nb >= 2);
+    if (nb < 2 || M - nb < 2)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "layer contrast: %d and %d patches; each layer needs at least 2", nb,
+                              M - nb);
     double *lrow;
     NLCL_TRY(scores(z, z, M, D, work, &lrow, "layer contrast")); /* work = Z Z^T (M, M) */
     const double inv_tau = 1.0 / (double)tau;

@@ -20,7 +20,8 @@ nlcl_status nlcl_patchnce(const float *q, const float *k, int S, int D, float ta
  *   s_ij = z_i.z_j / tau ; logden_i = log sum_{j != i} exp(s_ij)
  *   l_i  = -(1/|P(i)|) sum_{j in P(i)} (s_ij - logden_i), P(i) = same layer, j != i
  * *loss = mean_i l_i; requires 2 <= nb <= M - 2. If dz != NULL:
- * dz += g * d(mean_i l_i)/dz. work: M*M floats of scratch. Errors: NOMEM. */
+ * dz += g * d(mean_i l_i)/dz. work: M*M floats of scratch. Errors:
+ * INVALID_ARG (nb outside [2, M - 2]), NOMEM. */
 nlcl_status nlcl_supcon(const float *z, int M, int nb, int D, float tau, float g, float *dz,
                         float *work, double *loss);
 

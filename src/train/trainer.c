@@ -323,8 +323,9 @@ nlcl_status nlcl_trainer_d_grads(nlcl_trainer *t, double *loss_d) {
     NLCL_TRY(nlcl_disc_forward(&t->d, &t->r_d2, t->dcat));
     size_t half = (size_t)t->n * t->r_d2.geo.out_h * t->r_d2.geo.out_w;
     const float *out = t->r_d2.out;
-    double lf = nlcl_mse_const_forward(out, 0.0f, half);
-    double lr = nlcl_mse_const_forward(out + half, 1.0f, half);
+    double lf, lr;
+    NLCL_TRY(nlcl_mse_const_forward(out, 0.0f, half, &lf));
+    NLCL_TRY(nlcl_mse_const_forward(out + half, 1.0f, half, &lr));
     *loss_d = 0.5 * (lf + lr);
     memset(t->d_dout, 0, 2 * half * sizeof(float));
     nlcl_mse_const_backward(out, 0.0f, half, 0.5f, t->d_dout);
@@ -444,7 +445,7 @@ static nlcl_status disc_terms(nlcl_trainer *t, nlcl_losses *L) {
     NLCL_TRY(nlcl_disc_forward(&t->d, &t->r_dB, predB));
     if (c->w_gan > 0) {
         size_t cnt = (size_t)t->n * t->r_dB.geo.out_h * t->r_dB.geo.out_w;
-        L->gan = nlcl_mse_const_forward(t->r_dB.out, 1.0f, cnt);
+        NLCL_TRY(nlcl_mse_const_forward(t->r_dB.out, 1.0f, cnt, &L->gan));
         memset(t->d_dout, 0, cnt * sizeof(float));
         nlcl_mse_const_backward(t->r_dB.out, 1.0f, cnt, (float)c->w_gan, t->d_dout);
         d_out = t->d_dout;
@@ -488,7 +489,7 @@ static nlcl_status loc_terms(nlcl_trainer *t, nlcl_losses *L) {
  * O = B + R, paper Eq. (1) and Eq. (2); the sparsity P_r(R) = |R|_1 (mean) of
  * Eq. (2) (or |O - B| as the released code); nlcl's eroded L1 and
  * synthetic-pair L1. Gradients into d_predB, d_predR, d_syn. */
-static void pixel_terms(nlcl_trainer *t, nlcl_losses *L) {
+static nlcl_status pixel_terms(nlcl_trainer *t, nlcl_losses *L) {
     const nlcl_train_config *c = &t->cfg;
     const int n = t->n;
     const size_t img = (size_t)n * 3 * t->H * t->W;
@@ -498,28 +499,29 @@ static void pixel_terms(nlcl_trainer *t, nlcl_losses *L) {
         float *r = t->dcat;
         nlcl_add(predB, predR, r, img);
         nlcl_sub(r, t->O, r, img);
-        L->cons = nlcl_mse_const_forward(r, 0.0f, img);
+        NLCL_TRY(nlcl_mse_const_forward(r, 0.0f, img, &L->cons));
         float gsc = (float)(2.0 * c->w_cons / (double)img);
         nlcl_axpy(gsc, r, t->d_predB, img);
         nlcl_axpy(gsc, r, t->d_predR, img);
     }
     if (c->w_sp > 0 && c->sparsity_code) {
-        L->sp = nlcl_l1_forward(predB, t->O, img);
+        NLCL_TRY(nlcl_l1_forward(predB, t->O, img, &L->sp));
         nlcl_l1_backward(predB, t->O, img, (float)c->w_sp, t->d_predB, NULL);
     } else if (c->w_sp > 0) {
-        L->sp = nlcl_l1_forward(predR, NULL, img);
+        NLCL_TRY(nlcl_l1_forward(predR, NULL, img, &L->sp));
         nlcl_l1_backward(predR, NULL, img, (float)c->w_sp, t->d_predR, NULL);
     }
     if (c->w_eroded > 0) {
-        L->eroded = nlcl_eroded_l1_forward(predB, t->O, n * 3, t->H, t->W, c->erosion);
+        NLCL_TRY(nlcl_eroded_l1_forward(predB, t->O, n * 3, t->H, t->W, c->erosion, &L->eroded));
         nlcl_eroded_l1_backward(predB, t->O, n * 3, t->H, t->W, c->erosion, (float)c->w_eroded,
                                 t->d_predB);
     }
     if (c->w_synth > 0) {
-        L->synth = nlcl_l1_forward(t->r_syn.out, t->B, img);
+        NLCL_TRY(nlcl_l1_forward(t->r_syn.out, t->B, img, &L->synth));
         memset(t->d_syn, 0, img * sizeof(float));
         nlcl_l1_backward(t->r_syn.out, t->B, img, (float)c->w_synth, t->d_syn, NULL);
     }
+    return NLCL_OK;
 }
 
 nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
@@ -533,7 +535,7 @@ nlcl_status nlcl_trainer_g_grads(nlcl_trainer *t, nlcl_losses *L) {
     if (t->use_gr) memset(t->d_predR, 0, img * sizeof(float));
     NLCL_TRY(disc_terms(t, L));
     if (t->use_loc) NLCL_TRY(loc_terms(t, L));
-    pixel_terms(t, L);
+    NLCL_TRY(pixel_terms(t, L));
     /* the overall objective, paper Eq. (4): L_decom (Eq. (2)) plus the
      * weighted contrasts, plus nlcl's own terms */
     L->G = 0;
@@ -622,7 +624,7 @@ static nlcl_status warmup_grads(nlcl_trainer *t, const float *B, const float *B_
     const size_t img = (size_t)t->n * 3 * t->H * t->W;
     NLCL_TRY(synth_forward(t, B_all));
     memset(t->gb.params.grad, 0, t->gb.params.total * sizeof(float));
-    L->synth = nlcl_l1_forward(t->r_syn.out, B, img);
+    NLCL_TRY(nlcl_l1_forward(t->r_syn.out, B, img, &L->synth));
     memset(t->d_syn, 0, img * sizeof(float));
     nlcl_l1_backward(t->r_syn.out, B, img, (float)t->cfg.w_synth, t->d_syn, NULL);
     NLCL_TRY(nlcl_gen_backward(&t->gb, &t->gpl, &t->r_syn, &t->gws, t->d_syn, NULL, 0, NULL, 1));

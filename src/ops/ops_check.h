@@ -1,0 +1,26 @@
+/* Argument checks shared by the public ops (include/nlcl/ops.h, conv.h):
+ * each returns NLCL_OK or NLCL_ERR_INVALID_ARG with the message
+ * "FUNCTION: problem" (src/core/internal.h, NLCL_ARG_CHECK). Not installed. */
+#ifndef NLCL_OPS_CHECK_H
+#define NLCL_OPS_CHECK_H
+
+#include "../core/internal.h"
+#include "nlcl/conv.h"
+
+/* An (n, c, h, w) activation tensor in `layout`: every size >= 1 and a known
+ * layout. */
+static inline nlcl_status nlcl_check_nchw(const char *fn, int n, int c, int h, int w,
+                                          nlcl_layout layout) {
+    if (n < 1 || c < 1 || h < 1 || w < 1)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "%s: tensor (n, c, h, w) = (%d, %d, %d, %d) has a size below 1", fn,
+                              n, c, h, w);
+    if (layout != NLCL_NCHW && layout != NLCL_BLOCKED)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: unknown layout %d", fn, (int)layout);
+    return NLCL_OK;
+}
+
+/* Every pointer of a call that has work to do is non-NULL. */
+#define NLCL_ARG_NONNULL(cond) NLCL_ARG_CHECK(cond, "NULL argument")
+
+#endif
