@@ -161,8 +161,9 @@ nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout 
         a_x = 16 + (int)nlcl_rng_below(rng, (uint32_t)(w - 31));
     }
     if (a_y < 16 || a_y > h - 16 || a_x < 16 || a_x > w - 16)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "anchor (%d, %d) is not 16 pixels inside a %dx%d map",
-                              a_x, a_y, w, h);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "anchor (%d, %d) is not 16 pixels inside a %dx%d map", a_x, a_y, w,
+                              h);
     if (ay) *ay = a_y;
     if (ax) *ax = a_x;
     int y1, x1;
