@@ -27,7 +27,8 @@ int nlcl_search_min_candidates(int h, int w);
  * anchor_x) is used: tests inject it). Writes k flattened ids (y*w + x) to
  * ids and, if dist != NULL and the mode searches, their distances; *ay, *ax
  * (may be NULL) receive the anchor. Errors: INVALID_ARG when k exceeds the
- * candidates (or h*w for random) or the map is smaller than 32x32. */
+ * candidates (or h*w for random), the map is smaller than 32x32, or an
+ * injected anchor is closer than 16 pixels to an edge. */
 nlcl_status nlcl_search(const float *x, int n, int c, int h, int w, nlcl_layout layout, int img,
                         nlcl_sampling mode, int k, nlcl_rng *rng, int anchor_y, int anchor_x,
                         int32_t *ids, float *dist, int *ay, int *ax);
