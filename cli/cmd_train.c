@@ -232,6 +232,7 @@ static int parse_options(train_args *a, int argc, char **argv) {
         {"erosion", 0, CLI_INT, &c->erosion, "PX", "window of the eroded L1 (7)", 1, 63, NULL},
         {"lambda-synth", 0, CLI_DOUBLE, &c->w_synth, "W", "weight of an L1 on synthetic pairs: the clean crops with nlcl's synthetic rain, derained back (semi-supervised, nlcl option; 0 = off)", 0, 1e6, NULL},
         {"synth-rain", 0, CLI_CHOICE, &c->synth_rain, NULL, "rain of the synthetic pairs (nlcl synth's presets; mix: each crop draws one; default mix)", 0, 0, "light|heavy|downpour|mix"},
+        {"synth-veil", 0, CLI_CHOICE, &c->synth_veil, NULL, "veil of the synthetic pairs: the streaks' preset's (preset, the default) or a preset drawn on its own (independent: dense streaks without veil, light ones with it)", 0, 0, "preset|independent"},
         {"warmup", 0, CLI_INT64, &c->warmup, "N", "first N iterations: G_B on the synthetic pairs alone (needs --lambda-synth; default 0)", 0, 1e12, NULL},
         {"ema", 0, CLI_DOUBLE, &c->ema, "M", "exported and validated G_B = moving average of its weights with decay M (e.g. 0.999; 0 = off, the default)", 0, 0.999999, NULL},
         {"no-idt", 0, CLI_FLAG_OFF, &c->idt, NULL, "drop the identity PatchNCE term on clean images", 0, 0, NULL},

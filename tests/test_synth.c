@@ -4,7 +4,7 @@
  * exactly T = exp(-beta) .. 1 and keeps one A per channel; streaks alone only
  * brighten, equally in R, G and B, run along their angle, and are softened
  * by defocus without moving; the presets order light < heavy < downpour;
- * the same seed gives the same rain. */
+ * the same seed gives the same rain; a preset's streaks take another's veil. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,8 +228,25 @@ static void determinism(void) {
     nlcl_image_free(&a), nlcl_image_free(&b), nlcl_image_free(&c), nlcl_image_free(&clean);
 }
 
+/* nlcl_rain_params_mixed: the streaks of one preset, the veil of another */
+static void mixed(void) {
+    nlcl_rain_params m, light, down;
+    nlcl_rain_params_preset(&light, NLCL_RAIN_LIGHT);
+    nlcl_rain_params_preset(&down, NLCL_RAIN_DOWNPOUR);
+    nlcl_rain_params_mixed(&m, NLCL_RAIN_DOWNPOUR, NLCL_RAIN_LIGHT);
+    CHECK(!memcmp(m.density, down.density, sizeof m.density) && !memcmp(m.width, down.width, sizeof m.width));
+    CHECK(!memcmp(m.beta, light.beta, sizeof m.beta) && !memcmp(m.airlight, light.airlight, sizeof m.airlight));
+    nlcl_rain_params_mixed(&m, NLCL_RAIN_LIGHT, NLCL_RAIN_DOWNPOUR);
+    CHECK(!memcmp(m.density, light.density, sizeof m.density) && !memcmp(m.beta, down.beta, sizeof m.beta));
+    nlcl_rain_params_mixed(&m, NLCL_RAIN_HEAVY, NLCL_RAIN_HEAVY);
+    nlcl_rain_params_preset(&down, NLCL_RAIN_HEAVY);
+    CHECK(!memcmp(&m, &down, sizeof m));
+    CHECK_OK(nlcl_rain_params_check(&m));
+}
+
 int main(void) {
     bounds();
+    mixed();
     identity();
     veil();
     streak_checks();

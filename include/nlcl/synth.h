@@ -82,6 +82,9 @@ extern const char *const nlcl_rain_preset_names[NLCL_RAIN_NPRESETS]; /* "light",
 
 /* The ranges of a preset (SYNTH.md, installed beside TRAINING.md, shows a picture of each). */
 void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset);
+/* The ranges of preset `streaks`, with the veil (beta, airlight) of preset
+ * `veil`: heavy streaks without veil, light ones in a dense veil. */
+void nlcl_rain_params_mixed(nlcl_rain_params *p, nlcl_rain_preset streaks, nlcl_rain_preset veil);
 
 /* Check every range against nlcl_rain_param_table. Errors: INVALID_ARG naming
  * the parameter (outside its interval, NaN or infinite, not whole where it

@@ -83,6 +83,10 @@ typedef struct nlcl_train_config {
                           (Wei et al., CVPR 2019); an nlcl option, not NLCL's; 0 = off */
     int synth_rain;    /* the rain of those pairs: a nlcl_rain_preset, or NLCL_RAIN_NPRESETS
                           (mix, the default): each crop draws light, heavy or downpour */
+    int synth_veil;    /* 0 (default): the veil (beta, airlight) of the streaks' preset;
+                          1: each crop's veil from a preset of its own, drawn uniformly
+                          (light, heavy or downpour) after the streaks' one, so that dense
+                          streaks also come without veil and light ones with it */
     int64_t warmup;    /* the first `warmup` iterations train G_B on the synthetic pairs alone
                           (needs w_synth > 0; D, G_R and the heads wait); 0 = none */
     double ema;        /* decay of an exponential moving average of G_B's weights, updated

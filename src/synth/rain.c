@@ -41,6 +41,14 @@ void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset) {
     *p = tab[preset >= 0 && preset < NLCL_RAIN_NPRESETS ? preset : 0];
 }
 
+void nlcl_rain_params_mixed(nlcl_rain_params *p, nlcl_rain_preset streaks, nlcl_rain_preset veil) {
+    nlcl_rain_params v;
+    nlcl_rain_params_preset(p, streaks);
+    nlcl_rain_params_preset(&v, veil);
+    memcpy(p->beta, v.beta, sizeof p->beta);
+    memcpy(p->airlight, v.airlight, sizeof p->airlight);
+}
+
 static const double *field(const nlcl_rain_params *p, int i) {
     return (const double *)((const char *)p + nlcl_rain_param_table[i].offset);
 }

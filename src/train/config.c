@@ -42,6 +42,7 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
     c->erosion = 7;
     c->w_synth = 0;
     c->synth_rain = NLCL_RAIN_NPRESETS;
+    c->synth_veil = 0;
     c->warmup = 0;
     c->ema = 0;
     c->idt = 1;
@@ -216,6 +217,7 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
     }
     if (c->erosion < 1 || c->erosion > 63) BAD("the erosion window must be in [1, 63] pixels");
     if (c->synth_rain < 0 || c->synth_rain > NLCL_RAIN_NPRESETS) BAD("unknown synthetic rain %d", c->synth_rain);
+    if (c->synth_veil != 0 && c->synth_veil != 1) BAD("synth_veil must be 0 (preset) or 1 (independent)");
     if (c->warmup < 0 || c->warmup > c->iters) BAD("the warm-up must be in [0, iters]");
     if (c->warmup > 0 && !(c->w_synth > 0)) BAD("a warm-up needs the synthetic pairs (--lambda-synth > 0)");
     if (!(c->ema >= 0 && c->ema < 1)) BAD("the EMA decay must be in [0, 1)");
@@ -292,6 +294,10 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
         size_t len = strlen(s);
         snprintf(s + len, 2048 - len, "w_synth %.12g\nsynth_rain %s\n", c->w_synth,
                  c->synth_rain < NLCL_RAIN_NPRESETS ? nlcl_rain_preset_names[c->synth_rain] : "mix");
+    }
+    if (c->synth_veil) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "synth_veil independent\n");
     }
     if (c->warmup > 0) {
         size_t len = strlen(s);

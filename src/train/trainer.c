@@ -276,11 +276,11 @@ static nlcl_status sample(nlcl_trainer *t, const float *x, int c, int h, int w, 
 
 /* The synthetic pairs (docs/TRAINING.md): each clean crop B gets rain from the
  * stream (seed, 3 * 2^32 + iteration) by the heavy-rain model O_s = T(B + S) +
- * (1 - T)A of nlcl_synth_rain (the decomposition of paper Eq. (1) with a veil),
- * of the configured preset or, for mix, of a preset drawn from that stream
- * first; then G_B runs on them. The stream goes image after image over the
- * whole batch B_all: on several ranks, the images before this rank's share
- * are made too, and dropped. */
+ * (1 - T)A of nlcl_synth_rain (paper Eq. (1) with a veil), of the configured
+ * preset or, for mix, of a preset drawn from that stream first (the veil's
+ * from another one, drawn next, with synth_veil); then G_B runs on them. The
+ * stream goes image after image over the whole batch B_all: on several ranks,
+ * the images before this rank's share are made too, and dropped. */
 static nlcl_status synth_forward(nlcl_trainer *t, const float *B_all) {
     nlcl_rng r;
     nlcl_rng_seed(&r, t->cfg.seed, ((uint64_t)3 << 32) + (uint64_t)t->iter);
@@ -288,8 +288,9 @@ static nlcl_status synth_forward(nlcl_trainer *t, const float *B_all) {
     for (int b = 0; b < t->b0 + t->n; b++) {
         int k = t->cfg.synth_rain;
         if (k >= NLCL_RAIN_NPRESETS) k = (int)nlcl_rng_below(&r, NLCL_RAIN_NPRESETS);
+        int v = t->cfg.synth_veil ? (int)nlcl_rng_below(&r, NLCL_RAIN_NPRESETS) : k;
         nlcl_rain_params rp;
-        nlcl_rain_params_preset(&rp, (nlcl_rain_preset)k);
+        nlcl_rain_params_mixed(&rp, (nlcl_rain_preset)k, (nlcl_rain_preset)v);
         nlcl_image clean = {t->W, t->H, (float *)B_all + b * one}, rainy = {0};
         NLCL_TRY(nlcl_synth_rain(&clean, &rp, &r, &rainy));
         if (b >= t->b0) memcpy(t->syn_O + (b - t->b0) * one, rainy.data, one * sizeof(float));

@@ -1,0 +1,29 @@
+#!/bin/bash
+# nlcl train --synth-veil: the synthetic pairs' veil from a preset of its own
+# (independent) or the streaks' (preset, the default): config.txt records it
+# only when used (older runs resume), a resume that changes it is refused
+# naming it, and it changes the pairs (the synth loss of the first step).
+set -u
+source "$(dirname "$0")/common.bash"
+
+"$NLCL" synth --scenes 3 --scene-size 48 -o "$T/d" >/dev/null 2>&1
+TINY=(--rainy "$T/d/rainy" --clean "$T/d/clean" --crop 32 --batch 2 --channels 4 --blocks 1 --ndf 4
+      --n-loc 16 --n-pos 4 --n-neg 8 --loc-taps 0,1 --threads 1 --save-every 2 --sample-every 0
+      --lambda-synth 1 --synth-rain mix --warmup 1 --iters 2 -q)
+synth1() { awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "synth") c = i } $1 == 1 { print $c }' "$1/losses.tsv"; }
+
+"$NLCL" train "${TINY[@]}" --out "$T/p" 2>"$T/err"; rc=$?
+check "the default (preset): status 0" status 0
+check "... config.txt does not list synth_veil" sh -c "! grep -q synth_veil '$T/p/config.txt'"
+"$NLCL" train "${TINY[@]}" --synth-veil independent --out "$T/i" 2>"$T/err"; rc=$?
+check "--synth-veil independent: status 0" status 0
+check "... config.txt says so" grep -qx "synth_veil independent" "$T/i/config.txt"
+a=$(synth1 "$T/p") b=$(synth1 "$T/i")
+check "... other pairs: the synth loss of step 1 differs ($a, $b)" test -n "$a" -a -n "$b" -a "$a" != "$b"
+"$NLCL" train "${TINY[@]}" --iters 3 --resume --out "$T/i" 2>"$T/err"; rc=$?
+check "a resume without it: status 1" status 1
+check "... names synth_veil" has "synth_veil"
+"$NLCL" train "${TINY[@]}" --synth-veil sideways --out "$T/x" 2>"$T/err"; rc=$?
+check "--synth-veil sideways: usage error (status 2)" status 2
+check "... lists the choices" has "preset|independent"
+exit $fail
