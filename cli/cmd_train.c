@@ -129,6 +129,7 @@ typedef struct train_args {
     const char *rainy[MAX_DIRS], *clean[MAX_DIRS];
     cli_list rainy_l, clean_l;
     const char *taps;    /* --loc-taps, parsed after the options */
+    const char *mix;     /* --synth-mix, likewise */
     const char *ablation;/* applied before the options (prepare_config) */
     int preset, threads;
 } train_args;
@@ -182,6 +183,23 @@ static int parse_taps(const char *taps, nlcl_train_config *c) {
     return CLI_CONTINUE;
 }
 
+/* --synth-mix L,H,D into c->synth_mix; CLI_CONTINUE or a usage error. */
+static int parse_mix(const char *mix, nlcl_train_config *c) {
+    int w[3], n = 0, sum = 0;
+    const char *p = mix;
+    for (; n < 3; n++) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 100 || (n < 2 && *end != ',') || (n == 2 && *end)) break;
+        w[n] = (int)v, sum += (int)v, p = end + 1;
+    }
+    if (n < 3 || sum == 0)
+        return cli_usage_error("train", "--synth-mix expects three whole weights 0..100 of light, "
+                                        "heavy and downpour, not all 0 (e.g. 2,1,1), got '%s'", mix);
+    memcpy(c->synth_mix, w, sizeof w);
+    return CLI_CONTINUE;
+}
+
 _Static_assert(sizeof(nlcl_sampling) == sizeof(int), "CLI_CHOICE writes an int");
 _Static_assert(sizeof(nlcl_layer_head) == sizeof(int), "CLI_CHOICE writes an int");
 
@@ -232,6 +250,7 @@ static int parse_options(train_args *a, int argc, char **argv) {
         {"erosion", 0, CLI_INT, &c->erosion, "PX", "window of the eroded L1 (7)", 1, 63, NULL},
         {"lambda-synth", 0, CLI_DOUBLE, &c->w_synth, "W", "weight of an L1 on synthetic pairs: the clean crops with nlcl's synthetic rain, derained back (semi-supervised, nlcl option; 0 = off)", 0, 1e6, NULL},
         {"synth-rain", 0, CLI_CHOICE, &c->synth_rain, NULL, "rain of the synthetic pairs (nlcl synth's presets; mix: each crop draws one; default mix)", 0, 0, "light|heavy|downpour|mix"},
+        {"synth-mix", 0, CLI_STRING, &a->mix, "L,H,D", "weights of light, heavy and downpour in mix (1,1,1)", 0, 0, NULL},
         {"synth-veil", 0, CLI_CHOICE, &c->synth_veil, NULL, "veil of the synthetic pairs: the streaks' preset's (preset, the default) or a preset drawn on its own (independent: dense streaks without veil, light ones with it)", 0, 0, "preset|independent"},
         {"warmup", 0, CLI_INT64, &c->warmup, "N", "first N iterations: G_B on the synthetic pairs alone (needs --lambda-synth; default 0)", 0, 1e12, NULL},
         {"ema", 0, CLI_DOUBLE, &c->ema, "M", "exported and validated G_B = moving average of its weights with decay M (e.g. 0.999; 0 = off, the default)", 0, 0.999999, NULL},
@@ -269,6 +288,7 @@ static int parse_args(train_args *a, int argc, char **argv) {
         return cli_usage_error("train", "--val-every needs --val-rainy and --val-clean");
     if (j->val_rainy_dir && j->val_every == 0) j->val_every = j->save_every;
     if (a->taps && (rc = parse_taps(a->taps, &j->cfg)) != CLI_CONTINUE) return rc;
+    if (a->mix && (rc = parse_mix(a->mix, &j->cfg)) != CLI_CONTINUE) return rc;
     if (j->cfg.bf16 && !nlcl_bf16_supported()) {
         fprintf(stderr, "nlcl train: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
                         "this one has none (use --precision fp32)\n");

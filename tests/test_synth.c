@@ -4,7 +4,8 @@
  * exactly T = exp(-beta) .. 1 and keeps one A per channel; streaks alone only
  * brighten, equally in R, G and B, run along their angle, and are softened
  * by defocus without moving; the presets order light < heavy < downpour;
- * the same seed gives the same rain; a preset's streaks take another's veil. */
+ * the same seed gives the same rain; a preset's streaks take another's veil;
+ * mix draws presets by their weights. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,8 +245,24 @@ static void mixed(void) {
     CHECK_OK(nlcl_rain_params_check(&m));
 }
 
+/* nlcl_rain_draw_preset: weights 1, 1, 1 draw as nlcl_rng_below(3); a zero
+ * weight is never drawn; the frequencies follow the weights */
+static void draw_preset(void) {
+    const int even[3] = {1, 1, 1}, skew[3] = {2, 0, 1}, one[3] = {0, 1, 0};
+    nlcl_rng a, b;
+    nlcl_rng_seed(&a, 5, 9), nlcl_rng_seed(&b, 5, 9);
+    int same = 1, count[3] = {0, 0, 0};
+    for (int i = 0; i < 300; i++) same &= nlcl_rain_draw_preset(even, &a) == (int)nlcl_rng_below(&b, 3);
+    CHECK(same);
+    for (int i = 0; i < 3000; i++) count[nlcl_rain_draw_preset(skew, &a)]++;
+    printf("draws of weights 2,0,1 in 3000: %d %d %d\n", count[0], count[1], count[2]);
+    CHECK(count[1] == 0 && count[0] > 1850 && count[0] < 2150 && count[2] > 850 && count[2] < 1150);
+    CHECK(nlcl_rain_draw_preset(one, &a) == 1);
+}
+
 int main(void) {
     bounds();
+    draw_preset();
     mixed();
     identity();
     veil();

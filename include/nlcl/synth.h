@@ -82,6 +82,10 @@ extern const char *const nlcl_rain_preset_names[NLCL_RAIN_NPRESETS]; /* "light",
 
 /* The ranges of a preset (SYNTH.md, installed beside TRAINING.md, shows a picture of each). */
 void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset);
+/* A preset drawn with probability weights[k] / sum (weights of light, heavy
+ * and downpour, whole numbers >= 0, not all 0): one nlcl_rng_below(sum) draw,
+ * so that weights 1, 1, 1 draw as nlcl_rng_below(3). */
+int nlcl_rain_draw_preset(const int weights[NLCL_RAIN_NPRESETS], nlcl_rng *r);
 /* The ranges of preset `streaks`, with the veil (beta, airlight) of preset
  * `veil`: heavy streaks without veil, light ones in a dense veil. */
 void nlcl_rain_params_mixed(nlcl_rain_params *p, nlcl_rain_preset streaks, nlcl_rain_preset veil);

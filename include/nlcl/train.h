@@ -83,6 +83,9 @@ typedef struct nlcl_train_config {
                           (Wei et al., CVPR 2019); an nlcl option, not NLCL's; 0 = off */
     int synth_rain;    /* the rain of those pairs: a nlcl_rain_preset, or NLCL_RAIN_NPRESETS
                           (mix, the default): each crop draws light, heavy or downpour */
+    int synth_mix[3];  /* mix's weights of light, heavy and downpour (whole numbers 0..100,
+                          not all 0): a crop draws preset k with probability
+                          synth_mix[k] / sum; default 1, 1, 1 */
     int synth_veil;    /* 0 (default): the veil (beta, airlight) of the streaks' preset;
                           1: each crop's veil from a preset of its own, drawn uniformly
                           (light, heavy or downpour) after the streaks' one, so that dense

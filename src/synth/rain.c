@@ -41,6 +41,17 @@ void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset) {
     *p = tab[preset >= 0 && preset < NLCL_RAIN_NPRESETS ? preset : 0];
 }
 
+int nlcl_rain_draw_preset(const int weights[NLCL_RAIN_NPRESETS], nlcl_rng *r) {
+    uint32_t sum = 0;
+    for (int k = 0; k < NLCL_RAIN_NPRESETS; k++) sum += (uint32_t)(weights[k] > 0 ? weights[k] : 0);
+    if (sum == 0) return 0;
+    uint32_t x = nlcl_rng_below(r, sum);
+    int k = 0;
+    while (k < NLCL_RAIN_NPRESETS - 1 && x >= (uint32_t)(weights[k] > 0 ? weights[k] : 0))
+        x -= (uint32_t)(weights[k] > 0 ? weights[k] : 0), k++;
+    return k;
+}
+
 void nlcl_rain_params_mixed(nlcl_rain_params *p, nlcl_rain_preset streaks, nlcl_rain_preset veil) {
     nlcl_rain_params v;
     nlcl_rain_params_preset(p, streaks);

@@ -43,6 +43,7 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
     c->w_synth = 0;
     c->synth_rain = NLCL_RAIN_NPRESETS;
     c->synth_veil = 0;
+    for (int k = 0; k < NLCL_RAIN_NPRESETS; k++) c->synth_mix[k] = 1;
     c->warmup = 0;
     c->ema = 0;
     c->idt = 1;
@@ -217,6 +218,12 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
     }
     if (c->erosion < 1 || c->erosion > 63) BAD("the erosion window must be in [1, 63] pixels");
     if (c->synth_rain < 0 || c->synth_rain > NLCL_RAIN_NPRESETS) BAD("unknown synthetic rain %d", c->synth_rain);
+    int mix_sum = 0;
+    for (int k = 0; k < NLCL_RAIN_NPRESETS; k++) {
+        if (c->synth_mix[k] < 0 || c->synth_mix[k] > 100) BAD("synth_mix weights must be 0..100");
+        mix_sum += c->synth_mix[k];
+    }
+    if (mix_sum == 0) BAD("synth_mix weights must not all be 0");
     if (c->synth_veil != 0 && c->synth_veil != 1) BAD("synth_veil must be 0 (preset) or 1 (independent)");
     if (c->warmup < 0 || c->warmup > c->iters) BAD("the warm-up must be in [0, iters]");
     if (c->warmup > 0 && !(c->w_synth > 0)) BAD("a warm-up needs the synthetic pairs (--lambda-synth > 0)");
@@ -294,6 +301,10 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
         size_t len = strlen(s);
         snprintf(s + len, 2048 - len, "w_synth %.12g\nsynth_rain %s\n", c->w_synth,
                  c->synth_rain < NLCL_RAIN_NPRESETS ? nlcl_rain_preset_names[c->synth_rain] : "mix");
+    }
+    if (c->synth_mix[0] != 1 || c->synth_mix[1] != 1 || c->synth_mix[2] != 1) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "synth_mix %d,%d,%d\n", c->synth_mix[0], c->synth_mix[1], c->synth_mix[2]);
     }
     if (c->synth_veil) {
         size_t len = strlen(s);

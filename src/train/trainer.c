@@ -287,7 +287,7 @@ static nlcl_status synth_forward(nlcl_trainer *t, const float *B_all) {
     size_t one = (size_t)3 * t->H * t->W;
     for (int b = 0; b < t->b0 + t->n; b++) {
         int k = t->cfg.synth_rain;
-        if (k >= NLCL_RAIN_NPRESETS) k = (int)nlcl_rng_below(&r, NLCL_RAIN_NPRESETS);
+        if (k >= NLCL_RAIN_NPRESETS) k = nlcl_rain_draw_preset(t->cfg.synth_mix, &r);
         int v = t->cfg.synth_veil ? (int)nlcl_rng_below(&r, NLCL_RAIN_NPRESETS) : k;
         nlcl_rain_params rp;
         nlcl_rain_params_mixed(&rp, (nlcl_rain_preset)k, (nlcl_rain_preset)v);

@@ -1,8 +1,9 @@
 #!/bin/bash
-# nlcl train --synth-veil: the synthetic pairs' veil from a preset of its own
-# (independent) or the streaks' (preset, the default): config.txt records it
-# only when used (older runs resume), a resume that changes it is refused
-# naming it, and it changes the pairs (the synth loss of the first step).
+# nlcl train --synth-mix L,H,D (the weights of the presets in mix) and
+# --synth-veil (the synthetic pairs' veil from a preset of its own, or the
+# streaks'): config.txt records each only when it is not the default (older
+# runs resume), a resume that changes one is refused naming it, each changes
+# the pairs (the synth loss of the first step), and bad values are usage errors.
 set -u
 source "$(dirname "$0")/common.bash"
 
@@ -26,4 +27,19 @@ check "... names synth_veil" has "synth_veil"
 "$NLCL" train "${TINY[@]}" --synth-veil sideways --out "$T/x" 2>"$T/err"; rc=$?
 check "--synth-veil sideways: usage error (status 2)" status 2
 check "... lists the choices" has "preset|independent"
+
+"$NLCL" train "${TINY[@]}" --synth-mix 1,1,1 --out "$T/m1" 2>"$T/err"; rc=$?
+check "--synth-mix 1,1,1 (the default): status 0, config.txt without synth_mix" \
+  sh -c "[ $rc = 0 ] && ! grep -q synth_mix '$T/m1/config.txt'"
+check "... the same pairs as without it" test "$(synth1 "$T/m1")" = "$a"
+"$NLCL" train "${TINY[@]}" --synth-mix 0,0,1 --out "$T/m2" 2>"$T/err"; rc=$?
+check "--synth-mix 0,0,1: status 0" status 0
+check "... config.txt says so" grep -qx "synth_mix 0,0,1" "$T/m2/config.txt"
+c=$(synth1 "$T/m2")
+check "... other pairs (downpour only: $c)" test -n "$c" -a "$c" != "$a"
+for bad in 0,0,0 1,2 1,2,3,4 1,-1,1 1,x,1 101,1,1; do
+  "$NLCL" train "${TINY[@]}" --synth-mix $bad --out "$T/bad" 2>"$T/err"; rc=$?
+  check "--synth-mix $bad: usage error (status 2), no run folder" sh -c "[ $rc = 2 ] && [ ! -e '$T/bad' ]"
+done
+check "... saying what it expects" has "three whole weights"
 exit $fail
