@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "nlcl/image.h"
 #include "nlcl/status.h"
 
 #define CLI_EXIT_OK 0
@@ -110,6 +111,17 @@ void cli_inputs_free(cli_inputs *in);
  * (WebP), ...": the n files un (from nlcl_list_images_ex), so that none is
  * left out unsaid; nothing when n is 0. */
 void cli_report_unreadable(const char *cmd, const char *dir, char **un, int n);
+/* nlcl_image_load, then a warning "nlcl CMD: warning: PATH: ..." for what the
+ * loader had to change (colours outside sRGB clipped: info->gamut_clipped).
+ * info may be NULL. Fails like nlcl_image_load (nothing printed). */
+nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img,
+                           nlcl_image_info *info);
+/* Save an image made from `input` (whose bits per sample, info.bit_depth, are
+ * bit_depth): PNG unless path ends in .jpg/.jpeg, 16 bits per sample for
+ * inputs of more than 8; a JPEG (8 bits only) of a deeper input is written
+ * with a warning naming the input. */
+nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,
+                           nlcl_quantize q, int quality, const char *input, int bit_depth);
 /* Seconds on the monotonic clock (for durations). */
 double cli_now_s(void);
 

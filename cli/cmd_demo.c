@@ -67,11 +67,12 @@ int cmd_demo(int argc, char **argv) {
     }
     nlcl_model *m = NULL, *m2 = NULL;
     nlcl_image clean = {0}, rainy = {0}, der = {0}, der2 = {0}, panel = {0};
+    nlcl_image_info info = {0}; /* of the input: a 16-bit one gives a 16-bit PNG */
     nlcl_status s = model ? nlcl_model_load(model, &m) : nlcl_model_load_default(&m);
     if (s == NLCL_OK && compare) s = nlcl_model_load(compare, &m2);
     if (s == NLCL_OK) {
         if (input) {
-            s = nlcl_image_load(input, &rainy, NULL);
+            s = cli_load_image("demo", input, &rainy, &info);
         } else {
             nlcl_rng r;
             nlcl_rng_seed(&r, seed, 3);
@@ -100,7 +101,7 @@ int cmd_demo(int argc, char **argv) {
                     panel.data[o + 2 * w] = m2 ? der2.data[i] : v > 1 ? 1 : v < -1 ? -1 : v;
                 }
     }
-    if (s == NLCL_OK) s = nlcl_image_save(out, &panel, NLCL_QUANT_ROUND);
+    if (s == NLCL_OK) s = cli_save_image("demo", out, &panel, NLCL_QUANT_ROUND, 95, input, info.bit_depth);
     if (s == NLCL_OK) {
         printf("model: %s (%d channels, %d blocks)\n", model ? model : "embedded default",
                nlcl_model_channels(m), nlcl_model_blocks(m));

@@ -197,18 +197,6 @@ static size_t parse_size(const char *t) {
     return (size_t)v;
 }
 
-/* PNG with the input's precision (16 bits per sample for inputs of more
- * than 8), or JPEG (8 bits: a deeper input is said, not cut silently). */
-static nlcl_status save_image(const char *path, const nlcl_image *img, nlcl_quantize q,
-                              int quality, const char *input, int bit_depth) {
-    if (!is_jpeg_name(path)) return nlcl_image_save_png(path, img, q, bit_depth > 8);
-    if (bit_depth > 8)
-        fprintf(stderr, "nlcl derain: warning: %s: %d-bit samples written as 8-bit JPEG %s (PNG "
-                        "output keeps 16 bits)\n",
-                input, bit_depth, path);
-    return nlcl_image_save_jpeg(path, img, q, quality);
-}
-
 /* The options of a run. */
 typedef struct derain_opts {
     const char *model_path, *rain_path, *out;
@@ -457,7 +445,7 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     nlcl_image img = {0}, res = {0}, rain = {0};
     progress_ctx pc = {nlcl_basename(w->inputs[i]), tty && !o->quiet, -1};
     nlcl_image_info info = {0};
-    nlcl_status s = nlcl_image_load(w->inputs[i], &img, &info);
+    nlcl_status s = cli_load_image("derain", w->inputs[i], &img, &info);
     /* both models run before anything is written: a failure of either
      * (e.g. a non-finite output) leaves no file of this input behind */
     if (s == NLCL_OK) {
@@ -470,9 +458,10 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
         if (s != NLCL_OK) s = nlcl_error_prefix(s, "%s: ", w->inputs[i]);
     }
     const int bits = info.bit_depth;
-    if (s == NLCL_OK) s = save_image(w->outs[i], &res, (nlcl_quantize)o->quant, o->quality, w->inputs[i], bits);
+    const nlcl_quantize q = (nlcl_quantize)o->quant;
+    if (s == NLCL_OK) s = cli_save_image("derain", w->outs[i], &res, q, o->quality, w->inputs[i], bits);
     if (s == NLCL_OK && w->gr)
-        s = save_image(w->rain_outs[i], &rain, (nlcl_quantize)o->quant, o->quality, w->inputs[i], bits);
+        s = cli_save_image("derain", w->rain_outs[i], &rain, q, o->quality, w->inputs[i], bits);
     nlcl_image_free(&res);
     nlcl_image_free(&rain);
     if (s == NLCL_ERR_INTERRUPTED && g_stop) {

@@ -160,10 +160,11 @@ static int check_names(char **inputs, int nin) {
 static nlcl_status write_pairs(const synth_opts *o, char **inputs, int nin, int i, nlcl_rng *rng,
                                const char *rd, const char *cd) {
     nlcl_image clean = {0};
+    nlcl_image_info info = {0};
     char stem[1024];
     nlcl_status s;
     if (nin) {
-        s = nlcl_image_load(inputs[i], &clean, NULL);
+        s = cli_load_image("synth", inputs[i], &clean, &info);
         const char *b = nlcl_basename(inputs[i]), *dot = strrchr(b, '.');
         snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - b) : (int)strlen(b), b);
     } else {
@@ -178,8 +179,10 @@ static nlcl_status write_pairs(const synth_opts *o, char **inputs, int nin, int 
         snprintf(rp, sizeof rp, "%s/%s", rd, name);
         snprintf(cp, sizeof cp, "%s/%s", cd, name);
         s = nlcl_synth_rain(&clean, &o->p[(i * o->copies + k) % NLCL_RAIN_NPRESETS], rng, &rainy);
-        if (s == NLCL_OK) s = nlcl_image_save_png(rp, &rainy, NLCL_QUANT_ROUND, 0);
-        if (s == NLCL_OK) s = nlcl_image_save_png(cp, &clean, NLCL_QUANT_ROUND, 0);
+        /* 16-bit PNGs for inputs of more than 8 bits per sample */
+        const int bits16 = info.bit_depth > 8;
+        if (s == NLCL_OK) s = nlcl_image_save_png(rp, &rainy, NLCL_QUANT_ROUND, bits16);
+        if (s == NLCL_OK) s = nlcl_image_save_png(cp, &clean, NLCL_QUANT_ROUND, bits16);
         nlcl_image_free(&rainy);
     }
     nlcl_image_free(&clean);

@@ -660,6 +660,48 @@ static void png_gamma(void) {
     }
 }
 
+/* Colours outside sRGB (a wide-gamut profile's primaries) are clipped and
+ * counted in info.gamut_clipped; neutral colours and sRGB profiles count
+ * nothing. Oracle: the pixels are pure primaries of Rec. 2020 (each lies
+ * outside sRGB) or greys (inside every RGB space with a D65 white). */
+static void gamut(void) {
+    enum { W = 6, H = 4 };
+    uint8_t rgb[W * H * 3];
+    int primaries = 0;
+    for (int i = 0; i < W * H; i++) {
+        uint8_t *p = rgb + 3 * i;
+        if (i % 2 == 0) { /* a pure primary, cycling red, green, blue */
+            p[0] = p[1] = p[2] = 0;
+            p[(i / 2) % 3] = 255;
+            primaries++;
+        } else {
+            p[0] = p[1] = p[2] = (uint8_t)(i * 10);
+        }
+    }
+    static const double rec2020[8] = {0.3127, 0.3290, 0.708, 0.292, 0.170, 0.797, 0.131, 0.046};
+    const cmsCIExyYTRIPLE wide = {{rec2020[2], rec2020[3], 1}, {rec2020[4], rec2020[5], 1},
+                                  {rec2020[6], rec2020[7], 1}};
+    cmsToneCurve *g = cmsBuildGamma(NULL, 2.2), *c[3] = {g, g, g};
+    size_t nw = 0, ns = 0;
+    uint8_t *wide_icc = profile_bytes(cmsCreateRGBProfile(&d65, &wide, c), &nw);
+    uint8_t *srgb_icc = profile_bytes(cmsCreate_sRGBProfile(), &ns);
+    cmsFreeToneCurve(g);
+    const png_opts cases[3] = {{.icc = wide_icc, .icc_len = nw}, {.gamma = 1 / 2.2, .chrm = rec2020},
+                               {.icc = srgb_icc, .icc_len = ns}};
+    const uint64_t want[3] = {(uint64_t)primaries, (uint64_t)primaries, 0};
+    for (int k = 0; k < 3; k++) {
+        CHECK(write_png(tpath("gamut.png"), rgb, W, H, &cases[k]) == 0);
+        nlcl_image im;
+        nlcl_image_info info;
+        CHECK_OK(nlcl_image_load(tpath("gamut.png"), &im, &info));
+        CHECK_MSG(info.gamut_clipped == want[k], "case %d: %llu pixels clipped, expected %llu", k,
+                  (unsigned long long)info.gamut_clipped, (unsigned long long)want[k]);
+        nlcl_image_free(&im);
+    }
+    free(wide_icc);
+    free(srgb_icc);
+}
+
 /* An animated PNG (an acTL chunk after IHDR) is refused: nlcl would read
  * only its default image. */
 static uint32_t crc32_png(const uint8_t *b, size_t n) {
@@ -838,6 +880,7 @@ int main(void) {
     icc_cmyk();
     icc_bmp();
     png_gamma();
+    gamut();
     apng();
     transparency();
     return test_finish("test_image_meta");

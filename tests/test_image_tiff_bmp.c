@@ -63,6 +63,7 @@ typedef struct tiff_spec {
     const uint16_t *cmap;  /* palette: 3 * 2^bps entries */
     int big_endian, jpeg_quality;
     uint32_t subfile;      /* NewSubfileType (FILETYPE_REDUCEDIMAGE: a thumbnail) */
+    uint16_t subifds;      /* SubIFDs: the next pages written are this page's sub-images */
 } tiff_spec;
 
 /* Bytes of one stored row (of one plane when planar). */
@@ -107,6 +108,10 @@ static int tiff_page(TIFF *t, const tiff_spec *s, const uint8_t *d) {
     TIFFSetField(t, TIFFTAG_COMPRESSION, s->comp ? s->comp : COMPRESSION_NONE);
     if (s->predictor) TIFFSetField(t, TIFFTAG_PREDICTOR, s->predictor);
     if (s->subfile) TIFFSetField(t, TIFFTAG_SUBFILETYPE, s->subfile);
+    if (s->subifds) {
+        uint64_t off[4] = {0, 0, 0, 0}; /* filled in by libtiff as they are written */
+        TIFFSetField(t, TIFFTAG_SUBIFD, s->subifds, off);
+    }
     if (s->comp == COMPRESSION_JPEG) {
         TIFFSetField(t, TIFFTAG_JPEGQUALITY, s->jpeg_quality);
         if (s->photo == PHOTOMETRIC_YCBCR) TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
@@ -490,6 +495,19 @@ static void test_tiff_valid(void) {
         CHECK_OK(nlcl_image_load(test_path("thumb.tif"), &im, &info));
         CHECK(check_tiff_values(&im, &sp[0], p1) == 0);
         CHECK(info.width == 5 && info.height == 4 && info.channels == 1);
+        nlcl_image_free(&im);
+        /* a first image that is the preview of a full image in a SubIFD (a
+         * DNG's layout): refused, not read in place of the photo */
+        tiff_spec dng[2] = {sp[0], sp[1]};
+        dng[0].subfile = FILETYPE_REDUCEDIMAGE, dng[0].subifds = 1, dng[1].subfile = 0;
+        CHECK(write_tiff_pages(test_path("dng.tif"), 2, dng, pd) == 0);
+        CHECK_ERR(nlcl_image_load(test_path("dng.tif"), &im, &info), NLCL_ERR_UNSUPPORTED,
+                  "dng.tif: the first image of this TIFF is a reduced-resolution preview");
+        CHECK(im.data == NULL);
+        /* a lone image marked reduced-resolution is the only image: read */
+        CHECK(write_tiff_pages(test_path("lone.tif"), 1, &sp[1], &pd[1]) == 0);
+        CHECK_OK(nlcl_image_load(test_path("lone.tif"), &im, &info));
+        CHECK(check_tiff_values(&im, &sp[1], p2) == 0);
         nlcl_image_free(&im);
         /* ... and the second page is really there */
         TIFF *t = TIFFOpen(test_path("pages.tif"), "r");

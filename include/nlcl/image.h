@@ -16,8 +16,10 @@
  * (PNG iCCP, JPEG APP2, TIFF) or a PNG gAMA/cHRM says they are something
  * else (relative colorimetric, black-point compensation; a profile within
  * one 8-bit level of sRGB, an sRGB chunk and gAMA within 5% of 1/2.2 change
- * nothing); a profile that cannot be read or that is for another colour
- * space than the image's is an error, never ignored. sBIT and text chunks
+ * nothing; colours outside sRGB, e.g. of Adobe RGB or Display P3 photos, are
+ * clipped to it and counted in info->gamut_clipped); a profile that cannot
+ * be read or that is for another colour space than the image's is an
+ * error, never ignored. sBIT and text chunks
  * are ignored (sBIT does not change the stored values). An animated PNG
  * (acTL) and a TIFF with more than one page (thumbnails do not count) are
  * NLCL_ERR_UNSUPPORTED: only their first image would be read.
@@ -133,6 +135,10 @@ typedef struct nlcl_image_info {
                              made the samples change on conversion to sRGB */
     uint64_t transparent; /* full loads: pixels whose alpha (alpha channel, PNG tRNS,
                              TIFF alpha sample, BMP alpha mask) is below its maximum */
+    uint64_t gamut_clipped; /* full loads: pixels whose colour, converted to sRGB from an
+                               ICC profile or PNG cHRM/gAMA, lay outside sRGB (a channel
+                               beyond [0, 1] by more than half an 8-bit level) and was
+                               clipped to it (a wide-gamut photo's saturated colours) */
 } nlcl_image_info;
 
 typedef enum nlcl_quantize { NLCL_QUANT_ROUND = 0, NLCL_QUANT_TRUNCATE = 1 } nlcl_quantize;

@@ -318,10 +318,11 @@ static nlcl_status finish(nlcl_img_src *src, nlcl_image *img,
                               (unsigned long long)n);
     }
     int converted = 0;
-    nlcl_status s = nlcl_colour_to_srgb(src, img, &converted);
+    uint64_t clipped = 0;
+    nlcl_status s = nlcl_colour_to_srgb(src, img, &converted, &clipped);
     if (s == NLCL_OK) s = nlcl_image_orient(src->name, img, src->orientation);
     if (s != NLCL_OK) nlcl_image_free(img);
-    if (info) info->colour_converted = converted;
+    if (info) info->colour_converted = converted, info->gamut_clipped = clipped;
     return s;
 }
 

@@ -87,10 +87,12 @@ nlcl_status nlcl_image_orient(const char *name, nlcl_image *img,
  * colorimetric intent with black-point compensation; results clamped to
  * [-1, 1]). A profile that maps every tested colour to itself within one
  * 8-bit level (an sRGB profile) changes nothing. *converted says whether the
- * pixels changed. Errors: FORMAT (a profile Little CMS cannot read, or one
+ * pixels changed; *clipped counts the pixels whose colour lay outside sRGB
+ * (some channel beyond [0, 1] by more than half an 8-bit level) and was
+ * clipped. Errors: FORMAT (a profile Little CMS cannot read, or one
  * for another colour space than the image's), UNSUPPORTED, NOMEM. */
 nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, nlcl_image *img,
-                                int *converted);
+                                int *converted, uint64_t *clipped);
 
 /* CMYK rows to RGB planes: with a CMYK ICC profile through Little CMS, else
  * by the naive formula R = (1 - C)(1 - K) (G, B from M, Y), exactly in

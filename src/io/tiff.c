@@ -1,6 +1,7 @@
 /* TIFF reading with libtiff 4.5 (include/nlcl/image.h).
  *
- * Only the first image (directory) is read. Samples are read with
+ * Only the first image (directory) is read: a file with more pages, or whose
+ * first image is a reduced-resolution preview of another (DNG), is refused. Samples are read with
  * TIFFReadScanline (strips: one row at a time, or one plane row for
  * PlanarConfiguration 2) or TIFFReadEncodedTile (tiles: one tile at a time)
  * and converted here, never through TIFFReadRGBAImage, which would reduce
@@ -253,8 +254,9 @@ static const char *photometric_name(unsigned p) {
 
 /* Besides the samples: the orientation, the ICC profile, and whether more
  * pages follow (reduced-resolution images, i.e. thumbnails, do not count).
- * A multi-page TIFF is refused: only its first page would be read. Returns
- * to the first directory. */
+ * A multi-page TIFF is refused: only its first page would be read; so is a
+ * file whose first image is a preview of one stored elsewhere. Returns to
+ * the first directory. */
 static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c) {
     nlcl_img_src *src = c->src;
     uint16_t o = 1;
@@ -270,6 +272,19 @@ static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c) {
         memcpy(src->icc, icc, n);
         src->icc_len = n;
     }
+    /* A first image marked as a reduced-resolution preview, with the full
+     * image elsewhere (SubIFDs or a later directory), is a raw file's
+     * thumbnail (DNG and other TIFF-based raw formats): refused, not
+     * derained in place of the photo. */
+    uint32_t sub0 = 0;
+    uint16_t nsub = 0;
+    void *subs = NULL;
+    if (TIFFGetField(tif, TIFFTAG_SUBFILETYPE, &sub0) && (sub0 & FILETYPE_REDUCEDIMAGE) &&
+        ((TIFFGetField(tif, TIFFTAG_SUBIFD, &nsub, &subs) && nsub) || !TIFFLastDirectory(tif)))
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "%s: the first image of this TIFF is a reduced-resolution preview "
+                              "(as in DNG and other raw files); the full image is not supported",
+                              src->name);
     /* Count the pages that follow (at most 100); a damaged later directory
      * ends the count, and its message is not kept for the first image. */
     char saved[TIFF_MSG_LEN];

@@ -1,0 +1,65 @@
+#!/bin/bash
+# Nothing changed silently (issue 12 point 10; docs/RELIABILITY.md, "Inputs as
+# users have them"): colours outside sRGB that the loader had to clip are
+# said in a warning; every command that writes images from an input (derain,
+# synth, demo) keeps a 16-bit input's precision in 16-bit PNGs, and says so
+# when a JPEG output cannot.
+set -u
+source "$(dirname "$0")/common.bash"
+if ! /usr/bin/python3 -c "import PIL" 2>/dev/null; then
+  echo "skip: no PIL to write the inputs"
+  exit 77
+fi
+bits() { od -An -tu1 -j24 -N1 "$1" | tr -d ' '; } # a PNG's bit depth (IHDR)
+
+# inputs: a PNG whose cHRM says Rec. 2020 primaries (8 of its 48 pixels
+# pure primaries, outside sRGB; the rest grey), the same without cHRM, and a
+# 16-bit grey PNG
+/usr/bin/python3 - "$T" <<'PY'
+import struct, sys
+from PIL import Image, PngImagePlugin
+t = sys.argv[1]
+px = []
+for i in range(48):
+    if i % 6 == 0:
+        p = [0, 0, 0]; p[(i // 6) % 3] = 255; px.append(tuple(p))
+    else:
+        px.append((i * 5, i * 5, i * 5))
+im = Image.new("RGB", (8, 6)); im.putdata(px)
+im.save(f"{t}/srgb.png")
+info = PngImagePlugin.PngInfo()
+info.add(b"gAMA", struct.pack(">I", 45455))
+info.add(b"cHRM", struct.pack(">8I", *[round(v * 100000) for v in
+         (0.3127, 0.3290, 0.708, 0.292, 0.170, 0.797, 0.131, 0.046)]))
+im.save(f"{t}/wide.png", pnginfo=info)
+g = Image.new("I;16", (40, 30)); g.putdata([(x * 1609 + y * 257) % 65536 for y in range(30) for x in range(40)])
+g.save(f"{t}/deep16.png")
+PY
+
+# 1. colours outside sRGB: a warning with the count, the image still derained
+"$NLCL" derain -o "$T/wide_out.png" "$T/wide.png" 2>"$T/err"; rc=$?
+check "wide-gamut PNG: status 0" status 0
+check "... a warning that 8 of 48 pixels lie outside sRGB and were clipped" \
+  has "nlcl derain: warning: $T/wide.png: 8 of 48 pixels have colours outside sRGB"
+check "... the output is written" test -s "$T/wide_out.png"
+"$NLCL" derain -o "$T/srgb_out.png" "$T/srgb.png" 2>"$T/err"; rc=$?
+check "the same pixels as sRGB: status 0, no warning" sh -c "[ $rc = 0 ] && ! grep -q warning '$T/err'"
+"$NLCL" synth -o "$T/syn_wide" "$T/wide.png" >/dev/null 2>"$T/err"
+check "synth says it too" has "nlcl synth: warning: $T/wide.png: 8 of 48 pixels"
+
+# 2. 16-bit inputs keep 16 bits in synth's and demo's PNGs
+"$NLCL" synth -o "$T/syn16" "$T/deep16.png" >/dev/null 2>"$T/err"; rc=$?
+check "synth of a 16-bit PNG: status 0" status 0
+check "... its clean PNG has 16 bits per sample" test "$(bits "$T/syn16/clean/deep16.png")" = 16
+check "... its rainy PNG has 16 bits per sample" test "$(bits "$T/syn16/rainy/deep16.png")" = 16
+"$NLCL" synth -o "$T/syn8" "$T/srgb.png" >/dev/null 2>&1
+check "synth of an 8-bit PNG: 8-bit PNGs" test "$(bits "$T/syn8/clean/srgb.png")" = 8
+"$NLCL" demo -o "$T/demo16.png" "$T/deep16.png" >/dev/null 2>"$T/err"; rc=$?
+check "demo of a 16-bit PNG: status 0, a 16-bit PNG" sh -c "[ $rc = 0 ] && [ $(bits "$T/demo16.png") = 16 ]"
+"$NLCL" demo -o "$T/demo16.jpg" "$T/deep16.png" >/dev/null 2>"$T/err"; rc=$?
+check "... as JPEG: status 0 with a warning that 16 bits become 8" \
+  sh -c "[ $rc = 0 ] && grep -q 'nlcl demo: warning: $T/deep16.png: 16-bit samples written as 8-bit JPEG' '$T/err'"
+"$NLCL" demo -o "$T/demo8.png" "$T/srgb.png" >/dev/null 2>&1
+check "demo of an 8-bit PNG: an 8-bit PNG" test "$(bits "$T/demo8.png")" = 8
+
+exit $fail
