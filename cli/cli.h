@@ -111,17 +111,27 @@ void cli_inputs_free(cli_inputs *in);
  * (WebP), ...": the n files un (from nlcl_list_images_ex), so that none is
  * left out unsaid; nothing when n is 0. */
 void cli_report_unreadable(const char *cmd, const char *dir, char **un, int n);
-/* nlcl_image_load, then a warning "nlcl CMD: warning: PATH: ..." for what the
- * loader had to change (colours outside sRGB clipped: info->gamut_clipped).
- * info may be NULL. Fails like nlcl_image_load (nothing printed). */
-nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img,
+/* nlcl_image_load (alpha NULL) or nlcl_image_load_alpha (transparency kept in
+ * *alpha), then a warning "nlcl CMD: warning: PATH: ..." for what the loader
+ * had to change (colours outside sRGB clipped: info->gamut_clipped). info
+ * may be NULL. Fails like the loader (nothing printed). */
+nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img, float **alpha,
                            nlcl_image_info *info);
+/* 1 if p ends in .jpg or .jpeg (any case). */
+int cli_is_jpeg_name(const char *p);
 /* Save an image made from `input` (whose bits per sample, info.bit_depth, are
  * bit_depth): PNG unless path ends in .jpg/.jpeg, 16 bits per sample for
- * inputs of more than 8; a JPEG (8 bits only) of a deeper input is written
- * with a warning naming the input. */
+ * inputs of more than 8, RGBA with the input's opacity alpha (NULL: RGB); a
+ * JPEG (8 bits only) of a deeper input is written with a warning naming the
+ * input; a JPEG with alpha is NLCL_ERR_UNSUPPORTED (see cli_check_alpha). */
 nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,
-                           nlcl_quantize q, int quality, const char *input, int bit_depth);
+                           const float *alpha, nlcl_quantize q, int quality, const char *input,
+                           int bit_depth);
+/* Before any work on an input with transparent pixels (alpha non-NULL) whose
+ * output out is a JPEG: NLCL_ERR_UNSUPPORTED "INPUT: N of M pixels are
+ * transparent, and a JPEG output (OUT) cannot keep transparency: ...". */
+nlcl_status cli_check_alpha(const char *input, const char *out, const nlcl_image *img,
+                            const float *alpha, const nlcl_image_info *info);
 /* Seconds on the monotonic clock (for durations). */
 double cli_now_s(void);
 

@@ -22,7 +22,8 @@ static const char *summary =
     "read (.webp, .heic, .avif, .gif, ...) are reported as skipped. Outputs (PNG, or JPEG with\n"
     "--format jpg) keep each input's name in the output folder, which must not be the folder of\n"
     "an input, or go to a single file when -o names a .png/.jpg and there is one input. Nothing\n"
-    "is written over an input, and no two outputs share a name. Ctrl-C stops after the image in\n"
+    "is written over an input, and no two outputs share a name. 16-bit inputs give 16-bit PNGs;\n"
+    "transparency is kept in PNG outputs (RGBA). Ctrl-C stops after the image in\n"
     "progress (no partial file); --skip-existing then continues the batch. Without --model the\n"
     "embedded default model is used. Any image of at least 1x1 pixels is accepted; the output\n"
     "has exactly the input's size. Under 'mpirun -np N' the N ranks share the inputs out.";
@@ -79,10 +80,6 @@ static int writable_ext(const char *p) {
     return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
-static int is_jpeg_name(const char *p) {
-    const char *dot = strrchr(nlcl_basename(p), '.');
-    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
-}
 
 /* an output path, the input it comes from, and whether it is the rain layer */
 typedef struct out_ref {
@@ -273,7 +270,7 @@ static int parse_args(derain_opts *o, int argc, char **argv, cli_pos *pos) {
         else if (nlcl_is_image_name(out))
             return cli_usage_error("derain", "-o %s: can write .png or .jpg only", out);
     }
-    if (o->single && o->format >= 0 && (o->format == 1) != is_jpeg_name(out))
+    if (o->single && o->format >= 0 && (o->format == 1) != cli_is_jpeg_name(out))
         return cli_usage_error("derain", "--format %s contradicts -o %s (the extension sets the "
                                          "format of a single file)",
                                o->format == 1 ? "jpg" : "png", out);
@@ -445,7 +442,9 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     nlcl_image img = {0}, res = {0}, rain = {0};
     progress_ctx pc = {nlcl_basename(w->inputs[i]), tty && !o->quiet, -1};
     nlcl_image_info info = {0};
-    nlcl_status s = cli_load_image("derain", w->inputs[i], &img, &info);
+    float *alpha = NULL; /* transparent pixels' opacity, carried to PNG outputs */
+    nlcl_status s = cli_load_image("derain", w->inputs[i], &img, &alpha, &info);
+    if (s == NLCL_OK) s = cli_check_alpha(w->inputs[i], w->outs[i], &img, alpha, &info);
     /* both models run before anything is written: a failure of either
      * (e.g. a non-finite output) leaves no file of this input behind */
     if (s == NLCL_OK) {
@@ -459,11 +458,13 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     }
     const int bits = info.bit_depth;
     const nlcl_quantize q = (nlcl_quantize)o->quant;
-    if (s == NLCL_OK) s = cli_save_image("derain", w->outs[i], &res, q, o->quality, w->inputs[i], bits);
+    const char *in = w->inputs[i];
+    if (s == NLCL_OK) s = cli_save_image("derain", w->outs[i], &res, alpha, q, o->quality, in, bits);
     if (s == NLCL_OK && w->gr)
-        s = cli_save_image("derain", w->rain_outs[i], &rain, q, o->quality, w->inputs[i], bits);
+        s = cli_save_image("derain", w->rain_outs[i], &rain, alpha, q, o->quality, in, bits);
     nlcl_image_free(&res);
     nlcl_image_free(&rain);
+    free(alpha);
     if (s == NLCL_ERR_INTERRUPTED && g_stop) {
         nlcl_image_free(&img);
         return 1;

@@ -164,7 +164,7 @@ static nlcl_status write_pairs(const synth_opts *o, char **inputs, int nin, int 
     char stem[1024];
     nlcl_status s;
     if (nin) {
-        s = cli_load_image("synth", inputs[i], &clean, &info);
+        s = cli_load_image("synth", inputs[i], &clean, NULL, &info);
         const char *b = nlcl_basename(inputs[i]), *dot = strrchr(b, '.');
         snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - b) : (int)strlen(b), b);
     } else {

@@ -1,6 +1,6 @@
 /* Image files as the commands read and write them (cli/cli.h): what the
  * library had to change on loading is said, and outputs keep the input's
- * precision, so that nothing is changed silently (docs/RELIABILITY.md,
+ * precision and transparency, so that nothing is changed silently (docs/RELIABILITY.md,
  * "Inputs as users have them"). */
 #include <string.h>
 #include <strings.h>
@@ -8,11 +8,11 @@
 #include "cli.h"
 #include "nlcl/files.h"
 
-nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img,
+nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img, float **alpha,
                            nlcl_image_info *info) {
     nlcl_image_info local;
     nlcl_image_info *inf = info ? info : &local;
-    nlcl_status s = nlcl_image_load(path, img, inf);
+    nlcl_status s = alpha ? nlcl_image_load_alpha(path, img, alpha, inf) : nlcl_image_load(path, img, inf);
     if (s != NLCL_OK) return s;
     if (inf->gamut_clipped)
         fprintf(stderr,
@@ -24,17 +24,30 @@ nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img,
     return NLCL_OK;
 }
 
-static int is_jpeg_name(const char *p) {
+int cli_is_jpeg_name(const char *p) {
     const char *dot = strrchr(nlcl_basename(p), '.');
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
 nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,
-                           nlcl_quantize q, int quality, const char *input, int bit_depth) {
-    if (!is_jpeg_name(path)) return nlcl_image_save_png(path, img, q, bit_depth > 8);
+                           const float *alpha, nlcl_quantize q, int quality, const char *input,
+                           int bit_depth) {
+    if (!cli_is_jpeg_name(path)) return nlcl_image_save_png_alpha(path, img, alpha, q, bit_depth > 8);
+    if (alpha) /* the caller refuses this before any work (cli_check_alpha) */
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: JPEG cannot keep transparency", path);
     if (bit_depth > 8)
         fprintf(stderr, "nlcl %s: warning: %s: %d-bit samples written as 8-bit JPEG %s (PNG "
                         "output keeps 16 bits)\n",
                 cmd, input, bit_depth, path);
     return nlcl_image_save_jpeg(path, img, q, quality);
+}
+
+nlcl_status cli_check_alpha(const char *input, const char *out, const nlcl_image *img,
+                            const float *alpha, const nlcl_image_info *info) {
+    if (!alpha || !cli_is_jpeg_name(out)) return NLCL_OK;
+    return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                          "%s: %llu of %llu pixels are transparent, and a JPEG output (%s) "
+                          "cannot keep transparency: write PNG (the default format)",
+                          input, (unsigned long long)info->transparent,
+                          (unsigned long long)img->width * (unsigned long long)img->height, out);
 }

@@ -57,7 +57,8 @@ static void tune_openmp(char **argv) {
 int main(int argc, char **argv) {
     tune_openmp(argv);
     /* nothing changed silently: an image with transparent pixels is refused
-     * (derain, train, eval, synth) rather than used without its alpha */
+     * (train, eval, synth, demo) rather than used without its alpha; derain
+     * carries the alpha into its outputs (nlcl_image_load_alpha) */
     nlcl_image_set_refuse_transparent(1);
     if (argc < 2) {
         usage(stderr);

@@ -73,7 +73,21 @@ static inline int nlcl_fuzz_image(const uint8_t *data, size_t size) {
     nlcl_image_info info;
     int bad = 0;
     nlcl_error_clear();
-    nlcl_status s = nlcl_image_load_memory(data, size, "fuzz", &img, &info);
+    float *alpha = (float *)&bad; /* must become NULL or a plane */
+    nlcl_status s = nlcl_image_load_memory_alpha(data, size, "fuzz", &img, &alpha, &info);
+    if (s != NLCL_OK && alpha)
+        bad |= nlcl_fuzz_fail("image", "failed load gave an alpha plane");
+    if (s == NLCL_OK && (alpha != NULL) != (info.transparent > 0))
+        bad |= nlcl_fuzz_fail("image", "alpha plane given for an opaque image, or not given");
+    if (s == NLCL_OK && alpha) { /* opacity in [0, 1] */
+        size_t n = (size_t)img.width * (size_t)img.height;
+        for (size_t i = 0; i < n; i++)
+            if (!(alpha[i] >= 0.0f && alpha[i] <= 1.0f)) {
+                bad |= nlcl_fuzz_fail("image", "alpha outside [0, 1]");
+                break;
+            }
+    }
+    if (s == NLCL_OK) free(alpha);
     if (s == NLCL_OK) {
         /* Every sample is in [-1, 1] (hence finite) and the size is sane. */
         if (img.width <= 0 || img.height <= 0 || !img.data ||

@@ -64,6 +64,8 @@ typedef struct tiff_spec {
     int big_endian, jpeg_quality;
     uint32_t subfile;      /* NewSubfileType (FILETYPE_REDUCEDIMAGE: a thumbnail) */
     uint16_t subifds;      /* SubIFDs: the next pages written are this page's sub-images */
+    uint16_t orientation;  /* 0: no Orientation tag */
+    int assoc;             /* the extra samples are associated (premultiplied) alpha */
 } tiff_spec;
 
 /* Bytes of one stored row (of one plane when planar). */
@@ -108,6 +110,7 @@ static int tiff_page(TIFF *t, const tiff_spec *s, const uint8_t *d) {
     TIFFSetField(t, TIFFTAG_COMPRESSION, s->comp ? s->comp : COMPRESSION_NONE);
     if (s->predictor) TIFFSetField(t, TIFFTAG_PREDICTOR, s->predictor);
     if (s->subfile) TIFFSetField(t, TIFFTAG_SUBFILETYPE, s->subfile);
+    if (s->orientation) TIFFSetField(t, TIFFTAG_ORIENTATION, s->orientation);
     if (s->subifds) {
         uint64_t off[4] = {0, 0, 0, 0}; /* filled in by libtiff as they are written */
         TIFFSetField(t, TIFFTAG_SUBIFD, s->subifds, off);
@@ -117,8 +120,8 @@ static int tiff_page(TIFF *t, const tiff_spec *s, const uint8_t *d) {
         if (s->photo == PHOTOMETRIC_YCBCR) TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
     }
     if (s->nextra) {
-        uint16_t ex[4] = {EXTRASAMPLE_UNASSALPHA, EXTRASAMPLE_UNASSALPHA, EXTRASAMPLE_UNASSALPHA,
-                          EXTRASAMPLE_UNASSALPHA};
+        const uint16_t e = s->assoc ? EXTRASAMPLE_ASSOCALPHA : EXTRASAMPLE_UNASSALPHA;
+        uint16_t ex[4] = {e, e, e, e};
         TIFFSetField(t, TIFFTAG_EXTRASAMPLES, s->nextra, ex);
     }
     if (s->cmap) {
@@ -1181,6 +1184,85 @@ static void test_shared_sets(void) {
     }
 }
 
+/* ---- transparency carried (nlcl_image_load_alpha) ------------------------------------------- */
+
+/* The opacity of stored pixel (x, y) of a TIFF with one alpha extra sample
+ * after `colour` colour samples. */
+static double tiff_alpha(const tiff_spec *s, const uint8_t *d, uint32_t x, uint32_t y, unsigned colour) {
+    return (double)t_sample(s, d, x, y, colour) / (double)((1u << s->bps) - 1);
+}
+
+/* TIFF unassociated alpha (8-bit RGBA contiguous, 16-bit grey+alpha planar,
+ * and one turned upright by its Orientation) comes back exactly; an
+ * associated alpha is not given back, and is refused when asked; BMP alpha
+ * bitfields come back as v / 255. */
+static void test_alpha(void) {
+    static uint8_t d[2 * 4 * 7 * 5 * 2];
+    fill_rand(d, sizeof d);
+    const tiff_spec specs[3] = {
+        {.w = 7, .h = 5, .bps = 8, .spp = 4, .photo = PHOTOMETRIC_RGB, .nextra = 1},
+        {.w = 7, .h = 5, .bps = 16, .spp = 2, .photo = PHOTOMETRIC_MINISBLACK, .nextra = 1,
+         .planar = PLANARCONFIG_SEPARATE},
+        {.w = 7, .h = 5, .bps = 8, .spp = 4, .photo = PHOTOMETRIC_RGB, .nextra = 1, .orientation = 6},
+    };
+    for (int k = 0; k < 3; k++) {
+        const tiff_spec *sp = &specs[k];
+        const unsigned colour = sp->photo == PHOTOMETRIC_RGB ? 3 : 1;
+        CHECK(write_tiff(test_path("alpha.tif"), sp, d) == 0);
+        nlcl_image im;
+        nlcl_image_info info;
+        float *a = NULL;
+        CHECK_OK(nlcl_image_load_alpha(test_path("alpha.tif"), &im, &a, &info));
+        CHECK_MSG(a != NULL && info.transparent > 0, "case %d: no alpha given back", k);
+        long bad = 0;
+        const int o6 = sp->orientation == 6;
+        for (uint32_t y = 0; a && y < (o6 ? sp->w : sp->h); y++)
+            for (uint32_t x = 0; x < (o6 ? sp->h : sp->w); x++) {
+                /* orientation 6: upright (x, y) is stored (y, H-1-x) */
+                uint32_t sx = o6 ? y : x, sy = o6 ? sp->h - 1 - x : y;
+                bad += a[(size_t)y * (size_t)im.width + x] != (float)tiff_alpha(sp, d, sx, sy, colour);
+            }
+        CHECK_MSG(bad == 0, "case %d: %ld alpha values differ", k, bad);
+        CHECK(o6 ? im.width == 5 && im.height == 7 : check_tiff_values(&im, sp, d) == 0);
+        free(a);
+        nlcl_image_free(&im);
+    }
+    /* associated alpha: not given back; the nlcl command's refusal applies */
+    tiff_spec as = specs[0];
+    as.assoc = 1;
+    CHECK(write_tiff(test_path("assoc.tif"), &as, d) == 0);
+    nlcl_image im;
+    float *a = (float *)1;
+    CHECK_OK(nlcl_image_load_alpha(test_path("assoc.tif"), &im, &a, NULL));
+    CHECK(a == NULL);
+    nlcl_image_free(&im);
+    nlcl_image_set_refuse_transparent(1);
+    CHECK_ERR(nlcl_image_load_alpha(test_path("assoc.tif"), &im, &a, NULL), NLCL_ERR_UNSUPPORTED,
+              "pixels are transparent");
+    CHECK(a == NULL && im.data == NULL);
+    CHECK_OK(nlcl_image_load_alpha(test_path("alpha.tif"), &im, &a, NULL)); /* carried: not refused */
+    CHECK(a != NULL);
+    free(a);
+    nlcl_image_free(&im);
+    nlcl_image_set_refuse_transparent(0);
+    /* BMP: 32-bit ARGB bitfields, top-down */
+    enum { BW = 5, BH = 3 };
+    static uint8_t pix[BW * BH * 4], file[256 + sizeof pix];
+    fill_rand(pix, sizeof pix);
+    const bmp_spec bs = {.hsize = 108, .w = BW, .h = -BH, .bpp = 32, .comp = 3,
+                         .masks = {0x00FF0000, 0x0000FF00, 0x000000FF, 0xFF000000}};
+    size_t n = make_bmp(file, &bs, pix, sizeof pix);
+    FILE *f = fopen(test_path("argb.bmp"), "wb");
+    CHECK(f && fwrite(file, 1, n, f) == n);
+    if (f) fclose(f);
+    CHECK_OK(nlcl_image_load_alpha(test_path("argb.bmp"), &im, &a, NULL));
+    long bad = 0;
+    for (int i = 0; a && i < BW * BH; i++) bad += a[i] != (float)(pix[4 * i + 3] / 255.0);
+    CHECK_MSG(a && bad == 0, "BMP alpha: %ld values differ", bad);
+    free(a);
+    nlcl_image_free(&im);
+}
+
 int main(void) {
     test_tiff_valid();
     test_tiff_bad();
@@ -1189,5 +1271,6 @@ int main(void) {
     test_mutations();
     test_names();
     test_shared_sets();
+    test_alpha();
     return test_finish("test_image_tiff_bmp");
 }

@@ -8,7 +8,8 @@
  * converted to RGB on load: grey is replicated, palettes are expanded, 1/2/4-bit
  * samples are scaled to the full range, alpha is dropped (not composited; an
  * opaque alpha therefore changes nothing; transparent pixels are counted in
- * info->transparent, or refused: nlcl_image_set_refuse_transparent).
+ * info->transparent, or refused: nlcl_image_set_refuse_transparent), or
+ * given back exactly by nlcl_image_load_alpha.
  * Photos are returned as they are meant to be seen: the EXIF orientation (JPEG APP1, PNG eXIf) or TIFF Orientation
  * tag is applied, all 8 values, as PIL's ImageOps.exif_transpose does (a
  * portrait photo comes out upright; width and height are the upright ones);
@@ -144,7 +145,8 @@ typedef struct nlcl_image_info {
 typedef enum nlcl_quantize { NLCL_QUANT_ROUND = 0, NLCL_QUANT_TRUNCATE = 1 } nlcl_quantize;
 
 /* Transparency: by default alpha is dropped (the colour under it is used)
- * and the count of transparent pixels is reported in info->transparent.
+ * and the count of transparent pixels is reported in info->transparent;
+ * nlcl_image_load_alpha gives it back instead.
  * With refuse = 1 (process-wide; the nlcl command sets it) a load of an
  * image with any transparent pixel fails with NLCL_ERR_UNSUPPORTED ("N of M
  * pixels are transparent; transparency is not supported ..."), since
@@ -163,6 +165,18 @@ uint64_t nlcl_image_get_max_pixels(void);
  * 89 "PNG", FF D8 FF, "II*\0"/"MM\0*" (or BigTIFF), "BM"). On success
  * *img owns its data (free with nlcl_image_free); info may be NULL. */
 nlcl_status nlcl_image_load(const char *path, nlcl_image *img, nlcl_image_info *info);
+/* Like nlcl_image_load, and the opacity of an image with transparent pixels:
+ * *alpha is NULL when every pixel is opaque or the file has no alpha, else
+ * a plane of height*width floats in [0, 1] (row-major, upright like *img;
+ * a = v / 255 for 8-bit, v / 65535 for 16-bit, v / (2^n - 1) for an n-bit
+ * BMP field), malloc'd: free() it. Carried: PNG alpha channels and tRNS
+ * (palette and colour key), TIFF unassociated alpha, BMP alpha bitfields.
+ * Transparency given back this way is not refused
+ * (nlcl_image_set_refuse_transparent); an alpha that cannot be given back
+ * exactly (a TIFF associated, i.e. premultiplied, alpha) is treated as by
+ * nlcl_image_load. Errors as nlcl_image_load (*alpha NULL on failure). */
+nlcl_status nlcl_image_load_alpha(const char *path, nlcl_image *img, float **alpha,
+                                  nlcl_image_info *info);
 /* Same from memory; `name` is used in error messages. */
 nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name, nlcl_image *img,
                                    nlcl_image_info *info);
@@ -179,6 +193,11 @@ void nlcl_image_free(nlcl_image *img);
 /* Save as 8-bit RGB PNG (bits16 = 1: 16-bit RGB PNG). */
 nlcl_status nlcl_image_save_png(const char *path, const nlcl_image *img, nlcl_quantize q,
                                 int bits16);
+/* Save as 8- or 16-bit RGBA PNG with the opacity plane alpha (height*width
+ * values in [0, 1], as nlcl_image_load_alpha gives; clamped, rounded to
+ * nearest); alpha NULL: as nlcl_image_save_png. */
+nlcl_status nlcl_image_save_png_alpha(const char *path, const nlcl_image *img,
+                                      const float *alpha, nlcl_quantize q, int bits16);
 /* Save as baseline JPEG, quality 1..100, 4:2:0 (libjpeg defaults). */
 nlcl_status nlcl_image_save_jpeg(const char *path, const nlcl_image *img, nlcl_quantize q,
                                  int quality);

@@ -11,8 +11,9 @@
  *
  * Values: palette and 24/32-bit BI_RGB colours are 8-bit (x = v/255*2-1); a
  * bitfield channel of n bits gives x = v/(2^n - 1)*2 - 1 in double (so 5-bit
- * 31 is exactly 1). Alpha (a bitfield mask) is dropped; its transparent
- * pixels are counted (image.h: transparent). The 4th byte of 32-bit BI_RGB
+ * 31 is exactly 1). Alpha (a bitfield mask) is dropped, or given to a caller
+ * who asks for it (nlcl_image_load_alpha); its transparent pixels are
+ * counted (image.h: transparent). The 4th byte of 32-bit BI_RGB
  * is reserved, not alpha.
  *
  * Colour: V4/V5 headers name a colour space (see bmp_colour): sRGB, or an
@@ -338,10 +339,11 @@ static nlcl_status put_row(nlcl_img_src *src, const bmp_rows *d,
         }
         nlcl_image_put_row8(img, (int)y, rgb, 3);
     } else { /* bitfields (16-bit BI_RGB included) */
-        float *r = img->data + y * W;
+        float *r = img->data + y * W, *a = src->alpha ? src->alpha + y * W : NULL;
         for (size_t x = 0; x < W; x++) {
             uint32_t v = bpp == 16 ? le16(row + 2 * x) : le32(row + 4 * x);
             if (d->fa) src->transparent += (v & d->fa->mask) != d->fa->mask;
+            if (a) a[x] = (float)(((v & d->fa->mask) >> d->fa->shift) / d->fa->maxv);
             r[x] = field_x(&d->f[0], v);
             r[P + x] = field_x(&d->f[1], v);
             r[2 * P + x] = field_x(&d->f[2], v);
@@ -367,6 +369,7 @@ static nlcl_status read_rows(nlcl_img_src *src, const bmp_rows *d, nlcl_image *i
     uint8_t *row = malloc(stride), *rgb = malloc(W * 3);
     nlcl_status s = row && rgb ? NLCL_OK
                                : nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a BMP row", name);
+    if (s == NLCL_OK && d->fa) s = nlcl_img_src_alloc_alpha(src, b->w, (int)b->ah);
     for (uint32_t i = 0; s == NLCL_OK && i < b->ah; i++) {
         const size_t y = b->top_down ? i : b->ah - 1 - i;
         if (nlcl_img_src_read(src, row, stride) != stride)

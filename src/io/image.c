@@ -170,6 +170,33 @@ size_t nlcl_image_put_row16be(nlcl_image *img, int y, const uint8_t *row, int ch
     return clear;
 }
 
+void nlcl_image_alpha_row(float *a, const uint8_t *row, int channels, int bits, size_t w) {
+    const size_t step = (size_t)channels * (size_t)bits / 8;
+    if (bits == 16)
+        for (size_t x = 0; x < w; x++) {
+            const uint8_t *p = row + x * step + step - 2;
+            a[x] = (float)(((unsigned)p[0] << 8 | p[1]) / 65535.0);
+        }
+    else
+        for (size_t x = 0; x < w; x++) a[x] = (float)(row[x * step + step - 1] / 255.0);
+}
+
+unsigned nlcl_quant_alpha(float a, int bits16) {
+    double v = a >= 0.0f ? (a <= 1.0f ? a : 1.0) : 0.0; /* NaN -> 0 */
+    return (unsigned)(v * (bits16 ? 65535.0 : 255.0) + 0.5);
+}
+
+nlcl_status nlcl_img_src_alloc_alpha(nlcl_img_src *src, int width, int height) {
+    if (!src->want_alpha) return NLCL_OK;
+    free(src->alpha);
+    /* width * height passed the pixel limit (<= 2^63 / 4 floats) */
+    src->alpha = malloc((size_t)width * (size_t)height * sizeof(float));
+    if (!src->alpha)
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate the alpha of %dx%d pixels",
+                              src->name, width, height);
+    return NLCL_OK;
+}
+
 /* clamp(y, -1, 1); NaN becomes -1 (black). Branch-free (maxss/minss). */
 static inline float clamp1(float v) {
     v = v >= -1.0f ? v : -1.0f;
@@ -303,11 +330,17 @@ static atomic_int refuse_transparent;
 void nlcl_image_set_refuse_transparent(int refuse) { atomic_store(&refuse_transparent, !!refuse); }
 int nlcl_image_get_refuse_transparent(void) { return atomic_load(&refuse_transparent); }
 
-/* After a successful decode: transparency, colours to sRGB, then upright. */
+/* After a successful decode: transparency (the alpha kept for the caller
+ * when it has transparent pixels and was asked for, else refused or
+ * dropped), colours to sRGB, then upright. */
 static nlcl_status finish(nlcl_img_src *src, nlcl_image *img,
                           nlcl_image_info *info) {
     if (info) info->transparent = src->transparent;
-    if (src->transparent && nlcl_image_get_refuse_transparent()) {
+    if (!src->transparent) {
+        free(src->alpha);
+        src->alpha = NULL;
+    }
+    if (src->transparent && !src->alpha && nlcl_image_get_refuse_transparent()) {
         uint64_t n = (uint64_t)img->width * (uint64_t)img->height;
         nlcl_image_free(img);
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
@@ -320,6 +353,8 @@ static nlcl_status finish(nlcl_img_src *src, nlcl_image *img,
     int converted = 0;
     uint64_t clipped = 0;
     nlcl_status s = nlcl_colour_to_srgb(src, img, &converted, &clipped);
+    if (s == NLCL_OK && src->alpha)
+        s = nlcl_plane_orient(src->name, &src->alpha, img->width, img->height, src->orientation);
     if (s == NLCL_OK) s = nlcl_image_orient(src->name, img, src->orientation);
     if (s != NLCL_OK) nlcl_image_free(img);
     if (info) info->colour_converted = converted, info->gamut_clipped = clipped;
@@ -369,15 +404,20 @@ static nlcl_status decode(nlcl_img_src *src, nlcl_image *img,
     }
     free(src->icc);
     src->icc = NULL;
+    if (s != NLCL_OK) {
+        free(src->alpha);
+        src->alpha = NULL;
+    }
     return s;
 }
 
-static nlcl_status load_file(const char *path, nlcl_image *img,
+static nlcl_status load_file(const char *path, nlcl_image *img, float **alpha,
                              nlcl_image_info *info) {
     if (info) memset(info, 0, sizeof *info);
     nlcl_img_src src;
     memset(&src, 0, sizeof src);
     src.name = path;
+    src.want_alpha = alpha != NULL;
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
      * checked on the open descriptor, then reads block as usual */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -408,6 +448,8 @@ static nlcl_status load_file(const char *path, nlcl_image *img,
     else
         s = decode(&src, img, info);
     fclose(src.fp);
+    if (alpha) *alpha = src.alpha; /* NULL unless decoded, with transparent pixels */
+    else free(src.alpha);
     return s;
 }
 
@@ -415,18 +457,28 @@ nlcl_status nlcl_image_load(const char *path, nlcl_image *img, nlcl_image_info *
     if (img) memset(img, 0, sizeof *img);
     if (!path || !img)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load: NULL argument");
-    return load_file(path, img, info);
+    return load_file(path, img, NULL, info);
+}
+
+nlcl_status nlcl_image_load_alpha(const char *path, nlcl_image *img, float **alpha,
+                                  nlcl_image_info *info) {
+    if (img) memset(img, 0, sizeof *img);
+    if (alpha) *alpha = NULL;
+    if (!path || !img || !alpha)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load_alpha: NULL argument");
+    return load_file(path, img, alpha, info);
 }
 
 nlcl_status nlcl_image_probe(const char *path, nlcl_image_info *info) {
     if (!path || !info)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_probe: NULL argument");
-    return load_file(path, NULL, info);
+    return load_file(path, NULL, NULL, info);
 }
 
-nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name, nlcl_image *img,
-                                   nlcl_image_info *info) {
+nlcl_status nlcl_image_load_memory_alpha(const void *buf, size_t len, const char *name,
+                                         nlcl_image *img, float **alpha, nlcl_image_info *info) {
     if (img) memset(img, 0, sizeof *img);
+    if (alpha) *alpha = NULL;
     if (!name) name = "<memory>";
     if (!img || (!buf && len))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NULL argument", name);
@@ -435,7 +487,16 @@ nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name
     src.name = name;
     src.mem = buf;
     src.len = len;
-    return decode(&src, img, info);
+    src.want_alpha = alpha != NULL;
+    nlcl_status s = decode(&src, img, info);
+    if (alpha) *alpha = src.alpha;
+    else free(src.alpha);
+    return s;
+}
+
+nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name, nlcl_image *img,
+                                   nlcl_image_info *info) {
+    return nlcl_image_load_memory_alpha(buf, len, name, img, NULL, info);
 }
 
 /* ---- saving -------------------------------------------------------------------------- */
@@ -455,10 +516,15 @@ static nlcl_status check_save(const char *path, const nlcl_image *img, nlcl_quan
 
 nlcl_status nlcl_image_save_png(const char *path, const nlcl_image *img, nlcl_quantize q,
                                 int bits16) {
+    return nlcl_image_save_png_alpha(path, img, NULL, q, bits16);
+}
+
+nlcl_status nlcl_image_save_png_alpha(const char *path, const nlcl_image *img,
+                                      const float *alpha, nlcl_quantize q, int bits16) {
     NLCL_TRY(check_save(path, img, q));
     nlcl_afile f;
     NLCL_TRY(nlcl_afile_open(&f, path));
-    nlcl_status s = nlcl_png_encode(&f, path, img, q, bits16 ? 1 : 0);
+    nlcl_status s = nlcl_png_encode(&f, path, img, alpha, q, bits16 ? 1 : 0);
     if (s != NLCL_OK) {
         nlcl_afile_abort(&f);
         return s;

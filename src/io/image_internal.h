@@ -31,8 +31,23 @@ typedef struct nlcl_img_src {
     int has_chrm;
     int converted;      /* the decoder already converted the colours to sRGB (CMYK + ICC) */
     int cmyk;           /* a CMYK or YCCK JPEG (converted to RGB by the decoder) */
-    uint64_t transparent; /* pixels whose alpha is below its maximum (alpha is dropped) */
+    uint64_t transparent; /* pixels whose alpha is below its maximum */
+    int want_alpha;     /* the caller takes the alpha (nlcl_image_load_alpha) */
+    float *alpha;       /* want_alpha: the opacity plane (width*height, stored orientation,
+                           0..1), malloc'd by a decoder whose file has an unassociated alpha
+                           (nlcl_img_src_alloc_alpha); the front end owns it */
 } nlcl_img_src;
+
+/* nlcl_image_load_memory with the alpha as nlcl_image_load_alpha gives it
+ * (alpha NULL: none); for the fuzz targets. */
+nlcl_status nlcl_image_load_memory_alpha(const void *buf, size_t len, const char *name,
+                                         nlcl_image *img, float **alpha, nlcl_image_info *info);
+/* Allocate src->alpha for a width x height image when the caller wants the
+ * alpha (else nothing). NLCL_ERR_NOMEM naming the file. */
+nlcl_status nlcl_img_src_alloc_alpha(nlcl_img_src *src, int width, int height);
+/* Opacity of the w pixels of an interleaved row (channels 2 or 4, alpha
+ * last; 8-bit, or 16-bit big-endian): a = v / 255 or v / 65535, in double. */
+void nlcl_image_alpha_row(float *a, const uint8_t *row, int channels, int bits, size_t w);
 
 /* Read up to n bytes; returns the count, 0 at the end (check read_error). */
 size_t nlcl_img_src_read(nlcl_img_src *s, void *buf, size_t n);
@@ -63,7 +78,7 @@ nlcl_status nlcl_bmp_decode(nlcl_img_src *src, nlcl_image *img,
 /* Encoders writing through an open atomic file (the caller commits or aborts).
  * img is already validated. */
 nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                            nlcl_quantize q, int bits16);
+                            const float *alpha, nlcl_quantize q, int bits16);
 nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
                              nlcl_quantize q, int quality);
 
@@ -80,6 +95,10 @@ int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header);
  * counter-clockwise, as PIL's ImageOps.exif_transpose); 5..8 swap width and
  * height (a new buffer, the old one is freed). Other values change nothing. */
 nlcl_status nlcl_image_orient(const char *name, nlcl_image *img,
+                              int orientation);
+/* The same for one width x height plane (*plane malloc'd; replaced by a new
+ * one for 2..8, the old one freed). */
+nlcl_status nlcl_plane_orient(const char *name, float **plane, int width, int height,
                               int orientation);
 
 /* Convert img (decoded as stored) to sRGB when src carries an ICC profile or
@@ -127,6 +146,8 @@ size_t nlcl_image_put_row16be(nlcl_image *img, int y, const uint8_t *row, int ch
 
 /* Quantise row y of the float planes to interleaved RGB, 8-bit or 16-bit
  * big-endian (PNG byte order). */
+/* Opacity 0..1 (clamped; NaN 0) rounded to 8 or 16 bits. */
+unsigned nlcl_quant_alpha(float a, int bits16);
 void nlcl_image_get_row8(const nlcl_image *img, int y, nlcl_quantize q, uint8_t *rgb);
 void nlcl_image_get_row16be(const nlcl_image *img, int y, nlcl_quantize q, uint8_t *rgb);
 

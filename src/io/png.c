@@ -8,7 +8,9 @@
  * chunk allocations are capped at 8 MB. The colour chunks and the EXIF
  * orientation go to the front end (image.c, colour.c); an iCCP chunk that
  * libpng rejects is an error, and an animated PNG (acTL) is refused, since
- * only its default image would be read. */
+ * only its default image would be read. The alpha (alpha channel, tRNS)
+ * goes to the caller when it asks for it (nlcl_image_load_alpha); the writer
+ * writes RGB, or RGBA with an alpha plane. */
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
@@ -183,6 +185,9 @@ static nlcl_status read_rows(png_structp png, png_ctx *c, const png_out *o, png_
     const char *name = c->src->name;
     size_t (*put)(nlcl_image *, int, const uint8_t *, int) =
         o->obd == 16 ? nlcl_image_put_row16be : nlcl_image_put_row8;
+    if (o->ch == 2 || o->ch == 4) NLCL_TRY(nlcl_img_src_alloc_alpha(c->src, img->width, (int)h));
+    float *const alpha = c->src->alpha; /* NULL unless the caller takes the alpha */
+    const size_t w = (size_t)img->width;
     if (o->passes > 1) {
         size_t total;
         if (!nlcl_size_mul(o->rowbytes, h, &total)) total = SIZE_MAX;
@@ -193,7 +198,10 @@ static nlcl_status read_rows(png_structp png, png_ctx *c, const png_out *o, png_
                                   name, total);
         for (png_uint_32 y = 0; y < h; y++) c->rows[y] = c->buf + (size_t)y * o->rowbytes;
         png_read_image(png, c->rows);
-        for (png_uint_32 y = 0; y < h; y++) c->src->transparent += put(img, (int)y, c->rows[y], o->ch);
+        for (png_uint_32 y = 0; y < h; y++) {
+            c->src->transparent += put(img, (int)y, c->rows[y], o->ch);
+            if (alpha) nlcl_image_alpha_row(alpha + (size_t)y * w, c->rows[y], o->ch, o->obd, w);
+        }
         return NLCL_OK;
     }
     if (!(c->buf = malloc(o->rowbytes)))
@@ -201,6 +209,7 @@ static nlcl_status read_rows(png_structp png, png_ctx *c, const png_out *o, png_
     for (png_uint_32 y = 0; y < h; y++) {
         png_read_row(png, c->buf, NULL);
         c->src->transparent += put(img, (int)y, c->buf, o->ch);
+        if (alpha) nlcl_image_alpha_row(alpha + (size_t)y * w, c->buf, o->ch, o->obd, w);
     }
     return NLCL_OK;
 }
@@ -248,8 +257,30 @@ done:
     return s;
 }
 
+/* Row y as interleaved RGB, or RGBA with alpha (the RGB part quantised
+ * into rgb, then spread out with the opacity). */
+static void encode_row(const nlcl_image *img, const float *alpha, int y, nlcl_quantize q,
+                       int bits16, uint8_t *rgb, uint8_t *row) {
+    if (!alpha) {
+        if (bits16) nlcl_image_get_row16be(img, y, q, row);
+        else nlcl_image_get_row8(img, y, q, row);
+        return;
+    }
+    const size_t w = (size_t)img->width, bps = bits16 ? 2 : 1;
+    const float *a = alpha + (size_t)y * w;
+    if (bits16) nlcl_image_get_row16be(img, y, q, rgb);
+    else nlcl_image_get_row8(img, y, q, rgb);
+    for (size_t x = 0; x < w; x++) {
+        memcpy(row + x * 4 * bps, rgb + x * 3 * bps, 3 * bps);
+        unsigned v = nlcl_quant_alpha(a[x], bits16);
+        uint8_t *p = row + x * 4 * bps + 3 * bps;
+        if (bits16) p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
+        else p[0] = (uint8_t)v;
+    }
+}
+
 nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                            nlcl_quantize q, int bits16) {
+                            const float *alpha, nlcl_quantize q, int bits16) {
     png_ctx *const c = calloc(1, sizeof *c);
     if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, png_err, png_warn);
@@ -259,7 +290,7 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
         free(c);
         return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot create PNG encoder", path);
     }
-    uint8_t *volatile row = NULL;
+    uint8_t *volatile row = NULL, *volatile rgb = NULL;
     volatile nlcl_status s = NLCL_OK;
     if (setjmp(png_jmpbuf(png))) {
         s = nlcl_error_set(strstr(c->msg, "Write") ? NLCL_ERR_IO : NLCL_ERR_INTERNAL,
@@ -267,8 +298,8 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
         goto done;
     }
     size_t rowbytes;
-    if (!nlcl_size_mul4((size_t)img->width, 3, bits16 ? 2 : 1, 1, &rowbytes) ||
-        !(row = malloc(rowbytes))) {
+    if (!nlcl_size_mul4((size_t)img->width, alpha ? 4 : 3, bits16 ? 2 : 1, 1, &rowbytes) ||
+        !(row = malloc(rowbytes)) || (alpha && !(rgb = malloc(rowbytes)))) {
         s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a PNG row", path);
         goto done;
     }
@@ -278,12 +309,11 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
     png_set_compression_level(png, 4);
     png_init_io(png, f->fp); /* libpng's writer raises "Write Error" on a short write */
     png_set_IHDR(png, pinfo, (png_uint_32)img->width, (png_uint_32)img->height, bits16 ? 16 : 8,
-                 PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-                 PNG_FILTER_TYPE_DEFAULT);
+                 alpha ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, pinfo);
     for (int y = 0; y < img->height; y++) {
-        if (bits16) nlcl_image_get_row16be(img, y, q, row);
-        else nlcl_image_get_row8(img, y, q, row);
+        encode_row(img, alpha, y, q, bits16, rgb, row);
         png_write_row(png, row);
     }
     png_write_end(png, NULL);
@@ -291,6 +321,7 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
 done:
     png_destroy_write_struct(&png, &pinfo);
     free(row);
+    free(rgb);
     free(c);
     return s;
 }

@@ -9,7 +9,8 @@
  * unsigned-integer samples; MinIsBlack/MinIsWhite grey (1, 2, 4, 8, 16
  * bits), RGB (8, 16 bits), palette (1, 2, 4, 8-bit indices), YCbCr only when
  * JPEG-compressed (libjpeg converts it to RGB: JPEGCOLORMODE_RGB); any extra
- * samples (alpha) are ignored. Everything else (CMYK, Lab, float, signed,
+ * samples (alpha) are ignored, except that an unassociated alpha goes to a
+ * caller who asks for it (nlcl_image_load_alpha). Everything else (CMYK, Lab, float, signed,
  * 32-bit, old-style JPEG YCbCr...) is NLCL_ERR_UNSUPPORTED.
  *
  * Errors: libtiff reports through per-handle handlers (TIFFOpenOptions,
@@ -171,6 +172,7 @@ typedef struct tiff_dec {
     const float *lut;    /* sample value -> x; palette: 3 tables of 2^bits entries */
     int alpha;           /* sample (planar: plane) index of an alpha extra sample, or -1 */
     uint64_t *clear;     /* count of pixels whose alpha is below its maximum */
+    float *aout;         /* the opacity plane for the caller (unassociated alpha), or NULL */
 } tiff_dec;
 
 static inline unsigned get_sample(const uint8_t *row, size_t i, int bits) {
@@ -196,8 +198,13 @@ static void put_run(const tiff_dec *t, nlcl_image *img, size_t y, size_t x0, siz
     if (t->alpha >= 0) { /* alpha is dropped; its transparent pixels counted */
         const unsigned amax = (1u << t->bits) - 1;
         const size_t step = plane >= 0 ? 1 : (size_t)t->spp, off = plane >= 0 ? 0 : (size_t)t->alpha;
+        float *a = t->aout ? t->aout + y * (size_t)img->width + x0 : NULL;
         if (plane < 0 || plane == t->alpha)
-            for (size_t x = 0; x < n; x++) *t->clear += get_sample(buf, x * step + off, t->bits) != amax;
+            for (size_t x = 0; x < n; x++) {
+                const unsigned v = get_sample(buf, x * step + off, t->bits);
+                *t->clear += v != amax;
+                if (a) a[x] = (float)((double)v / amax);
+            }
         if (plane == t->alpha) return;
     }
     float *d = img->data + y * W + x0;
@@ -310,13 +317,16 @@ static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c) {
 }
 
 /* The sample index of the first extra sample that is alpha (associated or
- * unassociated) right after the colour samples, or -1. */
-static int alpha_sample(TIFF *tif, int kind, unsigned spp) {
+ * unassociated) right after the colour samples, or -1; *unassoc: 1 for
+ * unassociated alpha (the colours are not premultiplied). */
+static int alpha_sample(TIFF *tif, int kind, unsigned spp, int *unassoc) {
     uint16_t n = 0, *types = NULL;
     const unsigned colour = kind == KIND_RGB ? 3 : 1;
+    *unassoc = 0;
     if (kind == KIND_PALETTE || spp <= colour ||
         !TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &n, &types) || !n || !types)
         return -1;
+    *unassoc = types[0] == EXTRASAMPLE_UNASSALPHA;
     return types[0] == EXTRASAMPLE_ASSOCALPHA || types[0] == EXTRASAMPLE_UNASSALPHA ? (int)colour
                                                                                      : -1;
 }
@@ -576,12 +586,18 @@ static nlcl_status read_pixels(TIFF *tif, tiff_ctx *c, const tiff_hdr *hd, int k
     if (hd->photo == PHOTOMETRIC_YCBCR && !TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
         return tiff_failure(c, name, "JPEG colour conversion");
     const int contig = hd->planar == PLANARCONFIG_CONTIG || hd->spp == 1;
+    int unassoc = 0;
     tiff_dec t = {.kind = kind, .bits = hd->bps, .spp = contig ? hd->spp : 1, .lut = NULL,
-                  .alpha = alpha_sample(tif, kind, hd->spp), .clear = &c->src->transparent};
+                  .alpha = alpha_sample(tif, kind, hd->spp, &unassoc), .clear = &c->src->transparent};
     float *lut = NULL;
     nlcl_status s = make_lut(tif, hd, kind, name, &lut);
     t.lut = lut;
     if (s == NLCL_OK) s = nlcl_image_alloc_for(name, img, (int)hd->w, (int)hd->h);
+    /* an unassociated alpha goes to a caller who takes it; an associated one
+     * (premultiplied colours) cannot be carried exactly and is only counted */
+    if (s == NLCL_OK && t.alpha >= 0 && unassoc)
+        s = nlcl_img_src_alloc_alpha(c->src, (int)hd->w, (int)hd->h);
+    t.aout = t.alpha >= 0 && unassoc ? c->src->alpha : NULL;
     /* planar files: the colour planes, and the alpha plane to count it */
     const int nplanes = contig ? 1 : t.alpha >= 0 ? t.alpha + 1 : (kind == KIND_RGB ? 3 : 1);
     if (s == NLCL_OK)

@@ -3,7 +3,8 @@
 # users have them"): colours outside sRGB that the loader had to clip are
 # said in a warning; every command that writes images from an input (derain,
 # synth, demo) keeps a 16-bit input's precision in 16-bit PNGs, and says so
-# when a JPEG output cannot.
+# when a JPEG output cannot; derain keeps transparency in its PNG outputs and
+# refuses a JPEG output for a transparent input.
 set -u
 source "$(dirname "$0")/common.bash"
 if ! /usr/bin/python3 -c "import PIL" 2>/dev/null; then
@@ -61,5 +62,43 @@ check "... as JPEG: status 0 with a warning that 16 bits become 8" \
   sh -c "[ $rc = 0 ] && grep -q 'nlcl demo: warning: $T/deep16.png: 16-bit samples written as 8-bit JPEG' '$T/err'"
 "$NLCL" demo -o "$T/demo8.png" "$T/srgb.png" >/dev/null 2>&1
 check "demo of an 8-bit PNG: an 8-bit PNG" test "$(bits "$T/demo8.png")" = 8
+
+# 3. transparency: derain keeps the input's alpha unchanged in its PNG output
+# (RGBA, grey+alpha); a JPEG output cannot, and is refused before any work
+/usr/bin/python3 - "$T" <<'PY'
+import sys
+from PIL import Image
+t = sys.argv[1]
+im = Image.new("RGBA", (24, 16))
+im.putdata([(x * 10, y * 15, 128, (x * 37 + y * 11) % 256) for y in range(16) for x in range(24)])
+im.save(f"{t}/rgba.png")
+la = Image.new("LA", (24, 16))
+la.putdata([((x + y) * 9 % 256, 255 if x < 12 else y * 16) for y in range(16) for x in range(24)])
+la.save(f"{t}/la.png")
+op = im.copy(); op.putalpha(255); op.save(f"{t}/opaque_rgba.png")
+PY
+same_alpha() { # same_alpha IN OUT: the output is RGBA with the input's alpha, byte for byte
+  /usr/bin/python3 -c "
+import sys; from PIL import Image
+a, b = Image.open(sys.argv[1]), Image.open(sys.argv[2])
+sys.exit(0 if b.mode == 'RGBA' and a.getchannel('A').tobytes() == b.getchannel('A').tobytes() else 1)" "$1" "$2"
+}
+"$NLCL" derain -o "$T/rgba_out.png" "$T/rgba.png" 2>"$T/err"; rc=$?
+check "RGBA PNG: status 0" status 0
+check "... the output is RGBA with the input's alpha" same_alpha "$T/rgba.png" "$T/rgba_out.png"
+"$NLCL" derain -o "$T/la_out.png" "$T/la.png" 2>"$T/err"; rc=$?
+check "grey+alpha PNG: status 0, RGBA output with the input's alpha" \
+  sh -c "[ $rc = 0 ] && $(declare -f same_alpha); same_alpha '$T/la.png' '$T/la_out.png'"
+"$NLCL" derain -o "$T/rgba_out.jpg" "$T/rgba.png" 2>"$T/err"; rc=$?
+check "RGBA PNG to a JPEG: status 1" status 1
+check "... saying that JPEG cannot keep the transparency" \
+  has "nlcl derain: $T/rgba.png: 383 of 384 pixels are transparent, and a JPEG output ($T/rgba_out.jpg) cannot keep transparency"
+check "... nothing written" test ! -e "$T/rgba_out.jpg"
+"$NLCL" derain -o "$T/op_out.png" "$T/opaque_rgba.png" 2>/dev/null
+check "an opaque alpha: an RGB output (PNG colour type 2)" \
+  test "$(od -An -tu1 -j25 -N1 "$T/op_out.png" | tr -d ' ')" = 2
+"$NLCL" synth -o "$T/syn_rgba" "$T/rgba.png" >/dev/null 2>"$T/err"; rc=$?
+check "synth still refuses transparent pixels (its pairs have no alpha)" \
+  sh -c "[ $rc = 1 ] && grep -q 'pixels are transparent' '$T/err'"
 
 exit $fail
