@@ -11,6 +11,7 @@
  * out-of-range palette indices, offsets past the end, a text file named
  * .tif, unsupported forms, and random byte mutations (no crash, no leak:
  * run under valgrind and ASan, see the report in the commit). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1263,6 +1264,69 @@ static void test_alpha(void) {
     nlcl_image_free(&im);
 }
 
+/* ---- colorimetry without an ICC profile ----------------------------------------------------- */
+
+/* A 6x1 8-bit RGB TIFF (three pure primaries, three greys) with optional
+ * WhitePoint + PrimaryChromaticities (prim: 6 values) and TransferFunction
+ * (tf: 256 entries for each channel). */
+static int write_tiff_colorimetry(const char *path, const float *prim, const uint16_t *tf) {
+    static const uint8_t px6[18] = {255, 0, 0, 0, 255, 0, 0, 0, 255, 30, 30, 30, 128, 128, 128, 250, 250, 250};
+    TIFF *t = TIFFOpen(path, "w");
+    if (!t) return -1;
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 6);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    static float d65[2] = {0.3127f, 0.3290f};
+    if (prim) {
+        TIFFSetField(t, TIFFTAG_WHITEPOINT, d65);
+        TIFFSetField(t, TIFFTAG_PRIMARYCHROMATICITIES, prim);
+    }
+    if (tf) TIFFSetField(t, TIFFTAG_TRANSFERFUNCTION, tf, tf, tf);
+    uint8_t row[18];
+    memcpy(row, px6, sizeof row);
+    int r = TIFFWriteScanline(t, row, 0, 0) < 0 ? -1 : 0;
+    TIFFClose(t);
+    return r;
+}
+
+/* sRGB's chromaticities and the default transfer change nothing; wide
+ * primaries are converted (the 3 pure primaries fall outside sRGB: counted);
+ * a linear TransferFunction is refused, not ignored. */
+static void test_tiff_colorimetry(void) {
+    static float srgb[6] = {0.64f, 0.33f, 0.30f, 0.60f, 0.15f, 0.06f};
+    static float rec2020[6] = {0.708f, 0.292f, 0.170f, 0.797f, 0.131f, 0.046f};
+    static uint16_t lin[256], g22[256];
+    for (int i = 0; i < 256; i++) {
+        lin[i] = (uint16_t)(i * 257);
+        g22[i] = (uint16_t)floor(65535.0 * pow(i / 255.0, 2.2) + 0.5);
+    }
+    nlcl_image plain, im;
+    nlcl_image_info info;
+    CHECK(write_tiff_colorimetry(test_path("plain.tif"), NULL, NULL) == 0);
+    CHECK_OK(nlcl_image_load(test_path("plain.tif"), &plain, NULL));
+    CHECK(write_tiff_colorimetry(test_path("srgb_chrm.tif"), srgb, g22) == 0);
+    CHECK_OK(nlcl_image_load(test_path("srgb_chrm.tif"), &im, &info));
+    CHECK_MSG(plain.data && im.data && !memcmp(plain.data, im.data, sizeof(float) * 18) &&
+                  !info.colour_converted,
+              "sRGB chromaticities with the default transfer changed the samples");
+    nlcl_image_free(&im);
+    CHECK(write_tiff_colorimetry(test_path("wide_chrm.tif"), rec2020, NULL) == 0);
+    CHECK_OK(nlcl_image_load(test_path("wide_chrm.tif"), &im, &info));
+    CHECK_MSG(info.colour_converted && info.gamut_clipped == 3,
+              "Rec. 2020 primaries: converted %d, %llu clipped (want 1, 3)", info.colour_converted,
+              (unsigned long long)info.gamut_clipped);
+    /* greys stay grey (the white points agree) */
+    if (im.data) CHECK(fabsf(im.data[4] - im.data[6 + 4]) < 2e-3f && fabsf(im.data[4] - im.data[12 + 4]) < 2e-3f);
+    nlcl_image_free(&im);
+    CHECK(write_tiff_colorimetry(test_path("linear_tf.tif"), NULL, lin) == 0);
+    CHECK_ERR(nlcl_image_load(test_path("linear_tf.tif"), &im, NULL), NLCL_ERR_UNSUPPORTED,
+              "linear_tf.tif: a TIFF TransferFunction other than the default 2.2 power is not supported");
+    nlcl_image_free(&plain);
+}
+
 int main(void) {
     test_tiff_valid();
     test_tiff_bad();
@@ -1272,5 +1336,6 @@ int main(void) {
     test_names();
     test_shared_sets();
     test_alpha();
+    test_tiff_colorimetry();
     return test_finish("test_image_tiff_bmp");
 }

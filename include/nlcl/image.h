@@ -14,7 +14,9 @@
  * tag is applied, all 8 values, as PIL's ImageOps.exif_transpose does (a
  * portrait photo comes out upright; width and height are the upright ones);
  * colours are converted to sRGB with Little CMS when an embedded ICC profile
- * (PNG iCCP, JPEG APP2, TIFF) or a PNG gAMA/cHRM says they are something
+ * (PNG iCCP, JPEG APP2, TIFF), a PNG gAMA/cHRM or TIFF WhitePoint/
+ * PrimaryChromaticities (with the TIFF default 2.2 transfer; another
+ * TransferFunction is NLCL_ERR_UNSUPPORTED) say they are something
  * else (relative colorimetric, black-point compensation; a profile within
  * one 8-bit level of sRGB, an sRGB chunk and gAMA within 5% of 1/2.2 change
  * nothing; colours outside sRGB, e.g. of Adobe RGB or Display P3 photos, are

@@ -13,6 +13,9 @@
  * caller who asks for it (nlcl_image_load_alpha). Everything else (CMYK, Lab, float, signed,
  * 32-bit, old-style JPEG YCbCr...) is NLCL_ERR_UNSUPPORTED.
  *
+ * Colour: an ICC profile, or else WhitePoint/PrimaryChromaticities, go to
+ * the front end (colour.c) like a PNG's; see read_colorimetry.
+ *
  * Errors: libtiff reports through per-handle handlers (TIFFOpenOptions,
  * libtiff >= 4.5) that record the first error of this decoder in its
  * context; warnings are ignored, except libjpeg's inside JPEG-compressed
@@ -21,6 +24,7 @@
  * are replaced once (pthread_once) by ones that keep the message in a
  * thread-local buffer. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -259,6 +263,39 @@ static const char *photometric_name(unsigned p) {
     }
 }
 
+/* Colorimetry without an ICC profile (TIFF 6.0 section 20): WhitePoint and
+ * PrimaryChromaticities become the chromaticities of a PNG cHRM (sRGB's
+ * where one is missing) with the TIFF default transfer, a 2.2 power (PNG
+ * gAMA 1/2.2), for colour.c; values of sRGB change nothing. An explicit
+ * TransferFunction other than that default is refused rather than ignored. */
+static nlcl_status read_colorimetry(TIFF *tif, nlcl_img_src *src) {
+    static const double srgb[8] = {0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06};
+    float *wp = NULL, *pc = NULL;
+    const int has_wp = TIFFGetField(tif, TIFFTAG_WHITEPOINT, &wp) && wp;
+    const int has_pc = TIFFGetField(tif, TIFFTAG_PRIMARYCHROMATICITIES, &pc) && pc;
+    if (has_wp || has_pc) {
+        for (int i = 0; i < 8; i++)
+            src->chrm[i] = i < 2 ? (has_wp ? wp[i] : srgb[i]) : (has_pc ? pc[i - 2] : srgb[i]);
+        src->has_chrm = 1;
+        src->gamma = 1.0 / 2.2;
+    }
+    uint16_t bps = 8, *tf[3] = {NULL, NULL, NULL};
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+    if (bps > 16 || !TIFFGetField(tif, TIFFTAG_TRANSFERFUNCTION, &tf[0], &tf[1], &tf[2])) return NLCL_OK;
+    const size_t n = (size_t)1 << bps;
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; tf[k] && i < n; i++) {
+            const double want = 65535.0 * pow((double)i / (double)(n - 1), 2.2);
+            if (fabs(tf[k][i] - want) > 0.005 * 65535.0)
+                return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                                      "%s: a TIFF TransferFunction other than the default 2.2 "
+                                      "power is not supported (nlcl reads sRGB; embed an ICC "
+                                      "profile instead)",
+                                      src->name);
+        }
+    return NLCL_OK;
+}
+
 /* Besides the samples: the orientation, the ICC profile, and whether more
  * pages follow (reduced-resolution images, i.e. thumbnails, do not count).
  * A multi-page TIFF is refused: only its first page would be read; so is a
@@ -278,6 +315,8 @@ static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c) {
             return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", src->name);
         memcpy(src->icc, icc, n);
         src->icc_len = n;
+    } else {
+        NLCL_TRY(read_colorimetry(tif, src));
     }
     /* A first image marked as a reduced-resolution preview, with the full
      * image elsewhere (SubIFDs or a later directory), is a raw file's
