@@ -161,7 +161,7 @@ static int report_unpaired(const folder *a, const char *arole, const folder *b,
 static nlcl_status load(const char *path, nlcl_metric_image *m, char *err, size_t errn) {
     nlcl_image img;
     nlcl_image_info info;
-    nlcl_status s = nlcl_image_load(path, &img, &info);
+    nlcl_status s = cli_load_image("eval", path, &img, NULL, &info); /* says gamut clipping */
     if (s == NLCL_OK) {
         s = nlcl_metric_image_from_image(&img, info.bit_depth <= 8, m);
         nlcl_image_free(&img);

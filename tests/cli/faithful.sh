@@ -33,6 +33,9 @@ info.add(b"gAMA", struct.pack(">I", 45455))
 info.add(b"cHRM", struct.pack(">8I", *[round(v * 100000) for v in
          (0.3127, 0.3290, 0.708, 0.292, 0.170, 0.797, 0.131, 0.046)]))
 im.save(f"{t}/wide.png", pnginfo=info)
+big = im.resize((24, 18), Image.NEAREST)  # eval's SSIM needs 11x11: 72 primaries of 432
+big.save(f"{t}/srgb_big.png")
+big.save(f"{t}/wide_big.png", pnginfo=info)
 g = Image.new("I;16", (40, 30)); g.putdata([(x * 1609 + y * 257) % 65536 for y in range(30) for x in range(40)])
 g.save(f"{t}/deep16.png")
 PY
@@ -47,6 +50,12 @@ check "... the output is written" test -s "$T/wide_out.png"
 check "the same pixels as sRGB: status 0, no warning" sh -c "[ $rc = 0 ] && ! grep -q warning '$T/err'"
 "$NLCL" synth -o "$T/syn_wide" "$T/wide.png" >/dev/null 2>"$T/err"
 check "synth says it too" has "nlcl synth: warning: $T/wide.png: 8 of 48 pixels"
+mkdir -p "$T/pred" "$T/gt"
+cp "$T/wide_big.png" "$T/pred/x.png"
+cp "$T/srgb_big.png" "$T/gt/x.png"
+"$NLCL" eval --pred "$T/pred" --gt "$T/gt" >/dev/null 2>"$T/err"; rc=$?
+check "eval scores it (status 0) and says it of the prediction only" \
+  sh -c "[ $rc = 0 ] && grep -q 'nlcl eval: warning: $T/pred/x.png: 72 of 432 pixels' '$T/err' && ! grep -q 'gt/x.png' '$T/err'"
 
 # 2. 16-bit inputs keep 16 bits in synth's and demo's PNGs
 "$NLCL" synth -o "$T/syn16" "$T/deep16.png" >/dev/null 2>"$T/err"; rc=$?
