@@ -666,6 +666,27 @@ static void test_pth_built(void) {
               "persistent id has the wrong types");
     /* a cycle (d['x'] = d) must neither loop nor leak */
     CHECK_ERR(load_raw(RAW("\x80\x02}q\x00X\x01\x00\x00\x00xh\x00s."), &d), NLCL_ERR_UNSUPPORTED, "is a dict, not a tensor");
+    /* MEMOIZE (protocol 4) stores at the memo's length, past the first 256 entries too */
+    CHECK_ERR(load_raw(RAW("\x80\x04\x94."), &d), NLCL_ERR_FORMAT, "stack underflow");
+    pw_bytes memo = {0};
+    pw_op(&memo, 0x80);
+    pw_op(&memo, 4);
+    pw_op(&memo, '}');
+    for (int i = 0; i < 300; i++) pw_op(&memo, 0x94);
+    pw_op(&memo, 'X');
+    pw_op(&memo, 1), pw_op(&memo, 0), pw_op(&memo, 0), pw_op(&memo, 0), pw_op(&memo, 'x');
+    pw_op(&memo, 'j');
+    pw_op(&memo, 299 & 255), pw_op(&memo, 299 >> 8), pw_op(&memo, 0), pw_op(&memo, 0);
+    pw_op(&memo, 's');
+    pw_op(&memo, '.');
+    CHECK_ERR(load_raw(memo.b, memo.n, &d), NLCL_ERR_UNSUPPORTED, "is a dict, not a tensor");
+    memo.n -= 7; /* LONG_BINGET 300: never stored */
+    pw_op(&memo, 'j');
+    pw_op(&memo, 300 & 255), pw_op(&memo, 300 >> 8), pw_op(&memo, 0), pw_op(&memo, 0);
+    pw_op(&memo, 's');
+    pw_op(&memo, '.');
+    CHECK_ERR(load_raw(memo.b, memo.n, &d), NLCL_ERR_FORMAT, "memo entry that was never stored");
+    free(memo.b);
     /* deep MARK nesting and a huge stack hit limits, not the C stack */
     pw_bytes deep = {0};
     pw_op(&deep, 0x80);

@@ -214,21 +214,26 @@ static nlcl_status make_tuple(unpickler *u, size_t from) {
     return push(u, t);
 }
 
+/* Doubles the slot array of a list or dict (16 slots at first), counting the
+ * new slots as cells; cells <= MAX_CELLS always holds (new_obj and this check
+ * keep it). Errors: LIMIT, NOMEM. */
+static nlcl_status grow_slots(unpickler *u, obj ***slots, size_t *cap) {
+    if (*cap + 16 > MAX_CELLS - u->cells)
+        return nlcl_error_set(NLCL_ERR_LIMIT, "%s: pickle creates more than %u objects", u->file,
+                              MAX_CELLS);
+    size_t nc = *cap ? 2 * *cap : 16;
+    obj **p = realloc(*slots, nc * sizeof *p);
+    if (!p) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
+    u->cells += nc - *cap;
+    *slots = p;
+    *cap = nc;
+    return NLCL_OK;
+}
+
 static nlcl_status dict_set(unpickler *u, obj *d, obj *k, obj *v) {
     if (d->kind != O_DICT)
         return up_fail(u, NLCL_ERR_FORMAT, "SETITEM target is not a dict");
-    if (d->u.dict.n + 2 > d->u.dict.cap) {
-        /* cells <= MAX_CELLS always holds (new_obj and this check keep it). */
-        if (d->u.dict.cap + 16 > MAX_CELLS - u->cells)
-            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: pickle creates more than %u objects",
-                                  u->file, MAX_CELLS);
-        size_t nc = d->u.dict.cap ? 2 * d->u.dict.cap : 16;
-        obj **kv = realloc(d->u.dict.kv, nc * sizeof *kv);
-        if (!kv) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
-        u->cells += nc - d->u.dict.cap;
-        d->u.dict.kv = kv;
-        d->u.dict.cap = nc;
-    }
+    if (d->u.dict.n + 2 > d->u.dict.cap) NLCL_TRY(grow_slots(u, &d->u.dict.kv, &d->u.dict.cap));
     d->u.dict.kv[d->u.dict.n++] = k;
     d->u.dict.kv[d->u.dict.n++] = v;
     return NLCL_OK;
@@ -431,18 +436,9 @@ static nlcl_status op_int(unpickler *u, int op) {
     return push(u, o);
 }
 
-/* BINPUT ('q'), LONG_BINPUT ('r'): store the top in the memo; BINGET ('h'),
- * LONG_BINGET ('j'): push a stored one */
-static nlcl_status op_memo(unpickler *u, int op) {
-    size_t n = (op == 'q' || op == 'h') ? 1 : 4;
-    NLCL_TRY(need(u, n));
-    uint32_t idx = n == 1 ? u->p[u->pos] : rd_u32(u->p + u->pos);
-    u->pos += n;
-    if (op == 'h' || op == 'j') {
-        if (idx >= u->memo_cap || !u->memo[idx])
-            return up_fail(u, NLCL_ERR_FORMAT, "reads a memo entry that was never stored");
-        return push(u, u->memo[idx]);
-    }
+/* Store the top of the stack at memo index idx (BINPUT, MEMOIZE); the memo
+ * grows by doubling from 256 entries, up to MAX_MEMO. */
+static nlcl_status memo_put(unpickler *u, size_t idx) {
     if (u->sp <= floor_sp(u)) return up_fail(u, NLCL_ERR_FORMAT, "stack underflow");
     if (idx >= MAX_MEMO) return up_fail(u, NLCL_ERR_LIMIT, "memo index exceeds its limit");
     if (idx >= u->memo_cap) {
@@ -459,23 +455,23 @@ static nlcl_status op_memo(unpickler *u, int op) {
     return NLCL_OK;
 }
 
-/* MEMOIZE (protocol 4): BINPUT at the memo's length, as Python's pickle */
-static nlcl_status op_memoize(unpickler *u) {
-    if (u->sp <= floor_sp(u)) return up_fail(u, NLCL_ERR_FORMAT, "stack underflow");
-    size_t idx = u->memo_len;
-    if (idx >= MAX_MEMO) return up_fail(u, NLCL_ERR_LIMIT, "memo index exceeds its limit");
-    if (idx >= u->memo_cap) {
-        size_t nc = u->memo_cap ? 2 * u->memo_cap : 256;
-        obj **mm = realloc(u->memo, nc * sizeof *mm);
-        if (!mm) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
-        memset(mm + u->memo_cap, 0, (nc - u->memo_cap) * sizeof *mm);
-        u->memo = mm;
-        u->memo_cap = nc;
+/* BINPUT ('q'), LONG_BINPUT ('r'): store the top in the memo; BINGET ('h'),
+ * LONG_BINGET ('j'): push a stored one */
+static nlcl_status op_memo(unpickler *u, int op) {
+    size_t n = (op == 'q' || op == 'h') ? 1 : 4;
+    NLCL_TRY(need(u, n));
+    uint32_t idx = n == 1 ? u->p[u->pos] : rd_u32(u->p + u->pos);
+    u->pos += n;
+    if (op == 'h' || op == 'j') {
+        if (idx >= u->memo_cap || !u->memo[idx])
+            return up_fail(u, NLCL_ERR_FORMAT, "reads a memo entry that was never stored");
+        return push(u, u->memo[idx]);
     }
-    if (!u->memo[idx]) u->memo_len++;
-    u->memo[idx] = u->stack[u->sp - 1];
-    return NLCL_OK;
+    return memo_put(u, idx);
 }
+
+/* MEMOIZE (protocol 4): BINPUT at the memo's length, as Python's pickle */
+static nlcl_status op_memoize(unpickler *u) { return memo_put(u, u->memo_len); }
 
 /* SETITEM ('s') and SETITEMS ('u') into the dict below */
 static nlcl_status op_setitems(unpickler *u, int op) {
@@ -548,17 +544,7 @@ static nlcl_status op_long(unpickler *u, int op) {
 /* APPEND ('a'), APPENDS ('e'): items onto the list below */
 static nlcl_status list_append(unpickler *u, obj *l, obj *v) {
     if (l->kind != O_LIST) return up_fail(u, NLCL_ERR_FORMAT, "APPEND target is not a list");
-    if (l->u.tup.n == l->u.tup.cap) {
-        if (l->u.tup.cap + 16 > MAX_CELLS - u->cells)
-            return nlcl_error_set(NLCL_ERR_LIMIT, "%s: pickle creates more than %u objects",
-                                  u->file, MAX_CELLS);
-        size_t nc = l->u.tup.cap ? 2 * l->u.tup.cap : 16;
-        obj **it = realloc(l->u.tup.items, nc * sizeof *it);
-        if (!it) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", u->file);
-        u->cells += nc - l->u.tup.cap;
-        l->u.tup.items = it;
-        l->u.tup.cap = nc;
-    }
+    if (l->u.tup.n == l->u.tup.cap) NLCL_TRY(grow_slots(u, &l->u.tup.items, &l->u.tup.cap));
     l->u.tup.items[l->u.tup.n++] = v;
     return NLCL_OK;
 }
