@@ -141,3 +141,28 @@ nlcl_status nlcl_metric_planes(const nlcl_metric_image *img, nlcl_metric_channel
     *w = ow;
     return NLCL_OK;
 }
+
+nlcl_status nlcl_metric_check_pair(const nlcl_metric_image *pred, const nlcl_metric_image *ref) {
+    NLCL_TRY(nlcl_metric_check_image(pred, "prediction"));
+    NLCL_TRY(nlcl_metric_check_image(ref, "reference"));
+    if (pred->width != ref->width || pred->height != ref->height ||
+        pred->channels != ref->channels)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "size mismatch: prediction %dx%dx%d, reference %dx%dx%d",
+                              pred->width, pred->height, pred->channels, ref->width, ref->height,
+                              ref->channels);
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_metric_pair_planes(const nlcl_metric_image *pred, const nlcl_metric_image *ref,
+                                    nlcl_metric_channel channel, int round_luma, int crop,
+                                    double **a, double **b, int *nc, int *h, int *w) {
+    *b = NULL;
+    NLCL_TRY(nlcl_metric_planes(pred, channel, round_luma, crop, a, nc, h, w));
+    nlcl_status s = nlcl_metric_planes(ref, channel, round_luma, crop, b, nc, h, w);
+    if (s != NLCL_OK) {
+        nlcl_free(*a);
+        *a = NULL;
+    }
+    return s;
+}

@@ -23,6 +23,15 @@ nlcl_status nlcl_metric_planes(const nlcl_metric_image *img, nlcl_metric_channel
 /* Check the struct itself (dimensions, channels, data). */
 nlcl_status nlcl_metric_check_image(const nlcl_metric_image *img, const char *what);
 const char *nlcl_metric_channel_label(nlcl_metric_channel c, int round_luma);
+/* A full-reference metric's two images: each checked as above, then the same
+ * width, height and channels. Errors: INVALID_ARG naming the prediction or
+ * the reference. */
+nlcl_status nlcl_metric_check_pair(const nlcl_metric_image *pred, const nlcl_metric_image *ref);
+/* nlcl_metric_planes of both images (checked with nlcl_metric_check_pair, so
+ * both give the same shape): *a from pred, *b from ref, both freed on error. */
+nlcl_status nlcl_metric_pair_planes(const nlcl_metric_image *pred, const nlcl_metric_image *ref,
+                                    nlcl_metric_channel channel, int round_luma, int crop,
+                                    double **a, double **b, int *nc, int *h, int *w);
 
 /* MATLAB imresize(im, scale) with the default 'bicubic' method and
  * antialiasing for scale < 1, on a double plane (h, w): output size

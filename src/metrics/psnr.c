@@ -19,26 +19,14 @@ void nlcl_psnr_convention(const nlcl_psnr_opts *o, char *buf, size_t n) {
 
 nlcl_status nlcl_psnr(const nlcl_metric_image *pred, const nlcl_metric_image *ref,
                       const nlcl_psnr_opts *o, double *psnr_db) {
-    NLCL_TRY(nlcl_metric_check_image(pred, "prediction"));
-    NLCL_TRY(nlcl_metric_check_image(ref, "reference"));
-    if (pred->width != ref->width || pred->height != ref->height ||
-        pred->channels != ref->channels)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "size mismatch: prediction %dx%dx%d, reference %dx%dx%d",
-                              pred->width, pred->height, pred->channels, ref->width, ref->height,
-                              ref->channels);
+    NLCL_TRY(nlcl_metric_check_pair(pred, ref));
     if (!(o->data_range > 0) || !isfinite(o->data_range))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "data range %g must be > 0",
                               o->data_range);
-    double *a = NULL, *b = NULL;
+    double *a, *b;
     int nc, h, w;
-    NLCL_TRY(nlcl_metric_planes(pred, o->channel, o->round_luma, o->crop, &a, &nc, &h, &w));
-    nlcl_status s = nlcl_metric_planes(ref, o->channel, o->round_luma, o->crop, &b, &nc,
-                                       &h, &w);
-    if (s != NLCL_OK) {
-        nlcl_free(a);
-        return s;
-    }
+    NLCL_TRY(nlcl_metric_pair_planes(pred, ref, o->channel, o->round_luma, o->crop, &a, &b, &nc,
+                                     &h, &w));
     int rows = nc * h;
     double *rowsum = nlcl_alloc((size_t)rows * sizeof(double), "psnr rows");
     if (!rowsum) {

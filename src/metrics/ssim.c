@@ -170,14 +170,7 @@ static nlcl_status ssim_plane(const double *a, const double *b, int h, int w, co
 
 nlcl_status nlcl_ssim(const nlcl_metric_image *pred, const nlcl_metric_image *ref,
                       const nlcl_ssim_opts *o, double *ssim) {
-    NLCL_TRY(nlcl_metric_check_image(pred, "prediction"));
-    NLCL_TRY(nlcl_metric_check_image(ref, "reference"));
-    if (pred->width != ref->width || pred->height != ref->height ||
-        pred->channels != ref->channels)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "size mismatch: prediction %dx%dx%d, reference %dx%dx%d",
-                              pred->width, pred->height, pred->channels, ref->width, ref->height,
-                              ref->channels);
+    NLCL_TRY(nlcl_metric_check_pair(pred, ref));
     int n = o->win_size;
     if (n < 3 || n > 255 || n % 2 == 0)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
@@ -192,15 +185,10 @@ nlcl_status nlcl_ssim(const nlcl_metric_image *pred, const nlcl_metric_image *re
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
                               "data range %g, K1 %g, K2 %g must all be > 0", o->data_range,
                               o->k1, o->k2);
-    double *a = NULL, *b = NULL;
+    double *a, *b;
     int nc, h, w;
-    NLCL_TRY(nlcl_metric_planes(pred, o->channel, o->round_luma, o->crop, &a, &nc, &h, &w));
-    nlcl_status s = nlcl_metric_planes(ref, o->channel, o->round_luma, o->crop, &b, &nc,
-                                       &h, &w);
-    if (s != NLCL_OK) {
-        nlcl_free(a);
-        return s;
-    }
+    NLCL_TRY(nlcl_metric_pair_planes(pred, ref, o->channel, o->round_luma, o->crop, &a, &b, &nc,
+                                     &h, &w));
     if (o->matlab_downsample) {
         /* f = max(1, round(min(M, N) / 256)), MATLAB round (half away from 0) */
         int f = (int)NLCL_MAX(1.0, round(NLCL_MIN(h, w) / 256.0));
@@ -245,6 +233,7 @@ nlcl_status nlcl_ssim(const nlcl_metric_image *pred, const nlcl_metric_image *re
     double np = (double)n * (double)n;
     double cov_norm = o->sample_covariance ? np / (np - 1) : 1.0;
     double total = 0;
+    nlcl_status s = NLCL_OK;
     for (int c = 0; c < nc && s == NLCL_OK; c++) {
         double m = 0;
         s = ssim_plane(a + (size_t)c * h * w, b + (size_t)c * h * w, h, w, g, n, c1, c2, cov_norm,
