@@ -293,6 +293,7 @@ static void refused_inputs(void) {
     alarm(20);
     CHECK_ERR(nlcl_image_load(p, &img, NULL), NLCL_ERR_IO, "fifo.png: not a regular file");
     CHECK_ERR(nlcl_weights_load(p, &d), NLCL_ERR_IO, "fifo.png: not a regular file");
+    CHECK_ERR(nlcl_safetensors_load(p, &d), NLCL_ERR_IO, "fifo.png: not a regular file");
     alarm(0);
     CHECK_ERR(nlcl_weights_load(dir, &d), NLCL_ERR_IO, "is a directory");
     /* an image as a model: no absurd header length */

@@ -411,7 +411,7 @@ static void test_bad_safetensors(void) {
     }
     free(buf);
     CHECK_ERR(nlcl_safetensors_load(test_path("missing.safetensors"), &d), NLCL_ERR_IO,
-              "missing.safetensors: No such file");
+              "missing.safetensors: cannot open: No such file");
     CHECK_ERR(nlcl_safetensors_load(test_tmpdir(), &d), NLCL_ERR_IO, "directory");
 }
 

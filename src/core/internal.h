@@ -1,5 +1,6 @@
 /* Internal helpers shared by libnlcl's sources: error propagation, argument and
- * invariant checks, checked size arithmetic, aligned allocation. Not installed. */
+ * invariant checks, checked size arithmetic, aligned allocation, opening a
+ * file for reading. Not installed. */
 #ifndef NLCL_INTERNAL_H
 #define NLCL_INTERNAL_H
 
@@ -115,5 +116,13 @@ void nlcl_free(void *p);
 
 /* Allocate `count` floats (64-byte aligned), zeroed. */
 float *nlcl_alloc_floats(size_t count, const char *what);
+
+/* Open `path` for reading, refusing anything but a regular file: opened with
+ * O_NONBLOCK (a FIFO must not make the open wait for a writer), which is
+ * cleared once the type is checked, and close-on-exec. On success *fd is the
+ * open descriptor (the caller closes it) and *size the file's size in bytes.
+ * Errors: IO ("<path>: cannot open: <reason>", "<path>: is a directory",
+ * "<path>: not a regular file"). Defined in src/io/files.c. */
+nlcl_status nlcl_open_regular(const char *path, int *fd, uint64_t *size);
 
 #endif

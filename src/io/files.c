@@ -1,12 +1,15 @@
-/* Listing image files and path helpers (include/nlcl/files.h). */
+/* Listing image files and path helpers (include/nlcl/files.h); opening a file
+ * for reading (nlcl_open_regular, src/core/internal.h). */
 #include "nlcl/files.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 
@@ -144,6 +147,34 @@ nlcl_status nlcl_list_images_ex(const char *dir, int recursive, char ***paths, i
 
 nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count) {
     return nlcl_list_images_ex(dir, 0, paths, count, NULL, NULL);
+}
+
+nlcl_status nlcl_open_regular(const char *path, int *fd, uint64_t *size) {
+    *fd = -1;
+    *size = 0;
+    int d = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (d < 0)
+        return nlcl_error_set(NLCL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(d, &st) != 0) {
+        int e = errno;
+        close(d);
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(d);
+        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path,
+                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+    }
+    int fl = fcntl(d, F_GETFL);
+    if (fl == -1 || fcntl(d, F_SETFL, fl & ~O_NONBLOCK) == -1) {
+        int e = errno;
+        close(d);
+        return nlcl_error_set(NLCL_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
+    *fd = d;
+    *size = (uint64_t)st.st_size;
+    return NLCL_OK;
 }
 
 int nlcl_is_dir(const char *path) {

@@ -4,7 +4,6 @@
  * reading only) and bmp.c (own decoder, reading only). */
 #define _GNU_SOURCE /* MADV_HUGEPAGE */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -418,25 +417,10 @@ static nlcl_status load_file(const char *path, nlcl_image *img, float **alpha,
     memset(&src, 0, sizeof src);
     src.name = path;
     src.want_alpha = alpha != NULL;
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
-     * checked on the open descriptor, then reads block as usual */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return nlcl_error_set(NLCL_ERR_IO, "%s: cannot open: %s", path,
-                              strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path,
-                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1 || !(src.fp = fdopen(fd, "rb"))) {
+    int fd;
+    uint64_t size;
+    NLCL_TRY(nlcl_open_regular(path, &fd, &size));
+    if (!(src.fp = fdopen(fd, "rb"))) {
         int e = errno;
         close(fd);
         return nlcl_error_set(NLCL_ERR_IO, "%s: cannot open: %s", path, strerror(e));

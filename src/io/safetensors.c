@@ -7,11 +7,9 @@
  * any tensor memory; tensor bytes are then read range by range. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/afile.h"
@@ -440,20 +438,10 @@ nlcl_status nlcl_safetensors_load_memory(const void *buf, size_t len, const char
 
 nlcl_status nlcl_safetensors_load(const char *path, nlcl_tensor_dict *d) {
     nlcl_tensor_dict_init(d);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path,
-                              S_ISDIR(sb.st_mode) ? "is a directory" : "not a regular file");
-    }
-    source s = {NULL, fd, (uint64_t)sb.st_size, path};
+    int fd;
+    uint64_t size;
+    NLCL_TRY(nlcl_open_regular(path, &fd, &size));
+    source s = {NULL, fd, size, path};
     nlcl_status st = load_source(&s, d);
     close(fd);
     if (st != NLCL_OK) nlcl_tensor_dict_free(d);

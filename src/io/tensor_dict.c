@@ -1,12 +1,10 @@
 /* Named float32 tensors plus string metadata (include/nlcl/weights.h), and
  * nlcl_weights_load, which picks the format by content. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/internal.h"
@@ -200,22 +198,9 @@ static int zip_has_eocd(int fd, uint64_t size) {
 
 nlcl_status nlcl_weights_load(const char *path, nlcl_tensor_dict *d) {
     nlcl_tensor_dict_init(d);
-    /* O_NONBLOCK: a FIFO must not make the open wait for a writer */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return nlcl_error_set(NLCL_ERR_IO, "%s: %s", path,
-                              S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-    }
-    uint64_t size = (uint64_t)st.st_size;
+    int fd;
+    uint64_t size;
+    NLCL_TRY(nlcl_open_regular(path, &fd, &size));
     unsigned char head[9] = {0};
     ssize_t n = size ? pread(fd, head, sizeof head, 0) : 0;
     int err = n < 0 ? errno : 0;
