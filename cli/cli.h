@@ -134,6 +134,9 @@ nlcl_status cli_check_alpha(const char *input, const char *out, const nlcl_image
                             const float *alpha, const nlcl_image_info *info);
 /* Seconds on the monotonic clock (for durations). */
 double cli_now_s(void);
+/* handler for SIGINT and SIGTERM, and SIGUSR1 too where usr1 (empty mask, no
+ * SA_RESTART: a blocking call returns EINTR). */
+void cli_catch_signals(void (*handler)(int), int usr1);
 
 /* cli_parse's answer when the command should go on. */
 #define CLI_CONTINUE (-1)

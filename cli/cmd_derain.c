@@ -41,15 +41,6 @@ static void on_signal(int sig) {
     g_stop = 1;
 }
 
-static void catch_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static double peak_rss_mib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -587,7 +578,7 @@ int cmd_derain(int argc, char **argv) {
     derain_work w = {0};
     rc = prepare_ranks(&o, &pos, &w);
     if (rc == CLI_EXIT_OK) {
-        catch_signals();
+        cli_catch_signals(on_signal, 0);
         rc = derain_all(&o, &w);
     }
     free_work(&w);

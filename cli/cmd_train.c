@@ -477,13 +477,7 @@ int cmd_train(int argc, char **argv) {
     job->ctx = &u;
     job->stop_flag = &g_stop;
     job->comm = cli_mpi_train_comm();
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
+    cli_catch_signals(on_sigint, 1);
     nlcl_status s = nlcl_train_run(job);
     free(cmdline);
     rc = finish(s, job, &u);

@@ -1,4 +1,5 @@
 /* Pieces shared by the subcommands (cli/cli.h): the input list, the clock. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,4 +101,14 @@ void cli_inputs_free(cli_inputs *in) {
     free(in->path);
     free(in->rel);
     memset(in, 0, sizeof *in);
+}
+
+void cli_catch_signals(void (*handler)(int), int usr1) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (usr1) sigaction(SIGUSR1, &sa, NULL);
 }
