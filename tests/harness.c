@@ -161,3 +161,44 @@ double test_now_s(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+void test_random_gen_dict(nlcl_rng *r, int C, int K, nlcl_tensor_dict *d) {
+    nlcl_tensor_dict_init(d);
+    char name[96], n2[128];
+    int convs = 2 * K + 4;
+    for (int k = 0; k < convs; k++) {
+        int cin = k == 0 ? 3 : C, cout = k == convs - 1 ? 3 : C;
+        if (k == 0) snprintf(name, sizeof name, "gen.0");
+        else if (k <= 2 * K) snprintf(name, sizeof name, "gen.%d.model.%d.conv", (k + 1) / 2, (k - 1) % 2);
+        else if (k == 2 * K + 1) snprintf(name, sizeof name, "gen.%d.conv.0", K + 1);
+        else if (k == 2 * K + 2) snprintf(name, sizeof name, "gen.%d.conv.3", K + 1);
+        else snprintf(name, sizeof name, "gen.%d", K + 2);
+        int64_t ws[4] = {cout, cin, 3, 3}, bs[1] = {cout};
+        size_t nw = (size_t)cout * cin * 9;
+        float *w = malloc(nw * 4), *b = malloc((size_t)cout * 4);
+        float bound = 1.0f / sqrtf((float)cin * 9);
+        test_fill_uniform(r, w, nw, -bound, bound);
+        test_fill_uniform(r, b, (size_t)cout, -bound, bound);
+        snprintf(n2, sizeof n2, "%s.weight", name);
+        CHECK_OK(nlcl_tensor_dict_add(d, n2, 4, ws, w, NULL));
+        snprintf(n2, sizeof n2, "%s.bias", name);
+        CHECK_OK(nlcl_tensor_dict_add(d, n2, 1, bs, b, NULL));
+        free(w);
+        free(b);
+    }
+}
+
+nlcl_train_config test_tiny_train_config(nlcl_preset p, int crop) {
+    nlcl_train_config c;
+    nlcl_train_config_preset(&c, p);
+    c.gen_channels = 8;
+    c.gen_blocks = 2;
+    c.ndf = 8;
+    c.crop = crop;
+    c.batch = 2;
+    c.head_dim = 32;
+    c.n_loc = 32;
+    c.n_pos = 4;
+    c.n_neg = 16;
+    return c;
+}

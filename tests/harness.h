@@ -11,6 +11,8 @@
 
 #include "nlcl/rng.h"
 #include "nlcl/status.h"
+#include "nlcl/train.h"
+#include "nlcl/weights.h"
 
 extern int test_failures;
 extern int test_checks;
@@ -101,5 +103,14 @@ double test_now_s(void);
 /* Read a little-endian float32 fixture file written by tests/fixtures/make_fixtures.py:
  * returns a malloc'd array and sets *n; NULL if missing. */
 float *test_read_f32(const char *path, size_t *n);
+
+/* A random generator (C channels, K residual blocks) as a state_dict with the
+ * reference's tensor names (d is initialised here): weights and biases
+ * uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default range. */
+void test_random_gen_dict(nlcl_rng *r, int C, int K, nlcl_tensor_dict *d);
+/* A tiny training configuration: preset p, generators of 8 channels and 2
+ * blocks, discriminator of 8 filters, crop (pixels), batch 2, projection
+ * heads of 32, 32 locations, 4 positives, 16 negatives. */
+nlcl_train_config test_tiny_train_config(nlcl_preset p, int crop);
 
 #endif

@@ -22,30 +22,7 @@
 /* A small random generator (C=8, K=2) built through the public API. */
 static nlcl_model *random_model(nlcl_rng *r, int C, int K) {
     nlcl_tensor_dict d;
-    nlcl_tensor_dict_init(&d);
-    char name[96];
-    int convs = 2 * K + 4;
-    for (int k = 0; k < convs; k++) {
-        int cin = k == 0 ? 3 : C, cout = k == convs - 1 ? 3 : C;
-        if (k == 0) snprintf(name, sizeof name, "gen.0");
-        else if (k <= 2 * K) snprintf(name, sizeof name, "gen.%d.model.%d.conv", (k + 1) / 2, (k - 1) % 2);
-        else if (k == 2 * K + 1) snprintf(name, sizeof name, "gen.%d.conv.0", K + 1);
-        else if (k == 2 * K + 2) snprintf(name, sizeof name, "gen.%d.conv.3", K + 1);
-        else snprintf(name, sizeof name, "gen.%d", K + 2);
-        int64_t ws[4] = {cout, cin, 3, 3}, bs[1] = {cout};
-        size_t nw = (size_t)cout * cin * 9;
-        float *w = malloc(nw * 4), *b = malloc((size_t)cout * 4);
-        float bound = 1.0f / sqrtf((float)cin * 9);
-        test_fill_uniform(r, w, nw, -bound, bound);
-        test_fill_uniform(r, b, (size_t)cout, -bound, bound);
-        char n2[128];
-        snprintf(n2, sizeof n2, "%s.weight", name);
-        CHECK_OK(nlcl_tensor_dict_add(&d, n2, 4, ws, w, NULL));
-        snprintf(n2, sizeof n2, "%s.bias", name);
-        CHECK_OK(nlcl_tensor_dict_add(&d, n2, 1, bs, b, NULL));
-        free(w);
-        free(b);
-    }
+    test_random_gen_dict(r, C, K, &d);
     nlcl_model *m = NULL;
     CHECK_OK(nlcl_model_from_dict(&d, "random", &m));
     nlcl_tensor_dict_free(&d);

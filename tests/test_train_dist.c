@@ -75,17 +75,7 @@ static int broadcast(void *ctx, void *buf, size_t bytes) {
 }
 
 static nlcl_train_config tiny(int synth, nlcl_sampling loc) {
-    nlcl_train_config c;
-    nlcl_train_config_preset(&c, NLCL_PRESET_PAPER);
-    c.gen_channels = 8;
-    c.gen_blocks = 2;
-    c.ndf = 8;
-    c.crop = 40;
-    c.batch = 2;
-    c.head_dim = 32;
-    c.n_loc = 32;
-    c.n_pos = 4;
-    c.n_neg = 16;
+    nlcl_train_config c = test_tiny_train_config(NLCL_PRESET_PAPER, 40);
     c.loc_taps[0] = 0, c.loc_taps[1] = 2;
     c.n_loc_taps = 2;
     c.w_synth = synth ? 0.5 : 0;

@@ -16,17 +16,11 @@
 static nlcl_layer_head g_layer_head = NLCL_LAYER_HEAD_SEPARATE;
 
 static nlcl_train_config small_config(void) {
-    nlcl_train_config c;
-    nlcl_train_config_preset(&c, NLCL_PRESET_PAPER);
+    nlcl_train_config c = test_tiny_train_config(NLCL_PRESET_PAPER, 40);
     c.layer_head = g_layer_head;
     c.layer_head_frozen = 0; /* the heads' gradients are checked too */
-    c.gen_channels = 8;
-    c.gen_blocks = 2;
-    c.ndf = 8;
-    c.crop = 40;
-    c.batch = 2;
+    c.head_dim = NLCL_HEAD_DIM;
     c.n_loc = 16;
-    c.n_pos = 4;
     c.n_neg = 12;
     c.loc_taps[0] = 0, c.loc_taps[1] = 1, c.loc_taps[2] = 2;
     c.n_loc_taps = 3;

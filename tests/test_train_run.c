@@ -50,17 +50,7 @@ static void make_data(void) {
 }
 
 static nlcl_train_config tiny(nlcl_preset p) {
-    nlcl_train_config c;
-    nlcl_train_config_preset(&c, p);
-    c.gen_channels = 8;
-    c.gen_blocks = 2;
-    c.ndf = 8;
-    c.crop = 48;
-    c.batch = 2;
-    c.head_dim = 32;
-    c.n_loc = 32;
-    c.n_pos = 4;
-    c.n_neg = 16;
+    nlcl_train_config c = test_tiny_train_config(p, 48);
     c.loc_taps[0] = 0, c.loc_taps[1] = 1, c.loc_taps[2] = 2;
     c.n_loc_taps = 3;
     c.iters = 4;
