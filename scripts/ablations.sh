@@ -59,34 +59,23 @@ for n in "$iters" "$warmup" "$val_every" "$copies" "$threads"; do
 done
 [ "$warmup" -lt "$iters" ] || { echo "ablations.sh: --warmup must be below --iters" >&2; exit 2; }
 
-# The paper's numbers: Table 6 for the t6 rows, Table 2 for the t2 rows; the
-# full row is both tables' NLCL (non-local/non-local) row.
-paper() {
+# Each row's numbers in the paper (Table 6 for the t6 rows, Table 2 for the t2
+# rows; the full row is both tables' NLCL (non-local/non-local) row) and its
+# label in the table: "PSNR SSIM LABEL".
+row_info() {
   case "$1" in
-    full) echo "26.46 0.8666" ;;
-    t6-no-adv) echo "21.55 0.7984" ;;
-    t6-no-l1) echo "26.33 0.8566" ;;
-    t6-no-loc) echo "25.20 0.8469" ;;
-    t6-no-layer) echo "24.12 0.8402" ;;
-    t2-random-random) echo "25.83 0.8471" ;;
-    t2-nonlocal-random) echo "26.18 0.8489" ;;
-    t2-random-nonlocal) echo "26.16 0.8531" ;;
+    full) echo "26.46 0.8666 NLCL (full; Table 2: non-local / non-local)" ;;
+    t6-no-adv) echo "21.55 0.7984 w/o L_adv" ;;
+    t6-no-l1) echo "26.33 0.8566 w/o L1 (sparsity)" ;;
+    t6-no-loc) echo "25.20 0.8469 w/o location contrast" ;;
+    t6-no-layer) echo "24.12 0.8402 w/o layer contrast" ;;
+    t2-random-random) echo "25.83 0.8471 layer contrast: random / random" ;;
+    t2-nonlocal-random) echo "26.18 0.8489 layer contrast: non-local / random" ;;
+    t2-random-nonlocal) echo "26.16 0.8531 layer contrast: random / non-local" ;;
     *) return 1 ;;
   esac
 }
-label() {
-  case "$1" in
-    full) echo "NLCL (full; Table 2: non-local / non-local)" ;;
-    t6-no-adv) echo "w/o L_adv" ;;
-    t6-no-l1) echo "w/o L1 (sparsity)" ;;
-    t6-no-loc) echo "w/o location contrast" ;;
-    t6-no-layer) echo "w/o layer contrast" ;;
-    t2-random-random) echo "layer contrast: random / random" ;;
-    t2-nonlocal-random) echo "layer contrast: non-local / random" ;;
-    t2-random-nonlocal) echo "layer contrast: random / non-local" ;;
-  esac
-}
-for r in $rows; do paper "$r" >/dev/null || { echo "ablations.sh: unknown row '$r' (see --help)" >&2; exit 2; }; done
+for r in $rows; do row_info "$r" >/dev/null || { echo "ablations.sh: unknown row '$r' (see --help)" >&2; exit 2; }; done
 
 sel="$out/data/rain100l-1-80" valsrc="$out/data/val-clean-photos" val="$out/data/val"
 mkdir -p "$sel" "$valsrc"
@@ -142,11 +131,12 @@ for r in $rows; do
   best=$(awk -F'\t' '$1 ~ /^[0-9]+$/ { if (n == 0 || $2 > b) { b = $2; s = $3; it = $1 }; n = 1; li = $1; lb = $2; ls = $3 }
                      END { if (n) printf "%s\t%.2f\t%.4f\t%s\t%.2f\t%.4f", it, b, s, li, lb, ls }' "$v")
   [ -n "$best" ] || { echo "ablations.sh: $r: no validation yet" >&2; continue; }
-  # shellcheck disable=SC2046 # two words: the paper's PSNR and SSIM
-  set -- $(paper "$r")
+  info=$(row_info "$r")
+  # shellcheck disable=SC2086 # the first two words: the paper's PSNR and SSIM
+  set -- $info
   min=$(cat "$out/$r/minutes" 2>/dev/null || echo "?")
   printf '%s\t%s\t%s\t%s\t%s\n' "$r" "$best" "$1" "$2" "$min" >> "$tsv"
-  echo "$best" | awk -F'\t' -v l="$(label "$r")" -v pp="$1" -v ps="$2" -v m="$min" \
+  echo "$best" | awk -F'\t' -v l="${info#* * }" -v pp="$1" -v ps="$2" -v m="$min" \
     '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", l, $2, $3, $1, $5, $6, $4, pp, ps, m }' >> "$md"
 done
 cat "$md"
