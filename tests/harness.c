@@ -162,6 +162,50 @@ double test_now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+uint32_t test_crc32(const uint8_t *b, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= b[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return c ^ 0xffffffffu;
+}
+
+uint64_t test_fnv1a(const uint8_t *b, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+void test_check_pil_hashes(const char *data, const test_pil_ref *ref, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", data, ref[k].file);
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            printf("SKIPPED sub-check: %s missing\n", path);
+            continue;
+        }
+        nlcl_image im;
+        nlcl_image_info info;
+        double t0 = test_now_s();
+        CHECK_OK(nlcl_image_load(path, &im, &info));
+        double t1 = test_now_s();
+        if (!im.data) continue;
+        CHECK(im.width == ref[k].w && im.height == ref[k].h);
+        size_t bytes = (size_t)im.width * im.height * 3;
+        uint8_t *rgb = malloc(bytes);
+        nlcl_image_to_rgb8(&im, NLCL_QUANT_ROUND, rgb);
+        uint64_t h = test_fnv1a(rgb, bytes);
+        CHECK_MSG(h == ref[k].hash, "%s: hash %016llx, PIL gives %016llx", ref[k].file,
+                  (unsigned long long)h, (unsigned long long)ref[k].hash);
+        printf("%s: %dx%d, %d channel(s), decoded in %.3f s, equal to PIL: %s\n", ref[k].file,
+               im.width, im.height, info.channels, t1 - t0, h == ref[k].hash ? "yes" : "NO");
+        free(rgb);
+        nlcl_image_free(&im);
+    }
+}
+
 void test_random_gen_dict(nlcl_rng *r, int C, int K, nlcl_tensor_dict *d) {
     nlcl_tensor_dict_init(d);
     char name[96], n2[128];

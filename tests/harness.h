@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nlcl/image.h"
 #include "nlcl/rng.h"
 #include "nlcl/status.h"
 #include "nlcl/train.h"
@@ -103,6 +104,23 @@ double test_now_s(void);
 /* Read a little-endian float32 fixture file written by tests/fixtures/make_fixtures.py:
  * returns a malloc'd array and sets *n; NULL if missing. */
 float *test_read_f32(const char *path, size_t *n);
+
+/* CRC-32 of n bytes as PNG chunks and zlib use it (ISO 3309, reflected
+ * polynomial 0xedb88320). */
+uint32_t test_crc32(const uint8_t *b, size_t n);
+/* FNV-1a 64 of n bytes. */
+uint64_t test_fnv1a(const uint8_t *b, size_t n);
+/* A photo of ../shared/data and what PIL 9.4 makes of it: the size and the
+ * FNV-1a 64 of Image.open(f).convert("RGB").tobytes(). */
+typedef struct test_pil_ref {
+    const char *file; /* below ../shared/data */
+    int w, h;
+    uint64_t hash;
+} test_pil_ref;
+/* Load each of the n photos below `data` with nlcl_image_load and check its
+ * size and the hash of its RGB bytes (NLCL_QUANT_ROUND) against PIL's; a
+ * missing photo is a skipped sub-check. One line printed a photo. */
+void test_check_pil_hashes(const char *data, const test_pil_ref *ref, size_t n);
 
 /* A random generator (C channels, K residual blocks) as a state_dict with the
  * reference's tensor names (d is initialised here): weights and biases

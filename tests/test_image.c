@@ -53,12 +53,6 @@ static int count_prefix(const char *dir, const char *prefix) {
     return n;
 }
 
-static uint64_t fnv1a(const uint8_t *b, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
 /* Write a PNG with libpng directly. `rows` holds h rows of packed samples in
  * PNG order (sub-byte samples MSB first, 16-bit big-endian). */
 typedef struct png_spec {
@@ -138,15 +132,6 @@ static int write_jpeg(const char *path, int w, int h, int comps, J_COLOR_SPACE c
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static uint32_t crc32_png(const uint8_t *b, size_t n) {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= b[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-    }
-    return c ^ 0xffffffffu;
-}
-
 static void put_be32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24);
     p[1] = (uint8_t)(v >> 16);
@@ -159,7 +144,7 @@ static void chunk(uint8_t *b, size_t *n, const char *type, const uint8_t *data, 
     put_be32(b + *n, len);
     memcpy(b + *n + 4, type, 4);
     if (len) memcpy(b + *n + 8, data, len);
-    put_be32(b + *n + 8 + len, crc32_png(b + *n + 4, 4 + (size_t)len));
+    put_be32(b + *n + 8 + len, test_crc32(b + *n + 4, 4 + (size_t)len));
     *n += 12 + (size_t)len;
 }
 
@@ -501,11 +486,7 @@ static void test_shared_photos(void) {
         return;
     }
     /* FNV-1a 64 of PIL 9.4's Image.open(f).convert("RGB").tobytes(). */
-    static const struct {
-        const char *file;
-        int w, h;
-        uint64_t hash;
-    } ref[] = {
+    static const test_pil_ref ref[] = {
         {"nlcl_official/rainy/Eg1.JPG", 1024, 512, 0xa01015b391328f54ull},
         {"nlcl_official/rainy/Eg2.JPG", 1024, 512, 0x3075c70188f9114aull},
         {"nlcl_official/rainy/Eg3.JPG", 1024, 512, 0xbb6ff6223020b5f9ull},
@@ -514,30 +495,7 @@ static void test_shared_photos(void) {
         {"nlcl_official/official_output/Eg1.png", 1024, 512, 0x0bd0fd5d51691d75ull},
         {"real_rain/sirr/91.jpg", 4288, 2848, 0xcc8c9de4d6988191ull},
     };
-    for (size_t k = 0; k < sizeof ref / sizeof ref[0]; k++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", data, ref[k].file);
-        if (!file_exists(path)) {
-            printf("SKIPPED sub-check: %s missing\n", path);
-            continue;
-        }
-        nlcl_image im;
-        double t0 = test_now_s();
-        CHECK_OK(nlcl_image_load(path, &im, NULL));
-        double t1 = test_now_s();
-        if (!im.data) continue;
-        CHECK(im.width == ref[k].w && im.height == ref[k].h);
-        size_t n = (size_t)im.width * im.height * 3;
-        uint8_t *rgb = malloc(n);
-        nlcl_image_to_rgb8(&im, NLCL_QUANT_ROUND, rgb);
-        uint64_t h = fnv1a(rgb, n);
-        CHECK_MSG(h == ref[k].hash, "%s: hash %016llx, PIL gives %016llx", ref[k].file,
-                  (unsigned long long)h, (unsigned long long)ref[k].hash);
-        printf("%s: %dx%d decoded in %.3f s, equal to PIL: %s\n", ref[k].file, im.width,
-               im.height, t1 - t0, h == ref[k].hash ? "yes" : "NO");
-        free(rgb);
-        nlcl_image_free(&im);
-    }
+    test_check_pil_hashes(data, ref, sizeof ref / sizeof ref[0]);
 }
 
 /* ---- corrupt files, limits, I/O errors ---------------------------------------------------- */
@@ -587,7 +545,7 @@ static void test_corrupt(void) {
     memcpy(bad, png, n);
     bad[idat + 8] = 0x00; /* zlib header byte */
     put_be32(bad + idat + 8 + ((uint32_t)png[idat + 2] << 8 | png[idat + 3]),
-             crc32_png(bad + idat + 4, 4 + ((size_t)png[idat + 2] << 8 | png[idat + 3])));
+             test_crc32(bad + idat + 4, 4 + ((size_t)png[idat + 2] << 8 | png[idat + 3])));
     CHECK(png[idat] == 0 && png[idat + 1] == 0); /* IDAT shorter than 64 KiB */
     CHECK(test_write_file(test_path("badzlib.png"), bad, n) == 0);
     CHECK_ERR(nlcl_image_load(test_path("badzlib.png"), &im, NULL), NLCL_ERR_FORMAT, "badzlib.png: corrupt PNG");
@@ -741,7 +699,7 @@ static void fix_crcs(uint8_t *b, size_t n) {
     while (p + 12 <= n) {
         size_t len = (size_t)b[p] << 24 | (size_t)b[p + 1] << 16 | (size_t)b[p + 2] << 8 | b[p + 3];
         if (len > n - p - 12) break;
-        put_be32(b + p + 8 + len, crc32_png(b + p + 4, 4 + len));
+        put_be32(b + p + 8 + len, test_crc32(b + p + 4, 4 + len));
         p += 12 + len;
     }
 }

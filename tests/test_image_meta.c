@@ -706,15 +706,6 @@ static void gamut(void) {
 
 /* An animated PNG (an acTL chunk after IHDR) is refused: nlcl would read
  * only its default image. */
-static uint32_t crc32_png(const uint8_t *b, size_t n) {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= b[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-    }
-    return c ^ 0xffffffffu;
-}
-
 static void apng(void) {
     uint8_t rgb[4 * 4 * 3];
     pattern(rgb, 4, 4, 3, 9);
@@ -730,7 +721,7 @@ static void apng(void) {
     memcpy(out, b, at);
     static const uint8_t actl[20] = {0, 0, 0, 8, 'a', 'c', 'T', 'L', 0, 0, 0, 2, 0, 0, 0, 0};
     memcpy(out + at, actl, 16);
-    uint32_t c = crc32_png(actl + 4, 12);
+    uint32_t c = test_crc32(actl + 4, 12);
     out[at + 16] = (uint8_t)(c >> 24), out[at + 17] = (uint8_t)(c >> 16);
     out[at + 18] = (uint8_t)(c >> 8), out[at + 19] = (uint8_t)c;
     memcpy(out + at + 20, b + at, n - at);

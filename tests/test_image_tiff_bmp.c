@@ -32,12 +32,6 @@ static float px(const nlcl_image *im, int c, int y, int x) {
 
 static float fx(unsigned v, unsigned maxv) { return (float)((double)v / (double)maxv * 2.0 - 1.0); }
 
-static uint64_t fnv1a(const uint8_t *b, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void) {
     rng_state ^= rng_state << 13;
@@ -52,6 +46,24 @@ static void fill_rand(uint8_t *b, size_t n) {
 static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static unsigned get16(const uint8_t *p) { return (unsigned)(p[0] | p[1] << 8); }
+static uint32_t get32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The first IFD's entries of a little-endian TIFF file in memory (f, fn bytes):
+ * *n entries of 12 bytes (tag, type, count, value or offset) that lie within
+ * the file; NULL (and *n = 0) where f is not such a file. */
+static uint8_t *tiff_ifd0(uint8_t *f, size_t fn, unsigned *n) {
+    *n = 0;
+    if (!f || fn <= 8 || memcmp(f, "II*\0", 4) != 0) return NULL;
+    uint32_t ifd = get32(f + 4);
+    if ((size_t)ifd + 2 > fn) return f + 8;
+    unsigned ne = get16(f + ifd);
+    while (ne > 0 && (size_t)ifd + 2 + 12 * (size_t)ne > fn) ne--;
+    *n = ne;
+    return f + ifd + 2;
 }
 
 /* ---- writing TIFFs with libtiff ------------------------------------------------------------ */
@@ -247,10 +259,27 @@ static int rgba_maxdiff(const char *path, const nlcl_image *im) {
     return m;
 }
 
+/* The file `name` (its n bytes b) gives im again when loaded from memory, and
+ * a probe gives info but for what only a full load knows. */
+static void same_from_memory_and_probe(const char *name, const uint8_t *b, size_t n,
+                                       const nlcl_image *im, const nlcl_image_info *info) {
+    nlcl_image im2;
+    CHECK_OK(nlcl_image_load_memory(b, n, name, &im2, NULL));
+    CHECK(im->data && im2.data &&
+          memcmp(im->data, im2.data, (size_t)im->width * im->height * 3 * sizeof(float)) == 0);
+    nlcl_image_info pinfo;
+    CHECK_OK(nlcl_image_probe(test_path(name), &pinfo));
+    /* what only a full load knows (image.h: "full loads") */
+    pinfo.transparent = info->transparent;
+    pinfo.colour_converted = info->colour_converted;
+    CHECK(memcmp(&pinfo, info, sizeof *info) == 0);
+    nlcl_image_free(&im2);
+}
+
 /* Write, load (from the file and from memory), compare against the closed
  * form; `rgba`: also against libtiff's RGBA decoder (8-bit only). */
 static void tiff_case(const char *name, const tiff_spec *s, const uint8_t *d, int rgba) {
-    nlcl_image im, im2;
+    nlcl_image im;
     nlcl_image_info info;
     CHECK(write_tiff(test_path(name), s, d) == 0);
     CHECK_OK(nlcl_image_load(test_path(name), &im, &info));
@@ -265,18 +294,9 @@ static void tiff_case(const char *name, const tiff_spec *s, const uint8_t *d, in
     }
     size_t n;
     uint8_t *b = test_read_file(test_path(name), &n);
-    CHECK_OK(nlcl_image_load_memory(b, n, name, &im2, NULL));
-    CHECK(im.data && im2.data &&
-          memcmp(im.data, im2.data, (size_t)im.width * im.height * 3 * sizeof(float)) == 0);
-    nlcl_image_info pinfo;
-    CHECK_OK(nlcl_image_probe(test_path(name), &pinfo));
-    /* what only a full load knows (image.h: "full loads") */
-    pinfo.transparent = info.transparent;
-    pinfo.colour_converted = info.colour_converted;
-    CHECK(memcmp(&pinfo, &info, sizeof info) == 0);
+    same_from_memory_and_probe(name, b, n, &im, &info);
     free(b);
     nlcl_image_free(&im);
-    nlcl_image_free(&im2);
 }
 
 /* ---- TIFF: valid files ------------------------------------------------------------------------ */
@@ -451,22 +471,19 @@ static void test_tiff_valid(void) {
         size_t fn;
         uint8_t *f = test_read_file(test_path("jpeg.tif"), &fn);
         int patched = 0;
-        if (f && fn > 8 && !memcmp(f, "II*\0", 4)) {
-            uint32_t ifd = (uint32_t)f[4] | (uint32_t)f[5] << 8 | (uint32_t)f[6] << 16 | (uint32_t)f[7] << 24;
-            unsigned ne = ifd + 2 <= fn ? (unsigned)(f[ifd] | f[ifd + 1] << 8) : 0;
-            for (unsigned i = 0; i < ne && ifd + 2 + 12 * (i + 1) <= fn; i++) {
-                uint8_t *e = f + ifd + 2 + 12 * i;
-                unsigned tag = (unsigned)(e[0] | e[1] << 8), type = (unsigned)(e[2] | e[3] << 8);
-                uint32_t cnt = (uint32_t)e[4] | (uint32_t)e[5] << 8 | (uint32_t)e[6] << 16 | (uint32_t)e[7] << 24;
-                uint32_t at = (uint32_t)e[8] | (uint32_t)e[9] << 8 | (uint32_t)e[10] << 16 | (uint32_t)e[11] << 24;
-                if (tag == 279 && type == 3 && cnt == 2) { /* two SHORTs, inline */
-                    put16(e + 8, (unsigned)(e[8] | e[9] << 8) * 6 / 10);
-                    patched = 1;
-                } else if (tag == 279 && type == 4 && cnt == 2 && at + 8 <= fn) {
-                    uint32_t v = (uint32_t)f[at] | (uint32_t)f[at + 1] << 8 | (uint32_t)f[at + 2] << 16;
-                    put32(f + at, v * 6 / 10);
-                    patched = 1;
-                }
+        unsigned ne;
+        uint8_t *ents = tiff_ifd0(f, fn, &ne);
+        for (unsigned i = 0; i < ne; i++) {
+            uint8_t *e = ents + 12 * i;
+            unsigned tag = get16(e), type = get16(e + 2);
+            uint32_t cnt = get32(e + 4), at = get32(e + 8);
+            if (tag == 279 && type == 3 && cnt == 2) { /* two SHORTs, inline */
+                put16(e + 8, get16(e + 8) * 6 / 10);
+                patched = 1;
+            } else if (tag == 279 && type == 4 && cnt == 2 && at + 8 <= fn) {
+                uint32_t v = (uint32_t)f[at] | (uint32_t)f[at + 1] << 8 | (uint32_t)f[at + 2] << 16;
+                put32(f + at, v * 6 / 10);
+                patched = 1;
             }
         }
         CHECK(patched);
@@ -604,14 +621,11 @@ static void test_tiff_bad(void) {
         size_t fn;
         uint8_t *f = test_read_file(test_path("tiled_lzw.tif"), &fn);
         int patched = 0;
-        if (f && fn > 8 && !memcmp(f, "II*\0", 4)) {
-            uint32_t ifd = (uint32_t)f[4] | (uint32_t)f[5] << 8 | (uint32_t)f[6] << 16 | (uint32_t)f[7] << 24;
-            unsigned ne = ifd + 2 <= fn ? (unsigned)(f[ifd] | f[ifd + 1] << 8) : 0;
-            for (unsigned i = 0; i < ne && ifd + 2 + 12 * (i + 1) <= fn; i++) {
-                uint8_t *e = f + ifd + 2 + 12 * i;
-                unsigned tag = (unsigned)(e[0] | e[1] << 8), type = (unsigned)(e[2] | e[3] << 8);
-                if ((tag == 322 || tag == 323) && type == 3) put16(e + 8, 65520), patched++;
-            }
+        unsigned ne;
+        uint8_t *ents = tiff_ifd0(f, fn, &ne);
+        for (unsigned i = 0; i < ne; i++) {
+            uint8_t *e = ents + 12 * i;
+            if ((get16(e) == 322 || get16(e) == 323) && get16(e + 2) == 3) put16(e + 8, 65520), patched++;
         }
         CHECK(patched == 2);
         CHECK_ERR(nlcl_image_load_memory(f, fn, "bigtile.tif", &im, NULL), NLCL_ERR_FORMAT,
@@ -757,7 +771,7 @@ static void bmp_case(const char *name, const bmp_spec *s, const uint8_t *pix) {
     size_t pixlen = bmp_stride(s->w, s->bpp) * (size_t)ah;
     size_t n = make_bmp(file, s, pix, pixlen);
     CHECK(test_write_file(test_path(name), file, n) == 0);
-    nlcl_image im, im2;
+    nlcl_image im;
     nlcl_image_info info;
     CHECK_OK(nlcl_image_load(test_path(name), &im, &info));
     long bad = -1;
@@ -773,17 +787,8 @@ static void bmp_case(const char *name, const bmp_spec *s, const uint8_t *pix) {
     CHECK_MSG(bad == 0, "%s: %ld values differ", name, bad);
     CHECK(info.format == NLCL_IMAGE_BMP && info.width == s->w && info.height == ah &&
           info.palette == (s->bpp <= 8) && !info.is_jpeg);
-    CHECK_OK(nlcl_image_load_memory(file, n, name, &im2, NULL));
-    CHECK(im.data && im2.data &&
-          memcmp(im.data, im2.data, (size_t)im.width * im.height * 3 * sizeof(float)) == 0);
-    nlcl_image_info pinfo;
-    CHECK_OK(nlcl_image_probe(test_path(name), &pinfo));
-    /* what only a full load knows (image.h: "full loads") */
-    pinfo.transparent = info.transparent;
-    pinfo.colour_converted = info.colour_converted;
-    CHECK(memcmp(&pinfo, &info, sizeof info) == 0);
+    same_from_memory_and_probe(name, file, n, &im, &info);
     nlcl_image_free(&im);
-    nlcl_image_free(&im2);
 }
 
 static uint8_t grey_pal[256 * 4], rand_pal[256 * 4];
@@ -1146,11 +1151,7 @@ static void test_shared_sets(void) {
      *       im = Image.open(f); print(f, im.size, hex(fnv(im.convert('RGB').tobytes())))"
      * (McMaster: PackBits 8-bit RGB; bridge.bmp: 8-bit grey palette; comic and
      * ppt3: odd widths with row padding). */
-    static const struct {
-        const char *file;
-        int w, h;
-        uint64_t hash;
-    } ref[] = {
+    static const test_pil_ref ref[] = {
         {"clean/mcmaster/1.tif", 500, 500, 0x36fb3ad94f0dc6efull},
         {"clean/mcmaster/10.tif", 500, 500, 0x6be2c86cd3db6572ull},
         {"clean/mcmaster/11.tif", 500, 500, 0x6718bb3c9f85e275ull},
@@ -1159,30 +1160,7 @@ static void test_shared_sets(void) {
         {"clean/set14/comic.bmp", 250, 361, 0x7cfa6d76f286f96bull},
         {"clean/set14/ppt3.bmp", 529, 656, 0x6e8f45ccf7c3528dull},
     };
-    for (size_t k = 0; k < sizeof ref / sizeof ref[0]; k++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", data, ref[k].file);
-        struct stat st;
-        if (stat(path, &st) != 0) {
-            printf("SKIPPED sub-check: %s missing\n", path);
-            continue;
-        }
-        nlcl_image im;
-        nlcl_image_info info;
-        CHECK_OK(nlcl_image_load(path, &im, &info));
-        if (!im.data) continue;
-        CHECK(im.width == ref[k].w && im.height == ref[k].h);
-        size_t n = (size_t)im.width * im.height * 3;
-        uint8_t *rgb = malloc(n);
-        nlcl_image_to_rgb8(&im, NLCL_QUANT_ROUND, rgb);
-        uint64_t h = fnv1a(rgb, n);
-        CHECK_MSG(h == ref[k].hash, "%s: hash %016llx, PIL gives %016llx", ref[k].file,
-                  (unsigned long long)h, (unsigned long long)ref[k].hash);
-        printf("%s: %dx%d, %d channel(s), equal to PIL: %s\n", ref[k].file, im.width, im.height,
-               info.channels, h == ref[k].hash ? "yes" : "NO");
-        free(rgb);
-        nlcl_image_free(&im);
-    }
+    test_check_pil_hashes(data, ref, sizeof ref / sizeof ref[0]);
 }
 
 /* ---- transparency carried (nlcl_image_load_alpha) ------------------------------------------- */
