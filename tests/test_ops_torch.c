@@ -37,6 +37,13 @@ static float *load(const char *name, size_t want) {
     return x;
 }
 
+/* The fixture "<tag>_<part>". */
+static float *load_part(const char *tag, const char *part, size_t want) {
+    char name[128];
+    snprintf(name, sizeof name, "%s_%s", tag, part);
+    return load(name, want);
+}
+
 static double rel_err(const float *got, const float *ref, size_t n) {
     double s = 1e-30, m = 0;
     for (size_t i = 0; i < n; i++) s = fmax(s, fabs(ref[i]));
@@ -75,17 +82,11 @@ static float *conv_from(const float *src, nlcl_layout l, int n, int c, int h, in
 
 static void t_instance_norm(const char *tag, int n, int c, int h, int w, int relu, int res) {
     size_t cnt = (size_t)n * c * h * w;
-    char nm[64];
-    snprintf(nm, sizeof nm, "%s_x", tag);
-    float *x = load(nm, cnt);
-    snprintf(nm, sizeof nm, "%s_res", tag);
-    float *r = res ? load(nm, cnt) : NULL;
-    snprintf(nm, sizeof nm, "%s_dy", tag);
-    float *dy = load(nm, cnt);
-    snprintf(nm, sizeof nm, "%s_y", tag);
-    float *y = load(nm, cnt);
-    snprintf(nm, sizeof nm, "%s_dx", tag);
-    float *dx = load(nm, cnt);
+    float *x = load_part(tag, "x", cnt);
+    float *r = res ? load_part(tag, "res", cnt) : NULL;
+    float *dy = load_part(tag, "dy", cnt);
+    float *y = load_part(tag, "y", cnt);
+    float *dx = load_part(tag, "dx", cnt);
     if (!x || (res && !r) || !dy || !y || !dx) return;
     for (int li = 0; li < 2; li++) {
         nlcl_layout l = li ? NLCL_BLOCKED : NLCL_NCHW;
@@ -121,15 +122,10 @@ static void t_instance_norm(const char *tag, int n, int c, int h, int w, int rel
 /* -------------------------------------------------------- activations */
 
 static void t_activation(const char *tag, int kind, size_t cnt) {
-    char nm[64];
-    snprintf(nm, sizeof nm, "%s_x", tag);
-    float *x = load(nm, cnt);
-    snprintf(nm, sizeof nm, "%s_dy", tag);
-    float *dy = load(nm, cnt);
-    snprintf(nm, sizeof nm, "%s_y", tag);
-    float *y = load(nm, cnt);
-    snprintf(nm, sizeof nm, "%s_dx", tag);
-    float *dx = load(nm, cnt);
+    float *x = load_part(tag, "x", cnt);
+    float *dy = load_part(tag, "dy", cnt);
+    float *y = load_part(tag, "y", cnt);
+    float *dx = load_part(tag, "dx", cnt);
     if (!x || !dy || !y || !dx) return;
     float *yo = calloc(cnt, 4), *dxo = calloc(cnt, 4);
     if (kind == 0) nlcl_relu_forward(x, yo, cnt);
@@ -157,15 +153,10 @@ static void t_activation(const char *tag, int kind, size_t cnt) {
 static void t_spatial(const char *tag, int kind, int n, int c, int h, int w, int p) {
     int ho = kind == 0 ? h + 2 * p : (h - 1) / 2 + 1, wo = kind == 0 ? w + 2 * p : (w - 1) / 2 + 1;
     size_t nx = (size_t)n * c * h * w, ny = (size_t)n * c * ho * wo;
-    char nm[64];
-    snprintf(nm, sizeof nm, "%s_x", tag);
-    float *x = load(nm, nx);
-    snprintf(nm, sizeof nm, "%s_dy", tag);
-    float *dy = load(nm, ny);
-    snprintf(nm, sizeof nm, "%s_y", tag);
-    float *y = load(nm, ny);
-    snprintf(nm, sizeof nm, "%s_dx", tag);
-    float *dx = load(nm, nx);
+    float *x = load_part(tag, "x", nx);
+    float *dy = load_part(tag, "dy", ny);
+    float *y = load_part(tag, "y", ny);
+    float *dx = load_part(tag, "dx", nx);
     if (!x || !dy || !y || !dx) return;
     for (int li = 0; li < 2; li++) {
         nlcl_layout l = li ? NLCL_BLOCKED : NLCL_NCHW;
@@ -356,13 +347,10 @@ static void t_conv(const char *tag, int n, int cin, int h, int w, int cout, int 
     int ho = h + 2 - k + 1, wo = w + 2 - k + 1;
     size_t nx = (size_t)n * cin * h * w, ny = (size_t)n * cout * ho * wo;
     size_t nw = (size_t)cout * cin * k * k;
-    char nm[64];
-#define LD(var, suffix, cnt)                          \
-    snprintf(nm, sizeof nm, "%s_" suffix, tag);       \
-    float *var = load(nm, cnt);
-    LD(x, "x", nx) LD(wt, "w", nw) LD(b, "b", cout) LD(dy, "dy", ny) LD(y, "y", ny)
-    LD(dx, "dx", nx) LD(dw, "dw", nw) LD(db, "db", cout)
-#undef LD
+    float *x = load_part(tag, "x", nx), *wt = load_part(tag, "w", nw);
+    float *b = load_part(tag, "b", cout), *dy = load_part(tag, "dy", ny);
+    float *y = load_part(tag, "y", ny), *dx = load_part(tag, "dx", nx);
+    float *dw = load_part(tag, "dw", nw), *db = load_part(tag, "db", cout);
     if (!x || !wt || !b || !dy || !y || !dx || !dw || !db) return;
     for (int li = 0; li < 2; li++) {
         nlcl_layout l = li ? NLCL_BLOCKED : NLCL_NCHW;
