@@ -78,9 +78,10 @@ static void on_saved(void *ctx, const char *run_dir, int64_t iter) {
 static int g_saved_calls;
 static int64_t g_saved_iter;
 
-static nlcl_status run(const nlcl_train_config *c, const char *dir, int resume, int64_t stop) {
-    const char *rd[1] = {rainy_dir}, *cd[1] = {clean_dir};
-    stopper st = {stop, 0, 0};
+/* A job of c on one rainy folder rd[0] and one clean folder cd[0] (both
+ * outlive the job), writing dir. */
+static nlcl_train_job one_folder_job(const nlcl_train_config *c, const char *const *rd,
+                                     const char *const *cd, const char *dir) {
     nlcl_train_job job = {0};
     job.cfg = *c;
     job.rainy_dirs = rd;
@@ -88,6 +89,13 @@ static nlcl_status run(const nlcl_train_config *c, const char *dir, int resume, 
     job.clean_dirs = cd;
     job.n_clean_dirs = 1;
     job.run_dir = dir;
+    return job;
+}
+
+static nlcl_status run(const nlcl_train_config *c, const char *dir, int resume, int64_t stop) {
+    const char *rd[1] = {rainy_dir}, *cd[1] = {clean_dir};
+    stopper st = {stop, 0, 0};
+    nlcl_train_job job = one_folder_job(c, rd, cd, dir);
     job.resume = resume;
     job.save_every = 100;
     job.log_every = 1;
@@ -456,13 +464,7 @@ static void bad_inputs(void) {
     c2.layer_head_frozen = 0;                 /* within a few iterations */
     snprintf(dir, sizeof dir, "%s/nan", tmp);
     const char *rd[1] = {rainy_dir}, *cd[1] = {clean_dir};
-    nlcl_train_job job = {0};
-    job.cfg = c2;
-    job.rainy_dirs = rd;
-    job.n_rainy_dirs = 1;
-    job.clean_dirs = cd;
-    job.n_clean_dirs = 1;
-    job.run_dir = dir;
+    nlcl_train_job job = one_folder_job(&c2, rd, cd, dir);
     job.save_every = 1;
     job.log_every = 1;
     nlcl_status s = nlcl_train_run(&job);
@@ -489,13 +491,7 @@ static void rain100l(const char *data) {
     cfg.batch = 2;
     char dir[600];
     snprintf(dir, sizeof dir, "%s/rain100l", test_tmpdir());
-    nlcl_train_job job = {0};
-    job.cfg = cfg;
-    job.rainy_dirs = r;
-    job.n_rainy_dirs = 1;
-    job.clean_dirs = c;
-    job.n_clean_dirs = 1;
-    job.run_dir = dir;
+    nlcl_train_job job = one_folder_job(&cfg, r, c, dir);
     job.save_every = 30;
     job.log_every = 10;
     CHECK_OK(nlcl_train_run(&job));
