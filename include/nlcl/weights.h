@@ -147,7 +147,9 @@ nlcl_status nlcl_tensor_dict_add_note(nlcl_tensor_dict *d, const char *note);
  * are NLCL_ERR_INVALID_ARG. Loading keeps the header's order. The header is
  * JSON, which must be UTF-8: bytes of names, keys and values that are not
  * (e.g. a Latin-1 file name in a training command) are written as \xNN, as
- * Python's errors="backslashreplace" does, so "caf\xe9" is read back. */
+ * Python's errors="backslashreplace" does, so "caf\xe9" is read back.
+ * Loading a FIFO, device or folder is NLCL_ERR_IO ("not a regular file",
+ * without waiting for a writer). */
 nlcl_status nlcl_safetensors_save(const char *path, const nlcl_tensor_dict *d);
 nlcl_status nlcl_safetensors_load(const char *path, nlcl_tensor_dict *d);
 /* From memory (e.g. the embedded default model); `name` is used in errors. */
