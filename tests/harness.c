@@ -162,6 +162,31 @@ double test_now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+double test_loss_of(nlcl_status s, double v) {
+    CHECK_OK(s);
+    return s == NLCL_OK ? v : NAN;
+}
+double test_mse_v(const float *a, const float *b, size_t n) {
+    double v = 0;
+    nlcl_status st = nlcl_mse_forward(a, b, n, &v);
+    return test_loss_of(st, v);
+}
+double test_l1_v(const float *a, const float *b, size_t n) {
+    double v = 0;
+    nlcl_status st = nlcl_l1_forward(a, b, n, &v);
+    return test_loss_of(st, v);
+}
+double test_msec_v(const float *a, float t, size_t n) {
+    double v = 0;
+    nlcl_status st = nlcl_mse_const_forward(a, t, n, &v);
+    return test_loss_of(st, v);
+}
+double test_ce_v(const float *l, const int32_t *tg, int m, int d) {
+    double v = 0;
+    nlcl_status st = nlcl_cross_entropy_forward(l, tg, m, d, &v);
+    return test_loss_of(st, v);
+}
+
 uint32_t test_crc32(const uint8_t *b, size_t n) {
     uint32_t c = 0xffffffffu;
     for (size_t i = 0; i < n; i++) {

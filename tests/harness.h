@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "nlcl/image.h"
+#include "nlcl/ops.h"
 #include "nlcl/rng.h"
 #include "nlcl/status.h"
 #include "nlcl/train.h"
@@ -104,6 +105,14 @@ double test_now_s(void);
 /* Read a little-endian float32 fixture file written by tests/fixtures/make_fixtures.py:
  * returns a malloc'd array and sets *n; NULL if missing. */
 float *test_read_f32(const char *path, size_t *n);
+
+/* The loss forwards of nlcl/ops.h return a status and write the loss: these
+ * give the value (NaN, with a failed check, when the call fails). */
+double test_loss_of(nlcl_status s, double v);
+double test_mse_v(const float *a, const float *b, size_t n);
+double test_l1_v(const float *a, const float *b, size_t n);
+double test_msec_v(const float *a, float t, size_t n);
+double test_ce_v(const float *l, const int32_t *tg, int m, int d);
 
 /* CRC-32 of n bytes as PNG chunks and zlib use it (ISO 3309, reflected
  * polynomial 0xedb88320). */

@@ -25,36 +25,11 @@
 
 static nlcl_rng rng;
 
-/* The loss forwards return a status and write the loss: these give the value
- * (NaN, with a failed check, when the call fails). */
-static double loss_of(nlcl_status s, double v) {
-    CHECK_OK(s);
-    return s == NLCL_OK ? v : NAN;
-}
-static double mse_v(const float *a, const float *b, size_t n) {
-    double v = 0;
-    nlcl_status st = nlcl_mse_forward(a, b, n, &v);
-    return loss_of(st, v);
-}
-static double l1_v(const float *a, const float *b, size_t n) {
-    double v = 0;
-    nlcl_status st = nlcl_l1_forward(a, b, n, &v);
-    return loss_of(st, v);
-}
-static double msec_v(const float *a, float t, size_t n) {
-    double v = 0;
-    nlcl_status st = nlcl_mse_const_forward(a, t, n, &v);
-    return loss_of(st, v);
-}
-static double ce_v(const float *l, const int32_t *tg, int m, int d) {
-    double v = 0;
-    nlcl_status st = nlcl_cross_entropy_forward(l, tg, m, d, &v);
-    return loss_of(st, v);
-}
+/* nlcl_eroded_l1_forward's value, as test_mse_v (harness.h). */
 static double eroded_v(const float *a, const float *b, int planes, int h, int w, int s) {
     double v = 0;
     nlcl_status st = nlcl_eroded_l1_forward(a, b, planes, h, w, s, &v);
-    return loss_of(st, v);
+    return test_loss_of(st, v);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -713,11 +688,11 @@ static double loss_probe(void *vc) {
     loss_ctx *c = vc;
     double l = 0;
     switch (c->kind) {
-    case 0: l = mse_v(c->a, c->b, c->n); break;
-    case 1: l = l1_v(c->a, c->b, c->n); break;
-    case 2: l = l1_v(c->a, NULL, c->n); break;
-    case 3: l = msec_v(c->a, c->t, c->n); break;
-    case 4: l = ce_v(c->a, c->target, c->m, c->d); break;
+    case 0: l = test_mse_v(c->a, c->b, c->n); break;
+    case 1: l = test_l1_v(c->a, c->b, c->n); break;
+    case 2: l = test_l1_v(c->a, NULL, c->n); break;
+    case 3: l = test_msec_v(c->a, c->t, c->n); break;
+    case 4: l = test_ce_v(c->a, c->target, c->m, c->d); break;
     }
     return (double)c->g * l;
 }
@@ -843,10 +818,10 @@ static void check_eroded_l1_values(void) {
 static void check_loss_values(void) {
     /* closed forms */
     float a[4] = {1, 2, 3, 4}, b[4] = {0, 2, 5, 3.5f};
-    CHECK_NEAR(mse_v(a, b, 4), (1 + 0 + 4 + 0.25) / 4, 1e-12);
-    CHECK_NEAR(l1_v(a, b, 4), (1 + 0 + 2 + 0.5) / 4, 1e-12);
-    CHECK_NEAR(l1_v(a, NULL, 4), 10.0 / 4, 1e-12);
-    CHECK_NEAR(msec_v(a, 1.0f, 4), (0 + 1 + 4 + 9) / 4.0, 1e-12);
+    CHECK_NEAR(test_mse_v(a, b, 4), (1 + 0 + 4 + 0.25) / 4, 1e-12);
+    CHECK_NEAR(test_l1_v(a, b, 4), (1 + 0 + 2 + 0.5) / 4, 1e-12);
+    CHECK_NEAR(test_l1_v(a, NULL, 4), 10.0 / 4, 1e-12);
+    CHECK_NEAR(test_msec_v(a, 1.0f, 4), (0 + 1 + 4 + 9) / 4.0, 1e-12);
     float da[4] = {0}, db[4] = {0};
     nlcl_l1_backward(a, b, 4, 2.0f, da, db); /* sign(0) = 0 */
     CHECK(da[0] == 0.5f && da[1] == 0.0f && da[2] == -0.5f && da[3] == 0.5f);
@@ -858,7 +833,7 @@ static void check_loss_values(void) {
     CHECK_NEAR(out[0], 1000 + log(3.0), 1e-9);
     CHECK_NEAR(out[1], log(exp(-5.0) + 1 + exp(2.0)), 1e-12);
     int32_t tg[2] = {1, 2};
-    CHECK_NEAR(ce_v(l, tg, 2, 3),
+    CHECK_NEAR(test_ce_v(l, tg, 2, 3),
                0.5 * ((1000 + log(3.0) - 1000) + (log(exp(-5.0) + 1 + exp(2.0)) - 2)), 1e-9);
     /* a long vector: many chunks, value against a direct double sum */
     size_t n = 300001;
@@ -868,8 +843,8 @@ static void check_loss_values(void) {
         s += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
         s1 += fabs((double)x[i] - y[i]);
     }
-    CHECK_NEAR(mse_v(x, y, n), s / n, 1e-12);
-    CHECK_NEAR(l1_v(x, y, n), s1 / n, 1e-12);
+    CHECK_NEAR(test_mse_v(x, y, n), s / n, 1e-12);
+    CHECK_NEAR(test_l1_v(x, y, n), s1 / n, 1e-12);
     free(x);
     free(y);
 }
@@ -926,9 +901,9 @@ static void check_threads(void) {
             nlcl_instance_norm_backward(dy, x, mr[t][0], mr[t][1], out[t][2], n, C, h, w, l, 0);
             /* the first ho*wo pixels of dy serve as the downsample's dy */
             nlcl_blur_downsample_backward(dy, out[t][3], n, C, h, w, l);
-            lossv[t][0] = mse_v(x, dy, tot);
-            lossv[t][1] = l1_v(x, NULL, tot);
-            lossv[t][2] = ce_v(x, tgt, (int)(tot / 100), 100);
+            lossv[t][0] = test_mse_v(x, dy, tot);
+            lossv[t][1] = test_l1_v(x, NULL, tot);
+            lossv[t][2] = test_ce_v(x, tgt, (int)(tot / 100), 100);
         }
         int same = memcmp(mr[0][0], mr[1][0], n * C * 4) == 0 && memcmp(mr[0][1], mr[1][1], n * C * 4) == 0;
         for (int k = 0; k < 4; k++) same &= memcmp(out[0][k], out[1][k], tot * 4) == 0;
@@ -958,9 +933,9 @@ static void check_threads(void) {
         double v[2][3];
         for (int t = 0; t < 2; t++) {
             omp_set_num_threads(t + 1);
-            v[t][0] = mse_v(a, b, nw);
-            v[t][1] = l1_v(a, b, nw);
-            v[t][2] = msec_v(a, 0.5f, nw);
+            v[t][0] = test_mse_v(a, b, nw);
+            v[t][1] = test_l1_v(a, b, nw);
+            v[t][2] = test_msec_v(a, 0.5f, nw);
         }
         int same = memcmp(v[0], v[1], sizeof v[0]) == 0;
         CHECK_MSG(same, "loss values differ between 1 and 2 threads");

@@ -251,32 +251,6 @@ static void t_gather(void) {
 
 /* -------------------------------------------------------------- losses */
 
-/* The loss forwards return a status and write the loss: these give the value
- * (NaN, with a failed check, when the call fails). */
-static double loss_of(nlcl_status s, double v) {
-    CHECK_OK(s);
-    return s == NLCL_OK ? v : NAN;
-}
-static double mse_v(const float *a, const float *b, size_t n) {
-    double v = 0;
-    nlcl_status st = nlcl_mse_forward(a, b, n, &v);
-    return loss_of(st, v);
-}
-static double l1_v(const float *a, const float *b, size_t n) {
-    double v = 0;
-    nlcl_status st = nlcl_l1_forward(a, b, n, &v);
-    return loss_of(st, v);
-}
-static double msec_v(const float *a, float t, size_t n) {
-    double v = 0;
-    nlcl_status st = nlcl_mse_const_forward(a, t, n, &v);
-    return loss_of(st, v);
-}
-static double ce_v(const float *l, const int32_t *tg, int m, int d) {
-    double v = 0;
-    nlcl_status st = nlcl_cross_entropy_forward(l, tg, m, d, &v);
-    return loss_of(st, v);
-}
 
 static void t_losses(void) {
     const size_t n = 60;
@@ -284,7 +258,7 @@ static void t_losses(void) {
     float *loss = load("mse_loss", 1), *da = load("mse_da", n), *db = load("mse_db", n);
     if (a && b && g && loss && da && db) {
         float *oa = calloc(n, 4), *ob = calloc(n, 4);
-        float l = (float)mse_v(a, b, n);
+        float l = (float)test_mse_v(a, b, n);
         nlcl_mse_backward(a, b, n, g[0], oa, ob);
         compare("MSELoss forward", &l, loss, 1, 1e-6);
         compare("MSELoss backward da", oa, da, n, 1e-6);
@@ -297,7 +271,7 @@ static void t_losses(void) {
     loss = load("l1_loss", 1), da = load("l1_da", n), db = load("l1_db", n);
     if (a && b && g && loss && da && db) {
         float *oa = calloc(n, 4), *ob = calloc(n, 4);
-        float l = (float)l1_v(a, b, n);
+        float l = (float)test_l1_v(a, b, n);
         nlcl_l1_backward(a, b, n, g[0], oa, ob);
         compare("L1Loss forward", &l, loss, 1, 1e-6);
         compare("L1Loss backward da (incl. sign(0) = 0)", oa, da, n, 1e-6);
@@ -311,7 +285,7 @@ static void t_losses(void) {
     da = load("msec_da", nc);
     if (a && g && loss && da) {
         float *oa = calloc(nc, 4);
-        float l = (float)msec_v(a, 1.0f, nc);
+        float l = (float)test_msec_v(a, 1.0f, nc);
         nlcl_mse_const_backward(a, 1.0f, nc, g[0], oa);
         compare("MSELoss vs constant 1 forward", &l, loss, 1, 1e-6);
         compare("MSELoss vs constant 1 backward", oa, da, nc, 1e-6);
@@ -329,7 +303,7 @@ static void t_losses(void) {
         float *od = calloc((size_t)m * d, 4);
         double ol[9];
         float olf[9];
-        float l = (float)ce_v(lg, tg, m, d);
+        float l = (float)test_ce_v(lg, tg, m, d);
         nlcl_cross_entropy_backward(lg, tg, m, d, g[0], od);
         nlcl_logsumexp_rows(lg, m, d, ol);
         for (int i = 0; i < m; i++) olf[i] = (float)ol[i];
