@@ -252,37 +252,39 @@ static void t_gather(void) {
 /* -------------------------------------------------------------- losses */
 
 
-static void t_losses(void) {
+/* A loss of two tensors (MSELoss, L1Loss: fwd and bwd) against the fixtures
+ * "<tag>_a", "_b", "_g" (upstream gradient), "_loss", "_da", "_db"; da_note
+ * follows "backward da" in the messages. */
+static void t_pair_loss(const char *tag, const char *name,
+                        double (*fwd)(const float *, const float *, size_t),
+                        nlcl_status (*bwd)(const float *, const float *, size_t, float, float *, float *),
+                        const char *da_note) {
     const size_t n = 60;
-    float *a = load("mse_a", n), *b = load("mse_b", n), *g = load("mse_g", 1);
-    float *loss = load("mse_loss", 1), *da = load("mse_da", n), *db = load("mse_db", n);
+    float *a = load_part(tag, "a", n), *b = load_part(tag, "b", n), *g = load_part(tag, "g", 1);
+    float *loss = load_part(tag, "loss", 1), *da = load_part(tag, "da", n), *db = load_part(tag, "db", n);
     if (a && b && g && loss && da && db) {
         float *oa = calloc(n, 4), *ob = calloc(n, 4);
-        float l = (float)test_mse_v(a, b, n);
-        nlcl_mse_backward(a, b, n, g[0], oa, ob);
-        compare("MSELoss forward", &l, loss, 1, 1e-6);
-        compare("MSELoss backward da", oa, da, n, 1e-6);
-        compare("MSELoss backward db", ob, db, n, 1e-6);
+        float l = (float)fwd(a, b, n);
+        CHECK_OK(bwd(a, b, n, g[0], oa, ob));
+        char what[96];
+        snprintf(what, sizeof what, "%s forward", name);
+        compare(what, &l, loss, 1, 1e-6);
+        snprintf(what, sizeof what, "%s backward da%s", name, da_note);
+        compare(what, oa, da, n, 1e-6);
+        snprintf(what, sizeof what, "%s backward db", name);
+        compare(what, ob, db, n, 1e-6);
         free(oa); free(ob);
     }
     free(a); free(b); free(g); free(loss); free(da); free(db);
+}
 
-    a = load("l1_a", n), b = load("l1_b", n), g = load("l1_g", 1);
-    loss = load("l1_loss", 1), da = load("l1_da", n), db = load("l1_db", n);
-    if (a && b && g && loss && da && db) {
-        float *oa = calloc(n, 4), *ob = calloc(n, 4);
-        float l = (float)test_l1_v(a, b, n);
-        nlcl_l1_backward(a, b, n, g[0], oa, ob);
-        compare("L1Loss forward", &l, loss, 1, 1e-6);
-        compare("L1Loss backward da (incl. sign(0) = 0)", oa, da, n, 1e-6);
-        compare("L1Loss backward db", ob, db, n, 1e-6);
-        free(oa); free(ob);
-    }
-    free(a); free(b); free(g); free(loss); free(da); free(db);
+static void t_losses(void) {
+    t_pair_loss("mse", "MSELoss", test_mse_v, nlcl_mse_backward, "");
+    t_pair_loss("l1", "L1Loss", test_l1_v, nlcl_l1_backward, " (incl. sign(0) = 0)");
 
     const size_t nc = 60;
-    a = load("msec_a", nc), g = load("msec_g", 1), loss = load("msec_loss", 1);
-    da = load("msec_da", nc);
+    float *a = load("msec_a", nc), *g = load("msec_g", 1), *loss = load("msec_loss", 1);
+    float *da = load("msec_da", nc);
     if (a && g && loss && da) {
         float *oa = calloc(nc, 4);
         float l = (float)test_msec_v(a, 1.0f, nc);
