@@ -119,14 +119,20 @@ nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img, f
                            nlcl_image_info *info);
 /* 1 if p ends in .jpg or .jpeg (any case). */
 int cli_is_jpeg_name(const char *p);
+/* The EXIF block of input `path` for its outputs (nlcl_image_load_exif):
+ * *exif NULL when it has none, or when it cannot be carried, which is said
+ * ("nlcl CMD: warning: PATH: its EXIF metadata could not be carried to the
+ * output (why)"). */
+void cli_load_exif(const char *cmd, const char *path, uint8_t **exif, size_t *len);
 /* Save an image made from `input` (whose bits per sample, info.bit_depth, are
  * bit_depth): PNG unless path ends in .jpg/.jpeg, 16 bits per sample for
- * inputs of more than 8, RGBA with the input's opacity alpha (NULL: RGB); a
+ * inputs of more than 8, RGBA with the input's opacity alpha (NULL: RGB),
+ * with the EXIF block exif (cli_load_exif; NULL: none); a
  * JPEG (8 bits only) of a deeper input is written with a warning naming the
  * input; a JPEG with alpha is NLCL_ERR_UNSUPPORTED (see cli_check_alpha). */
 nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,
-                           const float *alpha, nlcl_quantize q, int quality, const char *input,
-                           int bit_depth);
+                           const float *alpha, const uint8_t *exif, size_t exif_len,
+                           nlcl_quantize q, int quality, const char *input, int bit_depth);
 /* Before any work on an input with transparent pixels (alpha non-NULL) whose
  * output out is a JPEG: NLCL_ERR_UNSUPPORTED "INPUT: N of M pixels are
  * transparent, and a JPEG output (OUT) cannot keep transparency: ...". */

@@ -101,7 +101,7 @@ int cmd_demo(int argc, char **argv) {
                     panel.data[o + 2 * w] = m2 ? der2.data[i] : v > 1 ? 1 : v < -1 ? -1 : v;
                 }
     }
-    if (s == NLCL_OK) s = cli_save_image("demo", out, &panel, NULL, NLCL_QUANT_ROUND, 95, input, info.bit_depth);
+    if (s == NLCL_OK) s = cli_save_image("demo", out, &panel, NULL, NULL, 0, NLCL_QUANT_ROUND, 95, input, info.bit_depth);
     if (s == NLCL_OK) {
         printf("model: %s (%d channels, %d blocks)\n", model ? model : "embedded default",
                nlcl_model_channels(m), nlcl_model_blocks(m));

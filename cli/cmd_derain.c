@@ -450,12 +450,18 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     const int bits = info.bit_depth;
     const nlcl_quantize q = (nlcl_quantize)o->quant;
     const char *in = w->inputs[i];
-    if (s == NLCL_OK) s = cli_save_image("derain", w->outs[i], &res, alpha, q, o->quality, in, bits);
+    uint8_t *exif = NULL; /* camera, date, GPS..., said to be upright */
+    size_t exif_len = 0;
+    if (s == NLCL_OK) cli_load_exif("derain", in, &exif, &exif_len);
+    if (s == NLCL_OK)
+        s = cli_save_image("derain", w->outs[i], &res, alpha, exif, exif_len, q, o->quality, in, bits);
     if (s == NLCL_OK && w->gr)
-        s = cli_save_image("derain", w->rain_outs[i], &rain, alpha, q, o->quality, in, bits);
+        s = cli_save_image("derain", w->rain_outs[i], &rain, alpha, exif, exif_len, q, o->quality,
+                           in, bits);
     nlcl_image_free(&res);
     nlcl_image_free(&rain);
     free(alpha);
+    free(exif);
     if (s == NLCL_ERR_INTERRUPTED && g_stop) {
         nlcl_image_free(&img);
         return 1;

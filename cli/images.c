@@ -29,17 +29,27 @@ int cli_is_jpeg_name(const char *p) {
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
+void cli_load_exif(const char *cmd, const char *path, uint8_t **exif, size_t *len) {
+    if (nlcl_image_load_exif(path, exif, len) == NLCL_OK) return;
+    const char *why = nlcl_error_message(); /* "PATH: why" */
+    size_t n = strlen(path);
+    if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2)) why += n + 2;
+    fprintf(stderr, "nlcl %s: warning: %s: its EXIF metadata could not be carried to the output (%s)\n",
+            cmd, path, why);
+}
+
 nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,
-                           const float *alpha, nlcl_quantize q, int quality, const char *input,
-                           int bit_depth) {
-    if (!cli_is_jpeg_name(path)) return nlcl_image_save_png_alpha(path, img, alpha, q, bit_depth > 8);
+                           const float *alpha, const uint8_t *exif, size_t exif_len,
+                           nlcl_quantize q, int quality, const char *input, int bit_depth) {
+    if (!cli_is_jpeg_name(path))
+        return nlcl_image_save_png_exif(path, img, alpha, exif, exif_len, q, bit_depth > 8);
     if (alpha) /* the caller refuses this before any work (cli_check_alpha) */
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: JPEG cannot keep transparency", path);
     if (bit_depth > 8)
         fprintf(stderr, "nlcl %s: warning: %s: %d-bit samples written as 8-bit JPEG %s (PNG "
                         "output keeps 16 bits)\n",
                 cmd, input, bit_depth, path);
-    return nlcl_image_save_jpeg(path, img, q, quality);
+    return nlcl_image_save_jpeg_exif(path, img, exif, exif_len, q, quality);
 }
 
 nlcl_status cli_check_alpha(const char *input, const char *out, const nlcl_image *img,

@@ -182,6 +182,22 @@ nlcl_status nlcl_image_load_alpha(const char *path, nlcl_image *img, float **alp
 /* Same from memory; `name` is used in error messages. */
 nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name, nlcl_image *img,
                                    nlcl_image_info *info);
+/* Largest EXIF block nlcl writes: a JPEG APP1 marker's payload. */
+#define NLCL_EXIF_MAX_BYTES 65533u
+/* The EXIF metadata of a JPEG (the first APP1 "Exif" marker) or PNG (eXIf
+ * chunk before IDAT) rewritten for the image as nlcl_image_load returns it,
+ * i.e. turned upright: Orientation set to 1, PixelXDimension and
+ * PixelYDimension (where present) set to the upright width and height, the
+ * thumbnail (IFD 1) dropped; every other entry (camera, date, exposure, GPS,
+ * maker note) kept as written (libexif, without its "fixes"). *exif is
+ * malloc'd (free() it), "Exif\0\0" then the TIFF-header block, *len <=
+ * NLCL_EXIF_MAX_BYTES, ready for nlcl_image_save_png_exif/_jpeg_exif; NULL
+ * and 0 when the file has none (TIFF and BMP: always). Reads the header
+ * only, as nlcl_image_probe. Errors: as nlcl_image_probe; NLCL_ERR_FORMAT
+ * "FILE: corrupt EXIF block: ..." when libexif reports corrupt data or
+ * finds no entry in IFD 0; NLCL_ERR_LIMIT when the block, or the rewritten
+ * one, is over NLCL_EXIF_MAX_BYTES; NLCL_ERR_NOMEM. */
+nlcl_status nlcl_image_load_exif(const char *path, uint8_t **exif, size_t *len);
 /* Read only the header (dimensions, modes); cheap, for checking datasets.
  * Fails like nlcl_image_load would on the header (including NLCL_ERR_LIMIT,
  * with *info still filled in). info->bit_depth is the file's: for a palette
@@ -200,9 +216,21 @@ nlcl_status nlcl_image_save_png(const char *path, const nlcl_image *img, nlcl_qu
  * nearest); alpha NULL: as nlcl_image_save_png. */
 nlcl_status nlcl_image_save_png_alpha(const char *path, const nlcl_image *img,
                                       const float *alpha, nlcl_quantize q, int bits16);
+/* Like nlcl_image_save_png_alpha, with the EXIF block exif (exif_len
+ * bytes, as nlcl_image_load_exif gives it; NULL: none) written as an eXIf
+ * chunk before the image data (without its "Exif\0\0"). An exif not
+ * starting with "Exif\0\0" or outside 14..NLCL_EXIF_MAX_BYTES bytes is
+ * NLCL_ERR_INVALID_ARG; its content is written as given. */
+nlcl_status nlcl_image_save_png_exif(const char *path, const nlcl_image *img, const float *alpha,
+                                     const uint8_t *exif, size_t exif_len, nlcl_quantize q,
+                                     int bits16);
 /* Save as baseline JPEG, quality 1..100, 4:2:0 (libjpeg defaults). */
 nlcl_status nlcl_image_save_jpeg(const char *path, const nlcl_image *img, nlcl_quantize q,
                                  int quality);
+/* Like nlcl_image_save_jpeg, with the EXIF block exif (as for
+ * nlcl_image_save_png_exif) written as an APP1 marker after SOI. */
+nlcl_status nlcl_image_save_jpeg_exif(const char *path, const nlcl_image *img, const uint8_t *exif,
+                                      size_t exif_len, nlcl_quantize q, int quality);
 /* Save by extension: .png (8-bit), .jpg/.jpeg (quality 95); others are
  * NLCL_ERR_INVALID_ARG. */
 nlcl_status nlcl_image_save(const char *path, const nlcl_image *img, nlcl_quantize q);

@@ -410,13 +410,16 @@ static nlcl_status decode(nlcl_img_src *src, nlcl_image *img,
     return s;
 }
 
+/* exif non-NULL (a probe): *exif gets the file's EXIF block as the decoder
+ * kept it (src->exif), NULL if none. */
 static nlcl_status load_file(const char *path, nlcl_image *img, float **alpha,
-                             nlcl_image_info *info) {
+                             nlcl_image_info *info, nlcl_img_src *exif) {
     if (info) memset(info, 0, sizeof *info);
     nlcl_img_src src;
     memset(&src, 0, sizeof src);
     src.name = path;
     src.want_alpha = alpha != NULL;
+    src.want_exif = exif != NULL;
     int fd;
     uint64_t size;
     NLCL_TRY(nlcl_open_regular(path, &fd, &size));
@@ -434,6 +437,8 @@ static nlcl_status load_file(const char *path, nlcl_image *img, float **alpha,
     fclose(src.fp);
     if (alpha) *alpha = src.alpha; /* NULL unless decoded, with transparent pixels */
     else free(src.alpha);
+    if (exif && s == NLCL_OK) exif->exif = src.exif, exif->exif_len = src.exif_len;
+    else free(src.exif);
     return s;
 }
 
@@ -441,7 +446,7 @@ nlcl_status nlcl_image_load(const char *path, nlcl_image *img, nlcl_image_info *
     if (img) memset(img, 0, sizeof *img);
     if (!path || !img)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load: NULL argument");
-    return load_file(path, img, NULL, info);
+    return load_file(path, img, NULL, info, NULL);
 }
 
 nlcl_status nlcl_image_load_alpha(const char *path, nlcl_image *img, float **alpha,
@@ -450,13 +455,28 @@ nlcl_status nlcl_image_load_alpha(const char *path, nlcl_image *img, float **alp
     if (alpha) *alpha = NULL;
     if (!path || !img || !alpha)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load_alpha: NULL argument");
-    return load_file(path, img, alpha, info);
+    return load_file(path, img, alpha, info, NULL);
 }
 
 nlcl_status nlcl_image_probe(const char *path, nlcl_image_info *info) {
     if (!path || !info)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_probe: NULL argument");
-    return load_file(path, NULL, NULL, info);
+    return load_file(path, NULL, NULL, info, NULL);
+}
+
+nlcl_status nlcl_image_load_exif(const char *path, uint8_t **exif, size_t *len) {
+    if (exif) *exif = NULL;
+    if (len) *len = 0;
+    if (!path || !exif || !len)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load_exif: NULL argument");
+    nlcl_image_info info;
+    nlcl_img_src kept = {0};
+    NLCL_TRY(load_file(path, NULL, NULL, &info, &kept));
+    if (!kept.exif) return NLCL_OK;
+    nlcl_status s = nlcl_exif_upright(path, kept.exif, kept.exif_len, info.width, info.height,
+                                      exif, len);
+    free(kept.exif);
+    return s;
 }
 
 nlcl_status nlcl_image_load_memory_alpha(const void *buf, size_t len, const char *name,
@@ -485,6 +505,15 @@ nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name
 
 /* ---- saving -------------------------------------------------------------------------- */
 
+static nlcl_status check_exif(const char *path, const uint8_t *exif, size_t len) {
+    if (exif && (len < 14 || len > NLCL_EXIF_MAX_BYTES || memcmp(exif, "Exif\0\0", 6) != 0))
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "%s: the EXIF block must start with \"Exif\\0\\0\" and hold 14 to "
+                              "%u bytes (got %zu)",
+                              path, (unsigned)NLCL_EXIF_MAX_BYTES, len);
+    return NLCL_OK;
+}
+
 static nlcl_status check_save(const char *path, const nlcl_image *img, nlcl_quantize q) {
     if (!path || !img || !img->data)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NULL argument",
@@ -505,10 +534,17 @@ nlcl_status nlcl_image_save_png(const char *path, const nlcl_image *img, nlcl_qu
 
 nlcl_status nlcl_image_save_png_alpha(const char *path, const nlcl_image *img,
                                       const float *alpha, nlcl_quantize q, int bits16) {
+    return nlcl_image_save_png_exif(path, img, alpha, NULL, 0, q, bits16);
+}
+
+nlcl_status nlcl_image_save_png_exif(const char *path, const nlcl_image *img, const float *alpha,
+                                     const uint8_t *exif, size_t exif_len, nlcl_quantize q,
+                                     int bits16) {
     NLCL_TRY(check_save(path, img, q));
+    NLCL_TRY(check_exif(path, exif, exif_len));
     nlcl_afile f;
     NLCL_TRY(nlcl_afile_open(&f, path));
-    nlcl_status s = nlcl_png_encode(&f, path, img, alpha, q, bits16 ? 1 : 0);
+    nlcl_status s = nlcl_png_encode(&f, path, img, alpha, exif, exif_len, q, bits16 ? 1 : 0);
     if (s != NLCL_OK) {
         nlcl_afile_abort(&f);
         return s;
@@ -518,7 +554,13 @@ nlcl_status nlcl_image_save_png_alpha(const char *path, const nlcl_image *img,
 
 nlcl_status nlcl_image_save_jpeg(const char *path, const nlcl_image *img, nlcl_quantize q,
                                  int quality) {
+    return nlcl_image_save_jpeg_exif(path, img, NULL, 0, q, quality);
+}
+
+nlcl_status nlcl_image_save_jpeg_exif(const char *path, const nlcl_image *img, const uint8_t *exif,
+                                      size_t exif_len, nlcl_quantize q, int quality) {
     NLCL_TRY(check_save(path, img, q));
+    NLCL_TRY(check_exif(path, exif, exif_len));
     if (quality < 1 || quality > 100)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: JPEG quality %d not in 1..100",
                               path, quality);
@@ -528,7 +570,7 @@ nlcl_status nlcl_image_save_jpeg(const char *path, const nlcl_image *img, nlcl_q
                               img->width, img->height);
     nlcl_afile f;
     NLCL_TRY(nlcl_afile_open(&f, path));
-    nlcl_status s = nlcl_jpeg_encode(&f, path, img, q, quality);
+    nlcl_status s = nlcl_jpeg_encode(&f, path, img, exif, exif_len, q, quality);
     if (s != NLCL_OK) {
         nlcl_afile_abort(&f);
         return s;

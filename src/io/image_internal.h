@@ -23,6 +23,10 @@ typedef struct nlcl_img_src {
     /* What a decoder found besides the samples, applied by the front end
      * (image.c) after a successful decode: */
     int orientation;    /* EXIF or TIFF orientation 1..8 (0: none or invalid) */
+    int want_exif;      /* the caller takes the EXIF block (nlcl_image_load_exif) */
+    uint8_t *exif;      /* want_exif: the JPEG APP1 / PNG eXIf block from its TIFF header on
+                           (malloc'd; the front end owns it) */
+    size_t exif_len;
     uint8_t *icc;       /* embedded ICC profile (malloc'd; the front end frees it) */
     size_t icc_len;
     int grey;           /* the samples were grey (which kind of ICC profile fits) */
@@ -76,11 +80,12 @@ nlcl_status nlcl_bmp_decode(nlcl_img_src *src, nlcl_image *img,
                             nlcl_image_info *info);
 
 /* Encoders writing through an open atomic file (the caller commits or aborts).
- * img is already validated. */
+ * img and exif (NULL, or as nlcl_image_load_exif gives it) are already validated. */
 nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                            const float *alpha, nlcl_quantize q, int bits16);
+                            const float *alpha, const uint8_t *exif, size_t exif_len,
+                            nlcl_quantize q, int bits16);
 nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                             nlcl_quantize q, int quality);
+                             const uint8_t *exif, size_t exif_len, nlcl_quantize q, int quality);
 
 /* ---- after decoding (orient.c, exif.c, colour.c) ---- */
 
@@ -89,6 +94,16 @@ nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *
  * the TIFF header (a PNG eXIf chunk); 0 when there is none or it is not
  * 1..8. Parsed with libexif; never fails. */
 int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header);
+/* Keep a copy of an EXIF block (from its TIFF header on) in src->exif when
+ * src->want_exif (the first one only). NLCL_ERR_NOMEM naming the file. */
+nlcl_status nlcl_img_src_keep_exif(nlcl_img_src *src, const uint8_t *tiff, size_t len);
+/* The EXIF block tiff (len bytes from its TIFF header on) rewritten for the
+ * upright width x height image (nlcl_image_load_exif): *out is malloc'd, with
+ * "Exif\0\0" first, at most NLCL_EXIF_MAX_BYTES. NLCL_ERR_FORMAT when libexif
+ * reports corrupt data or finds no entry in IFD 0, NLCL_ERR_LIMIT when too
+ * large, NLCL_ERR_NOMEM; messages start with name. */
+nlcl_status nlcl_exif_upright(const char *name, const uint8_t *tiff, size_t len, int width,
+                              int height, uint8_t **out, size_t *out_len);
 
 /* Turn the stored image upright: EXIF orientation 2..8 (2 mirror, 3 rotate
  * 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90

@@ -180,6 +180,8 @@ static nlcl_status read_metadata(jdec *j, nlcl_img_src *src) {
     for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next)
         if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6)) {
             src->orientation = nlcl_exif_orientation(m->data, m->data_length, 0);
+            if (nlcl_img_src_keep_exif(src, m->data + 6, m->data_length - 6) != NLCL_OK)
+                return NLCL_ERR_NOMEM;
             break;
         }
     JOCTET *icc = NULL;
@@ -332,7 +334,7 @@ typedef struct jenc {
 } jenc;
 
 nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                             nlcl_quantize q, int quality) {
+                             const uint8_t *exif, size_t exif_len, nlcl_quantize q, int quality) {
     jenc *const j = calloc(1, sizeof *j);
     if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     j_compress_ptr c = &j->c;
@@ -360,7 +362,9 @@ nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *
     c->in_color_space = JCS_RGB;
     jpeg_set_defaults(c); /* baseline, 4:2:0, islow DCT */
     jpeg_set_quality(c, quality, TRUE);
+    c->write_JFIF_header = exif ? FALSE : TRUE; /* EXIF's APP1 comes right after SOI */
     jpeg_start_compress(c, TRUE);
+    if (exif) jpeg_write_marker(c, JPEG_APP0 + 1, exif, (unsigned int)exif_len);
     while (c->next_scanline < c->image_height) {
         nlcl_image_get_row8(img, (int)c->next_scanline, q, row);
         JSAMPROW r = row;

@@ -62,6 +62,7 @@ static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c) {
     png_bytep exif = NULL;
     if (png_get_eXIf_1(png, pinfo, &n, &exif) && exif)
         src->orientation = nlcl_exif_orientation(exif, n, 1);
+    if (exif && nlcl_img_src_keep_exif(src, exif, n) != NLCL_OK) return NLCL_ERR_NOMEM;
     int ct = png_get_color_type(png, pinfo);
     src->grey = ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA;
     png_charp pname = NULL;
@@ -280,7 +281,8 @@ static void encode_row(const nlcl_image *img, const float *alpha, int y, nlcl_qu
 }
 
 nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                            const float *alpha, nlcl_quantize q, int bits16) {
+                            const float *alpha, const uint8_t *exif, size_t exif_len,
+                            nlcl_quantize q, int bits16) {
     png_ctx *const c = calloc(1, sizeof *c);
     if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, c, png_err, png_warn);
@@ -311,6 +313,8 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
     png_set_IHDR(png, pinfo, (png_uint_32)img->width, (png_uint_32)img->height, bits16 ? 16 : 8,
                  alpha ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (exif) /* the TIFF header on: eXIf has no "Exif\0\0" */
+        png_set_eXIf_1(png, pinfo, (png_uint_32)(exif_len - 6), (png_bytep)(exif + 6));
     png_write_info(png, pinfo);
     for (int y = 0; y < img->height; y++) {
         encode_row(img, alpha, y, q, bits16, rgb, row);
