@@ -18,4 +18,4 @@ top="$PWD"
 wrap="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --smc-check=all-non-file --suppressions=$top/scripts/valgrind.supp"
 NLCL_BUILD_DIR=build-valgrind scripts/build.sh -DNLCL_NATIVE=OFF -DCMAKE_BUILD_TYPE=Release "-DNLCL_TEST_WRAPPER=$wrap"
 cd build-valgrind
-NLCL_MEMCHECK=1 GOMP_SPINCOUNT=100000 ctest --output-on-failure -j2 --timeout 1500 ${1:+-R "$1"}
+NLCL_MEMCHECK=1 GOMP_SPINCOUNT=100000 ctest --output-on-failure -j2 --timeout 3000 ${1:+-R "$1"}
