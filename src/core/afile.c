@@ -77,6 +77,18 @@ static char *temp_template(const char *path) {
     return t;
 }
 
+int nlcl_afile_is_temp_name(const char *name) {
+    const size_t suf = sizeof TMP_SUFFIX - 1, x = suf - 6; /* ".tmp-" */
+    for (const char *t = strstr(name, ".tmp-"); t; t = strstr(t + 1, ".tmp-")) {
+        size_t k = 0;
+        while (k < 6 && ((t[x + k] >= 'a' && t[x + k] <= 'z') || (t[x + k] >= 'A' && t[x + k] <= 'Z') ||
+                         (t[x + k] >= '0' && t[x + k] <= '9')))
+            k++;
+        if (k == 6 && (!t[suf] || !strcmp(t + suf, ".png"))) return 1;
+    }
+    return 0;
+}
+
 nlcl_status nlcl_afile_open(nlcl_afile *f, const char *path) {
     memset(f, 0, sizeof *f);
     f->path = dup_str(path);

@@ -28,6 +28,10 @@ void nlcl_afile_abort(nlcl_afile *f);
 /* Async-signal-safe: remove the temporary file of a write in progress, if
  * any (for a signal handler about to _exit; the final file is untouched). */
 void nlcl_afile_remove_pending(void);
+/* 1 when `name` (a file name, no folder) is a temporary name of an atomic
+ * write, "NAME.tmp-XXXXXX" (X from mkstemp's letters and digits), or that
+ * with the ".png" the loss plot's temporary name adds (cli/plot.c). */
+int nlcl_afile_is_temp_name(const char *name);
 /* Write all bytes; NLCL_ERR_IO naming the file on failure (f stays open:
  * call nlcl_afile_abort). */
 nlcl_status nlcl_afile_write(nlcl_afile *f, const void *buf, size_t len);

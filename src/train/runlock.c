@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/afile.h"
 #include "core/internal.h"
 
 /* What the holder wrote: "pid N\nhost H\nstarted T\n" -> "pid N on H, started T". */
@@ -94,26 +95,12 @@ void nlcl_run_lock_release(nlcl_run_lock *l, int remove) {
     l->path = NULL;
 }
 
-/* "….tmp-XXXXXX" or "….tmp-XXXXXX.png", X from mkstemp's alphabet. */
-static int is_temp_name(const char *name) {
-    const char *t = strstr(name, ".tmp-");
-    for (; t; t = strstr(t + 1, ".tmp-")) {
-        const char *x = t + 5;
-        int k = 0;
-        while (k < 6 && ((x[k] >= 'a' && x[k] <= 'z') || (x[k] >= 'A' && x[k] <= 'Z') ||
-                         (x[k] >= '0' && x[k] <= '9')))
-            k++;
-        if (k == 6 && (!x[6] || !strcmp(x + 6, ".png"))) return 1;
-    }
-    return 0;
-}
-
 static int sweep_dir(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return 0;
     int n = 0;
     for (struct dirent *e; (e = readdir(d));) {
-        if (!is_temp_name(e->d_name)) continue;
+        if (!nlcl_afile_is_temp_name(e->d_name)) continue;
         size_t len = strlen(dir) + strlen(e->d_name) + 2;
         char *p = malloc(len);
         if (!p) break;
