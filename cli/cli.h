@@ -119,19 +119,22 @@ nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img, f
                            nlcl_image_info *info);
 /* 1 if p ends in .jpg or .jpeg (any case). */
 int cli_is_jpeg_name(const char *p);
-/* The EXIF block of input `path` for its outputs (nlcl_image_load_exif):
- * *exif NULL when it has none, or when it cannot be carried, which is said
- * ("nlcl CMD: warning: PATH: its EXIF metadata could not be carried to the
- * output (why)"). */
-void cli_load_exif(const char *cmd, const char *path, uint8_t **exif, size_t *len);
+/* The metadata of input `path` (nlcl_image_load_meta) for its output `out`
+ * (and the outputs of the same format made with it), and one warning
+ * "nlcl CMD: warning: PATH: metadata could not be carried to the output: ..."
+ * naming what the file holds that is not carried (meta->lost) and what the
+ * output's format cannot hold. out NULL: nothing is carried (a picture that
+ * is not a version of the input, e.g. demo's panel); the warning names what
+ * there was and *meta is left empty. Free with nlcl_image_meta_free. */
+void cli_load_meta(const char *cmd, const char *path, const char *out, nlcl_image_meta *meta);
 /* Save an image made from `input` (whose bits per sample, info.bit_depth, are
  * bit_depth): PNG unless path ends in .jpg/.jpeg, 16 bits per sample for
  * inputs of more than 8, RGBA with the input's opacity alpha (NULL: RGB),
- * with the EXIF block exif (cli_load_exif; NULL: none); a
+ * with the metadata meta (cli_load_meta; NULL: none); a
  * JPEG (8 bits only) of a deeper input is written with a warning naming the
  * input; a JPEG with alpha is NLCL_ERR_UNSUPPORTED (see cli_check_alpha). */
 nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,
-                           const float *alpha, const uint8_t *exif, size_t exif_len,
+                           const float *alpha, const nlcl_image_meta *meta,
                            nlcl_quantize q, int quality, const char *input, int bit_depth);
 /* Before any work on an input with transparent pixels (alpha non-NULL) whose
  * output out is a JPEG: NLCL_ERR_UNSUPPORTED "INPUT: N of M pixels are

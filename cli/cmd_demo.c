@@ -73,6 +73,8 @@ int cmd_demo(int argc, char **argv) {
     if (s == NLCL_OK) {
         if (input) {
             s = cli_load_image("demo", input, &rainy, NULL, &info);
+            nlcl_image_meta meta; /* the panel is not a version of the photo: none carried, said */
+            if (s == NLCL_OK) cli_load_meta("demo", input, NULL, &meta);
         } else {
             nlcl_rng r;
             nlcl_rng_seed(&r, seed, 3);
@@ -101,7 +103,7 @@ int cmd_demo(int argc, char **argv) {
                     panel.data[o + 2 * w] = m2 ? der2.data[i] : v > 1 ? 1 : v < -1 ? -1 : v;
                 }
     }
-    if (s == NLCL_OK) s = cli_save_image("demo", out, &panel, NULL, NULL, 0, NLCL_QUANT_ROUND, 95, input, info.bit_depth);
+    if (s == NLCL_OK) s = cli_save_image("demo", out, &panel, NULL, NULL, NLCL_QUANT_ROUND, 95, input, info.bit_depth);
     if (s == NLCL_OK) {
         printf("model: %s (%d channels, %d blocks)\n", model ? model : "embedded default",
                nlcl_model_channels(m), nlcl_model_blocks(m));

@@ -450,18 +450,16 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     const int bits = info.bit_depth;
     const nlcl_quantize q = (nlcl_quantize)o->quant;
     const char *in = w->inputs[i];
-    uint8_t *exif = NULL; /* camera, date, GPS..., said to be upright */
-    size_t exif_len = 0;
-    if (s == NLCL_OK) cli_load_exif("derain", in, &exif, &exif_len);
+    nlcl_image_meta meta = {0}; /* EXIF, XMP, IPTC, text: said to be upright */
+    if (s == NLCL_OK) cli_load_meta("derain", in, w->outs[i], &meta);
     if (s == NLCL_OK)
-        s = cli_save_image("derain", w->outs[i], &res, alpha, exif, exif_len, q, o->quality, in, bits);
+        s = cli_save_image("derain", w->outs[i], &res, alpha, &meta, q, o->quality, in, bits);
     if (s == NLCL_OK && w->gr)
-        s = cli_save_image("derain", w->rain_outs[i], &rain, alpha, exif, exif_len, q, o->quality,
-                           in, bits);
+        s = cli_save_image("derain", w->rain_outs[i], &rain, alpha, &meta, q, o->quality, in, bits);
     nlcl_image_free(&res);
     nlcl_image_free(&rain);
     free(alpha);
-    free(exif);
+    nlcl_image_meta_free(&meta);
     if (s == NLCL_ERR_INTERRUPTED && g_stop) {
         nlcl_image_free(&img);
         return 1;

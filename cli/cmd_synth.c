@@ -161,10 +161,12 @@ static nlcl_status write_pairs(const synth_opts *o, char **inputs, int nin, int 
                                const char *rd, const char *cd) {
     nlcl_image clean = {0};
     nlcl_image_info info = {0};
+    nlcl_image_meta meta = {0}; /* the input's, carried into both PNGs */
     char stem[1024];
     nlcl_status s;
     if (nin) {
         s = cli_load_image("synth", inputs[i], &clean, NULL, &info);
+        if (s == NLCL_OK) cli_load_meta("synth", inputs[i], "x.png", &meta);
         const char *b = nlcl_basename(inputs[i]), *dot = strrchr(b, '.');
         snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - b) : (int)strlen(b), b);
     } else {
@@ -181,11 +183,12 @@ static nlcl_status write_pairs(const synth_opts *o, char **inputs, int nin, int 
         s = nlcl_synth_rain(&clean, &o->p[(i * o->copies + k) % NLCL_RAIN_NPRESETS], rng, &rainy);
         /* 16-bit PNGs for inputs of more than 8 bits per sample */
         const int bits16 = info.bit_depth > 8;
-        if (s == NLCL_OK) s = nlcl_image_save_png(rp, &rainy, NLCL_QUANT_ROUND, bits16);
-        if (s == NLCL_OK) s = nlcl_image_save_png(cp, &clean, NLCL_QUANT_ROUND, bits16);
+        if (s == NLCL_OK) s = nlcl_image_save_png_meta(rp, &rainy, NULL, &meta, NLCL_QUANT_ROUND, bits16);
+        if (s == NLCL_OK) s = nlcl_image_save_png_meta(cp, &clean, NULL, &meta, NLCL_QUANT_ROUND, bits16);
         nlcl_image_free(&rainy);
     }
     nlcl_image_free(&clean);
+    nlcl_image_meta_free(&meta);
     return s;
 }
 

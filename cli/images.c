@@ -29,27 +29,44 @@ int cli_is_jpeg_name(const char *p) {
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
-void cli_load_exif(const char *cmd, const char *path, uint8_t **exif, size_t *len) {
-    if (nlcl_image_load_exif(path, exif, len) == NLCL_OK) return;
-    const char *why = nlcl_error_message(); /* "PATH: why" */
-    size_t n = strlen(path);
-    if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2)) why += n + 2;
-    fprintf(stderr, "nlcl %s: warning: %s: its EXIF metadata could not be carried to the output (%s)\n",
-            cmd, path, why);
+void cli_load_meta(const char *cmd, const char *path, const char *out, nlcl_image_meta *meta) {
+    char lost[1200] = "", cannot[600] = "";
+    nlcl_status s = nlcl_image_load_meta(path, meta);
+    if (s != NLCL_OK) { /* the pixels were read: a failure here is rare (memory) */
+        const char *why = nlcl_error_message(); /* "PATH: why" */
+        size_t n = strlen(path);
+        if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2)) why += n + 2;
+        snprintf(lost, sizeof lost, "none of it (%s)", why);
+        nlcl_image_meta_free(meta);
+    } else if (!out) { /* no output made from it keeps its metadata */
+        snprintf(lost, sizeof lost, "%s%s%s%s%s", meta->exif ? "; EXIF" : "", meta->xmp ? "; XMP" : "",
+                 meta->iptc ? "; Photoshop/IPTC resources" : "", meta->ntext ? "; text" : "",
+                 meta->lost[0] ? "; " : "");
+        snprintf(lost + strlen(lost), sizeof lost - strlen(lost), "%s", meta->lost);
+        if (lost[0] == ';') memmove(lost, lost + 2, strlen(lost + 2) + 1);
+        nlcl_image_meta_free(meta);
+    } else {
+        nlcl_image_meta_unwritable(meta, cli_is_jpeg_name(out) ? NLCL_IMAGE_JPEG : NLCL_IMAGE_PNG, cannot,
+                                   sizeof cannot);
+        snprintf(lost, sizeof lost, "%s%s%s", meta->lost, meta->lost[0] && cannot[0] ? "; " : "", cannot);
+    }
+    if (lost[0])
+        fprintf(stderr, "nlcl %s: warning: %s: metadata could not be carried to the output: %s\n", cmd, path,
+                lost);
 }
 
 nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,
-                           const float *alpha, const uint8_t *exif, size_t exif_len,
+                           const float *alpha, const nlcl_image_meta *meta,
                            nlcl_quantize q, int quality, const char *input, int bit_depth) {
     if (!cli_is_jpeg_name(path))
-        return nlcl_image_save_png_exif(path, img, alpha, exif, exif_len, q, bit_depth > 8);
+        return nlcl_image_save_png_meta(path, img, alpha, meta, q, bit_depth > 8);
     if (alpha) /* the caller refuses this before any work (cli_check_alpha) */
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: JPEG cannot keep transparency", path);
     if (bit_depth > 8)
         fprintf(stderr, "nlcl %s: warning: %s: %d-bit samples written as 8-bit JPEG %s (PNG "
                         "output keeps 16 bits)\n",
                 cmd, input, bit_depth, path);
-    return nlcl_image_save_jpeg_exif(path, img, exif, exif_len, q, quality);
+    return nlcl_image_save_jpeg_meta(path, img, meta, q, quality);
 }
 
 nlcl_status cli_check_alpha(const char *input, const char *out, const nlcl_image *img,

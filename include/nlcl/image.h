@@ -22,8 +22,8 @@
  * nothing; colours outside sRGB, e.g. of Adobe RGB or Display P3 photos, are
  * clipped to it and counted in info->gamut_clipped); a profile that cannot
  * be read or that is for another colour space than the image's is an
- * error, never ignored. sBIT and text chunks
- * are ignored (sBIT does not change the stored values). An animated PNG
+ * error, never ignored. sBIT is ignored (it does not change the stored
+ * values); text chunks are read by nlcl_image_load_meta only. An animated PNG
  * (acTL) and a TIFF with more than one page (thumbnails do not count) are
  * NLCL_ERR_UNSUPPORTED: only their first image would be read.
  * x is computed in double and rounded once to
@@ -198,6 +198,76 @@ nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name
  * finds no entry in IFD 0; NLCL_ERR_LIMIT when the block, or the rewritten
  * one, is over NLCL_EXIF_MAX_BYTES; NLCL_ERR_NOMEM. */
 nlcl_status nlcl_image_load_exif(const char *path, uint8_t **exif, size_t *len);
+/* Metadata besides EXIF that nlcl carries from an image file into images
+ * made from it (nlcl derain's outputs), read by nlcl_image_load_meta. */
+typedef enum nlcl_text_kind {
+    NLCL_TEXT_PLAIN = 0,     /* PNG tEXt: Latin-1 */
+    NLCL_TEXT_ZIP = 1,       /* PNG zTXt: Latin-1, written compressed */
+    NLCL_TEXT_UTF8 = 2,      /* PNG iTXt: UTF-8 */
+    NLCL_TEXT_UTF8_ZIP = 3   /* PNG iTXt, written compressed */
+} nlcl_text_kind;
+
+typedef struct nlcl_image_text {
+    char *key;           /* PNG keyword, 1..79 Latin-1 characters ("Title", "Comment") */
+    char *text;          /* the text as stored (Latin-1 or UTF-8 by kind), NUL-terminated */
+    char *lang, *lang_key; /* iTXt: language tag and translated keyword ("" if none) */
+    nlcl_text_kind kind;
+} nlcl_image_text;
+
+typedef struct nlcl_image_meta {
+    uint8_t *exif;    /* as nlcl_image_load_exif gives it; for a TIFF, an EXIF block holding
+                         its camera tags (ImageDescription, Make, Model, Software, DateTime,
+                         Artist, HostComputer, DocumentName, Copyright); NULL: none */
+    size_t exif_len;
+    char *xmp;        /* the XMP packet (UTF-8 XML; JPEG APP1 "http://ns.adobe.com/xap/1.0/",
+                         PNG iTXt/tEXt/zTXt "XML:com.adobe.xmp", TIFF tag 700) as stored, except
+                         that for an image nlcl turns upright (orientation 2..8) every property
+                         named Orientation is 1 and every PixelXDimension/ImageWidth,
+                         PixelYDimension/ImageLength the upright width/height; NULL: none */
+    size_t xmp_len;
+    uint8_t *iptc;    /* Photoshop image resources ("8BIM" blocks, which hold the IPTC-IIM
+                         record) of a JPEG's APP13 "Photoshop 3.0" markers, without the
+                         thumbnail resources (0x0409, 0x040C); NULL: none */
+    size_t iptc_len;
+    nlcl_image_text *text; /* PNG tEXt/zTXt/iTXt chunks (XMP excepted) in file order, and
+                              each JPEG COM comment as "Comment" (iTXt if it is UTF-8 with
+                              non-ASCII bytes, else tEXt; its bytes unchanged) */
+    int ntext;
+    char lost[400];   /* what the file holds that is not carried into any output, "" if
+                         nothing: "EXIF (corrupt EXIF block: ...)", "extended XMP", "MPF
+                         images (previews, depth maps)", "APP11 data", "the TIFF EXIF IFD
+                         (exposure, lens)", "the TIFF GPS IFD", "TIFF IPTC", ... joined by
+                         "; " (cut at a whole item, then "..."). Thumbnails are not listed:
+                         they would show the input's pixels */
+} nlcl_image_meta;
+
+/* The metadata of the image file at path for an output made from it (see
+ * nlcl_image_meta). Reads the header only, as nlcl_image_probe. Metadata
+ * that cannot be carried (a corrupt EXIF block, an XMP property named above
+ * in a form that cannot be rewritten, a malformed APP13) is described in
+ * meta->lost instead of failing. BMP files give nothing. Errors: as
+ * nlcl_image_probe; NLCL_ERR_NOMEM. Free with nlcl_image_meta_free, also
+ * after a failure. */
+nlcl_status nlcl_image_load_meta(const char *path, nlcl_image_meta *meta);
+void nlcl_image_meta_free(nlcl_image_meta *meta);
+/* What of meta a file of format fmt (PNG or JPEG) cannot hold, written into
+ * buf ("" if nothing; "; "-joined as meta->lost): JPEG: PNG text other
+ * than "Comment" (its keywords named), XMP over 65504 bytes; PNG: the
+ * Photoshop/IPTC resources. Returns the number of items. The savers below
+ * leave exactly these out. */
+int nlcl_image_meta_unwritable(const nlcl_image_meta *meta, nlcl_image_format fmt, char *buf,
+                               size_t n);
+/* Like nlcl_image_save_png_exif / nlcl_image_save_jpeg_exif, with the
+ * metadata meta (NULL: none; as nlcl_image_load_meta gives it) written as
+ * eXIf, iTXt "XML:com.adobe.xmp" and text chunks before the image data
+ * (PNG), or APP1 EXIF, APP1 XMP, APP13 and COM markers after SOI (JPEG); what
+ * the format cannot hold is left out (nlcl_image_meta_unwritable). An EXIF
+ * block that check fails as for nlcl_image_save_png_exif, a text with an
+ * empty or over-long key, is NLCL_ERR_INVALID_ARG. */
+nlcl_status nlcl_image_save_png_meta(const char *path, const nlcl_image *img, const float *alpha,
+                                     const nlcl_image_meta *meta, nlcl_quantize q, int bits16);
+nlcl_status nlcl_image_save_jpeg_meta(const char *path, const nlcl_image *img,
+                                      const nlcl_image_meta *meta, nlcl_quantize q, int quality);
 /* Read only the header (dimensions, modes); cheap, for checking datasets.
  * Fails like nlcl_image_load would on the header (including NLCL_ERR_LIMIT,
  * with *info still filled in). info->bit_depth is the file's: for a palette

@@ -148,3 +148,42 @@ nlcl_status nlcl_img_src_keep_exif(nlcl_img_src *src, const uint8_t *tiff, size_
     src->exif_len = len;
     return NLCL_OK;
 }
+
+nlcl_status nlcl_exif_from_ascii(const char *name, const uint16_t *tags, const char *const *vals, int n,
+                                 uint8_t **out, size_t *out_len) {
+    *out = NULL;
+    *out_len = 0;
+    ExifData *ed = exif_data_new();
+    if (!ed) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
+    exif_data_set_byte_order(ed, EXIF_BYTE_ORDER_INTEL);
+    exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
+    nlcl_status s = NLCL_OK;
+    for (int i = 0; i < n && s == NLCL_OK; i++) {
+        size_t len = strlen(vals[i]) + 1; /* ASCII: with its NUL */
+        ExifEntry *e = exif_entry_new();
+        if (!e || len > NLCL_EXIF_MAX_BYTES || !(e->data = malloc(len))) {
+            s = len > NLCL_EXIF_MAX_BYTES ? nlcl_error_set(NLCL_ERR_LIMIT, "%s: tag %u of %zu bytes", name, tags[i], len)
+                                          : nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
+            if (e) exif_entry_unref(e);
+            break;
+        }
+        memcpy(e->data, vals[i], len);
+        e->tag = (ExifTag)tags[i];
+        e->format = EXIF_FORMAT_ASCII;
+        e->components = len;
+        e->size = (unsigned int)len;
+        exif_content_add_entry(ed->ifd[EXIF_IFD_0], e); /* the IFD holds a reference */
+        exif_entry_unref(e);
+    }
+    unsigned char *buf = NULL;
+    unsigned int blen = 0;
+    if (s == NLCL_OK) exif_data_save_data(ed, &buf, &blen);
+    if (s == NLCL_OK && (!buf || blen < 14))
+        s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: libexif could not write the EXIF block", name);
+    else if (s == NLCL_OK && blen > NLCL_EXIF_MAX_BYTES)
+        s = nlcl_error_set(NLCL_ERR_LIMIT, "%s: EXIF block of %u bytes is larger than a JPEG APP1 marker holds", name, blen);
+    if (s == NLCL_OK) *out = buf, *out_len = blen;
+    else free(buf);
+    exif_data_unref(ed);
+    return s;
+}

@@ -411,7 +411,7 @@ static nlcl_status decode(nlcl_img_src *src, nlcl_image *img,
 }
 
 /* exif non-NULL (a probe): *exif gets the file's EXIF block as the decoder
- * kept it (src->exif), NULL if none. */
+ * kept it (src->exif), NULL if none; exif->meta non-NULL: the metadata too. */
 static nlcl_status load_file(const char *path, nlcl_image *img, float **alpha,
                              nlcl_image_info *info, nlcl_img_src *exif) {
     if (info) memset(info, 0, sizeof *info);
@@ -420,6 +420,7 @@ static nlcl_status load_file(const char *path, nlcl_image *img, float **alpha,
     src.name = path;
     src.want_alpha = alpha != NULL;
     src.want_exif = exif != NULL;
+    src.meta = exif ? exif->meta : NULL;
     int fd;
     uint64_t size;
     NLCL_TRY(nlcl_open_regular(path, &fd, &size));
@@ -477,6 +478,30 @@ nlcl_status nlcl_image_load_exif(const char *path, uint8_t **exif, size_t *len) 
                                       exif, len);
     free(kept.exif);
     return s;
+}
+
+nlcl_status nlcl_image_load_meta(const char *path, nlcl_image_meta *meta) {
+    if (meta) memset(meta, 0, sizeof *meta);
+    if (!path || !meta)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load_meta: NULL argument");
+    nlcl_image_info info;
+    nlcl_img_src kept = {0};
+    kept.meta = meta;
+    NLCL_TRY(load_file(path, NULL, NULL, &info, &kept));
+    nlcl_status s = NLCL_OK;
+    if (kept.exif) {
+        s = nlcl_exif_upright(path, kept.exif, kept.exif_len, info.width, info.height, &meta->exif,
+                              &meta->exif_len);
+        free(kept.exif);
+        if (s == NLCL_ERR_NOMEM) return s;
+        if (s != NLCL_OK) { /* "PATH: why" */
+            const char *why = nlcl_error_message();
+            size_t n = strlen(path);
+            if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2)) why += n + 2;
+            nlcl_meta_lost(meta, "EXIF (%s)", why);
+        }
+    }
+    return nlcl_meta_finish(path, meta, info.orientation, info.width, info.height);
 }
 
 nlcl_status nlcl_image_load_memory_alpha(const void *buf, size_t len, const char *name,
@@ -540,11 +565,18 @@ nlcl_status nlcl_image_save_png_alpha(const char *path, const nlcl_image *img,
 nlcl_status nlcl_image_save_png_exif(const char *path, const nlcl_image *img, const float *alpha,
                                      const uint8_t *exif, size_t exif_len, nlcl_quantize q,
                                      int bits16) {
+    nlcl_image_meta m = {.exif = (uint8_t *)exif, .exif_len = exif_len};
+    return nlcl_image_save_png_meta(path, img, alpha, exif ? &m : NULL, q, bits16);
+}
+
+nlcl_status nlcl_image_save_png_meta(const char *path, const nlcl_image *img, const float *alpha,
+                                     const nlcl_image_meta *meta, nlcl_quantize q, int bits16) {
     NLCL_TRY(check_save(path, img, q));
-    NLCL_TRY(check_exif(path, exif, exif_len));
+    if (meta) NLCL_TRY(check_exif(path, meta->exif, meta->exif_len));
+    NLCL_TRY(nlcl_meta_check(path, meta));
     nlcl_afile f;
     NLCL_TRY(nlcl_afile_open(&f, path));
-    nlcl_status s = nlcl_png_encode(&f, path, img, alpha, exif, exif_len, q, bits16 ? 1 : 0);
+    nlcl_status s = nlcl_png_encode(&f, path, img, alpha, meta, q, bits16 ? 1 : 0);
     if (s != NLCL_OK) {
         nlcl_afile_abort(&f);
         return s;
@@ -559,8 +591,15 @@ nlcl_status nlcl_image_save_jpeg(const char *path, const nlcl_image *img, nlcl_q
 
 nlcl_status nlcl_image_save_jpeg_exif(const char *path, const nlcl_image *img, const uint8_t *exif,
                                       size_t exif_len, nlcl_quantize q, int quality) {
+    nlcl_image_meta m = {.exif = (uint8_t *)exif, .exif_len = exif_len};
+    return nlcl_image_save_jpeg_meta(path, img, exif ? &m : NULL, q, quality);
+}
+
+nlcl_status nlcl_image_save_jpeg_meta(const char *path, const nlcl_image *img,
+                                      const nlcl_image_meta *meta, nlcl_quantize q, int quality) {
     NLCL_TRY(check_save(path, img, q));
-    NLCL_TRY(check_exif(path, exif, exif_len));
+    if (meta) NLCL_TRY(check_exif(path, meta->exif, meta->exif_len));
+    NLCL_TRY(nlcl_meta_check(path, meta));
     if (quality < 1 || quality > 100)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: JPEG quality %d not in 1..100",
                               path, quality);
@@ -570,7 +609,7 @@ nlcl_status nlcl_image_save_jpeg_exif(const char *path, const nlcl_image *img, c
                               img->width, img->height);
     nlcl_afile f;
     NLCL_TRY(nlcl_afile_open(&f, path));
-    nlcl_status s = nlcl_jpeg_encode(&f, path, img, exif, exif_len, q, quality);
+    nlcl_status s = nlcl_jpeg_encode(&f, path, img, meta, q, quality);
     if (s != NLCL_OK) {
         nlcl_afile_abort(&f);
         return s;

@@ -37,6 +37,8 @@ typedef struct nlcl_img_src {
     int cmyk;           /* a CMYK or YCCK JPEG (converted to RGB by the decoder) */
     uint64_t transparent; /* pixels whose alpha is below its maximum */
     int want_alpha;     /* the caller takes the alpha (nlcl_image_load_alpha) */
+    nlcl_image_meta *meta; /* the caller takes the metadata (nlcl_image_load_meta): the
+                           decoders fill it through the collectors of meta.c */
     float *alpha;       /* want_alpha: the opacity plane (width*height, stored orientation,
                            0..1), malloc'd by a decoder whose file has an unassociated alpha
                            (nlcl_img_src_alloc_alpha); the front end owns it */
@@ -82,10 +84,43 @@ nlcl_status nlcl_bmp_decode(nlcl_img_src *src, nlcl_image *img,
 /* Encoders writing through an open atomic file (the caller commits or aborts).
  * img and exif (NULL, or as nlcl_image_load_exif gives it) are already validated. */
 nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                            const float *alpha, const uint8_t *exif, size_t exif_len,
+                            const float *alpha, const nlcl_image_meta *meta,
                             nlcl_quantize q, int bits16);
 nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                             const uint8_t *exif, size_t exif_len, nlcl_quantize q, int quality);
+                             const nlcl_image_meta *meta, nlcl_quantize q, int quality);
+/* JPEG APP1 XMP and APP13 headers (with their NUL: 29 and 14 bytes). */
+#define NLCL_XMP_JPEG_HDR "http://ns.adobe.com/xap/1.0/"
+#define NLCL_PS_JPEG_HDR "Photoshop 3.0"
+
+/* ---- metadata besides EXIF (meta.c; src->meta non-NULL) ---- */
+
+/* Add "item" to meta->lost (each item once; cut at a whole item). */
+void nlcl_meta_lost(nlcl_image_meta *m, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* A text entry (len bytes of text), copied. NLCL_ERR_NOMEM naming the file. */
+nlcl_status nlcl_meta_add_text(nlcl_img_src *src, const char *key, const char *text, size_t len,
+                               const char *lang, const char *lang_key, nlcl_text_kind kind);
+/* The XMP packet (the first; a second is listed as lost), copied. */
+nlcl_status nlcl_meta_keep_xmp(nlcl_img_src *src, const void *xmp, size_t len);
+/* A saved JPEG marker (0xE0..0xEF APPn, 0xFE COM) other than the first EXIF
+ * APP1 and the ICC APP2s: kept (XMP, APP13, COM) or listed as lost. */
+nlcl_status nlcl_meta_jpeg_marker(nlcl_img_src *src, int marker, const uint8_t *p, size_t n);
+/* The first directory's metadata of a TIFF (a TIFF *): its camera tags as
+ * an EXIF block, XMP; EXIF/GPS IFDs, IPTC, Photoshop resources listed as lost. */
+nlcl_status nlcl_tiff_meta(void *tif, nlcl_img_src *src);
+/* After the header was read: the XMP made right for the upright width x
+ * height image of the given orientation, the Photoshop thumbnails dropped
+ * (what cannot be done is listed as lost). NLCL_ERR_NOMEM only. */
+nlcl_status nlcl_meta_finish(const char *name, nlcl_image_meta *m, int orientation, int width, int height);
+/* The argument checks of the savers (NLCL_ERR_INVALID_ARG naming path). */
+nlcl_status nlcl_meta_check(const char *path, const nlcl_image_meta *m);
+/* An EXIF block ("Exif\0\0" and the TIFF header on, malloc'd) with the n
+ * ASCII entries tags[i] = vals[i] in IFD 0 (libexif). */
+nlcl_status nlcl_exif_from_ascii(const char *name, const uint16_t *tags, const char *const *vals, int n,
+                                 uint8_t **out, size_t *out_len);
 
 /* ---- after decoding (orient.c, exif.c, colour.c) ---- */
 

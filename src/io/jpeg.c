@@ -17,7 +17,10 @@
  * CMYK by libjpeg-turbo (which converts YCCK) and converted to RGB here
  * (colour.c): through their CMYK ICC profile when they carry one, else
  * naively, with the samples inverted when an Adobe APP14 marker is present
- * (Photoshop's convention, which PIL and viewers follow). */
+ * (Photoshop's convention, which PIL and viewers follow).
+ * For nlcl_image_load_meta the decoder also saves COM, APP13 and the other
+ * APPn markers (these only up to 64 bytes, to name them); the encoder writes
+ * the metadata as markers after SOI. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -177,12 +180,15 @@ typedef struct jdec {
  * saved the APP1/APP2 markers), into src. */
 static nlcl_status read_metadata(jdec *j, nlcl_img_src *src) {
     j_decompress_ptr d = &j->d;
+    int exif = 0;
     for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next)
-        if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6)) {
+        if (!exif && m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6)) {
             src->orientation = nlcl_exif_orientation(m->data, m->data_length, 0);
             if (nlcl_img_src_keep_exif(src, m->data + 6, m->data_length - 6) != NLCL_OK)
                 return NLCL_ERR_NOMEM;
-            break;
+            exif = 1;
+        } else if (src->meta) {
+            NLCL_TRY(nlcl_meta_jpeg_marker(src, m->marker, m->data, m->data_length));
         }
     JOCTET *icc = NULL;
     unsigned int len = 0;
@@ -312,6 +318,12 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, nlcl_image *img,
     set_source(j, src);
     jpeg_save_markers(d, JPEG_APP0 + 1, 0xFFFF); /* EXIF */
     jpeg_save_markers(d, JPEG_APP0 + 2, 0xFFFF); /* ICC profile */
+    if (src->meta) { /* nlcl_image_load_meta: comments, APP13; the others to name them */
+        jpeg_save_markers(d, JPEG_COM, 0xFFFF);
+        jpeg_save_markers(d, JPEG_APP0 + 13, 0xFFFF);
+        for (int k = 0; k < 16; k++)
+            if (k != 1 && k != 2 && k != 13) jpeg_save_markers(d, JPEG_APP0 + k, 64);
+    }
     jpeg_read_header(d, TRUE);
     s = read_metadata(j, src);
     int nc = 0;
@@ -333,8 +345,31 @@ typedef struct jenc {
     jpeg_ctx err;
 } jenc;
 
+/* The APP1 XMP or APP13 marker: header (with its NUL), then the payload. */
+static void write_with_header(j_compress_ptr c, int marker, const char *hdr, const void *p, size_t n) {
+    const size_t h = strlen(hdr) + 1;
+    jpeg_write_m_header(c, marker, (unsigned int)(h + n));
+    for (size_t i = 0; i < h; i++) jpeg_write_m_byte(c, hdr[i]);
+    for (size_t i = 0; i < n; i++) jpeg_write_m_byte(c, ((const uint8_t *)p)[i]);
+}
+
+/* APP1 EXIF, APP1 XMP, APP13, COM (the "Comment" texts): what a marker
+ * holds (nlcl_image_meta_unwritable says what is left out). */
+static void write_meta(j_compress_ptr c, const nlcl_image_meta *m) {
+    if (m->exif) jpeg_write_marker(c, JPEG_APP0 + 1, m->exif, (unsigned int)m->exif_len);
+    if (m->xmp && m->xmp_len + sizeof NLCL_XMP_JPEG_HDR <= 65533)
+        write_with_header(c, JPEG_APP0 + 1, NLCL_XMP_JPEG_HDR, m->xmp, m->xmp_len);
+    if (m->iptc && m->iptc_len + sizeof NLCL_PS_JPEG_HDR <= 65533)
+        write_with_header(c, JPEG_APP0 + 13, NLCL_PS_JPEG_HDR, m->iptc, m->iptc_len);
+    for (int i = 0; i < m->ntext; i++) {
+        size_t n = strlen(m->text[i].text);
+        if (!strcmp(m->text[i].key, "Comment") && n <= 65533)
+            jpeg_write_marker(c, JPEG_COM, (const JOCTET *)m->text[i].text, (unsigned int)n);
+    }
+}
+
 nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                             const uint8_t *exif, size_t exif_len, nlcl_quantize q, int quality) {
+                             const nlcl_image_meta *meta, nlcl_quantize q, int quality) {
     jenc *const j = calloc(1, sizeof *j);
     if (!j) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     j_compress_ptr c = &j->c;
@@ -362,9 +397,10 @@ nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *
     c->in_color_space = JCS_RGB;
     jpeg_set_defaults(c); /* baseline, 4:2:0, islow DCT */
     jpeg_set_quality(c, quality, TRUE);
-    c->write_JFIF_header = exif ? FALSE : TRUE; /* EXIF's APP1 comes right after SOI */
+    /* EXIF's APP1 comes right after SOI */
+    c->write_JFIF_header = meta && meta->exif ? FALSE : TRUE;
     jpeg_start_compress(c, TRUE);
-    if (exif) jpeg_write_marker(c, JPEG_APP0 + 1, exif, (unsigned int)exif_len);
+    if (meta) write_meta(c, meta);
     while (c->next_scanline < c->image_height) {
         nlcl_image_get_row8(img, (int)c->next_scanline, q, row);
         JSAMPROW r = row;

@@ -4,13 +4,14 @@
  * the message (nothing is printed); png_err then longjmps back to the
  * setjmp in the caller, which frees everything. CRC errors in any chunk are
  * errors; ancillary chunks other than tRNS, the colour chunks (iCCP, sRGB,
- * gAMA, cHRM) and eXIf are skipped unparsed (their CRCs are still checked);
+ * gAMA, cHRM), eXIf and, for nlcl_image_load_meta, the text chunks (tEXt,
+ * zTXt, iTXt, also after the image data) are skipped unparsed (their CRCs are still checked);
  * chunk allocations are capped at 8 MB. The colour chunks and the EXIF
  * orientation go to the front end (image.c, colour.c); an iCCP chunk that
  * libpng rejects is an error, and an animated PNG (acTL) is refused, since
  * only its default image would be read. The alpha (alpha channel, tRNS)
  * goes to the caller when it asks for it (nlcl_image_load_alpha); the writer
- * writes RGB, or RGBA with an alpha plane. */
+ * writes RGB, or RGBA with an alpha plane, and the metadata (eXIf, XMP, text). */
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
@@ -31,6 +32,8 @@ typedef struct png_ctx {
     nlcl_image_info *info, scratch; /* where the header is described */
     uint8_t *buf;        /* decoding: the rows' bytes, and (interlaced) their pointers; */
     png_bytep *rows;     /* freed by nlcl_png_decode, also after a longjmp */
+    png_infop end;       /* the chunks after the image data (metadata wanted) */
+    png_textp text;      /* encoding: the text chunks (XMP first) */
 } png_ctx;
 
 static void png_err(png_structp png, png_const_charp msg) {
@@ -44,6 +47,29 @@ static void png_warn(png_structp png, png_const_charp msg) {
     if (msg && strstr(msg, "exceeds user limit")) c->limit_hit = 1;
     if (msg && !strncmp(msg, "iCCP", 4) && !c->icc_warn[0])
         snprintf(c->icc_warn, sizeof c->icc_warn, "%s", msg);
+}
+
+/* The text chunks read so far (pinfo: before IDAT, or after it) into the
+ * caller's metadata: XML:com.adobe.xmp as XMP, the others as text. */
+static nlcl_status read_text(png_structp png, png_infop pinfo, nlcl_img_src *src) {
+    png_textp t = NULL;
+    int n = src->meta ? png_get_text(png, pinfo, &t, NULL) : 0;
+    for (int i = 0; i < n; i++) {
+        const int itxt = t[i].compression >= PNG_ITXT_COMPRESSION_NONE;
+        const size_t len = itxt ? t[i].itxt_length : t[i].text_length;
+        if (!t[i].key || (!t[i].text && len)) continue;
+        if (!strcmp(t[i].key, "XML:com.adobe.xmp")) {
+            NLCL_TRY(nlcl_meta_keep_xmp(src, t[i].text, len));
+            continue;
+        }
+        nlcl_text_kind kind = t[i].compression == PNG_TEXT_COMPRESSION_zTXt ? NLCL_TEXT_ZIP
+                              : t[i].compression == PNG_ITXT_COMPRESSION_NONE ? NLCL_TEXT_UTF8
+                              : t[i].compression == PNG_ITXT_COMPRESSION_zTXt ? NLCL_TEXT_UTF8_ZIP
+                                                                              : NLCL_TEXT_PLAIN;
+        NLCL_TRY(nlcl_meta_add_text(src, t[i].key, t[i].text ? t[i].text : "", len,
+                                    itxt ? t[i].lang : NULL, itxt ? t[i].lang_key : NULL, kind));
+    }
+    return NLCL_OK;
 }
 
 /* After png_read_info: orientation, colour description, APNG. */
@@ -63,6 +89,7 @@ static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c) {
     if (png_get_eXIf_1(png, pinfo, &n, &exif) && exif)
         src->orientation = nlcl_exif_orientation(exif, n, 1);
     if (exif && nlcl_img_src_keep_exif(src, exif, n) != NLCL_OK) return NLCL_ERR_NOMEM;
+    NLCL_TRY(read_text(png, pinfo, src));
     int ct = png_get_color_type(png, pinfo);
     src->grey = ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA;
     png_charp pname = NULL;
@@ -129,6 +156,8 @@ static void setup_read(png_structp png, png_ctx *c) {
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT,
                                 (png_const_bytep) "iCCP\0sRGB\0gAMA\0cHRM\0eXIf", 5);
+    if (c->src->meta) /* the text chunks, for nlcl_image_load_meta */
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT, (png_const_bytep) "tEXt\0zTXt\0iTXt", 3);
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, (png_const_bytep) "acTL", 1);
 }
 
@@ -215,6 +244,16 @@ static nlcl_status read_rows(png_structp png, png_ctx *c, const png_out *o, png_
     return NLCL_OK;
 }
 
+/* The rows read and dropped (nlcl_image_load_meta: the text chunks after
+ * the image data are read by png_read_end only); one row's memory. */
+static nlcl_status skip_rows(png_structp png, png_ctx *c, const png_out *o, png_uint_32 h) {
+    if (!(c->buf = malloc(o->rowbytes)))
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot allocate a PNG row", c->src->name);
+    for (int p = 0; p < o->passes; p++)
+        for (png_uint_32 y = 0; y < h; y++) png_read_row(png, c->buf, NULL);
+    return NLCL_OK;
+}
+
 nlcl_status nlcl_png_decode(nlcl_img_src *src, nlcl_image *img,
                             nlcl_image_info *info) {
     const char *name = src->name;
@@ -231,6 +270,11 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, nlcl_image *img,
         free(c);
         return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot create PNG decoder", name);
     }
+    if (src->meta && !(c->end = png_create_info_struct(png))) {
+        png_destroy_read_struct(&png, &pinfo, NULL);
+        free(c);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot create PNG decoder", name);
+    }
     volatile nlcl_status s = NLCL_OK;
     if (setjmp(png_jmpbuf(png))) {
         s = read_error_status(c, name);
@@ -242,15 +286,17 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, nlcl_image *img,
     png_uint_32 w = png_get_image_width(png, pinfo), h = png_get_image_height(png, pinfo);
     s = nlcl_image_check_dims(name, w, h);
     if (s == NLCL_OK) s = read_metadata(png, pinfo, c);
-    if (s != NLCL_OK || !img) goto done;
+    if (s != NLCL_OK || (!img && !src->meta)) goto done;
     png_out o;
     s = set_transforms(png, pinfo, name, &o);
-    if (s == NLCL_OK) s = nlcl_image_alloc_for(name, img, (int)w, (int)h);
-    if (s == NLCL_OK) s = read_rows(png, c, &o, h, img);
-    /* Read up to IEND: checks the remaining CRCs and catches truncation. */
-    if (s == NLCL_OK) png_read_end(png, NULL);
+    if (s == NLCL_OK && img) s = nlcl_image_alloc_for(name, img, (int)w, (int)h);
+    if (s == NLCL_OK) s = img ? read_rows(png, c, &o, h, img) : skip_rows(png, c, &o, h);
+    /* Read up to IEND: checks the remaining CRCs and catches truncation;
+     * the text chunks after the image data for the metadata */
+    if (s == NLCL_OK) png_read_end(png, c->end);
+    if (s == NLCL_OK && c->end) s = read_text(png, c->end, src);
 done:
-    png_destroy_read_struct(&png, &pinfo, NULL);
+    png_destroy_read_struct(&png, &pinfo, &c->end);
     free(c->buf);
     free(c->rows);
     free(c);
@@ -280,8 +326,37 @@ static void encode_row(const nlcl_image *img, const float *alpha, int y, nlcl_qu
     }
 }
 
+/* The metadata as eXIf, iTXt XML:com.adobe.xmp and text chunks, written by
+ * png_write_info before the image data; c->text holds the png_text array. */
+static void set_meta(png_structp png, png_infop pinfo, const nlcl_image_meta *m, png_ctx *c) {
+    if (m->exif) /* the TIFF header on: eXIf has no "Exif\0\0" */
+        png_set_eXIf_1(png, pinfo, (png_uint_32)(m->exif_len - 6), (png_bytep)(m->exif + 6));
+    static const int comp[4] = {PNG_TEXT_COMPRESSION_NONE, PNG_TEXT_COMPRESSION_zTXt,
+                                PNG_ITXT_COMPRESSION_NONE, PNG_ITXT_COMPRESSION_zTXt};
+    png_textp t = c->text;
+    int n = 0;
+    if (m->xmp) { /* uncompressed, as the XMP specification (part 3) asks */
+        t[n].compression = PNG_ITXT_COMPRESSION_NONE;
+        t[n].key = (png_charp) "XML:com.adobe.xmp";
+        t[n].text = m->xmp;
+        t[n].itxt_length = m->xmp_len;
+        t[n].lang = t[n].lang_key = (png_charp) "";
+        n++;
+    }
+    for (int i = 0; i < m->ntext; i++, n++) {
+        const nlcl_image_text *x = &m->text[i];
+        t[n].compression = comp[x->kind];
+        t[n].key = x->key;
+        t[n].text = x->text;
+        t[n].text_length = t[n].itxt_length = strlen(x->text);
+        t[n].lang = x->lang ? x->lang : (png_charp) "";
+        t[n].lang_key = x->lang_key ? x->lang_key : (png_charp) "";
+    }
+    if (n) png_set_text(png, pinfo, t, n);
+}
+
 nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
-                            const float *alpha, const uint8_t *exif, size_t exif_len,
+                            const float *alpha, const nlcl_image_meta *meta,
                             nlcl_quantize q, int bits16) {
     png_ctx *const c = calloc(1, sizeof *c);
     if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
@@ -294,6 +369,11 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
     }
     uint8_t *volatile row = NULL, *volatile rgb = NULL;
     volatile nlcl_status s = NLCL_OK;
+    if (meta && !(c->text = calloc((size_t)meta->ntext + 1, sizeof *c->text))) {
+        png_destroy_write_struct(&png, &pinfo);
+        free(c);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
+    }
     if (setjmp(png_jmpbuf(png))) {
         s = nlcl_error_set(strstr(c->msg, "Write") ? NLCL_ERR_IO : NLCL_ERR_INTERNAL,
                            "%s: PNG: %s", path, c->msg);
@@ -313,8 +393,7 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
     png_set_IHDR(png, pinfo, (png_uint_32)img->width, (png_uint_32)img->height, bits16 ? 16 : 8,
                  alpha ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    if (exif) /* the TIFF header on: eXIf has no "Exif\0\0" */
-        png_set_eXIf_1(png, pinfo, (png_uint_32)(exif_len - 6), (png_bytep)(exif + 6));
+    if (meta) set_meta(png, pinfo, meta, c);
     png_write_info(png, pinfo);
     for (int y = 0; y < img->height; y++) {
         encode_row(img, alpha, y, q, bits16, rgb, row);
@@ -326,6 +405,7 @@ done:
     png_destroy_write_struct(&png, &pinfo);
     free(row);
     free(rgb);
+    free(c->text);
     free(c);
     return s;
 }

@@ -296,7 +296,8 @@ static nlcl_status read_colorimetry(TIFF *tif, nlcl_img_src *src) {
     return NLCL_OK;
 }
 
-/* Besides the samples: the orientation, the ICC profile, and whether more
+/* Besides the samples: the orientation, the ICC profile, the metadata
+ * (nlcl_image_load_meta), and whether more
  * pages follow (reduced-resolution images, i.e. thumbnails, do not count).
  * A multi-page TIFF is refused: only its first page would be read; so is a
  * file whose first image is a preview of one stored elsewhere. Returns to
@@ -318,6 +319,7 @@ static nlcl_status read_metadata(TIFF *tif, tiff_ctx *c) {
     } else {
         NLCL_TRY(read_colorimetry(tif, src));
     }
+    if (src->meta) NLCL_TRY(nlcl_tiff_meta(tif, src));
     /* A first image marked as a reduced-resolution preview, with the full
      * image elsewhere (SubIFDs or a later directory), is a raw file's
      * thumbnail (DNG and other TIFF-based raw formats): refused, not

@@ -1,0 +1,298 @@
+/* The metadata API of include/nlcl/image.h (issue 12 point 10): EXIF
+ * (nlcl_image_load_exif, nlcl_image_save_png_exif/_jpeg_exif) and the rest
+ * (nlcl_image_load_meta, nlcl_image_save_png_meta/_jpeg_meta,
+ * nlcl_image_meta_unwritable). tests/cli/exif.sh and metadata.sh check the
+ * same through nlcl derain, with PIL writing the inputs.
+ *
+ * Oracles: EXIF blocks written here byte by byte (EXIF 2.3: IFD 0, the EXIF
+ * IFD, IFD 1 with a thumbnail), read back with libexif; the files' chunks
+ * and markers found in their bytes. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libexif/exif-data.h>
+
+#include "harness.h"
+
+/* ---- an EXIF block built by hand ----------------------------------------------------------- */
+
+typedef struct wbuf {
+    uint8_t b[512];
+    int big;
+} wbuf;
+
+static void put16(wbuf *w, size_t at, unsigned v) {
+    w->b[at + (w->big ? 0 : 1)] = (uint8_t)(v >> 8);
+    w->b[at + (w->big ? 1 : 0)] = (uint8_t)v;
+}
+static void put32(wbuf *w, size_t at, uint32_t v) {
+    for (int k = 0; k < 4; k++) w->b[at + (size_t)(w->big ? 3 - k : k)] = (uint8_t)(v >> (8 * k));
+}
+/* IFD entry i of the IFD at `ifd`: tag, type, count, value (or offset) */
+static void entry(wbuf *w, size_t ifd, int i, unsigned tag, unsigned type, uint32_t count, uint32_t v) {
+    size_t e = ifd + 2 + 12 * (size_t)i;
+    put16(w, e, tag);
+    put16(w, e + 2, type);
+    put32(w, e + 4, count);
+    if (type == 3 && count == 1) put16(w, e + 8, v), put16(w, e + 10, 0);
+    else put32(w, e + 8, v);
+}
+
+/* "Exif\0\0", then the TIFF header; IFD 0: Make "Cam", Orientation o, the
+ * EXIF IFD pointer; EXIF IFD: DateTimeOriginal, PixelXDimension 32 (SHORT),
+ * PixelYDimension 24 (LONG); IFD 1: a 16-byte "thumbnail". Returns the size. */
+static size_t make_exif(wbuf *w, int big, int o) {
+    memset(w, 0, sizeof *w);
+    w->big = big;
+    memcpy(w->b, "Exif\0\0", 6);
+    wbuf t = {{0}, big}; /* offsets count from the TIFF header */
+    memcpy(t.b, big ? "MM\0*" : "II*\0", 4);
+    put32(&t, 4, 8);
+    put16(&t, 8, 3); /* IFD 0 at 8, 42 bytes */
+    entry(&t, 8, 0, 0x010F, 2, 4, 0);
+    memcpy(t.b + 8 + 2 + 8, "Cam", 4);
+    entry(&t, 8, 1, 0x0112, 3, 1, (uint32_t)o);
+    entry(&t, 8, 2, 0x8769, 4, 1, 50);
+    put32(&t, 8 + 2 + 36, 112); /* next: IFD 1 */
+    put16(&t, 50, 3); /* EXIF IFD at 50, 42 bytes; its date at 92 */
+    entry(&t, 50, 0, 0x9003, 2, 20, 92);
+    entry(&t, 50, 1, 0xA002, 3, 1, 32);
+    entry(&t, 50, 2, 0xA003, 4, 1, 24);
+    memcpy(t.b + 92, "2026:12:06 10:11:12", 20);
+    put16(&t, 112, 2); /* IFD 1 at 112, 30 bytes; the thumbnail at 142 */
+    entry(&t, 112, 0, 0x0201, 4, 1, 142);
+    entry(&t, 112, 1, 0x0202, 4, 1, 16);
+    memcpy(t.b + 142, "\xFF\xD8thumbnail!!\xFF\xD9", 16);
+    memcpy(w->b + 6, t.b, 158);
+    return 6 + 158;
+}
+
+/* A 32x24 image, its top left 8x8 bright. */
+static void make_image(nlcl_image *img) {
+    CHECK_OK(nlcl_image_alloc(img, 24, 32));
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 24; y++)
+            for (int x = 0; x < 32; x++)
+                img->data[((size_t)c * 24 + y) * 32 + x] = x < 8 && y < 8 ? 0.9f : -0.6f;
+}
+
+static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+/* The PNG chunk `type` of the file (its first), or NULL; *n its length. */
+static const uint8_t *png_chunk(const uint8_t *d, size_t len, const char *type, size_t *n) {
+    for (size_t i = 8; i + 12 <= len;) {
+        uint32_t k = get32(d + i);
+        if (!memcmp(d + i + 4, type, 4)) return *n = k, d + i + 8;
+        i += 12 + (size_t)k;
+    }
+    return NULL;
+}
+
+/* The entry's value as libexif shows it ("" when missing). */
+static const char *entry_value(ExifData *ed, ExifIfd ifd, ExifTag tag, char *buf, size_t n) {
+    ExifEntry *e = exif_content_get_entry(ed->ifd[ifd], tag);
+    buf[0] = '\0';
+    if (e) exif_entry_get_value(e, buf, (unsigned int)n);
+    return buf;
+}
+
+/* The block as nlcl_image_load_exif gives it for the 32x24 image of
+ * orientation 6: Orientation 1, PixelX/YDimension 24 x 32 (upright), Make and
+ * date kept, no IFD 1, no thumbnail. */
+static void check_upright_block(const uint8_t *ex, size_t n) {
+    CHECK(ex && n >= 14 && !memcmp(ex, "Exif\0\0", 6));
+    if (!ex) return;
+    ExifData *ed = exif_data_new_from_data(ex, (unsigned int)n);
+    CHECK(ed != NULL);
+    if (!ed) return;
+    char v[64];
+    ExifEntry *o = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
+    CHECK(o && exif_get_short(o->data, exif_data_get_byte_order(ed)) == 1);
+    CHECK_MSG(!strcmp(entry_value(ed, EXIF_IFD_0, EXIF_TAG_MAKE, v, sizeof v), "Cam"), "Make '%s'", v);
+    CHECK_MSG(!strcmp(entry_value(ed, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL, v, sizeof v), "2026:12:06 10:11:12"),
+              "date '%s'", v);
+    CHECK_MSG(!strcmp(entry_value(ed, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_X_DIMENSION, v, sizeof v), "24"), "X '%s'", v);
+    CHECK_MSG(!strcmp(entry_value(ed, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_Y_DIMENSION, v, sizeof v), "32"), "Y '%s'", v);
+    CHECK(ed->ifd[EXIF_IFD_1]->count == 0 && ed->data == NULL && ed->size == 0);
+    exif_data_unref(ed);
+}
+
+static int exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* ---- EXIF ----------------------------------------------------------------------------------- */
+
+static void test_exif(int big) {
+    char jp[600], pp[600], j2[600], p2[600];
+    snprintf(jp, sizeof jp, "%s/in%d.jpg", test_tmpdir(), big);
+    snprintf(pp, sizeof pp, "%s/in%d.png", test_tmpdir(), big);
+    snprintf(j2, sizeof j2, "%s/out%d.jpg", test_tmpdir(), big);
+    snprintf(p2, sizeof p2, "%s/out%d.png", test_tmpdir(), big);
+    nlcl_image img = {0}, back = {0};
+    make_image(&img);
+    wbuf w;
+    size_t n = make_exif(&w, big, 6);
+    /* the writers put a block in as given: the inputs */
+    CHECK_OK(nlcl_image_save_jpeg_exif(jp, &img, w.b, n, NLCL_QUANT_ROUND, 95));
+    CHECK_OK(nlcl_image_save_png_exif(pp, &img, NULL, w.b, n, NLCL_QUANT_ROUND, 0));
+    size_t len = 0;
+    uint8_t *d = test_read_file(pp, &len), *e = NULL;
+    size_t k = 0;
+    const uint8_t *c = d ? png_chunk(d, len, "eXIf", &k) : NULL;
+    CHECK_MSG(c && k == n - 6 && !memcmp(c, w.b + 6, k), "the eXIf chunk holds the block without \"Exif\\0\\0\"");
+    CHECK(c && c < png_chunk(d, len, "IDAT", &k)); /* before the image data */
+    free(d);
+    d = test_read_file(jp, &len);
+    CHECK_MSG(d && len > n + 4 && d[2] == 0xFF && d[3] == 0xE1 && (size_t)(d[4] << 8 | d[5]) == n + 2 &&
+                  !memcmp(d + 6, w.b, n),
+              "APP1 right after SOI, holding the block");
+    free(d);
+    for (int f = 0; f < 2; f++) {
+        const char *in = f ? pp : jp, *out = f ? p2 : j2;
+        CHECK_OK(nlcl_image_load(in, &back, NULL));
+        CHECK(back.width == 24 && back.height == 32); /* turned upright */
+        nlcl_image_free(&back);
+        CHECK_OK(nlcl_image_load_exif(in, &e, &k));
+        check_upright_block(e, k);
+        /* written back, the block comes back unchanged: it is upright already */
+        nlcl_image up = {0};
+        CHECK_OK(nlcl_image_load(in, &up, NULL));
+        CHECK_OK(f ? nlcl_image_save_png_exif(out, &up, NULL, e, k, NLCL_QUANT_ROUND, 0)
+                   : nlcl_image_save_jpeg_exif(out, &up, e, k, NLCL_QUANT_ROUND, 90));
+        nlcl_image_free(&up);
+        uint8_t *e2 = NULL;
+        size_t k2 = 0;
+        CHECK_OK(nlcl_image_load_exif(out, &e2, &k2));
+        CHECK_MSG(e2 && k2 == k && !memcmp(e, e2, k), "%s: the upright block written and read back unchanged", out);
+        free(e);
+        free(e2);
+        e = NULL;
+    }
+    nlcl_image_free(&img);
+}
+
+static void test_exif_errors(void) {
+    char p[600], q[600];
+    snprintf(p, sizeof p, "%s/bad.png", test_tmpdir());
+    snprintf(q, sizeof q, "%s/none.png", test_tmpdir());
+    nlcl_image img = {0};
+    make_image(&img);
+    wbuf w;
+    size_t n = make_exif(&w, 0, 1);
+    uint8_t big[70000] = {0};
+    memcpy(big, w.b, n);
+    CHECK_ERR(nlcl_image_save_png_exif(p, &img, NULL, w.b + 1, n - 1, NLCL_QUANT_ROUND, 0), NLCL_ERR_INVALID_ARG,
+              "must start with");
+    CHECK_ERR(nlcl_image_save_jpeg_exif(p, &img, w.b, 13, NLCL_QUANT_ROUND, 90), NLCL_ERR_INVALID_ARG, "(got 13)");
+    CHECK_ERR(nlcl_image_save_png_exif(p, &img, NULL, big, NLCL_EXIF_MAX_BYTES + 1, NLCL_QUANT_ROUND, 0),
+              NLCL_ERR_INVALID_ARG, "65533");
+    CHECK(!exists(p)); /* nothing written */
+    /* a file without EXIF, a missing file, NULL arguments */
+    uint8_t *e = (uint8_t *)1;
+    size_t k = 1;
+    CHECK_OK(nlcl_image_save_png(q, &img, NLCL_QUANT_ROUND, 0));
+    CHECK_OK(nlcl_image_load_exif(q, &e, &k));
+    CHECK(e == NULL && k == 0);
+    CHECK_ERR(nlcl_image_load_exif(p, &e, &k), NLCL_ERR_IO, "bad.png");
+    CHECK_ERR(nlcl_image_load_exif(NULL, &e, &k), NLCL_ERR_INVALID_ARG, "NULL");
+    /* a corrupt block (IFD 0 beyond its end) is refused, naming the file */
+    memcpy(big, "Exif\0\0II*\0\xF0\0\0\0", 14);
+    CHECK_OK(nlcl_image_save_png_exif(p, &img, NULL, big, 40, NLCL_QUANT_ROUND, 0));
+    CHECK_ERR(nlcl_image_load_exif(p, &e, &k), NLCL_ERR_FORMAT, "corrupt EXIF block");
+    CHECK(e == NULL && k == 0);
+    nlcl_image_meta m;
+    CHECK_OK(nlcl_image_load_meta(p, &m)); /* the rest of the metadata is not lost with it */
+    CHECK_MSG(m.exif == NULL && test_contains(m.lost, "EXIF (corrupt EXIF block"), "lost '%s'", m.lost);
+    nlcl_image_meta_free(&m);
+    nlcl_image_free(&img);
+}
+
+/* ---- metadata besides EXIF -------------------------------------------------------------------- */
+
+static const char *xmp6 =
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF><rdf:Description tiff:Orientation=\"6\"\n"
+    "  tiff:ImageWidth = '32'><exif:PixelXDimension>32</exif:PixelXDimension>"
+    "<exif:PixelYDimension> 24 </exif:PixelYDimension></rdf:Description></rdf:RDF></x:xmpmeta>";
+static const char *xmp1 =
+    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF><rdf:Description tiff:Orientation=\"1\"\n"
+    "  tiff:ImageWidth = '24'><exif:PixelXDimension>24</exif:PixelXDimension>"
+    "<exif:PixelYDimension> 32 </exif:PixelYDimension></rdf:Description></rdf:RDF></x:xmpmeta>";
+
+static void check_texts(const nlcl_image_meta *a, const nlcl_image_meta *b) {
+    CHECK(a->ntext == b->ntext);
+    for (int i = 0; i < a->ntext && i < b->ntext; i++)
+        CHECK_MSG(!strcmp(a->text[i].key, b->text[i].key) && !strcmp(a->text[i].text, b->text[i].text) &&
+                      !strcmp(a->text[i].lang, b->text[i].lang) && !strcmp(a->text[i].lang_key, b->text[i].lang_key) &&
+                      a->text[i].kind == b->text[i].kind,
+                  "text %d: '%s' '%s' kind %d, wanted '%s' '%s' kind %d", i, b->text[i].key, b->text[i].text,
+                  (int)b->text[i].kind, a->text[i].key, a->text[i].text, (int)a->text[i].kind);
+}
+
+static void test_meta(void) {
+    char pp[600], jp[600], p2[600];
+    snprintf(pp, sizeof pp, "%s/m.png", test_tmpdir());
+    snprintf(jp, sizeof jp, "%s/m.jpg", test_tmpdir());
+    snprintf(p2, sizeof p2, "%s/m2.png", test_tmpdir());
+    nlcl_image img = {0};
+    make_image(&img);
+    wbuf w;
+    size_t n = make_exif(&w, 0, 6);
+    nlcl_image_text t[4] = {{"Title", "Regen", "", "", NLCL_TEXT_PLAIN},
+                            {"Description", "nass \xE4 (Latin-1)", "", "", NLCL_TEXT_ZIP},
+                            {"Author", "J\xC3\xBCrgen", "de", "Autor", NLCL_TEXT_UTF8},
+                            {"Comment", "a comment", "", "", NLCL_TEXT_UTF8_ZIP}};
+    static const uint8_t ps[] = {'8', 'B', 'I', 'M', 4, 4, 0, 0, 0, 0, 0, 3, 0x1c, 2, 0x78, 0,
+                                 '8', 'B', 'I', 'M', 4, 0x0C, 0, 0, 0, 0, 0, 2, 'T', 'N'};
+    nlcl_image_meta in = {.exif = w.b, .exif_len = n, .xmp = (char *)xmp6, .xmp_len = strlen(xmp6),
+                          .iptc = (uint8_t *)ps, .iptc_len = sizeof ps, .text = t, .ntext = 4};
+    char buf[400];
+    CHECK(nlcl_image_meta_unwritable(&in, NLCL_IMAGE_PNG, buf, sizeof buf) == 1 && test_contains(buf, "IPTC"));
+    CHECK(nlcl_image_meta_unwritable(&in, NLCL_IMAGE_JPEG, buf, sizeof buf) == 1);
+    CHECK_MSG(test_contains(buf, "PNG text \"Title\", \"Description\", \"Author\" ("), "%s", buf);
+    CHECK_OK(nlcl_image_save_png_meta(pp, &img, NULL, &in, NLCL_QUANT_ROUND, 0));
+    CHECK_OK(nlcl_image_save_jpeg_meta(jp, &img, &in, NLCL_QUANT_ROUND, 90));
+    nlcl_image_meta m;
+    /* PNG: every text, kind and language as written; XMP rewritten for the upright 24x32 */
+    CHECK_OK(nlcl_image_load_meta(pp, &m));
+    check_texts(&in, &m);
+    CHECK_MSG(m.xmp && !strcmp(m.xmp, xmp1), "XMP '%s'", m.xmp ? m.xmp : "(none)");
+    CHECK(m.iptc == NULL && m.lost[0] == '\0');
+    check_upright_block(m.exif, m.exif_len);
+    /* the upright image written with it and read back: unchanged */
+    nlcl_image up = {0};
+    CHECK_OK(nlcl_image_load(pp, &up, NULL));
+    CHECK_OK(nlcl_image_save_png_meta(p2, &up, NULL, &m, NLCL_QUANT_ROUND, 0));
+    nlcl_image_free(&up);
+    nlcl_image_meta m2;
+    CHECK_OK(nlcl_image_load_meta(p2, &m2));
+    check_texts(&m, &m2);
+    CHECK(m2.xmp && !strcmp(m2.xmp, xmp1));
+    CHECK(m2.exif_len == m.exif_len && !memcmp(m2.exif, m.exif, m.exif_len));
+    nlcl_image_meta_free(&m2);
+    nlcl_image_meta_free(&m);
+    /* JPEG: the Comment as COM (back as tEXt "Comment", ASCII), XMP, APP13 without the thumbnail */
+    CHECK_OK(nlcl_image_load_meta(jp, &m));
+    CHECK(m.ntext == 1 && !strcmp(m.text[0].key, "Comment") && !strcmp(m.text[0].text, "a comment") &&
+          m.text[0].kind == NLCL_TEXT_PLAIN);
+    CHECK(m.xmp && !strcmp(m.xmp, xmp1));
+    CHECK(m.iptc_len == 16 && !memcmp(m.iptc, ps, 16));
+    check_upright_block(m.exif, m.exif_len);
+    CHECK_MSG(m.lost[0] == '\0', "lost '%s'", m.lost);
+    nlcl_image_meta_free(&m);
+    /* bad arguments: nothing written */
+    t[0].key = "";
+    CHECK_ERR(nlcl_image_save_png_meta(p2 + 0, &img, NULL, &in, NLCL_QUANT_ROUND, 0), NLCL_ERR_INVALID_ARG, "text 1");
+    CHECK_ERR(nlcl_image_load_meta(NULL, &m), NLCL_ERR_INVALID_ARG, "NULL");
+    nlcl_image_free(&img);
+}
+
+int main(void) {
+    test_exif(0);
+    test_exif(1);
+    test_exif_errors();
+    test_meta();
+    return test_finish("test_image_exif");
+}
