@@ -407,7 +407,17 @@ static cmsInt32Number k_only(const cmsUInt16Number in[], cmsUInt16Number out[], 
     return 1;
 }
 
-static uint8_t *cmyk_profile(size_t *n) {
+/* CMYK -> Lab table: L* = 100 (1 - K), a* = -100 C (a green far outside
+ * sRGB at full cyan ink, 0 without), b* = 0 */
+static cmsInt32Number k_green(const cmsUInt16Number in[], cmsUInt16Number out[], void *cargo) {
+    (void)cargo;
+    out[0] = (cmsUInt16Number)(0xFFFF - in[3]);
+    out[1] = (cmsUInt16Number)((128.0 - 100.0 * in[0] / 65535.0) * 257.0 + 0.5);
+    out[2] = 0x8080;
+    return 1;
+}
+
+static uint8_t *cmyk_profile_of(cmsSAMPLER16 table, size_t *n) {
     cmsHPROFILE p = cmsCreateProfilePlaceholder(NULL);
     cmsSetProfileVersion(p, 4.3);
     cmsSetDeviceClass(p, cmsSigInputClass);
@@ -415,7 +425,7 @@ static uint8_t *cmyk_profile(size_t *n) {
     cmsSetPCS(p, cmsSigLabData);
     cmsPipeline *pl = cmsPipelineAlloc(NULL, 4, 3);
     cmsStage *clut = cmsStageAllocCLut16bit(NULL, 2, 4, 3, NULL);
-    cmsStageSampleCLut16bit(clut, k_only, NULL, 0);
+    cmsStageSampleCLut16bit(clut, table, NULL, 0);
     /* an mAB tag needs curves around the table: identities */
     cmsPipelineInsertStage(pl, cmsAT_BEGIN, clut);
     cmsPipelineInsertStage(pl, cmsAT_BEGIN, cmsStageAllocToneCurves(NULL, 4, NULL));
@@ -425,6 +435,8 @@ static uint8_t *cmyk_profile(size_t *n) {
     cmsPipelineFree(pl);
     return profile_bytes(p, n);
 }
+
+static uint8_t *cmyk_profile(size_t *n) { return cmyk_profile_of(k_only, n); }
 
 /* max |nlcl - sRGB encoding of the stored value| over the image (x units) */
 static double linear_err(const nlcl_image *im, const uint8_t *d, int ch) {
@@ -630,6 +642,33 @@ static void icc_cmyk(void) {
         nlcl_image_free(&im);
     }
     free(raw);
+    free(j);
+    free(cm);
+}
+
+/* A CMYK profile's colours outside sRGB are counted as an RGB profile's
+ * (info.gamut_clipped): half the pixels full cyan ink (Lab 50, -100, 0),
+ * half no cyan (neutral greys, inside sRGB). */
+static void icc_cmyk_clipped(void) {
+    enum { W = 16, H = 4 };
+    uint8_t cmyk[W * H * 4];
+    for (int i = 0; i < W * H; i++) { /* stored inverted (Adobe): 255 = no ink */
+        cmyk[4 * i] = i % 2 ? 0 : 255;
+        cmyk[4 * i + 1] = cmyk[4 * i + 2] = 255;
+        cmyk[4 * i + 3] = 128;
+    }
+    size_t nc, n;
+    uint8_t *cm = cmyk_profile_of(k_green, &nc);
+    jpeg_opts jo = {4, JCS_CMYK, JCS_UNKNOWN, 0, cm, nc, 0};
+    uint8_t *j = write_jpeg_mem(cmyk, W, H, &jo, &n);
+    nlcl_image im;
+    nlcl_image_info info;
+    CHECK_OK(nlcl_image_load_memory(j, n, "green.jpg", &im, &info));
+    CHECK_MSG(info.cmyk && info.colour_converted && info.gamut_clipped == W * H / 2,
+              "%llu pixels counted as clipped, expected %d", (unsigned long long)info.gamut_clipped, W * H / 2);
+    if (im.data) /* the full-cyan pixels: clipped to the green edge of sRGB (R at 0, G above B) */
+        CHECK(px(&im, 0, 0, 1) < -0.99f && px(&im, 1, 0, 1) > px(&im, 2, 0, 1) + 0.2f);
+    nlcl_image_free(&im);
     free(j);
     free(cm);
 }
@@ -984,6 +1023,7 @@ int main(void) {
     cmyk_pil_fixture();
     icc_rgb();
     icc_cmyk();
+    icc_cmyk_clipped();
     icc_bmp();
     png_gamma();
     gamut();

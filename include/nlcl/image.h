@@ -139,7 +139,8 @@ typedef struct nlcl_image_info {
     uint64_t transparent; /* full loads: pixels whose alpha (alpha channel, PNG tRNS,
                              TIFF alpha sample, BMP alpha mask) is below its maximum */
     uint64_t gamut_clipped; /* full loads: pixels whose colour, converted to sRGB from an
-                               ICC profile or PNG cHRM/gAMA, lay outside sRGB (a channel
+                               ICC profile (RGB, grey, or a CMYK JPEG's), PNG cHRM/gAMA or
+                               TIFF chromaticities, lay outside sRGB (a channel
                                beyond [0, 1] by more than half an 8-bit level) and was
                                clipped to it (a wide-gamut photo's saturated colours) */
 } nlcl_image_info;

@@ -273,7 +273,28 @@ struct nlcl_cmyk_conv {
     cmsContext ctx;
     cmsHTRANSFORM t; /* NULL: the naive formula */
     uint16_t *buf;   /* one row of 16-bit RGB (profile path) */
+    /* Little CMS clips inside an integer transform: the same conversion in
+     * float (unbounded) finds the colours outside sRGB, to count them */
+    cmsHTRANSFORM tf;
+    float *fin, *fout; /* one row of float CMYK (ink, 0..100) and RGB */
+    uint64_t clipped;
 };
+
+/* The transforms and row buffers of a CMYK profile (c->ctx made). */
+static nlcl_status cmyk_transforms(nlcl_cmyk_conv *c, cmsHPROFILE in, cmsHPROFILE srgb, int width,
+                                   const char *name, lcms_log *log) {
+    c->t = cmsCreateTransformTHR(c->ctx, in, c->inverted ? TYPE_CMYK_8_REV : TYPE_CMYK_8, srgb, TYPE_RGB_16,
+                                 INTENT, FLAGS);
+    c->tf = c->t ? cmsCreateTransformTHR(c->ctx, in, TYPE_CMYK_FLT, srgb, TYPE_RGB_FLT, INTENT, FLAGS) : NULL;
+    if (!c->t || !c->tf)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: cannot convert the CMYK profile to sRGB (%s)", name,
+                              why(log));
+    c->buf = malloc(sizeof(uint16_t) * 3 * (size_t)width);
+    c->fin = malloc(sizeof(float) * 4 * (size_t)width);
+    c->fout = malloc(sizeof(float) * 3 * (size_t)width);
+    if (!c->buf || !c->fin || !c->fout) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
+    return NLCL_OK;
+}
 
 nlcl_status nlcl_cmyk_conv_open(const char *name, const uint8_t *icc,
                                 size_t icc_len, int inverted, int width, nlcl_cmyk_conv **out) {
@@ -297,16 +318,10 @@ nlcl_status nlcl_cmyk_conv_open(const char *name, const uint8_t *icc,
             s = nlcl_error_set(NLCL_ERR_FORMAT,
                                "%s: the embedded ICC profile is for %s, the image is CMYK",
                                name, space_name(cmsGetColorSpace(in)));
+        } else if (!srgb) {
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
         } else {
-            c->t = srgb ? cmsCreateTransformTHR(c->ctx, in, inverted ? TYPE_CMYK_8_REV : TYPE_CMYK_8,
-                                                srgb, TYPE_RGB_16, INTENT, FLAGS)
-                        : NULL;
-            if (!c->t)
-                s = nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                                   "%s: cannot convert the CMYK profile to sRGB (%s)",
-                                   name, why(&log));
-            else if (!(c->buf = malloc(sizeof(uint16_t) * 3 * (size_t)width)))
-                s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
+            s = cmyk_transforms(c, in, srgb, width, name, &log);
         }
         if (in) cmsCloseProfile(in);
         if (srgb) cmsCloseProfile(srgb);
@@ -325,6 +340,11 @@ void nlcl_cmyk_conv_row(nlcl_cmyk_conv *c, const uint8_t *cmyk, nlcl_image *img,
     if (c->t) { /* width <= the width given to nlcl_cmyk_conv_open */
         /* Little CMS converts 8-bit samples to integer formats only */
         cmsDoTransform(c->t, cmyk, c->buf, (cmsUInt32Number)W);
+        for (size_t i = 0; i < 4 * W; i++) /* ink in percent */
+            c->fin[i] = (float)((c->inverted ? 255 - cmyk[i] : cmyk[i]) * (100.0 / 255.0));
+        cmsDoTransform(c->tf, c->fin, c->fout, (cmsUInt32Number)W);
+        for (size_t x = 0; x < W; x++)
+            c->clipped += outside(c->fout[3 * x]) | outside(c->fout[3 * x + 1]) | outside(c->fout[3 * x + 2]);
         for (size_t x = 0; x < W; x++) {
             r[x] = (float)(c->buf[3 * x] / 65535.0 * 2.0 - 1.0);
             g[x] = (float)(c->buf[3 * x + 1] / 65535.0 * 2.0 - 1.0);
@@ -343,9 +363,14 @@ void nlcl_cmyk_conv_row(nlcl_cmyk_conv *c, const uint8_t *cmyk, nlcl_image *img,
     }
 }
 
+uint64_t nlcl_cmyk_conv_clipped(const nlcl_cmyk_conv *c) { return c ? c->clipped : 0; }
+
 void nlcl_cmyk_conv_close(nlcl_cmyk_conv *c) {
     if (!c) return;
     if (c->t) cmsDeleteTransform(c->t);
+    if (c->tf) cmsDeleteTransform(c->tf);
+    free(c->fin);
+    free(c->fout);
     if (c->ctx) cmsDeleteContext(c->ctx);
     free(c->buf);
     free(c);

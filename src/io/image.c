@@ -352,6 +352,7 @@ static nlcl_status finish(nlcl_img_src *src, nlcl_image *img,
     int converted = 0;
     uint64_t clipped = 0;
     nlcl_status s = nlcl_colour_to_srgb(src, img, &converted, &clipped);
+    clipped += src->clipped; /* a CMYK profile's, converted by the decoder */
     if (s == NLCL_OK && src->alpha)
         s = nlcl_plane_orient(src->name, &src->alpha, img->width, img->height, src->orientation);
     if (s == NLCL_OK) s = nlcl_image_orient(src->name, img, src->orientation);

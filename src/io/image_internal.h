@@ -35,6 +35,7 @@ typedef struct nlcl_img_src {
     int has_chrm;
     int converted;      /* the decoder already converted the colours to sRGB (CMYK + ICC) */
     int cmyk;           /* a CMYK or YCCK JPEG (converted to RGB by the decoder) */
+    uint64_t clipped;   /* pixels the decoder's own conversion (CMYK + ICC) clipped to sRGB */
     uint64_t transparent; /* pixels whose alpha is below its maximum */
     int want_alpha;     /* the caller takes the alpha (nlcl_image_load_alpha) */
     nlcl_image_meta *meta; /* the caller takes the metadata (nlcl_image_load_meta): the
@@ -171,6 +172,10 @@ typedef struct nlcl_cmyk_conv nlcl_cmyk_conv;
 nlcl_status nlcl_cmyk_conv_open(const char *name, const uint8_t *icc,
                                 size_t icc_len, int inverted, int width, nlcl_cmyk_conv **out);
 void nlcl_cmyk_conv_row(nlcl_cmyk_conv *c, const uint8_t *cmyk, nlcl_image *img, int y);
+/* The pixels converted so far whose colour lay outside sRGB (a channel
+ * beyond [0, 1] by more than half an 8-bit level, found by the same
+ * conversion in float) and was clipped; 0 for the naive formula. */
+uint64_t nlcl_cmyk_conv_clipped(const nlcl_cmyk_conv *c);
 void nlcl_cmyk_conv_close(nlcl_cmyk_conv *c);
 
 /* Largest embedded ICC profile accepted (real ones are under 4 MB). */

@@ -292,6 +292,7 @@ static nlcl_status read_pixels(jdec *j, nlcl_img_src *src, int nc, nlcl_image *i
         if (nc == 4) nlcl_cmyk_conv_row(j->cmyk, j->row, img, y);
         else nlcl_image_put_row8(img, y, j->row, nc);
     }
+    src->clipped = nlcl_cmyk_conv_clipped(j->cmyk);
     jpeg_finish_decompress(d);
     return NLCL_OK;
 }

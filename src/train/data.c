@@ -48,6 +48,48 @@ static nlcl_status list_dirs(const char *what, const char *const *dirs, int ndir
     return NLCL_OK;
 }
 
+/* One file as 8-bit RGB (*px, malloc'd) and the pixels whose colours were
+ * clipped to sRGB on loading (*clip); a failure's message into msg. */
+static nlcl_status decode_one(const char *path, uint8_t **px, int *w, int *h, uint64_t *clip, char *msg,
+                              size_t msg_len) {
+    nlcl_image img = {0};
+    nlcl_image_info info;
+    nlcl_status s = nlcl_image_load(path, &img, &info);
+    if (s == NLCL_OK) {
+        *px = malloc((size_t)img.width * img.height * 3);
+        if (*px) {
+            nlcl_image_to_rgb8(&img, NLCL_QUANT_ROUND, *px);
+            *w = img.width;
+            *h = img.height;
+            *clip = info.gamut_clipped;
+        } else {
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
+        }
+        nlcl_image_free(&img);
+    }
+    if (s != NLCL_OK) snprintf(msg, msg_len, "%s", nlcl_error_message());
+    return s;
+}
+
+/* Images whose colours lay outside sRGB (a wide-gamut or CMYK profile) and
+ * were clipped to it: one warning per set, as derain and eval give one per file. */
+static void warn_clipped(const char *what, char **all, const nlcl_status *st, const uint64_t *clip,
+                         const int *w, const int *h, int n, void (*warn)(void *ctx, const char *msg),
+                         void *ctx) {
+    int k = 0, first = -1;
+    for (int i = 0; i < n; i++)
+        if (st[i] == NLCL_OK && clip[i]) k++, first = first < 0 ? i : first;
+    if (!k || !warn) return;
+    char m[1400];
+    snprintf(m, sizeof m,
+             "warning: %d of %d %s images have colours outside sRGB (e.g. %s: %llu of %llu pixels; the "
+             "file's colour profile is wider); nlcl works in sRGB and trains on them clipped to the "
+             "nearest sRGB colour",
+             k, n, what, all[first], (unsigned long long)clip[first],
+             (unsigned long long)w[first] * (unsigned long long)h[first]);
+    warn(ctx, m);
+}
+
 nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *const *dirs, int ndirs,
                               int skip_bad, void (*warn)(void *ctx, const char *msg), void *ctx) {
     memset(ds, 0, sizeof *ds);
@@ -68,30 +110,17 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
     int *w = calloc((size_t)n, sizeof *w), *h = calloc((size_t)n, sizeof *h);
     nlcl_status *st = calloc((size_t)n, sizeof *st);
     char (*msg)[1024] = calloc((size_t)n, sizeof *msg);
-    if (!px || !w || !h || !st || !msg) {
-        free(px), free(w), free(h), free(st), free(msg);
+    uint64_t *clip = calloc((size_t)n, sizeof *clip);
+    if (!px || !w || !h || !st || !msg || !clip) {
+        free(px), free(w), free(h), free(st), free(msg), free(clip);
         for (int i = 0; i < n; i++) free(all[i]);
         free(all);
         return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
     }
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int i = 0; i < n; i++) {
-        nlcl_image img = {0};
-        nlcl_status s = nlcl_image_load(all[i], &img, NULL);
-        if (s == NLCL_OK) {
-            px[i] = malloc((size_t)img.width * img.height * 3);
-            if (px[i]) {
-                nlcl_image_to_rgb8(&img, NLCL_QUANT_ROUND, px[i]);
-                w[i] = img.width;
-                h[i] = img.height;
-            } else {
-                s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", all[i]);
-            }
-            nlcl_image_free(&img);
-        }
-        st[i] = s;
-        if (s != NLCL_OK) snprintf(msg[i], sizeof msg[i], "%s", nlcl_error_message());
-    }
+    for (int i = 0; i < n; i++) st[i] = decode_one(all[i], &px[i], &w[i], &h[i], &clip[i], msg[i], sizeof msg[i]);
+    warn_clipped(what, all, st, clip, w, h, n, warn, ctx);
+    free(clip);
     nlcl_status res = NLCL_OK;
     int kept = 0;
     for (int i = 0; i < n; i++) {

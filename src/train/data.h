@@ -20,8 +20,9 @@ typedef struct nlcl_dataset {
 
 /* List the PNG/JPEG files of every folder and decode each one (OpenMP over
  * files). A file that fails is an error naming it, or with skip_bad a warning
- * passed to warn(ctx, message) and the file is left out. No images at all is
- * an error. `what` ("rainy", "clean") names the set in messages. */
+ * passed to warn(ctx, message) and the file is left out. Images whose
+ * colours lay outside sRGB and were clipped on loading (info.gamut_clipped)
+ * are said in one warning per set. No images at all is an error. `what` ("rainy", "clean") names the set in messages. */
 nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *const *dirs, int ndirs,
                               int skip_bad, void (*warn)(void *ctx, const char *msg), void *ctx);
 void nlcl_dataset_free(nlcl_dataset *ds);
