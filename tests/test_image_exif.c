@@ -289,10 +289,59 @@ static void test_meta(void) {
     nlcl_image_free(&img);
 }
 
+/* Resolution: PNG pHYs and JFIF density carried in their own units exactly,
+ * across them converted as PIL does (dpi <-> pixels per metre, rounded). */
+static void test_resolution(void) {
+    char pp[600], jp[600];
+    snprintf(pp, sizeof pp, "%s/r.png", test_tmpdir());
+    snprintf(jp, sizeof jp, "%s/r.jpg", test_tmpdir());
+    nlcl_image img = {0};
+    make_image(&img);
+    static const struct {
+        nlcl_res_unit unit;
+        double x, y;
+        nlcl_res_unit png_unit, jpg_unit; /* as read back */
+        double png_x, png_y, jpg_x, jpg_y;
+    } cases[] = {
+        {NLCL_RES_INCH, 300, 150, NLCL_RES_METRE, NLCL_RES_INCH, 11811, 5906, 300, 150},
+        {NLCL_RES_METRE, 2835, 2835, NLCL_RES_METRE, NLCL_RES_INCH, 2835, 2835, 72, 72},
+        {NLCL_RES_CM, 118, 59, NLCL_RES_METRE, NLCL_RES_CM, 11800, 5900, 118, 59},
+        {NLCL_RES_ASPECT, 2, 1, NLCL_RES_ASPECT, NLCL_RES_ASPECT, 2, 1, 2, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        wbuf w;
+        size_t n = make_exif(&w, 0, 1);
+        nlcl_image_meta in = {.res_unit = cases[k].unit, .res_x = cases[k].x, .res_y = cases[k].y};
+        if (k == 0) in.exif = w.b, in.exif_len = n; /* JFIF is written beside EXIF when it holds a resolution */
+        CHECK_OK(nlcl_image_save_png_meta(pp, &img, NULL, &in, NLCL_QUANT_ROUND, 0));
+        CHECK_OK(nlcl_image_save_jpeg_meta(jp, &img, &in, NLCL_QUANT_ROUND, 90));
+        nlcl_image_meta m;
+        CHECK_OK(nlcl_image_load_meta(pp, &m));
+        CHECK_MSG(m.res_unit == cases[k].png_unit && m.res_x == cases[k].png_x && m.res_y == cases[k].png_y,
+                  "case %zu PNG: unit %d %g x %g", k, (int)m.res_unit, m.res_x, m.res_y);
+        nlcl_image_meta_free(&m);
+        CHECK_OK(nlcl_image_load_meta(jp, &m));
+        CHECK_MSG(m.res_unit == cases[k].jpg_unit && m.res_x == cases[k].jpg_x && m.res_y == cases[k].jpg_y,
+                  "case %zu JPEG: unit %d %g x %g", k, (int)m.res_unit, m.res_x, m.res_y);
+        CHECK(k || m.exif);
+        nlcl_image_meta_free(&m);
+    }
+    /* none: nothing written (JFIF's default 1:1 reads back as none) */
+    nlcl_image_meta none = {0}, m;
+    CHECK_OK(nlcl_image_save_jpeg_meta(jp, &img, &none, NLCL_QUANT_ROUND, 90));
+    CHECK_OK(nlcl_image_load_meta(jp, &m));
+    CHECK(m.res_unit == NLCL_RES_NONE);
+    nlcl_image_meta_free(&m);
+    none.res_unit = (nlcl_res_unit)9;
+    CHECK_ERR(nlcl_image_save_png_meta(pp, &img, NULL, &none, NLCL_QUANT_ROUND, 0), NLCL_ERR_INVALID_ARG, "resolution unit");
+    nlcl_image_free(&img);
+}
+
 int main(void) {
     test_exif(0);
     test_exif(1);
     test_exif_errors();
     test_meta();
+    test_resolution();
     return test_finish("test_image_exif");
 }

@@ -208,6 +208,14 @@ typedef enum nlcl_text_kind {
     NLCL_TEXT_UTF8_ZIP = 3   /* PNG iTXt, written compressed */
 } nlcl_text_kind;
 
+typedef enum nlcl_res_unit {
+    NLCL_RES_NONE = 0,
+    NLCL_RES_ASPECT = 1, /* pixel aspect ratio only, no unit */
+    NLCL_RES_INCH = 2,
+    NLCL_RES_CM = 3,
+    NLCL_RES_METRE = 4
+} nlcl_res_unit;
+
 typedef struct nlcl_image_text {
     char *key;           /* PNG keyword, 1..79 Latin-1 characters ("Title", "Comment") */
     char *text;          /* the text as stored (Latin-1 or UTF-8 by kind), NUL-terminated */
@@ -234,6 +242,10 @@ typedef struct nlcl_image_meta {
                               each JPEG COM comment as "Comment" (iTXt if it is UTF-8 with
                               non-ASCII bytes, else tEXt; its bytes unchanged) */
     int ntext;
+    nlcl_res_unit res_unit; /* resolution (print size): res_x, res_y pixels per unit (PNG
+                               pHYs, JFIF density, TIFF X/YResolution); NLCL_RES_NONE: none
+                               given (or JFIF's default 1:1 aspect) */
+    double res_x, res_y;
     char lost[400];   /* what the file holds that is not carried into any output, "" if
                          nothing: "EXIF (corrupt EXIF block: ...)", "extended XMP", "MPF
                          images (previews, depth maps)", "APP11 data", "the TIFF EXIF IFD
@@ -260,8 +272,13 @@ int nlcl_image_meta_unwritable(const nlcl_image_meta *meta, nlcl_image_format fm
                                size_t n);
 /* Like nlcl_image_save_png_exif / nlcl_image_save_jpeg_exif, with the
  * metadata meta (NULL: none; as nlcl_image_load_meta gives it) written as
- * eXIf, iTXt "XML:com.adobe.xmp" and text chunks before the image data
- * (PNG), or APP1 EXIF, APP1 XMP, APP13 and COM markers after SOI (JPEG); what
+ * eXIf, pHYs, iTXt "XML:com.adobe.xmp" and text chunks before the image data
+ * (PNG), or JFIF (with the resolution, when there is one or no EXIF), APP1 EXIF,
+ * APP1 XMP, APP13 and COM markers after SOI (JPEG). A resolution in another
+ * unit than the format's is converted as PIL does: PNG pixels per metre =
+ * round(dpi / 0.0254) or round(dpcm * 100); JFIF keeps dpi and dpcm exactly
+ * (rounded to whole numbers) and gives dpi = round(ppm * 0.0254) for pixels
+ * per metre. What
  * the format cannot hold is left out (nlcl_image_meta_unwritable). An EXIF
  * block that check fails as for nlcl_image_save_png_exif, a text with an
  * empty or over-long key, is NLCL_ERR_INVALID_ARG. */

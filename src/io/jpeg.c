@@ -327,6 +327,11 @@ nlcl_status nlcl_jpeg_decode(nlcl_img_src *src, nlcl_image *img,
     }
     jpeg_read_header(d, TRUE);
     s = read_metadata(j, src);
+    if (s == NLCL_OK && src->meta && d->saw_JFIF_marker && d->X_density && d->Y_density &&
+        (d->density_unit == 1 || d->density_unit == 2 || d->X_density != d->Y_density)) {
+        src->meta->res_unit = d->density_unit == 1 ? NLCL_RES_INCH : d->density_unit == 2 ? NLCL_RES_CM : NLCL_RES_ASPECT;
+        src->meta->res_x = d->X_density, src->meta->res_y = d->Y_density;
+    }
     int nc = 0;
     if (s == NLCL_OK) s = choose_output(j, src, &nc);
     if (s == NLCL_OK && img) s = read_pixels(j, src, nc, img);
@@ -352,6 +357,18 @@ static void write_with_header(j_compress_ptr c, int marker, const char *hdr, con
     jpeg_write_m_header(c, marker, (unsigned int)(h + n));
     for (size_t i = 0; i < h; i++) jpeg_write_m_byte(c, hdr[i]);
     for (size_t i = 0; i < n; i++) jpeg_write_m_byte(c, ((const uint8_t *)p)[i]);
+}
+
+/* The resolution into the JFIF marker: 1 if there is one it can hold. */
+static int set_density(j_compress_ptr c, const nlcl_image_meta *m) {
+    double f = m->res_unit == NLCL_RES_METRE ? 0.0254 : 1; /* pixels per metre: as dpi */
+    double x = m->res_x * f + 0.5, y = m->res_y * f + 0.5;
+    if (m->res_unit <= NLCL_RES_NONE || m->res_unit > NLCL_RES_METRE || !(x >= 1 && y >= 1 && x < 65536 && y < 65536))
+        return 0;
+    c->density_unit = m->res_unit == NLCL_RES_ASPECT ? 0 : m->res_unit == NLCL_RES_CM ? 2 : 1;
+    c->X_density = (UINT16)x;
+    c->Y_density = (UINT16)y;
+    return 1;
 }
 
 /* APP1 EXIF, APP1 XMP, APP13, COM (the "Comment" texts): what a marker
@@ -398,8 +415,10 @@ nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *
     c->in_color_space = JCS_RGB;
     jpeg_set_defaults(c); /* baseline, 4:2:0, islow DCT */
     jpeg_set_quality(c, quality, TRUE);
-    /* EXIF's APP1 comes right after SOI */
-    c->write_JFIF_header = meta && meta->exif ? FALSE : TRUE;
+    /* EXIF's APP1 comes right after SOI, unless a JFIF marker holds the
+     * resolution (as Photoshop writes them: JFIF, then EXIF) */
+    const int density = meta && set_density(c, meta);
+    c->write_JFIF_header = meta && meta->exif && !density ? FALSE : TRUE;
     jpeg_start_compress(c, TRUE);
     if (meta) write_meta(c, meta);
     while (c->next_scanline < c->image_height) {

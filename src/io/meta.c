@@ -177,6 +177,14 @@ nlcl_status nlcl_tiff_meta(void *tiff, nlcl_img_src *src) {
         if (s == NLCL_ERR_NOMEM) return s;
         if (s != NLCL_OK) nlcl_meta_lost(m, "the TIFF's camera tags (%s)", nlcl_error_message());
     }
+    float rx = 0, ry = 0;
+    uint16_t unit = RESUNIT_INCH;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &unit);
+    if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &rx) && TIFFGetField(tif, TIFFTAG_YRESOLUTION, &ry) && rx > 0 &&
+        ry > 0 && rx < 1e9f && ry < 1e9f) {
+        m->res_unit = unit == RESUNIT_CENTIMETER ? NLCL_RES_CM : unit == RESUNIT_NONE ? NLCL_RES_ASPECT : NLCL_RES_INCH;
+        m->res_x = rx, m->res_y = ry;
+    }
     uint32_t len = 0;
     void *data = NULL;
     if (TIFFGetField(tif, TIFFTAG_XMLPACKET, &len, &data) && data && len)
@@ -356,6 +364,8 @@ nlcl_status nlcl_meta_check(const char *path, const nlcl_image_meta *m) {
             return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: text %d: a key of 1 to 79 characters, a text and a kind are needed",
                                   path, i + 1);
     }
+    if ((unsigned)m->res_unit > NLCL_RES_METRE)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: unknown resolution unit %d", path, (int)m->res_unit);
     if ((m->xmp && !m->xmp_len) || (m->iptc && !m->iptc_len))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: empty XMP or Photoshop resources", path);
     return NLCL_OK;

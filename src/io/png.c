@@ -4,7 +4,7 @@
  * the message (nothing is printed); png_err then longjmps back to the
  * setjmp in the caller, which frees everything. CRC errors in any chunk are
  * errors; ancillary chunks other than tRNS, the colour chunks (iCCP, sRGB,
- * gAMA, cHRM), eXIf and, for nlcl_image_load_meta, the text chunks (tEXt,
+ * gAMA, cHRM), eXIf and, for nlcl_image_load_meta, pHYs and the text chunks (tEXt,
  * zTXt, iTXt, also after the image data) are skipped unparsed (their CRCs are still checked);
  * chunk allocations are capped at 8 MB. The colour chunks and the EXIF
  * orientation go to the front end (image.c, colour.c); an iCCP chunk that
@@ -90,6 +90,12 @@ static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c) {
         src->orientation = nlcl_exif_orientation(exif, n, 1);
     if (exif && nlcl_img_src_keep_exif(src, exif, n) != NLCL_OK) return NLCL_ERR_NOMEM;
     NLCL_TRY(read_text(png, pinfo, src));
+    png_uint_32 rx, ry;
+    int unit;
+    if (src->meta && png_get_pHYs(png, pinfo, &rx, &ry, &unit) && rx && ry) {
+        src->meta->res_unit = unit == PNG_RESOLUTION_METER ? NLCL_RES_METRE : NLCL_RES_ASPECT;
+        src->meta->res_x = rx, src->meta->res_y = ry;
+    }
     int ct = png_get_color_type(png, pinfo);
     src->grey = ct == PNG_COLOR_TYPE_GRAY || ct == PNG_COLOR_TYPE_GRAY_ALPHA;
     png_charp pname = NULL;
@@ -156,8 +162,8 @@ static void setup_read(png_structp png, png_ctx *c) {
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT,
                                 (png_const_bytep) "iCCP\0sRGB\0gAMA\0cHRM\0eXIf", 5);
-    if (c->src->meta) /* the text chunks, for nlcl_image_load_meta */
-        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT, (png_const_bytep) "tEXt\0zTXt\0iTXt", 3);
+    if (c->src->meta) /* the text chunks and the resolution, for nlcl_image_load_meta */
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT, (png_const_bytep) "tEXt\0zTXt\0iTXt\0pHYs", 4);
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, (png_const_bytep) "acTL", 1);
 }
 
@@ -353,6 +359,12 @@ static void set_meta(png_structp png, png_infop pinfo, const nlcl_image_meta *m,
         t[n].lang_key = x->lang_key ? x->lang_key : (png_charp) "";
     }
     if (n) png_set_text(png, pinfo, t, n);
+    static const double per_metre[5] = {0, 1, 1 / 0.0254, 100, 1}; /* as PIL */
+    if (m->res_unit > NLCL_RES_NONE && m->res_unit <= NLCL_RES_METRE && m->res_x >= 0.5 && m->res_y >= 0.5 &&
+        m->res_x * per_metre[m->res_unit] < 4294967295.0 && m->res_y * per_metre[m->res_unit] < 4294967295.0)
+        png_set_pHYs(png, pinfo, (png_uint_32)(m->res_x * per_metre[m->res_unit] + 0.5),
+                     (png_uint_32)(m->res_y * per_metre[m->res_unit] + 0.5),
+                     m->res_unit == NLCL_RES_ASPECT ? PNG_RESOLUTION_UNKNOWN : PNG_RESOLUTION_METER);
 }
 
 nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,

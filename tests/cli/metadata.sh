@@ -48,7 +48,7 @@ def res(rid, data):  # one Photoshop image resource, empty name
     return b"8BIM" + struct.pack(">H", rid) + b"\0\0" + struct.pack(">I", len(data)) + data + b"\0" * (len(data) & 1)
 iptc = b"\x1c\x02\x78" + struct.pack(">H", 11) + b"wet streets"
 ps = b"Photoshop 3.0\0" + res(0x0404, iptc) + res(0x040C, b"stale thumbnail")
-im.save(f"{t}/in.jpg", quality=95, exif=ex.tobytes())
+im.save(f"{t}/in.jpg", quality=95, exif=ex.tobytes(), dpi=(300, 150))
 splice(f"{t}/in.jpg", [seg(0xE1, b"http://ns.adobe.com/xap/1.0/\0" + xmp.encode()), seg(0xED, ps),
                        seg(0xFE, "regen über Zürich".encode()), seg(0xE2, b"MPF\0II*\0junk"),
                        seg(0xEB, b"JP\0\0junk")])
@@ -61,7 +61,7 @@ pi.add_text("Title", "Rainy street")
 pi.add_text("Description", "a long description " * 20, zip=True)
 pi.add_itxt("Author", "Jürgen Regen", lang="de", tkey="Autor")
 pi.add_itxt("XML:com.adobe.xmp", xmp.replace('tiff:Orientation="6"', 'tiff:Orientation="1"'))
-im.save(f"{t}/in.png", pnginfo=pi)
+im.save(f"{t}/in.png", pnginfo=pi, dpi=(72, 72))
 d = open(f"{t}/in.png", "rb").read()
 body = b"Comment\0after the pixels"
 chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
@@ -72,6 +72,7 @@ for tag, v in ((271, "NLCLCam"), (272, "Model 7"), (306, "2026:12:06 10:11:12"),
                (33432, "(c) nobody"), (305, "camera fw 1.0"), (270, "a wet street")):
     ti[tag] = v
 ti[700] = xmp.replace('tiff:Orientation="6"', 'tiff:Orientation="1"').encode()
+ti[282] = 600.0; ti[283] = 600.0; ti[296] = 2  # 600 dpi
 im.save(f"{t}/in.tif", tiffinfo=ti)
 ti[33723] = iptc
 im.save(f"{t}/tiffiptc.tif", tiffinfo=ti)
@@ -92,7 +93,7 @@ has_meta() {
   /usr/bin/python3 - "$1" "$2" <<'PY'
 import struct, sys, zlib
 d = open(sys.argv[1], "rb").read()
-out = {"text": [], "xmp": None, "com": [], "app13": None, "exif": None, "other": []}
+out = {"text": [], "xmp": None, "com": [], "app13": None, "exif": None, "other": [], "res": None}
 if d[:4] == b"\x89PNG":
     i = 8
     while i < len(d):
@@ -107,6 +108,7 @@ if d[:4] == b"\x89PNG":
             if k == b"XML:com.adobe.xmp": out["xmp"] = v
             else: out["text"].append(("iTXt", k.decode(), v, lang.decode(), tk.decode()))
         elif typ == b"eXIf": out["exif"] = body
+        elif typ == b"pHYs": out["res"] = struct.unpack(">IIB", body)
 else:
     i = 2
     while d[i + 1] != 0xDA:
@@ -114,6 +116,7 @@ else:
         if m == 0xE1 and p.startswith(b"http://ns.adobe.com/xap/1.0/\0"): out["xmp"] = p[29:].decode()
         elif m == 0xE1 and p.startswith(b"Exif\0\0"): out["exif"] = p[6:]
         elif m == 0xED: out["app13"] = p
+        elif m == 0xE0 and p.startswith(b"JFIF\0"): out["res"] = (p[7], struct.unpack(">H", p[8:10])[0], struct.unpack(">H", p[10:12])[0])
         elif m == 0xFE: out["com"].append(p.decode())
         elif m not in (0xE0, 0xDB, 0xC0, 0xC4): out["other"].append(hex(m))
 ok = eval(sys.argv[2], {}, out)
@@ -131,6 +134,7 @@ check "... one warning naming the MPF images, the APP11 data and the IPTC (PNG c
   one_warning "$T/in.jpg" "MPF images" "APP11 data" "Photoshop/IPTC resources (PNG has no place"
 check "... XMP carried (iTXt), its Orientation 1 and upright size" has_meta "$T/j.png" "$X_UP"
 check "... the UTF-8 comment as iTXt Comment" has_meta "$T/j.png" 'text == [("iTXt", "Comment", "regen über Zürich", "", "")]'
+check "... 300 x 150 dpi as pHYs in pixels per metre (as PIL)" has_meta "$T/j.png" 'res == (11811, 5906, 1)'
 
 "$NLCL" derain -o "$T/j.jpg" "$T/in.jpg" 2>"$T/err"; rc=$?
 check "JPEG -> JPEG: status 0, one warning (MPF, APP11), none for IPTC" \
@@ -138,16 +142,18 @@ check "JPEG -> JPEG: status 0, one warning (MPF, APP11), none for IPTC" \
 check "... one warning" one_warning "$T/in.jpg" "MPF images" "APP11 data"
 check "... XMP (APP1) rewritten, IPTC (APP13) kept without the thumbnail, the comment (COM) as it was" \
   has_meta "$T/j.jpg" "$X_UP and $IPTC_KEPT and com == [\"regen über Zürich\"] and other == []"
+check "... JFIF (beside EXIF) with 300 x 150 dpi" has_meta "$T/j.jpg" 'res == (1, 300, 150) and exif'
 
 "$NLCL" derain -o "$T/p.png" "$T/in.png" 2>"$T/err"; rc=$?
 check "PNG -> PNG: status 0, no warning" sh -c "[ $rc = 0 ] && ! grep -q warning '$T/err'"
 check "... every text chunk as it was (tEXt, zTXt, iTXt with language), the one after the pixels too; XMP as it was" \
-  has_meta "$T/p.png" 'text == [("tEXt", "Title", "Rainy street"), ("zTXt", "Description", "a long description " * 20), ("iTXt", "Author", "Jürgen Regen", "de", "Autor"), ("tEXt", "Comment", "after the pixels")] and "tiff:Orientation=\"1\"" in xmp and ">32</exif:PixelXDimension>" in xmp'
+  has_meta "$T/p.png" 'text == [("tEXt", "Title", "Rainy street"), ("zTXt", "Description", "a long description " * 20), ("iTXt", "Author", "Jürgen Regen", "de", "Autor"), ("tEXt", "Comment", "after the pixels")] and "tiff:Orientation=\"1\"" in xmp and ">32</exif:PixelXDimension>" in xmp and res == (2835, 2835, 1)'
 
 "$NLCL" derain -o "$T/p.jpg" "$T/in.png" 2>"$T/err"; rc=$?
 check "PNG -> JPEG: status 0" status 0
 check "... one warning naming the text JPEG cannot hold" one_warning "$T/in.png" 'PNG text "Title", "Description", "Author"'
 check "... the Comment as COM, XMP in APP1" has_meta "$T/p.jpg" 'com == ["after the pixels"] and xmp and "Zürich" in xmp'
+check "... pHYs 2835 pixels per metre as 72 dpi" has_meta "$T/p.jpg" 'res == (1, 72, 72)'
 
 "$NLCL" derain -o "$T/t.png" "$T/in.tif" 2>"$T/err"; rc=$?
 check "TIFF -> PNG: status 0, no warning" sh -c "[ $rc = 0 ] && ! grep -q warning '$T/err'"
@@ -159,7 +165,7 @@ want = {271: 'NLCLCam', 272: 'Model 7', 306: '2026:12:06 10:11:12', 315: 'A. Pho
 got = {k: e.get(k) for k in want}
 print(got) if got != want else None
 sys.exit(got != want)"
-check "... XMP carried" has_meta "$T/t.png" 'xmp and "Zürich" in xmp'
+check "... XMP carried, 600 dpi as pHYs" has_meta "$T/t.png" 'xmp and "Zürich" in xmp and res == (23622, 23622, 1)'
 
 "$NLCL" derain -o "$T/ti.jpg" "$T/tiffiptc.tif" 2>"$T/err"; rc=$?
 check "TIFF with IPTC: status 0" status 0
