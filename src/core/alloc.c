@@ -33,6 +33,26 @@ void *nlcl_alloc(size_t bytes, const char *what) {
     return p;
 }
 
+/* Zeroing a fresh buffer is mostly its first-touch page faults (the kernel
+ * clears every page): on 2 threads a 64 MiB activation of the generator is
+ * zeroed in about 2/3 of the time of one (23 against 35 ms on the development
+ * machine, without huge pages); `nlcl derain` zeroes three of them. */
+#define ZERO_CHUNK ((size_t)1 << 20)
+#define ZERO_PARALLEL_MIN ((size_t)8 << 20)
+
+static void zero(void *p, size_t bytes) {
+    if (bytes < ZERO_PARALLEL_MIN) {
+        memset(p, 0, bytes);
+        return;
+    }
+    const long nchunks = (long)((bytes + ZERO_CHUNK - 1) / ZERO_CHUNK);
+#pragma omp parallel for schedule(static)
+    for (long k = 0; k < nchunks; k++) {
+        size_t off = (size_t)k * ZERO_CHUNK;
+        memset((char *)p + off, 0, NLCL_MIN(ZERO_CHUNK, bytes - off));
+    }
+}
+
 void *nlcl_calloc(size_t count, size_t size, const char *what) {
     size_t bytes;
     if (!nlcl_size_mul(count, size, &bytes)) {
@@ -40,7 +60,7 @@ void *nlcl_calloc(size_t count, size_t size, const char *what) {
         return NULL;
     }
     void *p = nlcl_alloc(bytes, what);
-    if (p) memset(p, 0, bytes);
+    if (p) zero(p, bytes);
     return p;
 }
 
