@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../core/internal.h"
 #include "nlcl/ops.h"
 #include "ops_check.h"
 
@@ -23,21 +24,39 @@ static float fold16(const float *a) {
     return s;
 }
 
+/* The kernels below are compiled for AVX-512, AVX2 and SSE2 and picked at
+ * load time (NLCL_VECTOR_CLONES, core/internal.h); with ISO C's default
+ * -ffp-contract=off every clone does the same IEEE operations in the same
+ * order, so the results do not depend on the CPU. On the development machine
+ * the AVX-512 clones take the head and PatchNCE products of a training
+ * iteration in 2.2x less time than the SSE2 code of the portable build. */
+
+/* 16 floats as one vector (GCC/Clang vector extensions: the partial sums
+ * stay in registers, where arrays in an "omp simd" loop were kept in memory
+ * by GCC 12); unaligned, alias-safe loads through a macro, so that no vector
+ * value crosses a call */
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v16f_u __attribute__((vector_size(64), aligned(4), may_alias));
+#define LD16(p) (*(const v16f_u *)(p))
+
 /* Four dot products of x (len k) with rows w0..w3. */
+NLCL_VECTOR_CLONES
 static void dot4(const float *x, const float *w0, const float *w1, const float *w2,
                  const float *w3, int k, float *out) {
-    float a0[DL] = {0}, a1[DL] = {0}, a2[DL] = {0}, a3[DL] = {0};
+    v16f v0 = {0}, v1 = {0}, v2 = {0}, v3 = {0};
     int kv = k / DL * DL;
     for (int i = 0; i < kv; i += DL) {
-#pragma omp simd
-        for (int j = 0; j < DL; j++) {
-            float xv = x[i + j];
-            a0[j] += xv * w0[i + j];
-            a1[j] += xv * w1[i + j];
-            a2[j] += xv * w2[i + j];
-            a3[j] += xv * w3[i + j];
-        }
+        v16f xv = LD16(x + i);
+        v0 += xv * LD16(w0 + i);
+        v1 += xv * LD16(w1 + i);
+        v2 += xv * LD16(w2 + i);
+        v3 += xv * LD16(w3 + i);
     }
+    float a0[DL], a1[DL], a2[DL], a3[DL];
+    memcpy(a0, &v0, sizeof a0);
+    memcpy(a1, &v1, sizeof a1);
+    memcpy(a2, &v2, sizeof a2);
+    memcpy(a3, &v3, sizeof a3);
     for (int i = kv; i < k; i++) {
         a0[i - kv] += x[i] * w0[i];
         a1[i - kv] += x[i] * w1[i];
@@ -50,6 +69,7 @@ static void dot4(const float *x, const float *w0, const float *w1, const float *
     out[3] = fold16(a3);
 }
 
+NLCL_VECTOR_CLONES
 static float dot1(const float *x, const float *w0, int k) {
     float a0[DL] = {0};
     int kv = k / DL * DL;
@@ -59,6 +79,19 @@ static float dot1(const float *x, const float *w0, int k) {
     }
     for (int i = kv; i < k; i++) a0[i - kv] += x[i] * w0[i];
     return fold16(a0);
+}
+
+/* t[k] += sum_j c[j * cs] * r[j * rs + k] for k < kn, summed over j in
+ * order (count rows r of stride rs, coefficients c of stride cs). */
+NLCL_VECTOR_CLONES
+static void acc_rows(float *restrict t, int kn, const float *c, size_t cs, const float *r,
+                     size_t rs, int count) {
+    for (int j = 0; j < count; j++) {
+        const float g = c[(size_t)j * cs];
+        const float *rj = r + (size_t)j * rs;
+#pragma omp simd
+        for (int k = 0; k < kn; k++) t[k] += g * rj[k];
+    }
 }
 
 nlcl_status nlcl_linear_forward(const float *x, const float *W, const float *b, float *y, int m,
@@ -101,12 +134,7 @@ nlcl_status nlcl_linear_backward(const float *dy, const float *x, const float *W
                 int kn = NLCL_MIN(TILE, nin - k0);
                 float t[TILE];
                 memset(t, 0, sizeof t);
-                for (int o = 0; o < nout; o++) {
-                    const float g = dyi[o];
-                    const float *wo = W + (size_t)o * nin + k0;
-#pragma omp simd
-                    for (int k = 0; k < kn; k++) t[k] += g * wo[k];
-                }
+                acc_rows(t, kn, dyi, 1, W + k0, (size_t)nin, nout);
 #pragma omp simd
                 for (int k = 0; k < kn; k++) dxi[k0 + k] += t[k];
             }
@@ -121,12 +149,7 @@ nlcl_status nlcl_linear_backward(const float *dy, const float *x, const float *W
                 int kn = NLCL_MIN(TILE, nin - k0);
                 float t[TILE];
                 memset(t, 0, sizeof t);
-                for (int i = 0; i < m; i++) {
-                    const float g = dy[(size_t)i * nout + o];
-                    const float *xi = x + (size_t)i * nin + k0;
-#pragma omp simd
-                    for (int k = 0; k < kn; k++) t[k] += g * xi[k];
-                }
+                acc_rows(t, kn, dy + o, (size_t)nout, x + k0, (size_t)nin, m);
 #pragma omp simd
                 for (int k = 0; k < kn; k++) dwo[k0 + k] += t[k];
             }
