@@ -212,8 +212,7 @@ static nlcl_status band_input(nlcl_gen_bands *b, const pass *p, int y0, int y1, 
             }
         }
         if (to16) /* the bf16 convolution's input, converted while in L1 */
-            for (size_t j = 0; j < rf; j++)
-                b->inb16[k * plane + (size_t)r * rf + j] = nlcl_f32_to_bf16(d[j]);
+            nlcl_f32_to_bf16_run(d, b->inb16 + k * plane + (size_t)r * rf, rf);
     }
     if (p->src == SRC_UPDATE && !sa->mem) /* x = x + IN(u) for the band's own rows */
         for (int k = 0; k < cb; k++)

@@ -12,6 +12,9 @@
 
 #include <omp.h>
 #include <pthread.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <string.h>
 
 #include "../core/internal.h"
@@ -583,7 +586,47 @@ nlcl_status nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, 
     return NLCL_OK;
 }
 
-void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
+#if defined(__x86_64__) && defined(__GNUC__)
+/* vcvtneps2bf16 rounds as nlcl_f32_to_bf16 (to nearest even, subnormals to a
+ * zero of their sign, NaN kept quiet; tests/test_bf16.c compares them).
+ * Called only where the CPU has AVX512_BF16; the one function of the portable
+ * library with AVX-512 code outside the load-time clones, under a name the
+ * check in tests/package/install.sh knows (the suffix _avx512bf16). */
+__attribute__((target("avx512f,avx512bf16"))) static void to_bf16_avx512bf16(const float *x, uint16_t *y,
+                                                                      size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256bh b = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
+        _mm256_storeu_si256((__m256i *)(void *)(y + i), (__m256i)b);
+    }
+    for (; i < n; i++) y[i] = nlcl_f32_to_bf16(x[i]);
+}
+
+static int have_bf16_isa(void) {
+    static int have = -1;
+    if (have < 0) have = __builtin_cpu_supports("avx512bf16") != 0;
+    return have;
+}
+#endif
+
+void nlcl_f32_to_bf16_run(const float *x, uint16_t *y, size_t n) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (have_bf16_isa()) {
+        to_bf16_avx512bf16(x, y, n);
+        return;
+    }
+#endif
+#pragma omp simd
     for (size_t i = 0; i < n; i++) y[i] = nlcl_f32_to_bf16(x[i]);
+}
+
+#define BF16_CHUNK 16384 /* floats per work item of nlcl_f32_to_bf16_n */
+
+void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n) {
+    const long items = (long)((n + BF16_CHUNK - 1) / BF16_CHUNK);
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (long k = 0; k < items; k++) {
+        size_t o = (size_t)k * BF16_CHUNK;
+        nlcl_f32_to_bf16_run(x + o, y + o, NLCL_MIN((size_t)BF16_CHUNK, n - o));
+    }
 }

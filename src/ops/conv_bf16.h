@@ -45,7 +45,12 @@ static inline uint16_t nlcl_f32_to_bf16(float f) {
     return (uint16_t)r;
 }
 
-/* y[i] = bf16(x[i]) for n floats. */
+/* y[i] = bf16(x[i]) for n floats (on all threads). */
 void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n);
+
+/* The same on the calling thread alone: with the AVX512_BF16 instruction
+ * (vcvtneps2bf16, the same results) where the CPU has it, which takes a
+ * fraction of the time of the integer arithmetic of nlcl_f32_to_bf16. */
+void nlcl_f32_to_bf16_run(const float *x, uint16_t *y, size_t n);
 
 #endif

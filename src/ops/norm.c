@@ -381,13 +381,6 @@ void nlcl_in_finish(const double *part, size_t nch, int L, size_t pix, const flo
 
 /* ------------------------------------------------------------- forward */
 
-/* y = bf16(x) (conv_bf16.h), vectorised */
-NLCL_VECTOR_CLONES
-static void to_bf16(const float *x, uint16_t *y, size_t n) {
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) y[i] = nlcl_f32_to_bf16(x[i]);
-}
-
 #define BF16_STEP 4096 /* floats per step of apply_bf16 (a multiple of VL and of any L) */
 
 /* nlcl_in_apply over nfl floats into y, or with y NULL into a small buffer,
@@ -399,7 +392,7 @@ static void apply_bf16(const float *x, const float *res, float *y, uint16_t *y16
         size_t k = NLCL_MIN((size_t)BF16_STEP, nfl - o);
         float *dst = y ? y + o : buf;
         apply(x + o, res ? res + o : NULL, dst, k, L, m, r, relu);
-        to_bf16(dst, y16 + o, k);
+        nlcl_f32_to_bf16_run(dst, y16 + o, k);
     }
 }
 
