@@ -37,8 +37,8 @@ void *nlcl_alloc(size_t bytes, const char *what) {
  * clears every page): on 2 threads a 64 MiB activation of the generator is
  * zeroed in about 2/3 of the time of one (23 against 35 ms on the development
  * machine, without huge pages); `nlcl derain` zeroes three of them. */
-#define ZERO_CHUNK ((size_t)1 << 20)
-#define ZERO_PARALLEL_MIN ((size_t)8 << 20)
+#define ZERO_CHUNK ((size_t)256 << 10)
+#define ZERO_PARALLEL_MIN ((size_t)1 << 20)
 
 static void zero(void *p, size_t bytes) {
     if (bytes < ZERO_PARALLEL_MIN) {
@@ -62,6 +62,10 @@ void *nlcl_calloc(size_t count, size_t size, const char *what) {
     void *p = nlcl_alloc(bytes, what);
     if (p) zero(p, bytes);
     return p;
+}
+
+void nlcl_zero_floats(float *p, size_t n) {
+    if (n) zero(p, n * sizeof(float));
 }
 
 float *nlcl_alloc_floats(size_t count, const char *what) {

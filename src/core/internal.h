@@ -117,6 +117,10 @@ void nlcl_free(void *p);
 /* Allocate `count` floats (64-byte aligned), zeroed. */
 float *nlcl_alloc_floats(size_t count, const char *what);
 
+/* memset(p, 0, n floats), on all threads when n is large (a training
+ * iteration zeroes gradient buffers of megabytes, on one core otherwise). */
+void nlcl_zero_floats(float *p, size_t n);
+
 /* Open `path` for reading, refusing anything but a regular file: opened with
  * O_NONBLOCK (a FIFO must not make the open wait for a writer), which is
  * cleared once the type is checked, and close-on-exec. On success *fd is the

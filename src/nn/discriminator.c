@@ -212,11 +212,11 @@ static nlcl_status down_block_backward(nlcl_disc *d, nlcl_disc_record *r, int k,
     float *db = pg ? nlcl_params_grad_at(ps, d->conv[k] + 1) : NULL;
     NLCL_TRY(nlcl_conv2d_backward_weights(r->plan[k], x, ga, dw, db));
     NLCL_TRY(nlcl_conv2d_backward_data(r->plan[k], ga, nlcl_params_at(ps, d->conv[k]), gb, 0.0f));
-    memset(ga, 0, cnt * sizeof(float));
+    nlcl_zero_floats(ga, cnt);
     nlcl_blur_downsample_backward(gb, ga, r->n, c, g->h[lv], g->w[lv], NLCL_BLOCKED);
-    memset(gb, 0, cnt * sizeof(float));
+    nlcl_zero_floats(gb, cnt);
     nlcl_leaky_relu_backward(ga, h, gb, cnt, SLOPE);
-    memset(ga, 0, cnt * sizeof(float));
+    nlcl_zero_floats(ga, cnt);
     nlcl_instance_norm_backward(gb, a, st_mean(r, st), st_rstd(r, st), ga, r->n, c, g->h[lv], g->w[lv],
                                 NLCL_BLOCKED, 0);
     return NLCL_OK;
@@ -233,7 +233,7 @@ nlcl_status nlcl_disc_backward(nlcl_disc *d, nlcl_disc_record *r, const float *d
 #define W_(i) nlcl_params_at(ps, d->conv[i])
 #define DW_(i) (pg ? nlcl_params_grad_at(ps, d->conv[i]) : NULL)
 #define DB_(i) (pg ? nlcl_params_grad_at(ps, d->conv[i] + 1) : NULL)
-#define ZERO(buf, cnt) memset((buf), 0, (cnt) * sizeof(float))
+#define ZERO(buf, cnt) nlcl_zero_floats((buf), (cnt))
     size_t n1 = bnum(n, ndf, g->h[1], g->w[1]);
     size_t n5 = bnum(n, 4 * ndf, g->h[5], g->w[5]), n7 = bnum(n, 8 * ndf, g->h[7], g->w[7]);
     if (r->full && d_out) {

@@ -381,7 +381,6 @@ nlcl_status nlcl_gen_backward(nlcl_gen *g, nlcl_gen_plans *pl, const nlcl_gen_re
     const int C = r->C, n = r->n, h = r->h, w = r->w, K = g->cfg.blocks;
     NLCL_CHECK(ws->act == r->act && pl->n == n && pl->h == h && pl->w == w);
     const int pg = param_grads && ps->grad;
-    const size_t bytes = r->act * sizeof(float);
 #define W_(i) nlcl_params_at(ps, (i))
 #define DW_(i) (pg ? nlcl_params_grad_at(ps, (i)) : NULL)
 #define DB_(i) (pg ? nlcl_params_grad_at(ps, (i) + 1) : NULL)
@@ -396,31 +395,28 @@ nlcl_status nlcl_gen_backward(nlcl_gen *g, nlcl_gen_plans *pl, const nlcl_gen_re
         NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_mid, ws->t, ws->du, DW_(g->sandwich[1]),
                                               DB_(g->sandwich[1])));
         NLCL_TRY(nlcl_conv2d_backward_data(pl->p_mid, ws->du, W_(g->sandwich[1]), ws->t, 0.0f));
-        memset(ws->du, 0, bytes);
-        nlcl_instance_norm_backward(ws->t, r->us, stat_mean(r, 2 * K), stat_rstd(r, 2 * K), ws->du,
-                                    n, C, h, w, NLCL_BLOCKED, 1);
+        nlcl_instance_norm_backward_set(ws->t, r->us, stat_mean(r, 2 * K), stat_rstd(r, 2 * K),
+                                        ws->du, n, C, h, w, NLCL_BLOCKED, 1);
         /* us = conv_s0(x[K]) */
         NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_mid, r->x[K], ws->du, DW_(g->sandwich[0]),
                                               DB_(g->sandwich[0])));
         NLCL_TRY(nlcl_conv2d_backward_data(pl->p_mid, ws->du, W_(g->sandwich[0]), ws->dx, 0.0f));
     } else {
-        memset(ws->dx, 0, bytes);
+        nlcl_zero_floats(ws->dx, r->act);
     }
     add_tap_grads(r, taps, ntaps, r->upto, ws->dx);
     for (int i = r->upto - 1; i >= 0; i--) {
         int a = g->block[i][0], b = g->block[i][1];
         /* x[i+1] = x[i] + IN(ub) */
-        memset(ws->du, 0, bytes);
-        nlcl_instance_norm_backward(ws->dx, r->ub[i], stat_mean(r, 2 * i + 1),
-                                    stat_rstd(r, 2 * i + 1), ws->du, n, C, h, w, NLCL_BLOCKED, 0);
+        nlcl_instance_norm_backward_set(ws->dx, r->ub[i], stat_mean(r, 2 * i + 1),
+                                        stat_rstd(r, 2 * i + 1), ws->du, n, C, h, w, NLCL_BLOCKED, 0);
         /* ub = conv_b(t), t = ReLU(IN(ua)) recomputed */
         nlcl_instance_norm_forward(r->ua[i], NULL, ws->t, NULL, NULL, n, C, h, w, NLCL_BLOCKED,
                                    IN_EPS, 1);
         NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_mid, ws->t, ws->du, DW_(b), DB_(b)));
         NLCL_TRY(nlcl_conv2d_backward_data(pl->p_mid, ws->du, W_(b), ws->t, 0.0f));
-        memset(ws->du, 0, bytes);
-        nlcl_instance_norm_backward(ws->t, r->ua[i], stat_mean(r, 2 * i), stat_rstd(r, 2 * i),
-                                    ws->du, n, C, h, w, NLCL_BLOCKED, 1);
+        nlcl_instance_norm_backward_set(ws->t, r->ua[i], stat_mean(r, 2 * i), stat_rstd(r, 2 * i),
+                                        ws->du, n, C, h, w, NLCL_BLOCKED, 1);
         /* ua = conv_a(x[i]); the skip path already carries dx */
         NLCL_TRY(nlcl_conv2d_backward_weights(pl->p_mid, r->x[i], ws->du, DW_(a), DB_(a)));
         NLCL_TRY(nlcl_conv2d_backward_data(pl->p_mid, ws->du, W_(a), ws->dx, 1.0f));

@@ -298,11 +298,12 @@ static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const 
     }
 }
 
-/* dx += r * (g - mg - xhat * mgx) per lane. */
+/* dx += r * (g - mg - xhat * mgx) per lane; with acc = 0, dx = +0 + (...)
+ * (the same floats as zeroing dx first, without reading it). */
 NLCL_VECTOR_CLONES
 static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, int L,
                       const float *m, const float *r, const float *mg, const float *mgx,
-                      int relu) {
+                      int relu, int acc) {
     if (RL % L == 0) {
         float mv[RL], rv[RL], gv[RL], gxv[RL];
         for (int j = 0; j < RL; j++) {
@@ -324,8 +325,8 @@ static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, in
                 g0 = (v8f)((v8i)g0 & (h0 > zero));
                 g1 = (v8f)((v8i)g1 & (h1 > zero));
             }
-            v8f d0 = LD8(dp) + r0 * (g0 - e0 - h0 * f0);
-            v8f d1 = LD8(dp + 8) + r1 * (g1 - e1 - h1 * f1);
+            v8f d0 = (acc ? (v8f)LD8(dp) : zero) + r0 * (g0 - e0 - h0 * f0);
+            v8f d1 = (acc ? (v8f)LD8(dp + 8) : zero) + r1 * (g1 - e1 - h1 * f1);
             ST8(dp, d0);
             ST8(dp + 8, d1);
         }
@@ -334,7 +335,7 @@ static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, in
             float xh = (x[o + j] - mv[j]) * rv[j];
             float g = dy[o + j];
             if (relu && !(xh > 0.0f)) g = 0.0f;
-            dx[o + j] += rv[j] * (g - gv[j] - xh * gxv[j]);
+            dx[o + j] = (acc ? dx[o + j] : 0.0f) + rv[j] * (g - gv[j] - xh * gxv[j]);
         }
     } else {
         for (size_t e = 0; e < nfl; e++) {
@@ -342,7 +343,7 @@ static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, in
             float xh = (x[e] - m[l]) * r[l];
             float g = dy[e];
             if (relu && !(xh > 0.0f)) g = 0.0f;
-            dx[e] += r[l] * (g - mg[l] - xh * mgx[l]);
+            dx[e] = (acc ? dx[e] : 0.0f) + r[l] * (g - mg[l] - xh * mgx[l]);
         }
     }
 }
@@ -469,12 +470,10 @@ void nlcl_instance_norm_forward_bf16(const float *x, const float *res, float *y,
 
 /* ------------------------------------------------------------ backward */
 
-nlcl_status nlcl_instance_norm_backward(const float *dy, const float *x, const float *mean,
-                                        const float *rstd, float *dx, int n, int c, int h, int w,
-                                        nlcl_layout layout, int relu) {
-    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
-    if (!dx) return NLCL_OK;
-    NLCL_ARG_NONNULL(dy && x && mean && rstd);
+/* The backward pass: dx += (acc) or dx = (not acc) the gradient. */
+static void in_backward(const float *dy, const float *x, const float *mean, const float *rstd,
+                        float *dx, int n, int c, int h, int w, nlcl_layout layout, int relu,
+                        int acc) {
     const geom g = make_geom(n, c, h, w, layout);
     const int L = g.L;
     const size_t plane_fl = g.pix * (size_t)L;
@@ -523,8 +522,24 @@ nlcl_status nlcl_instance_norm_backward(const float *dy, const float *x, const f
             size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
             size_t off = (p0 + pl) * plane_fl + a * L;
             bwd_apply(x + off, dy + off, dx + off, (b - a) * L, L, gm + pl * L, gr + pl * L,
-                      gg + pl * L, ggx + pl * L, relu);
+                      gg + pl * L, ggx + pl * L, relu, acc);
         }
     }
+}
+
+nlcl_status nlcl_instance_norm_backward(const float *dy, const float *x, const float *mean,
+                                        const float *rstd, float *dx, int n, int c, int h, int w,
+                                        nlcl_layout layout, int relu) {
+    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
+    if (!dx) return NLCL_OK;
+    NLCL_ARG_NONNULL(dy && x && mean && rstd);
+    in_backward(dy, x, mean, rstd, dx, n, c, h, w, layout, relu, 1);
     return NLCL_OK;
+}
+
+void nlcl_instance_norm_backward_set(const float *dy, const float *x, const float *mean,
+                                     const float *rstd, float *dx, int n, int c, int h, int w,
+                                     nlcl_layout layout, int relu) {
+    NLCL_ASSERT(dy && x && mean && rstd && dx);
+    in_backward(dy, x, mean, rstd, dx, n, c, h, w, layout, relu, 0);
 }

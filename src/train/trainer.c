@@ -319,7 +319,7 @@ nlcl_status nlcl_trainer_d_grads(nlcl_trainer *t, double *loss_d) {
     size_t img = (size_t)t->n * 3 * t->H * t->W;
     memcpy(t->dcat, t->r_gbO.out, img * sizeof(float));
     memcpy(t->dcat + img, t->B, img * sizeof(float));
-    memset(t->d.params.grad, 0, t->d.params.total * sizeof(float));
+    nlcl_zero_floats(t->d.params.grad, t->d.params.total);
     NLCL_TRY(nlcl_disc_forward(&t->d, &t->r_d2, t->dcat));
     size_t half = (size_t)t->n * t->r_d2.geo.out_h * t->r_d2.geo.out_w;
     const float *out = t->r_d2.out;
@@ -429,7 +429,7 @@ static nlcl_status layer_contrast(nlcl_trainer *t, float g, nlcl_disc_tap_grad *
 }
 
 static void zero_grads(nlcl_params *p) {
-    if (p && p->grad) memset(p->grad, 0, p->total * sizeof(float));
+    if (p && p->grad) nlcl_zero_floats(p->grad, p->total);
 }
 
 /* The discriminator's terms on pred_B: the adversarial loss (the
@@ -623,7 +623,7 @@ static void averages(nlcl_trainer *t) {
 static nlcl_status warmup_grads(nlcl_trainer *t, const float *B, const float *B_all, nlcl_losses *L) {
     const size_t img = (size_t)t->n * 3 * t->H * t->W;
     NLCL_TRY(synth_forward(t, B_all));
-    memset(t->gb.params.grad, 0, t->gb.params.total * sizeof(float));
+    nlcl_zero_floats(t->gb.params.grad, t->gb.params.total);
     NLCL_TRY(nlcl_l1_forward(t->r_syn.out, B, img, &L->synth));
     memset(t->d_syn, 0, img * sizeof(float));
     nlcl_l1_backward(t->r_syn.out, B, img, (float)t->cfg.w_synth, t->d_syn, NULL);
