@@ -16,6 +16,7 @@
  */
 #include <math.h>
 
+#include "../core/internal.h"
 #include "nlcl/ops.h"
 #include "ops_check.h"
 
@@ -23,9 +24,15 @@ typedef struct adam_k {
     float b1, a1, b2, a2, nstep, bc2s, eps;
 } adam_k;
 
-/* One contiguous range. (GCC keeps sqrtf scalar here because of errno; the
- * step is a small part of a training iteration, so that is accepted.) */
+/* One contiguous range, compiled for AVX-512, AVX2 (both with FMA) and SSE2
+ * and picked at load time (NLCL_VECTOR_CLONES). This file is compiled with
+ * -fno-math-errno (CMakeLists.txt; vi is never negative, and errno is not
+ * part of the API), so that GCC vectorises sqrtf; on the FMA clones fmaf is
+ * an instruction instead of a libm call per element. Every operation is
+ * correctly rounded, so all clones give the same floats. */
+NLCL_VECTOR_CLONES
 static void adam_range(float *p, const float *g, float *m, float *v, size_t n, adam_k k) {
+#pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         float mi = fmaf(gi, k.a1, m[i] * k.b1);
