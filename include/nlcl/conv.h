@@ -26,8 +26,8 @@
  * use one plan from one thread at a time (the primitives themselves use all
  * OpenMP threads).
  *
- * Algorithm: 3x3 stride-1 convolutions with at least 16 input and output
- * channels may run as Winograd convolutions (oneDNN's F(4x4,3x3) kernel:
+ * Algorithm: 3x3 stride-1 convolutions with at least 16 input channels may
+ * run as Winograd convolutions (oneDNN's F(4x4,3x3) kernel:
  * 1.5-1.8x faster on AVX-512, with a rounding error a few times larger than
  * direct convolution's, about 1e-6 relative). By default
  * (NLCL_CONV_AUTO) each layer shape is measured once per process, the first
