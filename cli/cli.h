@@ -119,18 +119,28 @@ nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img, f
                            nlcl_image_info *info);
 /* 1 if p ends in .jpg or .jpeg (any case). */
 int cli_is_jpeg_name(const char *p);
-/* The metadata of input `path` (nlcl_image_load_meta) for its output `out`
- * (and the outputs of the same format made with it), and one warning
+/* cli_load_image and the metadata of input `path` in one reading of the file
+ * (nlcl_image_load_with_meta): *meta as nlcl_image_load_meta gives it. When
+ * only the metadata cannot be read (rare: memory), *meta is empty, why
+ * (nwhy bytes) says why, and the pixels are loaded without it; else why is
+ * "". Fails like cli_load_image (nothing printed). Free *meta with
+ * nlcl_image_meta_free. */
+nlcl_status cli_load_image_meta(const char *cmd, const char *path, nlcl_image *img, float **alpha,
+                                nlcl_image_info *info, nlcl_image_meta *meta, char *why, size_t nwhy);
+/* For the metadata *meta of input `path` (cli_load_image_meta, with its why)
+ * going to its output `out`
+ * (and the outputs of the same format made with it), one warning
  * "nlcl CMD: warning: PATH: metadata could not be carried to the output: ..."
- * naming what the file holds that is not carried (meta->lost) and what the
+ * naming what the file holds that is not carried (meta->lost; all of it when
+ * why is not "") and what the
  * output's format cannot hold. out NULL: nothing is carried (a picture that
  * is not a version of the input, e.g. demo's panel); the warning names what
  * there was and *meta is left empty. Free with nlcl_image_meta_free. */
-void cli_load_meta(const char *cmd, const char *path, const char *out, nlcl_image_meta *meta);
+void cli_say_meta(const char *cmd, const char *path, const char *out, nlcl_image_meta *meta, const char *why);
 /* Save an image made from `input` (whose bits per sample, info.bit_depth, are
  * bit_depth): PNG unless path ends in .jpg/.jpeg, 16 bits per sample for
  * inputs of more than 8, RGBA with the input's opacity alpha (NULL: RGB),
- * with the metadata meta (cli_load_meta; NULL: none); a
+ * with the metadata meta (cli_load_image_meta; NULL: none); a
  * JPEG (8 bits only) of a deeper input is written with a warning naming the
  * input; a JPEG with alpha is NLCL_ERR_UNSUPPORTED (see cli_check_alpha). */
 nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,

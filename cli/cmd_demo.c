@@ -72,9 +72,10 @@ int cmd_demo(int argc, char **argv) {
     if (s == NLCL_OK && compare) s = nlcl_model_load(compare, &m2);
     if (s == NLCL_OK) {
         if (input) {
-            s = cli_load_image("demo", input, &rainy, NULL, &info);
             nlcl_image_meta meta; /* the panel is not a version of the photo: none carried, said */
-            if (s == NLCL_OK) cli_load_meta("demo", input, NULL, &meta);
+            char why[600];
+            s = cli_load_image_meta("demo", input, &rainy, NULL, &info, &meta, why, sizeof why);
+            if (s == NLCL_OK) cli_say_meta("demo", input, NULL, &meta, why);
         } else {
             nlcl_rng r;
             nlcl_rng_seed(&r, seed, 3);

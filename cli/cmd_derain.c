@@ -434,7 +434,9 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     progress_ctx pc = {nlcl_basename(w->inputs[i]), tty && !o->quiet, -1};
     nlcl_image_info info = {0};
     float *alpha = NULL; /* transparent pixels' opacity, carried to PNG outputs */
-    nlcl_status s = cli_load_image("derain", w->inputs[i], &img, &alpha, &info);
+    nlcl_image_meta meta = {0}; /* EXIF, XMP, IPTC, text: said to be upright */
+    char why[600];              /* why the metadata could not be read, "" if it could */
+    nlcl_status s = cli_load_image_meta("derain", w->inputs[i], &img, &alpha, &info, &meta, why, sizeof why);
     if (s == NLCL_OK) s = cli_check_alpha(w->inputs[i], w->outs[i], &img, alpha, &info);
     /* both models run before anything is written: a failure of either
      * (e.g. a non-finite output) leaves no file of this input behind */
@@ -450,8 +452,7 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     const int bits = info.bit_depth;
     const nlcl_quantize q = (nlcl_quantize)o->quant;
     const char *in = w->inputs[i];
-    nlcl_image_meta meta = {0}; /* EXIF, XMP, IPTC, text: said to be upright */
-    if (s == NLCL_OK) cli_load_meta("derain", in, w->outs[i], &meta);
+    if (s == NLCL_OK) cli_say_meta("derain", in, w->outs[i], &meta, why);
     if (s == NLCL_OK)
         s = cli_save_image("derain", w->outs[i], &res, alpha, &meta, q, o->quality, in, bits);
     if (s == NLCL_OK && w->gr)

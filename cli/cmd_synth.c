@@ -165,8 +165,9 @@ static nlcl_status write_pairs(const synth_opts *o, char **inputs, int nin, int 
     char stem[1024];
     nlcl_status s;
     if (nin) {
-        s = cli_load_image("synth", inputs[i], &clean, NULL, &info);
-        if (s == NLCL_OK) cli_load_meta("synth", inputs[i], "x.png", &meta);
+        char why[600];
+        s = cli_load_image_meta("synth", inputs[i], &clean, NULL, &info, &meta, why, sizeof why);
+        if (s == NLCL_OK) cli_say_meta("synth", inputs[i], "x.png", &meta, why);
         const char *b = nlcl_basename(inputs[i]), *dot = strrchr(b, '.');
         snprintf(stem, sizeof stem, "%.*s", dot ? (int)(dot - b) : (int)strlen(b), b);
     } else {

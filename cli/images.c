@@ -8,12 +8,9 @@
 #include "cli.h"
 #include "nlcl/files.h"
 
-nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img, float **alpha,
-                           nlcl_image_info *info) {
-    nlcl_image_info local;
-    nlcl_image_info *inf = info ? info : &local;
-    nlcl_status s = alpha ? nlcl_image_load_alpha(path, img, alpha, inf) : nlcl_image_load(path, img, inf);
-    if (s != NLCL_OK) return s;
+/* The warning for what the loader had to change (gamut clipping). */
+static void say_changes(const char *cmd, const char *path, const nlcl_image *img,
+                        const nlcl_image_info *inf) {
     if (inf->gamut_clipped)
         fprintf(stderr,
                 "nlcl %s: warning: %s: %llu of %llu pixels have colours outside sRGB (the "
@@ -21,6 +18,32 @@ nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img, f
                 "nearest sRGB colour\n",
                 cmd, path, (unsigned long long)inf->gamut_clipped,
                 (unsigned long long)img->width * (unsigned long long)img->height);
+}
+
+nlcl_status cli_load_image(const char *cmd, const char *path, nlcl_image *img, float **alpha,
+                           nlcl_image_info *info) {
+    nlcl_image_info local;
+    nlcl_image_info *inf = info ? info : &local;
+    nlcl_status s = alpha ? nlcl_image_load_alpha(path, img, alpha, inf) : nlcl_image_load(path, img, inf);
+    if (s != NLCL_OK) return s;
+    say_changes(cmd, path, img, inf);
+    return NLCL_OK;
+}
+
+nlcl_status cli_load_image_meta(const char *cmd, const char *path, nlcl_image *img, float **alpha,
+                                nlcl_image_info *info, nlcl_image_meta *meta, char *why, size_t nwhy) {
+    nlcl_image_info local;
+    nlcl_image_info *inf = info ? info : &local;
+    why[0] = '\0';
+    nlcl_status s = nlcl_image_load_with_meta(path, img, alpha, inf, meta);
+    if (s != NLCL_OK) { /* the pixels alone: their error, or else the metadata's (rare: memory) */
+        const char *msg = nlcl_error_message(); /* "PATH: why" */
+        size_t n = strlen(path);
+        if (!strncmp(msg, path, n) && !strncmp(msg + n, ": ", 2)) msg += n + 2;
+        snprintf(why, nwhy, "%s", msg);
+        return cli_load_image(cmd, path, img, alpha, info);
+    }
+    say_changes(cmd, path, img, inf);
     return NLCL_OK;
 }
 
@@ -29,13 +52,9 @@ int cli_is_jpeg_name(const char *p) {
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
-void cli_load_meta(const char *cmd, const char *path, const char *out, nlcl_image_meta *meta) {
+void cli_say_meta(const char *cmd, const char *path, const char *out, nlcl_image_meta *meta, const char *why) {
     char lost[1200] = "", cannot[600] = "";
-    nlcl_status s = nlcl_image_load_meta(path, meta);
-    if (s != NLCL_OK) { /* the pixels were read: a failure here is rare (memory) */
-        const char *why = nlcl_error_message(); /* "PATH: why" */
-        size_t n = strlen(path);
-        if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2)) why += n + 2;
+    if (why[0]) { /* the pixels were read: a failure here is rare (memory) */
         snprintf(lost, sizeof lost, "none of it (%s)", why);
         nlcl_image_meta_free(meta);
     } else if (!out) { /* no output made from it keeps its metadata */

@@ -282,6 +282,25 @@ static void test_meta(void) {
     check_upright_block(m.exif, m.exif_len);
     CHECK_MSG(m.lost[0] == '\0', "lost '%s'", m.lost);
     nlcl_image_meta_free(&m);
+    /* the pixels and the metadata in one reading: as the two loads give them */
+    for (int f = 0; f < 2; f++) {
+        const char *path = f ? jp : pp;
+        nlcl_image a = {0}, b = {0};
+        nlcl_image_info ia, ib;
+        CHECK_OK(nlcl_image_load(path, &a, &ia));
+        CHECK_OK(nlcl_image_load_meta(path, &m));
+        CHECK_OK(nlcl_image_load_with_meta(path, &b, NULL, &ib, &m2));
+        CHECK(b.width == a.width && b.height == a.height && ib.orientation == ia.orientation &&
+              !memcmp(b.data, a.data, (size_t)a.width * (size_t)a.height * 3 * sizeof *a.data));
+        check_texts(&m, &m2);
+        CHECK(m2.xmp && m.xmp && !strcmp(m2.xmp, m.xmp) && m2.exif_len == m.exif_len &&
+              !memcmp(m2.exif, m.exif, m.exif_len) && m2.iptc_len == m.iptc_len && !strcmp(m2.lost, m.lost));
+        nlcl_image_free(&a);
+        nlcl_image_free(&b);
+        nlcl_image_meta_free(&m);
+        nlcl_image_meta_free(&m2);
+    }
+    CHECK_ERR(nlcl_image_load_with_meta(pp, NULL, NULL, NULL, &m), NLCL_ERR_INVALID_ARG, "NULL");
     /* bad arguments: nothing written */
     t[0].key = "";
     CHECK_ERR(nlcl_image_save_png_meta(p2 + 0, &img, NULL, &in, NLCL_QUANT_ROUND, 0), NLCL_ERR_INVALID_ARG, "text 1");

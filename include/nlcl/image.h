@@ -255,13 +255,25 @@ typedef struct nlcl_image_meta {
 } nlcl_image_meta;
 
 /* The metadata of the image file at path for an output made from it (see
- * nlcl_image_meta). Reads the header only, as nlcl_image_probe. Metadata
+ * nlcl_image_meta). Reads the header only, as nlcl_image_probe, except
+ * for a PNG, whose image data is decoded too to reach the text chunks after
+ * it (nlcl_image_load_with_meta reads pixels and metadata at once). Metadata
  * that cannot be carried (a corrupt EXIF block, an XMP property named above
  * in a form that cannot be rewritten, a malformed APP13) is described in
  * meta->lost instead of failing. BMP files give nothing. Errors: as
  * nlcl_image_probe; NLCL_ERR_NOMEM. Free with nlcl_image_meta_free, also
  * after a failure. */
 nlcl_status nlcl_image_load_meta(const char *path, nlcl_image_meta *meta);
+/* nlcl_image_load (alpha NULL) or nlcl_image_load_alpha and
+ * nlcl_image_load_meta in one reading of the file: *img, *alpha, *info as
+ * those give them, *meta as nlcl_image_load_meta gives it. Reading the
+ * metadata alone decodes a PNG's image data too (to reach the text chunks
+ * after it); this decodes it once. info may be NULL. Errors: those of
+ * either (an error in the metadata fails the whole load: a caller that
+ * wants the pixels anyway loads them again without it); on failure *img,
+ * *alpha and *meta are empty. Free *meta with nlcl_image_meta_free. */
+nlcl_status nlcl_image_load_with_meta(const char *path, nlcl_image *img, float **alpha,
+                                      nlcl_image_info *info, nlcl_image_meta *meta);
 void nlcl_image_meta_free(nlcl_image_meta *meta);
 /* What of meta a file of format fmt (PNG or JPEG) cannot hold, written into
  * buf ("" if nothing; "; "-joined as meta->lost): JPEG: PNG text other

@@ -481,19 +481,16 @@ nlcl_status nlcl_image_load_exif(const char *path, uint8_t **exif, size_t *len) 
     return s;
 }
 
-nlcl_status nlcl_image_load_meta(const char *path, nlcl_image_meta *meta) {
-    if (meta) memset(meta, 0, sizeof *meta);
-    if (!path || !meta)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load_meta: NULL argument");
-    nlcl_image_info info;
-    nlcl_img_src kept = {0};
-    kept.meta = meta;
-    NLCL_TRY(load_file(path, NULL, NULL, &info, &kept));
+/* The metadata load_file kept (kept->meta, kept->exif) made right for the
+ * upright image that info describes; kept->exif freed. */
+static nlcl_status finish_meta(const char *path, nlcl_img_src *kept, const nlcl_image_info *info) {
+    nlcl_image_meta *meta = kept->meta;
     nlcl_status s = NLCL_OK;
-    if (kept.exif) {
-        s = nlcl_exif_upright(path, kept.exif, kept.exif_len, info.width, info.height, &meta->exif,
+    if (kept->exif) {
+        s = nlcl_exif_upright(path, kept->exif, kept->exif_len, info->width, info->height, &meta->exif,
                               &meta->exif_len);
-        free(kept.exif);
+        free(kept->exif);
+        kept->exif = NULL;
         if (s == NLCL_ERR_NOMEM) return s;
         if (s != NLCL_OK) { /* "PATH: why" */
             const char *why = nlcl_error_message();
@@ -502,7 +499,38 @@ nlcl_status nlcl_image_load_meta(const char *path, nlcl_image_meta *meta) {
             nlcl_meta_lost(meta, "EXIF (%s)", why);
         }
     }
-    return nlcl_meta_finish(path, meta, info.orientation, info.width, info.height);
+    return nlcl_meta_finish(path, meta, info->orientation, info->width, info->height);
+}
+
+nlcl_status nlcl_image_load_meta(const char *path, nlcl_image_meta *meta) {
+    if (meta) memset(meta, 0, sizeof *meta);
+    if (!path || !meta)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load_meta: NULL argument");
+    nlcl_image_info info;
+    nlcl_img_src kept = {0};
+    kept.meta = meta;
+    NLCL_TRY(load_file(path, NULL, NULL, &info, &kept));
+    return finish_meta(path, &kept, &info);
+}
+
+nlcl_status nlcl_image_load_with_meta(const char *path, nlcl_image *img, float **alpha,
+                                      nlcl_image_info *info, nlcl_image_meta *meta) {
+    if (img) memset(img, 0, sizeof *img);
+    if (alpha) *alpha = NULL;
+    if (meta) memset(meta, 0, sizeof *meta);
+    if (!path || !img || !meta)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "nlcl_image_load_with_meta: NULL argument");
+    nlcl_image_info local;
+    nlcl_img_src kept = {0};
+    kept.meta = meta;
+    nlcl_status s = load_file(path, img, alpha, info ? info : &local, &kept);
+    if (s == NLCL_OK) s = finish_meta(path, &kept, info ? info : &local);
+    if (s != NLCL_OK) {
+        nlcl_image_free(img);
+        if (alpha) free(*alpha), *alpha = NULL;
+        nlcl_image_meta_free(meta);
+    }
+    return s;
 }
 
 nlcl_status nlcl_image_load_memory_alpha(const void *buf, size_t len, const char *name,
