@@ -7,7 +7,8 @@
 # run under valgrind (CMake option NLCL_TEST_WRAPPER). The tests see
 # NLCL_MEMCHECK=1 and skip their numerics-only parts on large inputs (the
 # published-output comparison, 30 iterations on Rain100L), which the normal
-# suite runs. GOMP_SPINCOUNT is set so that nlcl does not re-execute itself
+# suite runs; with NLCL_TEST_WRAPPED=1 (from CMake) the heaviest tests run the
+# same checks on smaller crops and images (docs/RELIABILITY.md). GOMP_SPINCOUNT is set so that nlcl does not re-execute itself
 # (under valgrind /proc/self/exe is valgrind's tool, not nlcl). Two tests run
 # at once: valgrind runs each program's threads one at a time, so one test
 # uses one core.

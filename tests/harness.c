@@ -1,4 +1,5 @@
 #include "harness.h"
+#include "train/sampler.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -41,6 +42,15 @@ const char *test_shared_data(void) {
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return NULL;
     return path;
+}
+
+int test_wrapped(void) {
+    const char *env = getenv("NLCL_TEST_WRAPPED");
+    return env && *env && strcmp(env, "0") != 0;
+}
+
+int test_train_crop(int full) {
+    return test_wrapped() && full > NLCL_MIN_SEARCH_SIZE ? NLCL_MIN_SEARCH_SIZE : full;
 }
 
 int test_skip(const char *why) {

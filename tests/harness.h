@@ -81,6 +81,15 @@ int test_contains(const char *hay, const char *needle);
 int test_finish(const char *name);
 /* Path of ../shared/data (or $NLCL_SHARED_DATA), or NULL if it is missing. */
 const char *test_shared_data(void);
+/* 1 when the test runs under NLCL_TEST_WRAPPER (valgrind, scripts/valgrind.sh:
+ * the environment has NLCL_TEST_WRAPPED=1), else 0. There every instruction
+ * costs some 50 times more, and memcheck finds on small inputs what it finds
+ * on large ones: the heaviest tests train on smaller crops (test_train_crop)
+ * with the same checks; the plain and ASan suites run the full sizes. */
+int test_wrapped(void);
+/* The crop of a training test: full normally, under valgrind (test_wrapped)
+ * the smallest crop the non-local search allows (NLCL_MIN_SEARCH_SIZE, 32). */
+int test_train_crop(int full);
 /* Return 77 after printing why, for `return test_skip("...")`. */
 int test_skip(const char *why);
 /* A fresh empty temporary directory (removed by test_finish). */

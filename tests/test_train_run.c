@@ -3,7 +3,8 @@
  * three presets, a refused second run in the same folder, bad images named
  * before training starts, non-finite losses stopping with the term named
  * and the last good checkpoint kept, and 30 iterations on Rain100L crops
- * (shared data) with finite losses and a falling consistency loss. */
+ * (shared data) with finite losses and a falling consistency loss. Crops of
+ * 48 pixels, under valgrind 32 (and images in proportion). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,11 @@
 
 static char rainy_dir[512], clean_dir[512];
 
-/* a few synthetic images of various sizes (one smaller than the crop) */
+/* The crop of the tiny runs: 48, under valgrind 32 (test_train_crop) */
+static int g_crop;
+
+/* a few synthetic images of various sizes (one smaller than the crop), in
+ * proportion to the crop */
 static void make_data(void) {
     const char *tmp = test_tmpdir();
     snprintf(rainy_dir, sizeof rainy_dir, "%s/rainy", tmp);
@@ -32,7 +37,7 @@ static void make_data(void) {
     for (int i = 0; i < 4; i++) {
         for (int set = 0; set < 2; set++) {
             nlcl_image img = {0};
-            int w = sizes[i][0], h = sizes[i][1];
+            int w = sizes[i][0] * g_crop / 48, h = sizes[i][1] * g_crop / 48;
             CHECK_OK(nlcl_image_alloc(&img, h, w));
             for (int c = 0; c < 3; c++)
                 for (int y = 0; y < h; y++)
@@ -50,7 +55,7 @@ static void make_data(void) {
 }
 
 static nlcl_train_config tiny(nlcl_preset p) {
-    nlcl_train_config c = test_tiny_train_config(p, 48);
+    nlcl_train_config c = test_tiny_train_config(p, g_crop);
     c.loc_taps[0] = 0, c.loc_taps[1] = 1, c.loc_taps[2] = 2;
     c.n_loc_taps = 3;
     c.iters = 4;
@@ -522,6 +527,7 @@ static void rain100l(const char *data) {
 }
 
 int main(void) {
+    g_crop = test_train_crop(48);
     make_data();
     resume_and_determinism();
     resume_with_recorded_algorithms();
