@@ -11,3 +11,9 @@ check() { # check DESCRIPTION COMMAND...: prints ok/FAIL; a failure sets fail=1 
 status() { test "$rc" -eq "$1"; } # status WANT: the last command's exit status was WANT
 has() { grep -q -- "$1" "$T/err"; }
 hasnt() { ! grep -q -- "$1" "$T/err"; }
+# need_pil: skip the whole test (exit 77, counted as skipped) without PIL to write its inputs
+need_pil() {
+  /usr/bin/python3 -c "import PIL" 2>/dev/null && return 0
+  echo "skip: no PIL to write the inputs"
+  exit 77
+}

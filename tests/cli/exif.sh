@@ -6,10 +6,7 @@
 # EXIF that libexif cannot read is not written, with a warning.
 set -u
 source "$(dirname "$0")/common.bash"
-if ! /usr/bin/python3 -c "import PIL" 2>/dev/null; then
-  echo "skip: no PIL to write the inputs"
-  exit 77
-fi
+need_pil
 
 # inputs: 32x24 as stored, a bright 8x8 square at the stored top left, EXIF
 # Orientation 6 (turn 90 degrees clockwise: upright 24x32, the square at

@@ -7,10 +7,7 @@
 # refuses a JPEG output for a transparent input.
 set -u
 source "$(dirname "$0")/common.bash"
-if ! /usr/bin/python3 -c "import PIL" 2>/dev/null; then
-  echo "skip: no PIL to write the inputs"
-  exit 77
-fi
+need_pil
 bits() { od -An -tu1 -j24 -N1 "$1" | tr -d ' '; } # a PNG's bit depth (IHDR)
 
 # inputs: a PNG whose cHRM says Rec. 2020 primaries (8 of its 48 pixels

@@ -6,10 +6,7 @@
 # not carried is named in one warning per input. tests/cli/exif.sh covers EXIF.
 set -u
 source "$(dirname "$0")/common.bash"
-if ! /usr/bin/python3 -c "import PIL" 2>/dev/null; then
-  echo "skip: no PIL to write the inputs"
-  exit 77
-fi
+need_pil
 
 # Inputs, 32x24 as stored:
 #  in.jpg   EXIF Orientation 6 (upright 24x32); XMP with tiff:Orientation="6"

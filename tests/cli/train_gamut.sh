@@ -7,10 +7,7 @@
 # (tests/test_image_meta.c, icc_cmyk_clipped).
 set -u
 source "$(dirname "$0")/common.bash"
-if ! /usr/bin/python3 -c "import PIL" 2>/dev/null; then
-  echo "skip: no PIL to write the inputs"
-  exit 77
-fi
+need_pil
 
 # rainy: a 48x40 PNG whose cHRM says Rec. 2020 primaries (40 of its 1920
 # pixels pure primaries, outside sRGB; the rest grey) and an sRGB one; clean:
