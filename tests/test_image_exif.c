@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <libexif/exif-data.h>
+#include <zlib.h>
 
 #include "harness.h"
 
@@ -356,11 +357,118 @@ static void test_resolution(void) {
     nlcl_image_free(&img);
 }
 
+/* ---- PNG chunk limits (src/io/png.c check_chunk) --------------------------------------------- */
+
+typedef struct pngbuf {
+    uint8_t *p;
+    size_t n;
+} pngbuf;
+
+static void pb_put(pngbuf *b, const void *d, size_t n) {
+    uint8_t *q = realloc(b->p, b->n + n + 1);
+    if (!q) abort();
+    if (n) memcpy(q + b->n, d, n);
+    b->p = q, b->n += n;
+}
+
+/* A chunk with its CRC; crc = 0: a header declaring len and nothing after it. */
+static void pb_chunk(pngbuf *b, const char *type, const void *d, uint32_t len, int crc) {
+    uint8_t h[8] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+    memcpy(h + 4, type, 4);
+    pb_put(b, h, 8);
+    if (!crc) return;
+    pb_put(b, d, len);
+    uLong c = crc32(crc32(0, NULL, 0), h + 4, 4);
+    if (len) c = crc32(c, d, len);
+    uint8_t t[4] = {(uint8_t)(c >> 24), (uint8_t)(c >> 16), (uint8_t)(c >> 8), (uint8_t)c};
+    pb_put(b, t, 4);
+}
+
+/* Signature and IHDR of a 1x1 8-bit RGB image; pb_end: its pixel and IEND. */
+static void pb_start(pngbuf *b) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const uint8_t ihdr[13] = {0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0};
+    b->p = NULL, b->n = 0;
+    pb_put(b, sig, 8);
+    pb_chunk(b, "IHDR", ihdr, 13, 1);
+}
+static void pb_end(pngbuf *b) {
+    static const uint8_t row[4] = {0, 200, 100, 50};
+    uint8_t z[64];
+    uLongf zn = sizeof z;
+    CHECK(compress(z, &zn, row, 4) == Z_OK);
+    pb_chunk(b, "IDAT", z, (uint32_t)zn, 1);
+    pb_chunk(b, "IEND", NULL, 0, 1);
+}
+
+/* A zTXt chunk "Big<i>" holding n bytes of text. */
+static void pb_ztxt(pngbuf *b, int i, size_t n) {
+    char *text = malloc(n);
+    uLongf zn = compressBound(n);
+    uint8_t *d = malloc(16 + zn);
+    if (!text || !d) abort();
+    memset(text, 'r', n);
+    int k = snprintf((char *)d, 16, "Big%d", i) + 2; /* keyword, NUL, method 0 */
+    d[k - 1] = 0;
+    CHECK(compress2(d + k, &zn, (const uint8_t *)text, n, 9) == Z_OK);
+    pb_chunk(b, "zTXt", d, (uint32_t)(k + zn), 1);
+    free(text);
+    free(d);
+}
+
+static void test_png_limits(void) {
+    const char *path = test_path("limits.png");
+    nlcl_image img = {0};
+    nlcl_image_meta m;
+    pngbuf b;
+    /* the fuzz finding: a file of 70 bytes whose tEXt (or eXIf) chunk declares
+     * 2030043146 bytes made libpng allocate them before noticing the end of
+     * the file; now refused at the chunk's header, from a file or memory */
+    for (int k = 0; k < 2; k++) {
+        pb_start(&b);
+        pb_chunk(&b, k ? "eXIf" : "tEXt", NULL, 2030043146u, 0);
+        pb_put(&b, "Title\0rain", 10);
+        CHECK(test_write_file(path, b.p, b.n) == 0);
+        const char *want = k ? "PNG truncated: its eXIf chunk declares 2030043146 bytes, 10 remain"
+                             : "PNG truncated: its tEXt chunk declares 2030043146 bytes, 10 remain";
+        CHECK_ERR(nlcl_image_load_meta(path, &m), NLCL_ERR_FORMAT, want);
+        CHECK(test_contains(nlcl_error_message(), path));
+        nlcl_image_meta_free(&m);
+        CHECK_ERR(nlcl_image_load(path, &img, NULL), NLCL_ERR_FORMAT, want);
+        CHECK_ERR(nlcl_image_load_memory(b.p, b.n, "mem.png", &img, NULL), NLCL_ERR_FORMAT, want);
+        free(b.p);
+    }
+    /* a zTXt inflating to more than 8 MiB: not kept, and named in lost; the other text kept */
+    pb_start(&b);
+    pb_chunk(&b, "tEXt", "Title\0rain", 10, 1);
+    pb_ztxt(&b, 1, (9u << 20));
+    pb_end(&b);
+    CHECK(test_write_file(path, b.p, b.n) == 0);
+    free(b.p);
+    CHECK_OK(nlcl_image_load_with_meta(path, &img, NULL, NULL, &m));
+    CHECK(m.ntext == 1 && !strcmp(m.text[0].key, "Title") && !strcmp(m.text[0].text, "rain"));
+    CHECK_MSG(test_contains(m.lost, "a zTXt text chunk that libpng could not read (inflating to over 8 MiB, or cut short)"), "lost '%s'", m.lost);
+    nlcl_image_meta_free(&m);
+    nlcl_image_free(&img);
+    /* five of 7 MiB each: over the 32 MiB of text kept of one file; the pixels alone load */
+    pb_start(&b);
+    for (int i = 0; i < 5; i++) pb_ztxt(&b, i, (7u << 20));
+    pb_end(&b);
+    CHECK(test_write_file(path, b.p, b.n) == 0);
+    free(b.p);
+    CHECK_ERR(nlcl_image_load_with_meta(path, &img, NULL, NULL, &m), NLCL_ERR_LIMIT,
+              "PNG text chunks hold over 32 MiB of text");
+    CHECK(test_contains(nlcl_error_message(), path));
+    CHECK_OK(nlcl_image_load(path, &img, NULL));
+    nlcl_image_free(&img);
+}
+
 int main(void) {
     test_exif(0);
     test_exif(1);
     test_exif_errors();
     test_meta();
     test_resolution();
+    test_png_limits();
     return test_finish("test_image_exif");
 }

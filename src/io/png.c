@@ -5,8 +5,11 @@
  * setjmp in the caller, which frees everything. CRC errors in any chunk are
  * errors; ancillary chunks other than tRNS, the colour chunks (iCCP, sRGB,
  * gAMA, cHRM), eXIf and, for nlcl_image_load_meta, pHYs and the text chunks (tEXt,
- * zTXt, iTXt, also after the image data) are skipped unparsed (their CRCs are still checked);
- * chunk allocations are capped at 8 MB. The colour chunks and the EXIF
+ * zTXt, iTXt, also after the image data) are skipped unparsed (their CRCs are still checked).
+ * No chunk but IDAT may declare more bytes than the file has left (checked
+ * before libpng allocates them, check_chunk); libpng's chunk allocations and
+ * a compressed text's inflated size are capped at 8 MiB (a text over it is
+ * named in meta->lost), and the text kept of one file at 32 MiB. The colour chunks and the EXIF
  * orientation go to the front end (image.c, colour.c); an iCCP chunk that
  * libpng rejects is an error, and an animated PNG (acTL) is refused, since
  * only its default image would be read. The alpha (alpha channel, tRNS)
@@ -23,6 +26,10 @@
 #include "image_internal.h"
 
 #define PNG_CHUNK_MALLOC_MAX (8u << 20)
+/* The text (tEXt, zTXt, iTXt, XMP) nlcl keeps of one file: a compressed
+ * chunk inflates up to PNG_CHUNK_MALLOC_MAX, so that 999 of them (libpng's
+ * chunk cache) could otherwise hold 8 GiB from an 8 MB file. */
+#define PNG_TEXT_MAX (32u << 20)
 
 typedef struct png_ctx {
     nlcl_img_src *src;   /* reading only */
@@ -34,6 +41,10 @@ typedef struct png_ctx {
     uint8_t *buf;        /* decoding: the rows' bytes, and (interlaced) their pointers; */
     png_bytep *rows;     /* freed by nlcl_png_decode, also after a longjmp */
     png_infop end;       /* the chunks after the image data (metadata wanted) */
+    png_infop pinfo;     /* the chunks before the image data */
+    uint64_t size;       /* the source's size in bytes, if size_known */
+    int size_known;
+    uint64_t consumed;   /* bytes read so far */
     png_textp text;      /* encoding: the text chunks (XMP first) */
 } png_ctx;
 
@@ -43,11 +54,24 @@ static void png_err(png_structp png, png_const_charp msg) {
     png_longjmp(png, 1);
 }
 
+static int is_text_chunk(const char *type) {
+    return !memcmp(type, "tEXt", 4) || !memcmp(type, "zTXt", 4) || !memcmp(type, "iTXt", 4);
+}
+
+/* libpng's warnings: the pixel limit, the iCCP chunk, and, with metadata, a
+ * text chunk it dropped ("zTXt: insufficient memory" for one that inflates
+ * to more than PNG_CHUNK_MALLOC_MAX, "no space in chunk cache", a bad
+ * keyword ...), which goes to meta->lost. */
 static void png_warn(png_structp png, png_const_charp msg) {
     png_ctx *c = png_get_error_ptr(png);
-    if (msg && strstr(msg, "exceeds user limit")) c->limit_hit = 1;
-    if (msg && !strncmp(msg, "iCCP", 4) && !c->icc_warn[0])
+    if (!msg) return;
+    if (strstr(msg, "exceeds user limit")) c->limit_hit = 1;
+    if (!strncmp(msg, "iCCP", 4) && !c->icc_warn[0])
         snprintf(c->icc_warn, sizeof c->icc_warn, "%s", msg);
+    if (!c->src || !c->src->meta || strlen(msg) <= 6 || !is_text_chunk(msg) || strncmp(msg + 4, ": ", 2)) return;
+    const char *why = msg + 6; /* libpng says "truncated" for a text over its limit too */
+    if (!strcmp(why, "truncated") && *msg != 't') why = "inflating to over 8 MiB, or cut short";
+    nlcl_meta_lost(c->src->meta, "a %.4s text chunk that libpng could not read (%s)", msg, why);
 }
 
 /* The text chunks read so far (pinfo: before IDAT, or after it) into the
@@ -124,9 +148,53 @@ static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c) {
     return NLCL_OK;
 }
 
+/* The text kept so far (with metadata), in bytes. */
+static uint64_t text_total(png_structp png, png_infop pinfo, png_infop end) {
+    uint64_t sum = 0;
+    for (int k = 0; k < 2; k++) {
+        png_textp t = NULL;
+        int n = (k ? end : pinfo) ? png_get_text(png, k ? end : pinfo, &t, NULL) : 0;
+        for (int i = 0; i < n; i++) sum += (uint64_t)t[i].text_length + t[i].itxt_length;
+    }
+    return sum;
+}
+
+/* A chunk's header (length, type), checked before libpng allocates for
+ * the chunk: it reads eXIf and the text chunks whole, allocating the
+ * declared length (its chunk limit only warns), so that a 700-byte file
+ * declaring a 2 GB tEXt chunk made it allocate 2 GB. A chunk other than
+ * IDAT (read in pieces) may not declare more bytes than the source has
+ * left (such a file is truncated anyway; sources are memory or regular
+ * files, whose size is known). With metadata, the text read so far must
+ * stay within PNG_TEXT_MAX (checked at every chunk but IDAT, so also at
+ * IEND). Types that are not four letters are libpng's to refuse. */
+static void check_chunk(png_structp png, png_ctx *c, const uint8_t *hdr) {
+    const uint32_t len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+    const char *type = (const char *)hdr + 4;
+    for (int i = 0; i < 4; i++)
+        if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z'))) return;
+    if (!memcmp(type, "IDAT", 4)) return;
+    if (c->size_known && c->consumed <= c->size && (uint64_t)len + 4 > c->size - c->consumed) {
+        c->status = NLCL_ERR_FORMAT;
+        snprintf(c->msg, sizeof c->msg, "PNG truncated: its %.4s chunk declares %lu bytes, %llu remain in the file",
+                 type, (unsigned long)len, (unsigned long long)(c->size - c->consumed));
+    } else if (c->src->meta && text_total(png, c->pinfo, c->end) > PNG_TEXT_MAX) {
+        c->status = NLCL_ERR_LIMIT;
+        snprintf(c->msg, sizeof c->msg, "PNG text chunks hold over %u MiB of text (nlcl's limit for the "
+                 "metadata it carries)", PNG_TEXT_MAX >> 20);
+    } else {
+        return;
+    }
+    png_error(png, c->msg);
+}
+
 static void png_read_cb(png_structp png, png_bytep data, size_t n) {
     png_ctx *c = png_get_io_ptr(png);
-    if (nlcl_img_src_read(c->src, data, n) == n) return;
+    size_t got = nlcl_img_src_read(c->src, data, n);
+    c->consumed += got;
+    if (got == n && n == 8 && (png_get_io_state(png) & PNG_IO_MASK_LOC) == PNG_IO_CHUNK_HDR)
+        check_chunk(png, c, data);
+    if (got == n) return;
     if (c->src->read_error) {
         c->status = NLCL_ERR_IO;
         snprintf(c->msg, sizeof c->msg, "read error: %s", strerror(c->src->read_error));
@@ -151,6 +219,7 @@ static nlcl_status read_error_status(const png_ctx *c, const char *name) {
  * chunks are kept. */
 static void setup_read(png_structp png, png_ctx *c) {
     png_set_read_fn(png, c, png_read_cb);
+    c->size_known = nlcl_img_src_size(c->src, &c->size);
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     /* Either dimension alone above the pixel limit is already too large. */
     uint64_t lim = nlcl_image_get_max_pixels();
@@ -287,6 +356,7 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, nlcl_image *img,
         s = read_error_status(c, name);
         goto done;
     }
+    c->pinfo = pinfo;
     setup_read(png, c);
     png_read_info(png, pinfo);
     describe(png, pinfo, c->info);
