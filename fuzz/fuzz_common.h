@@ -13,7 +13,8 @@
  * Targets and input formats:
  *   image       nlcl_image_load_memory on the raw bytes (PNG, JPEG and any
  *               other format the sniffer knows), then the header-only decode
- *               (what nlcl_image_probe runs) on the same bytes. Pixel limit
+ *               (what nlcl_image_probe runs) on the same bytes, and the
+ *               metadata collection (nlcl_image_load_meta's path). Pixel limit
  *               4 Mpx so that time goes to structure, not to huge images.
  *   png         image on the raw bytes, then again with the chunk CRCs
  *               repaired (when any was wrong).
@@ -29,6 +30,7 @@
 #ifndef NLCL_FUZZ_COMMON_H
 #define NLCL_FUZZ_COMMON_H
 
+#include <ctype.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +68,59 @@ static inline uint32_t nlcl_fuzz_crc32(const uint8_t *p, size_t n) {
 }
 
 /* ---- images --------------------------------------------------------------- */
+
+/* The metadata collection (nlcl_image_load_meta's path: the decoders with
+ * src.meta, then nlcl_meta_finish and the EXIF rewrite) on the same bytes.
+ * Oracles: a kept XMP is NUL-terminated at its length and, for an image
+ * turned upright, every Orientation="d" / >d< in it says 1; the Photoshop
+ * resources are non-empty; every text has a key; lost is terminated. */
+static inline int nlcl_fuzz_meta(const uint8_t *data, size_t size) {
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    nlcl_image_meta m;
+    memset(&m, 0, sizeof m);
+    nlcl_img_src src;
+    memset(&src, 0, sizeof src);
+    src.name = "fuzz", src.mem = data, src.len = size, src.meta = &m, src.want_exif = 1;
+    nlcl_image_info info;
+    nlcl_status s = NLCL_ERR_FORMAT;
+    if (size >= 8 && memcmp(data, png_sig, 8) == 0) s = nlcl_png_decode(&src, NULL, &info);
+    else if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) s = nlcl_jpeg_decode(&src, NULL, &info);
+    else if (size >= 4 && (!memcmp(data, "II*\0", 4) || !memcmp(data, "MM\0*", 4))) s = nlcl_tiff_decode(&src, NULL, &info);
+    free(src.icc);
+    int bad = 0, w = info.width, h = info.height;
+    if (src.orientation >= 5) w = info.height, h = info.width;
+    if (s == NLCL_OK && src.exif) {
+        uint8_t *e = NULL;
+        size_t n = 0;
+        if (nlcl_exif_upright("fuzz", src.exif, src.exif_len, w, h, &e, &n) == NLCL_OK &&
+            (!e || n < 14 || n > NLCL_EXIF_MAX_BYTES || memcmp(e, "Exif\0\0", 6)))
+            bad |= nlcl_fuzz_fail("meta", "rewritten EXIF block malformed");
+        free(e);
+    }
+    free(src.exif);
+    if (s == NLCL_OK) s = nlcl_meta_finish("fuzz", &m, src.orientation, w, h);
+    if (s == NLCL_OK && m.xmp) {
+        if (strlen(m.xmp) > m.xmp_len || m.xmp[m.xmp_len]) bad |= nlcl_fuzz_fail("meta", "XMP not terminated at its length");
+        for (const char *p = m.xmp; src.orientation >= 2 && (p = strstr(p, "Orientation")) != NULL; p++) {
+            const char *q = p + 11, *b = p; /* b: before the name and its prefix */
+            while (b > m.xmp && (isalnum((unsigned char)b[-1]) || strchr("_-.:", b[-1]) || (unsigned char)b[-1] >= 0x80)) b--;
+            if ((b > m.xmp && b[-1] == '/') || (p > m.xmp && p[-1] != ':' && b != p)) continue; /* end tags, other names */
+            if (*q == '=') q += 2; /* ="d or ='d */
+            else if (*q == '>') q++;
+            else continue;
+            if (q < m.xmp + m.xmp_len && *q >= '0' && *q <= '9' && (q[0] != '1' || (q[1] >= '0' && q[1] <= '9')))
+                bad |= nlcl_fuzz_fail("meta", "an XMP Orientation of a turned image kept its value");
+        }
+    }
+    if (m.iptc && !m.iptc_len) bad |= nlcl_fuzz_fail("meta", "empty Photoshop resources kept");
+    for (int i = 0; i < m.ntext; i++)
+        if (!m.text[i].key || !m.text[i].key[0] || !m.text[i].text) bad |= nlcl_fuzz_fail("meta", "text without key");
+    if (!memchr(m.lost, 0, sizeof m.lost)) bad |= nlcl_fuzz_fail("meta", "lost not terminated");
+    char buf[300];
+    nlcl_image_meta_unwritable(&m, NLCL_IMAGE_JPEG, buf, sizeof buf);
+    nlcl_image_meta_free(&m);
+    return bad;
+}
 
 static inline int nlcl_fuzz_image(const uint8_t *data, size_t size) {
     nlcl_image_set_max_pixels(NLCL_FUZZ_MAX_PIXELS);
@@ -144,6 +199,7 @@ static inline int nlcl_fuzz_image(const uint8_t *data, size_t size) {
         bad |= nlcl_fuzz_fail("image", "the header-only decode disagrees with the full load");
     if (probed && s == NLCL_ERR_LIMIT && ps != NLCL_ERR_LIMIT)
         bad |= nlcl_fuzz_fail("image", "the full load hit the pixel limit, the probe did not");
+    bad |= nlcl_fuzz_meta(data, size);
     return bad;
 }
 

@@ -316,6 +316,32 @@ static void jpeg_seeds(void) {
     copy_fixture("jpeg", "tests/fixtures/image/cmyk.jpg");
 }
 
+/* ---- metadata (nlcl_image_load_meta's path): nlcl's own writers ------------------ */
+
+static void meta_seeds(void) {
+    /* EXIF with Orientation 6 (IFD 0, one SHORT entry); XMP naming the
+     * rewritten properties in both forms; Photoshop resources with IPTC and
+     * a thumbnail; one text of each kind */
+    static const uint8_t exif[32] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0,
+                                     0x12, 1, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0};
+    static const char xmp[] = "<x:xmpmeta><rdf:RDF><rdf:Description tiff:Orientation=\"6\" tiff:ImageWidth='9'>"
+                              "<exif:PixelYDimension>7</exif:PixelYDimension></rdf:Description></rdf:RDF></x:xmpmeta>";
+    static const uint8_t ps[] = {'8', 'B', 'I', 'M', 4, 4, 0, 0, 0, 0, 0, 6, 0x1c, 2, 0x78, 0, 1, 'x',
+                                 '8', 'B', 'I', 'M', 4, 0x0C, 2, 'a', 'b', 0, 0, 0, 0, 2, 'T', 'N'};
+    nlcl_image_text t[4] = {{"Title", "rain", "", "", NLCL_TEXT_PLAIN},
+                            {"Description", "a wet street", "", "", NLCL_TEXT_ZIP},
+                            {"Author", "J\xC3\xBCrgen", "de", "Autor", NLCL_TEXT_UTF8},
+                            {"Comment", "a comment", "", "", NLCL_TEXT_UTF8_ZIP}};
+    nlcl_image_meta m = {.exif = (uint8_t *)exif, .exif_len = 26 + 6, .xmp = (char *)xmp, .xmp_len = sizeof xmp - 1,
+                         .iptc = (uint8_t *)ps, .iptc_len = sizeof ps, .text = t, .ntext = 4};
+    nlcl_image img;
+    make_image(&img, 9, 7);
+    if (nlcl_image_save_png_meta(seed_path("png", "meta.png"), &img, NULL, &m, NLCL_QUANT_ROUND, 0) != NLCL_OK ||
+        nlcl_image_save_jpeg_meta(seed_path("jpeg", "meta.jpg"), &img, &m, NLCL_QUANT_ROUND, 90) != NLCL_OK)
+        die("save_meta");
+    nlcl_image_free(&img);
+}
+
 /* ---- BMP (hand-written: nlcl has no BMP writer) ------------------------------- */
 
 typedef struct {
@@ -670,6 +696,7 @@ int main(int argc, char **argv) {
     root = argv[2];
     png_seeds();
     jpeg_seeds();
+    meta_seeds();
     bmp_seeds();
     tiff_seeds();
     safetensors_seeds();
