@@ -362,6 +362,9 @@ static nlcl_status load_data(run *r) {
     double tv = nlcl_now_s();
     NLCL_TRY(nlcl_val_open(&v->set, job->val_rainy_dir, job->val_clean_dir));
     NLCL_TRY(nlcl_val_score(&v->set, NULL, &v->input_psnr, &v->input_ssim));
+    char w[1200];
+    for (int k = 0; k < 2; k++)
+        if (nlcl_val_clipped_warning(&v->set, k, w, sizeof w)) nlcl_train_say(job, "%s", w);
     if (!(v->tsv = join(job->run_dir, "validation.tsv"))) return NLCL_ERR_NOMEM;
     SAY_INFO(job, "validation: %d pair(s) (%s, %s), every %lld iteration(s); the input scores "
                   "Y-PSNR %.2f dB, SSIM %.4f (%.1f s)",

@@ -2,6 +2,7 @@
 #include "train/validate.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,19 +86,43 @@ static nlcl_status to_metric(const nlcl_image *im, const nlcl_image_info *info,
     return nlcl_metric_image_from_image(im, info->bit_depth <= 8, out);
 }
 
-nlcl_status nlcl_val_score(const nlcl_val_set *v, nlcl_model *m, double *psnr, double *ssim) {
+/* Count image i of set k when its colours were clipped to sRGB on loading. */
+static void count_clipped(nlcl_val_set *v, int k, int i, const nlcl_image *im, const nlcl_image_info *info) {
+    if (!info->gamut_clipped) return;
+    if (!v->clipped[k]++) {
+        v->first[k] = i;
+        v->first_px[k] = info->gamut_clipped;
+        v->first_total[k] = (uint64_t)im->width * (uint64_t)im->height;
+    }
+}
+
+int nlcl_val_clipped_warning(const nlcl_val_set *v, int k, char *buf, size_t n) {
+    buf[0] = '\0';
+    if (k < 0 || k > 1 || !v->clipped[k]) return 0;
+    snprintf(buf, n,
+             "warning: %d of %d %s validation images have colours outside sRGB (e.g. %s: %llu of %llu "
+             "pixels; the file's colour profile is wider); nlcl works in sRGB and scores them clipped to "
+             "the nearest sRGB colour",
+             v->clipped[k], v->count, k ? "clean" : "rainy", (k ? v->clean : v->rainy)[v->first[k]],
+             (unsigned long long)v->first_px[k], (unsigned long long)v->first_total[k]);
+    return 1;
+}
+
+nlcl_status nlcl_val_score(nlcl_val_set *v, nlcl_model *m, double *psnr, double *ssim) {
     nlcl_psnr_opts po;
     nlcl_ssim_opts so;
     nlcl_psnr_opts_init(&po);
     nlcl_ssim_opts_init(&so);
     double sp = 0, ss = 0;
     nlcl_status s = NLCL_OK;
+    v->clipped[0] = v->clipped[1] = 0;
     for (int i = 0; s == NLCL_OK && i < v->count; i++) {
         nlcl_image in = {0}, out = {0}, gt = {0};
         nlcl_image_info ii, gi;
         nlcl_metric_image mp = {0}, mg = {0};
         s = nlcl_image_load(v->rainy[i], &in, &ii);
         if (s == NLCL_OK) s = nlcl_image_load(v->clean[i], &gt, &gi);
+        if (s == NLCL_OK) count_clipped(v, 0, i, &in, &ii), count_clipped(v, 1, i, &gt, &gi);
         if (s == NLCL_OK && m) {
             s = nlcl_model_run_image(m, &in, &out);
             if (s == NLCL_OK) { /* the 8-bit pixels 'nlcl derain' saves (the writers' quantizer) */

@@ -4,6 +4,9 @@
 #ifndef NLCL_TRAIN_VALIDATE_H
 #define NLCL_TRAIN_VALIDATE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "nlcl/model.h"
 #include "nlcl/status.h"
 
@@ -12,6 +15,11 @@
 typedef struct nlcl_val_set {
     int count;
     char **rainy, **clean; /* paths, count each */
+    /* Set by nlcl_val_score, per set ([0] rainy, [1] clean): how many images
+     * had colours outside sRGB, clipped on loading (info.gamut_clipped), and
+     * the first of them (pair index, clipped pixels, all its pixels). */
+    int clipped[2], first[2];
+    uint64_t first_px[2], first_total[2];
 } nlcl_val_set;
 
 /* Pair every image of rainy_dir with the image of clean_dir that has the same
@@ -26,6 +34,10 @@ void nlcl_val_free(nlcl_val_set *v);
  * and rounded to 8 bits as 'nlcl derain' saves it, against the clean image,
  * with 'nlcl eval''s default conventions (BT.601 luma, no crop). m = NULL
  * scores the rainy images themselves. Errors: those of loading and running. */
-nlcl_status nlcl_val_score(const nlcl_val_set *v, nlcl_model *m, double *psnr, double *ssim);
+nlcl_status nlcl_val_score(nlcl_val_set *v, nlcl_model *m, double *psnr, double *ssim);
+/* After nlcl_val_score: the warning for the images of set k (0 rainy, 1
+ * clean) whose colours were clipped to sRGB, as nlcl_dataset_open gives it
+ * for the training images, into buf; returns 0 (buf "") when there are none. */
+int nlcl_val_clipped_warning(const nlcl_val_set *v, int k, char *buf, size_t n);
 
 #endif
