@@ -73,7 +73,8 @@ static inline uint32_t nlcl_fuzz_crc32(const uint8_t *p, size_t n) {
  * src.meta, then nlcl_meta_finish and the EXIF rewrite) on the same bytes.
  * Oracles: a kept XMP is NUL-terminated at its length and, for an image
  * turned upright, every Orientation="d" / >d< in it says 1; the Photoshop
- * resources are non-empty; every text has a key; lost is terminated. */
+ * resources are non-empty; every text has a key; lost is terminated; the
+ * savers' argument check accepts the metadata as read (texts, PNG chunks). */
 static inline int nlcl_fuzz_meta(const uint8_t *data, size_t size) {
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     nlcl_image_meta m;
@@ -113,6 +114,10 @@ static inline int nlcl_fuzz_meta(const uint8_t *data, size_t size) {
         }
     }
     if (m.iptc && !m.iptc_len) bad |= nlcl_fuzz_fail("meta", "empty Photoshop resources kept");
+    if (s == NLCL_OK && nlcl_meta_check("fuzz", &m) != NLCL_OK) { /* what was read can be written */
+        fprintf(stderr, "fuzz meta: %s\n", nlcl_error_message());
+        bad |= nlcl_fuzz_fail("meta", "the savers refuse the metadata as read");
+    }
     for (int i = 0; i < m.ntext; i++)
         if (!m.text[i].key || !m.text[i].key[0] || !m.text[i].text) bad |= nlcl_fuzz_fail("meta", "text without key");
     if (!memchr(m.lost, 0, sizeof m.lost)) bad |= nlcl_fuzz_fail("meta", "lost not terminated");

@@ -104,7 +104,7 @@ void nlcl_meta_lost(nlcl_image_meta *m, const char *fmt, ...)
 /* A text entry (len bytes of text), copied. NLCL_ERR_NOMEM naming the file. */
 nlcl_status nlcl_meta_add_text(nlcl_img_src *src, const char *key, const char *text, size_t len,
                                const char *lang, const char *lang_key, nlcl_text_kind kind);
-/* The XMP packet (the first; a second is listed as lost), copied. */
+/* The XMP packet (the first non-empty one; a second is listed as lost), copied. */
 nlcl_status nlcl_meta_keep_xmp(nlcl_img_src *src, const void *xmp, size_t len);
 /* A saved JPEG marker (0xE0..0xEF APPn, 0xFE COM) other than the first EXIF
  * APP1 and the ICC APP2s: kept (XMP, APP13, COM) or listed as lost. */

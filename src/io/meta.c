@@ -74,6 +74,7 @@ nlcl_status nlcl_meta_add_text(nlcl_img_src *src, const char *key, const char *t
 
 nlcl_status nlcl_meta_keep_xmp(nlcl_img_src *src, const void *xmp, size_t len) {
     nlcl_image_meta *m = src->meta;
+    if (!len) return NLCL_OK; /* an empty packet: nothing to carry (and the savers refuse one) */
     if (m->xmp) {
         nlcl_meta_lost(m, "a second XMP packet");
         return NLCL_OK;
