@@ -58,9 +58,9 @@ void cli_say_meta(const char *cmd, const char *path, const char *out, nlcl_image
         snprintf(lost, sizeof lost, "none of it (%s)", why);
         nlcl_image_meta_free(meta);
     } else if (!out) { /* no output made from it keeps its metadata */
-        snprintf(lost, sizeof lost, "%s%s%s%s%s", meta->exif ? "; EXIF" : "", meta->xmp ? "; XMP" : "",
+        snprintf(lost, sizeof lost, "%s%s%s%s%s%s", meta->exif ? "; EXIF" : "", meta->xmp ? "; XMP" : "",
                  meta->iptc ? "; Photoshop/IPTC resources" : "", meta->ntext ? "; text" : "",
-                 meta->lost[0] ? "; " : "");
+                 meta->nchunks ? "; PNG chunks" : "", meta->lost[0] ? "; " : "");
         snprintf(lost + strlen(lost), sizeof lost - strlen(lost), "%s", meta->lost);
         if (lost[0] == ';') memmove(lost, lost + 2, strlen(lost + 2) + 1);
         nlcl_image_meta_free(meta);

@@ -332,8 +332,11 @@ static void meta_seeds(void) {
                             {"Description", "a wet street", "", "", NLCL_TEXT_ZIP},
                             {"Author", "J\xC3\xBCrgen", "de", "Autor", NLCL_TEXT_UTF8},
                             {"Comment", "a comment", "", "", NLCL_TEXT_UTF8_ZIP}};
+    /* an oFFs before the image data, a private safe-to-copy chunk after it */
+    static uint8_t offs[9] = {0, 0, 0, 10, 0, 0, 0, 20, 0}, priv[3] = {'a', 'b', 'c'};
+    nlcl_png_chunk ch[2] = {{"oFFs", offs, sizeof offs, 0}, {"prVt", priv, sizeof priv, 1}};
     nlcl_image_meta m = {.exif = (uint8_t *)exif, .exif_len = 26 + 6, .xmp = (char *)xmp, .xmp_len = sizeof xmp - 1,
-                         .iptc = (uint8_t *)ps, .iptc_len = sizeof ps, .text = t, .ntext = 4};
+                         .iptc = (uint8_t *)ps, .iptc_len = sizeof ps, .text = t, .ntext = 4, .chunks = ch, .nchunks = 2};
     nlcl_image img;
     make_image(&img, 9, 7);
     if (nlcl_image_save_png_meta(seed_path("png", "meta.png"), &img, NULL, &m, NLCL_QUANT_ROUND, 0) != NLCL_OK ||

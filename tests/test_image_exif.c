@@ -392,12 +392,15 @@ static void pb_start(pngbuf *b) {
     pb_put(b, sig, 8);
     pb_chunk(b, "IHDR", ihdr, 13, 1);
 }
-static void pb_end(pngbuf *b) {
+static void pb_idat(pngbuf *b) {
     static const uint8_t row[4] = {0, 200, 100, 50};
     uint8_t z[64];
     uLongf zn = sizeof z;
     CHECK(compress(z, &zn, row, 4) == Z_OK);
     pb_chunk(b, "IDAT", z, (uint32_t)zn, 1);
+}
+static void pb_end(pngbuf *b) {
+    pb_idat(b);
     pb_chunk(b, "IEND", NULL, 0, 1);
 }
 
@@ -447,7 +450,7 @@ static void test_png_limits(void) {
     free(b.p);
     CHECK_OK(nlcl_image_load_with_meta(path, &img, NULL, NULL, &m));
     CHECK(m.ntext == 1 && !strcmp(m.text[0].key, "Title") && !strcmp(m.text[0].text, "rain"));
-    CHECK_MSG(test_contains(m.lost, "a zTXt text chunk that libpng could not read (inflating to over 8 MiB, or cut short)"), "lost '%s'", m.lost);
+    CHECK_MSG(test_contains(m.lost, "a zTXt chunk that libpng could not read (inflating to over 8 MiB, or cut short)"), "lost '%s'", m.lost);
     nlcl_image_meta_free(&m);
     nlcl_image_free(&img);
     /* five of 7 MiB each: over the 32 MiB of text kept of one file; the pixels alone load */
@@ -463,6 +466,120 @@ static void test_png_limits(void) {
     nlcl_image_free(&img);
 }
 
+/* The offset of the first chunk `type` in the file, or 0. */
+static size_t chunk_at(const uint8_t *d, size_t len, const char *type) {
+    size_t n;
+    const uint8_t *p = png_chunk(d, len, type, &n);
+    return p ? (size_t)(p - d) : 0;
+}
+
+/* PNG ancillary chunks nlcl does not interpret: the safe-to-copy ones
+ * (oFFs, private chunks whose type ends in a lower-case letter) carried as
+ * they were, before or after the image data; the unsafe ones (tIME, bKGD,
+ * sCAL, a private one ending in an upper-case letter) named in lost; oFFs
+ * of a turned image named; a JPEG output names them all. */
+static void test_png_chunks(void) {
+    const char *in = test_path("chunks.png"), *out = test_path("chunks2.png");
+    static const uint8_t time7[7] = {0x07, 0xEA, 12, 6, 10, 11, 12}, bkgd[6] = {0, 1, 0, 2, 0, 3};
+    static const uint8_t offs[9] = {0, 0, 0, 10, 0xFF, 0xFF, 0xFF, 0xF6, 0}, scal[8] = {1, '1', '.', '5', 0, '2', '.', '5'};
+    wbuf w;
+    size_t en = make_exif(&w, 0, 6);
+    for (int turned = 0; turned < 2; turned++) {
+        pngbuf b;
+        pb_start(&b);
+        if (turned) pb_chunk(&b, "eXIf", w.b + 6, (uint32_t)(en - 6), 1);
+        pb_chunk(&b, "tIME", time7, 7, 1);
+        pb_chunk(&b, "bKGD", bkgd, 6, 1);
+        pb_chunk(&b, "oFFs", offs, 9, 1);
+        pb_chunk(&b, "sCAL", scal, 8, 1);
+        pb_chunk(&b, "prVt", "settings", 8, 1);
+        pb_chunk(&b, "prVT", "pixels", 6, 1);
+        pb_idat(&b);
+        pb_chunk(&b, "afTr", "late", 4, 1);
+        pb_chunk(&b, "IEND", NULL, 0, 1);
+        CHECK(test_write_file(in, b.p, b.n) == 0);
+        free(b.p);
+        nlcl_image_meta m;
+        CHECK_OK(nlcl_image_load_meta(in, &m));
+        CHECK_MSG(test_contains(m.lost, "the time of the last change (tIME") && test_contains(m.lost, "a background colour (bKGD)") &&
+                      test_contains(m.lost, "the physical size of a pixel (sCAL)") &&
+                      test_contains(m.lost, "PNG chunk prVT (unsafe to copy"), "lost '%s'", m.lost);
+        static const char *const want[2][3] = {{"oFFs", "prVt", "afTr"}, {"prVt", "afTr"}};
+        const int nw = turned ? 2 : 3;
+        CHECK_MSG(m.nchunks == nw, "%d chunks, lost %s", m.nchunks, m.lost);
+        for (int i = 0; i < m.nchunks && i < nw; i++)
+            CHECK_MSG(!strcmp(m.chunks[i].name, want[turned][i]), "chunk %d: %s", i, m.chunks[i].name);
+        if (m.nchunks == nw) {
+            const nlcl_png_chunk *pv = &m.chunks[nw - 2], *af = &m.chunks[nw - 1];
+            CHECK(pv->len == 8 && !memcmp(pv->data, "settings", 8) && !pv->after_idat);
+            CHECK(af->len == 4 && !memcmp(af->data, "late", 4) && af->after_idat);
+            if (!turned) CHECK(m.chunks[0].len == 9 && !memcmp(m.chunks[0].data, offs, 9) && !m.chunks[0].after_idat);
+        }
+        CHECK(turned == test_contains(m.lost, "oFFs (the position on a page of the image as stored"));
+        char buf[400];
+        CHECK(nlcl_image_meta_unwritable(&m, NLCL_IMAGE_JPEG, buf, sizeof buf) == 1);
+        CHECK_MSG(test_contains(buf, turned ? "PNG chunks prVt, afTr (JPEG has no place for them"
+                                             : "PNG chunks oFFs, prVt, afTr (JPEG has no place for them"),
+                  "%s", buf);
+        /* written back: in place, as they were; read again, nothing lost */
+        nlcl_image img = {0};
+        CHECK_OK(nlcl_image_load(in, &img, NULL));
+        CHECK_OK(nlcl_image_save_png_meta(out, &img, NULL, &m, NLCL_QUANT_ROUND, 0));
+        size_t len = 0;
+        uint8_t *d = test_read_file(out, &len);
+        size_t n1 = 0;
+        const uint8_t *pv = d ? png_chunk(d, len, "prVt", &n1) : NULL;
+        CHECK(pv && n1 == 8 && !memcmp(pv, "settings", 8));
+        CHECK(d && chunk_at(d, len, "prVt") < chunk_at(d, len, "IDAT") && chunk_at(d, len, "afTr") > chunk_at(d, len, "IDAT"));
+        CHECK(d && !chunk_at(d, len, "tIME") && !chunk_at(d, len, "bKGD") && !chunk_at(d, len, "sCAL") &&
+              !chunk_at(d, len, "prVT"));
+        CHECK(d && turned == !chunk_at(d, len, "oFFs"));
+        free(d);
+        nlcl_image_meta m2;
+        CHECK_OK(nlcl_image_load_meta(out, &m2));
+        CHECK_MSG(m2.nchunks == m.nchunks && m2.lost[0] == '\0', "%d chunks, lost '%s'", m2.nchunks, m2.lost);
+        for (int i = 0; i < m2.nchunks && i < m.nchunks; i++)
+            CHECK(!strcmp(m2.chunks[i].name, m.chunks[i].name) && m2.chunks[i].len == m.chunks[i].len &&
+                  !memcmp(m2.chunks[i].data, m.chunks[i].data, m.chunks[i].len) &&
+                  m2.chunks[i].after_idat == m.chunks[i].after_idat);
+        nlcl_image_meta_free(&m2);
+        /* what nlcl does not write from chunks: unsafe or its own types */
+        if (!turned && m.nchunks == nw) {
+            memcpy(m.chunks[1].name, "prVT", 4);
+            CHECK_ERR(nlcl_image_save_png_meta(out, &img, NULL, &m, NLCL_QUANT_ROUND, 0), NLCL_ERR_INVALID_ARG, "PNG chunk 2");
+            memcpy(m.chunks[1].name, "tEXt", 4);
+            CHECK_ERR(nlcl_image_save_png_meta(out, &img, NULL, &m, NLCL_QUANT_ROUND, 0), NLCL_ERR_INVALID_ARG, "safe-to-copy");
+        }
+        nlcl_image_free(&img);
+        nlcl_image_meta_free(&m);
+    }
+    /* an unknown critical chunk: refused with the metadata as without */
+    pngbuf b;
+    pb_start(&b);
+    pb_chunk(&b, "CRIT", "x", 1, 1);
+    pb_end(&b);
+    CHECK(test_write_file(in, b.p, b.n) == 0);
+    free(b.p);
+    nlcl_image_meta m;
+    nlcl_image img = {0};
+    CHECK_ERR(nlcl_image_load_meta(in, &m), NLCL_ERR_FORMAT, "CRIT: unhandled critical chunk");
+    nlcl_image_meta_free(&m);
+    CHECK_ERR(nlcl_image_load(in, &img, NULL), NLCL_ERR_FORMAT, "CRIT: unhandled critical chunk");
+    /* a type with the reserved bit (third letter lower case) is named, not carried; an empty
+     * XMP packet is nothing to carry (the savers refuse an empty one) */
+    pb_start(&b);
+    pb_chunk(&b, "prvt", "x", 1, 1);
+    pb_chunk(&b, "iTXt", "XML:com.adobe.xmp\0\0\0\0", 21, 1);
+    pb_end(&b);
+    CHECK(test_write_file(in, b.p, b.n) == 0);
+    free(b.p);
+    CHECK_OK(nlcl_image_load_with_meta(in, &img, NULL, NULL, &m));
+    CHECK_MSG(m.nchunks == 0 && !m.xmp && test_contains(m.lost, "PNG chunk prvt (an invalid type"), "lost '%s'", m.lost);
+    CHECK_OK(nlcl_image_save_png_meta(out, &img, NULL, &m, NLCL_QUANT_ROUND, 0));
+    nlcl_image_meta_free(&m);
+    nlcl_image_free(&img);
+}
+
 int main(void) {
     test_exif(0);
     test_exif(1);
@@ -470,5 +587,6 @@ int main(void) {
     test_meta();
     test_resolution();
     test_png_limits();
+    test_png_chunks();
     return test_finish("test_image_exif");
 }

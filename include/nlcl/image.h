@@ -223,6 +223,17 @@ typedef struct nlcl_image_text {
     nlcl_text_kind kind;
 } nlcl_image_text;
 
+/* A PNG ancillary chunk that nlcl does not interpret but carries: one the
+ * PNG specification (section 14.2) marks safe to copy into an image whose
+ * pixels changed (the 4th letter of its type lowercase): oFFs, and
+ * private chunks such as an application's settings. */
+typedef struct nlcl_png_chunk {
+    char name[5];   /* the chunk type, 4 ASCII letters, NUL-terminated */
+    uint8_t *data;  /* its data as stored (malloc'd; NULL when len is 0) */
+    size_t len;     /* bytes, at most 2^31 - 1 */
+    int after_idat; /* it came after the image data (and is written there) */
+} nlcl_png_chunk;
+
 typedef struct nlcl_image_meta {
     uint8_t *exif;    /* as nlcl_image_load_exif gives it; for a TIFF, an EXIF block holding
                          its camera tags (ImageDescription, Make, Model, Software, DateTime,
@@ -246,6 +257,13 @@ typedef struct nlcl_image_meta {
                                pHYs, JFIF density, TIFF X/YResolution); NLCL_RES_NONE: none
                                given (or JFIF's default 1:1 aspect) */
     double res_x, res_y;
+    nlcl_png_chunk *chunks; /* a PNG's safe-to-copy ancillary chunks nlcl does not interpret, in
+                               file order, as stored; oFFs only for an image nlcl does not turn
+                               (else named in lost). The unsafe-to-copy ones (tIME, bKGD, sCAL,
+                               sPLT, hIST, sBIT, pCAL, sTER, dSIG, private chunks whose type ends
+                               in an upper-case letter) describe the pixels as they were: named in
+                               lost, not carried */
+    int nchunks;
     char lost[400];   /* what the file holds that is not carried into any output, "" if
                          nothing: "EXIF (corrupt EXIF block: ...)", "extended XMP", "MPF
                          images (previews, depth maps)", "APP11 data", "the TIFF EXIF IFD
@@ -277,7 +295,7 @@ nlcl_status nlcl_image_load_with_meta(const char *path, nlcl_image *img, float *
 void nlcl_image_meta_free(nlcl_image_meta *meta);
 /* What of meta a file of format fmt (PNG or JPEG) cannot hold, written into
  * buf ("" if nothing; "; "-joined as meta->lost): JPEG: PNG text other
- * than "Comment" (its keywords named), XMP over 65504 bytes; PNG: the
+ * than "Comment" (its keywords named), PNG chunks (named), XMP over 65504 bytes; PNG: the
  * Photoshop/IPTC resources. Returns the number of items. The savers below
  * leave exactly these out. */
 int nlcl_image_meta_unwritable(const nlcl_image_meta *meta, nlcl_image_format fmt, char *buf,
@@ -285,7 +303,7 @@ int nlcl_image_meta_unwritable(const nlcl_image_meta *meta, nlcl_image_format fm
 /* Like nlcl_image_save_png_exif / nlcl_image_save_jpeg_exif, with the
  * metadata meta (NULL: none; as nlcl_image_load_meta gives it) written as
  * eXIf, pHYs, iTXt "XML:com.adobe.xmp" and text chunks before the image data
- * (PNG), or JFIF (with the resolution, when there is one or no EXIF), APP1 EXIF,
+ * and meta->chunks before or after it as they came (PNG), or JFIF (with the resolution, when there is one or no EXIF), APP1 EXIF,
  * APP1 XMP, APP13 and COM markers after SOI (JPEG). A resolution in another
  * unit than the format's is converted as PIL does: PNG pixels per metre =
  * round(dpi / 0.0254) or round(dpcm * 100); JFIF keeps dpi and dpcm exactly
@@ -293,7 +311,9 @@ int nlcl_image_meta_unwritable(const nlcl_image_meta *meta, nlcl_image_format fm
  * per metre. What
  * the format cannot hold is left out (nlcl_image_meta_unwritable). An EXIF
  * block that check fails as for nlcl_image_save_png_exif, a text with an
- * empty or over-long key, is NLCL_ERR_INVALID_ARG. */
+ * empty or over-long key, a chunk that is not a safe-to-copy ancillary one
+ * or that nlcl writes itself (tEXt, zTXt, iTXt, eXIf, pHYs), is
+ * NLCL_ERR_INVALID_ARG. */
 nlcl_status nlcl_image_save_png_meta(const char *path, const nlcl_image *img, const float *alpha,
                                      const nlcl_image_meta *meta, nlcl_quantize q, int bits16);
 nlcl_status nlcl_image_save_jpeg_meta(const char *path, const nlcl_image *img,

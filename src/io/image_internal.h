@@ -104,6 +104,11 @@ void nlcl_meta_lost(nlcl_image_meta *m, const char *fmt, ...)
 /* A text entry (len bytes of text), copied. NLCL_ERR_NOMEM naming the file. */
 nlcl_status nlcl_meta_add_text(nlcl_img_src *src, const char *key, const char *text, size_t len,
                                const char *lang, const char *lang_key, nlcl_text_kind kind);
+/* A PNG ancillary chunk nlcl does not interpret (name: its 4-letter type):
+ * a safe-to-copy one kept in meta->chunks (copied), an unsafe one named in
+ * meta->lost. NLCL_ERR_NOMEM naming the file. */
+nlcl_status nlcl_meta_png_chunk(nlcl_img_src *src, const char *name, const uint8_t *data, size_t len,
+                                int after_idat);
 /* The XMP packet (the first non-empty one; a second is listed as lost), copied. */
 nlcl_status nlcl_meta_keep_xmp(nlcl_img_src *src, const void *xmp, size_t len);
 /* A saved JPEG marker (0xE0..0xEF APPn, 0xFE COM) other than the first EXIF

@@ -84,6 +84,67 @@ nlcl_status nlcl_meta_keep_xmp(nlcl_img_src *src, const void *xmp, size_t len) {
     return NLCL_OK;
 }
 
+/* ---- PNG chunks ---------------------------------------------------------------------------- */
+
+/* What the unsafe-to-copy chunks hold, for the warning. */
+static const char *const unsafe_chunks[][2] = {
+    {"tIME", "the time of the last change (tIME; the output is a new image)"},
+    {"bKGD", "a background colour (bKGD)"},
+    {"sPLT", "a suggested palette (sPLT)"},
+    {"hIST", "a palette histogram (hIST)"},
+    {"sBIT", "the significant bits (sBIT)"},
+    {"pCAL", "a pixel value calibration (pCAL)"},
+    {"sTER", "a stereo layout (sTER)"},
+    {"sCAL", "the physical size of a pixel (sCAL)"},
+    {"dSIG", "a digital signature (dSIG), void for changed pixels"},
+};
+
+nlcl_status nlcl_meta_png_chunk(nlcl_img_src *src, const char *name, const uint8_t *data, size_t len,
+                                int after_idat) {
+    nlcl_image_meta *m = src->meta;
+    if (name[2] & 0x20) { /* the reserved bit: no valid PNG has it */
+        nlcl_meta_lost(m, "PNG chunk %.4s (an invalid type: its third letter is lower case)", name);
+        return NLCL_OK;
+    }
+    if (!(name[3] & 0x20)) { /* unsafe to copy: it describes the pixels as they were */
+        for (size_t i = 0; i < sizeof unsafe_chunks / sizeof *unsafe_chunks; i++)
+            if (!memcmp(name, unsafe_chunks[i][0], 4)) {
+                nlcl_meta_lost(m, "%s", unsafe_chunks[i][1]);
+                return NLCL_OK;
+            }
+        nlcl_meta_lost(m, "PNG chunk %.4s (unsafe to copy into changed pixels)", name);
+        return NLCL_OK;
+    }
+    nlcl_png_chunk *c = realloc(m->chunks, ((size_t)m->nchunks + 1) * sizeof *c);
+    if (!c) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", src->name);
+    m->chunks = c;
+    c += m->nchunks;
+    memcpy(c->name, name, 4);
+    c->name[4] = '\0';
+    c->len = len;
+    c->after_idat = after_idat;
+    c->data = len ? malloc(len) : NULL;
+    if (len && !c->data) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", src->name);
+    if (len) memcpy(c->data, data, len);
+    m->nchunks++;
+    return NLCL_OK;
+}
+
+/* oFFs (the image's position on a page) describes the image as stored:
+ * for one turned upright, named in lost instead of carried. */
+static void drop_geometry_chunks(nlcl_image_meta *m) {
+    int k = 0;
+    for (int i = 0; i < m->nchunks; i++) {
+        if (strcmp(m->chunks[i].name, "oFFs")) {
+            m->chunks[k++] = m->chunks[i];
+            continue;
+        }
+        nlcl_meta_lost(m, "oFFs (the position on a page of the image as stored; nlcl turned it upright)");
+        free(m->chunks[i].data);
+    }
+    m->nchunks = k;
+}
+
 /* ---- JPEG markers ------------------------------------------------------------------------ */
 
 static int is_utf8_non_ascii(const uint8_t *p, size_t n) {
@@ -310,6 +371,7 @@ nlcl_status nlcl_meta_finish(const char *name, nlcl_image_meta *m, int orientati
         m->iptc = NULL, m->iptc_len = 0;
     }
     if (m->iptc && !m->iptc_len) free(m->iptc), m->iptc = NULL;
+    if (orientation >= 2 && orientation <= 8) drop_geometry_chunks(m);
     return NLCL_OK;
 }
 
@@ -324,6 +386,8 @@ void nlcl_image_meta_free(nlcl_image_meta *m) {
         free(m->text[i].lang_key);
     }
     free(m->text);
+    for (int i = 0; i < m->nchunks; i++) free(m->chunks[i].data);
+    free(m->chunks);
     free(m->exif);
     free(m->xmp);
     free(m->iptc);
@@ -354,7 +418,31 @@ int nlcl_image_meta_unwritable(const nlcl_image_meta *m, nlcl_image_format fmt, 
         snprintf(whole, sizeof whole, "PNG text %s (JPEG has a place for comments only; write PNG)", item);
         add_item(buf, n, &count, whole);
     }
+    k = 0;
+    item[0] = '\0';
+    for (int i = 0; i < m->nchunks && k + 8 < sizeof item; i++)
+        if (!strstr(item, m->chunks[i].name)) /* each type once */
+            k += (size_t)snprintf(item + k, sizeof item - k, "%s%.4s", k ? ", " : "", m->chunks[i].name);
+    if (k) {
+        char whole[260];
+        snprintf(whole, sizeof whole, "PNG chunks %s (JPEG has no place for them; write PNG)", item);
+        add_item(buf, n, &count, whole);
+    }
     return count;
+}
+
+/* A chunk nlcl may write from meta->chunks: a safe-to-copy ancillary type
+ * (4 letters: lower, any, upper, lower case) that nlcl does not write itself. */
+static int writable_chunk(const nlcl_png_chunk *c) {
+    const char *n = c->name;
+    for (int i = 0; i < 4; i++)
+        if (!isalpha((unsigned char)n[i]) || (unsigned char)n[i] >= 0x80) return 0;
+    if (n[4] || !islower((unsigned char)n[0]) || !isupper((unsigned char)n[2]) || !islower((unsigned char)n[3]))
+        return 0;
+    static const char *const own[] = {"tEXt", "zTXt", "iTXt", "eXIf", "pHYs"};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (!strcmp(n, own[i])) return 0;
+    return (c->data || !c->len) && c->len <= 0x7FFFFFFFu;
 }
 
 nlcl_status nlcl_meta_check(const char *path, const nlcl_image_meta *m) {
@@ -369,5 +457,13 @@ nlcl_status nlcl_meta_check(const char *path, const nlcl_image_meta *m) {
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: unknown resolution unit %d", path, (int)m->res_unit);
     if ((m->xmp && !m->xmp_len) || (m->iptc && !m->iptc_len))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: empty XMP or Photoshop resources", path);
+    if (m->nchunks < 0 || (m->nchunks && !m->chunks))
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: %d PNG chunks without an array", path, m->nchunks);
+    for (int i = 0; i < m->nchunks; i++)
+        if (!writable_chunk(&m->chunks[i]))
+            return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                                  "%s: PNG chunk %d: a safe-to-copy ancillary type other than tEXt, zTXt, "
+                                  "iTXt, eXIf, pHYs, and its data, are needed",
+                                  path, i + 1);
     return NLCL_OK;
 }

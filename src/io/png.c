@@ -46,6 +46,7 @@ typedef struct png_ctx {
     int size_known;
     uint64_t consumed;   /* bytes read so far */
     png_textp text;      /* encoding: the text chunks (XMP first) */
+    png_unknown_chunkp unk; /* encoding: meta->chunks */
 } png_ctx;
 
 static void png_err(png_structp png, png_const_charp msg) {
@@ -54,12 +55,8 @@ static void png_err(png_structp png, png_const_charp msg) {
     png_longjmp(png, 1);
 }
 
-static int is_text_chunk(const char *type) {
-    return !memcmp(type, "tEXt", 4) || !memcmp(type, "zTXt", 4) || !memcmp(type, "iTXt", 4);
-}
-
 /* libpng's warnings: the pixel limit, the iCCP chunk, and, with metadata, a
- * text chunk it dropped ("zTXt: insufficient memory" for one that inflates
+ * text or unknown chunk it dropped ("zTXt: truncated" for one that inflates
  * to more than PNG_CHUNK_MALLOC_MAX, "no space in chunk cache", a bad
  * keyword ...), which goes to meta->lost. */
 static void png_warn(png_structp png, png_const_charp msg) {
@@ -68,10 +65,15 @@ static void png_warn(png_structp png, png_const_charp msg) {
     if (strstr(msg, "exceeds user limit")) c->limit_hit = 1;
     if (!strncmp(msg, "iCCP", 4) && !c->icc_warn[0])
         snprintf(c->icc_warn, sizeof c->icc_warn, "%s", msg);
-    if (!c->src || !c->src->meta || strlen(msg) <= 6 || !is_text_chunk(msg) || strncmp(msg + 4, ": ", 2)) return;
+    if (!c->src || !c->src->meta || strlen(msg) <= 6 || strncmp(msg + 4, ": ", 2)) return;
+    static const char interpreted[] = "IHDR PLTE IDAT IEND tRNS iCCP sRGB gAMA cHRM eXIf pHYs acTL";
+    for (int i = 0; i < 4; i++)
+        if (!((msg[i] >= 'A' && msg[i] <= 'Z') || (msg[i] >= 'a' && msg[i] <= 'z'))) return;
+    char type[5] = {msg[0], msg[1], msg[2], msg[3], '\0'};
+    if (strstr(interpreted, type)) return;
     const char *why = msg + 6; /* libpng says "truncated" for a text over its limit too */
-    if (!strcmp(why, "truncated") && *msg != 't') why = "inflating to over 8 MiB, or cut short";
-    nlcl_meta_lost(c->src->meta, "a %.4s text chunk that libpng could not read (%s)", msg, why);
+    if (!strcmp(why, "truncated") && (*msg == 'z' || *msg == 'i')) why = "inflating to over 8 MiB, or cut short";
+    nlcl_meta_lost(c->src->meta, "a %s chunk that libpng could not read (%s)", type, why);
 }
 
 /* The text chunks read so far (pinfo: before IDAT, or after it) into the
@@ -97,6 +99,18 @@ static nlcl_status read_text(png_structp png, png_infop pinfo, nlcl_img_src *src
     return NLCL_OK;
 }
 
+/* The unknown chunks libpng kept in pinfo (with the metadata: every
+ * ancillary chunk nlcl does not interpret) into meta->chunks or lost. */
+static nlcl_status read_chunks(png_structp png, png_infop pinfo, nlcl_img_src *src) {
+    png_unknown_chunkp unk = NULL;
+    int n = src->meta ? png_get_unknown_chunks(png, pinfo, &unk) : 0;
+    for (int i = 0; i < n; i++)
+        if (memcmp(unk[i].name, "acTL", 4))
+            NLCL_TRY(nlcl_meta_png_chunk(src, (const char *)unk[i].name, unk[i].data, unk[i].size,
+                                         (unk[i].location & PNG_AFTER_IDAT) != 0));
+    return NLCL_OK;
+}
+
 /* After png_read_info: orientation, colour description, APNG. */
 static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c) {
     nlcl_img_src *src = c->src;
@@ -115,6 +129,7 @@ static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c) {
         src->orientation = nlcl_exif_orientation(exif, n, 1);
     if (exif && nlcl_img_src_keep_exif(src, exif, n) != NLCL_OK) return NLCL_ERR_NOMEM;
     NLCL_TRY(read_text(png, pinfo, src));
+    NLCL_TRY(read_chunks(png, pinfo, src));
     png_uint_32 rx, ry;
     int unit;
     if (src->meta && png_get_pHYs(png, pinfo, &rx, &ry, &unit) && rx && ry) {
@@ -174,6 +189,11 @@ static void check_chunk(png_structp png, png_ctx *c, const uint8_t *hdr) {
     for (int i = 0; i < 4; i++)
         if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z'))) return;
     if (!memcmp(type, "IDAT", 4)) return;
+    if (!(type[0] & 0x20) && memcmp(type, "IHDR", 4) && memcmp(type, "PLTE", 4) && memcmp(type, "IEND", 4)) {
+        c->status = NLCL_ERR_FORMAT; /* as libpng says it, which accepts one it is told to keep */
+        snprintf(c->msg, sizeof c->msg, "corrupt PNG: %.4s: unhandled critical chunk", type);
+        png_error(png, c->msg);
+    }
     if (c->size_known && c->consumed <= c->size && (uint64_t)len + 4 > c->size - c->consumed) {
         c->status = NLCL_ERR_FORMAT;
         snprintf(c->msg, sizeof c->msg, "PNG truncated: its %.4s chunk declares %lu bytes, %llu remain in the file",
@@ -232,8 +252,13 @@ static void setup_read(png_structp png, png_ctx *c) {
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT,
                                 (png_const_bytep) "iCCP\0sRGB\0gAMA\0cHRM\0eXIf", 5);
-    if (c->src->meta) /* the text chunks and the resolution, for nlcl_image_load_meta */
+    if (c->src->meta) { /* the text chunks and the resolution, for nlcl_image_load_meta; the
+                           chunks nlcl does not interpret, as they are (unknown chunks) */
         png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_AS_DEFAULT, (png_const_bytep) "tEXt\0zTXt\0iTXt\0pHYs", 4);
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, NULL, 0);
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS,
+                                    (png_const_bytep) "tIME\0bKGD\0oFFs\0sCAL\0sPLT\0hIST\0sBIT\0pCAL", 8);
+    }
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, (png_const_bytep) "acTL", 1);
 }
 
@@ -372,6 +397,7 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, nlcl_image *img,
      * the text chunks after the image data for the metadata */
     if (s == NLCL_OK) png_read_end(png, c->end);
     if (s == NLCL_OK && c->end) s = read_text(png, c->end, src);
+    if (s == NLCL_OK && c->end) s = read_chunks(png, c->end, src);
 done:
     png_destroy_read_struct(&png, &pinfo, &c->end);
     free(c->buf);
@@ -430,6 +456,14 @@ static void set_meta(png_structp png, png_infop pinfo, const nlcl_image_meta *m,
         t[n].lang_key = x->lang_key ? x->lang_key : (png_charp) "";
     }
     if (n) png_set_text(png, pinfo, t, n);
+    for (int i = 0; i < m->nchunks; i++) { /* safe to copy: libpng writes them unasked */
+        png_unknown_chunk *u = &c->unk[i];
+        memcpy(u->name, m->chunks[i].name, 5);
+        u->data = m->chunks[i].data;
+        u->size = m->chunks[i].len;
+        u->location = m->chunks[i].after_idat ? PNG_AFTER_IDAT : PNG_HAVE_IHDR;
+    }
+    if (m->nchunks) png_set_unknown_chunks(png, pinfo, c->unk, m->nchunks);
     static const double per_metre[5] = {0, 1, 1 / 0.0254, 100, 1}; /* as PIL */
     if (m->res_unit > NLCL_RES_NONE && m->res_unit <= NLCL_RES_METRE && m->res_x >= 0.5 && m->res_y >= 0.5 &&
         m->res_x * per_metre[m->res_unit] < 4294967295.0 && m->res_y * per_metre[m->res_unit] < 4294967295.0)
@@ -452,8 +486,10 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
     }
     uint8_t *volatile row = NULL, *volatile rgb = NULL;
     volatile nlcl_status s = NLCL_OK;
-    if (meta && !(c->text = calloc((size_t)meta->ntext + 1, sizeof *c->text))) {
+    if (meta && (!(c->text = calloc((size_t)meta->ntext + 1, sizeof *c->text)) ||
+                 !(c->unk = calloc((size_t)meta->nchunks + 1, sizeof *c->unk)))) {
         png_destroy_write_struct(&png, &pinfo);
+        free(c->text);
         free(c);
         return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     }
@@ -487,13 +523,14 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
         encode_row(img, alpha, y, q, bits16, rgb, row);
         png_write_row(png, row);
     }
-    png_write_end(png, NULL);
+    png_write_end(png, pinfo); /* the chunks after the image data */
     s = NLCL_OK;
 done:
     png_destroy_write_struct(&png, &pinfo);
     free(row);
     free(rgb);
     free(c->text);
+    free(c->unk);
     free(c);
     return s;
 }

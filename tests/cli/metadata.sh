@@ -18,6 +18,9 @@ need_pil
 #  in.tif   Make, Model, DateTime, Artist, Copyright, Software, ImageDescription,
 #           XMP (tag 700); tiffipc.tif the same with IPTC (tag 33723)
 #  badxmp.jpg  Orientation 6 and an XMP Orientation in a form nlcl does not rewrite
+#  chunks.png  ancillary chunks nlcl does not interpret: safe to copy (oFFs, a
+#           private prVt, a private afTr after the image data) and not (tIME,
+#           bKGD, a private prVT)
 /usr/bin/python3 - "$T" <<'PY'
 import struct, sys, zlib
 from PIL import Image, PngImagePlugin, TiffImagePlugin
@@ -63,6 +66,19 @@ d = open(f"{t}/in.png", "rb").read()
 body = b"Comment\0after the pixels"
 chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
 open(f"{t}/in.png", "wb").write(d[:-12] + chunk + d[-12:])  # before IEND
+
+pc = PngImagePlugin.PngInfo()
+pc.add_text("Title", "chunks")
+pc.add(b"tIME", struct.pack(">HBBBBB", 2026, 12, 6, 10, 11, 12))
+pc.add(b"bKGD", struct.pack(">HHH", 10, 20, 30))
+pc.add(b"prVt", b"app settings")
+pc.add(b"prVT", b"pixel statistics")
+pc.add(b"afTr", b"after the pixels", after_idat=True)
+im.save(f"{t}/chunks.png", pnginfo=pc)
+d = open(f"{t}/chunks.png", "rb").read()  # PIL does not write oFFs: after IHDR by hand
+body = struct.pack(">iiB", 100, -20, 0)
+chunk = struct.pack(">I", len(body)) + b"oFFs" + body + struct.pack(">I", zlib.crc32(b"oFFs" + body))
+open(f"{t}/chunks.png", "wb").write(d[:33] + chunk + d[33:])
 
 ti = TiffImagePlugin.ImageFileDirectory_v2()
 for tag, v in ((271, "NLCLCam"), (272, "Model 7"), (306, "2026:12:06 10:11:12"), (315, "A. Photographer"),
@@ -172,6 +188,29 @@ check "... one warning naming it" one_warning "$T/tiffiptc.tif" "IPTC (tag 33723
 check "XMP whose Orientation cannot be rewritten: status 0" status 0
 check "... one warning" one_warning "$T/badxmp.jpg" "XMP (its Orientation could not be rewritten"
 check "... XMP not written, EXIF written" has_meta "$T/b.png" 'xmp is None and exif'
+
+# chunks_are OUT WANT: the PNG's chunks other than IHDR, tEXt, pHYs and IEND,
+# as "TYPE DATA|..." (Python's repr of the data; IDAT without it), are WANT
+chunks_are() {
+  local got
+  got=$(/usr/bin/python3 -c "
+import struct, sys
+d = open(sys.argv[1], 'rb').read(); i = 8; out = []
+while i < len(d):
+    n, typ = struct.unpack('>I4s', d[i:i + 8]); body = d[i + 8:i + 8 + n]; i += 12 + n
+    if typ not in (b'IHDR', b'tEXt', b'pHYs', b'IEND'): out.append(typ.decode() + ('' if typ == b'IDAT' else ' ' + repr(body)))
+print('|'.join(out))" "$1")
+  [ "$got" = "$2" ] || { echo "chunks of $1: $got"; return 1; }
+}
+"$NLCL" derain -o "$T/c.png" "$T/chunks.png" 2>"$T/err"; rc=$?
+check "PNG with chunks nlcl does not interpret -> PNG: status 0" status 0
+check "... one warning naming the unsafe-to-copy ones (tIME, bKGD, private prVT)" \
+  one_warning "$T/chunks.png" "the time of the last change (tIME" "a background colour (bKGD)" "PNG chunk prVT (unsafe to copy"
+check "... the safe-to-copy ones carried as they were, before and after the image data" \
+  chunks_are "$T/c.png" "oFFs b'\\x00\\x00\\x00d\\xff\\xff\\xff\\xec\\x00'|prVt b'app settings'|IDAT|afTr b'after the pixels'"
+"$NLCL" derain -o "$T/c.jpg" "$T/chunks.png" 2>"$T/err"; rc=$?
+check "... -> JPEG: status 0, one warning naming them too" \
+  one_warning "$T/chunks.png" "PNG chunks oFFs, prVt, afTr (JPEG has no place for them" "tIME"
 
 mkdir -p "$T/s" && cp "$T/in.png" "$T/s/a.png"
 "$NLCL" synth -o "$T/syn" "$T/s" >/dev/null 2>"$T/err"; rc=$?
