@@ -21,6 +21,7 @@ need_pil
 #  chunks.png  ancillary chunks nlcl does not interpret: safe to copy (oFFs, a
 #           private prVt, a private afTr after the image data) and not (tIME,
 #           bKGD, a private prVT)
+#  time.png a tIME chunk only (not carried, not named: the output is a new image)
 /usr/bin/python3 - "$T" <<'PY'
 import struct, sys, zlib
 from PIL import Image, PngImagePlugin, TiffImagePlugin
@@ -75,6 +76,9 @@ pc.add(b"prVt", b"app settings")
 pc.add(b"prVT", b"pixel statistics")
 pc.add(b"afTr", b"after the pixels", after_idat=True)
 im.save(f"{t}/chunks.png", pnginfo=pc)
+pt = PngImagePlugin.PngInfo()
+pt.add(b"tIME", struct.pack(">HBBBBB", 2026, 12, 6, 10, 11, 12))
+im.save(f"{t}/time.png", pnginfo=pt)
 d = open(f"{t}/chunks.png", "rb").read()  # PIL does not write oFFs: after IHDR by hand
 body = struct.pack(">iiB", 100, -20, 0)
 chunk = struct.pack(">I", len(body)) + b"oFFs" + body + struct.pack(">I", zlib.crc32(b"oFFs" + body))
@@ -204,13 +208,17 @@ print('|'.join(out))" "$1")
 }
 "$NLCL" derain -o "$T/c.png" "$T/chunks.png" 2>"$T/err"; rc=$?
 check "PNG with chunks nlcl does not interpret -> PNG: status 0" status 0
-check "... one warning naming the unsafe-to-copy ones (tIME, bKGD, private prVT)" \
-  one_warning "$T/chunks.png" "the time of the last change (tIME" "a background colour (bKGD)" "PNG chunk prVT (unsafe to copy"
+check "... one warning naming the unsafe-to-copy ones (bKGD, private prVT), not tIME" \
+  one_warning "$T/chunks.png" "a background colour (bKGD)" "PNG chunk prVT (unsafe to copy"
+check "... tIME not named (the output is a new image; chunks_are below: nor carried)" hasnt tIME
 check "... the safe-to-copy ones carried as they were, before and after the image data" \
   chunks_are "$T/c.png" "oFFs b'\\x00\\x00\\x00d\\xff\\xff\\xff\\xec\\x00'|prVt b'app settings'|IDAT|afTr b'after the pixels'"
 "$NLCL" derain -o "$T/c.jpg" "$T/chunks.png" 2>"$T/err"; rc=$?
 check "... -> JPEG: status 0, one warning naming them too" \
-  one_warning "$T/chunks.png" "PNG chunks oFFs, prVt, afTr (JPEG has no place for them" "tIME"
+  one_warning "$T/chunks.png" "PNG chunks oFFs, prVt, afTr (JPEG has no place for them" "bKGD"
+"$NLCL" derain -o "$T/t.png" "$T/time.png" 2>"$T/err"; rc=$?
+check "PNG with a tIME chunk only: status 0, no warning" status 0
+check "... no warning" no_warning
 
 mkdir -p "$T/s" && cp "$T/in.png" "$T/s/a.png"
 "$NLCL" synth -o "$T/syn" "$T/s" >/dev/null 2>"$T/err"; rc=$?
