@@ -1,7 +1,8 @@
 /* conv2d (oneDNN) against a direct double-precision loop, for forward,
  * backward-data and backward-weights, in both layouts, on odd shapes;
- * plus accumulation semantics (beta, +=). */
+ * plus accumulation semantics (beta, +=), and plans used from other threads. */
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,10 +268,71 @@ static void algorithms(nlcl_rng *r) {
     CHECK_ERR(nlcl_conv2d_choices_import("7,0,32,32,3,3,1,1,1,1,1=wino"), NLCL_ERR_FORMAT, "unknown");
 }
 
+/* One plan's three passes on the given data (the arguments of a thread). */
+typedef struct passes {
+    nlcl_conv2d_plan *p;
+    const float *x, *w, *b, *dy;
+    float *y, *dx, *dw, *db;
+    nlcl_status st;
+} passes;
+
+static void *run_passes(void *arg) {
+    passes *a = arg;
+    a->st = nlcl_conv2d_forward(a->p, a->x, a->w, a->b, a->y);
+    if (a->st == NLCL_OK) a->st = nlcl_conv2d_backward_data(a->p, a->dy, a->w, a->dx, 0.0f);
+    if (a->st == NLCL_OK) a->st = nlcl_conv2d_backward_weights(a->p, a->x, a->dy, a->dw, a->db);
+    return NULL;
+}
+
+/* A plan made on this thread, its backward passes built and run on a thread
+ * that then ends, all three passes run here again, the plan freed here:
+ * the same results (and, under valgrind, nothing lost: oneDNN's own
+ * scratchpad is per thread; the plans own theirs). Shapes: a Winograd
+ * layer (AVX-512), and the PatchGAN's last layer on the smallest crop, whose
+ * backward-weights oneDNN runs as a GEMM on AVX2 (valgrind's CPU). */
+static void other_thread(nlcl_rng *r) {
+    const nlcl_conv2d_shape shapes[2] = {{1, 32, 20, 16, 32, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED},
+                                         {4, 64, 3, 3, 1, 4, 4, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW}};
+    nlcl_conv2d_set_algorithm(NLCL_CONV_WINOGRAD);
+    for (int k = 0; k < 2; k++) {
+        const nlcl_conv2d_shape *s = &shapes[k];
+        nlcl_conv2d_plan *p = NULL;
+        CHECK_OK(nlcl_conv2d_plan_create(&p, s, 1));
+        if (!p) continue;
+        int ho, wo;
+        nlcl_conv2d_plan_out(p, &ho, &wo);
+        size_t nx = nlcl_layout_numel(s->src_layout, s->n, s->cin, s->h, s->w);
+        size_t ny = nlcl_layout_numel(s->dst_layout, s->n, s->cout, ho, wo);
+        size_t nw = (size_t)s->cout * s->cin * s->kh * s->kw;
+        float *x = calloc(nx, 4), *w = malloc(nw * 4), *b = malloc(s->cout * 4), *dy = calloc(ny, 4);
+        test_fill_uniform(r, x, nx, -1, 1);
+        test_fill_uniform(r, w, nw, -0.2f, 0.2f);
+        test_fill_uniform(r, b, s->cout, -0.2f, 0.2f);
+        test_fill_uniform(r, dy, ny, -1, 1);
+        passes a[2];
+        for (int t = 0; t < 2; t++)
+            a[t] = (passes){p, x, w, b, dy, calloc(ny, 4), calloc(nx, 4), calloc(nw, 4), calloc(s->cout, 4), NLCL_OK};
+        pthread_t th;
+        CHECK(pthread_create(&th, NULL, run_passes, &a[0]) == 0);
+        pthread_join(th, NULL);
+        run_passes(&a[1]);
+        CHECK_MSG(a[0].st == NLCL_OK && a[1].st == NLCL_OK, "shape %d: %s", k, nlcl_error_message());
+        CHECK_MSG(!memcmp(a[0].y, a[1].y, ny * 4) && !memcmp(a[0].dx, a[1].dx, nx * 4) &&
+                      !memcmp(a[0].dw, a[1].dw, nw * 4) && !memcmp(a[0].db, a[1].db, s->cout * 4),
+                  "shape %d (%s, %s, %s): results differ between the two threads", k,
+                  nlcl_conv2d_plan_impl(p, 0), nlcl_conv2d_plan_impl(p, 1), nlcl_conv2d_plan_impl(p, 2));
+        nlcl_conv2d_plan_free(p);
+        for (int t = 0; t < 2; t++) free(a[t].y), free(a[t].dx), free(a[t].dw), free(a[t].db);
+        free(x), free(w), free(b), free(dy);
+    }
+    nlcl_conv2d_set_algorithm(NLCL_CONV_AUTO);
+}
+
 int main(void) {
     nlcl_rng r;
     nlcl_rng_seed(&r, 1, 1);
     algorithms(&r);
+    other_thread(&r);
     bands(&r);
     /* n cin h w cout kh kw stride pad bias layouts */
     nlcl_conv2d_shape cases[] = {

@@ -24,7 +24,9 @@
  *
  * A plan caches the oneDNN primitives for one shape and is not thread-safe:
  * use one plan from one thread at a time (the primitives themselves use all
- * OpenMP threads).
+ * OpenMP threads). Which thread does not matter: a plan made on one thread
+ * may run on another, and be freed on a third, after the others have ended
+ * (each plan owns its oneDNN scratchpad).
  *
  * Algorithm: 3x3 stride-1 convolutions with at least 16 input channels may
  * run as Winograd convolutions (oneDNN's F(4x4,3x3) kernel:

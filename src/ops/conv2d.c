@@ -7,6 +7,15 @@
  * tensors to each other without reorders. Where the format oneDNN chose
  * differs from the caller's, a reorder primitive and a scratch buffer are
  * kept in the plan.
+ *
+ * Each plan owns the scratchpad of its convolutions (oneDNN's user scratchpad
+ * mode): one buffer, as large as the largest of its passes needs (they never
+ * run at the same time). oneDNN's own scratchpad for the Winograd and GEMM
+ * convolutions is one buffer per thread (a thread_local in oneDNN 2.x): a
+ * plan built on one thread and run on another would use the other thread's
+ * buffer, and a thread that ends before the primitives it built are
+ * destroyed leaves its buffer unreachable (valgrind: "definitely lost" in
+ * dnnl_primitive_create, tests/test_train_dist.c at 32x32 crops).
  */
 #include "nlcl/conv.h"
 
@@ -174,6 +183,10 @@ struct nlcl_conv2d_plan {
     port g_src, g_ddst, g_dw;
     dnnl_memory_t g_db;
     float *g_dw_acc, *g_db_acc; /* OIHW / (cout) scratch before accumulation */
+    /* scratchpad: one buffer, a memory object per pass that needs one */
+    void *scr;
+    size_t scr_size;
+    dnnl_memory_t scr_mem[3];
 };
 
 int nlcl_conv2d_out_size(int in, int k, int stride, int pad) {
@@ -288,7 +301,11 @@ nlcl_status nlcl_conv_pd_create(dnnl_primitive_desc_t *pd, const nlcl_conv2d_sha
             dnnl_primitive_desc_create(&hint, &fd, NULL, g_engine, NULL) != dnnl_success)
             return NLCL_ERR_UNSUPPORTED;
     }
-    dnnl_status_t st = dnnl_primitive_desc_create(pd, &d, NULL, g_engine, hint);
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_status_t st = dnnl_primitive_attr_create(&attr);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &d, attr, g_engine, hint);
+    if (attr) dnnl_primitive_attr_destroy(attr);
     if (hint) dnnl_primitive_desc_destroy(hint);
     if (st != dnnl_success) {
         *pd = NULL;
@@ -328,9 +345,34 @@ static nlcl_status plan_pd(nlcl_conv2d_plan *p, conv_pass pass, dnnl_primitive_d
                           p->s.stride, p->s.pad);
 }
 
+/* The scratchpad of pass `pass` (primitive descriptor pd), if it needs one:
+ * a memory object for the plan's buffer, grown to the size it asks for. */
+static nlcl_status scratch_init(nlcl_conv2d_plan *p, conv_pass pass, const_dnnl_primitive_desc_t pd) {
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t sz = md ? dnnl_memory_desc_get_size(md) : 0;
+    if (!sz) return NLCL_OK;
+    if (sz > p->scr_size) {
+        nlcl_free(p->scr);
+        p->scr_size = 0;
+        if (!(p->scr = nlcl_alloc(sz, "conv2d scratchpad"))) return NLCL_ERR_NOMEM;
+        p->scr_size = sz;
+    }
+    DNNL_TRY(dnnl_memory_create(&p->scr_mem[pass], md, g_engine, DNNL_MEMORY_NONE), "memory_create");
+    return NLCL_OK;
+}
+
+/* Appends pass `pass`'s scratchpad to the n arguments of args; the count. */
+static int scratch_arg(nlcl_conv2d_plan *p, conv_pass pass, dnnl_exec_arg_t *args, int n) {
+    if (!p->scr_mem[pass] || dnnl_memory_set_data_handle(p->scr_mem[pass], p->scr) != dnnl_success)
+        return n;
+    args[n] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scr_mem[pass]};
+    return n + 1;
+}
+
 static nlcl_status plan_build_forward(nlcl_conv2d_plan *p) {
     NLCL_TRY(plan_pd(p, CONV_FWD, &p->fwd_pd));
     DNNL_TRY(dnnl_primitive_create(&p->fwd, p->fwd_pd), "primitive_create(forward)");
+    NLCL_TRY(scratch_init(p, CONV_FWD, p->fwd_pd));
     NLCL_TRY(port_init(&p->f_src, &p->src_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_src_md, 0), 1, 0));
     NLCL_TRY(port_init(&p->f_w, &p->w_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_weights_md, 0), 1, 0));
     NLCL_TRY(port_init(&p->f_dst, &p->dst_u, dnnl_primitive_desc_query_md(p->fwd_pd, dnnl_query_dst_md, 0), 0, 1));
@@ -345,6 +387,7 @@ static nlcl_status plan_build_backward_data(nlcl_conv2d_plan *p) {
     nlcl_status st = NLCL_OK;
     if (dnnl_primitive_create(&p->bd, pd) != dnnl_success)
         st = nlcl_error_set(NLCL_ERR_INTERNAL, "oneDNN primitive_create(backward_data) failed");
+    if (st == NLCL_OK) st = scratch_init(p, CONV_BWD_DATA, pd);
     if (st == NLCL_OK)
         st = port_init(&p->d_ddst, &p->dst_u, dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0), 1, 0);
     if (st == NLCL_OK)
@@ -362,6 +405,7 @@ static nlcl_status plan_build_backward_weights(nlcl_conv2d_plan *p) {
     nlcl_status st = NLCL_OK;
     if (dnnl_primitive_create(&p->bw, pd) != dnnl_success)
         st = nlcl_error_set(NLCL_ERR_INTERNAL, "oneDNN primitive_create(backward_weights) failed");
+    if (st == NLCL_OK) st = scratch_init(p, CONV_BWD_WEIGHTS, pd);
     if (st == NLCL_OK)
         st = port_init(&p->g_src, &p->src_u, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), 1, 0);
     if (st == NLCL_OK)
@@ -469,6 +513,9 @@ void nlcl_conv2d_plan_free(nlcl_conv2d_plan *p) {
     port_free(&p->g_dw);
     nlcl_free(p->g_dw_acc);
     nlcl_free(p->g_db_acc);
+    for (int i = 0; i < 3; i++)
+        if (p->scr_mem[i]) dnnl_memory_destroy(p->scr_mem[i]);
+    nlcl_free(p->scr);
     nlcl_free(p);
 }
 
@@ -482,7 +529,7 @@ nlcl_status nlcl_conv2d_forward(nlcl_conv2d_plan *p, const float *src, const flo
     NLCL_TRY(port_in(&p->f_src, src, &msrc));
     NLCL_TRY(port_in(&p->f_w, w, &mw));
     NLCL_TRY(port_target(&p->f_dst, dst, &mdst));
-    dnnl_exec_arg_t args[4] = {
+    dnnl_exec_arg_t args[5] = {
         {DNNL_ARG_SRC, msrc}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DST, mdst}, {DNNL_ARG_BIAS, NULL}};
     int nargs = 3;
     if (p->s.bias) {
@@ -490,6 +537,7 @@ nlcl_status nlcl_conv2d_forward(nlcl_conv2d_plan *p, const float *src, const flo
         args[3].memory = p->f_b;
         nargs = 4;
     }
+    nargs = scratch_arg(p, CONV_FWD, args, nargs);
     DNNL_TRY(dnnl_primitive_execute(p->fwd, g_stream, nargs, args), "convolution forward");
     return port_out(&p->f_dst);
 }
@@ -517,9 +565,10 @@ nlcl_status nlcl_conv2d_backward_data(nlcl_conv2d_plan *p, const float *ddst, co
     NLCL_TRY(port_in(&p->d_ddst, ddst, &mdd));
     NLCL_TRY(port_in(&p->d_w, w, &mw));
     NLCL_TRY(port_target(&p->d_dsrc, target, &mds));
-    dnnl_exec_arg_t args[3] = {
+    dnnl_exec_arg_t args[4] = {
         {DNNL_ARG_DIFF_DST, mdd}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_DIFF_SRC, mds}};
-    DNNL_TRY(dnnl_primitive_execute(p->bd, g_stream, 3, args), "convolution backward_data");
+    int nargs = scratch_arg(p, CONV_BWD_DATA, args, 3);
+    DNNL_TRY(dnnl_primitive_execute(p->bd, g_stream, nargs, args), "convolution backward_data");
     NLCL_TRY(port_out(&p->d_dsrc));
     if (beta != 0.0f) add_inplace(dsrc, p->d_acc, nsrc);
     return NLCL_OK;
@@ -535,12 +584,12 @@ nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *p, const float *src,
     NLCL_TRY(port_in(&p->g_src, src, &ms));
     NLCL_TRY(port_in(&p->g_ddst, ddst, &mdd));
     NLCL_TRY(port_target(&p->g_dw, p->g_dw_acc, &mdw));
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms},
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, ms},
                                {DNNL_ARG_DIFF_DST, mdd},
                                {DNNL_ARG_DIFF_WEIGHTS, mdw},
                                {DNNL_ARG_DIFF_BIAS, p->g_db}};
-    DNNL_TRY(dnnl_primitive_execute(p->bw, g_stream, p->s.bias ? 4 : 3, args),
-             "convolution backward_weights");
+    int nargs = scratch_arg(p, CONV_BWD_WEIGHTS, args, p->s.bias ? 4 : 3);
+    DNNL_TRY(dnnl_primitive_execute(p->bw, g_stream, nargs, args), "convolution backward_weights");
     NLCL_TRY(port_out(&p->g_dw));
     const nlcl_conv2d_shape *s = &p->s;
     if (dw) add_inplace(dw, p->g_dw_acc, (size_t)s->cout * s->cin * s->kh * s->kw);

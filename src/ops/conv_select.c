@@ -113,8 +113,8 @@ static double now_s(void) {
  * argument, allocated in the formats the primitive asks for. */
 typedef struct probe {
     dnnl_primitive_t prim;
-    dnnl_exec_arg_t args[4];
-    void *bufs[4];
+    dnnl_exec_arg_t args[5];
+    void *bufs[5];
     int nargs;
 } probe;
 
@@ -165,6 +165,15 @@ static int probe_init(probe *p, const nlcl_conv2d_shape *s, int training, conv_p
             memset(p->bufs[i], 0x3c, sz); /* 0.0115 as float32 and as bfloat16 */
             p->args[i].arg = list[i][0];
         }
+    }
+    /* the scratchpad, which the plans own too (conv2d.c) */
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    size_t ssz = smd ? dnnl_memory_desc_get_size(smd) : 0;
+    if (ok && ssz) {
+        p->bufs[n] = nlcl_alloc(ssz, "conv2d probe");
+        p->nargs = n + 1;
+        ok = p->bufs[n] && dnnl_memory_create(&p->args[n].memory, smd, eng, p->bufs[n]) == dnnl_success;
+        p->args[n].arg = DNNL_ARG_SCRATCHPAD;
     }
     dnnl_primitive_desc_destroy(pd);
     if (!ok) probe_free(p);
