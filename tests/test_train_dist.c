@@ -74,8 +74,11 @@ static int broadcast(void *ctx, void *buf, size_t bytes) {
     return 0;
 }
 
+/* The crop: 40, under valgrind 32 (test_train_crop) */
+static int g_crop = 40;
+
 static nlcl_train_config tiny(int synth, nlcl_sampling loc) {
-    nlcl_train_config c = test_tiny_train_config(NLCL_PRESET_PAPER, 40);
+    nlcl_train_config c = test_tiny_train_config(NLCL_PRESET_PAPER, g_crop);
     c.loc_taps[0] = 0, c.loc_taps[1] = 2;
     c.n_loc_taps = 2;
     c.w_synth = synth ? 0.5 : 0;
@@ -85,7 +88,8 @@ static nlcl_train_config tiny(int synth, nlcl_sampling loc) {
 }
 
 #define STEPS 4
-#define ONE (3 * 40 * 40)
+#define ONE (3 * g_crop * g_crop) /* values of one crop */
+#define MAX_ONE (3 * 40 * 40)
 
 /* the crops of step k: deterministic smooth images with streaks */
 static void crops(int k, float *O, float *B) {
@@ -93,7 +97,7 @@ static void crops(int k, float *O, float *B) {
     nlcl_rng_seed(&r, 99, (uint64_t)k);
     for (int b = 0; b < 2; b++)
         for (int i = 0; i < ONE; i++) {
-            int x = i % 40, y = (i / 40) % 40, c = i / 1600;
+            int x = i % g_crop, y = (i / g_crop) % g_crop, c = i / (g_crop * g_crop);
             float v = 0.5f * sinf(0.11f * x + 0.05f * y * (b + 1) + c + k) + 0.3f * (float)nlcl_rng_uniform(&r);
             B[b * ONE + i] = v;
             O[b * ONE + i] = (x + 2 * y + b) % 9 == 0 ? 0.9f : v;
@@ -113,7 +117,7 @@ typedef struct rank_run {
 
 static void *rank_main(void *arg) {
     rank_run *rr = arg;
-    float O[2 * ONE], B[2 * ONE];
+    float O[2 * MAX_ONE], B[2 * MAX_ONE];
     for (int k = 0; k < STEPS; k++) {
         crops(k, O, B);
         if (k == rr->stop_at) rr->stop = 1;
@@ -171,7 +175,7 @@ static void compare_with_one(int synth, nlcl_sampling loc) {
     nlcl_trainer *one = NULL;
     CHECK_OK(nlcl_trainer_create(&c, &one));
     nlcl_losses L1[STEPS];
-    float O[2 * ONE], B[2 * ONE];
+    float O[2 * MAX_ONE], B[2 * MAX_ONE];
     for (int k = 0; k < STEPS; k++) {
         crops(k, O, B);
         CHECK_OK(nlcl_trainer_step(one, O, B, &L1[k]));
@@ -369,6 +373,7 @@ static void test_jobs(void) {
 }
 
 int main(void) {
+    g_crop = test_train_crop(40);
     nlcl_set_num_threads(1); /* one OpenMP thread per rank */
     nlcl_conv2d_set_algorithm(NLCL_CONV_DIRECT); /* nothing measured by two threads at once */
     skip_draws();
