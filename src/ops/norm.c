@@ -29,13 +29,17 @@
  * group's statistics pass is followed at once by its output pass (while the
  * data is still in cache). Forward is one statistics pass (read x) plus one
  * output pass (read x and res, write y); backward is one reduction pass (read
- * x, dy) plus one update pass (read x, dy, dx; write dx).
+ * x, dy) plus one update pass (read x, dy, dx; write dx). The threads meet
+ * after each of the two passes only: between them every thread combines the
+ * group's partials itself (a few hundred additions, the same on every
+ * thread) rather than waiting for one thread to do it.
  *
  * Variance: sums are taken of d = x - s, with the shift s = the plane's first
  * pixel (per lane), so that var = E[d^2] - E[d]^2 does not cancel when the
  * mean is large compared with the spread.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -397,7 +401,29 @@ static void apply_bf16(const float *x, const float *res, float *y, uint16_t *y16
     }
 }
 
-/* The forward pass; y16 (optional): y rounded to bfloat16 as well, y may then be NULL. */
+/* The statistics of the group's np planes from their partial sums, into the
+ * calling thread's gm, gr (shifts sh: the planes' first pixels); the thread
+ * `writer` also stores them in mean, rstd (either may be NULL). */
+static void group_stats(const geom *g, const double *part, size_t p0, size_t np, const float *sh,
+                        float eps, int writer, float *mean, float *rstd, float *gm, float *gr) {
+    const int L = g->L;
+    for (size_t pl = 0; pl < np; pl++) {
+        size_t p = p0 + pl;
+        int ni = (int)(p / (size_t)g->G), gi = (int)(p % (size_t)g->G);
+        int valid = NLCL_MIN(L, g->c - gi * L);
+        nlcl_in_finish(part + pl * g->nch * 2 * (size_t)L, g->nch, L, g->pix, sh + pl * L, eps, valid,
+                       gm + pl * L, gr + pl * L);
+        for (int l = 0; writer && l < valid; l++) {
+            if (mean) mean[(size_t)ni * g->c + gi * L + l] = gm[pl * L + l];
+            if (rstd) rstd[(size_t)ni * g->c + gi * L + l] = gr[pl * L + l];
+        }
+    }
+}
+
+/* The forward pass; y16 (optional): y rounded to bfloat16 as well, y may then be NULL.
+ * Two barriers per group of planes: every thread combines the group's
+ * partial sums itself (the same arithmetic, in chunk order) instead of
+ * waiting for one to do it. */
 static void in_forward(const float *x, const float *res, float *y, uint16_t *y16, float *mean,
                        float *rstd, int n, int c, int h, int w, nlcl_layout layout, float eps,
                        int relu) {
@@ -406,47 +432,43 @@ static void in_forward(const float *x, const float *res, float *y, uint16_t *y16
     const int L = g.L;
     const size_t plane_fl = g.pix * (size_t)L;
     double part[PARTIAL_CAP];
-    float gm[PARTIAL_CAP / 2], gr[PARTIAL_CAP / 2]; /* group's per-lane mean and rstd */
 
 #pragma omp parallel if (g.planes * plane_fl >= PAR_MIN)
-    for (size_t p0 = 0; p0 < g.planes; p0 += g.group) {
-        const size_t np = NLCL_MIN(g.group, g.planes - p0);
-        const size_t items = np * g.nch;
-        /* 1. partial sums per (plane, chunk) */
+    {
+        /* this thread's per-lane shift (first pixel), mean and rstd of the group */
+        float sh[PARTIAL_CAP / 2], gm[PARTIAL_CAP / 2], gr[PARTIAL_CAP / 2];
+        const int writer = omp_get_thread_num() == 0;
+        for (size_t p0 = 0; p0 < g.planes; p0 += g.group) {
+            const size_t np = NLCL_MIN(g.group, g.planes - p0);
+            const size_t items = np * g.nch;
+            /* the shifts, read before the barrier below (y may alias x) */
+            for (size_t pl = 0; pl < np; pl++)
+                memcpy(sh + pl * L, x + (p0 + pl) * plane_fl, sizeof(float) * (size_t)L);
+            /* 1. partial sums per (plane, chunk) */
 #pragma omp for schedule(static)
-        for (size_t it = 0; it < items; it++) {
-            size_t pl = it / g.nch, ck = it % g.nch;
-            const float *xp = x + (p0 + pl) * plane_fl;
-            size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
-            double *s = part + it * 2 * (size_t)L;
-            chunk_stats(xp + a * L, (b - a) * L, L, xp, s, s + L);
-        }
-        /* 2. combine in chunk order -> mean, rstd */
-#pragma omp for schedule(static)
-        for (size_t pl = 0; pl < np; pl++) {
-            size_t p = p0 + pl;
-            int ni = (int)(p / (size_t)g.G), gi = (int)(p % (size_t)g.G);
-            int valid = NLCL_MIN(L, c - gi * L);
-            nlcl_in_finish(part + pl * g.nch * 2 * (size_t)L, g.nch, L, g.pix, x + p * plane_fl,
-                           eps, valid, gm + pl * L, gr + pl * L);
-            for (int l = 0; l < valid; l++) {
-                if (mean) mean[(size_t)ni * c + gi * L + l] = gm[pl * L + l];
-                if (rstd) rstd[(size_t)ni * c + gi * L + l] = gr[pl * L + l];
+            for (size_t it = 0; it < items; it++) {
+                size_t pl = it / g.nch, ck = it % g.nch;
+                const float *xp = x + (p0 + pl) * plane_fl;
+                size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
+                double *s = part + it * 2 * (size_t)L;
+                chunk_stats(xp + a * L, (b - a) * L, L, xp, s, s + L);
             }
-        }
-        /* 3. output pass (the implicit barrier above also protects x when y aliases it) */
+            /* 2. combine in chunk order -> mean, rstd (every thread) */
+            group_stats(&g, part, p0, np, sh, eps, writer, mean, rstd, gm, gr);
+            /* 3. output pass; its barrier keeps part until every thread has read it */
 #pragma omp for schedule(static)
-        for (size_t it = 0; it < items; it++) {
-            size_t pl = it / g.nch, ck = it % g.nch;
-            size_t off = (p0 + pl) * plane_fl;
-            size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
-            off += a * L;
-            if (y16)
-                apply_bf16(x + off, res ? res + off : NULL, y ? y + off : NULL, y16 + off,
-                           (b - a) * L, L, gm + pl * L, gr + pl * L, relu);
-            else
-                apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L, gm + pl * L,
-                      gr + pl * L, relu);
+            for (size_t it = 0; it < items; it++) {
+                size_t pl = it / g.nch, ck = it % g.nch;
+                size_t off = (p0 + pl) * plane_fl;
+                size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
+                off += a * L;
+                if (y16)
+                    apply_bf16(x + off, res ? res + off : NULL, y ? y + off : NULL, y16 + off,
+                               (b - a) * L, L, gm + pl * L, gr + pl * L, relu);
+                else
+                    apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L, gm + pl * L,
+                          gr + pl * L, relu);
+            }
         }
     }
 }
@@ -470,7 +492,9 @@ void nlcl_instance_norm_forward_bf16(const float *x, const float *res, float *y,
 
 /* ------------------------------------------------------------ backward */
 
-/* The backward pass: dx += (acc) or dx = (not acc) the gradient. */
+/* The backward pass: dx += (acc) or dx = (not acc) the gradient. Two
+ * barriers per group of planes: every thread loads the saved statistics and
+ * combines the partial sums itself (the same arithmetic, in chunk order). */
 static void in_backward(const float *dy, const float *x, const float *mean, const float *rstd,
                         float *dx, int n, int c, int h, int w, nlcl_layout layout, int relu,
                         int acc) {
@@ -478,51 +502,51 @@ static void in_backward(const float *dy, const float *x, const float *mean, cons
     const int L = g.L;
     const size_t plane_fl = g.pix * (size_t)L;
     double part[PARTIAL_CAP];
-    /* group's per-lane mean, rstd, mean(g), mean(g * xhat) */
-    float gm[PARTIAL_CAP / 2], gr[PARTIAL_CAP / 2], gg[PARTIAL_CAP / 2], ggx[PARTIAL_CAP / 2];
 
 #pragma omp parallel if (g.planes * plane_fl >= PAR_MIN)
-    for (size_t p0 = 0; p0 < g.planes; p0 += g.group) {
-        const size_t np = NLCL_MIN(g.group, g.planes - p0);
-        const size_t items = np * g.nch;
-        /* 0. saved statistics of the group's lanes (padding lanes: 0, so dx += 0) */
-#pragma omp for schedule(static)
-        for (size_t pl = 0; pl < np; pl++) {
-            size_t p = p0 + pl;
-            int ni = (int)(p / (size_t)g.G), gi = (int)(p % (size_t)g.G);
-            for (int l = 0; l < L; l++) {
-                int ch = gi * L + l;
-                gm[pl * L + l] = ch < c ? mean[(size_t)ni * c + ch] : 0.0f;
-                gr[pl * L + l] = ch < c ? rstd[(size_t)ni * c + ch] : 0.0f;
+    {
+        /* this thread's per-lane mean, rstd, mean(g), mean(g * xhat) of the group */
+        float gm[PARTIAL_CAP / 2], gr[PARTIAL_CAP / 2], gg[PARTIAL_CAP / 2], ggx[PARTIAL_CAP / 2];
+        for (size_t p0 = 0; p0 < g.planes; p0 += g.group) {
+            const size_t np = NLCL_MIN(g.group, g.planes - p0);
+            const size_t items = np * g.nch;
+            /* 0. saved statistics of the group's lanes (padding lanes: 0, so dx += 0) */
+            for (size_t pl = 0; pl < np; pl++) {
+                size_t p = p0 + pl;
+                int ni = (int)(p / (size_t)g.G), gi = (int)(p % (size_t)g.G);
+                for (int l = 0; l < L; l++) {
+                    int ch = gi * L + l;
+                    gm[pl * L + l] = ch < c ? mean[(size_t)ni * c + ch] : 0.0f;
+                    gr[pl * L + l] = ch < c ? rstd[(size_t)ni * c + ch] : 0.0f;
+                }
             }
-        }
-        /* 1. partial sums of g and g * xhat */
+            /* 1. partial sums of g and g * xhat */
 #pragma omp for schedule(static)
-        for (size_t it = 0; it < items; it++) {
-            size_t pl = it / g.nch, ck = it % g.nch;
-            size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
-            size_t off = (p0 + pl) * plane_fl + a * L;
-            double *s = part + it * 2 * (size_t)L;
-            bwd_chunk(x + off, dy + off, (b - a) * L, L, gm + pl * L, gr + pl * L, relu, s, s + L);
-        }
-        /* 2. combine in chunk order */
-#pragma omp for schedule(static)
-        for (size_t pl = 0; pl < np; pl++) {
-            for (int l = 0; l < L; l++) {
-                double t1, t2;
-                combine_chunks(part + pl * g.nch * 2 * (size_t)L, g.nch, L, l, &t1, &t2);
-                gg[pl * L + l] = (float)(t1 / (double)g.pix);
-                ggx[pl * L + l] = (float)(t2 / (double)g.pix);
+            for (size_t it = 0; it < items; it++) {
+                size_t pl = it / g.nch, ck = it % g.nch;
+                size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
+                size_t off = (p0 + pl) * plane_fl + a * L;
+                double *s = part + it * 2 * (size_t)L;
+                bwd_chunk(x + off, dy + off, (b - a) * L, L, gm + pl * L, gr + pl * L, relu, s, s + L);
             }
-        }
-        /* 3. dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) */
+            /* 2. combine in chunk order (every thread) */
+            for (size_t pl = 0; pl < np; pl++)
+                for (int l = 0; l < L; l++) {
+                    double t1, t2;
+                    combine_chunks(part + pl * g.nch * 2 * (size_t)L, g.nch, L, l, &t1, &t2);
+                    gg[pl * L + l] = (float)(t1 / (double)g.pix);
+                    ggx[pl * L + l] = (float)(t2 / (double)g.pix);
+                }
+            /* 3. dx += rstd * (g - mean(g) - xhat * mean(g * xhat)); its
+             * barrier keeps part until every thread has read it */
 #pragma omp for schedule(static)
-        for (size_t it = 0; it < items; it++) {
-            size_t pl = it / g.nch, ck = it % g.nch;
-            size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
-            size_t off = (p0 + pl) * plane_fl + a * L;
-            bwd_apply(x + off, dy + off, dx + off, (b - a) * L, L, gm + pl * L, gr + pl * L,
-                      gg + pl * L, ggx + pl * L, relu, acc);
+            for (size_t it = 0; it < items; it++) {
+                size_t pl = it / g.nch, ck = it % g.nch;
+                size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
+                size_t off = (p0 + pl) * plane_fl + a * L;
+                bwd_apply(x + off, dy + off, dx + off, (b - a) * L, L, gm + pl * L, gr + pl * L,
+                          gg + pl * L, ggx + pl * L, relu, acc);
+            }
         }
     }
 }
