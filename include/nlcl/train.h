@@ -187,6 +187,32 @@ double nlcl_trainer_search_seconds(const nlcl_trainer *t);
  * atomically. Loading checks the configuration matches. */
 nlcl_status nlcl_trainer_save(const nlcl_trainer *t, const char *path);
 nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path);
+/* Start t, a trainer not yet stepped, from another run's weights (`nlcl
+ * train --init-from`, TRAINING.md "Starting from another run"). path: a
+ * training checkpoint of nlcl train, or a model file holding a G_B (nlcl's
+ * safetensors, e.g. G_B-best.safetensors or the default model, or a PyTorch
+ * .pth state_dict such as the authors' latest_net_Back.pth). Every network
+ * that t's configuration uses is taken from the file's network of the same
+ * name (G_B, G_R, D, H_loc with the same taps, H_B and H_R with the same
+ * update (trained or frozen), the key encoder G_key/H_key, the moving
+ * average G_ema); G_ema and the key encoder start as G_B and H_loc when the
+ * file has none; the others keep t's fresh initialisation (from its seed);
+ * the file's networks that t does not use are left. keep_iteration 0: Adam
+ * moments fresh, iteration 0; 1 (a checkpoint only): also the iteration and
+ * the Adam moments, so that the schedule (warm-up, learning-rate decay, EMA
+ * ramp, random streams) goes on from the checkpoint's iteration under t's
+ * options. The file is only read. report (report_size bytes, may be NULL)
+ * says what was taken, what starts fresh, what is not used, and the options
+ * that differ from the source run's. Errors: IO, FORMAT, UNSUPPORTED of the
+ * file (naming it); INVALID_ARG: another architecture (channels, blocks,
+ * residual, ndf, head_dim), every difference listed at once ("'channels 16'
+ * there, 'channels 32' here (--channels 16); ..."); a model file holding a
+ * G_R; with keep_iteration a model file, another warmup, a checkpoint at or
+ * beyond cfg.iters, or a network trained here with Adam that the checkpoint
+ * lacks; a trainer already stepped. On error t's weights are unspecified. */
+nlcl_status nlcl_trainer_init_from(nlcl_trainer *t, const char *path, int keep_iteration, char *report,
+                                   size_t report_size);
+
 /* Export G_B ("G_B") or G_R ("G_R") as a model file for nlcl derain, with
  * the given metadata pairs (keys[i], values[i]). */
 nlcl_status nlcl_trainer_export(const nlcl_trainer *t, const char *which, const char *path,
@@ -235,6 +261,13 @@ typedef struct nlcl_train_job {
     const char *const *clean_dirs; int n_clean_dirs; /* folders of clean images B */
     const char *run_dir;       /* created if missing */
     int resume;                /* continue from run_dir/checkpoint.safetensors */
+    /* a new run starting from another run's weights (nlcl_trainer_init_from):
+     * a checkpoint or a G_B model file, only read; not with resume. What was
+     * taken is said through `message`; config.txt records "init_from PATH",
+     * "init_iteration N" (when known) and, with init_continue, "init_continue
+     * 1". The file must not lie in run_dir (INVALID_ARG). */
+    const char *init_from;
+    int init_continue;         /* also its iteration and Adam moments (keep_iteration) */
     int64_t save_every;        /* checkpoint period (iterations) */
     int64_t keep_every;        /* also keep checkpoint-<iter>.safetensors every ... (0: never) */
     int64_t sample_every;      /* side-by-side sample image period (0: never) */
@@ -288,8 +321,10 @@ typedef struct nlcl_train_job {
  * (INVALID_ARG), and on resume run_dir/config.txt must describe the same
  * configuration as job->cfg (INVALID_ARG showing both lines, e.g.
  * "checkpoint has 'channels 8', this command gives 'channels 16'"; the
- * checkpoint's own check stays). A run folder this call creates is removed
- * again if the job fails before writing anything into it. Resuming a
+ * checkpoint's own check stays); with init_from (not with resume:
+ * INVALID_ARG), the file is read and checked against job->cfg
+ * (nlcl_trainer_init_from) before any image is read. A run folder this call
+ * creates is removed again if the job fails before writing anything into it. Resuming a
  * finished run (iteration == iters) re-exports the models with the last
  * losses of losses.tsv. Errors: those of the data, the trainer and file I/O;
  * NLCL_ERR_INTERRUPTED when stopped. */

@@ -12,7 +12,7 @@
 
 void nlcl_train_say(const nlcl_train_job *job, const char *fmt, ...) {
     if (!job->message) return;
-    char buf[1200];
+    char buf[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
@@ -91,7 +91,8 @@ nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] == '#' || !strchr(line, ' ') || !strncmp(line, "command ", 8) ||
-            !strncmp(line, "ranks ", 6)) /* not options: the command line, the ranks */
+            !strncmp(line, "ranks ", 6) || !strncmp(line, "init_", 5))
+            /* not options: the command line, the ranks, where the run started from */
             continue;
         compare_line(line, desc, seen, &df, run_iters);
     }

@@ -35,6 +35,7 @@
 #include "train/data.h"
 #include "train/dist.h"
 #include "train/guard.h"
+#include "train/init.h"
 #include "train/label.h"
 #include "train/losslog.h"
 #include "train/resume.h"
@@ -78,6 +79,7 @@ typedef struct run {
     nlcl_run_lock lock;                      /* one job per run folder */
     nlcl_dataset rainy, clean;
     val_state val;
+    nlcl_init_source init;   /* --init-from: read and checked before the images */
     nlcl_trainer *t;
     nlcl_loss_log log;
     int ch, cw;          /* crop height and width */
@@ -275,7 +277,7 @@ static nlcl_status check_run_dir(const nlcl_train_job *job) {
                                       "another --out",
                                       job->run_dir, k ? "clean" : "rainy", dirs[i]);
     }
-    return NLCL_OK;
+    return nlcl_init_check_job(job);
 }
 
 /* Make the run folder and its paths; check that it holds a run exactly when
@@ -315,6 +317,7 @@ static nlcl_status open_folder(run *r) {
         NLCL_TRY(nlcl_resume_check_config(r->cfgp, job->run_dir, r->c, &r->run_iters));
         return nlcl_resume_check_validation(job);
     }
+    if (job->init_from) NLCL_TRY(nlcl_init_open(&r->init, job->init_from, r->c, job->init_continue));
     /* records of a run that was killed before its first checkpoint */
     const char *stale[2] = {"validation.tsv", "G_B-best.safetensors"};
     for (int i = 0; i < 2; i++) {
@@ -400,8 +403,9 @@ static nlcl_status start_records(run *r) {
     nlcl_afile cf;
     nlcl_status s = desc ? nlcl_afile_open(&cf, r->cfgp) : NLCL_ERR_NOMEM;
     if (s == NLCL_OK) {
-        fprintf(cf.fp, "# nlcl train configuration\n%sranks %d\n%s%s\n", desc, ranks(r),
-                job->command_line ? "command " : "", job->command_line ? job->command_line : "");
+        fprintf(cf.fp, "# nlcl train configuration\n%sranks %d\n", desc, ranks(r));
+        nlcl_init_record(&r->init, cf.fp);
+        fprintf(cf.fp, "%s%s\n", job->command_line ? "command " : "", job->command_line ? job->command_line : "");
         s = nlcl_afile_commit(&cf);
     }
     free(desc);
@@ -443,6 +447,7 @@ static nlcl_status start_trainer(run *r) {
         if (r->val.set.count > 0) NLCL_TRY(val_log_init(job, &r->val, it));
         NLCL_TRY(record_ranks(r, it));
     } else if (r->root) {
+        if (job->init_from) NLCL_TRY(nlcl_init_start(&r->init, r->t, job));
         NLCL_TRY(start_records(r));
     }
     if (r->root && job->sample_every > 0) NLCL_TRY(nlcl_mkdirs(r->sdir));
@@ -633,6 +638,7 @@ static void close_run(run *r, nlcl_status s) {
     nlcl_loss_log_free(&r->log);
     nlcl_val_free(&r->val.set);
     free(r->val.tsv);
+    nlcl_init_close(&r->init);
     /* a run folder made here is removed again if the job failed before
      * writing anything into it (rmdir fails, harmlessly, unless empty) */
     nlcl_run_lock_release(&r->lock, s != NLCL_OK && r->made_dir);
