@@ -22,7 +22,10 @@ static const char *summary =
     "iterations), losses.tsv, losses.png, samples/, config.txt and, at the end,\n"
     "G_B.safetensors and G_R.safetensors for 'nlcl derain --model'. Ctrl-C writes a\n"
     "checkpoint and stops; --resume --out RUN_DIR continues exactly where the run stopped\n"
-    "(its other options from RUN_DIR/config.txt; a larger --iters extends it). With\n"
+    "(its other options from RUN_DIR/config.txt; a larger --iters extends it).\n"
+    "--init-from FILE starts a new run from another run's weights (a checkpoint, or a G_B\n"
+    "model file) with the options given now; --init-continue also takes the checkpoint's\n"
+    "iteration and Adam moments, so that its schedule goes on. With\n"
     "--val-rainy/--val-clean (pairs with ground truth), G_B is scored during training\n"
     "(validation.tsv) and the best one is kept as G_B-best.safetensors.\n"
     "Presets: paper (default), official-code (the released code's settings), cut (the CUT\n"
@@ -214,6 +217,8 @@ static int parse_options(train_args *a, int argc, char **argv) {
         {"preset", 0, CLI_CHOICE, &a->preset, NULL, "settings to start from (default paper)", 0, 0, "paper|official-code|cut"},
         {"ablation", 0, CLI_STRING, &a->ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N> with P 4|8|16|32 and N 64|128|256|512, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
         {"resume", 0, CLI_FLAG, &j->resume, NULL, "continue the run in RUN_DIR exactly (alone with --out: its options from config.txt)", 0, 0, NULL},
+        {"init-from", 0, CLI_STRING, &j->init_from, "FILE", "start a new run from another run's weights: every network these options use from a checkpoint (its EMA too; the rest fresh), or G_B from a model file; fresh Adam moments, iteration 0; the file is only read (docs/TRAINING.md)", 0, 0, NULL},
+        {"init-continue", 0, CLI_FLAG, &j->init_continue, NULL, "with --init-from CHECKPOINT: also its iteration and Adam moments: the warm-up, learning-rate schedule and EMA go on from there (--iters counts from its run's start)", 0, 0, NULL},
         {"iters", 'n', CLI_INT64, &c->iters, "N", "total iterations (default 10000)", 0, 1e12, NULL},
         {"decay-iters", 0, CLI_INT64, &c->decay_iters, "N", "linear lr decay over the last N iterations (default iters/21)", -1, 1e12, NULL},
         {"crop", 0, CLI_INT, &c->crop, "PX", "square crop side (default 256, minimum 32)", 32, 4096, NULL},
@@ -287,6 +292,12 @@ static int parse_args(train_args *a, int argc, char **argv) {
     if (j->val_every > 0 && !j->val_rainy_dir)
         return cli_usage_error("train", "--val-every needs --val-rainy and --val-clean");
     if (j->val_rainy_dir && j->val_every == 0) j->val_every = j->save_every;
+    if (j->init_continue && !j->init_from)
+        return cli_usage_error("train", "--init-continue needs --init-from CHECKPOINT");
+    if (j->init_from && j->resume)
+        return cli_usage_error("train", "--init-from starts a new run and --resume continues one: give "
+                                        "one of them (a run started with --init-from continues with "
+                                        "--resume --out RUN_DIR alone)");
     if (a->taps && (rc = parse_taps(a->taps, &j->cfg)) != CLI_CONTINUE) return rc;
     if (a->mix && (rc = parse_mix(a->mix, &j->cfg)) != CLI_CONTINUE) return rc;
     if (j->cfg.bf16 && !nlcl_bf16_supported()) {
@@ -434,8 +445,15 @@ static int resume_args(int argc, char **argv, int *nargc, char ***nargv, char **
     }
     v[0] = argv[0];
     int n = 1 + split_words(*store, v + 1, MAX_WORDS), k = 1;
-    for (int i = 1; i < n; i++) /* -q was that command's choice; this one says its own */
-        if (strcmp(v[i], "-q") && strcmp(v[i], "--quiet")) v[k++] = v[i];
+    for (int i = 1; i < n; i++) { /* -q was that command's choice; this one says its own */
+        if (!strcmp(v[i], "--init-from") && i + 1 < n) { /* the run has its own checkpoint now */
+            i++;
+            continue;
+        }
+        if (strcmp(v[i], "-q") && strcmp(v[i], "--quiet") && strcmp(v[i], "--init-continue") &&
+            strncmp(v[i], "--init-from=", 12))
+            v[k++] = v[i];
+    }
     n = k;
     for (int i = 1; i < argc; i++) v[n++] = argv[i];
     v[n] = NULL;
