@@ -90,6 +90,25 @@ static const uint8_t *png_chunk(const uint8_t *d, size_t len, const char *type, 
     return NULL;
 }
 
+/* How many chunks of the file are of type `type`. */
+static int png_chunk_count(const uint8_t *d, size_t len, const char *type) {
+    int c = 0;
+    for (size_t i = 8; i + 12 <= len; i += 12 + (size_t)get32(d + i)) c += !memcmp(d + i + 4, type, 4);
+    return c;
+}
+
+/* Each chunk type of the file that PNG allows once (all but IDAT, sPLT and
+ * the text chunks, PNG 5.6) appears once at most. */
+static int png_chunks_once(const uint8_t *d, size_t len) {
+    for (size_t i = 8; i + 12 <= len; i += 12 + (size_t)get32(d + i)) {
+        const char *t = (const char *)d + i + 4;
+        if (memcmp(t, "IDAT", 4) && memcmp(t, "sPLT", 4) && memcmp(t, "tEXt", 4) && memcmp(t, "zTXt", 4) &&
+            memcmp(t, "iTXt", 4) && png_chunk_count(d, len, (char[5]){t[0], t[1], t[2], t[3], 0}) > 1)
+            return 0;
+    }
+    return 1;
+}
+
 /* The entry's value as libexif shows it ("" when missing). */
 static const char *entry_value(ExifData *ed, ExifIfd ifd, ExifTag tag, char *buf, size_t n) {
     ExifEntry *e = exif_content_get_entry(ed->ifd[ifd], tag);
@@ -145,6 +164,7 @@ static void test_exif(int big) {
     const uint8_t *c = d ? png_chunk(d, len, "eXIf", &k) : NULL;
     CHECK_MSG(c && k == n - 6 && !memcmp(c, w.b + 6, k), "the eXIf chunk holds the block without \"Exif\\0\\0\"");
     CHECK(c && c < png_chunk(d, len, "IDAT", &k)); /* before the image data */
+    CHECK_MSG(d && png_chunk_count(d, len, "eXIf") == 1, "one eXIf chunk");
     free(d);
     d = test_read_file(jp, &len);
     CHECK_MSG(d && len > n + 4 && d[2] == 0xFF && d[3] == 0xE1 && (size_t)(d[4] << 8 | d[5]) == n + 2 &&
@@ -535,6 +555,7 @@ static void test_png_chunks(void) {
         CHECK(d && !chunk_at(d, len, "tIME") && !chunk_at(d, len, "bKGD") && !chunk_at(d, len, "sCAL") &&
               !chunk_at(d, len, "prVT"));
         CHECK(d && turned == !chunk_at(d, len, "oFFs"));
+        CHECK_MSG(d && png_chunks_once(d, len) && png_chunk_count(d, len, "eXIf") == turned, "each chunk type once");
         free(d);
         nlcl_image_meta m2;
         CHECK_OK(nlcl_image_load_meta(out, &m2));

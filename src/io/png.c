@@ -523,6 +523,10 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
         encode_row(img, alpha, y, q, bits16, rgb, row);
         png_write_row(png, row);
     }
+    /* libpng 1.6.39's png_write_end writes an eXIf of the info struct again
+     * (a second eXIf, which PNG forbids: libpng warns "eXIf: duplicate" on
+     * reading): unmark it, the text chunks are marked written by png_write_info */
+    png_set_invalid(png, pinfo, PNG_INFO_eXIf);
     png_write_end(png, pinfo); /* the chunks after the image data */
     s = NLCL_OK;
 done:

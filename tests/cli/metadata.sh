@@ -111,6 +111,7 @@ has_meta() {
 import struct, sys, zlib
 d = open(sys.argv[1], "rb").read()
 out = {"text": [], "xmp": None, "com": [], "app13": None, "exif": None, "other": [], "res": None}
+seen = set()  # PNG chunk types that may appear once (PNG 5.6)
 if d[:4] == b"\x89PNG":
     i = 8
     while i < len(d):
@@ -126,6 +127,9 @@ if d[:4] == b"\x89PNG":
             else: out["text"].append(("iTXt", k.decode(), v, lang.decode(), tk.decode()))
         elif typ == b"eXIf": out["exif"] = body
         elif typ == b"pHYs": out["res"] = struct.unpack(">IIB", body)
+        if typ not in (b"IDAT", b"tEXt", b"zTXt", b"iTXt", b"sPLT"):
+            if typ in seen: print("two", typ.decode(), "chunks in", sys.argv[1]); sys.exit(1)
+            seen.add(typ)
 else:
     i = 2
     while d[i + 1] != 0xDA:
