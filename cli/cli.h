@@ -151,6 +151,16 @@ nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *
  * transparent, and a JPEG output (OUT) cannot keep transparency: ...". */
 nlcl_status cli_check_alpha(const char *input, const char *out, const nlcl_image *img,
                             const float *alpha, const nlcl_image_info *info);
+/* 0 if a file can be created in folder dir (a temporary one, removed at
+ * once), else prints "nlcl CMD: DIR: cannot write in the output folder: ..."
+ * and returns CLI_EXIT_FAIL. */
+int cli_check_writable_dir(const char *cmd, const char *dir);
+/* Before any work, an output the command will write (atomically: a temporary
+ * beside it renamed over it): its folder exists, its name fits the folder's
+ * limit (255 bytes on Linux), the whole path PATH_MAX, and it is not a
+ * folder; writable: a file can be created in its folder. Prints "nlcl CMD:
+ * PATH: ..." and returns CLI_EXIT_FAIL, or CLI_EXIT_OK. */
+int cli_check_out_path(const char *cmd, const char *path, int writable);
 /* Seconds on the monotonic clock (for durations). */
 double cli_now_s(void);
 /* handler for SIGINT and SIGTERM, and SIGUSR1 too where usr1 (empty mask, no

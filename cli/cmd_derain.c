@@ -386,24 +386,6 @@ static int make_dirs(derain_work *w, const char *path) {
     return rc;
 }
 
-/* 0 if a file can be created in folder dir (a temporary one, removed at
- * once), else prints why and returns CLI_EXIT_FAIL. */
-static int check_writable(const char *dir) {
-    size_t n = strlen(dir) + 32;
-    char *t = malloc(n);
-    if (!t) return CLI_EXIT_FAIL;
-    snprintf(t, n, "%s/.nlcl-write-check-XXXXXX", dir);
-    int fd = mkstemp(t), e = errno;
-    if (fd >= 0) {
-        close(fd);
-        unlink(t);
-    }
-    free(t);
-    if (fd >= 0) return CLI_EXIT_OK;
-    fprintf(stderr, "nlcl derain: %s: cannot write in the output folder: %s\n", dir, strerror(e));
-    return CLI_EXIT_FAIL;
-}
-
 /* Before the first image: every output folder made (with -r, the input
  * tree's subfolders) and checked to be writable. */
 static int prepare_dirs(const derain_opts *o, derain_work *w) {
@@ -415,7 +397,7 @@ static int prepare_dirs(const derain_opts *o, derain_work *w) {
         if (!d) return CLI_EXIT_FAIL;
         if (!last || strcmp(d, last) != 0) {
             if (!o->single) rc = make_dirs(w, d);
-            if (rc == CLI_EXIT_OK) rc = check_writable(d);
+            if (rc == CLI_EXIT_OK) rc = cli_check_writable_dir("derain", d);
             free(last);
             last = d;
         } else {
@@ -424,6 +406,19 @@ static int prepare_dirs(const derain_opts *o, derain_work *w) {
     }
     free(last);
     return rc;
+}
+
+/* Before the first image: every output's name (and its rain layer's) can be
+ * written: within the folder's name limit, not a folder (with -r, a
+ * subfolder x.png/ beside x.jpg), so that no image fails on it at the end. */
+static int check_names(const derain_opts *o, const derain_work *w) {
+    for (int i = 0; i < w->nin; i++) {
+        if (w->skip[i]) continue;
+        if (cli_check_out_path("derain", w->outs[i], 0) != CLI_EXIT_OK) return CLI_EXIT_FAIL;
+        if (o->rain_path && cli_check_out_path("derain", w->rain_outs[i], 0) != CLI_EXIT_OK)
+            return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
 }
 
 /* Derain input i into its output(s) and report it; 0, -1 (failed, printed)
@@ -516,7 +511,7 @@ static int derain_all(const derain_opts *o, const derain_work *w) {
 }
 
 /* Inputs, outputs, the checks that nothing is overwritten, the models, the
- * output folder: all before any work. CLI_EXIT_OK or the exit status. */
+ * output folders and names: all before any work. CLI_EXIT_OK or the exit status. */
 static int prepare(const derain_opts *o, const cli_pos *pos, derain_work *w) {
     int rc = cli_expand_inputs("derain", pos, o->quiet || o->follower, o->recursive, &w->in);
     w->inputs = w->in.path;
@@ -530,6 +525,7 @@ static int prepare(const derain_opts *o, const cli_pos *pos, derain_work *w) {
     if (rc == CLI_EXIT_OK && o->skip_existing) mark_existing(o, w);
     if (rc == CLI_EXIT_OK && !o->single) rc = make_dirs(w, w->dir); /* made even when all are skipped */
     if (rc == CLI_EXIT_OK) rc = prepare_dirs(o, w);
+    if (rc == CLI_EXIT_OK) rc = check_names(o, w);
     return rc;
 }
 

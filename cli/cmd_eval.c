@@ -244,8 +244,13 @@ static void metric_opts(const eval_opts *o, eval_state *st) {
     nlcl_niqe_convention(&st->no, st->conv_niqe, sizeof st->conv_niqe);
 }
 
-/* The folders; the reports must not replace an input image, nor each other. */
+/* The folders; the reports can be written (checked before any work, so that
+ * a bad --json does not fail after the CSV is written) and must not replace
+ * an input image, nor each other. */
 static int read_folders(const eval_opts *o, eval_state *st) {
+    if ((o->csv_path && cli_check_out_path("eval", o->csv_path, 1) != CLI_EXIT_OK) ||
+        (o->json_path && cli_check_out_path("eval", o->json_path, 1) != CLI_EXIT_OK))
+        return CLI_EXIT_FAIL;
     if (o->paired && (folder_read(o->pred_dir, "pred", &st->fp) || folder_read(o->gt_dir, "gt", &st->fg) ||
                       (o->input_dir && folder_read(o->input_dir, "input", &st->fi))))
         return CLI_EXIT_FAIL;

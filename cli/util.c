@@ -1,7 +1,11 @@
-/* Pieces shared by the subcommands (cli/cli.h): the input list, the clock. */
+/* Pieces shared by the subcommands (cli/cli.h): the input list, the output
+ * paths' checks, the clock. */
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,4 +115,64 @@ void cli_catch_signals(void (*handler)(int), int usr1) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     if (usr1) sigaction(SIGUSR1, &sa, NULL);
+}
+
+int cli_check_writable_dir(const char *cmd, const char *dir) {
+    size_t n = strlen(dir) + 32;
+    char *t = malloc(n);
+    if (!t) return CLI_EXIT_FAIL;
+    snprintf(t, n, "%s/.nlcl-write-check-XXXXXX", dir);
+    int fd = mkstemp(t), e = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(t);
+    }
+    free(t);
+    if (fd >= 0) return CLI_EXIT_OK;
+    fprintf(stderr, "nlcl %s: %s: cannot write in the output folder: %s\n", cmd, dir, strerror(e));
+    return CLI_EXIT_FAIL;
+}
+
+/* The checks of cli_check_out_path on path in folder dir ("." for none). */
+static int check_out_in(const char *cmd, const char *path, const char *dir, int writable) {
+    struct stat st;
+    const size_t nb = strlen(nlcl_basename(path)), np = strlen(path);
+    if (stat(dir, &st) != 0) {
+        fprintf(stderr, "nlcl %s: %s: the folder %s %s\n", cmd, path, dir,
+                errno == ENOENT || errno == ENOTDIR ? "does not exist" : strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "nlcl %s: %s: %s is not a folder\n", cmd, path, dir);
+        return CLI_EXIT_FAIL;
+    }
+    long lim = pathconf(dir, _PC_NAME_MAX);
+    if (lim <= 0) lim = 255;
+    if (nb > (size_t)lim) {
+        fprintf(stderr, "nlcl %s: %s: the file name is %zu bytes, more than the %ld the folder allows\n", cmd,
+                path, nb, lim);
+        return CLI_EXIT_FAIL;
+    }
+    if (np >= PATH_MAX) {
+        fprintf(stderr, "nlcl %s: %s: the path is %zu bytes, more than the %d allowed\n", cmd, path, np,
+                PATH_MAX - 1);
+        return CLI_EXIT_FAIL;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "nlcl %s: %s: is a folder, the output cannot replace it: choose another name\n",
+                cmd, path);
+        return CLI_EXIT_FAIL;
+    }
+    return writable ? cli_check_writable_dir(cmd, dir) : CLI_EXIT_OK;
+}
+
+int cli_check_out_path(const char *cmd, const char *path, int writable) {
+    char *dir = nlcl_dirname(path);
+    if (!dir) {
+        fprintf(stderr, "nlcl %s: out of memory\n", cmd);
+        return CLI_EXIT_FAIL;
+    }
+    int rc = check_out_in(cmd, path, dir, writable);
+    free(dir);
+    return rc;
 }

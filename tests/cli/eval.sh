@@ -108,7 +108,7 @@ PYEOF
 
 # outputs into a missing folder: a clear error naming the file (exit 1)
 expect_rc 1 "output folder missing" -- "$BIN" eval --pred "$T/pred" --gt "$T/gt" --json "$T/o/r.json"
-expect_grep "$T/err" "$T/o/r.json: cannot create" "unwritable output named"
+expect_grep "$T/err" "$T/o/r.json: the folder $T/o does not exist" "missing output folder named, before computing"
 mkdir -p "$T/o"
 # pairing by name, unpaired reported, outputs written
 expect_rc 0 "paired run" -- "$BIN" eval --pred "$T/pred" --gt "$T/gt" --input "$T/inp" \

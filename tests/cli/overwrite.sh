@@ -6,8 +6,11 @@
 # an output folder that holds an input (photo.jpg -> photo.png would replace
 # an unrelated photo.png), -o with an extension nlcl cannot write, --format
 # contradicting -o, an output folder made by a failed run is removed again.
+# derain: an output name over the folder's 255-byte limit, an output that
+# is a folder: refused before the first image.
 # synth: -o whose clean/ or rainy/ is the input folder. eval: a report over
-# an input image, --csv and --json naming one file. train: --out equal to a
+# an input image, --csv and --json naming one file, a report's folder
+# missing or name too long: refused before any work. train: --out equal to a
 # data folder, a run folder made by a failed run is removed again. demo: -o
 # without an image extension.
 set -u
@@ -103,6 +106,31 @@ check "... nothing written" test ! -e "$T/r.out"
 check "... also when spelt differently" status 1
 "$NLCL" eval --pred "$T/e/p" --gt "$T/e/g" --csv "$T/r.csv" --json "$T/r.json" >/dev/null 2>"$T/err"; rc=$?
 check "eval with two distinct reports: fine" status 0
+# every report's path checked before any work: a bad --json does not fail after the CSV is written
+"$NLCL" eval --pred "$T/e/p" --gt "$T/e/g" --csv "$T/r2.csv" --json "$T/nodir/r.json" >/dev/null 2>"$T/err"; rc=$?
+check "eval --json in a missing folder: status 1" status 1
+check "... named" has "nlcl eval: $T/nodir/r.json: the folder $T/nodir does not exist"
+check "... the CSV not written either" test ! -e "$T/r2.csv"
+LONG=$(printf 'e%.0s' $(seq 252))
+"$NLCL" eval --pred "$T/e/p" --gt "$T/e/g" --json "$T/r2.json" --csv "$T/$LONG.csv" >/dev/null 2>"$T/err"; rc=$?
+check "eval --csv with a 256-byte name: status 1, named, the JSON not written" \
+  bash -c "[ $rc = 1 ] && grep -q 'the file name is 256 bytes, more than the 255' '$T/err' && test ! -e '$T/r2.json'"
+"$NLCL" eval --pred "$T/e/p" --gt "$T/e/g" --csv "$T/e" >/dev/null 2>"$T/err"; rc=$?
+check "eval --csv naming a folder: status 1, named" bash -c "[ $rc = 1 ] && grep -q '$T/e: is a folder' '$T/err'"
+
+# 6b. derain: every output name checked before the first image: a rain layer
+# name over the 255-byte limit, an output that is a folder (-r: x.png/ beside x.jpg)
+mkdir -p "$T/ln" "$T/sub/x.png"
+cp "$S1" "$T/ln/$(printf 'a%.0s' $(seq 247)).png"; cp "$S2" "$T/ln/b.png"
+"$NLCL" derain -q -m "$M" --rain-model "$T/m/G_R.safetensors" -o "$T/lo" "$T/ln" 2>"$T/err"; rc=$?
+check "derain: a rain layer's name of 256 bytes: status 1" status 1
+check "... named" has "aaaa_rain.png: the file name is 256 bytes, more than the 255"
+check "... before any work (no output folder left)" test ! -e "$T/lo"
+cp "$S1" "$T/sub/x.jpg"; cp "$S2" "$T/sub/x.png/b.png"
+"$NLCL" derain -q -m "$M" -r -o "$T/so" "$T/sub" 2>"$T/err"; rc=$?
+check "derain -r: x.jpg's output so/x.png is the folder of x.png/b.png: status 1" status 1
+check "... named" has "$T/so/x.png: is a folder"
+check "... before any work (no output folder left)" test ! -e "$T/so"
 
 # 7. train --out equal to a data folder; a failed run leaves no empty folder
 ls "$T/data/rainy" > "$T/rainy.before"
