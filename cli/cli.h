@@ -97,7 +97,8 @@ typedef struct cli_pos {
  * rel[i] is the name an output keeps: the file's name for a file argument,
  * its path below the folder argument ("sub/x.jpg") for a folder's image.
  * Files in a folder whose names say a format nlcl cannot read (.webp, .heic,
- * .avif, .gif, ...) are reported as skipped, in one warning per folder; an
+ * .avif, .gif, ...), and image names that are not files (a broken symbolic
+ * link, a FIFO), are reported as skipped, in one warning per folder; an
  * empty folder is a note unless quiet. Free with cli_inputs_free, also on
  * failure. Returns CLI_EXIT_OK, or CLI_EXIT_FAIL after printing "nlcl CMD:
  * ..." (a missing or unreadable file, no images at all). */
@@ -105,11 +106,14 @@ typedef struct cli_inputs {
     char **path, **rel;
     int n, cap;
 } cli_inputs;
+/* recursive: 1 with -r, 0 without, -1 for a command that has no -r (the
+ * note on an empty folder then does not suggest it). */
 int cli_expand_inputs(const char *cmd, const cli_pos *pos, int quiet, int recursive, cli_inputs *in);
 void cli_inputs_free(cli_inputs *in);
-/* "nlcl CMD: warning: DIR: N files skipped, in formats nlcl cannot read: a.webp
- * (WebP), ...": the n files un (from nlcl_list_images_ex), so that none is
- * left out unsaid; nothing when n is 0. */
+/* "nlcl CMD: warning: DIR: N files skipped that nlcl cannot read: a.webp
+ * (WebP), b.png (a broken symbolic link), ...": the n files un (from
+ * nlcl_list_images_ex, nlcl_skipped_image_reason), so that none is left out
+ * unsaid; nothing when n is 0. */
 void cli_report_unreadable(const char *cmd, const char *dir, char **un, int n);
 /* nlcl_image_load (alpha NULL) or nlcl_image_load_alpha (transparency kept in
  * *alpha), then a warning "nlcl CMD: warning: PATH: ..." for what the loader

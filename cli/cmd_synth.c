@@ -214,7 +214,7 @@ int cmd_synth(int argc, char **argv) {
     int rc = parse_args(&o, argc, argv, &pos);
     if (rc != CLI_CONTINUE) return rc;
     cli_inputs in = {0};
-    rc = pos.n ? cli_expand_inputs("synth", &pos, 0, 0, &in) : CLI_EXIT_OK;
+    rc = pos.n ? cli_expand_inputs("synth", &pos, 0, -1, &in) : CLI_EXIT_OK;
     char **inputs = in.path;
     const int nin = in.n;
     char rd[4096], cd[4096];

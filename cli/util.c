@@ -20,25 +20,25 @@ double cli_now_s(void) {
 
 void cli_report_unreadable(const char *cmd, const char *dir, char **un, int n) {
     if (n == 0) return;
-    fprintf(stderr, "nlcl %s: warning: %s: %d file%s skipped, in formats nlcl cannot read: ", cmd, dir, n,
+    fprintf(stderr, "nlcl %s: warning: %s: %d file%s skipped that nlcl cannot read: ", cmd, dir, n,
             n == 1 ? "" : "s");
     for (int k = 0; k < n && k < 4; k++)
         fprintf(stderr, "%s%s (%s)", k ? ", " : "", un[k] + strlen(dir) + (dir[strlen(dir) - 1] != '/'),
-                nlcl_unreadable_image_format(un[k]));
+                nlcl_skipped_image_reason(un[k]));
     fprintf(stderr, "%s\n", n > 4 ? ", ..." : "");
 }
 
-/* A folder's images (recursive: its subfolders' too), reported as above. */
+/* A folder's images (recursive > 0: its subfolders' too), reported as above. */
 static int list_folder(const char *cmd, const char *arg, int quiet, int recursive, char ***list, int *n) {
     char **un = NULL;
     int nun = 0;
-    nlcl_status s = nlcl_list_images_ex(arg, recursive, list, n, &un, &nun);
+    nlcl_status s = nlcl_list_images_ex(arg, recursive > 0, list, n, &un, &nun);
     if (s != NLCL_OK) return cli_fail(s);
     cli_report_unreadable(cmd, arg, un, nun);
     nlcl_list_free(un);
     if (*n == 0 && !quiet)
         fprintf(stderr, "nlcl %s: %s: no PNG/JPEG/TIFF/BMP files%s\n", cmd, arg,
-                recursive ? "" : " (-r also reads its subfolders)");
+                recursive == 0 ? " (-r also reads its subfolders)" : ""); /* < 0: the command has no -r */
     return CLI_EXIT_OK;
 }
 

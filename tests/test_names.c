@@ -288,11 +288,57 @@ static void listing(void) {
           nlcl_unreadable_image_format("x.png") == NULL && nlcl_is_image_name("y.JPE"));
 }
 
+/* Every file of a folder is read or reported: a .dib is a BMP; names of
+ * formats nlcl cannot read (JPEG 2000 .j2k/.jpx, HEIF .hif, camera RAW,
+ * Netpbm, TGA, Photoshop, OpenEXR, Radiance, ICO, JPEG XR) and image names
+ * that are no files (a broken symbolic link, a FIFO) are in the unreadable
+ * list, each with its reason; a folder named x.png is neither. */
+static void listing_skipped(void) {
+    char root[1200], p[1400];
+    snprintf(root, sizeof root, "%s/skipped", test_tmpdir());
+    CHECK(mkdir(root, 0777) == 0);
+    static const char *const files[] = {"a.dib", "b.j2k", "c.jpx", "d.hif", "e.dng", "f.CR2", "g.nef", "h.arw",
+                                        "i.ppm", "j.pgm", "k.pnm", "l.tga", "m.psd", "n.exr", "o.hdr", "p.ico",
+                                        "q.jxr"};
+    static const char *const why[] = {"JPEG 2000", "JPEG 2000", "HEIF", "camera RAW", "camera RAW", "camera RAW",
+                                      "camera RAW", "Netpbm", "Netpbm", "Netpbm", "TGA", "Photoshop", "OpenEXR",
+                                      "Radiance HDR", "ICO", "JPEG XR"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, files[i]);
+        FILE *f = fopen(p, "w");
+        if (f) fclose(f);
+    }
+    snprintf(p, sizeof p, "%s/r_dangling.png", root);
+    CHECK(symlink("nowhere.png", p) == 0);
+    snprintf(p, sizeof p, "%s/s_fifo.jpg", root);
+    CHECK(mkfifo(p, 0600) == 0);
+    snprintf(p, sizeof p, "%s/t.png", root);
+    CHECK(mkdir(p, 0777) == 0);
+    char **paths = NULL, **bad = NULL;
+    int n = 0, nb = 0;
+    CHECK_OK(nlcl_list_images_ex(root, 0, &paths, &n, &bad, &nb));
+    snprintf(p, sizeof p, "%s/a.dib", root);
+    CHECK_MSG(n == 1 && !strcmp(paths[0], p), "%d images", n);
+    CHECK_MSG(nb == 18, "%d unreadable", nb);
+    for (int i = 0; i < nb && i < 16; i++) {
+        snprintf(p, sizeof p, "%s/%s", root, files[i + 1]);
+        CHECK_MSG(!strcmp(bad[i], p) && !strcmp(nlcl_skipped_image_reason(bad[i]), why[i]), "%s: %s", bad[i],
+                  nlcl_skipped_image_reason(bad[i]));
+    }
+    if (nb == 18) {
+        CHECK_MSG(!strcmp(nlcl_skipped_image_reason(bad[16]), "a broken symbolic link"), "%s", bad[16]);
+        CHECK_MSG(!strcmp(nlcl_skipped_image_reason(bad[17]), "a FIFO, not a file"), "%s", bad[17]);
+    }
+    nlcl_list_free(paths);
+    nlcl_list_free(bad);
+}
+
 int main(void) {
     utf8_tables();
     long_names();
     safetensors_utf8();
     eval_outputs();
     listing();
+    listing_skipped();
     return test_finish("test_names");
 }

@@ -10,13 +10,22 @@
 
 NLCL_API_BEGIN
 
-/* 1 if the name ends in .png, .jpg, .jpeg, .jpe, .jfif, .tif, .tiff or .bmp
- * (any case): the names nlcl reads as images (by content, not by name). */
+/* 1 if the name ends in .png, .jpg, .jpeg, .jpe, .jfif, .tif, .tiff, .bmp
+ * or .dib (any case): the names nlcl reads as images (by content, not by
+ * name). */
 int nlcl_is_image_name(const char *name);
 /* The format of an image name nlcl cannot read ("WebP" for .webp; HEIC,
- * HEIF, AVIF, GIF, "JPEG 2000" for .jp2, "JPEG XL" for .jxl), else NULL:
- * for reporting such files as skipped rather than leaving them out unsaid. */
+ * HEIF (.heif, .hif), AVIF, GIF, "JPEG 2000" (.jp2, .j2k, .j2c, .jpx,
+ * .jpf), "JPEG XL", "JPEG XR", "camera RAW" (.dng, .cr2, .nef, .arw, ...),
+ * Netpbm, TGA, Photoshop, OpenEXR, "Radiance HDR", ICO, PCX, SVG, "GIMP
+ * XCF"), else NULL: for reporting such files as skipped rather than leaving
+ * them out unsaid. */
 const char *nlcl_unreadable_image_format(const char *name);
+/* Why a file of nlcl_list_images_ex's unreadable list is skipped: its
+ * format (nlcl_unreadable_image_format), or "a broken symbolic link", "a
+ * FIFO, not a file", ... for an image name that is not a readable file.
+ * Never NULL. */
+const char *nlcl_skipped_image_reason(const char *path);
 
 /* The image files (by extension, see above; regular files only, no
  * recursion, hidden files skipped) directly inside `dir`, as "dir/name",
@@ -28,7 +37,9 @@ nlcl_status nlcl_list_images(const char *dir, char ***paths, int *count);
  * skipped; symbolic links to folders are not followed, so links cannot make
  * a loop; at most 64 levels, else LIMIT), as "dir/sub/name", sorted (strcmp).
  * unreadable (may be NULL): the files in the same places whose names say a
- * format nlcl cannot read (nlcl_unreadable_image_format), sorted; NULL and
+ * format nlcl cannot read (nlcl_unreadable_image_format), and those with an
+ * image name that are not regular files (a broken symbolic link, a FIFO;
+ * not folders), each said by nlcl_skipped_image_reason, sorted; NULL and
  * *nunreadable = 0 when there are none. Free both with nlcl_list_free. */
 nlcl_status nlcl_list_images_ex(const char *dir, int recursive, char ***paths, int *count,
                                 char ***unreadable, int *nunreadable);

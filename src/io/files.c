@@ -17,7 +17,7 @@ int nlcl_is_image_name(const char *name) {
     const char *dot = strrchr(name, '.');
     if (!dot) return 0;
     static const char *const ext[] = {".png", ".jpg", ".jpeg", ".jpe", ".jfif",
-                                      ".tif", ".tiff", ".bmp"};
+                                      ".tif", ".tiff", ".bmp", ".dib"};
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
         if (!strcasecmp(dot, ext[i])) return 1;
     return 0;
@@ -27,11 +27,32 @@ const char *nlcl_unreadable_image_format(const char *name) {
     const char *dot = strrchr(name, '.');
     if (!dot) return NULL;
     static const char *const ext[][2] = {
-        {".webp", "WebP"}, {".heic", "HEIC"}, {".heif", "HEIF"}, {".avif", "AVIF"},
-        {".gif", "GIF"},   {".jp2", "JPEG 2000"}, {".jxl", "JPEG XL"}};
+        {".webp", "WebP"}, {".heic", "HEIC"}, {".heif", "HEIF"}, {".hif", "HEIF"}, {".avif", "AVIF"},
+        {".gif", "GIF"}, {".jp2", "JPEG 2000"}, {".j2k", "JPEG 2000"}, {".j2c", "JPEG 2000"},
+        {".jpx", "JPEG 2000"}, {".jpf", "JPEG 2000"}, {".jxl", "JPEG XL"}, {".jxr", "JPEG XR"},
+        {".wdp", "JPEG XR"}, {".hdp", "JPEG XR"}, {".dng", "camera RAW"}, {".cr2", "camera RAW"},
+        {".cr3", "camera RAW"}, {".crw", "camera RAW"}, {".nef", "camera RAW"}, {".nrw", "camera RAW"},
+        {".arw", "camera RAW"}, {".srf", "camera RAW"}, {".sr2", "camera RAW"}, {".orf", "camera RAW"},
+        {".rw2", "camera RAW"}, {".raf", "camera RAW"}, {".pef", "camera RAW"}, {".srw", "camera RAW"},
+        {".x3f", "camera RAW"}, {".3fr", "camera RAW"}, {".iiq", "camera RAW"}, {".ppm", "Netpbm"},
+        {".pgm", "Netpbm"}, {".pbm", "Netpbm"}, {".pnm", "Netpbm"}, {".pam", "Netpbm"}, {".tga", "TGA"},
+        {".psd", "Photoshop"}, {".psb", "Photoshop"}, {".exr", "OpenEXR"}, {".hdr", "Radiance HDR"},
+        {".ico", "ICO"}, {".cur", "ICO"}, {".pcx", "PCX"}, {".svg", "SVG"}, {".xcf", "GIMP XCF"}};
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
         if (!strcasecmp(dot, ext[i][0])) return ext[i][1];
     return NULL;
+}
+
+const char *nlcl_skipped_image_reason(const char *path) {
+    const char *f = nlcl_unreadable_image_format(nlcl_basename(path));
+    struct stat st;
+    if (!nlcl_is_image_name(nlcl_basename(path)) && f) return f;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) != 0) return "a broken symbolic link";
+    if (stat(path, &st) != 0) return "cannot be read";
+    if (S_ISFIFO(st.st_mode)) return "a FIFO, not a file";
+    if (S_ISSOCK(st.st_mode)) return "a socket, not a file";
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return "a device, not a file";
+    return f ? f : "not a regular file";
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -86,7 +107,7 @@ static nlcl_status list_dir(const char *dir, int depth, strlist *out, strlist *b
     while (s == NLCL_OK && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
         int image = nlcl_is_image_name(e->d_name);
-        int other = !image && bad && nlcl_unreadable_image_format(e->d_name);
+        int other = !image && nlcl_unreadable_image_format(e->d_name);
         if (!image && !other && depth < 0) continue;
         size_t len = dl + strlen(e->d_name) + 2;
         char *p = malloc(len);
@@ -96,11 +117,13 @@ static nlcl_status list_dir(const char *dir, int depth, strlist *out, strlist *b
         }
         snprintf(p, len, "%s%s%s", dir, sep, e->d_name);
         struct stat st, lst;
-        int ok = 0;
-        if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && (image || other))
-            ok = strlist_add(image ? out : bad, p);
+        int ok = 0, found = stat(p, &st) == 0;
+        if (found && S_ISREG(st.st_mode) && image)
+            ok = strlist_add(out, p);
         else if (depth >= 0 && lstat(p, &lst) == 0 && S_ISDIR(lst.st_mode))
             ok = strlist_add(&sub, p);
+        else if ((image || other) && bad && !(found && S_ISDIR(st.st_mode)))
+            ok = strlist_add(bad, p); /* unreadable format, broken link, FIFO, ... */
         else
             ok = (free(p), 1);
         if (!ok) {

@@ -31,7 +31,7 @@ static nlcl_status list_dirs(const char *what, const char *const *dirs, int ndir
         if (s == NLCL_OK && nun > 0 && warn) { /* never left out unsaid */
             char m[1200];
             snprintf(m, sizeof m, "warning: %s: %d file%s skipped, in formats nlcl cannot read (e.g. %s, %s)",
-                     dirs[d], nun, nun == 1 ? "" : "s", nlcl_basename(un[0]), nlcl_unreadable_image_format(un[0]));
+                     dirs[d], nun, nun == 1 ? "" : "s", nlcl_basename(un[0]), nlcl_skipped_image_reason(un[0]));
             warn(ctx, m);
         }
         nlcl_list_free(un);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # nlcl derain on folders as users have them (issue 12 point 7): -r keeps the
-# tree; .jpe/.jfif are JPEGs; files in formats nlcl cannot read are reported
-# as skipped; an unwritable output folder is refused before the first image;
+# tree; .jpe/.jfif are JPEGs, .dib is BMP; files in formats nlcl cannot read,
+# broken links and FIFOs with image names are reported as skipped; an unwritable output folder is refused before the first image;
 # a folder the run made is removed when nothing was written; Ctrl-C says
 # "interrupted after K of N images" and leaves nothing partial;
 # --skip-existing continues the batch. A 16-bit input keeps its precision.
@@ -33,15 +33,36 @@ done
 check "... the hidden folder left out" test ! -e "$T/out/.hidden"
 check "... exactly 4 outputs" test "$(find "$T/out" -type f | wc -l)" -eq 4
 check "... the unreadable formats reported as skipped, in one line" \
-  has "nlcl derain: warning: $T/in: 3 files skipped, in formats nlcl cannot read: anim.gif (GIF), photo.webp (WebP), sub/phone.heic (HEIC)"
+  has "nlcl derain: warning: $T/in: 3 files skipped that nlcl cannot read: anim.gif (GIF), photo.webp (WebP), sub/phone.heic (HEIC)"
 "$NLCL" derain -q -o "$T/b_alone.png" "$T/in/sub/b.png"
 check "... out/sub/b.png is what derain of that file alone writes" cmp -s "$T/out/sub/b.png" "$T/b_alone.png"
 "$NLCL" derain -q -o "$T/c_alone.png" "$T/in/sub/deep/c.jfif"
 check "... a .jfif is read as JPEG" cmp -s "$T/out/sub/deep/c.png" "$T/c_alone.png"
 "$NLCL" derain -o "$T/top" "$T/in" 2>"$T/err"; rc=$?
 check "without -r: status 0, the top folder's 2 images only" sh -c "[ $rc = 0 ] && [ \$(ls '$T/top' | wc -l) = 2 ] && [ -s '$T/top/d.png' ]"
-check "... its unreadable files reported" has "2 files skipped, in formats nlcl cannot read: anim.gif (GIF), photo.webp (WebP)"
+check "... its unreadable files reported" has "2 files skipped that nlcl cannot read: anim.gif (GIF), photo.webp (WebP)"
 cat "$T/err"
+
+# 1b. a folder as users have it: a .dib (BMP) is read; a broken symbolic link
+# and a FIFO with image names, and names of formats nlcl cannot read (JPEG
+# 2000 .j2k, camera RAW), are reported as skipped, not left out unsaid
+mkdir -p "$T/mix"
+/usr/bin/python3 - "$T/mix/w.dib" <<'PY'
+import struct, sys
+w, h = 24, 16
+data = b"".join(bytes(v for x in range(w) for v in (40 + 8 * x % 200, 90 + 3 * y, 160)) for y in range(h))
+info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(data), 2835, 2835, 0, 0)
+open(sys.argv[1], "wb").write(b"BM" + struct.pack("<IHHI", 14 + 40 + len(data), 0, 0, 54) + info + data)
+PY
+ln -s nowhere.png "$T/mix/dangling.png"
+mkfifo "$T/mix/fifo.png"
+printf '\0\0\0\x0cjP  ' >"$T/mix/a.j2k"
+printf 'II*\0' >"$T/mix/b.dng"
+timeout 60 "$NLCL" derain -o "$T/mixo" "$T/mix" 2>"$T/err"; rc=$?
+check "a folder with a .dib, a broken link, a FIFO, .j2k, .dng: status 0" status 0
+check "... the .dib derained" test -s "$T/mixo/w.png"
+check "... the others reported as skipped, each with its reason" \
+  has "nlcl derain: warning: $T/mix: 4 files skipped that nlcl cannot read: a.j2k (JPEG 2000), b.dng (camera RAW), dangling.png (a broken symbolic link), fifo.png (a FIFO, not a file)"
 
 # 2. --skip-existing: only the missing outputs are made; the others untouched
 rm "$T/out/sub/b.png"

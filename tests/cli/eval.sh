@@ -118,7 +118,7 @@ checks=$((checks + 1))
 [ "$(grep -c partner "$T/err")" = 1 ] || { echo "FAIL: unpaired files: more than one line" >&2; fails=$((fails + 1)); }
 mkdir -p "$T/pred_webp"; cp "$T/pred/a.png" "$T/pred_webp/"; printf 'RIFF....WEBPVP8 ' >"$T/pred_webp/b.webp"
 expect_rc 0 "a folder with a .webp" -- "$BIN" eval --pred "$T/pred_webp" --gt "$T/gt"
-expect_grep "$T/err" "nlcl eval: warning: $T/pred_webp: 1 file skipped, in formats nlcl cannot read: b.webp (WebP)" "unreadable formats reported as skipped"
+expect_grep "$T/err" "nlcl eval: warning: $T/pred_webp: 1 file skipped that nlcl cannot read: b.webp (WebP)" "unreadable formats reported as skipped"
 expect_rc 0 "paired run" -- "$BIN" eval --pred "$T/pred" --gt "$T/gt" --input "$T/inp" \
   --channel rgb --per-image --csv "$T/o/r.csv" --json "$T/o/r.json"
 expect_grep "$T/out" "PSNR = PSNR(RGB, crop 0, range 255)" "convention printed"
