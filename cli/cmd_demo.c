@@ -87,6 +87,8 @@ int cmd_demo(int argc, char **argv) {
     }
     if (s == NLCL_OK) s = nlcl_model_run_image(m, &rainy, &der);
     if (s == NLCL_OK && m2) s = nlcl_model_run_image(m2, &rainy, &der2);
+    if (s == NLCL_ERR_NONFINITE) /* the model's message names the model: say the image too */
+        s = input ? nlcl_error_prefix(s, "%s: ", input) : nlcl_error_prefix(s, "the generated sample: ");
     if (s == NLCL_OK) {
         /* clamp the outputs as saved files are, so the PSNR is that of the PNG */
         clamp_unit(&der);

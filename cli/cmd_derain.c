@@ -23,8 +23,8 @@ static const char *summary =
     "--format jpg) keep each input's name in the output folder, which must not be the folder of\n"
     "an input, or go to a single file when -o names a .png/.jpg and there is one input. Nothing\n"
     "is written over an input, and no two outputs share a name. 16-bit inputs give 16-bit PNGs;\n"
-    "transparency is kept in PNG outputs (RGBA). Ctrl-C stops after the image in\n"
-    "progress (no partial file); --skip-existing then continues the batch. Without --model the\n"
+    "transparency is kept in PNG outputs (RGBA). Ctrl-C stops inside the image in progress,\n"
+    "writing nothing of it; --skip-existing then continues the batch. Without --model the\n"
     "embedded default model is used. Any image of at least 1x1 pixels is accepted; the output\n"
     "has exactly the input's size. Under 'mpirun -np N' the N ranks share the inputs out.";
 

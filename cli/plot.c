@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -251,6 +252,10 @@ int cli_plot_losses(const char *run_dir, char *why, size_t nwhy) {
         snprintf(why, nwhy, "%s: cannot create a temporary file: %s", run_dir, strerror(errno));
         goto out;
     }
+    /* mkstemps creates 0600: the plot is an ordinary output (0666 & ~umask) */
+    mode_t um = umask(0);
+    umask(um);
+    (void)fchmod(fd, 0666 & ~um);
     close(fd);
     if (draw_in_child(tmp, &s, why, nwhy) != 0) {
         unlink(tmp);

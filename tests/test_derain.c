@@ -339,8 +339,8 @@ static void finite_weights(void) {
 
 /* A model with finite weights whose output overflows (the last conv's
  * weights set to +-FLT_MAX: any input above 1 in magnitude overflows) is detected: the
- * run fails with NONFINITE naming the model, the derain command writes
- * nothing, names the model and the image, and exits with status 1 (docs/
+ * run fails with NONFINITE naming the model, the derain and demo commands
+ * write nothing, name the model and the image, and exit with status 1 (docs/
  * bad-inputs.md "NaN / Inf", issue 12 point 2). */
 static nlcl_model *overflowing_model(const char *path) {
     nlcl_rng r;
@@ -391,6 +391,12 @@ static void nonfinite_output(void) {
     CHECK(test_system("grep -q 'finite_in.png: .*overflow.safetensors: .*non-finite' '%s/nf.err'",
                       dir) == 0);
     CHECK(test_system("test ! -e '%s/nf'", dir) == 0); /* nothing written, the folder removed */
+    /* demo names the image too */
+    CHECK(test_system("'%s' demo -m '%s' -o '%s/nfd.png' '%s' >/dev/null 2>'%s/nfd.err'", bin, model, dir, in,
+                      dir) == 1);
+    CHECK(test_system("grep -q 'nlcl demo: .*finite_in.png: .*overflow.safetensors: .*non-finite' '%s/nfd.err'",
+                      dir) == 0);
+    CHECK(test_system("test ! -e '%s/nfd.png'", dir) == 0);
     /* with a good derainer and the overflowing model as the rain model:
      * nothing at all is written either */
     char good[1200];

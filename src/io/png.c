@@ -47,6 +47,8 @@ typedef struct png_ctx {
     uint64_t consumed;   /* bytes read so far */
     png_textp text;      /* encoding: the text chunks (XMP first) */
     png_unknown_chunkp unk; /* encoding: meta->chunks */
+    FILE *out;           /* encoding: the file written */
+    int write_errno;     /* encoding: errno of the write that failed (ENOSPC, EFBIG) */
 } png_ctx;
 
 static void png_err(png_structp png, png_const_charp msg) {
@@ -472,6 +474,22 @@ static void set_meta(png_structp png, png_infop pinfo, const nlcl_image_meta *m,
                      m->res_unit == NLCL_RES_ASPECT ? PNG_RESOLUTION_UNKNOWN : PNG_RESOLUTION_METER);
 }
 
+/* libpng's output: a short write is a png_error naming the system's reason
+ * (libpng's own writer says "Write Error" only). */
+static void write_data(png_structp png, png_bytep data, size_t len) {
+    png_ctx *c = png_get_io_ptr(png);
+    if (fwrite(data, 1, len, c->out) == len) return;
+    c->write_errno = errno ? errno : EIO;
+    png_error(png, "Write Error");
+}
+
+static void flush_data(png_structp png) {
+    png_ctx *c = png_get_io_ptr(png);
+    if (fflush(c->out) == 0) return;
+    c->write_errno = errno ? errno : EIO;
+    png_error(png, "Write Error");
+}
+
 nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
                             const float *alpha, const nlcl_image_meta *meta,
                             nlcl_quantize q, int bits16) {
@@ -494,8 +512,8 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
         return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", path);
     }
     if (setjmp(png_jmpbuf(png))) {
-        s = nlcl_error_set(strstr(c->msg, "Write") ? NLCL_ERR_IO : NLCL_ERR_INTERNAL,
-                           "%s: PNG: %s", path, c->msg);
+        s = c->write_errno ? nlcl_error_set(NLCL_ERR_IO, "%s: PNG: %s: %s", path, c->msg, strerror(c->write_errno))
+                           : nlcl_error_set(NLCL_ERR_INTERNAL, "%s: PNG: %s", path, c->msg);
         goto done;
     }
     size_t rowbytes;
@@ -513,7 +531,8 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
      * 1024x512 PNG (docs/BENCHMARKS.md). 16-bit images keep level 4. */
     png_set_compression_level(png, 4);
     if (!bits16) png_set_compression_strategy(png, Z_RLE);
-    png_init_io(png, f->fp); /* libpng's writer raises "Write Error" on a short write */
+    c->out = f->fp;
+    png_set_write_fn(png, c, write_data, flush_data);
     png_set_IHDR(png, pinfo, (png_uint_32)img->width, (png_uint_32)img->height, bits16 ? 16 : 8,
                  alpha ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);

@@ -140,5 +140,8 @@ check "... no temporary file" no_temp "$T/mo"
 for f in "$T"/mo/*.png; do tail -c 12 "$f" | grep -q IEND || { echo "FAIL partial: $f"; fail=1; }; done
 "$NLCL" derain -t 1 -q --skip-existing -o "$T/mo" "$T/many/rainy" 2>"$T/err"; rc=$?
 check "--skip-existing after it: status 0, all $n outputs" sh -c "[ $rc = 0 ] && [ \$(ls '$T/mo' | wc -l) = $n ]"
+# the image in progress is abandoned (K outputs above, K = images finished), as --help says
+check "... derain --help says Ctrl-C stops inside the image in progress" \
+  sh -c "'$NLCL' derain --help | tr '\n' ' ' | grep -q 'Ctrl-C stops inside the image in progress, writing nothing of it'"
 
 exit $fail

@@ -29,6 +29,8 @@ check "train: status 0" status 0
 check "... losses.png is a PNG" sh -c "head -c 8 '$T/ok/losses.png' | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a'"
 check "... no warning" test ! -s "$T/err"
 check "... no temporary plot left" sh -c "! ls \"$T/ok\" | grep -q tmp"
+check "... an ordinary file: mode 0666 & ~umask, as every output (was 0600)" \
+  test "$(stat -c %a "$T/ok/losses.png")" = "$(printf '%o' $((0666 & ~$(umask))))"
 
 for case in "missing drivers folder:PLPLOT_DRV_DIR=$T/nonexistent" "empty drivers folder:PLPLOT_DRV_DIR=$T/empty"; do
   mkdir -p "$T/empty"
