@@ -493,6 +493,54 @@ static size_t chunk_at(const uint8_t *d, size_t len, const char *type) {
     return p ? (size_t)(p - d) : 0;
 }
 
+/* Colour chunks libpng ignores where they are misplaced are refused, naming
+ * the file and the chunk, instead of changing the image silently: a tRNS
+ * before the palette (the transparency was dropped, an opaque image read),
+ * an iCCP, gAMA after the image data (the colours were read as sRGB). */
+static void test_png_misplaced(void) {
+    const char *p = test_path("misplaced.png");
+    static const uint8_t ihdr[13] = {0, 0, 0, 1, 0, 0, 0, 1, 8, 3, 0, 0, 0}, plte[3] = {200, 100, 50};
+    static const uint8_t trns[1] = {0}, row[2] = {0, 0}, gama[4] = {0, 0, 0xAF, 0xC8};
+    uint8_t z[64], icc[64];
+    uLongf zn = sizeof z;
+    CHECK(compress(z, &zn, row, 2) == Z_OK);
+    for (int k = 0; k < 4; k++) { /* 0, 1: tRNS before / after PLTE; 2: iCCP, 3: gAMA after IDAT */
+        pngbuf b;
+        static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+        b.p = NULL, b.n = 0;
+        pb_put(&b, sig, 8);
+        pb_chunk(&b, "IHDR", ihdr, 13, 1);
+        if (k == 0) pb_chunk(&b, "tRNS", trns, 1, 1);
+        pb_chunk(&b, "PLTE", plte, 3, 1);
+        if (k == 1) pb_chunk(&b, "tRNS", trns, 1, 1);
+        pb_chunk(&b, "IDAT", z, (uint32_t)zn, 1);
+        if (k == 2) { /* "icc\0", method 0, a deflated (not even valid) profile */
+            memcpy(icc, "icc\0\0", 5);
+            uLongf in = sizeof icc - 5;
+            CHECK(compress(icc + 5, &in, (const uint8_t *)"not a profile", 13) == Z_OK);
+            pb_chunk(&b, "iCCP", icc, (uint32_t)(5 + in), 1);
+        }
+        if (k == 3) pb_chunk(&b, "gAMA", gama, 4, 1);
+        pb_chunk(&b, "IEND", NULL, 0, 1);
+        CHECK(test_write_file(p, b.p, b.n) == 0);
+        free(b.p);
+        nlcl_image img = {0};
+        float *alpha = NULL;
+        nlcl_status s = nlcl_image_load_alpha(p, &img, &alpha, NULL);
+        if (k == 1) {
+            CHECK_MSG(s == NLCL_OK && alpha && alpha[0] == 0.0f, "tRNS after PLTE: %s", nlcl_error_message());
+        } else {
+            const char *want = k == 0 ? "misplaced.png: PNG: its transparency (tRNS chunk) cannot be read"
+                               : k == 2 ? "misplaced.png: PNG: its iCCP chunk comes after the image data"
+                                        : "misplaced.png: PNG: its gAMA chunk comes after the image data";
+            CHECK_MSG(s == NLCL_ERR_FORMAT && test_contains(nlcl_error_message(), want), "case %d: %s: %s", k,
+                      nlcl_status_name(s), nlcl_error_message());
+        }
+        nlcl_image_free(&img);
+        free(alpha);
+    }
+}
+
 /* PNG ancillary chunks nlcl does not interpret: the safe-to-copy ones
  * (oFFs, private chunks whose type ends in a lower-case letter) carried as
  * they were, before or after the image data; the unsafe ones (bKGD, sCAL, a
@@ -610,5 +658,6 @@ int main(void) {
     test_resolution();
     test_png_limits();
     test_png_chunks();
+    test_png_misplaced();
     return test_finish("test_image_exif");
 }

@@ -37,6 +37,9 @@ typedef struct png_ctx {
     int limit_hit;       /* a warning said a dimension exceeds the user limit */
     char msg[256];       /* libpng's error message */
     char icc_warn[200];  /* libpng's warning about the iCCP chunk, if any */
+    char trns_warn[200]; /* libpng's warning about a tRNS chunk it dropped (misplaced, invalid) */
+    char late_warn[200]; /* one about a colour chunk after the image data (ignored by libpng) */
+    int at_end;          /* png_read_end is reading the chunks after the image data */
     nlcl_image_info *info, scratch; /* where the header is described */
     uint8_t *buf;        /* decoding: the rows' bytes, and (interlaced) their pointers; */
     png_bytep *rows;     /* freed by nlcl_png_decode, also after a longjmp */
@@ -67,6 +70,12 @@ static void png_warn(png_structp png, png_const_charp msg) {
     if (strstr(msg, "exceeds user limit")) c->limit_hit = 1;
     if (!strncmp(msg, "iCCP", 4) && !c->icc_warn[0])
         snprintf(c->icc_warn, sizeof c->icc_warn, "%s", msg);
+    if (!strncmp(msg, "tRNS", 4) && !c->trns_warn[0])
+        snprintf(c->trns_warn, sizeof c->trns_warn, "%s", msg);
+    static const char colour[] = "PLTE tRNS iCCP sRGB gAMA cHRM";
+    if (c->at_end && !c->late_warn[0] && strlen(msg) > 4 && msg[4] == ':' && msg[0] != ' ' &&
+        strstr(colour, (char[5]){msg[0], msg[1], msg[2], msg[3], '\0'}))
+        snprintf(c->late_warn, sizeof c->late_warn, "%s", msg);
     if (!c->src || !c->src->meta || strlen(msg) <= 6 || strncmp(msg + 4, ": ", 2)) return;
     static const char interpreted[] = "IHDR PLTE IDAT IEND tRNS iCCP sRGB gAMA cHRM eXIf pHYs acTL";
     for (int i = 0; i < 4; i++)
@@ -76,6 +85,17 @@ static void png_warn(png_structp png, png_const_charp msg) {
     const char *why = msg + 6; /* libpng says "truncated" for a text over its limit too */
     if (!strcmp(why, "truncated") && (*msg == 'z' || *msg == 'i')) why = "inflating to over 8 MiB, or cut short";
     nlcl_meta_lost(c->src->meta, "a %s chunk that libpng could not read (%s)", type, why);
+}
+
+/* A colour chunk after the image data (iCCP, sRGB, gAMA, cHRM, tRNS, PLTE:
+ * PNG allows them only before it) is ignored by libpng: the pixels, already
+ * decoded without it, would be read in other colours than the file says. */
+static nlcl_status late_colour_check(const png_ctx *c, const char *name) {
+    if (!c->late_warn[0]) return NLCL_OK;
+    return nlcl_error_set(NLCL_ERR_FORMAT,
+                          "%s: PNG: its %.4s chunk comes after the image data, where PNG does not allow it "
+                          "(libpng: %s): its colours cannot be read as the file means them",
+                          name, c->late_warn, c->late_warn);
 }
 
 /* The text chunks read so far (pinfo: before IDAT, or after it) into the
@@ -389,6 +409,11 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, nlcl_image *img,
     describe(png, pinfo, c->info);
     png_uint_32 w = png_get_image_width(png, pinfo), h = png_get_image_height(png, pinfo);
     s = nlcl_image_check_dims(name, w, h);
+    if (s == NLCL_OK && c->trns_warn[0]) /* libpng dropped it: the image would lose its transparency */
+        s = nlcl_error_set(NLCL_ERR_FORMAT,
+                           "%s: PNG: its transparency (tRNS chunk) cannot be read (libpng: %s; PNG allows it "
+                           "after the palette and before the image data only): the image would lose it",
+                           name, c->trns_warn);
     if (s == NLCL_OK) s = read_metadata(png, pinfo, c);
     if (s != NLCL_OK || (!img && !src->meta)) goto done;
     png_out o;
@@ -397,7 +422,11 @@ nlcl_status nlcl_png_decode(nlcl_img_src *src, nlcl_image *img,
     if (s == NLCL_OK) s = img ? read_rows(png, c, &o, h, img) : skip_rows(png, c, &o, h);
     /* Read up to IEND: checks the remaining CRCs and catches truncation;
      * the text chunks after the image data for the metadata */
-    if (s == NLCL_OK) png_read_end(png, c->end);
+    if (s == NLCL_OK) {
+        c->at_end = 1;
+        png_read_end(png, c->end ? c->end : pinfo); /* with NULL, libpng skips every chunk unread */
+        s = late_colour_check(c, name);
+    }
     if (s == NLCL_OK && c->end) s = read_text(png, c->end, src);
     if (s == NLCL_OK && c->end) s = read_chunks(png, c->end, src);
 done:
