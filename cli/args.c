@@ -146,32 +146,71 @@ static int set_value(const char *cmd, const cli_opt *o, const char *v) {
     return CLI_EXIT_USAGE;
 }
 
-/* The option named by argument a ("--name[=value]" or "-x"); *val gets an
- * inline value. NULL after printing a usage error. */
-static const cli_opt *find_option(const cli_command *cmd, const char *a, const char **val) {
+/* The option named by argument a ("--name[=value]" or "-x"), silently:
+ * NULL when a names none; *inl is set when a carries its value ("--x=v"). */
+static const cli_opt *lookup(const cli_command *cmd, const char *a, int *inl, size_t *len) {
     const cli_opt *o = NULL;
-    *val = NULL;
+    *inl = 0;
+    if (a[0] != '-' || a[1] == '\0') return NULL;
     if (a[1] == '-') {
         const char *name = a + 2, *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        *len = eq ? (size_t)(eq - name) : strlen(name);
         for (const cli_opt *q = cmd->opts; q && q->name; q++)
-            if (strlen(q->name) == len && strncmp(q->name, name, len) == 0) o = q;
-        if (!o) {
-            cli_usage_error(cmd->name, "unknown option '--%.*s'", (int)len, name);
-            return NULL;
-        }
-        if (eq && (o->type == CLI_FLAG || o->type == CLI_FLAG_OFF)) {
-            cli_usage_error(cmd->name, "--%s takes no value", o->name);
-            return NULL;
-        }
-        if (eq) *val = eq + 1;
+            if (strlen(q->name) == *len && strncmp(q->name, name, *len) == 0) o = q;
+        *inl = eq != NULL;
         return o;
     }
     if (a[2] == '\0')
         for (const cli_opt *q = cmd->opts; q && q->name; q++)
             if (q->short_name && q->short_name == a[1]) o = q;
-    if (!o) cli_usage_error(cmd->name, "unknown option '%s'", a);
     return o;
+}
+
+static int is_flag(const cli_opt *o) { return o->type == CLI_FLAG || o->type == CLI_FLAG_OFF; }
+
+/* The option named by argument a ("--name[=value]" or "-x"); *val gets an
+ * inline value. NULL after printing a usage error. */
+static const cli_opt *find_option(const cli_command *cmd, const char *a, const char **val) {
+    int inl;
+    size_t len = 0;
+    const cli_opt *o = lookup(cmd, a, &inl, &len);
+    *val = inl ? strchr(a, '=') + 1 : NULL;
+    if (!o && a[1] == '-') cli_usage_error(cmd->name, "unknown option '--%.*s'", (int)len, a + 2);
+    else if (!o) cli_usage_error(cmd->name, "unknown option '%s'", a);
+    else if (inl && is_flag(o)) cli_usage_error(cmd->name, "--%s takes no value", o->name);
+    else return o;
+    return NULL;
+}
+
+/* The words argument w[i] takes (2: "--name value"), and its option in *o. */
+static int words_of(const cli_command *cmd, char **w, int i, int n, const cli_opt **o) {
+    int inl;
+    size_t len;
+    *o = strcmp(w[i], "--") ? lookup(cmd, w[i], &inl, &len) : NULL;
+    return *o && !inl && !is_flag(*o) && i + 1 < n ? 2 : 1;
+}
+
+/* 1 if option o is among the arguments w[0..n-1] */
+static int among(const cli_command *cmd, const cli_opt *o, char **w, int n) {
+    const cli_opt *q;
+    for (int i = 0; i < n;) {
+        i += words_of(cmd, w, i, n, &q);
+        if (q == o) return 1;
+    }
+    return 0;
+}
+
+int cli_merge_args(const cli_command *cmd, char **rec, int nrec, char **now, int nnow, char **out) {
+    int n = 0;
+    const cli_opt *o;
+    for (int i = 0, k; i < nrec; i += k) {
+        k = words_of(cmd, rec, i, nrec, &o);
+        if (o && (among(cmd, o, now, nnow) || (o->type != CLI_LIST && among(cmd, o, rec + i + k, nrec - i - k))))
+            continue; /* given now, or again later in rec */
+        for (int j = 0; j < k; j++) out[n++] = rec[i + j];
+    }
+    for (int i = 0; i < nnow; i++) out[n++] = now[i];
+    return n;
 }
 
 /* The count of positional arguments against the command's. */

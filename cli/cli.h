@@ -185,5 +185,11 @@ void cli_catch_signals(void (*handler)(int), int usr1);
  * usage error (printed to stderr). Never exits. */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_pos *pos);
 void cli_print_help(FILE *out, const cli_command *cmd);
+/* The arguments of a command recorded earlier (rec, e.g. a training run's)
+ * merged with those given now into out (room for nrec + nnow): each option
+ * occurrence of rec (with its value) unless that option is given now, or,
+ * for an option that is not a CLI_LIST, again later in rec; then every word
+ * of now. Words that name no option of cmd are kept. Returns the count. */
+int cli_merge_args(const cli_command *cmd, char **rec, int nrec, char **now, int nnow, char **out);
 
 #endif

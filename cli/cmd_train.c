@@ -206,8 +206,11 @@ static int parse_mix(const char *mix, nlcl_train_config *c) {
 _Static_assert(sizeof(nlcl_sampling) == sizeof(int), "CLI_CHOICE writes an int");
 _Static_assert(sizeof(nlcl_layer_head) == sizeof(int), "CLI_CHOICE writes an int");
 
-/* The options, into a->job and a->job.cfg; CLI_CONTINUE or the exit status. */
-static int parse_options(train_args *a, int argc, char **argv) {
+#define MAX_OPTS 80
+
+/* The option table, writing into a->job and a->job.cfg, into opts
+ * (MAX_OPTS entries), and the command it belongs to. */
+static cli_command train_command(train_args *a, cli_opt *opts_out) {
     nlcl_train_config *c = &a->job.cfg;
     nlcl_train_job *j = &a->job;
     const cli_opt opts[] = {
@@ -216,7 +219,7 @@ static int parse_options(train_args *a, int argc, char **argv) {
         {"out", 'o', CLI_STRING, &j->run_dir, "RUN_DIR", "run folder (checkpoints, logs, samples, models)", 0, 0, NULL},
         {"preset", 0, CLI_CHOICE, &a->preset, NULL, "settings to start from (default paper)", 0, 0, "paper|official-code|cut"},
         {"ablation", 0, CLI_STRING, &a->ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N> with P 4|8|16|32 and N 64|128|256|512, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
-        {"resume", 0, CLI_FLAG, &j->resume, NULL, "continue the run in RUN_DIR exactly (alone with --out: its options from config.txt)", 0, 0, NULL},
+        {"resume", 0, CLI_FLAG, &j->resume, NULL, "continue the run in RUN_DIR exactly (options not given: the run's, from config.txt; those given must agree with it)", 0, 0, NULL},
         {"init-from", 0, CLI_STRING, &j->init_from, "FILE", "start a new run from another run's weights: every network these options use from a checkpoint (its EMA too; the rest fresh), or G_B from a model file; fresh Adam moments, iteration 0; the file is only read (docs/TRAINING.md)", 0, 0, NULL},
         {"init-continue", 0, CLI_FLAG, &j->init_continue, NULL, "with --init-from CHECKPOINT: also its iteration and Adam moments: the warm-up, learning-rate schedule and EMA go on from there (--iters counts from its run's start)", 0, 0, NULL},
         {"iters", 'n', CLI_INT64, &c->iters, "N", "total iterations (default 10000)", 0, 1e12, NULL},
@@ -266,11 +269,19 @@ static int parse_options(train_args *a, int argc, char **argv) {
         {"log-every", 0, CLI_INT64, &j->log_every, "N", "progress line period (10)", 1, 1e12, NULL},
         {"val-rainy", 0, CLI_STRING, &j->val_rainy_dir, "DIR", "validation: rainy images, paired by file name with --val-clean's (one folder; not covered by --skip-bad)", 0, 0, NULL},
         {"val-clean", 0, CLI_STRING, &j->val_clean_dir, "DIR", "validation: their clean images; G_B is scored by Y-PSNR/SSIM (validation.tsv) and the best is kept as G_B-best.safetensors", 0, 0, NULL},
-        {"val-every", 0, CLI_INT64, &j->val_every, "N", "validation period (default: --save-every)", 1, 1e12, NULL},
+        {"val-every", 0, CLI_INT64, &j->val_every, "N", "validation period (default: --save-every; 0: none, e.g. to resume a run without its validation)", 0, 1e12, NULL},
         {"skip-bad", 0, CLI_FLAG, &j->skip_bad, NULL, "leave unreadable images out with a warning", 0, 0, NULL},
         {"quiet", 'q', CLI_FLAG, &j->quiet, NULL, "errors and warnings only (no progress or data lines)", 0, 0, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
-    const cli_command cmd = {"train", summary, opts, 0, 0, NULL, NULL};
+    _Static_assert(sizeof opts / sizeof *opts <= MAX_OPTS, "MAX_OPTS is too small");
+    memcpy(opts_out, opts, sizeof opts);
+    return (cli_command){"train", summary, opts_out, 0, 0, NULL, NULL};
+}
+
+/* The options, into a->job and a->job.cfg; CLI_CONTINUE or the exit status. */
+static int parse_options(train_args *a, int argc, char **argv) {
+    cli_opt opts[MAX_OPTS];
+    const cli_command cmd = train_command(a, opts);
     cli_pos pos;
     return cli_parse(&cmd, argc, argv, &pos);
 }
@@ -281,7 +292,7 @@ static int parse_args(train_args *a, int argc, char **argv) {
     a->rainy_l = (cli_list){a->rainy, 0, MAX_DIRS};
     a->clean_l = (cli_list){a->clean, 0, MAX_DIRS};
     nlcl_train_job *j = &a->job;
-    j->save_every = 500, j->sample_every = 500, j->log_every = 10;
+    j->save_every = 500, j->sample_every = 500, j->log_every = 10, j->val_every = -1;
     int rc = prepare_config(argc, argv, &j->cfg);
     if (rc == CLI_CONTINUE) rc = parse_options(a, argc, argv);
     if (rc != CLI_CONTINUE) return rc;
@@ -291,7 +302,9 @@ static int parse_args(train_args *a, int argc, char **argv) {
         return cli_usage_error("train", "--val-rainy and --val-clean go together");
     if (j->val_every > 0 && !j->val_rainy_dir)
         return cli_usage_error("train", "--val-every needs --val-rainy and --val-clean");
-    if (j->val_rainy_dir && j->val_every == 0) j->val_every = j->save_every;
+    if (j->val_every == 0) j->val_rainy_dir = j->val_clean_dir = NULL; /* --val-every 0 */
+    if (j->val_rainy_dir && j->val_every < 0) j->val_every = j->save_every;
+    if (j->val_every < 0) j->val_every = 0;
     if (j->init_continue && !j->init_from)
         return cli_usage_error("train", "--init-continue needs --init-from CHECKPOINT");
     if (j->init_from && j->resume)
@@ -408,10 +421,54 @@ static int split_words(char *s, char **w, int max) {
 
 #define MAX_WORDS 512
 
-/* --resume without --rainy: the options of the run's command line (the
- * "command" line of RUN/config.txt), then those given now, which override
- * them. *nargv (free it, and *store) replaces argv; CLI_CONTINUE or the exit
- * status after a message. */
+/* 1 if argument `name` (e.g. "--rainy") is given, before any "--" */
+static int given(int argc, char **argv, const char *name) {
+    size_t n = strlen(name);
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strncmp(argv[i], name, n) && (argv[i][n] == '\0' || argv[i][n] == '=')) return 1;
+    return 0;
+}
+
+/* From RUN/config.txt (path): the words of its "command nlcl train ..."
+ * line, the command that started the run, with "--iters=N" of its "iters N"
+ * line added (an extension changed it), into w (at most MAX_WORDS, pointing
+ * into *store, to free); -q, that command's choice, and --init-from and
+ * --init-continue (the run has its own checkpoint now) left out. The count,
+ * or -1 without such a line. */
+static int recorded_words(const char *path, char **w, char **store) {
+    char line[16384], iters[64] = "";
+    int found = 0;
+    FILE *f = fopen(path, "r");
+    while (!found && f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "iters ", 6)) snprintf(iters, sizeof iters, "--iters=%.40s", line + 6);
+        found = !strncmp(line, "command nlcl train ", 19);
+    }
+    if (f) fclose(f);
+    if (!found) return -1;
+    line[strcspn(line, "\r\n")] = '\0';
+    iters[strcspn(iters, "\r\n")] = '\0';
+    size_t ln = strlen(line + 19);
+    if (!(*store = malloc(ln + sizeof iters + 1))) return -1;
+    memcpy(*store, line + 19, ln + 1);
+    int n = split_words(*store, w, MAX_WORDS - 1), k = 0;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(w[i], "--init-from") && i + 1 < n) { /* the run has its own checkpoint now */
+            i++;
+            continue;
+        }
+        if (strcmp(w[i], "-q") && strcmp(w[i], "--quiet") && strcmp(w[i], "--init-continue") &&
+            strncmp(w[i], "--init-from=", 12))
+            w[k++] = w[i];
+    }
+    if (*iters) w[k++] = strcpy(*store + ln + 1, iters);
+    return k;
+}
+
+/* --resume: the options of the run's recorded command line (RUN/config.txt,
+ * recorded_words), except those given now, which replace them (a repeatable
+ * one, --rainy or --clean, replaces the recorded list); the library then
+ * checks that they agree with the run. *nargv (free it, and *store) replaces
+ * argv; CLI_CONTINUE or the exit status after a message. */
 static int resume_args(int argc, char **argv, int *nargc, char ***nargv, char **store) {
     /* the last --out or -o, as the parser takes it */
     const char *run = NULL;
@@ -423,59 +480,36 @@ static int resume_args(int argc, char **argv, int *nargc, char ***nargv, char **
         if (v && last > at) run = v, at = last;
     }
     if (!run) return cli_usage_error("train", "--resume needs --out RUN_DIR");
-    char path[4200], line[16384];
+    char path[4200], *rec[MAX_WORDS];
     snprintf(path, sizeof path, "%s/config.txt", run);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "nlcl train: %s: cannot read the run's options (%s); give --rainy and --clean "
-                        "as the run had them\n", path, strerror(errno));
+    int nrec = recorded_words(path, rec, store);
+    if (nrec < 0 && given(argc, argv, "--rainy") && given(argc, argv, "--clean"))
+        return CLI_CONTINUE; /* a run of an earlier nlcl: its options as given */
+    if (nrec < 0) {
+        if (access(path, R_OK) != 0)
+            fprintf(stderr, "nlcl train: %s: cannot read the run's options (%s); give --rainy and "
+                            "--clean as the run had them\n", path, strerror(errno));
+        else
+            fprintf(stderr, "nlcl train: %s: no 'command nlcl train ...' line: give --rainy and "
+                            "--clean as the run had them\n", path);
         return CLI_EXIT_FAIL;
     }
-    int found = 0;
-    while (!found && fgets(line, sizeof line, f)) found = !strncmp(line, "command nlcl train ", 19);
-    fclose(f);
-    line[strcspn(line, "\r\n")] = '\0';
-    char **v = found ? malloc(sizeof *v * (MAX_WORDS + (size_t)argc + 1)) : NULL;
-    *store = found ? strdup(line + 19) : NULL;
-    if (!v || !*store) {
-        free(v);
-        fprintf(stderr, "nlcl train: %s: no 'command nlcl train ...' line: give --rainy and --clean "
-                        "as the run had them\n", path);
-        return CLI_EXIT_FAIL;
-    }
+    char **v = malloc(sizeof *v * ((size_t)nrec + (size_t)argc + 1));
+    if (!v) return CLI_EXIT_FAIL;
+    train_args dummy; /* the table's destinations are not written */
+    cli_opt opts[MAX_OPTS];
+    const cli_command cmd = train_command(&dummy, opts);
     v[0] = argv[0];
-    int n = 1 + split_words(*store, v + 1, MAX_WORDS), k = 1;
-    for (int i = 1; i < n; i++) { /* -q was that command's choice; this one says its own */
-        if (!strcmp(v[i], "--init-from") && i + 1 < n) { /* the run has its own checkpoint now */
-            i++;
-            continue;
-        }
-        if (strcmp(v[i], "-q") && strcmp(v[i], "--quiet") && strcmp(v[i], "--init-continue") &&
-            strncmp(v[i], "--init-from=", 12))
-            v[k++] = v[i];
-    }
-    n = k;
-    for (int i = 1; i < argc; i++) v[n++] = argv[i];
-    v[n] = NULL;
-    *nargc = n;
+    *nargc = 1 + cli_merge_args(&cmd, rec, nrec, argv + 1, argc - 1, v + 1);
+    v[*nargc] = NULL;
     *nargv = v;
     return CLI_CONTINUE;
-}
-
-/* 1 if --resume is given and --rainy is not */
-static int resume_only(int argc, char **argv) {
-    int resume = 0, rainy = 0;
-    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-        resume |= !strcmp(argv[i], "--resume");
-        rainy |= !strcmp(argv[i], "--rainy") || !strncmp(argv[i], "--rainy=", 8);
-    }
-    return resume && !rainy;
 }
 
 int cmd_train(int argc, char **argv) {
     char *cmdline = command_line(argc, argv); /* before cli_parse reorders argv */
     char **rargv = NULL, *store = NULL;
-    int rc = resume_only(argc, argv) ? resume_args(argc, argv, &argc, &rargv, &store) : CLI_CONTINUE;
+    int rc = given(argc, argv, "--resume") ? resume_args(argc, argv, &argc, &rargv, &store) : CLI_CONTINUE;
     if (rargv) argv = rargv;
     train_args a;
     if (rc == CLI_CONTINUE) rc = parse_args(&a, argc, argv);

@@ -273,7 +273,7 @@ typedef struct nlcl_train_job {
     int64_t sample_every;      /* side-by-side sample image period (0: never) */
     int64_t log_every;         /* progress callback / TSV flush period */
     int skip_bad;              /* skip unreadable images with a warning instead of failing */
-    const char *command_line;  /* recorded in exported models */
+    const char *command_line;  /* recorded in config.txt and the exported models */
     /* validation (optional): rainy images paired by file stem with clean
      * ones; every val_every iterations (and at the end) G_B derains them,
      * validation.tsv gets the mean Y-PSNR and SSIM, and the best G_B so far
@@ -318,10 +318,13 @@ typedef struct nlcl_train_job {
 
 /* Run (or, with resume, continue) a training job. Before anything is read or
  * written: run_dir must not be one of the rainy or clean folders
- * (INVALID_ARG), and on resume run_dir/config.txt must describe the same
- * configuration as job->cfg (INVALID_ARG showing both lines, e.g.
- * "checkpoint has 'channels 8', this command gives 'channels 16'"; the
- * checkpoint's own check stays); with init_from (not with resume:
+ * (INVALID_ARG), no folder or file name may hold a line break (INVALID_ARG:
+ * config.txt records one per line), and on resume run_dir/config.txt must
+ * describe the same configuration as job->cfg and name the same data folders
+ * in the same order (INVALID_ARG listing every difference, e.g. "'channels 8'
+ * there, 'channels 16' here; 'rainy a' there, 'rainy b' here"; the
+ * checkpoint's own check stays), and config.txt then records the resume
+ * (command_line); with init_from (not with resume:
  * INVALID_ARG), the file is read and checked against job->cfg
  * (nlcl_trainer_init_from) before any image is read. A run folder this call
  * creates is removed again if the job fails before writing anything into it. Resuming a

@@ -72,36 +72,44 @@ static void compare_line(const char *line, const char *desc, char *seen, diffs *
     add_diff(df, "%s'%s' there, '%.*s' here", line, (int)dl, d);
 }
 
-nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
-                                     const nlcl_train_config *c, int64_t *run_iters) {
-    *run_iters = c->iters;
-    FILE *f = fopen(cfgp, "r");
-    if (!f) return NLCL_OK;
-    char *desc = nlcl_train_config_describe(c);
-    /* per desc byte: its line was found (options added later, e.g. w_eroded,
-       are listed only when used) */
-    char *seen = desc ? calloc(strlen(desc) + 1, 1) : NULL;
-    if (!seen) {
-        fclose(f);
-        free(desc);
-        return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
+/* A "rainy DIR" or "clean DIR" line of config.txt against the job's k-th
+ * folder of that role (*k counts them); the job's folders the file does not
+ * name are listed by data_extra. */
+static void compare_data(const char *line, const nlcl_train_job *job, int *k, diffs *df) {
+    int clean = line[0] == 'c', i = k[clean];
+    const char *const *dirs = clean ? job->clean_dirs : job->rainy_dirs;
+    int n = clean ? job->n_clean_dirs : job->n_rainy_dirs;
+    k[clean]++;
+    if (i >= n) {
+        add_diff(df, "%s'%s' there, not used here%.*s", line, 0, "");
+        return;
     }
-    diffs df = {.len = 0};
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || !strchr(line, ' ') || !strncmp(line, "command ", 8) ||
-            !strncmp(line, "ranks ", 6) || !strncmp(line, "init_", 5))
-            /* not options: the command line, the ranks, where the run started from */
-            continue;
-        compare_line(line, desc, seen, &df, run_iters);
+    if (!strcmp(line + 6, dirs[i]) || nlcl_same_file(line + 6, dirs[i])) return;
+    char now[4200];
+    snprintf(now, sizeof now, "%s %s", clean ? "clean" : "rainy", dirs[i]);
+    add_diff(df, "%s'%s' there, '%.*s' here", line, (int)strlen(now), now);
+}
+
+static void data_extra(const nlcl_train_job *job, const int *k, diffs *df) {
+    for (int clean = 0; clean < 2; clean++) {
+        const char *const *dirs = clean ? job->clean_dirs : job->rainy_dirs;
+        int n = clean ? job->n_clean_dirs : job->n_rainy_dirs;
+        for (int i = k[clean]; i < n; i++) {
+            char now[4200];
+            snprintf(now, sizeof now, "%s %s", clean ? "clean" : "rainy", dirs[i]);
+            add_diff(df, "%s'%s' here, not used there%.*s", now, 0, "");
+        }
     }
-    /* every option this command describes must be in config.txt */
+}
+
+/* Options added later are listed only when used: every option this command
+ * describes (desc) must be in config.txt (seen). */
+static void desc_extra(const char *desc, const char *seen, diffs *df) {
     for (const char *d = desc; *d;) {
         const char *e = strchr(d, '\n');
         size_t dl = e ? (size_t)(e - d) : strlen(d);
         if (!seen[d - desc])
-            add_diff(&df,
+            add_diff(df,
                      strncmp(d, "layer_head", 10)
                          ? "%s%s'%.*s' here, not used there"
                          : "%s%s'%.*s' here, not used there (a run without it has separate, stepped "
@@ -110,6 +118,38 @@ nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
                      "", (int)dl, d);
         d += dl + (e ? 1 : 0);
     }
+}
+
+nlcl_status nlcl_resume_check_config(const char *cfgp, const nlcl_train_job *job, int64_t *run_iters) {
+    const nlcl_train_config *c = &job->cfg;
+    *run_iters = c->iters;
+    FILE *f = fopen(cfgp, "r");
+    if (!f) return NLCL_OK;
+    char *desc = nlcl_train_config_describe(c);
+    /* per desc byte: its line was found */
+    char *seen = desc ? calloc(strlen(desc) + 1, 1) : NULL;
+    if (!seen) {
+        fclose(f);
+        free(desc);
+        return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
+    }
+    diffs df = {.len = 0};
+    char line[4200];
+    int k[2] = {0, 0}, data = 0; /* the data folders found (runs of earlier builds have none) */
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || !strchr(line, ' ') || !strncmp(line, "command ", 8) ||
+            !strncmp(line, "ranks ", 6) || !strncmp(line, "resumed ", 8) || !strncmp(line, "init_", 5))
+            continue; /* not options: the command lines, the ranks, where the run started from */
+        if (!strncmp(line, "rainy ", 6) || !strncmp(line, "clean ", 6)) {
+            compare_data(line, job, k, &df);
+            data = 1;
+            continue;
+        }
+        compare_line(line, desc, seen, &df, run_iters);
+    }
+    if (data) data_extra(job, k, &df);
+    desc_extra(desc, seen, &df);
     free(seen);
     fclose(f);
     free(desc);
@@ -120,21 +160,83 @@ nlcl_status nlcl_resume_check_config(const char *cfgp, const char *run_dir,
                           "--resume: the run in %s was started with other options (config.txt): "
                           "%s%s; resume with only --out (the run's options are read from "
                           "config.txt) and, to extend it, a larger --iters",
-                          run_dir, df.text, more);
+                          job->run_dir, df.text, more);
 }
 
-nlcl_status nlcl_resume_extend_config(const char *cfgp, int64_t iters) {
+void nlcl_resume_write_data(FILE *fp, const nlcl_train_job *job) {
+    for (int i = 0; i < job->n_rainy_dirs; i++) fprintf(fp, "rainy %s\n", job->rainy_dirs[i]);
+    for (int i = 0; i < job->n_clean_dirs; i++) fprintf(fp, "clean %s\n", job->clean_dirs[i]);
+}
+
+nlcl_status nlcl_resume_record(const char *cfgp, int64_t iters, int64_t it, const char *command_line) {
     FILE *f = fopen(cfgp, "r");
     if (!f) return NLCL_OK; /* an old run without config.txt: the checkpoint records it */
     nlcl_afile out;
     nlcl_status s = nlcl_afile_open(&out, cfgp);
-    char line[4096];
+    char line[16384];
     while (s == NLCL_OK && fgets(line, sizeof line, f)) {
         if (!strncmp(line, "iters ", 6)) fprintf(out.fp, "iters %lld\n", (long long)iters);
         else fputs(line, out.fp);
     }
     fclose(f);
+    if (s == NLCL_OK && command_line)
+        fprintf(out.fp, "resumed at iteration %lld: %s\n", (long long)it, command_line);
     return s == NLCL_OK ? nlcl_afile_commit(&out) : s;
+}
+
+char *nlcl_resume_history(const char *cfgp, char **first) {
+    FILE *f = fopen(cfgp, "r");
+    char line[16384];
+    size_t n = 0, cap = 0;
+    char *h = NULL;
+    *first = NULL;
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "command ", 8) && !*first) {
+            line[strcspn(line, "\r\n")] = '\0';
+            *first = strdup(line + 8);
+        }
+        if (strncmp(line, "resumed ", 8)) continue;
+        size_t l = strlen(line + 8);
+        if (n + l + 1 > cap) {
+            char *g = realloc(h, cap = 2 * (n + l + 1));
+            if (!g) break;
+            h = g;
+        }
+        memcpy(h + n, line + 8, l + 1);
+        n += l;
+    }
+    if (f) fclose(f);
+    while (n > 0 && h[n - 1] == '\n') h[--n] = '\0';
+    return h;
+}
+
+/* NULL if name has no line break, else name with each as "\n" (or "\r") in buf */
+static const char *line_break(const char *name, char *buf, size_t size) {
+    if (!name || !strpbrk(name, "\r\n")) return NULL;
+    size_t k = 0;
+    for (; *name && k + 3 < size; name++)
+        if (*name == '\n' || *name == '\r') buf[k++] = '\\', buf[k++] = *name == '\n' ? 'n' : 'r';
+        else buf[k++] = *name;
+    buf[k] = '\0';
+    return buf;
+}
+
+nlcl_status nlcl_resume_check_names(const nlcl_train_job *job) {
+    const char *what[5] = {"run folder", "validation rainy folder", "validation clean folder",
+                           "--init-from file", NULL};
+    const char *name[5] = {job->run_dir, job->val_rainy_dir, job->val_clean_dir, job->init_from, NULL};
+    char buf[4200];
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < (k ? job->n_clean_dirs : job->n_rainy_dirs); i++) {
+            what[4] = k ? "clean folder" : "rainy folder", name[4] = k ? job->clean_dirs[i] : job->rainy_dirs[i];
+            for (int j = 0; j < 5; j++)
+                if (line_break(name[j], buf, sizeof buf))
+                    return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                                          "the %s name '%s' holds a line break, which the run's "
+                                          "records (config.txt, one entry per line) cannot keep; "
+                                          "rename it", what[j], buf);
+        }
+    return NLCL_OK;
 }
 
 nlcl_status nlcl_resume_check_validation(const nlcl_train_job *job) {

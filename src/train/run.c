@@ -184,11 +184,16 @@ static nlcl_status export_models(const run *r, const char *best) {
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
     describe_data(job, data, sizeof data);
     char *cfg = nlcl_train_config_describe(&job->cfg);
-    const char *keys[] = {"training_command", "training_data", "training_images", "iterations",
-                          best ? "losses_at_iteration" : "final_losses", "trained_at",
-                          "training_config", "software", "validation"};
-    const char *vals[] = {job->command_line ? job->command_line : "", data, nimg, iters, losses,
-                          when, cfg ? cfg : "", "nlcl " NLCL_VERSION_STRING, best ? best : ""};
+    /* the command that started the run, and those that resumed it */
+    char *first = NULL, *resumed = nlcl_resume_history(r->cfgp, &first);
+    const char *keys[10] = {"training_command", "training_data", "training_images", "iterations",
+                            best ? "losses_at_iteration" : "final_losses", "trained_at",
+                            "training_config", "software"};
+    const char *vals[10] = {first ? first : job->command_line ? job->command_line : "", data, nimg,
+                            iters, losses, when, cfg ? cfg : "", "nlcl " NLCL_VERSION_STRING};
+    int nk = 8;
+    if (resumed) keys[nk] = "training_resumed", vals[nk++] = resumed;
+    if (best) keys[nk] = "validation", vals[nk++] = best;
     nlcl_status s = NLCL_OK;
     const char *which[2] = {"G_B", "G_R"};
     for (int i = 0; s == NLCL_OK && i < (job->cfg.rain_generator && !best ? 2 : 1); i++) {
@@ -196,10 +201,10 @@ static nlcl_status export_models(const run *r, const char *best) {
         snprintf(name, sizeof name, "%s%s.safetensors", which[i], best ? "-best" : "");
         char *p = join(job->run_dir, name);
         if (!p) s = NLCL_ERR_NOMEM;
-        else s = nlcl_trainer_export(r->t, which[i], p, keys, vals, best ? 9 : 8);
+        else s = nlcl_trainer_export(r->t, which[i], p, keys, vals, nk);
         free(p);
     }
-    free(cfg);
+    free(cfg), free(first), free(resumed);
     return s;
 }
 
@@ -277,6 +282,7 @@ static nlcl_status check_run_dir(const nlcl_train_job *job) {
                                       "another --out",
                                       job->run_dir, k ? "clean" : "rainy", dirs[i]);
     }
+    NLCL_TRY(nlcl_resume_check_names(job));
     return nlcl_init_check_job(job);
 }
 
@@ -314,7 +320,7 @@ static nlcl_status open_folder(run *r) {
                               "to continue it, or another --out folder",
                               job->run_dir);
     if (job->resume) {
-        NLCL_TRY(nlcl_resume_check_config(r->cfgp, job->run_dir, r->c, &r->run_iters));
+        NLCL_TRY(nlcl_resume_check_config(r->cfgp, job, &r->run_iters));
         return nlcl_resume_check_validation(job);
     }
     if (job->init_from) NLCL_TRY(nlcl_init_open(&r->init, job->init_from, r->c, job->init_continue));
@@ -405,7 +411,9 @@ static nlcl_status start_records(run *r) {
     if (s == NLCL_OK) {
         fprintf(cf.fp, "# nlcl train configuration\n%sranks %d\n", desc, ranks(r));
         nlcl_init_record(&r->init, cf.fp);
-        fprintf(cf.fp, "%s%s\n", job->command_line ? "command " : "", job->command_line ? job->command_line : "");
+        nlcl_resume_write_data(cf.fp, job);
+        fprintf(cf.fp, "%s%s\n",
+                job->command_line ? "command " : "", job->command_line ? job->command_line : "");
         s = nlcl_afile_commit(&cf);
     }
     free(desc);
@@ -418,7 +426,6 @@ static nlcl_status start_records(run *r) {
  * schedule said (it is the schedule of the new total, see TRAINING.md). */
 static nlcl_status extend(run *r, int64_t it) {
     const nlcl_train_config *c = r->c;
-    NLCL_TRY(nlcl_resume_extend_config(r->cfgp, c->iters));
     int64_t n = c->iters, was = r->run_iters;
     int64_t decay = c->decay_iters >= 0 ? c->decay_iters : n / 21, old = c->decay_iters >= 0 ? c->decay_iters : was / 21;
     decay = decay > n ? n : decay, old = old > was ? was : old;
@@ -443,6 +450,7 @@ static nlcl_status start_trainer(run *r) {
         SAY_INFO(job, "resuming %s at iteration %lld of %lld", job->run_dir, (long long)it,
                  (long long)r->c->iters);
         if (r->run_iters < r->c->iters) NLCL_TRY(extend(r, it));
+        NLCL_TRY(nlcl_resume_record(r->cfgp, r->c->iters, it, job->command_line));
         NLCL_TRY(nlcl_loss_log_resume(&r->log, r->logp, it));
         if (r->val.set.count > 0) NLCL_TRY(val_log_init(job, &r->val, it));
         NLCL_TRY(record_ranks(r, it));

@@ -39,9 +39,11 @@ check "... within 35 dB of the fp32 output" python3 -c "import json,sys; p=json.
 "$NLCL" train "${TINY[@]}" --iters 2 --precision bf16 --out "$T/run" --save-every 1; rc=$?
 check "train --precision bf16" status 0
 check "... config.txt says so" grep -q "^precision bf16" "$T/run/config.txt"
-"$NLCL" train "${TINY[@]}" --iters 2 --out "$T/run" --resume 2>"$T/err"; rc=$?
-check "resume without --precision bf16: refused" status 1
+"$NLCL" train "${TINY[@]}" --iters 2 --precision fp32 --out "$T/run" --resume 2>"$T/err"; rc=$?
+check "resume with --precision fp32: refused" status 1
 check "... naming the option" has "precision"
 "$NLCL" train "${TINY[@]}" --iters 2 --precision bf16 --out "$T/run" --resume; rc=$?
 check "resume with --precision bf16" status 0
+"$NLCL" train --out "$T/run" --resume; rc=$?
+check "resume without it: the run's (bf16), status 0" status 0
 exit $fail

@@ -21,8 +21,8 @@ check "--synth-veil independent: status 0" status 0
 check "... config.txt says so" grep -qx "synth_veil independent" "$T/i/config.txt"
 a=$(synth1 "$T/p") b=$(synth1 "$T/i")
 check "... other pairs: the synth loss of step 1 differs ($a, $b)" test -n "$a" -a -n "$b" -a "$a" != "$b"
-"$NLCL" train "${TINY[@]}" --iters 3 --resume --out "$T/i" 2>"$T/err"; rc=$?
-check "a resume without it: status 1" status 1
+"$NLCL" train "${TINY[@]}" --synth-veil preset --resume --out "$T/i" 2>"$T/err"; rc=$?
+check "a resume with --synth-veil preset: status 1" status 1
 check "... names synth_veil" has "synth_veil"
 "$NLCL" train "${TINY[@]}" --synth-veil sideways --out "$T/x" 2>"$T/err"; rc=$?
 check "--synth-veil sideways: usage error (status 2)" status 2

@@ -3,7 +3,10 @@
 # --out reads the run's options from config.txt (paths with spaces
 # included); options given again that differ are listed all at once; a
 # finished run is extended with a larger --iters and says what the learning
-# rate does (with a constant rate the extension equals the longer run); images
+# rate does (with a constant rate the extension equals the longer run), then
+# continues with only --out; data folders given again replace the recorded
+# ones and must be the same; each resume is recorded; folder names with a
+# line break are refused; images
 # smaller than the crop, and files nlcl cannot read, get a warning.
 set -u
 source "$(dirname "$0")/common.bash"
@@ -67,12 +70,56 @@ check "... before reading the images" hasnt "zz_bad"
 rm "$D/rainy/zz_bad.png"
 cat "$T/err"
 
-# 3. --resume with only --out where the run has no config.txt: said, nothing done
+# 3. an extended run continues with only --out: config.txt's iters (not the
+# first command's --iters 4) is the run's; every leg is recorded, and the
+# models name the command that started the run and those that resumed it
+"$NLCL" train --resume --out "$R" 2>"$T/err"; rc=$?
+check "--resume with only --out after the extension to 6: status 0" status 0
+check "... resuming at 6 of 6 (not refused: 'iters 6' there, 'iters 4' here)" has "resuming $R at iteration 6 of 6"
+check "... config.txt keeps the first command" grep -q "^command nlcl train --rainy '$D/rainy'.* --iters 4 " "$R/config.txt"
+check "... and records each resume" \
+  test "$(grep '^resumed at iteration' "$R/config.txt" | sed 's/^resumed at iteration //')" = "4: nlcl train --resume --out '$R'
+4: nlcl train --resume --out '$R' --iters 6
+6: nlcl train --resume --out '$R'"
+"$NLCL" info "$R/G_B.safetensors" >"$T/info" 2>&1
+check "... the model's training_command is the first command" grep -q "^training_command: nlcl train --rainy '$D/rainy'.* --iters 4 " "$T/info"
+check "... training_resumed lists the resumes" \
+  test "$(sed -n '/^training_resumed:/,/^[a-z]/p' "$T/info" | grep -c '^    at iteration')" -eq 3
+
+# 4. data options given again on --resume: the recorded list is replaced, and
+# must name the same folders in the same order; the options not given are
+# the run's (no differences against the defaults)
+cp "$R/checkpoint.safetensors" "$T/ck_before"
+"$NLCL" train --resume --out "$R" --clean "$D/clean" 2>"$T/err"; rc=$?
+check "--resume --clean (the same folder again): status 0" status 0
+check "... 3 clean images, not the folder twice" has "data: 3 rainy and 3 clean images"
+"$NLCL" train --resume --out "$R" --rainy "$D/rainy" --clean "$D/clean" --iters 6 2>"$T/err"; rc=$?
+check "--resume --rainy --clean --iters 6 (as recorded): status 0" status 0
+check "... no difference against defaults listed" hasnt "there,"
+"$NLCL" train --resume --out "$R" --rainy "$D/clean" --clean "$D/rainy" 2>"$T/err"; rc=$?
+check "--resume with the folders swapped: status 1" status 1
+check "... lists both in one message" has "'rainy $D/rainy' there, 'rainy $D/clean' here; 'clean $D/clean' there, 'clean $D/rainy' here"
+"$NLCL" train --resume --out "$R" --rainy "$T/elsewhere" --crop 48 2>"$T/err"; rc=$?
+check "--resume --rainy OTHER --crop 48: status 1 (not a usage error)" status 1
+check "... lists the folder and the crop" has "'crop 32' there, 'crop 48' here; 'rainy $D/rainy' there, 'rainy $T/elsewhere' here"
+"$NLCL" train --resume --out "$R" --rainy "$D/rainy" --rainy "$D/clean" 2>"$T/err"; rc=$?
+check "--resume with a folder added: status 1, named" sh -c "[ $rc = 1 ] && grep -q \"'rainy $D/clean' here, not used there\" '$T/err'"
+check "... the checkpoint untouched by the refusals" cmp -s "$R/checkpoint.safetensors" "$T/ck_before"
+
+# 5. a folder name with a line break: refused at the start, nothing made
+mkdir -p "$T/two"$'\n'"lines"
+cp -r "$D/rainy" "$T/two"$'\n'"lines/"
+"$NLCL" train --rainy "$T/two"$'\n'"lines/rainy" --clean "$D/clean" "${TINY[@]}" --iters 1 --out "$T/nl" 2>"$T/err"; rc=$?
+check "a rainy folder with a newline in its name: status 1" status 1
+check "... says so, the newline shown as \\n" has "the rainy folder name '$T/two\\\\nlines/rainy' holds a line break"
+check "... no run folder" test ! -e "$T/nl"
+
+# 6. --resume with only --out where the run has no config.txt: said, nothing done
 mkdir -p "$T/norun"
 "$NLCL" train --resume --out "$T/norun" 2>"$T/err"; rc=$?
 check "--resume --out without a run: status 1, naming config.txt" sh -c "[ $rc = 1 ] && grep -q 'norun/config.txt' '$T/err'"
 
-# 4. images smaller than the crop: a warning naming one, also with -q; files
+# 7. images smaller than the crop: a warning naming one, also with -q; files
 # in formats nlcl cannot read: said, not left out silently
 printf 'RIFF....WEBPVP8 ' >"$T/small/rainy/x.webp"
 "$NLCL" train --rainy "$T/small/rainy" --clean "$D/clean" "${TINY[@]}" --iters 1 --out "$T/sm" -q 2>"$T/err"; rc=$?

@@ -45,8 +45,13 @@ cp "$T/r/checkpoint.safetensors" "$T/ck_before"
 check "resume with other validation folders: status 1" status 1
 check "... names both" has "validated on $T/data/rainy and $T/data/clean (validation.tsv), this command gives $T/data2/rainy"
 check "... checkpoint untouched" cmp -s "$T/r/checkpoint.safetensors" "$T/ck_before"
+# (options not given come from the run's command line, --val-* included: --val-every 0 turns it off)
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/r" --iters 5 --keep-every 2 --save-every 2 "${TINY[@]}" --resume 2>"$T/err"; rc=$?
-check "resume without validation: status 0" status 0
+check "resume repeating the options but not --val-*: validates (they are the run's), status 0" status 0
+check "... no warning" hasnt "stay at iteration"
+cp "$T/r/checkpoint-00000002.safetensors" "$T/r/checkpoint.safetensors"
+"$NLCL" train --out "$T/r" --resume --val-every 0 2>"$T/err"; rc=$?
+check "resume with --val-every 0 (without validation): status 0" status 0
 check "... warns that the record stops" has "warning: .*validation.tsv and G_B-best.safetensors stay at iteration 5"
 
 # 3. usage and pairing errors; no run folder left behind
