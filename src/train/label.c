@@ -1,6 +1,6 @@
 /* Labels on the training samples (src/train/label.h): a 5x7 bitmap font of
- * the few lower-case letters the labels use, drawn white on a black strip.
- * No font library is needed for eleven letters. */
+ * the few letters the labels use, drawn white on a black strip. No font
+ * library is needed for fourteen letters. */
 #include "train/label.h"
 
 #include <string.h>
@@ -12,17 +12,20 @@ typedef struct glyph {
 } glyph;
 
 static const glyph font[] = {
+    {'B', {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E}},
+    {'O', {0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}},
+    {'R', {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11}},
     {'a', {0x00, 0x00, 0x0E, 0x01, 0x0F, 0x11, 0x0F}},
     {'d', {0x01, 0x01, 0x0D, 0x13, 0x11, 0x11, 0x0F}},
     {'e', {0x00, 0x00, 0x0E, 0x11, 0x1F, 0x10, 0x0E}},
     {'i', {0x04, 0x00, 0x0C, 0x04, 0x04, 0x04, 0x0E}},
     {'l', {0x0C, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}},
     {'n', {0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11}},
-    {'p', {0x00, 0x16, 0x19, 0x11, 0x1E, 0x10, 0x10}},
+    {'p', {0x00, 0x00, 0x1E, 0x11, 0x1E, 0x10, 0x10}},
     {'r', {0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10}},
     {'t', {0x08, 0x08, 0x1C, 0x08, 0x08, 0x09, 0x06}},
     {'u', {0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0D}},
-    {'y', {0x00, 0x11, 0x11, 0x11, 0x0F, 0x01, 0x0E}},
+    {'y', {0x00, 0x00, 0x11, 0x11, 0x0F, 0x01, 0x0E}},
 };
 
 static const unsigned char *rows_of(char c) {
@@ -32,6 +35,17 @@ static const unsigned char *rows_of(char c) {
 }
 
 int nlcl_label_width(const char *text) { return 6 * (int)strlen(text) - 1; }
+
+const char *nlcl_label_panel(int panel, int max_w) {
+    /* each panel's names, longest first: the paper's letters (O = B + R) last */
+    static const char *const names[3][3] = {{"input", "O", NULL},
+                                            {"derained", "B", NULL},
+                                            {"rain layer", "rain", "R"}};
+    const char *const *n = names[panel < 0 ? 0 : panel > 2 ? 2 : panel];
+    int k = 0;
+    while (k < 2 && n[k + 1] && nlcl_label_width(n[k]) > max_w) k++;
+    return n[k];
+}
 
 void nlcl_label_draw(float *plane0, size_t plane, int stride, int x0, int y0, int max_w,
                      const char *text) {

@@ -97,11 +97,10 @@ typedef struct run {
 /* ---------------------------------------------------------------- outputs */
 
 /* input | B | R of image 0, each clamped to [-1, 1], under a black strip
- * naming the panels ("input", "derained", "rain layer"; cut to the panel's
- * width) */
+ * naming the panels ("input", "derained", "rain layer", or shorter names
+ * that fit the panel: nlcl_label_panel) */
 static nlcl_status save_sample(const char *path, const float *O, const float *B, const float *R,
                                int ch, int cw) {
-    static const char *const labels[3] = {"input", "derained", "rain layer"};
     const int panels = R ? 3 : 2, top = NLCL_LABEL_HEIGHT, H = ch + top;
     nlcl_image img = {0};
     NLCL_TRY(nlcl_image_alloc(&img, H, panels * cw));
@@ -109,7 +108,7 @@ static nlcl_status save_sample(const char *path, const float *O, const float *B,
     for (size_t i = 0; i < 3 * P; i++) img.data[i] = -1.0f;
     const float *src[3] = {O, B, R};
     for (int p = 0; p < panels; p++) {
-        nlcl_label_draw(img.data, P, (int)W, p * cw + 2, 2, cw - 2, labels[p]);
+        nlcl_label_draw(img.data, P, (int)W, p * cw + 2, 2, cw - 2, nlcl_label_panel(p, cw - 2));
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < ch; y++)
                 memcpy(img.data + c * P + (size_t)(y + top) * W + (size_t)p * cw,
