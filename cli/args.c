@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,10 +225,26 @@ static int check_positional(const cli_command *cmd, const cli_pos *pos) {
     return CLI_CONTINUE;
 }
 
+/* An option that takes one value may be given once: the first value of
+ * each (given[index in the table]) is kept to name both in the message. */
+#define MAX_CHECKED 160
+static int given_twice(const cli_command *cmd, const cli_opt *o, const char *v, const char **given) {
+    ptrdiff_t k = o - cmd->opts;
+    if (is_flag(o) || o->type == CLI_LIST || k >= MAX_CHECKED) return 0;
+    if (!given[k]) {
+        given[k] = v;
+        return 0;
+    }
+    cli_usage_error(cmd->name, "--%s is given twice ('%s', then '%s'): it takes one value; give it once",
+                    o->name, given[k], v);
+    return 1;
+}
+
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_pos *pos) {
     pos->v = argv + 1;
     pos->n = 0;
     int only_pos = 0;
+    const char *given[MAX_CHECKED] = {NULL};
     for (int i = 1; i < argc && argv[i]; i++) {
         char *a = argv[i];
         if (only_pos || a[0] != '-' || a[1] == '\0') {
@@ -251,6 +268,7 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, cli_pos *pos) {
                                        o->metavar ? o->metavar : "");
             val = argv[++i];
         }
+        if (given_twice(cmd, o, val ? val : "", given)) return CLI_EXIT_USAGE;
         int r = set_value(cmd->name, o, val ? val : "");
         if (r != CLI_CONTINUE) return r;
     }

@@ -176,8 +176,10 @@ void cli_catch_signals(void (*handler)(int), int usr1);
 
 /* Parse argv[1..argc-1] (argv[0] is the subcommand name) into the option
  * destinations. "--name=value", "--name value", "-x value" and "--" (end of
- * options) are accepted; "-" alone is a positional. Every option may appear
- * more than once: a CLI_LIST collects every value, the others keep the last.
+ * options) are accepted; "-" alone is a positional. A CLI_LIST collects
+ * every value; any other option that takes a value may be given once (a
+ * second is a usage error naming both values: "-o a -o b" would silently
+ * write to b), a flag any number of times.
  * The positional arguments are moved, in order, to argv[1..pos->n]
  * (pos->v = argv + 1); their count is checked against the command's.
  * Returns CLI_CONTINUE, or the exit status for the command to return at

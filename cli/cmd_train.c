@@ -129,11 +129,11 @@ static void on_saved(void *ctx, const char *run_dir, int64_t iter) {
  * (job.cfg), which the option table writes into directly. */
 typedef struct train_args {
     nlcl_train_job job;
-    const char *rainy[MAX_DIRS], *clean[MAX_DIRS];
-    cli_list rainy_l, clean_l;
+    const char *rainy[MAX_DIRS], *clean[MAX_DIRS], *ablations[MAX_DIRS];
+    cli_list rainy_l, clean_l, ablation_l;
     const char *taps;    /* --loc-taps, parsed after the options */
     const char *mix;     /* --synth-mix, likewise */
-    const char *ablation;/* applied before the options (prepare_config) */
+    /* (ablation_l: applied before the options, by prepare_config) */
     int preset, threads;
 } train_args;
 
@@ -218,7 +218,7 @@ static cli_command train_command(train_args *a, cli_opt *opts_out) {
         {"clean", 0, CLI_LIST, &a->clean_l, "DIR", "folder of clean images B, unpaired (repeatable)", 0, 0, NULL},
         {"out", 'o', CLI_STRING, &j->run_dir, "RUN_DIR", "run folder (checkpoints, logs, samples, models)", 0, 0, NULL},
         {"preset", 0, CLI_CHOICE, &a->preset, NULL, "settings to start from (default paper)", 0, 0, "paper|official-code|cut"},
-        {"ablation", 0, CLI_STRING, &a->ablation, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N> with P 4|8|16|32 and N 64|128|256|512, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
+        {"ablation", 0, CLI_LIST, &a->ablation_l, "NAME", "a paper ablation (repeatable): t2-<pos>-<neg> with random|neighbour|nonlocal, t4-pos<P>-neg<N> with P 4|8|16|32 and N 64|128|256|512, t5-random-sampling, t5-n64|n128|n512, t6-no-adv|no-l1|no-loc|no-layer", 0, 0, NULL},
         {"resume", 0, CLI_FLAG, &j->resume, NULL, "continue the run in RUN_DIR exactly (options not given: the run's, from config.txt; those given must agree with it)", 0, 0, NULL},
         {"init-from", 0, CLI_STRING, &j->init_from, "FILE", "start a new run from another run's weights: every network these options use from a checkpoint (its EMA too; the rest fresh), or G_B from a model file; fresh Adam moments, iteration 0; the file is only read (docs/TRAINING.md)", 0, 0, NULL},
         {"init-continue", 0, CLI_FLAG, &j->init_continue, NULL, "with --init-from CHECKPOINT: also its iteration and Adam moments: the warm-up, learning-rate schedule and EMA go on from there (--iters counts from its run's start)", 0, 0, NULL},
@@ -291,6 +291,7 @@ static int parse_args(train_args *a, int argc, char **argv) {
     memset(a, 0, sizeof *a);
     a->rainy_l = (cli_list){a->rainy, 0, MAX_DIRS};
     a->clean_l = (cli_list){a->clean, 0, MAX_DIRS};
+    a->ablation_l = (cli_list){a->ablations, 0, MAX_DIRS};
     nlcl_train_job *j = &a->job;
     j->save_every = 500, j->sample_every = 500, j->log_every = 10, j->val_every = -1;
     int rc = prepare_config(argc, argv, &j->cfg);

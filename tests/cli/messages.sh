@@ -5,7 +5,8 @@
 # truncated .pth), FIFOs refused at once instead of hanging, "is not a
 # folder", no "//" in paths, a failure summary from derain, role warnings,
 # train -q quiet, a --resume with other options showing both values, a
-# finished run resumed exporting its real losses, help layout, prefixes.
+# finished run resumed exporting its real losses, help layout, prefixes, an
+# option that takes one value given twice.
 set -u
 source "$(dirname "$0")/common.bash"
 
@@ -145,7 +146,7 @@ check "resuming a finished run: status 0" status 0
 check "... keeps its final losses ($after)" test -n "$after" -a "$before" = "$after"
 check "... which are not all zero" bash -c "! echo '$after' | grep -q '^G 0 D 0 '"
 printf 'junk' > "$T/data/rainy/zz_bad.png"   # a mismatch must be found before the images are read
-"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/run" --iters 2 "${TINY[@]}" --channels 16 --resume 2>"$T/err"; rc=$?
+"$NLCL" train --out "$T/run" --channels 16 --resume 2>"$T/err"; rc=$?
 check "resume with other options: refused" test "$rc" -ne 0
 check "... showing both values" has "'channels 8' there, 'channels 16' here"
 check "... before reading the images" hasnt "zz_bad"
@@ -167,5 +168,19 @@ check "... pointing to --role" has "use --role for the role"
 check "... nothing written" test ! -e "$T/r.safetensors"
 "$NLCL" convert --meta "$(printf 'k=\033[31mred')" "$T/run/G_B.safetensors" "$T/r.safetensors" 2>"$T/err"; rc=$?
 check "convert --meta with a control character: usage error" status 2
+
+# 11. an option that takes one value, given twice: a usage error naming both
+# values (it was the last silently: -o a -o b wrote b, a missing -m unsaid)
+"$NLCL" derain -q -m "$M" -o "$T/ra.png" -o "$T/rb.png" "$S1" 2>"$T/err"; rc=$?
+check "derain -o A -o B: usage error (status 2)" status 2
+check "... naming both" has "nlcl derain: --output is given twice ('$T/ra.png', then '$T/rb.png')"
+check "... nothing written" sh -c "[ ! -e '$T/ra.png' ] && [ ! -e '$T/rb.png' ]"
+"$NLCL" derain -q -m "$T/missing.pth" -m "$M" -o "$T/rc.png" "$S1" 2>"$T/err"; rc=$?
+check "derain -m MISSING -m MODEL: usage error (status 2), naming the missing one" \
+  sh -c "[ $rc = 2 ] && grep -q \"('$T/missing.pth', then '$M')\" '$T/err'"
+"$NLCL" train --rainy "$T/data/rainy" --rainy "$T/data/rainy" --clean "$T/data/clean" --crop 32 --crop=48 --iters 1 --out "$T/twice" 2>"$T/err"; rc=$?
+check "train --crop 32 --crop=48: usage error, --rainy twice is no error" \
+  sh -c "[ $rc = 2 ] && grep -q \"^nlcl train: --crop is given twice ('32', then '48')\" '$T/err'"
+check "... no run folder" test ! -e "$T/twice"
 
 exit $fail

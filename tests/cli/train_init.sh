@@ -80,7 +80,9 @@ check "... nothing written" test ! -e "$T/model2"
 
 # 4. another architecture: every difference in one message, before the images are read
 printf 'junk' >"$D/rainy/zz_bad.png"
-"$NLCL" train "${TINY[@]}" --channels 8 --ndf 8 --residual --iters 1 --init-from "$A2" --out "$T/arch" 2>"$T/err"; rc=$?
+# TINY with --channels 8 --ndf 8 (an option that takes a value is given once)
+WIDE=("${TINY[@]}"); for i in "${!WIDE[@]}"; do case "${WIDE[$i]}" in --channels|--ndf) WIDE[$((i + 1))]=8;; esac; done
+"$NLCL" train "${WIDE[@]}" --residual --iters 1 --init-from "$A2" --out "$T/arch" 2>"$T/err"; rc=$?
 check "--init-from with other --channels, --ndf, --residual: status 1" status 1
 for d in "'channels 4' there, 'channels 8' here (--channels 4)" "'residual 0' there, 'residual 1' here (without --residual)" \
          "'ndf 4' there, 'ndf 8' here (--ndf 4)" "--init-from $A2: its networks have another architecture"; do

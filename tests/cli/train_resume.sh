@@ -58,8 +58,7 @@ check "... its weights equal a straight 6-iteration run's" /usr/bin/python3 "$T/
 
 # 2. options given again that differ: every difference in one message
 printf 'junk' >"$D/rainy/zz_bad.png" # found before the images are read
-"$NLCL" train --rainy "$D/rainy" --clean "$D/clean" "${TINY[@]}" --iters 6 --out "$R" --resume \
-  --lr 3e-4 --crop 48 --lambda-eroded 0.5 --iters 5 2>"$T/err"; rc=$?
+"$NLCL" train --resume --out "$R" --lr 3e-4 --crop 48 --lambda-eroded 0.5 --iters 5 2>"$T/err"; rc=$?
 check "resume with four differences: status 1" status 1
 for d in "'lr 0.0001' there, 'lr 0.0003' here" "'crop 32' there, 'crop 48' here" \
          "'iters 6' there, 'iters 5' here" "'w_eroded 0.5' here, not used there"; do
