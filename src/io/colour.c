@@ -17,6 +17,9 @@
  *    profile and changes nothing, so sRGB photos keep their exact samples
  *    (the common "sRGB IEC61966-2.1" profile of cameras differs from the
  *    standard by up to 0.53 levels, in saturated greens);
+ *  - a JPEG without ICC profile whose EXIF says Adobe RGB (ColorSpace
+ *    "uncalibrated" with InteroperabilityIndex "R03", as cameras write it)
+ *    is converted from Adobe RGB (1998) the same way;
  *  - PNG gAMA (with cHRM, or sRGB primaries without) describes a profile
  *    with a power-law curve; gamma within 5% of 1/2.2 with sRGB primaries is
  *    taken as sRGB (as browsers and libpng do), anything else is converted;
@@ -93,6 +96,21 @@ static cmsHPROFILE png_profile(cmsContext ctx, const nlcl_img_src *src) {
         cmsToneCurve *curves[3] = {curve, curve, curve};
         p = cmsCreateRGBProfileTHR(ctx, &wp, &prim, curves);
     }
+    cmsFreeToneCurve(curve);
+    return p;
+}
+
+/* Adobe RGB (1998), for JPEGs whose EXIF says so without an ICC profile
+ * (nlcl_exif_adobe_rgb): white D65 (0.3127, 0.3290), primaries R (0.64,
+ * 0.33), G (0.21, 0.71), B (0.15, 0.06), gamma 563/256 (Adobe RGB (1998)
+ * Color Image Encoding, version 2005-05, 4.3.1-4.3.4). */
+static cmsHPROFILE adobe_rgb_profile(cmsContext ctx) {
+    cmsToneCurve *curve = cmsBuildGamma(ctx, 563.0 / 256.0);
+    if (!curve) return NULL;
+    cmsCIExyY wp = {0.3127, 0.3290, 1.0};
+    cmsCIExyYTRIPLE prim = {{0.64, 0.33, 1.0}, {0.21, 0.71, 1.0}, {0.15, 0.06, 1.0}};
+    cmsToneCurve *curves[3] = {curve, curve, curve};
+    cmsHPROFILE p = cmsCreateRGBProfileTHR(ctx, &wp, &prim, curves);
     cmsFreeToneCurve(curve);
     return p;
 }
@@ -211,8 +229,8 @@ nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, nlcl_image *img,
         return NLCL_OK;
     }
     const char *name = src->name;
-    if (!src->icc && (src->gamma <= 0 && !src->has_chrm)) return NLCL_OK;
-    if (!src->icc && png_is_srgb(src)) return NLCL_OK;
+    if (!src->icc && !src->adobe_rgb && (src->gamma <= 0 && !src->has_chrm)) return NLCL_OK;
+    if (!src->icc && !src->adobe_rgb && png_is_srgb(src)) return NLCL_OK;
     lcms_log log;
     cmsContext ctx = new_context(&log);
     if (!ctx) return nlcl_error_set(NLCL_ERR_NOMEM, "%s: out of memory", name);
@@ -235,6 +253,13 @@ nlcl_status nlcl_colour_to_srgb(const nlcl_img_src *src, nlcl_image *img,
                                                                             : NLCL_ERR_UNSUPPORTED,
                                "%s: the embedded ICC profile is for %s, the image is %s",
                                name, space_name(cs), grey ? "grey" : "RGB");
+            goto done;
+        }
+    } else if (src->adobe_rgb) {
+        in = adobe_rgb_profile(ctx);
+        grey = 0; /* a grey JPEG's samples are R = G = B */
+        if (!in) {
+            s = nlcl_error_set(NLCL_ERR_NOMEM, "%s: cannot make the Adobe RGB profile (%s)", name, why(&log));
             goto done;
         }
     } else {

@@ -1,5 +1,6 @@
-/* EXIF with libexif (src/io/image_internal.h): the Orientation tag, and the
- * block rewritten for an upright copy of the image (derain's outputs).
+/* EXIF with libexif (src/io/image_internal.h): the Orientation tag, whether
+ * the block says Adobe RGB (ColorSpace + InteroperabilityIndex), and the
+ * block rewritten for an upright sRGB copy of the image (derain's outputs).
  *
  * Only IFD 0 counts (IFD 1 describes the thumbnail). A tag that is missing,
  * not a SHORT, or outside 1..8 gives 0: the pixels are used as stored, as
@@ -17,33 +18,59 @@
 /* libexif truncates longer blocks to this; IFD 0 is at the start anyway. */
 #define EXIF_MAX_BYTES 0xfff0u
 
-int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header) {
+/* The block parsed as written (no "fixing" of the entries, no maker notes),
+ * or NULL; tiff_header: data starts at the TIFF header (a PNG eXIf chunk). */
+static ExifData *load_block(const uint8_t *data, size_t len, int tiff_header) {
     static const uint8_t hdr[6] = {'E', 'x', 'i', 'f', 0, 0};
-    if (!data) return 0;
+    if (!data) return NULL;
     uint8_t *copy = NULL;
     if (tiff_header) { /* libexif wants the "Exif\0\0" of a JPEG APP1 payload first */
         if (len > EXIF_MAX_BYTES) len = EXIF_MAX_BYTES;
         copy = malloc(len + sizeof hdr);
-        if (!copy) return 0;
+        if (!copy) return NULL;
         memcpy(copy, hdr, sizeof hdr);
         memcpy(copy + sizeof hdr, data, len);
         data = copy;
         len += sizeof hdr;
     }
-    int v = 0;
     ExifData *ed = len > sizeof hdr && memcmp(data, hdr, sizeof hdr) == 0 ? exif_data_new() : NULL;
     if (ed) {
-        /* read as written: no "fixing" of the entries, no maker notes */
         exif_data_unset_option(ed, EXIF_DATA_OPTION_FOLLOW_SPECIFICATION);
         exif_data_set_option(ed, EXIF_DATA_OPTION_DONT_CHANGE_MAKER_NOTE);
         exif_data_load_data(ed, data, (unsigned int)(len > EXIF_MAX_BYTES ? EXIF_MAX_BYTES : len));
-        ExifEntry *e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION);
-        if (e && e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->data && e->size >= 2)
-            v = exif_get_short(e->data, exif_data_get_byte_order(ed));
-        exif_data_unref(ed);
     }
     free(copy);
+    return ed;
+}
+
+/* The SHORT value of the entry, or -1. */
+static int get_short(ExifData *ed, ExifIfd ifd, ExifTag tag) {
+    ExifEntry *e = exif_content_get_entry(ed->ifd[ifd], tag);
+    if (e && e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->data && e->size >= 2)
+        return exif_get_short(e->data, exif_data_get_byte_order(ed));
+    return -1;
+}
+
+int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header) {
+    ExifData *ed = load_block(data, len, tiff_header);
+    int v = ed ? get_short(ed, EXIF_IFD_0, EXIF_TAG_ORIENTATION) : 0;
+    if (ed) exif_data_unref(ed);
     return v >= 1 && v <= 8 ? v : 0;
+}
+
+/* 1 if the entry is ASCII starting with the 3 characters of s. */
+static int ascii_is(ExifEntry *e, const char *s) {
+    return e && e->format == EXIF_FORMAT_ASCII && e->data && e->size >= 3 && !memcmp(e->data, s, 3);
+}
+
+int nlcl_exif_adobe_rgb(const uint8_t *data, size_t len, int tiff_header) {
+    ExifData *ed = load_block(data, len, tiff_header);
+    if (!ed) return 0;
+    int v = get_short(ed, EXIF_IFD_EXIF, EXIF_TAG_COLOR_SPACE) == 0xFFFF &&
+            ascii_is(exif_content_get_entry(ed->ifd[EXIF_IFD_INTEROPERABILITY], EXIF_TAG_INTEROPERABILITY_INDEX),
+                     "R03");
+    exif_data_unref(ed);
+    return v;
 }
 
 /* ---- the EXIF block carried to an upright copy ----------------------------------------- */
@@ -77,12 +104,18 @@ static void set_uint(ExifData *ed, ExifIfd ifd, ExifTag tag, unsigned v) {
         exif_content_remove_entry(ed->ifd[ifd], e);
 }
 
-/* Orientation 1, the upright pixel size, no thumbnail (IFD 1), then saved. */
+/* Orientation 1, the upright pixel size, ColorSpace 1 (sRGB) and an
+ * InteroperabilityIndex "R03" (Adobe RGB) made "R98" (sRGB), no thumbnail
+ * (IFD 1), then saved. */
 static nlcl_status rewrite(ExifData *ed, const char *name, int width, int height, uint8_t **out,
                            size_t *out_len) {
     set_uint(ed, EXIF_IFD_0, EXIF_TAG_ORIENTATION, 1);
     set_uint(ed, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_X_DIMENSION, (unsigned)width);
     set_uint(ed, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_Y_DIMENSION, (unsigned)height);
+    /* the pixels are sRGB (colour.c converted them): not "uncalibrated" + "R03" (Adobe RGB) */
+    set_uint(ed, EXIF_IFD_EXIF, EXIF_TAG_COLOR_SPACE, 1);
+    ExifEntry *ii = exif_content_get_entry(ed->ifd[EXIF_IFD_INTEROPERABILITY], EXIF_TAG_INTEROPERABILITY_INDEX);
+    if (ascii_is(ii, "R03")) memcpy(ii->data, "R98", 3);
     ExifContent *ifd1 = ed->ifd[EXIF_IFD_1];
     while (ifd1->count) exif_content_remove_entry(ifd1, ifd1->entries[0]);
     free(ed->data); /* the thumbnail; libexif's default allocator is calloc/free */

@@ -176,14 +176,16 @@ typedef struct jdec {
     uint8_t *row;         /* one output row; freed by nlcl_jpeg_decode, also after a longjmp */
 } jdec;
 
-/* The EXIF orientation and the ICC profile (after jpeg_read_header, which
- * saved the APP1/APP2 markers), into src. */
+/* The EXIF orientation, the ICC profile and, without one, whether the EXIF
+ * says Adobe RGB (after jpeg_read_header, which saved the APP1/APP2
+ * markers), into src. */
 static nlcl_status read_metadata(jdec *j, nlcl_img_src *src) {
     j_decompress_ptr d = &j->d;
     int exif = 0;
     for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next)
         if (!exif && m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6)) {
             src->orientation = nlcl_exif_orientation(m->data, m->data_length, 0);
+            src->adobe_rgb = nlcl_exif_adobe_rgb(m->data, m->data_length, 0); /* unless an ICC profile */
             if (nlcl_img_src_keep_exif(src, m->data + 6, m->data_length - 6) != NLCL_OK)
                 return NLCL_ERR_NOMEM;
             exif = 1;
@@ -200,6 +202,7 @@ static nlcl_status read_metadata(jdec *j, nlcl_img_src *src) {
         }
         src->icc = icc;
         src->icc_len = len;
+        src->adobe_rgb = 0; /* the profile says what the samples mean */
     } else if (j->err.bad_icc) {
         return nlcl_error_set(NLCL_ERR_FORMAT,
                               "%s: corrupt JPEG: inconsistent ICC_PROFILE markers", src->name);
@@ -280,6 +283,7 @@ static nlcl_status read_pixels(jdec *j, nlcl_img_src *src, int nc, nlcl_image *i
         NLCL_TRY(nlcl_cmyk_conv_open(name, src->icc, src->icc_len, d->saw_Adobe_marker,
                                      (int)d->output_width, &j->cmyk));
         src->converted = src->icc != NULL;
+        src->adobe_rgb = 0; /* EXIF's Adobe RGB is an RGB space */
         free(src->icc);
         src->icc = NULL;
         src->icc_len = 0;
