@@ -31,11 +31,14 @@ static const char *summary =
 /* Ctrl-C / SIGTERM: the first stops the batch (the image in progress is
  * abandoned, nothing of it written), a second exits at once. */
 static volatile sig_atomic_t g_stop = 0;
+static char **g_made; /* the folders this run made, parents first (derain_work.made), */
+static int g_nmade;   /* fixed before the first image */
 
 static void on_signal(int sig) {
     (void)sig;
     if (g_stop) {
         nlcl_remove_partial_write(); /* an output being written: drop the temporary */
+        for (int k = g_nmade - 1; k >= 0; k--) rmdir(g_made[k]); /* those left empty */
         _exit(130);
     }
     g_stop = 1;
@@ -579,6 +582,8 @@ int cmd_derain(int argc, char **argv) {
     derain_work w = {0};
     rc = prepare_ranks(&o, &pos, &w);
     if (rc == CLI_EXIT_OK) {
+        g_made = w.made;
+        g_nmade = w.nmade;
         cli_catch_signals(on_signal, 0);
         rc = derain_all(&o, &w);
     }

@@ -144,4 +144,16 @@ check "--skip-existing after it: status 0, all $n outputs" sh -c "[ $rc = 0 ] &&
 check "... derain --help says Ctrl-C stops inside the image in progress" \
   sh -c "'$NLCL' derain --help | tr '\n' ' ' | grep -q 'Ctrl-C stops inside the image in progress, writing nothing of it'"
 
+# 7. two Ctrl-C at once (the second quits at once): the output folder the run
+# made, still empty, is removed all the same
+"$NLCL" synth --scenes 1 --scene-size 640 -o "$T/big" >/dev/null 2>&1
+"$NLCL" derain -t 1 -o "$T/mo2/sub" "$T/big/rainy" 2>"$T/err" &
+pid=$!
+for _ in $(seq 3000); do [ -d "$T/mo2/sub" ] && break; sleep 0.01; done
+sleep 0.2
+kill -INT $pid; kill -INT $pid
+wait $pid; rc=$?
+check "two Ctrl-C at once: status 130" status 130
+check "... the output folders it made are removed" test ! -e "$T/mo2"
+
 exit $fail
