@@ -10,6 +10,7 @@
 
 #include "core/afile.h"
 #include "core/internal.h"
+#include "nlcl/files.h"
 #include "nlcl/version.h"
 #include "nn/generator.h"
 #include "nn/model_internal.h"
@@ -225,6 +226,19 @@ static Onnx__ValueInfoProto *image_value(pool *P, const char *name) {
 }
 
 /* The model's metadata plus nlcl_residual/channels/blocks. */
+/* s as valid UTF-8 (protobuf strings must be): bytes outside UTF-8 as \xNN, as
+ * in safetensors metadata (nlcl_utf8_escape, include/nlcl/files.h). */
+static char *pool_utf8(pool *P, const char *s) {
+    char *e = nlcl_utf8_escape(s);
+    if (!e) {
+        P->oom = 1;
+        return NULL;
+    }
+    char *q = pool_str(P, "%s", e);
+    free(e);
+    return q;
+}
+
 static Onnx__StringStringEntryProto **metadata(pool *P, const nlcl_model *m, size_t *n) {
     int nm = nlcl_model_meta_count(m);
     Onnx__StringStringEntryProto **e = pool_alloc(P, (size_t)(nm + 3) * sizeof *e);
@@ -233,8 +247,9 @@ static Onnx__StringStringEntryProto **metadata(pool *P, const nlcl_model *m, siz
         if (!(e[i] = pool_alloc(P, sizeof *e[i]))) return NULL;
         *e[i] = (Onnx__StringStringEntryProto)ONNX__STRING_STRING_ENTRY_PROTO__INIT;
         if (i < nm) {
-            e[i]->key = (char *)nlcl_model_meta_key(m, i);
-            e[i]->value = (char *)nlcl_model_meta(m, e[i]->key);
+            const char *key = nlcl_model_meta_key(m, i);
+            e[i]->key = pool_utf8(P, key);
+            e[i]->value = pool_utf8(P, nlcl_model_meta(m, key));
         }
     }
     e[nm]->key = "nlcl_residual";

@@ -18,6 +18,15 @@ pth=../shared/data/nlcl_official/weights/latest_net_Back.pth
 if [ -f "$pth" ]; then
   "$PY" tests/package/onnx_check.py "$NLCL" "$T" "$pth" authors; rc=$?
   check "the authors' model: ONNX checked and run" status 0
+  # a file name that is not UTF-8: the metadata stays valid UTF-8 (protobuf strings), escaped
+  # as in safetensors metadata
+  cp "$pth" "$T/w"$'\xff'".pth"
+  "$NLCL" convert "$T/w"$'\xff'".pth" "$T/latin1.onnx" 2>"$T/err"; rc=$?
+  check "a .pth named with a byte 0xff: converted" status 0
+  check "... its metadata's source is valid UTF-8, the byte as \\xff" "$PY" -c "
+import onnx, sys
+m = onnx.load(sys.argv[1]); meta = {p.key: p.value for p in m.metadata_props}
+sys.exit(meta.get('source') != 'w\\\\xff.pth')" "$T/latin1.onnx"
 else
   echo "skipped part: the authors' model ($pth is missing)"
 fi
