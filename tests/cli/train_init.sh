@@ -25,13 +25,9 @@ before=$(fingerprint)
 # PREFIX... (weights: not the Adam moments) of two safetensors files agree
 # within TOL of each tensor's largest value (differ: some tensor differs by more)
 cat >"$T/cmp.py" <<'PY'
-import array, json, struct, sys
-def load(p):
-    b = open(p, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n]); base = 8 + n
-    return {k: array.array("f", b[base + v["data_offsets"][0]:base + v["data_offsets"][1]])
-            for k, v in h.items() if k != "__metadata__" and v["dtype"] == "F32"}
+import sys
+sys.path.insert(0, "tests/cli")
+from safetensors_f32 import load
 a, b = load(sys.argv[1]), load(sys.argv[2])
 pre, tol = tuple(sys.argv[3].split(",")), float(sys.argv[4])
 keys = [k for k in a if k.startswith(pre) and (sys.argv[6] == "all" or ".adam_" not in k)]

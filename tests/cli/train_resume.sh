@@ -38,13 +38,9 @@ cat "$T/err" | grep extending
 # straight 6-iteration run: every iteration draws from its own random stream
 "$NLCL" train --rainy "$D/rainy" --clean "$D/clean" "${TINY[@]}" --iters 6 --out "$T/six" -q 2>/dev/null
 cat >"$T/cmp.py" <<'PY'
-import array, json, struct, sys
-def load(p):
-    b = open(p, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n]); base = 8 + n
-    return {k: array.array("f", b[base + v["data_offsets"][0]:base + v["data_offsets"][1]])
-            for k, v in h.items() if k != "__metadata__" and v["dtype"] == "F32"}
+import sys
+sys.path.insert(0, "tests/cli")
+from safetensors_f32 import load
 a, b = load(sys.argv[1]), load(sys.argv[2])
 assert a.keys() == b.keys()
 # per tensor: the largest difference relative to its largest value
