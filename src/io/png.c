@@ -107,6 +107,11 @@ static nlcl_status read_text(png_structp png, png_infop pinfo, nlcl_img_src *src
         const int itxt = t[i].compression >= PNG_ITXT_COMPRESSION_NONE;
         const size_t len = itxt ? t[i].itxt_length : t[i].text_length;
         if (!t[i].key || (!t[i].text && len)) continue;
+        const size_t klen = strlen(t[i].key); /* libpng reads a tEXt's keyword unchecked */
+        if (!klen || klen > 79) {
+            nlcl_meta_lost(src->meta, "a text chunk with a keyword of %zu characters (PNG allows 1 to 79)", klen);
+            continue;
+        }
         if (!strcmp(t[i].key, "XML:com.adobe.xmp")) {
             NLCL_TRY(nlcl_meta_keep_xmp(src, t[i].text, len));
             continue;
