@@ -7,7 +7,9 @@
 #  - NIQE on the real rainy photo sets.
 #   scripts/results.sh [OUT_DIR [MODEL]]
 # (OUT_DIR defaults to results/; derained images and CSV files go there.
-# MODEL replaces the embedded default model, e.g. a run's G_B-best.safetensors.)
+# MODEL replaces the embedded default model, e.g. a run's G_B-best.safetensors.
+# NLCL_RESULTS_MODELS=default skips the authors' model, whose results do not
+# change: the slow part, most of the 35 minutes.)
 set -eu
 cd "$(dirname "$0")/.."
 shared="$(cd ../shared/data && pwd)"
@@ -31,7 +33,7 @@ for v in ra1 rb2; do
 done
 real="heavyrain_web sirr didmdn udgnet mwd"
 authors="$shared/nlcl_official/weights/latest_net_Back.pth"
-for m in authors default; do
+for m in ${NLCL_RESULTS_MODELS:-authors default}; do
   if [ "$m" = authors ]; then opt="-m $authors"; elif [ -n "$model" ]; then opt="-m $model"; else opt=""; fi
   $nlcl derain -q $opt -o "$out/$m/r100l" "$out/r100l-rainy"
   $nlcl eval --pred "$out/$m/r100l" --gt "$out/r100l-clean" --input "$out/r100l-rainy" \
