@@ -23,7 +23,9 @@
 # light, heavy and downpour rain: nlcl synth --preset mix --copies 3 --seed 101).
 # Selection: iteration 6000's EMA G_B (RUN_DIR/checkpoint-00006000), chosen by
 # blind judging on real photos over the end of the run (iteration 8000, the
-# best validation score), which judges placed below it (docs/MODEL.md).
+# best validation score), which judges found no better than 6000 and which,
+# unlike 6000, lost to both the previous default and the authors' model
+# (docs/MODEL.md).
 set -eu
 cd "$(dirname "$0")/.."
 nlcl="${NLCL_BUILD_DIR:-build}/nlcl"

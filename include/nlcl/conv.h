@@ -31,10 +31,13 @@
  * Algorithm: 3x3 stride-1 convolutions with at least 16 input channels may
  * run as Winograd convolutions (oneDNN's F(4x4,3x3) kernel:
  * 1.5-1.8x faster on AVX-512, with a rounding error a few times larger than
- * direct convolution's, about 1e-6 relative). By default
- * (NLCL_CONV_AUTO) each layer shape is measured once per process, the first
- * time a plan of that shape is created, and Winograd is taken only where it
- * is clearly (>= 10%) faster (a one-thread probe timed in CPU time).
+ * direct convolution's, about 1e-6 relative). By default (NLCL_CONV_AUTO)
+ * a fixed rule picks Winograd for 3x3 stride-1 layers with at least 32
+ * input and 32 output channels where oneDNN has the kernel, so that results
+ * are the same in every run; NLCL_CONV_MEASURED times both once per layer
+ * shape and process instead (a one-thread probe in CPU time; Winograd only
+ * where it is >= 15% faster), which may choose differently from run to run
+ * where they are close.
  * Every plan of one shape (ignoring batch and image size) in a process uses
  * the same algorithm, and within it results are bit-identical for any number
  * of OpenMP threads (backward-weights excepted: oneDNN reduces it across
@@ -120,9 +123,10 @@ nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *plan, const float *sr
                                          const float *ddst, float *dw, float *db);
 
 typedef enum nlcl_conv_algorithm {
-    NLCL_CONV_AUTO = 0,     /* measured per layer shape (the default) */
+    NLCL_CONV_AUTO = 0,     /* the fixed rule above (the default) */
     NLCL_CONV_DIRECT = 1,   /* always direct convolution */
     NLCL_CONV_WINOGRAD = 2, /* Winograd wherever oneDNN has it for the shape */
+    NLCL_CONV_MEASURED = 3, /* measured per layer shape and process */
 } nlcl_conv_algorithm;
 
 /* Process-wide algorithm policy for plans created afterwards (existing plans
