@@ -1,9 +1,12 @@
 #!/bin/sh
-# Train nlcl's default model on the shared data (docs/MODEL.md), resuming if
-# the run folder already holds a checkpoint, and write the G_B that scored
-# best on the validation pairs to models/default.safetensors.
+# Train nlcl's default model on the shared data (docs/MODEL.md), resuming
+# each phase if its folder already holds a checkpoint, and write iteration
+# 6000's EMA G_B to models/default.safetensors.
 #   scripts/train_default_model.sh [RUN_DIR [extra nlcl train options]]
-#   (RUN_DIR defaults to runs/default; e.g. add --threads 1)
+#   (RUN_DIR defaults to runs/default, relative to the repository; give it
+#   first, e.g. scripts/train_default_model.sh runs/default --threads 1.
+#   The extra options go to both phases; the script sets the recipe's own,
+#   so repeating one, e.g. --iters, is refused by nlcl train.)
 # Recipe (docs/TRAINING.md, docs/MODEL.md): C 32, K 8 residual generator; a
 # supervised warm-up of 3000 iterations on synthetic heavy-rain pairs
 # (nlcl synth's light/heavy/downpour mix made from the clean photos; run
@@ -32,6 +35,12 @@ nlcl="${NLCL_BUILD_DIR:-build}/nlcl"
 shared="$(cd ../shared/data && pwd)"
 run="${1:-runs/default}"
 [ $# -gt 0 ] && shift
+case "$run" in -*)
+  echo "train_default_model.sh: give the run folder first ('$run' is an option): $0 RUN_DIR [options]" >&2; exit 2 ;;
+esac
+if [ ! -x "$nlcl" ]; then
+  echo "train_default_model.sh: $nlcl not found: build first (scripts/build.sh) or set NLCL_BUILD_DIR" >&2; exit 2
+fi
 case "$shared$run" in *[[:space:]]*)
   echo "train_default_model.sh: the paths '$shared' and '$run' must not hold spaces" >&2; exit 2 ;;
 esac
@@ -39,7 +48,11 @@ sel="$run/rain100l-1-80" valsrc="$run/val-clean-photos" val="$run/val"
 mkdir -p "$sel" "$valsrc"
 for i in $(seq 1 80); do ln -sf "$shared/rain100l/rainy/$i.png" "$sel/$i.png"; done
 for f in "$shared"/clean/set14/* "$shared"/clean/mcmaster/*; do ln -sf "$f" "$valsrc/"; done
-[ -d "$val/rainy" ] || $nlcl synth --preset mix --copies 3 --seed 101 -o "$val" "$valsrc"
+if [ ! -d "$val" ]; then # made whole or not at all: an interrupted synth leaves only $val.part
+  rm -rf "$val.part"
+  $nlcl synth --preset mix --copies 3 --seed 101 -o "$val.part" "$valsrc"
+  mv "$val.part" "$val"
+fi
 common="--rainy $sel --rainy $shared/real_rain/sirr --rainy $shared/real_rain/didmdn \
   --rainy $shared/real_rain/udgnet --rainy $shared/real_rain/mwd \
   --clean $shared/clean/cbsd68 --clean $shared/clean/bsd300 --clean $shared/clean/urban100 \
@@ -69,6 +82,6 @@ data="rainy:../shared/data/rain100l/rainy 1-80;rainy:../shared/data/real_rain/si
 $nlcl convert --meta "training_command=$(sed -n 's/^command //p' "$run/config.txt" | sed "s#$shared#../shared/data#g")" \
   --meta "warmup_command=$(sed -n 's/^command //p' "$run/warmup/config.txt" | sed "s#$shared#../shared/data#g")" \
   --meta "training_data=$data" \
-  --meta "validation=iteration $it of 8000 ($p dB mean Y-PSNR on 96 synthetic pairs: Set14 and McMaster, which training never sees, each as light, heavy and downpour rain, nlcl synth --preset mix --copies 3 --seed 101), chosen by blind judging on 19 held-out real rainy photos over iteration 8000 (best on those pairs); see docs/MODEL.md" \
+  --meta "validation=iteration $it of 8000 ($p dB mean Y-PSNR on 96 synthetic pairs: Set14 and McMaster, which training never sees, each as light, heavy and downpour rain, nlcl synth --preset mix --copies 3 --seed 101), chosen by blind judging on 19 held-out real rainy photos over iteration 8000, which scored best on those pairs; see docs/MODEL.md" \
   --meta "software=nlcl $($nlcl --version | awk 'NR == 1 {print $2}')" "$best" models/default.safetensors
 echo "models/default.safetensors: iteration $it ($p dB on the validation pairs); rebuild to embed it (scripts/build.sh)"
