@@ -225,7 +225,6 @@ static Onnx__ValueInfoProto *image_value(pool *P, const char *name) {
     return v;
 }
 
-/* The model's metadata plus nlcl_residual/channels/blocks. */
 /* s as valid UTF-8 (protobuf strings must be): bytes outside UTF-8 as \xNN, as
  * in safetensors metadata (nlcl_utf8_escape, include/nlcl/files.h). */
 static char *pool_utf8(pool *P, const char *s) {
@@ -239,6 +238,7 @@ static char *pool_utf8(pool *P, const char *s) {
     return q;
 }
 
+/* The model's metadata plus nlcl_residual/channels/blocks. */
 static Onnx__StringStringEntryProto **metadata(pool *P, const nlcl_model *m, size_t *n) {
     int nm = nlcl_model_meta_count(m);
     Onnx__StringStringEntryProto **e = pool_alloc(P, (size_t)(nm + 3) * sizeof *e);

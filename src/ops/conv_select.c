@@ -240,22 +240,14 @@ conv_cand nlcl_conv_choose(const nlcl_conv2d_shape *s, int training, conv_pass p
     conv_cand c = CAND_DIRECT;
     if (g_policy == NLCL_CONV_WINOGRAD) {
         c = CAND_WINO;
-    } else if (g_policy == NLCL_CONV_AUTO) {
+    } else if (g_policy == NLCL_CONV_AUTO || g_policy == NLCL_CONV_MEASURED) {
         choice_key k = make_key(s, training, pass);
         int i = find(&k);
         if (i >= 0) {
-            c = g_choices[i].cand; /* measured, or imported (a checkpoint's) */
+            c = g_choices[i].cand; /* chosen before, or imported (a checkpoint's) */
         } else {
-            c = static_choice(s, training, pass, free_layout);
-            remember(&k, c);
-        }
-    } else if (g_policy == NLCL_CONV_MEASURED) {
-        choice_key k = make_key(s, training, pass);
-        int i = find(&k);
-        if (i >= 0) {
-            c = g_choices[i].cand;
-        } else {
-            c = measure(s, training, pass, free_layout);
+            c = g_policy == NLCL_CONV_MEASURED ? measure(s, training, pass, free_layout)
+                                               : static_choice(s, training, pass, free_layout);
             remember(&k, c);
         }
     }
