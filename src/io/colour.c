@@ -101,7 +101,7 @@ static cmsHPROFILE png_profile(cmsContext ctx, const nlcl_img_src *src) {
 }
 
 /* Adobe RGB (1998), for JPEGs whose EXIF says so without an ICC profile
- * (nlcl_exif_adobe_rgb): white D65 (0.3127, 0.3290), primaries R (0.64,
+ * (nlcl_exif_orientation's adobe_rgb): white D65 (0.3127, 0.3290), primaries R (0.64,
  * 0.33), G (0.21, 0.71), B (0.15, 0.06), gamma 563/256 (Adobe RGB (1998)
  * Color Image Encoding, version 2005-05, 4.3.1-4.3.4). */
 static cmsHPROFILE adobe_rgb_profile(cmsContext ctx) {

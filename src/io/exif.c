@@ -51,26 +51,20 @@ static int get_short(ExifData *ed, ExifIfd ifd, ExifTag tag) {
     return -1;
 }
 
-int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header) {
-    ExifData *ed = load_block(data, len, tiff_header);
-    int v = ed ? get_short(ed, EXIF_IFD_0, EXIF_TAG_ORIENTATION) : 0;
-    if (ed) exif_data_unref(ed);
-    return v >= 1 && v <= 8 ? v : 0;
-}
-
 /* 1 if the entry is ASCII starting with the 3 characters of s. */
 static int ascii_is(ExifEntry *e, const char *s) {
     return e && e->format == EXIF_FORMAT_ASCII && e->data && e->size >= 3 && !memcmp(e->data, s, 3);
 }
 
-int nlcl_exif_adobe_rgb(const uint8_t *data, size_t len, int tiff_header) {
+int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header, int *adobe_rgb) {
     ExifData *ed = load_block(data, len, tiff_header);
-    if (!ed) return 0;
-    int v = get_short(ed, EXIF_IFD_EXIF, EXIF_TAG_COLOR_SPACE) == 0xFFFF &&
-            ascii_is(exif_content_get_entry(ed->ifd[EXIF_IFD_INTEROPERABILITY], EXIF_TAG_INTEROPERABILITY_INDEX),
-                     "R03");
-    exif_data_unref(ed);
-    return v;
+    int v = ed ? get_short(ed, EXIF_IFD_0, EXIF_TAG_ORIENTATION) : 0;
+    if (adobe_rgb)
+        *adobe_rgb = ed && get_short(ed, EXIF_IFD_EXIF, EXIF_TAG_COLOR_SPACE) == 0xFFFF &&
+                     ascii_is(exif_content_get_entry(ed->ifd[EXIF_IFD_INTEROPERABILITY],
+                                                     EXIF_TAG_INTEROPERABILITY_INDEX), "R03");
+    if (ed) exif_data_unref(ed);
+    return v >= 1 && v <= 8 ? v : 0;
 }
 
 /* ---- the EXIF block carried to an upright copy ----------------------------------------- */

@@ -33,7 +33,7 @@ typedef struct nlcl_img_src {
     double gamma;       /* PNG gAMA without sRGB/iCCP: the file gamma (0.45455 = 1/2.2); 0: none */
     double chrm[8];     /* PNG cHRM without sRGB/iCCP: white x, y, red x, y, green, blue */
     int has_chrm;
-    int adobe_rgb;      /* a JPEG without ICC profile whose EXIF says Adobe RGB (nlcl_exif_adobe_rgb) */
+    int adobe_rgb;      /* a JPEG without ICC profile whose EXIF says Adobe RGB (nlcl_exif_orientation) */
     int converted;      /* the decoder already converted the colours to sRGB (CMYK + ICC) */
     int cmyk;           /* a CMYK or YCCK JPEG (converted to RGB by the decoder) */
     uint64_t clipped;   /* pixels the decoder's own conversion (CMYK + ICC) clipped to sRGB */
@@ -134,13 +134,12 @@ nlcl_status nlcl_exif_from_ascii(const char *name, const uint16_t *tags, const c
 /* The Orientation (1..8) in IFD 0 of an EXIF block that starts with
  * "Exif\0\0" (a JPEG APP1 payload) or, with tiff_header = 1, directly with
  * the TIFF header (a PNG eXIf chunk); 0 when there is none or it is not
- * 1..8. Parsed with libexif; never fails. */
-int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header);
-/* 1 if the EXIF block (as for nlcl_exif_orientation) says Adobe RGB the way
- * cameras write it without an ICC profile: ColorSpace (EXIF IFD, 0xA001)
+ * 1..8. Parsed with libexif; never fails. adobe_rgb (may be NULL) gets 1
+ * if the block says Adobe RGB the way cameras write it without an ICC
+ * profile: ColorSpace (EXIF IFD, 0xA001)
  * 0xFFFF "uncalibrated" and InteroperabilityIndex (0x0001) "R03" (EXIF 2.3,
- * DCF 2.0 optional colour space); else 0. Never fails. */
-int nlcl_exif_adobe_rgb(const uint8_t *data, size_t len, int tiff_header);
+ * DCF 2.0 optional colour space); else 0 (one parse gives both). */
+int nlcl_exif_orientation(const uint8_t *data, size_t len, int tiff_header, int *adobe_rgb);
 /* Keep a copy of an EXIF block (from its TIFF header on) in src->exif when
  * src->want_exif (the first one only). NLCL_ERR_NOMEM naming the file. */
 nlcl_status nlcl_img_src_keep_exif(nlcl_img_src *src, const uint8_t *tiff, size_t len);

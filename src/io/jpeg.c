@@ -184,8 +184,8 @@ static nlcl_status read_metadata(jdec *j, nlcl_img_src *src) {
     int exif = 0;
     for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next)
         if (!exif && m->marker == JPEG_APP0 + 1 && m->data_length > 6 && !memcmp(m->data, "Exif\0\0", 6)) {
-            src->orientation = nlcl_exif_orientation(m->data, m->data_length, 0);
-            src->adobe_rgb = nlcl_exif_adobe_rgb(m->data, m->data_length, 0); /* unless an ICC profile */
+            /* adobe_rgb: unless an ICC profile follows */
+            src->orientation = nlcl_exif_orientation(m->data, m->data_length, 0, &src->adobe_rgb);
             if (nlcl_img_src_keep_exif(src, m->data + 6, m->data_length - 6) != NLCL_OK)
                 return NLCL_ERR_NOMEM;
             exif = 1;

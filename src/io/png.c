@@ -153,7 +153,7 @@ static nlcl_status read_metadata(png_structp png, png_infop pinfo, png_ctx *c) {
     png_uint_32 n = 0;
     png_bytep exif = NULL;
     if (png_get_eXIf_1(png, pinfo, &n, &exif) && exif)
-        src->orientation = nlcl_exif_orientation(exif, n, 1);
+        src->orientation = nlcl_exif_orientation(exif, n, 1, NULL);
     if (exif && nlcl_img_src_keep_exif(src, exif, n) != NLCL_OK) return NLCL_ERR_NOMEM;
     NLCL_TRY(read_text(png, pinfo, src));
     NLCL_TRY(read_chunks(png, pinfo, src));
