@@ -204,7 +204,7 @@ static void t_conv(void) {
     nlcl_conv2d_plan_free(p);
 
     BAD(nlcl_layout_convert(x, NCHW, out, NLCL_BLOCKED, 0, C, H, W), "nlcl_layout_convert");
-    BAD(nlcl_layout_convert(x, NCHW, out, (nlcl_layout)2, N, C, H, W), "unknown layout 2");
+    BAD(nlcl_layout_convert(x, NCHW, out, (nlcl_layout)3, N, C, H, W), "unknown layout 3");
     BAD(nlcl_layout_convert(NULL, NCHW, out, NLCL_BLOCKED, N, C, H, W), "NULL argument");
     BAD(nlcl_layout_convert(out, NCHW, out, NLCL_BLOCKED, N, C, H, W), "the same buffer");
     CHECK_OK(nlcl_layout_convert(x, NCHW, y, NLCL_BLOCKED, N, C, H, W));

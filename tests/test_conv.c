@@ -343,6 +343,10 @@ int main(void) {
         {1, 16, 13, 11, 16, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED},
         {2, 12, 7, 9, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW},   /* tail, c not multiple of 8 */
         {1, 2, 1, 1, 3, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_NCHW},     /* 1x1 input */
+        {1, 32, 9, 7, 32, 3, 3, 1, 1, 1, NLCL_NHWC, NLCL_NHWC},   /* bf16 on AMX: channels-last */
+        {1, 3, 9, 7, 16, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_NHWC},
+        {2, 12, 7, 9, 3, 3, 3, 1, 1, 1, NLCL_NHWC, NLCL_NCHW},     /* c not a multiple of 8 */
+        {1, 16, 5, 6, 32, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NHWC},
         {1, 3, 5, 5, 2, 1, 1, 1, 0, 1, NLCL_NCHW, NLCL_NCHW},     /* 1x1 kernel */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) one_case(&r, cases[i]);

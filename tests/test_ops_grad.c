@@ -86,7 +86,9 @@ static double probe(const float *out, const float *R, size_t n) {
     return s;
 }
 
-static const char *lname(nlcl_layout l) { return l == NLCL_BLOCKED ? "blocked" : "nchw"; }
+static const char *lname(nlcl_layout l) {
+    return l == NLCL_BLOCKED ? "blocked" : l == NLCL_NHWC ? "nhwc" : "nchw";
+}
 
 typedef double (*probe_fn)(void *ctx);
 
@@ -251,9 +253,7 @@ static void check_instance_norm_values(nlcl_layout l) {
     /* the offset plane: x - mean in float loses |1000| * 2^-24 ~ 6e-5 */
     CHECK_MSG(emax < 2e-4, "instance norm forward error %g vs double (%s)", emax, lname(l));
     CHECK_MSG(estat < 1e-6, "instance norm mean/rstd error %g vs double (%s)", estat, lname(l));
-    printf("  %-44s max err %.2e (stats %.2e)\n", l == NLCL_BLOCKED ? "instance_norm values blocked"
-                                                                   : "instance_norm values nchw",
-           emax, estat);
+    printf("  instance_norm values %-23s max err %.2e (stats %.2e)\n", lname(l), emax, estat);
     free(x);
     free(xl);
     free(yl);
@@ -878,6 +878,29 @@ static void check_elementwise(void) {
 
 /* Runs the reductions with 1 and with 2 threads; all outputs must be the
  * same bits. Shapes give several chunks per plane. */
+static void check_threads(void);
+
+/* NHWC instance norm (forward, relu and residual) gives the blocked layout's
+ * bits when C is a multiple of the block (the bf16 generator's NHWC path
+ * relies on it: src/nn/generator.c), on shapes of several chunks. */
+static void check_nhwc_same(void) {
+    const int B = nlcl_layout_block(), h = 150, w = 130;
+    for (int C = B; C <= 2 * B; C += B) {
+        size_t tot = (size_t)C * h * w;
+        float *x = rand_layout(NLCL_NCHW, 1, C, h, w, -1, 3), *r = rand_layout(NLCL_NCHW, 1, C, h, w, -1, 1);
+        float *xb = to_layout(x, NLCL_BLOCKED, 1, C, h, w), *rb = to_layout(r, NLCL_BLOCKED, 1, C, h, w);
+        float *xh = to_layout(x, NLCL_NHWC, 1, C, h, w), *rh = to_layout(r, NLCL_NHWC, 1, C, h, w);
+        float *yb = falloc(tot), *yh = falloc(tot), *yhb = falloc(tot);
+        float mb[64], sb[64], mh[64], sh[64];
+        CHECK_OK(nlcl_instance_norm_forward(xb, rb, yb, mb, sb, 1, C, h, w, NLCL_BLOCKED, 1e-5f, 1));
+        CHECK_OK(nlcl_instance_norm_forward(xh, rh, yh, mh, sh, 1, C, h, w, NLCL_NHWC, 1e-5f, 1));
+        nlcl_layout_convert(yh, NLCL_NHWC, yhb, NLCL_BLOCKED, 1, C, h, w);
+        CHECK_MSG(!memcmp(yb, yhb, tot * 4) && !memcmp(mb, mh, C * 4) && !memcmp(sb, sh, C * 4),
+                  "instance norm NHWC differs from blocked (C %d)", C);
+        free(x), free(r), free(xb), free(rb), free(xh), free(rh), free(yb), free(yh), free(yhb);
+    }
+}
+
 static void check_threads(void) {
     const int n = 1, C = 20, h = 150, w = 130;
     int ok_all = 1;
@@ -983,20 +1006,21 @@ int main(int argc, char **argv) {
     nlcl_rng_seed(&rng, 2024, 7);
     const int B = nlcl_layout_block();
     printf("test_ops_grad: blocked layout block B = %d\n", B);
-    const nlcl_layout both[2] = {NLCL_NCHW, NLCL_BLOCKED};
+    const nlcl_layout all[3] = {NLCL_NCHW, NLCL_BLOCKED, NLCL_NHWC};
     /* The finite-difference loops make thousands of tiny calls: run them on
      * one thread (on a loaded 2-core machine every parallel region can wait
      * a scheduler slice). The parallel paths are checked below against the
      * double reference and against the 1-thread results. */
     const int nthreads = omp_get_max_threads();
     omp_set_num_threads(1);
-    for (int li = 0; li < 2; li++) {
-        nlcl_layout l = both[li];
+    for (int li = 0; li < 3; li++) {
+        nlcl_layout l = all[li];
         for (int v = 0; v < 3; v++) {
             check_instance_norm(2, 5, 7, 5, l, v == 1, v == 2);
             check_instance_norm(1, 20, 7, 5, l, v == 1, v == 2);
         }
         check_instance_norm(1, 3, 40, 30, l, 1, 1); /* several chunks per plane (blocked) */
+        check_instance_norm(1, 32, 6, 5, l, 1, 1);  /* NHWC: the 32-lane vector path */
         check_instance_norm_degenerate(l);
         check_spatial(0, 2, 5, 7, 5, 1, l);
         check_spatial(0, 1, 20, 7, 5, 3, l);
@@ -1022,10 +1046,14 @@ int main(int argc, char **argv) {
     check_conv((nlcl_conv2d_shape){2, 3, 7, 5, 4, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_NCHW});
     check_conv((nlcl_conv2d_shape){1, 5, 7, 6, 3, 4, 4, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED});
     check_conv((nlcl_conv2d_shape){1, 3, 6, 7, 20, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_BLOCKED});
+    check_conv((nlcl_conv2d_shape){1, 16, 6, 5, 16, 3, 3, 1, 1, 1, NLCL_NHWC, NLCL_NHWC});
+    check_conv((nlcl_conv2d_shape){1, 5, 6, 5, 3, 3, 3, 1, 1, 1, NLCL_NHWC, NLCL_BLOCKED});
     omp_set_num_threads(nthreads < 2 ? 2 : nthreads);
     check_instance_norm_values(NLCL_NCHW);
     check_instance_norm_values(NLCL_BLOCKED);
+    check_instance_norm_values(NLCL_NHWC);
     check_threads();
+    check_nhwc_same();
     printf("  largest finite-difference error: %.2e\n", worst_err);
 
     /* Cover the other block size: with AVX-512 (B = 16) re-run under

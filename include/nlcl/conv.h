@@ -14,13 +14,17 @@
  * NLCL shapes, so that a plan can be shared by any number of layers and the
  * optimiser may change weights in place between calls).
  *
- * Activations are float32 in one of two layouts:
+ * Activations are float32 in one of three layouts:
  *   NLCL_NCHW    plain (n, c, h, w), PyTorch's layout;
  *   NLCL_BLOCKED oneDNN's blocked "nChw<B>c": (n, ceil(c/B), h, w, B), channel c
  *                at block c/B, lane c%B; lanes past c are zero-padded. The
  *                block B = nlcl_layout_block() is 16 on CPUs with AVX-512 and
  *                8 otherwise, i.e. the layout oneDNN's fastest kernels use on
  *                this CPU. Keeping it between layers avoids a reorder per call.
+ *   NLCL_NHWC    channels-last (n, h, w, c): the layout of oneDNN's AMX
+ *                bfloat16 kernels (nlcl_bf16_prefers_nhwc()).
+ * Each is (n, G, h, w, L) with L = nlcl_layout_lanes(layout, c) lanes per
+ * pixel (1, B, or c) and G = ceil(c/L) planes per image.
  *
  * A plan caches the oneDNN primitives for one shape and is not thread-safe:
  * use one plan from one thread at a time (the primitives themselves use all
@@ -53,11 +57,15 @@
 
 NLCL_API_BEGIN
 
-typedef enum nlcl_layout { NLCL_NCHW = 0, NLCL_BLOCKED = 1 } nlcl_layout;
+typedef enum nlcl_layout { NLCL_NCHW = 0, NLCL_BLOCKED = 1, NLCL_NHWC = 2 } nlcl_layout;
 
 /* Channel block B of NLCL_BLOCKED on this CPU: 16 (AVX-512) or 8. Fixed for
  * the life of the process. */
 int nlcl_layout_block(void);
+
+/* Lanes per pixel of a tensor of c channels in `layout`: 1 (NCHW), B
+ * (BLOCKED) or c (NHWC); 0 for an unknown layout. */
+int nlcl_layout_lanes(nlcl_layout layout, int c);
 
 typedef struct nlcl_conv2d_shape {
     int n, cin, h, w;  /* input (n, cin, h, w) */
@@ -150,10 +158,10 @@ const char *nlcl_conv2d_plan_impl(const nlcl_conv2d_plan *plan, int pass);
 size_t nlcl_conv2d_choices_export(char *buf, size_t size);
 nlcl_status nlcl_conv2d_choices_import(const char *text);
 
-/* Convert a tensor between layouts (n, c, h, w): NCHW <-> BLOCKED. Padding
+/* Convert a tensor (n, c, h, w) between any two layouts. Padding
  * lanes of a BLOCKED destination are set to 0. src and dst must not alias.
- * Errors: NLCL_ERR_INVALID_ARG (a size below 1, an unknown layout, NULL
- * src or dst, src == dst), nothing written then. */
+ * Errors: NLCL_ERR_INVALID_ARG (a size below 1, an unknown layout, NHWC of
+ * more than 64 channels, NULL src or dst, src == dst), nothing written then. */
 nlcl_status nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to,
                                 int n, int c, int h, int w);
 

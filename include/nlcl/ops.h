@@ -3,10 +3,11 @@
  *
  * Conventions (llm.c style):
  *  - float32 tensors, PyTorch's NCHW semantics. Activation tensors may be
- *    stored in either layout of conv.h (NLCL_NCHW or NLCL_BLOCKED); an op that
- *    takes `layout` addresses element (n, c, y, x) at
- *        ((((n*G + c/L)*H + y)*W + x)*L + c%L,   L = 1 or nlcl_layout_block(),
- *    G = ceil(C/L). Padding lanes of blocked tensors are kept at zero.
+ *    stored in any layout of conv.h (NLCL_NCHW, NLCL_BLOCKED, NLCL_NHWC); an
+ *    op that takes `layout` addresses element (n, c, y, x) at
+ *        ((((n*G + c/L)*H + y)*W + x)*L + c%L,   L = nlcl_layout_lanes(layout, C)
+ *    (1, nlcl_layout_block() or C), G = ceil(C/L). Padding lanes of blocked
+ *    tensors are kept at zero.
  *  - Forward functions overwrite their outputs.
  *  - Backward functions ADD into gradient buffers (`dx += ...`), so a tensor
  *    used twice collects both contributions. A NULL gradient pointer means

@@ -132,16 +132,20 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "invalid image size %dx%d", w, h);
     if (ws->p_mid && ws->h == h && ws->w == w) return NLCL_OK;
     nlcl_gen_infer_free(ws);
-    const int C = g->cfg.channels;
+    const int C = g->cfg.channels, bf16 = g->cfg.bf16;
+    /* bf16 on AMX: channels-last throughout, the only layout of oneDNN's AMX
+     * kernels, for channel counts whose instance norm has a vector path */
+    const nlcl_layout lay = bf16 && nlcl_bf16_prefers_nhwc() && (16 % C == 0 || C == 32)
+                                ? NLCL_NHWC
+                                : NLCL_BLOCKED;
     nlcl_conv2d_shape s_in = {1, 3, h, w, C, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_BLOCKED};
-    nlcl_conv2d_shape s_mid = {1, C, h, w, C, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
+    nlcl_conv2d_shape s_mid = {1, C, h, w, C, 3, 3, 1, 1, 1, lay, lay};
     nlcl_conv2d_shape s_out = {1, C, h, w, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW};
     nlcl_status s = nlcl_conv2d_plan_create(&ws->p_in, &s_in, 0);
     /* bf16: the C->C convolutions take their input as bfloat16 (ws->xb) */
-    const int bf16 = g->cfg.bf16;
     if (s == NLCL_OK) s = nlcl_conv2d_plan_create_ex(&ws->p_mid, &s_mid, 1, 1, 0, bf16, bf16);
     if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&ws->p_out, &s_out, 0);
-    size_t n = nlcl_layout_numel(NLCL_BLOCKED, 1, C, h, w);
+    size_t n = nlcl_layout_numel(NLCL_BLOCKED, 1, C, h, w); /* >= NHWC's */
     if (s == NLCL_OK) {
         ws->x = nlcl_alloc_floats(n, "generator activations");
         ws->t = ws->x ? nlcl_alloc_floats(n, "generator activations") : NULL;
@@ -155,6 +159,7 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
     }
     ws->h = h;
     ws->w = w;
+    ws->layout = lay;
     ws->bytes = 3 * n * sizeof(float) + (bf16 ? n * sizeof(uint16_t) : 0);
     return NLCL_OK;
 }
@@ -168,40 +173,47 @@ static nlcl_status report(nlcl_gen_infer *ws, int done, int total) {
 #define W_(i) nlcl_params_at(&g->params, (i))
 #define B_(i) nlcl_params_at(&g->params, (i) + 1)
 
-/* The residual blocks and the sandwich's two convolutions (x -> u) in
- * bfloat16: each C->C convolution reads its input as bfloat16 from ws->xb,
- * which the instance norm before it writes (relu(IN(t)) only there; the
- * residual stream x in float32 and in ws->xb); the same bytes as converting
- * each input in the convolution, without that pass over memory. */
-static nlcl_status run_mid_bf16(nlcl_gen_infer *ws, const nlcl_gen *g) {
+/* The generator in bfloat16: each C->C convolution reads its input as
+ * bfloat16 from ws->xb, which the instance norm before it writes (relu(IN(t))
+ * only there; the residual stream x in float32 and in ws->xb); the same bytes
+ * as converting each input in the convolution, without that pass over memory.
+ * In NHWC (AMX) the first and last convolutions keep the blocked layout of
+ * the band pipeline (src/nn/gen_bands.c), whose output this reproduces bit
+ * for bit; exact copies convert between the two layouts. */
+static nlcl_status run_bf16(nlcl_gen_infer *ws, const nlcl_gen *g, const float *in, float *out) {
     const int C = g->cfg.channels, K = g->cfg.blocks, h = ws->h, w = ws->w;
+    const int nhwc = ws->layout == NLCL_NHWC;
     const float *xb = (const float *)(const void *)ws->xb; /* the plans' src is bf16 */
-    nlcl_f32_to_bf16_n(ws->x, ws->xb, nlcl_layout_numel(NLCL_BLOCKED, 1, C, h, w));
+    NLCL_TRY(nlcl_conv2d_forward(ws->p_in, in, W_(g->conv_in), B_(g->conv_in), nhwc ? ws->t : ws->x));
+    if (nhwc) NLCL_TRY(nlcl_layout_convert(ws->t, NLCL_BLOCKED, ws->x, NLCL_NHWC, 1, C, h, w));
+    nlcl_f32_to_bf16_n(ws->x, ws->xb, nlcl_layout_numel(ws->layout, 1, C, h, w));
     for (int i = 0; i < K; i++) {
         int a = g->block[i][0], b = g->block[i][1];
         NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(a), B_(a), ws->t));
-        nlcl_instance_norm_forward_bf16(ws->t, NULL, NULL, ws->xb, 1, C, h, w, NLCL_BLOCKED,
+        nlcl_instance_norm_forward_bf16(ws->t, NULL, NULL, ws->xb, 1, C, h, w, ws->layout,
                                         IN_EPS, 1);
         NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(b), B_(b), ws->u));
-        nlcl_instance_norm_forward_bf16(ws->u, ws->x, ws->x, ws->xb, 1, C, h, w, NLCL_BLOCKED,
+        nlcl_instance_norm_forward_bf16(ws->u, ws->x, ws->x, ws->xb, 1, C, h, w, ws->layout,
                                         IN_EPS, 0);
         NLCL_TRY(report(ws, i + 1, K + 2));
     }
     NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(g->sandwich[0]), B_(g->sandwich[0]), ws->t));
-    nlcl_instance_norm_forward_bf16(ws->t, NULL, NULL, ws->xb, 1, C, h, w, NLCL_BLOCKED, IN_EPS, 1);
-    return nlcl_conv2d_forward(ws->p_mid, xb, W_(g->sandwich[1]), B_(g->sandwich[1]), ws->u);
+    nlcl_instance_norm_forward_bf16(ws->t, NULL, NULL, ws->xb, 1, C, h, w, ws->layout, IN_EPS, 1);
+    NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(g->sandwich[1]), B_(g->sandwich[1]), ws->u));
+    if (nhwc) NLCL_TRY(nlcl_layout_convert(ws->u, NLCL_NHWC, ws->t, NLCL_BLOCKED, 1, C, h, w));
+    return nlcl_conv2d_forward(ws->p_out, nhwc ? ws->t : ws->u, W_(g->conv_out), B_(g->conv_out),
+                               out);
 }
 
 nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const float *in, float *out) {
     const int C = g->cfg.channels, K = g->cfg.blocks, h = ws->h, w = ws->w;
     const int total = K + 2;
-    NLCL_TRY(nlcl_conv2d_forward(ws->p_in, in, W_(g->conv_in), B_(g->conv_in), ws->x));
     if (ws->xb) {
-        NLCL_TRY(run_mid_bf16(ws, g));
-        NLCL_TRY(nlcl_conv2d_forward(ws->p_out, ws->u, W_(g->conv_out), B_(g->conv_out), out));
+        NLCL_TRY(run_bf16(ws, g, in, out));
         if (g->cfg.residual) nlcl_add(out, in, out, (size_t)3 * h * w);
         return report(ws, total, total);
     }
+    NLCL_TRY(nlcl_conv2d_forward(ws->p_in, in, W_(g->conv_in), B_(g->conv_in), ws->x));
     for (int i = 0; i < K; i++) {
         int a = g->block[i][0], b = g->block[i][1];
         NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, ws->x, W_(a), B_(a), ws->t));

@@ -2,11 +2,12 @@
  *
  * Each plan holds up to three oneDNN primitives (forward, backward-data,
  * backward-weights) for one shape. Memory formats are chosen by oneDNN
- * (format "any") except for activations the caller gives in the blocked
- * layout, which are pinned to nChw<B>c so that consecutive layers hand blocked
- * tensors to each other without reorders. Where the format oneDNN chose
- * differs from the caller's, a reorder primitive and a scratch buffer are
- * kept in the plan.
+ * (format "any") except for activations the caller gives in the blocked or
+ * NHWC layout, which are pinned so that consecutive layers hand tensors to
+ * each other without reorders; bf16 plans on AMX CPUs leave the activations'
+ * format to oneDNN too (its AMX kernels take NHWC only). Where the format
+ * oneDNN chose differs from the caller's, a reorder (blocked <-> NHWC: exact
+ * copies of runs, layout.c) and a scratch buffer are kept in the plan.
  *
  * Each plan owns the scratchpad of its convolutions (oneDNN's user scratchpad
  * mode): one buffer, as large as the largest of its passes needs (they never
@@ -21,9 +22,6 @@
 
 #include <omp.h>
 #include <pthread.h>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
 #include <string.h>
 
 #include "../core/internal.h"
@@ -70,7 +68,20 @@ typedef struct port {
     dnnl_primitive_t to_user;   /* prim -> user, or NULL */
     void *buf;                  /* prim-format buffer when a reorder is needed */
     int needs_reorder;
+    int split;                  /* user nChw<B>c, prim NHWC: split_copy instead of to_prim/to_user */
 } port;
+
+/* 1 if md is an activation (N, C, H, W) of C a multiple of the layout block
+ * in format tag `tag`, with the data type of `like`. */
+static int md_is(const dnnl_memory_desc_t *md, const dnnl_memory_desc_t *like, dnnl_format_tag_t tag) {
+    if (md->ndims != 4 || md->dims[1] % nlcl_layout_block() || md->data_type != like->data_type)
+        return 0;
+    dnnl_memory_desc_t t;
+    if (dnnl_memory_desc_init_by_tag(&t, 4, md->dims, md->data_type, tag) != dnnl_success) return 0;
+    return dnnl_memory_desc_equal(md, &t);
+}
+
+static size_t md_esz(const dnnl_memory_desc_t *md) { return md->data_type == dnnl_f32 ? 4 : 2; }
 
 static nlcl_status port_init(port *p, const dnnl_memory_desc_t *user_md,
                              const dnnl_memory_desc_t *prim_md, int dir_to_prim, int dir_to_user) {
@@ -85,6 +96,9 @@ static nlcl_status port_init(port *p, const dnnl_memory_desc_t *user_md,
     p->buf = nlcl_alloc(sz, "conv2d reorder buffer");
     if (!p->buf) return NLCL_ERR_NOMEM;
     DNNL_TRY(dnnl_memory_create(&p->prim_mem, &p->prim_md, g_engine, p->buf), "memory_create");
+    dnnl_format_tag_t blk = nlcl_layout_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+    p->split = md_is(&p->user_md, &p->prim_md, blk) && md_is(&p->prim_md, &p->user_md, dnnl_nhwc);
+    if (p->split) return NLCL_OK;
     if (dir_to_prim) {
         dnnl_primitive_desc_t pd;
         DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, &p->user_md, g_engine, &p->prim_md,
@@ -142,7 +156,11 @@ static nlcl_status port_in(port *p, const void *ptr, dnnl_memory_t *out) {
         *out = p->user_mem;
         return NLCL_OK;
     }
-    NLCL_TRY(run_reorder(p->to_prim, p->user_mem, p->prim_mem));
+    if (p->split)
+        nlcl_layout_split_copy(md_esz(&p->user_md), (size_t)p->user_md.dims[0], (size_t)p->user_md.dims[1],
+                   (size_t)p->user_md.dims[2] * p->user_md.dims[3], ptr, p->buf, 1);
+    else
+        NLCL_TRY(run_reorder(p->to_prim, p->user_mem, p->prim_mem));
     *out = p->prim_mem;
     return NLCL_OK;
 }
@@ -157,6 +175,13 @@ static nlcl_status port_target(port *p, void *ptr, dnnl_memory_t *out) {
 
 static nlcl_status port_out(port *p) {
     if (!p->needs_reorder) return NLCL_OK;
+    if (p->split) {
+        void *user = NULL;
+        DNNL_TRY(dnnl_memory_get_data_handle(p->user_mem, &user), "get_data_handle");
+        nlcl_layout_split_copy(md_esz(&p->user_md), (size_t)p->user_md.dims[0], (size_t)p->user_md.dims[1],
+                   (size_t)p->user_md.dims[2] * p->user_md.dims[3], p->buf, user, 0);
+        return NLCL_OK;
+    }
     return run_reorder(p->to_user, p->prim_mem, p->user_mem);
 }
 
@@ -196,26 +221,12 @@ int nlcl_conv2d_out_size(int in, int k, int stride, int pad) {
     return (int)(span / stride + 1);
 }
 
-int nlcl_layout_block(void) {
-    static int block = 0;
-    if (!block) block = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core ? 16 : 8;
-    return block;
-}
-
-size_t nlcl_layout_numel(nlcl_layout layout, int n, int c, int h, int w) {
-    size_t cc = (size_t)c;
-    if (layout == NLCL_BLOCKED) {
-        size_t b = (size_t)nlcl_layout_block();
-        cc = (cc + b - 1) / b * b;
-    }
-    return (size_t)n * cc * (size_t)h * (size_t)w;
-}
-
 static void act_md_t(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_layout l, int any,
                      dnnl_data_type_t dt) {
     dnnl_dims_t dims = {n, c, h, w};
     dnnl_format_tag_t blk = nlcl_layout_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
-    dnnl_format_tag_t tag = any ? dnnl_format_tag_any : (l == NLCL_BLOCKED ? blk : dnnl_nchw);
+    dnnl_format_tag_t tag = l == NLCL_BLOCKED ? blk : l == NLCL_NHWC ? dnnl_nhwc : dnnl_nchw;
+    if (any) tag = dnnl_format_tag_any;
     dnnl_memory_desc_init_by_tag(md, 4, dims, dt, tag);
 }
 
@@ -433,6 +444,10 @@ nlcl_status nlcl_conv2d_plan_create_rows(nlcl_conv2d_plan **out, const nlcl_conv
     return nlcl_conv2d_plan_create_ex(out, s, pad_top, pad_bottom, training, 0, 0);
 }
 
+int nlcl_bf16_prefers_nhwc(void) {
+    return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_amx;
+}
+
 int nlcl_bf16_available(void) {
     return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16;
 }
@@ -453,8 +468,7 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
                               "stride=%d pad=%d (top %d, bottom %d)",
                               s->n, s->cin, s->h, s->w, s->cout, s->kh, s->kw, s->stride, s->pad,
                               pad_top, pad_bottom);
-    if ((s->src_layout != NLCL_NCHW && s->src_layout != NLCL_BLOCKED) ||
-        (s->dst_layout != NLCL_NCHW && s->dst_layout != NLCL_BLOCKED))
+    if (!nlcl_layout_lanes(s->src_layout, 1) || !nlcl_layout_lanes(s->dst_layout, 1))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "unknown layout (source %d, destination %d)",
                               (int)s->src_layout, (int)s->dst_layout);
     conv_geom g = {s->h, s->w, pad_top, pad_bottom, bf16 != 0};
@@ -472,6 +486,7 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
     p->ho = ho;
     p->wo = wo;
     p->training = training;
+    p->free_layout = bf16 && nlcl_bf16_prefers_nhwc();
     act_md_t(&p->src_u, s->n, s->cin, s->h, s->w, s->src_layout, 0,
              bf16 && src_bf16 ? dnnl_bf16 : dnnl_f32);
     act_md(&p->dst_u, s->n, s->cout, ho, wo, s->dst_layout, 0);
@@ -595,87 +610,4 @@ nlcl_status nlcl_conv2d_backward_weights(nlcl_conv2d_plan *p, const float *src,
     if (dw) add_inplace(dw, p->g_dw_acc, (size_t)s->cout * s->cin * s->kh * s->kw);
     if (db && s->bias) add_inplace(db, p->g_db_acc, (size_t)s->cout);
     return NLCL_OK;
-}
-
-/* ------------------------------------------------------------ layouts */
-
-nlcl_status nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to,
-                                int n, int c, int h, int w) {
-    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, from));
-    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, to));
-    NLCL_ARG_NONNULL(src && dst);
-    NLCL_ARG_CHECK(src != dst, "source and destination are the same buffer");
-    size_t hw = (size_t)h * w;
-    if (from == to) {
-        memcpy(dst, src, nlcl_layout_numel(from, n, c, h, w) * sizeof(float));
-        return NLCL_OK;
-    }
-    const int B = nlcl_layout_block();
-    int cb = (c + B - 1) / B;
-    if (from == NLCL_NCHW && to == NLCL_BLOCKED) {
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int in = 0; in < n; in++)
-            for (int b = 0; b < cb; b++) {
-                float *d = dst + ((size_t)in * cb + b) * hw * B;
-                for (size_t s = 0; s < hw; s++)
-                    for (int l = 0; l < B; l++) {
-                        int ch = b * B + l;
-                        d[s * B + l] = ch < c ? src[((size_t)in * c + ch) * hw + s] : 0.0f;
-                    }
-            }
-    } else {
-#pragma omp parallel for collapse(2) schedule(static)
-        for (int in = 0; in < n; in++)
-            for (int ch = 0; ch < c; ch++) {
-                const float *s0 = src + ((size_t)in * cb + ch / B) * hw * B + ch % B;
-                float *d = dst + ((size_t)in * c + ch) * hw;
-                for (size_t s = 0; s < hw; s++) d[s] = s0[s * B];
-            }
-    }
-    return NLCL_OK;
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-/* vcvtneps2bf16 rounds as nlcl_f32_to_bf16 (to nearest even, subnormals to a
- * zero of their sign, NaN kept quiet; tests/test_bf16.c compares them).
- * Called only where the CPU has AVX512_BF16; the one function of the portable
- * library with AVX-512 code outside the load-time clones, under a name the
- * check in tests/package/install.sh knows (the suffix _avx512bf16). */
-__attribute__((target("avx512f,avx512bf16"))) static void to_bf16_avx512bf16(const float *x, uint16_t *y,
-                                                                      size_t n) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256bh b = _mm512_cvtneps_pbh(_mm512_loadu_ps(x + i));
-        _mm256_storeu_si256((__m256i *)(void *)(y + i), (__m256i)b);
-    }
-    for (; i < n; i++) y[i] = nlcl_f32_to_bf16(x[i]);
-}
-
-static int have_bf16_isa(void) {
-    static int have = -1;
-    if (have < 0) have = __builtin_cpu_supports("avx512bf16") != 0;
-    return have;
-}
-#endif
-
-void nlcl_f32_to_bf16_run(const float *x, uint16_t *y, size_t n) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (have_bf16_isa()) {
-        to_bf16_avx512bf16(x, y, n);
-        return;
-    }
-#endif
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) y[i] = nlcl_f32_to_bf16(x[i]);
-}
-
-#define BF16_CHUNK 16384 /* floats per work item of nlcl_f32_to_bf16_n */
-
-void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n) {
-    const long items = (long)((n + BF16_CHUNK - 1) / BF16_CHUNK);
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (long k = 0; k < items; k++) {
-        size_t o = (size_t)k * BF16_CHUNK;
-        nlcl_f32_to_bf16_run(x + o, y + o, NLCL_MIN((size_t)BF16_CHUNK, n - o));
-    }
 }

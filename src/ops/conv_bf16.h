@@ -10,7 +10,8 @@
  * activations, unless the plan is made with src_bf16 (then forward's src is
  * a bf16 buffer, uint16_t, in the plan's layout). oneDNN rounds float32 to
  * bf16 to nearest even, as nlcl_f32_to_bf16 does. Needs AVX512_BF16
- * (oneDNN's avx512_core_bf16 kernels); Winograd is float32 only, so bf16
+ * (oneDNN's avx512_core_bf16 kernels; with AMX, avx512_core_amx, on NHWC
+ * activations: nlcl_bf16_prefers_nhwc); Winograd is float32 only, so bf16
  * plans run direct convolutions. */
 #ifndef NLCL_OPS_CONV_BF16_H
 #define NLCL_OPS_CONV_BF16_H
@@ -22,6 +23,11 @@
 
 /* 1 if this CPU has bfloat16 convolutions (AVX512_BF16). */
 int nlcl_bf16_available(void);
+
+/* 1 if this CPU has AMX tiles for bfloat16: oneDNN 2.6's AMX convolution
+ * (brgconv:avx512_core_amx) takes channels-last (NLCL_NHWC) activations
+ * only; bf16 plans in another layout let oneDNN choose and reorder. */
+int nlcl_bf16_prefers_nhwc(void);
 
 /* nlcl_conv2d_plan_create_rows with bf16 arithmetic (bf16 = 1) and, with
  * src_bf16 = 1, bf16 activations given to forward. Errors: UNSUPPORTED

@@ -1,5 +1,6 @@
 /* Shared between the convolution sources (conv2d.c: plans and execution;
- * conv_select.c: the choice of algorithm per layer shape). Not installed. */
+ * conv_select.c: the choice of algorithm per layer shape; layout.c: layouts).
+ * Not installed. */
 #ifndef NLCL_OPS_CONV_INTERNAL_H
 #define NLCL_OPS_CONV_INTERNAL_H
 
@@ -17,6 +18,12 @@ nlcl_status nlcl_dnnl_get(dnnl_engine_t *engine, dnnl_stream_t *stream);
             return nlcl_error_set(NLCL_ERR_INTERNAL, "oneDNN %s failed (status %d)", what,  \
                                   (int)st_);                                                       \
     } while (0)
+
+/* Copies a tensor (nb, c, h, w) of hw = h*w pixels, esz bytes per element,
+ * c a multiple of nlcl_layout_block(), from the blocked layout to NHWC
+ * (to_nhwc) or back: each pixel's c values are c/B runs of B (layout.c). */
+void nlcl_layout_split_copy(size_t esz, size_t nb, size_t c, size_t hw, const void *from, void *to,
+                            int to_nhwc);
 
 typedef enum conv_pass { CONV_FWD = 0, CONV_BWD_DATA = 1, CONV_BWD_WEIGHTS = 2 } conv_pass;
 

@@ -272,7 +272,7 @@ nlcl_status nlcl_gather_rows(const float *x, int n, int c, int h, int w, nlcl_la
                              int img, const int32_t *ids, int k, float *rows) {
     NLCL_TRY(check_rows(__func__, n, c, h, w, layout, img, ids, k));
     NLCL_ARG_NONNULL(k == 0 || (x && rows));
-    const int L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
+    const int L = nlcl_layout_lanes(layout, c);
 #pragma omp parallel for schedule(static) if ((long)k * c >= 32768)
     for (int i = 0; i < k; i++) {
         float *ri = rows + (size_t)i * c;
@@ -287,7 +287,7 @@ nlcl_status nlcl_scatter_rows_add(const float *drows, int n, int c, int h, int w
     NLCL_TRY(check_rows(__func__, n, c, h, w, layout, img, ids, k));
     if (!dx) return NLCL_OK;
     NLCL_ARG_NONNULL(k == 0 || drows);
-    const int L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
+    const int L = nlcl_layout_lanes(layout, c);
     /* threads own channels; each walks the rows in order, so duplicate ids
      * accumulate in a fixed order without races */
 #pragma omp parallel for schedule(static) if ((long)k * c >= 32768)

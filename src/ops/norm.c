@@ -70,7 +70,8 @@ typedef struct geom {
 
 int nlcl_in_chunk_rows(int h, int w, nlcl_layout layout) {
     NLCL_ASSERT(h > 0 && w > 0);
-    size_t L = layout == NLCL_BLOCKED ? (size_t)nlcl_layout_block() : 1;
+    /* NHWC: the blocked layout's rows, so that its statistics are the same */
+    size_t L = layout == NLCL_NCHW ? 1 : (size_t)nlcl_layout_block();
     size_t row = (size_t)w * L;
     size_t rows = (MIN_CHUNK_FLOATS + row - 1) / row;
     size_t by_count = ((size_t)h + MAX_CHUNKS - 1) / MAX_CHUNKS;
@@ -82,7 +83,7 @@ int nlcl_in_chunk_rows(int h, int w, nlcl_layout layout) {
 static geom make_geom(int n, int c, int h, int w, nlcl_layout layout) {
     NLCL_ASSERT(n > 0 && c > 0 && h > 0 && w > 0);
     geom g;
-    g.L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
+    g.L = nlcl_layout_lanes(layout, c);
     NLCL_ASSERT(g.L >= 1 && g.L <= MAX_LANES);
     g.G = (c + g.L - 1) / g.L;
     g.c = c;
@@ -128,13 +129,46 @@ static void fold_lanes(const double *a, const double *q, int L, double *s1, doub
     }
 }
 
+/* chunk_stats for L = 2 * RL lanes (NHWC of 32 channels): one accumulator
+ * per lane, so each lane's sums are added in the same order as in the
+ * blocked layout's RL-lane loop (bit-identical statistics). */
+NLCL_VECTOR_CLONES
+static void chunk_stats_2rl(const float *x, size_t nfl, const float *shift, double *s1, double *s2) {
+    const v8d sh0 = CVT8(LD8(shift)), sh1 = CVT8(LD8(shift + 8)), sh2 = CVT8(LD8(shift + 16)),
+              sh3 = CVT8(LD8(shift + 24));
+    v8d a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0};
+    for (size_t v = 0; v < nfl / (2 * RL); v++) {
+        const float *p = x + v * 2 * RL;
+        v8d d0 = CVT8(LD8(p)) - sh0, d1 = CVT8(LD8(p + 8)) - sh1;
+        v8d d2 = CVT8(LD8(p + 16)) - sh2, d3 = CVT8(LD8(p + 24)) - sh3;
+        a0 += d0;
+        a1 += d1;
+        a2 += d2;
+        a3 += d3;
+        q0 += d0 * d0;
+        q1 += d1 * d1;
+        q2 += d2 * d2;
+        q3 += d3 * d3;
+    }
+    memcpy(s1, &a0, sizeof a0);
+    memcpy(s1 + 8, &a1, sizeof a1);
+    memcpy(s1 + 16, &a2, sizeof a2);
+    memcpy(s1 + 24, &a3, sizeof a3);
+    memcpy(s2, &q0, sizeof q0);
+    memcpy(s2 + 8, &q1, sizeof q1);
+    memcpy(s2 + 16, &q2, sizeof q2);
+    memcpy(s2 + 24, &q3, sizeof q3);
+}
+
 /* Partial sums of d = x - shift and d^2 per lane over nfl floats (a whole
  * number of pixels), written to s1[L], s2[L]. */
 /* (static: the load-time choice of clone stays inside the library) */
 NLCL_VECTOR_CLONES
 static void chunk_stats(const float *x, size_t nfl, int L, const float *shift, double *s1,
                         double *s2) {
-    if (RL % L == 0) {
+    if (L == 2 * RL) {
+        chunk_stats_2rl(x, nfl, shift, s1, s2);
+    } else if (RL % L == 0) {
         float shf[RL];
         for (int j = 0; j < RL; j++) shf[j] = shift[j % L];
         const v8d sh0 = CVT8(LD8(shf)), sh1 = CVT8(LD8(shf + 8));

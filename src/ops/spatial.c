@@ -15,8 +15,8 @@
 
 #define MAX_L 64 /* largest block the stack scratch of the blur backward holds */
 
-static int lanes_of(nlcl_layout layout) {
-    int L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
+static int lanes_of(nlcl_layout layout, int c) {
+    int L = nlcl_layout_lanes(layout, c);
     NLCL_ASSERT(L >= 1 && L <= MAX_L);
     return L;
 }
@@ -30,7 +30,7 @@ typedef struct sgeom {
 
 static sgeom geom_of(int n, int c, int h, int w, int ho, int wo, nlcl_layout layout) {
     sgeom g;
-    g.L = lanes_of(layout);
+    g.L = lanes_of(layout, c);
     g.P = (size_t)n * (size_t)((c + g.L - 1) / g.L);
     g.in_plane = (size_t)h * w * g.L;
     g.out_plane = (size_t)ho * wo * g.L;

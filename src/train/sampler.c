@@ -101,7 +101,7 @@ typedef struct window {
  * (a_y, a_x) and around each candidate centre of the window, into cv. */
 static nlcl_status patch_distances(const float *x, int c, int h, int w, nlcl_layout layout, int img,
                                    int a_y, int a_x, window win, cand *cv) {
-    const int L = layout == NLCL_BLOCKED ? nlcl_layout_block() : 1;
+    const int L = nlcl_layout_lanes(layout, c);
     const int G = (c + L - 1) / L;
     const size_t ys = (size_t)w * L, cs = (size_t)h * w * L;
     const float *base = x + (size_t)img * G * cs;
