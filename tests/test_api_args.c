@@ -208,6 +208,11 @@ static void t_conv(void) {
     BAD(nlcl_layout_convert(NULL, NCHW, out, NLCL_BLOCKED, N, C, H, W), "NULL argument");
     BAD(nlcl_layout_convert(out, NCHW, out, NLCL_BLOCKED, N, C, H, W), "the same buffer");
     CHECK_OK(nlcl_layout_convert(x, NCHW, y, NLCL_BLOCKED, N, C, H, W));
+    /* NHWC: conversions take any channel count, the ops of ops.h at most 64 */
+    CHECK_OK(nlcl_layout_convert(x, NLCL_NHWC, y, NLCL_BLOCKED, 1, 65, 1, 1));
+    BAD(nlcl_instance_norm_forward(x, NULL, out, mean, rstd, 1, 65, 1, 1, NLCL_NHWC, 1e-5f, 1),
+        "NHWC tensor of 65 channels (at most 64)");
+    CHECK(nlcl_layout_lanes(NLCL_NHWC, 65) == 65 && nlcl_layout_lanes((nlcl_layout)3, 1) == 0);
 }
 
 static void t_loss_terms(void) {

@@ -22,7 +22,9 @@
  *                8 otherwise, i.e. the layout oneDNN's fastest kernels use on
  *                this CPU. Keeping it between layers avoids a reorder per call.
  *   NLCL_NHWC    channels-last (n, h, w, c): the layout of oneDNN's AMX
- *                bfloat16 kernels (nlcl_bf16_prefers_nhwc()).
+ *                bfloat16 kernels (`--precision bf16` on CPUs with AMX runs
+ *                the generator in it). Convolutions and conversions take any
+ *                channel count; the ops of nlcl/ops.h at most 64.
  * Each is (n, G, h, w, L) with L = nlcl_layout_lanes(layout, c) lanes per
  * pixel (1, B, or c) and G = ceil(c/L) planes per image.
  *
@@ -160,8 +162,8 @@ nlcl_status nlcl_conv2d_choices_import(const char *text);
 
 /* Convert a tensor (n, c, h, w) between any two layouts. Padding
  * lanes of a BLOCKED destination are set to 0. src and dst must not alias.
- * Errors: NLCL_ERR_INVALID_ARG (a size below 1, an unknown layout, NHWC of
- * more than 64 channels, NULL src or dst, src == dst), nothing written then. */
+ * Errors: NLCL_ERR_INVALID_ARG (a size below 1, an unknown layout, NULL src
+ * or dst, src == dst), nothing written then. */
 nlcl_status nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to,
                                 int n, int c, int h, int w);
 

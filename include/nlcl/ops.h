@@ -20,6 +20,7 @@
  *    Errors: NLCL_ERR_INVALID_ARG, with the message "FUNCTION: problem"
  *    (nlcl_error_message), for a size below its minimum (tensor sizes n, c,
  *    h, w >= 1; counts and row numbers as stated per op), an unknown layout,
+ *    an NLCL_NHWC tensor of more than 64 channels,
  *    an index out of range (image, ids, targets), a parameter outside its
  *    stated range, or a NULL pointer that the call needs (a NULL gradient
  *    output is "not needed", never an error). Nothing is written when an

@@ -76,8 +76,8 @@ void nlcl_layout_split_copy(size_t esz, size_t nb, size_t c, size_t hw, const vo
 
 nlcl_status nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to,
                                 int n, int c, int h, int w) {
-    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, from));
-    NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, to));
+    NLCL_TRY(nlcl_check_shape(__func__, n, c, h, w, from));
+    NLCL_TRY(nlcl_check_shape(__func__, n, c, h, w, to));
     NLCL_ARG_NONNULL(src && dst);
     NLCL_ARG_CHECK(src != dst, "source and destination are the same buffer");
     size_t hw = (size_t)h * w;

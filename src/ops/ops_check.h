@@ -8,17 +8,24 @@
 #include "nlcl/conv.h"
 
 /* An (n, c, h, w) activation tensor in `layout`: every size >= 1 and a known
- * layout (NHWC: at most NLCL_NHWC_MAX_C channels, the lanes the ops' stack
- * buffers hold). */
-#define NLCL_NHWC_MAX_C 64
-static inline nlcl_status nlcl_check_nchw(const char *fn, int n, int c, int h, int w,
-                                          nlcl_layout layout) {
+ * layout. */
+static inline nlcl_status nlcl_check_shape(const char *fn, int n, int c, int h, int w,
+                                           nlcl_layout layout) {
     if (n < 1 || c < 1 || h < 1 || w < 1)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
                               "%s: tensor (n, c, h, w) = (%d, %d, %d, %d) has a size below 1", fn,
                               n, c, h, w);
     if (layout != NLCL_NCHW && layout != NLCL_BLOCKED && layout != NLCL_NHWC)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: unknown layout %d", fn, (int)layout);
+    return NLCL_OK;
+}
+
+/* nlcl_check_shape for the ops of nlcl/ops.h: NHWC of at most NLCL_NHWC_MAX_C
+ * channels, the lanes their stack buffers hold. */
+#define NLCL_NHWC_MAX_C 64
+static inline nlcl_status nlcl_check_nchw(const char *fn, int n, int c, int h, int w,
+                                          nlcl_layout layout) {
+    NLCL_TRY(nlcl_check_shape(fn, n, c, h, w, layout));
     if (layout == NLCL_NHWC && c > NLCL_NHWC_MAX_C)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NHWC tensor of %d channels (at most %d)",
                               fn, c, NLCL_NHWC_MAX_C);
