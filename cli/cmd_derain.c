@@ -225,7 +225,7 @@ static int check_resources(derain_opts *o) {
     }
     if (o->precision == 1 && !nlcl_bf16_supported()) {
         fprintf(stderr, "nlcl derain: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
-                        "this one has none (use --precision fp32)\n");
+                        "this one has none, or DNNL_MAX_CPU_ISA hides them (use --precision fp32)\n");
         return CLI_EXIT_FAIL;
     }
     return CLI_CONTINUE;

@@ -316,7 +316,7 @@ static int parse_args(train_args *a, int argc, char **argv) {
     if (a->mix && (rc = parse_mix(a->mix, &j->cfg)) != CLI_CONTINUE) return rc;
     if (j->cfg.bf16 && !nlcl_bf16_supported()) {
         fprintf(stderr, "nlcl train: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
-                        "this one has none (use --precision fp32)\n");
+                        "this one has none, or DNNL_MAX_CPU_ISA hides them (use --precision fp32)\n");
         return CLI_EXIT_FAIL;
     }
     if (nlcl_train_config_check(&j->cfg) != NLCL_OK) {

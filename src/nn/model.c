@@ -47,7 +47,7 @@ nlcl_status nlcl_model_set_precision(nlcl_model *m, nlcl_precision p) {
     if (p == NLCL_PRECISION_BF16 && !nlcl_bf16_available())
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
                               "bf16 precision needs a CPU with AVX512_BF16 instructions; "
-                              "this one has none (float32 is kept)");
+                              "this one has none, or DNNL_MAX_CPU_ISA hides them (float32 is kept)");
     int bf16 = p == NLCL_PRECISION_BF16;
     if (m->gen.cfg.bf16 != bf16) { /* plans change */
         nlcl_gen_bands_free(&m->bands);

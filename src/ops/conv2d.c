@@ -460,7 +460,7 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
     if (bf16 && !nlcl_bf16_available())
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
                               "bfloat16 arithmetic needs a CPU with AVX512_BF16 "
-                              "(this one has not; use float32)");
+                              "(this one has not, or DNNL_MAX_CPU_ISA hides them; use float32)");
     if (s->n <= 0 || s->cin <= 0 || s->h <= 0 || s->w <= 0 || s->cout <= 0 || s->kh <= 0 ||
         s->kw <= 0 || s->stride <= 0 || s->pad < 0 || pad_top < 0 || pad_bottom < 0)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,

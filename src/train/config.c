@@ -260,7 +260,7 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
     if (!c->rain_generator && (c->w_layer > 0 || c->w_cons > 0 || (c->w_sp > 0 && !c->sparsity_code)))
         BAD("without G_R the layer contrast, consistency and rain sparsity must be off");
     if (c->bf16 && !nlcl_bf16_available())
-        BAD("bf16 precision needs a CPU with AVX512_BF16 instructions; this one has none");
+        BAD("bf16 precision needs a CPU with AVX512_BF16 instructions; this one has none, or DNNL_MAX_CPU_ISA hides them");
 #undef BAD
     return NLCL_OK;
 }
