@@ -75,10 +75,21 @@ static void compare_line(const char *line, const char *desc, char *seen, diffs *
 /* A "rainy DIR" or "clean DIR" line of config.txt against the job's k-th
  * folder of that role (*k counts them); the job's folders the file does not
  * name are listed by data_extra. */
+/* The job's rainy (clean = 0) or clean (1) folders, their count in *n. */
+static const char *const *job_dirs(const nlcl_train_job *job, int clean, int *n) {
+    *n = clean ? job->n_clean_dirs : job->n_rainy_dirs;
+    return clean ? job->clean_dirs : job->rainy_dirs;
+}
+
+/* "rainy DIR" or "clean DIR", as config.txt writes it, into buf. */
+static const char *data_line(char *buf, size_t size, int clean, const char *dir) {
+    snprintf(buf, size, "%s %s", clean ? "clean" : "rainy", dir);
+    return buf;
+}
+
 static void compare_data(const char *line, const nlcl_train_job *job, int *k, diffs *df) {
-    int clean = line[0] == 'c', i = k[clean];
-    const char *const *dirs = clean ? job->clean_dirs : job->rainy_dirs;
-    int n = clean ? job->n_clean_dirs : job->n_rainy_dirs;
+    int clean = line[0] == 'c', i = k[clean], n;
+    const char *const *dirs = job_dirs(job, clean, &n);
     k[clean]++;
     if (i >= n) {
         add_diff(df, "%s'%s' there, not used here%.*s", line, 0, "");
@@ -86,18 +97,18 @@ static void compare_data(const char *line, const nlcl_train_job *job, int *k, di
     }
     if (!strcmp(line + 6, dirs[i]) || nlcl_same_file(line + 6, dirs[i])) return;
     char now[4200];
-    snprintf(now, sizeof now, "%s %s", clean ? "clean" : "rainy", dirs[i]);
+    data_line(now, sizeof now, clean, dirs[i]);
     add_diff(df, "%s'%s' there, '%.*s' here", line, (int)strlen(now), now);
 }
 
 static void data_extra(const nlcl_train_job *job, const int *k, diffs *df) {
     for (int clean = 0; clean < 2; clean++) {
-        const char *const *dirs = clean ? job->clean_dirs : job->rainy_dirs;
-        int n = clean ? job->n_clean_dirs : job->n_rainy_dirs;
+        int n;
+        const char *const *dirs = job_dirs(job, clean, &n);
         for (int i = k[clean]; i < n; i++) {
             char now[4200];
-            snprintf(now, sizeof now, "%s %s", clean ? "clean" : "rainy", dirs[i]);
-            add_diff(df, "%s'%s' here, not used there%.*s", now, 0, "");
+            add_diff(df, "%s'%s' here, not used there%.*s", data_line(now, sizeof now, clean, dirs[i]),
+                     0, "");
         }
     }
 }
