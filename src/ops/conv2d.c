@@ -81,7 +81,18 @@ static int md_is(const dnnl_memory_desc_t *md, const dnnl_memory_desc_t *like, d
     return dnnl_memory_desc_equal(md, &t);
 }
 
-static size_t md_esz(const dnnl_memory_desc_t *md) { return md->data_type == dnnl_f32 ? 4 : 2; }
+/* oneDNN's tag of NLCL_BLOCKED on this CPU */
+static dnnl_format_tag_t blocked_tag(void) {
+    return nlcl_layout_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+}
+
+/* A split port's exact copy (layout.c), into the primitive's NHWC
+ * (to_prim) or back into the caller's blocked layout. */
+static void port_split(const port *p, const void *from, void *to, int to_prim) {
+    const dnnl_memory_desc_t *u = &p->user_md;
+    nlcl_layout_split_copy(u->data_type == dnnl_f32 ? 4 : 2, (size_t)u->dims[0], (size_t)u->dims[1],
+                           (size_t)u->dims[2] * u->dims[3], from, to, to_prim);
+}
 
 static nlcl_status port_init(port *p, const dnnl_memory_desc_t *user_md,
                              const dnnl_memory_desc_t *prim_md, int dir_to_prim, int dir_to_user) {
@@ -96,8 +107,8 @@ static nlcl_status port_init(port *p, const dnnl_memory_desc_t *user_md,
     p->buf = nlcl_alloc(sz, "conv2d reorder buffer");
     if (!p->buf) return NLCL_ERR_NOMEM;
     DNNL_TRY(dnnl_memory_create(&p->prim_mem, &p->prim_md, g_engine, p->buf), "memory_create");
-    dnnl_format_tag_t blk = nlcl_layout_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
-    p->split = md_is(&p->user_md, &p->prim_md, blk) && md_is(&p->prim_md, &p->user_md, dnnl_nhwc);
+    p->split = md_is(&p->user_md, &p->prim_md, blocked_tag()) &&
+               md_is(&p->prim_md, &p->user_md, dnnl_nhwc);
     if (p->split) return NLCL_OK;
     if (dir_to_prim) {
         dnnl_primitive_desc_t pd;
@@ -157,8 +168,7 @@ static nlcl_status port_in(port *p, const void *ptr, dnnl_memory_t *out) {
         return NLCL_OK;
     }
     if (p->split)
-        nlcl_layout_split_copy(md_esz(&p->user_md), (size_t)p->user_md.dims[0], (size_t)p->user_md.dims[1],
-                   (size_t)p->user_md.dims[2] * p->user_md.dims[3], ptr, p->buf, 1);
+        port_split(p, ptr, p->buf, 1);
     else
         NLCL_TRY(run_reorder(p->to_prim, p->user_mem, p->prim_mem));
     *out = p->prim_mem;
@@ -178,8 +188,7 @@ static nlcl_status port_out(port *p) {
     if (p->split) {
         void *user = NULL;
         DNNL_TRY(dnnl_memory_get_data_handle(p->user_mem, &user), "get_data_handle");
-        nlcl_layout_split_copy(md_esz(&p->user_md), (size_t)p->user_md.dims[0], (size_t)p->user_md.dims[1],
-                   (size_t)p->user_md.dims[2] * p->user_md.dims[3], p->buf, user, 0);
+        port_split(p, p->buf, user, 0);
         return NLCL_OK;
     }
     return run_reorder(p->to_user, p->prim_mem, p->user_mem);
@@ -224,8 +233,7 @@ int nlcl_conv2d_out_size(int in, int k, int stride, int pad) {
 static void act_md_t(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_layout l, int any,
                      dnnl_data_type_t dt) {
     dnnl_dims_t dims = {n, c, h, w};
-    dnnl_format_tag_t blk = nlcl_layout_block() == 16 ? dnnl_nChw16c : dnnl_nChw8c;
-    dnnl_format_tag_t tag = l == NLCL_BLOCKED ? blk : l == NLCL_NHWC ? dnnl_nhwc : dnnl_nchw;
+    dnnl_format_tag_t tag = l == NLCL_BLOCKED ? blocked_tag() : l == NLCL_NHWC ? dnnl_nhwc : dnnl_nchw;
     if (any) tag = dnnl_format_tag_any;
     dnnl_memory_desc_init_by_tag(md, 4, dims, dt, tag);
 }

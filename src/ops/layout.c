@@ -61,7 +61,7 @@ size_t nlcl_layout_numel(nlcl_layout layout, int n, int c, int h, int w) {
 /* (nb, c, h, w) of hw = h*w pixels, esz bytes per element, c a multiple of
  * the block; to_nhwc: blocked -> NHWC, else back. */
 void nlcl_layout_split_copy(size_t esz, size_t nb, size_t c, size_t hw, const void *from, void *to,
-                       int to_nhwc) {
+                            int to_nhwc) {
     const size_t B = (size_t)nlcl_layout_block(), cb = c / B, run = B * esz;
     const char *f = from;
     char *t = to;
@@ -74,7 +74,6 @@ void nlcl_layout_split_copy(size_t esz, size_t nb, size_t c, size_t hw, const vo
     }
 }
 
-
 nlcl_status nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, nlcl_layout to,
                                 int n, int c, int h, int w) {
     NLCL_TRY(nlcl_check_shape(__func__, n, c, h, w, from));
@@ -86,8 +85,7 @@ nlcl_status nlcl_layout_convert(const float *src, nlcl_layout from, float *dst, 
         memcpy(dst, src, nlcl_layout_numel(from, n, c, h, w) * sizeof(float));
         return NLCL_OK;
     }
-    if ((from == NLCL_NHWC || to == NLCL_NHWC) && from != NLCL_NCHW && to != NLCL_NCHW &&
-        c % nlcl_layout_block() == 0) {
+    if (from != NLCL_NCHW && to != NLCL_NCHW && c % nlcl_layout_block() == 0) { /* BLOCKED <-> NHWC */
         nlcl_layout_split_copy(sizeof(float), (size_t)n, (size_t)c, hw, src, dst, to == NLCL_NHWC);
         return NLCL_OK;
     }

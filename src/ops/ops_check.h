@@ -15,7 +15,7 @@ static inline nlcl_status nlcl_check_shape(const char *fn, int n, int c, int h, 
         return nlcl_error_set(NLCL_ERR_INVALID_ARG,
                               "%s: tensor (n, c, h, w) = (%d, %d, %d, %d) has a size below 1", fn,
                               n, c, h, w);
-    if (layout != NLCL_NCHW && layout != NLCL_BLOCKED && layout != NLCL_NHWC)
+    if (!nlcl_layout_lanes(layout, 1)) /* the one list of known layouts */
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: unknown layout %d", fn, (int)layout);
     return NLCL_OK;
 }
