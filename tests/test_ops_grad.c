@@ -516,6 +516,56 @@ static void check_linear(int m, int nin, int nout) {
     free(ab);
 }
 
+/* The linear kernels' documented order of operations (src/ops/linear.c), in
+ * plain loops: forward, 16 partial sums (lane k % 16) folded from 0 in lane
+ * order, then + b; backward, each sum over its reduced index in order from 0,
+ * then added to the destination. The register-tiled kernels (used on AVX-512
+ * CPUs) and the row kernels must both give these bits exactly, so the
+ * results do not depend on the CPU or the number of threads. */
+static void linear_in_order(const float *x, const float *W, const float *b, const float *dy,
+                            float *y, float *dx, float *dW, int m, int nin, int nout) {
+    for (int i = 0; i < m; i++)
+        for (int o = 0; o < nout; o++) {
+            float lane[16] = {0}, s = 0.0f;
+            for (int k = 0; k < nin; k++) lane[k % 16] += x[(size_t)i * nin + k] * W[(size_t)o * nin + k];
+            for (int j = 0; j < 16; j++) s += lane[j];
+            y[(size_t)i * nout + o] = b ? s + b[o] : s;
+        }
+    for (int i = 0; i < m; i++)
+        for (int k = 0; k < nin; k++) {
+            float t = 0.0f;
+            for (int o = 0; o < nout; o++) t += dy[(size_t)i * nout + o] * W[(size_t)o * nin + k];
+            dx[(size_t)i * nin + k] += t;
+        }
+    for (int o = 0; o < nout; o++)
+        for (int k = 0; k < nin; k++) {
+            float t = 0.0f;
+            for (int i = 0; i < m; i++) t += dy[(size_t)i * nout + o] * x[(size_t)i * nin + k];
+            dW[(size_t)o * nin + k] += t;
+        }
+}
+
+static void check_linear_exact(int m, int nin, int nout, int with_bias) {
+    size_t nx = (size_t)m * nin, nw = (size_t)nout * nin, ny = (size_t)m * nout;
+    float *x = rand_buf(nx, -1, 1), *W = rand_buf(nw, -0.5f, 0.5f), *b = rand_buf(nout, -0.5f, 0.5f);
+    float *dy = rand_buf(ny, -1, 1), *dx0 = rand_buf(nx, -1, 1), *dW0 = rand_buf(nw, -1, 1);
+    float *y = falloc(ny), *ry = falloc(ny), *dx = falloc(nx), *rdx = falloc(nx);
+    float *dW = falloc(nw), *rdW = falloc(nw);
+    memcpy(dx, dx0, nx * 4);
+    memcpy(rdx, dx0, nx * 4);
+    memcpy(dW, dW0, nw * 4);
+    memcpy(rdW, dW0, nw * 4);
+    const float *bb = with_bias ? b : NULL;
+    nlcl_linear_forward(x, W, bb, y, m, nin, nout);
+    nlcl_linear_backward(dy, x, W, dx, dW, NULL, m, nin, nout);
+    linear_in_order(x, W, bb, dy, ry, rdx, rdW, m, nin, nout);
+    CHECK_MSG(memcmp(y, ry, ny * 4) == 0, "linear %dx%d->%d forward: not the documented order's bits", m, nin, nout);
+    CHECK_MSG(memcmp(dx, rdx, nx * 4) == 0, "linear %dx%d->%d dx: not the documented order's bits", m, nin, nout);
+    CHECK_MSG(memcmp(dW, rdW, nw * 4) == 0, "linear %dx%d->%d dW: not the documented order's bits", m, nin, nout);
+    free(x); free(W); free(b); free(dy); free(dx0); free(dW0);
+    free(y); free(ry); free(dx); free(rdx); free(dW); free(rdW);
+}
+
 /* ------------------------------------------------------------ l2 norm */
 
 typedef struct l2_ctx {
@@ -1033,6 +1083,12 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 3; k++) check_activation(k);
     check_linear(7, 19, 6);
     check_linear(5, 37, 9);
+    /* whole tiles, tails of rows, outputs and columns, and the PatchNCE size */
+    check_linear_exact(8, 32, 8, 1);
+    check_linear_exact(13, 70, 33, 0);
+    check_linear_exact(6, 35, 7, 1);
+    check_linear_exact(3, 64, 5, 1);
+    check_linear_exact(256, 256, 256, 0);
     check_l2norm(5, 19);
     check_l2norm(3, 40);
     for (int k = 0; k < 5; k++) check_loss(k);
