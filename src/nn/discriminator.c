@@ -5,6 +5,7 @@
 
 #include "core/internal.h"
 #include "nlcl/ops.h"
+#include "ops/norm_internal.h"
 
 #define IN_EPS 1e-5f
 #define SLOPE 0.2f
@@ -153,20 +154,17 @@ nlcl_status nlcl_disc_forward(const nlcl_disc *d, nlcl_disc_record *r, const flo
     nlcl_leaky_relu_forward(r->h0, r->h0, bnum(n, ndf, g->h[1], g->w[1]), SLOPE);
     nlcl_blur_downsample_forward(r->h0, r->p0, n, ndf, g->h[1], g->w[1], NLCL_BLOCKED);
     NLCL_TRY(nlcl_conv2d_forward(r->plan[1], r->p0, W_(1), B_(1), r->a3));
-    nlcl_instance_norm_forward(r->a3, NULL, r->h3, st_mean(r, 0), st_rstd(r, 0), n, 2 * ndf,
-                               g->h[3], g->w[3], NLCL_BLOCKED, IN_EPS, 0);
-    nlcl_leaky_relu_forward(r->h3, r->h3, bnum(n, 2 * ndf, g->h[3], g->w[3]), SLOPE);
+    nlcl_instance_norm_forward_act(r->a3, NULL, r->h3, st_mean(r, 0), st_rstd(r, 0), n, 2 * ndf,
+                                   g->h[3], g->w[3], NLCL_BLOCKED, IN_EPS, NLCL_IN_LEAKY);
     nlcl_blur_downsample_forward(r->h3, r->p3, n, 2 * ndf, g->h[3], g->w[3], NLCL_BLOCKED);
     NLCL_TRY(nlcl_conv2d_forward(r->plan[2], r->p3, W_(2), B_(2), r->a7));
     if (!r->full) return NLCL_OK;
-    nlcl_instance_norm_forward(r->a7, NULL, r->h7, st_mean(r, 1), st_rstd(r, 1), n, 4 * ndf,
-                               g->h[5], g->w[5], NLCL_BLOCKED, IN_EPS, 0);
-    nlcl_leaky_relu_forward(r->h7, r->h7, bnum(n, 4 * ndf, g->h[5], g->w[5]), SLOPE);
+    nlcl_instance_norm_forward_act(r->a7, NULL, r->h7, st_mean(r, 1), st_rstd(r, 1), n, 4 * ndf,
+                                   g->h[5], g->w[5], NLCL_BLOCKED, IN_EPS, NLCL_IN_LEAKY);
     nlcl_blur_downsample_forward(r->h7, r->p7, n, 4 * ndf, g->h[5], g->w[5], NLCL_BLOCKED);
     NLCL_TRY(nlcl_conv2d_forward(r->plan[3], r->p7, W_(3), B_(3), r->a11));
-    nlcl_instance_norm_forward(r->a11, NULL, r->h11, st_mean(r, 2), st_rstd(r, 2), n, 8 * ndf,
-                               g->h[7], g->w[7], NLCL_BLOCKED, IN_EPS, 0);
-    nlcl_leaky_relu_forward(r->h11, r->h11, bnum(n, 8 * ndf, g->h[7], g->w[7]), SLOPE);
+    nlcl_instance_norm_forward_act(r->a11, NULL, r->h11, st_mean(r, 2), st_rstd(r, 2), n, 8 * ndf,
+                                   g->h[7], g->w[7], NLCL_BLOCKED, IN_EPS, NLCL_IN_LEAKY);
     NLCL_TRY(nlcl_conv2d_forward(r->plan[4], r->h11, W_(4), B_(4), r->out));
 #undef W_
 #undef B_
@@ -199,11 +197,11 @@ static void tap_grads(const nlcl_disc_record *r, const nlcl_disc_tap_grad *taps,
 }
 
 /* Back through conv k (input x), the blur downsample before it, and the
- * LReLU and instance norm (statistics st; pre-norm a, activation h) of the
+ * LReLU and instance norm (statistics st, pre-norm a) of the
  * block below it, c channels at level lv of the geometry. r->g_a holds
  * dL/d(conv k output) on entry and dL/d a on return (r->g_b is scratch). */
 static nlcl_status down_block_backward(nlcl_disc *d, nlcl_disc_record *r, int k, const float *x,
-                                       int pg, int lv, int c, const float *h, const float *a, int st) {
+                                       int pg, int lv, int c, const float *a, int st) {
     nlcl_params *ps = &d->params;
     const nlcl_disc_geom *g = &r->geo;
     float *ga = r->g_a, *gb = r->g_b;
@@ -214,11 +212,11 @@ static nlcl_status down_block_backward(nlcl_disc *d, nlcl_disc_record *r, int k,
     NLCL_TRY(nlcl_conv2d_backward_data(r->plan[k], ga, nlcl_params_at(ps, d->conv[k]), gb, 0.0f));
     nlcl_zero_floats(ga, cnt);
     nlcl_blur_downsample_backward(gb, ga, r->n, c, g->h[lv], g->w[lv], NLCL_BLOCKED);
-    nlcl_zero_floats(gb, cnt);
-    nlcl_leaky_relu_backward(ga, h, gb, cnt, SLOPE);
-    nlcl_zero_floats(ga, cnt);
-    nlcl_instance_norm_backward(gb, a, st_mean(r, st), st_rstd(r, st), ga, r->n, c, g->h[lv], g->w[lv],
-                                NLCL_BLOCKED, 0);
+    /* through LeakyReLU and the norm in one pass, into g_b; the two swap */
+    nlcl_instance_norm_backward_set(ga, a, st_mean(r, st), st_rstd(r, st), gb, r->n, c, g->h[lv],
+                                    g->w[lv], NLCL_BLOCKED, NLCL_IN_LEAKY);
+    r->g_a = gb;
+    r->g_b = ga;
     return NLCL_OK;
 }
 
@@ -235,21 +233,20 @@ nlcl_status nlcl_disc_backward(nlcl_disc *d, nlcl_disc_record *r, const float *d
 #define DB_(i) (pg ? nlcl_params_grad_at(ps, d->conv[i] + 1) : NULL)
 #define ZERO(buf, cnt) nlcl_zero_floats((buf), (cnt))
     size_t n1 = bnum(n, ndf, g->h[1], g->w[1]);
-    size_t n5 = bnum(n, 4 * ndf, g->h[5], g->w[5]), n7 = bnum(n, 8 * ndf, g->h[7], g->w[7]);
+    size_t n5 = bnum(n, 4 * ndf, g->h[5], g->w[5]);
     if (r->full && d_out) {
         NLCL_TRY(nlcl_conv2d_backward_weights(r->plan[4], r->h11, d_out, DW_(4), DB_(4)));
-        NLCL_TRY(nlcl_conv2d_backward_data(r->plan[4], d_out, W_(4), ga, 0.0f));
-        ZERO(gb, n7);
-        nlcl_leaky_relu_backward(ga, r->h11, gb, n7, SLOPE);
-        ZERO(ga, n7);
-        nlcl_instance_norm_backward(gb, r->a11, st_mean(r, 2), st_rstd(r, 2), ga, n, 8 * ndf,
-                                    g->h[7], g->w[7], NLCL_BLOCKED, 0);
-        NLCL_TRY(down_block_backward(d, r, 3, r->p7, pg, 5, 4 * ndf, r->h7, r->a7, 1));
+        NLCL_TRY(nlcl_conv2d_backward_data(r->plan[4], d_out, W_(4), gb, 0.0f));
+        nlcl_instance_norm_backward_set(gb, r->a11, st_mean(r, 2), st_rstd(r, 2), ga, n, 8 * ndf,
+                                        g->h[7], g->w[7], NLCL_BLOCKED, NLCL_IN_LEAKY);
+        NLCL_TRY(down_block_backward(d, r, 3, r->p7, pg, 5, 4 * ndf, r->a7, 1));
+        ga = r->g_a, gb = r->g_b;
     } else {
         ZERO(ga, n5);
     }
     tap_grads(r, taps, ntaps, 3, ga); /* ga = dL/d a7 */
-    NLCL_TRY(down_block_backward(d, r, 2, r->p3, pg, 3, 2 * ndf, r->h3, r->a3, 0));
+    NLCL_TRY(down_block_backward(d, r, 2, r->p3, pg, 3, 2 * ndf, r->a3, 0));
+    ga = r->g_a, gb = r->g_b;
     tap_grads(r, taps, ntaps, 2, ga); /* ga = dL/d a3 */
     NLCL_TRY(nlcl_conv2d_backward_weights(r->plan[1], r->p0, ga, DW_(1), DB_(1)));
     NLCL_TRY(nlcl_conv2d_backward_data(r->plan[1], ga, W_(1), gb, 0.0f));

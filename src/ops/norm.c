@@ -205,7 +205,16 @@ static void chunk_stats(const float *x, size_t nfl, int L, const float *shift, d
     }
 }
 
-/* y = (res ? res : 0) + f((x - m) * r), f = relu or identity, per lane. */
+/* f of an activation code (norm_internal.h): identity, ReLU or LeakyReLU
+ * (as nlcl_relu_forward and nlcl_leaky_relu_forward compute them). */
+static inline float act_f(float t, int act) {
+    if (act == NLCL_IN_RELU) return t < 0.0f ? 0.0f : t;
+    if (act == NLCL_IN_LEAKY) return t < 0.0f ? t * NLCL_IN_LEAKY_SLOPE : t;
+    return t;
+}
+
+/* y = (res ? res : 0) + f((x - m) * r) per lane, f given by relu (an
+ * activation code, norm_internal.h). */
 NLCL_VECTOR_CLONES
 static void apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
                   const float *r, int relu) {
@@ -216,8 +225,18 @@ static void apply(const float *x, const float *res, float *y, size_t nfl, int L,
             rv[j] = r[j % L];
         }
         size_t nv = nfl / VL, rest = nfl - nv * VL;
-        /* four loop bodies so that each inner loop is branch-free */
-        if (res && relu) {
+        /* five loop bodies so that each inner loop is branch-free */
+        if (relu == NLCL_IN_LEAKY && !res) {
+            for (size_t v = 0; v < nv; v++) {
+                const float *xp = x + v * VL;
+                float *yp = y + v * VL;
+#pragma omp simd
+                for (int j = 0; j < VL; j++) {
+                    float t = (xp[j] - mv[j]) * rv[j];
+                    yp[j] = t < 0.0f ? t * NLCL_IN_LEAKY_SLOPE : t;
+                }
+            }
+        } else if (res && relu == NLCL_IN_RELU) {
             for (size_t v = 0; v < nv; v++) {
                 const float *xp = x + v * VL, *rp = res + v * VL;
                 float *yp = y + v * VL;
@@ -227,14 +246,14 @@ static void apply(const float *x, const float *res, float *y, size_t nfl, int L,
                     yp[j] = rp[j] + (t < 0.0f ? 0.0f : t);
                 }
             }
-        } else if (res) {
+        } else if (res && !relu) {
             for (size_t v = 0; v < nv; v++) {
                 const float *xp = x + v * VL, *rp = res + v * VL;
                 float *yp = y + v * VL;
 #pragma omp simd
                 for (int j = 0; j < VL; j++) yp[j] = rp[j] + (xp[j] - mv[j]) * rv[j];
             }
-        } else if (relu) {
+        } else if (relu == NLCL_IN_RELU) {
             for (size_t v = 0; v < nv; v++) {
                 const float *xp = x + v * VL;
                 float *yp = y + v * VL;
@@ -244,25 +263,26 @@ static void apply(const float *x, const float *res, float *y, size_t nfl, int L,
                     yp[j] = t < 0.0f ? 0.0f : t;
                 }
             }
-        } else {
+        } else if (!relu) {
             for (size_t v = 0; v < nv; v++) {
                 const float *xp = x + v * VL;
                 float *yp = y + v * VL;
 #pragma omp simd
                 for (int j = 0; j < VL; j++) yp[j] = (xp[j] - mv[j]) * rv[j];
             }
+        } else {
+            nv = 0; /* LeakyReLU with a residual: no caller; the plain loop below */
+            rest = nfl;
         }
         size_t o = nv * VL;
         for (size_t j = 0; j < rest; j++) {
-            float t = (x[o + j] - mv[j]) * rv[j];
-            if (relu) t = t < 0.0f ? 0.0f : t;
+            float t = act_f((x[o + j] - mv[(o + j) % VL]) * rv[(o + j) % VL], relu);
             y[o + j] = res ? res[o + j] + t : t;
         }
     } else {
         for (size_t e = 0; e < nfl; e++) {
             int l = (int)(e % (size_t)L);
-            float t = (x[e] - m[l]) * r[l];
-            if (relu) t = t < 0.0f ? 0.0f : t;
+            float t = act_f((x[e] - m[l]) * r[l], relu);
             y[e] = res ? res[e] + t : t;
         }
     }
@@ -278,10 +298,26 @@ void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L
     apply(x, res, y, nfl, L, m, r, relu);
 }
 
+/* dL/d(pre-activation) from g = dL/d(activation) and its input xh: ReLU
+ * passes g where xh > 0 and +0 elsewhere (PyTorch's threshold_backward: a
+ * masked NaN/inf gradient gives 0); LeakyReLU passes g where xh > 0 and
+ * g * slope elsewhere (as nlcl_leaky_relu_backward, which tests its output,
+ * > 0 exactly where xh is). */
+static inline float act_grad(float g, float xh, int act) {
+    if (act == NLCL_IN_RELU) return xh > 0.0f ? g : 0.0f;
+    if (act == NLCL_IN_LEAKY) return xh > 0.0f ? g : g * NLCL_IN_LEAKY_SLOPE;
+    return g;
+}
+
+/* act_grad on 8 lanes, with bit masks (no branches, no masked loads) */
+#define act_grad8(g, h, act)                                                                  \
+    ((act) == NLCL_IN_RELU ? (v8f)((v8i)(g) & ((h) > zero))                                   \
+                           : (v8f)(((v8i)(g) & ((h) > zero)) |                                \
+                                   ((v8i)((g) * NLCL_IN_LEAKY_SLOPE) & ~((h) > zero))))
+
 /* Backward partials: s1 = sum g, s2 = sum g * xhat per lane, where
  * xhat = (x - m) * r (float, as in the update pass) and
- * g = relu ? (xhat > 0 ? dy : +0) : dy (PyTorch's threshold_backward: a
- * masked NaN/inf gradient gives 0). */
+ * g = act_grad(dy, xhat, relu). */
 NLCL_VECTOR_CLONES
 static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const float *m,
                       const float *r, int relu, double *s1, double *s2) {
@@ -300,8 +336,8 @@ static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const 
             v8f h0 = (LD8(xp) - m0) * r0, h1 = (LD8(xp + 8) - m1) * r1;
             v8f g0 = LD8(gp), g1 = LD8(gp + 8);
             if (relu) { /* loop-invariant branch, unswitched by the compiler */
-                g0 = (v8f)((v8i)g0 & (h0 > zero));
-                g1 = (v8f)((v8i)g1 & (h1 > zero));
+                g0 = act_grad8(g0, h0, relu);
+                g1 = act_grad8(g1, h1, relu);
             }
             v8d gd0 = CVT8(g0), gd1 = CVT8(g1);
             a0 += gd0;
@@ -318,7 +354,7 @@ static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const 
         for (size_t j = 0; j < nfl - o; j++) {
             float xh = (x[o + j] - mv[j]) * rv[j];
             float g = dy[o + j];
-            if (relu && !(xh > 0.0f)) g = 0.0f;
+            g = act_grad(g, xh, relu);
             a[j] += (double)g;
             q[j] += (double)g * (double)xh;
         }
@@ -329,7 +365,7 @@ static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const 
             for (int l = 0; l < L; l++) {
                 float xh = (x[e + l] - m[l]) * r[l];
                 float g = dy[e + l];
-                if (relu && !(xh > 0.0f)) g = 0.0f;
+                g = act_grad(g, xh, relu);
                 s1[l] += (double)g;
                 s2[l] += (double)g * (double)xh;
             }
@@ -360,8 +396,8 @@ static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, in
             v8f h0 = (LD8(xp) - m0) * r0, h1 = (LD8(xp + 8) - m1) * r1;
             v8f g0 = LD8(gp), g1 = LD8(gp + 8);
             if (relu) { /* unconditional loads and a bit mask: no masked loads */
-                g0 = (v8f)((v8i)g0 & (h0 > zero));
-                g1 = (v8f)((v8i)g1 & (h1 > zero));
+                g0 = act_grad8(g0, h0, relu);
+                g1 = act_grad8(g1, h1, relu);
             }
             v8f d0 = (acc ? (v8f)LD8(dp) : zero) + r0 * (g0 - e0 - h0 * f0);
             v8f d1 = (acc ? (v8f)LD8(dp + 8) : zero) + r1 * (g1 - e1 - h1 * f1);
@@ -372,7 +408,7 @@ static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, in
         for (size_t j = 0; j < nfl - o; j++) {
             float xh = (x[o + j] - mv[j]) * rv[j];
             float g = dy[o + j];
-            if (relu && !(xh > 0.0f)) g = 0.0f;
+            g = act_grad(g, xh, relu);
             dx[o + j] = (acc ? dx[o + j] : 0.0f) + rv[j] * (g - gv[j] - xh * gxv[j]);
         }
     } else {
@@ -380,7 +416,7 @@ static void bwd_apply(const float *x, const float *dy, float *dx, size_t nfl, in
             int l = (int)(e % (size_t)L);
             float xh = (x[e] - m[l]) * r[l];
             float g = dy[e];
-            if (relu && !(xh > 0.0f)) g = 0.0f;
+            g = act_grad(g, xh, relu);
             dx[e] = (acc ? dx[e] : 0.0f) + r[l] * (g - mg[l] - xh * mgx[l]);
         }
     }
@@ -513,8 +549,15 @@ nlcl_status nlcl_instance_norm_forward(const float *x, const float *res, float *
     NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
     NLCL_ARG_NONNULL(x && y);
     NLCL_ARG_CHECK(eps >= 0.0f, "eps %g is not >= 0", (double)eps);
-    in_forward(x, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu);
+    in_forward(x, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu ? NLCL_IN_RELU : 0);
     return NLCL_OK;
+}
+
+void nlcl_instance_norm_forward_act(const float *x, const float *res, float *y, float *mean,
+                                    float *rstd, int n, int c, int h, int w, nlcl_layout layout,
+                                    float eps, int relu) {
+    NLCL_ASSERT(x && y && relu >= 0 && relu <= NLCL_IN_LEAKY);
+    in_forward(x, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu);
 }
 
 void nlcl_instance_norm_forward_bf16(const float *x, const float *res, float *y, uint16_t *y16,
@@ -591,7 +634,7 @@ nlcl_status nlcl_instance_norm_backward(const float *dy, const float *x, const f
     NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
     if (!dx) return NLCL_OK;
     NLCL_ARG_NONNULL(dy && x && mean && rstd);
-    in_backward(dy, x, mean, rstd, dx, n, c, h, w, layout, relu, 1);
+    in_backward(dy, x, mean, rstd, dx, n, c, h, w, layout, relu ? NLCL_IN_RELU : 0, 1);
     return NLCL_OK;
 }
 

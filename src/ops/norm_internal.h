@@ -14,6 +14,14 @@
 
 #include "nlcl/conv.h"
 
+/* Activation codes of the `relu` arguments below (the public functions take
+ * 0 or 1): instance norm followed by nothing (0), ReLU, or LeakyReLU with
+ * the PatchGAN discriminator's slope 0.2 (as nlcl_leaky_relu_forward and
+ * _backward compute it), fused into the norm's passes over memory. */
+#define NLCL_IN_RELU 1
+#define NLCL_IN_LEAKY 2
+#define NLCL_IN_LEAKY_SLOPE 0.2f
+
 /* Rows per statistics chunk of an h x w plane: at least MIN_CHUNK_FLOATS
  * floats and at most MAX_CHUNKS chunks, rounded up to a multiple of 4 rows;
  * h itself when that is more than h. */
@@ -32,7 +40,7 @@ void nlcl_in_finish(const double *part, size_t nch, int L, size_t pix, const flo
                     float eps, int valid, float *m, float *r);
 
 /* y = (res ? res : 0) + f((x - m) * r) per lane over nfl floats starting at a
- * pixel boundary (f = ReLU when relu, else identity); y may alias x or res. */
+ * pixel boundary (f: the activation code relu); y may alias x or res. */
 void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
                    const float *r, int relu);
 
@@ -45,9 +53,17 @@ void nlcl_instance_norm_forward_bf16(const float *x, const float *res, float *y,
                                      int n, int c, int h, int w, nlcl_layout layout, float eps,
                                      int relu);
 
+/* nlcl_instance_norm_forward (nlcl/ops.h) with an activation code: with
+ * NLCL_IN_LEAKY, bit for bit the norm followed by nlcl_leaky_relu_forward
+ * (slope 0.2), in one pass less over memory. */
+void nlcl_instance_norm_forward_act(const float *x, const float *res, float *y, float *mean,
+                                    float *rstd, int n, int c, int h, int w, nlcl_layout layout,
+                                    float eps, int relu);
+
 /* nlcl_instance_norm_backward (nlcl/ops.h) that writes dx instead of adding
- * to it: the same floats as zeroing dx first, in one pass less over memory.
- * dx must not alias dy or x. */
+ * to it: the same floats as zeroing dx first, in one pass less over memory;
+ * relu is an activation code (with NLCL_IN_LEAKY, the gradient of the norm
+ * followed by LeakyReLU). dx must not alias dy or x. */
 void nlcl_instance_norm_backward_set(const float *dy, const float *x, const float *mean,
                                      const float *rstd, float *dx, int n, int c, int h, int w,
                                      nlcl_layout layout, int relu);
