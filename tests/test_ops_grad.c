@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "nlcl/conv.h"
 #include "nlcl/ops.h"
+#include "ops/norm_internal.h"
 
 static nlcl_rng rng;
 
@@ -951,6 +952,33 @@ static void check_nhwc_same(void) {
     }
 }
 
+/* Instance norm fused with LeakyReLU (the discriminator's, norm_internal.h)
+ * gives the bits of the two ops one after the other, forward and backward,
+ * in the blocked layout (padding lanes: C not a multiple of the block) and
+ * NCHW, on shapes with vector bodies and tails. */
+static void check_in_leaky_fused(void) {
+    const int n = 2, C = 40, h = 37, w = 29;
+    for (int li = 0; li < 2; li++) {
+        nlcl_layout l = li ? NLCL_BLOCKED : NLCL_NCHW;
+        size_t tot = nlcl_layout_numel(l, n, C, h, w);
+        float *x = rand_layout(l, n, C, h, w, -1, 3), *dy = rand_layout(l, n, C, h, w, -1, 1);
+        float *y1 = falloc(tot), *y2 = falloc(tot), *g = falloc(tot), *dx1 = falloc(tot), *dx2 = falloc(tot);
+        float m1[80], r1[80], m2[80], r2[80];
+        CHECK_OK(nlcl_instance_norm_forward(x, NULL, y1, m1, r1, n, C, h, w, l, 1e-5f, 0));
+        CHECK_OK(nlcl_leaky_relu_forward(y1, y1, tot, 0.2f));
+        nlcl_instance_norm_forward_act(x, NULL, y2, m2, r2, n, C, h, w, l, 1e-5f, NLCL_IN_LEAKY);
+        CHECK_MSG(!memcmp(y1, y2, tot * 4) && !memcmp(m1, m2, sizeof(float) * n * C) &&
+                      !memcmp(r1, r2, sizeof(float) * n * C),
+                  "instance norm + LeakyReLU fused: forward differs (layout %d)", (int)l);
+        CHECK_OK(nlcl_leaky_relu_backward(dy, y1, g, tot, 0.2f));
+        CHECK_OK(nlcl_instance_norm_backward(g, x, m1, r1, dx1, n, C, h, w, l, 0));
+        nlcl_instance_norm_backward_set(dy, x, m1, r1, dx2, n, C, h, w, l, NLCL_IN_LEAKY);
+        CHECK_MSG(!memcmp(dx1, dx2, tot * 4), "instance norm + LeakyReLU fused: backward differs (layout %d)",
+                  (int)l);
+        free(x), free(dy), free(y1), free(y2), free(g), free(dx1), free(dx2);
+    }
+}
+
 static void check_threads(void) {
     const int n = 1, C = 20, h = 150, w = 130;
     int ok_all = 1;
@@ -1110,6 +1138,7 @@ int main(int argc, char **argv) {
     check_instance_norm_values(NLCL_NHWC);
     check_threads();
     check_nhwc_same();
+    check_in_leaky_fused();
     printf("  largest finite-difference error: %.2e\n", worst_err);
 
     /* Cover the other block size: with AVX-512 (B = 16) re-run under
