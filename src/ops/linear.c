@@ -42,11 +42,13 @@ typedef float v16f __attribute__((vector_size(64)));
 typedef float v16f_u __attribute__((vector_size(64), aligned(4), may_alias));
 #define LD16(p) (*(const v16f_u *)(p))
 
-/* The register-tiled kernels (dot4x4, acc_tile) keep 16 or 8 sums of 16
+/* The register-tiled kernels (dot4x4_avx512, acc_tile_avx512) keep 16 or 8 sums of 16
  * floats in registers, which needs AVX-512's 32 vector registers: with AVX2's
  * 16 or SSE2's they spill to memory and run several times slower than the
  * row kernels. They are compiled for x86-64-v4 only and used where the CPU
- * has it; elsewhere the row kernels (dot4, acc_rows) do the same arithmetic. */
+ * has it (the _avx512 names: tests/package/install.sh allows AVX registers
+ * there and in the clones only); elsewhere the row kernels (dot4, acc_rows)
+ * do the same arithmetic. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX512F__)
 #define TILED_TARGET __attribute__((target("arch=x86-64-v4")))
 static int tiled_ok(void) { return __builtin_cpu_supports("x86-64-v4"); }
@@ -131,7 +133,7 @@ typedef int v16i __attribute__((vector_size(64)));
             }                                                                            \
     } while (0)
 TILED_TARGET
-static void transpose16(v16f *v) {
+static void transpose16_avx512(v16f *v) {
     TRANSPOSE_STAGE(1);
     TRANSPOSE_STAGE(2);
     TRANSPOSE_STAGE(4);
@@ -144,7 +146,7 @@ static void transpose16(v16f *v) {
  * results are dot4's bit for bit; the sums stay in registers and each
  * vector loaded serves four products (dot4: five loads for four). */
 TILED_TARGET
-static void dot4x4(const float *x, size_t xs, const float *w, size_t ws, int k, float *y,
+static void dot4x4_avx512(const float *x, size_t xs, const float *w, size_t ws, int k, float *y,
                    size_t ys) {
     /* named accumulators: an array of them is kept in memory by GCC 12 */
     v16f a00 = {0}, a01 = {0}, a02 = {0}, a03 = {0}, a10 = {0}, a11 = {0}, a12 = {0}, a13 = {0};
@@ -179,7 +181,7 @@ static void dot4x4(const float *x, size_t xs, const float *w, size_t ws, int k, 
     }
     /* the sixteen folds at once: transpose, so that vector j holds lane j of
      * every sum, then add the vectors in fold16's order */
-    transpose16(acc);
+    transpose16_avx512(acc);
     v16f sum = {0};
     for (int j = 0; j < DL; j++) sum += acc[j];
     float out[DL];
@@ -207,7 +209,7 @@ nlcl_status nlcl_linear_forward(const float *x, const float *W, const float *b, 
     NLCL_ARG_CHECK(m >= 0 && nin > 0 && nout > 0,
                    "sizes m %d, nin %d, nout %d (m >= 0, nin and nout >= 1)", m, nin, nout);
     NLCL_ARG_NONNULL(m == 0 || (x && W && y));
-    /* blocks of 4 rows through dot4x4, the last m % 4 rows one at a time */
+    /* blocks of 4 rows through dot4x4_avx512, the last m % 4 rows one at a time */
     const int tiled = tiled_ok();
 #pragma omp parallel for schedule(static) if ((long)m * nin * nout >= 65536)
     for (int ib = 0; ib < (m + 3) / 4; ib++) {
@@ -216,7 +218,7 @@ nlcl_status nlcl_linear_forward(const float *x, const float *W, const float *b, 
         float *y0 = y + (size_t)i0 * nout;
         if (nr == 4 && tiled)
             for (; o + 4 <= nout; o += 4) {
-                dot4x4(x0, (size_t)nin, W + (size_t)o * nin, (size_t)nin, nin, y0 + o,
+                dot4x4_avx512(x0, (size_t)nin, W + (size_t)o * nin, (size_t)nin, nin, y0 + o,
                        (size_t)nout);
                 for (int r = 0; r < 4 && b; r++)
                     for (int q = 0; q < 4; q++) y0[(size_t)r * nout + o + q] += b[o + q];
@@ -227,15 +229,15 @@ nlcl_status nlcl_linear_forward(const float *x, const float *W, const float *b, 
     return NLCL_OK;
 }
 
-#define SETS 4 /* coefficient sets of acc_tile */
-#define KT 32  /* columns of acc_tile */
+#define SETS 4 /* coefficient sets of acc_tile_avx512 */
+#define KT 32  /* columns of acc_tile_avx512 */
 
 /* dst[s][k] += sum_j c[s * ss + j * cs] * r[j * rs + k] for SETS sets s and
  * KT columns k, each sum over j in order from 0 (acc_rows' arithmetic, bit
  * for bit), the SETS x KT sums in registers. */
 TILED_TARGET
-static void acc_tile(float *dst, size_t ds, const float *c, size_t ss, size_t cs, const float *r,
-                     size_t rs, int count) {
+static void acc_tile_avx512(float *dst, size_t ds, const float *c, size_t ss, size_t cs,
+                            const float *r, size_t rs, int count) {
     v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
     for (int j = 0; j < count; j++) {
         const float *rj = r + (size_t)j * rs, *cj = c + (size_t)j * cs;
@@ -261,14 +263,14 @@ static void acc_tile(float *dst, size_t ds, const float *c, size_t ss, size_t cs
 }
 
 /* For sets s in [s0, s0 + ns): dst[s][k] += sum_j c[s * ss + j * cs] *
- * r[j * rs + k], k < kn, each sum over j in order (acc_tile where whole
+ * r[j * rs + k], k < kn, each sum over j in order (acc_tile_avx512 where whole
  * tiles fit, acc_rows for the rest). */
 static void acc_block(float *dst, size_t ds, int s0, int ns, int kn, const float *c, size_t ss,
                       size_t cs, const float *r, size_t rs, int count, int tiled) {
     int k0 = 0;
     if (ns == SETS && tiled)
         for (; k0 + KT <= kn; k0 += KT)
-            acc_tile(dst + (size_t)s0 * ds + k0, ds, c + (size_t)s0 * ss, ss, cs, r + k0, rs,
+            acc_tile_avx512(dst + (size_t)s0 * ds + k0, ds, c + (size_t)s0 * ss, ss, cs, r + k0, rs,
                      count);
     for (int s = s0; s < s0 + ns; s++)
         for (int kb = k0; kb < kn; kb += TILE) {

@@ -44,11 +44,12 @@ check "libnlcl.so exports $(wc -l <"$T/exported") symbols, exactly the $(wc -l <
   cmp -s "$T/declared" "$T/exported" || diff "$T/declared" "$T/exported" | head -20
 # any x86-64: no AVX instruction in the library unless configured with NLCL_NATIVE, except
 # in the AVX2 and AVX-512 clones of the hot loops that the CPU's features pick at load time
-# (NLCL_VECTOR_CLONES: functions named NAME.arch_x86_64_v3 and NAME.arch_x86_64_v4) and in
-# functions named NAME_avx512bf16, called only where the CPU has AVX512_BF16
+# (NLCL_VECTOR_CLONES: functions named NAME.arch_x86_64_v3 and NAME.arch_x86_64_v4), in
+# functions named NAME_avx512bf16, called only where the CPU has AVX512_BF16, and in
+# functions named NAME_avx512, called only where it has x86-64-v4 (src/ops/linear.c)
 if [ "${NLCL_NATIVE:-OFF}" != ON ]; then
   n=$(objdump -d --no-show-raw-insn "$lib/libnlcl.so" |
-      awk '/^[0-9a-f]+ <.*>:$/ { clone = ($0 ~ /(\.arch_x86_64_v[34]|_avx512bf16)>:$/) }
+      awk '/^[0-9a-f]+ <.*>:$/ { clone = ($0 ~ /(\.arch_x86_64_v[34]|_avx512bf16|_avx512)>:$/) }
            /%[yz]mm/ && !clone { n++ } END { print n + 0 }')
   check "libnlcl.so uses no AVX register outside its load-time clones (runs on any x86-64; found $n)" \
     test "$n" -eq 0
