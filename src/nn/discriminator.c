@@ -8,7 +8,7 @@
 #include "ops/norm_internal.h"
 
 #define IN_EPS 1e-5f
-#define SLOPE 0.2f
+#define SLOPE NLCL_IN_LEAKY_SLOPE /* LeakyReLU's, 0.2; the fused ones use it too */
 
 static const int conv_idx[5] = {0, 3, 7, 11, 14};
 
@@ -199,7 +199,8 @@ static void tap_grads(const nlcl_disc_record *r, const nlcl_disc_tap_grad *taps,
 /* Back through conv k (input x), the blur downsample before it, and the
  * LReLU and instance norm (statistics st, pre-norm a) of the
  * block below it, c channels at level lv of the geometry. r->g_a holds
- * dL/d(conv k output) on entry and dL/d a on return (r->g_b is scratch). */
+ * dL/d(conv k output) on entry and dL/d a on return (r->g_b is scratch; the
+ * two pointers swap, so callers reload them). */
 static nlcl_status down_block_backward(nlcl_disc *d, nlcl_disc_record *r, int k, const float *x,
                                        int pg, int lv, int c, const float *a, int st) {
     nlcl_params *ps = &d->params;
