@@ -963,6 +963,8 @@ static void check_in_leaky_fused(void) {
         size_t tot = nlcl_layout_numel(l, n, C, h, w);
         float *x = rand_layout(l, n, C, h, w, -1, 3), *dy = rand_layout(l, n, C, h, w, -1, 1);
         float *y1 = falloc(tot), *y2 = falloc(tot), *g = falloc(tot), *dx1 = falloc(tot), *dx2 = falloc(tot);
+        /* the first plane constant: its xhat is exactly 0, the activation's edge */
+        for (size_t i = 0; i < (size_t)h * w * nlcl_layout_lanes(l, C); i++) x[i] = 0.5f;
         float m1[80], r1[80], m2[80], r2[80];
         CHECK_OK(nlcl_instance_norm_forward(x, NULL, y1, m1, r1, n, C, h, w, l, 1e-5f, 0));
         CHECK_OK(nlcl_leaky_relu_forward(y1, y1, tot, 0.2f));
@@ -1116,6 +1118,7 @@ int main(int argc, char **argv) {
     check_linear_exact(13, 70, 33, 0);
     check_linear_exact(6, 35, 7, 1);
     check_linear_exact(3, 64, 5, 1);
+    check_linear_exact(8, 5, 8, 1); /* nin < 16: the tile's tail only */
     check_linear_exact(256, 256, 256, 0);
     check_l2norm(5, 19);
     check_l2norm(3, 40);

@@ -49,15 +49,20 @@ typedef float v16f_u __attribute__((vector_size(64), aligned(4), may_alias));
  * has it (the _avx512 names: tests/package/install.sh allows AVX registers
  * there and in the clones only); elsewhere the row kernels (dot4, acc_rows)
  * do the same arithmetic. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX512F__)
-#define TILED_TARGET __attribute__((target("arch=x86-64-v4")))
-static int tiled_ok(void) { return __builtin_cpu_supports("x86-64-v4"); }
-#elif defined(__AVX512F__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define TILED 1 /* GCC on x86-64 (__builtin_shuffle, target attributes) */
+#if defined(__AVX512F__)
 #define TILED_TARGET
 static int tiled_ok(void) { return 1; }
 #else
-#define TILED_TARGET
+#define TILED_TARGET __attribute__((target("arch=x86-64-v4")))
+static int tiled_ok(void) { return __builtin_cpu_supports("x86-64-v4"); }
+#endif
+#else /* other compilers and CPUs: the row kernels only */
+#define TILED 0
 static int tiled_ok(void) { return 0; }
+#define dot4x4_avx512(x, xs, w, ws, k, y, ys) ((void)0)
+#define acc_tile_avx512(dst, ds, c, ss, cs, r, rs, count) ((void)0)
 #endif
 
 /* Four dot products of x (len k) with rows w0..w3. */
@@ -115,6 +120,7 @@ static void acc_rows(float *restrict t, int kn, const float *c, size_t cs, const
     }
 }
 
+#if TILED
 /* Transpose the 16 x 16 matrix whose rows are v[0..15]: four stages, each
  * swapping the off-diagonal blocks of size B in every 2B x 2B block. */
 typedef int v16i __attribute__((vector_size(64)));
@@ -189,6 +195,8 @@ static void dot4x4_avx512(const float *x, size_t xs, const float *w, size_t ws, 
     for (int q = 0; q < 16; q++) y[q / 4 * ys + q % 4] = out[q];
 }
 
+#endif
+
 /* Row i of y = x W^T + b from output o on (dot4, then dot1 for nout % 4). */
 static void linear_row(const float *xi, const float *W, const float *b, float *yi, int nin,
                        int nout, int o) {
@@ -232,6 +240,7 @@ nlcl_status nlcl_linear_forward(const float *x, const float *W, const float *b, 
 #define SETS 4 /* coefficient sets of acc_tile_avx512 */
 #define KT 32  /* columns of acc_tile_avx512 */
 
+#if TILED
 /* dst[s][k] += sum_j c[s * ss + j * cs] * r[j * rs + k] for SETS sets s and
  * KT columns k, each sum over j in order from 0 (acc_rows' arithmetic, bit
  * for bit), the SETS x KT sums in registers. */
@@ -261,6 +270,8 @@ static void acc_tile_avx512(float *dst, size_t ds, const float *c, size_t ss, si
         for (int k = 0; k < KT; k++) d[k] += t[k];
     }
 }
+
+#endif
 
 /* For sets s in [s0, s0 + ns): dst[s][k] += sum_j c[s * ss + j * cs] *
  * r[j * rs + k], k < kn, each sum over j in order (acc_tile_avx512 where whole
