@@ -72,9 +72,6 @@ static void compare_line(const char *line, const char *desc, char *seen, diffs *
     add_diff(df, "%s'%s' there, '%.*s' here", line, (int)dl, d);
 }
 
-/* A "rainy DIR" or "clean DIR" line of config.txt against the job's k-th
- * folder of that role (*k counts them); the job's folders the file does not
- * name are listed by data_extra. */
 /* The job's rainy (clean = 0) or clean (1) folders, their count in *n. */
 static const char *const *job_dirs(const nlcl_train_job *job, int clean, int *n) {
     *n = clean ? job->n_clean_dirs : job->n_rainy_dirs;
@@ -87,6 +84,9 @@ static const char *data_line(char *buf, size_t size, int clean, const char *dir)
     return buf;
 }
 
+/* A "rainy DIR" or "clean DIR" line of config.txt against the job's k-th
+ * folder of that role (*k counts them); the job's folders the file does not
+ * name are listed by data_extra. */
 static void compare_data(const char *line, const nlcl_train_job *job, int *k, diffs *df) {
     int clean = line[0] == 'c', i = k[clean], n;
     const char *const *dirs = job_dirs(job, clean, &n);
