@@ -133,6 +133,7 @@ typedef struct train_args {
     cli_list rainy_l, clean_l, ablation_l;
     const char *taps;    /* --loc-taps, parsed after the options */
     const char *mix;     /* --synth-mix, likewise */
+    const char *jpeg;    /* --synth-jpeg, likewise */
     /* (ablation_l: applied before the options, by prepare_config) */
     int preset, threads;
 } train_args;
@@ -183,6 +184,23 @@ static int parse_taps(const char *taps, nlcl_train_config *c) {
         p = *end == ',' ? end + 1 : end;
         if (*end && *end != ',') return cli_usage_error("train", "--loc-taps: bad list '%s'", taps);
     }
+    return CLI_CONTINUE;
+}
+
+/* --synth-jpeg Q or QMIN:QMAX (whole qualities 1..100) into c->synth_jpeg;
+ * CLI_CONTINUE or a usage error. */
+static int parse_jpeg(const char *s, nlcl_train_config *c) {
+    char *end;
+    long lo = strtol(s, &end, 10), hi = lo;
+    if (end != s && *end == ':') {
+        const char *q = end + 1;
+        hi = strtol(q, &end, 10);
+        if (end == q) end = (char *)s; /* "Q:" */
+    }
+    if (end == s || *end || lo < 1 || hi < lo || hi > 100)
+        return cli_usage_error("train", "--synth-jpeg expects a JPEG quality 1..100 or a range "
+                                        "QMIN:QMAX within it (e.g. 40:95), got '%s'", s);
+    c->synth_jpeg[0] = (int)lo, c->synth_jpeg[1] = (int)hi;
     return CLI_CONTINUE;
 }
 
@@ -259,6 +277,7 @@ static cli_command train_command(train_args *a, cli_opt *opts_out) {
         {"lambda-synth", 0, CLI_DOUBLE, &c->w_synth, "W", "weight of an L1 on synthetic pairs: the clean crops with nlcl's synthetic rain, derained back (semi-supervised, nlcl option; 0 = off)", 0, 1e6, NULL},
         {"synth-rain", 0, CLI_CHOICE, &c->synth_rain, NULL, "rain of the synthetic pairs (nlcl synth's presets; mix: each crop draws one; default mix)", 0, 0, "light|heavy|downpour|mix"},
         {"synth-mix", 0, CLI_STRING, &a->mix, "L,H,D", "weights of light, heavy and downpour in mix (1,1,1)", 0, 0, NULL},
+        {"synth-jpeg", 0, CLI_STRING, &a->jpeg, "Q|QMIN:QMAX", "JPEG-compress the synthetic rainy crops at a quality drawn from 1..100 (e.g. 40:95; real photos are JPEG files; default: not compressed)", 0, 0, NULL},
         {"synth-veil", 0, CLI_CHOICE, &c->synth_veil, NULL, "veil of the synthetic pairs: the streaks' preset's (preset, the default) or a preset drawn on its own (independent: dense streaks without veil, light ones with it)", 0, 0, "preset|independent"},
         {"warmup", 0, CLI_INT64, &c->warmup, "N", "first N iterations: G_B on the synthetic pairs alone (needs --lambda-synth; default 0)", 0, 1e12, NULL},
         {"ema", 0, CLI_DOUBLE, &c->ema, "M", "exported and validated G_B = moving average of its weights with decay M (e.g. 0.999; 0 = off, the default)", 0, 0.999999, NULL},
@@ -314,6 +333,7 @@ static int parse_args(train_args *a, int argc, char **argv) {
                                         "--resume --out RUN_DIR alone)");
     if (a->taps && (rc = parse_taps(a->taps, &j->cfg)) != CLI_CONTINUE) return rc;
     if (a->mix && (rc = parse_mix(a->mix, &j->cfg)) != CLI_CONTINUE) return rc;
+    if (a->jpeg && (rc = parse_jpeg(a->jpeg, &j->cfg)) != CLI_CONTINUE) return rc;
     if (j->cfg.bf16 && !nlcl_bf16_supported()) {
         fprintf(stderr, "nlcl train: --precision bf16 needs a CPU with AVX512_BF16 instructions; "
                         "this one has none, or DNNL_MAX_CPU_ISA hides them (use --precision fp32)\n");

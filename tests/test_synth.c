@@ -5,7 +5,8 @@
  * brighten, equally in R, G and B, run along their angle, and are softened
  * by defocus without moving; the presets order light < heavy < downpour;
  * the same seed gives the same rain; a preset's streaks take another's veil;
- * mix draws presets by their weights. */
+ * mix draws presets by their weights; JPEG compression comes last, changes
+ * the streaks' image only by JPEG's loss, and is off in every preset. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,9 +59,12 @@ static void bounds(void) {
     nlcl_rain_params p = none();
     p.layers[0] = p.layers[1] = 1.5;
     CHECK_ERR(nlcl_rain_params_check(&p), NLCL_ERR_INVALID_ARG, "whole number");
+    p = none();
+    p.jpeg[0] = 50, p.jpeg[1] = 50.5;
+    CHECK_ERR(nlcl_rain_params_check(&p), NLCL_ERR_INVALID_ARG, "jpeg must be a whole number");
     /* every range at its ends is accepted (a tiny image keeps it fast) */
     nlcl_rain_params e = {{1, 4}, {0, 0.001}, {1000, 1000}, {-90, 90}, {0, 45}, {50, 50}, {0, 1},
-                          {0, 20}, {0, 5}, {0, 1}};
+                          {0, 20}, {0, 5}, {0, 1}, {0, 100}};
     nlcl_image rainy = {0};
     CHECK_OK(nlcl_synth_rain(&clean, &e, &r, &rainy));
     nlcl_image_free(&rainy);
@@ -260,6 +264,46 @@ static void draw_preset(void) {
     CHECK(nlcl_rain_draw_preset(one, &a) == 1);
 }
 
+static double psnr(const nlcl_image *a, const nlcl_image *b) {
+    double se = 0;
+    size_t n = (size_t)3 * a->width * a->height;
+    for (size_t i = 0; i < n; i++) se += (a->data[i] - b->data[i]) * (double)(a->data[i] - b->data[i]);
+    return 10 * log10(4.0 / (se / n + 1e-30)); /* peak-to-peak 2 in [-1, 1] */
+}
+
+/* The jpeg parameter: drawn after the streaks, so a JPEG of quality 95 is
+ * close to the same draw without it (the same streaks) and far from another
+ * seed's; quality 10 loses more than 95; a preset draws no quality. */
+static void jpeg(void) {
+    nlcl_rng sr, r;
+    nlcl_rng_seed(&sr, 3, 3);
+    nlcl_image clean = {0}, plain = {0}, q95 = {0}, q10 = {0}, other = {0};
+    CHECK_OK(nlcl_synth_scene(64, 80, &sr, &clean));
+    nlcl_rain_params p;
+    nlcl_rain_params_preset(&p, NLCL_RAIN_HEAVY);
+    CHECK(p.jpeg[0] == 0 && p.jpeg[1] == 0);
+    nlcl_rng_seed(&r, 9, 1);
+    CHECK_OK(nlcl_synth_rain(&clean, &p, &r, &plain));
+    const uint32_t after_plain = nlcl_rng_u32(&r);
+    p.jpeg[0] = p.jpeg[1] = 95;
+    nlcl_rng_seed(&r, 9, 1);
+    CHECK_OK(nlcl_synth_rain(&clean, &p, &r, &q95));
+    p.jpeg[0] = p.jpeg[1] = 10;
+    nlcl_rng_seed(&r, 9, 1);
+    CHECK_OK(nlcl_synth_rain(&clean, &p, &r, &q10));
+    CHECK(nlcl_rng_u32(&r) != after_plain); /* a quality was drawn */
+    p.jpeg[0] = p.jpeg[1] = 95;
+    nlcl_rng_seed(&r, 10, 1);
+    CHECK_OK(nlcl_synth_rain(&clean, &p, &r, &other));
+    if (plain.data && q95.data && q10.data && other.data) {
+        double a = psnr(&plain, &q95), b = psnr(&plain, &q10), c = psnr(&plain, &other);
+        printf("JPEG of a heavy draw, PSNR against it: q95 %.2f dB, q10 %.2f dB; another seed %.2f dB\n", a, b, c);
+        CHECK(a > 30 && a < 60 && b < a - 5 && c < a - 10);
+    }
+    nlcl_image_free(&plain), nlcl_image_free(&q95), nlcl_image_free(&q10), nlcl_image_free(&other);
+    nlcl_image_free(&clean);
+}
+
 int main(void) {
     bounds();
     draw_preset();
@@ -269,5 +313,6 @@ int main(void) {
     streak_checks();
     presets();
     determinism();
+    jpeg();
     return test_finish("test_synth");
 }

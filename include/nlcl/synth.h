@@ -26,8 +26,10 @@
  *    per channel c (u_c uniform in [0, 1)).
  * Every value is drawn from nlcl's PCG32 generator in a fixed order (layers,
  * density, length, angle, spread, width, intensity, defocus, beta, airlight,
- * A's tint, the noise grid, then the streaks plane by plane): the same seed
- * gives the same rain.
+ * A's tint, the noise grid, then the streaks plane by plane, last the JPEG
+ * quality): the same seed gives the same rain.
+ *  - Optionally, O is then JPEG-compressed (encoded and decoded again at a
+ *    drawn quality), as real rainy photos are JPEG files.
  */
 #ifndef NLCL_SYNTH_H
 #define NLCL_SYNTH_H
@@ -55,6 +57,8 @@ typedef struct nlcl_rain_params {
     double defocus[2];   /* Gaussian blur sigma of the farthest plane, pixels, 0..20 */
     double beta[2];      /* veil: T = exp(-beta d); 0 = none, 2 = dense; 0..5 */
     double airlight[2];  /* atmospheric light A, grey level, 0..1 */
+    double jpeg[2];      /* JPEG quality of the rainy image, whole numbers 0..100; 0: not
+                            compressed (every preset); drawn last, and only when max > 0 */
 } nlcl_rain_params;
 
 /* One row per field of nlcl_rain_params, in order: its name (the option
@@ -69,7 +73,7 @@ typedef struct nlcl_rain_param_info {
     int integer;            /* whole numbers only */
     const char *help;       /* what it is, with its unit */
 } nlcl_rain_param_info;
-#define NLCL_RAIN_NPARAMS 10
+#define NLCL_RAIN_NPARAMS 11
 extern const nlcl_rain_param_info nlcl_rain_param_table[NLCL_RAIN_NPARAMS];
 
 typedef enum nlcl_rain_preset {

@@ -90,6 +90,9 @@ typedef struct nlcl_train_config {
                           1: each crop's veil from a preset of its own, drawn uniformly
                           (light, heavy or downpour) after the streaks' one, so that dense
                           streaks also come without veil and light ones with it */
+    int synth_jpeg[2]; /* JPEG quality range of the synthetic rainy crops (each draws a whole
+                          quality in it, nlcl_rain_params.jpeg), as real photos are JPEG
+                          files; 0, 0 (default): not compressed */
     int64_t warmup;    /* the first `warmup` iterations train G_B on the synthetic pairs alone
                           (needs w_synth > 0; D, G_R and the heads wait); 0 = none */
     double ema;        /* decay of an exponential moving average of G_B's weights, updated

@@ -90,6 +90,11 @@ nlcl_status nlcl_png_encode(nlcl_afile *f, const char *path, const nlcl_image *i
                             nlcl_quantize q, int bits16);
 nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *img,
                              const nlcl_image_meta *meta, nlcl_quantize q, int quality);
+/* img ((1, 3, h, w) in [-1, 1]) replaced, in place, by what a JPEG file of it
+ * at `quality` (1..100; libjpeg's defaults: 4:2:0, islow DCT) decodes to, as
+ * a degradation of synthetic rainy images (src/synth/rain.c). Errors: NOMEM,
+ * INTERNAL (libjpeg's message). */
+nlcl_status nlcl_jpeg_degrade(nlcl_image *img, int quality);
 /* JPEG APP1 XMP and APP13 headers (with their NUL: 29 and 14 bytes). */
 #define NLCL_XMP_JPEG_HDR "http://ns.adobe.com/xap/1.0/"
 #define NLCL_PS_JPEG_HDR "Photoshop 3.0"

@@ -438,3 +438,70 @@ done:
     free(j);
     return s;
 }
+
+/* ---- JPEG compression as a degradation (synthetic rain) --------------------------- */
+
+/* Encode img at `quality` into memory and decode it back into img: img's
+ * samples become those a viewer shows of that JPEG file (4:2:0, islow DCT). */
+static nlcl_status jpeg_round_trip(jenc *j, jdec *d, nlcl_image *img, int quality, uint8_t **buf,
+                                   unsigned long *len, uint8_t *row) {
+    const int w = img->width, h = img->height;
+    const size_t plane = (size_t)w * h;
+    jpeg_create_compress(&j->c);
+    jpeg_mem_dest(&j->c, buf, len);
+    j->c.image_width = (JDIMENSION)w, j->c.image_height = (JDIMENSION)h;
+    j->c.input_components = 3, j->c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&j->c);
+    jpeg_set_quality(&j->c, quality, TRUE);
+    jpeg_start_compress(&j->c, TRUE);
+    while (j->c.next_scanline < j->c.image_height) {
+        nlcl_image_get_row8(img, (int)j->c.next_scanline, NLCL_QUANT_ROUND, row);
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&j->c, &r, 1);
+    }
+    jpeg_finish_compress(&j->c);
+    jpeg_create_decompress(&d->d);
+    jpeg_mem_src(&d->d, *buf, *len);
+    jpeg_read_header(&d->d, TRUE);
+    d->d.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&d->d);
+    while (d->d.output_scanline < d->d.output_height) {
+        const int y = (int)d->d.output_scanline;
+        JSAMPROW r = row;
+        jpeg_read_scanlines(&d->d, &r, 1);
+        for (int c = 0; c < 3; c++)
+            for (int x = 0; x < w; x++)
+                img->data[c * plane + (size_t)y * w + x] = row[3 * x + c] / 127.5f - 1.0f;
+    }
+    jpeg_finish_decompress(&d->d);
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_jpeg_degrade(nlcl_image *img, int quality) {
+    jenc *const j = calloc(1, sizeof *j);
+    jdec *const d = calloc(1, sizeof *d);
+    uint8_t *const row = malloc((size_t)img->width * 3);
+    uint8_t *volatile buf = NULL;
+    unsigned long len = 0;
+    volatile nlcl_status s = NLCL_OK;
+    if (!j || !d || !row) {
+        s = nlcl_error_set(NLCL_ERR_NOMEM, "JPEG degradation: out of memory");
+        goto done;
+    }
+    j->c.err = (struct jpeg_error_mgr *)&j->err;
+    d->d.err = (struct jpeg_error_mgr *)&j->err; /* one handler: the same jump */
+    j_init_error(&j->err, 1);
+    if (setjmp(j->err.jb)) {
+        s = nlcl_error_set(j->err.status, "JPEG degradation: %s", j->err.msg);
+        goto done;
+    }
+    s = jpeg_round_trip(j, d, img, quality, (uint8_t **)&buf, &len, row);
+done:
+    if (j) jpeg_destroy_compress(&j->c); /* safe on a never-created object: it is zeroed */
+    if (d) jpeg_destroy_decompress(&d->d);
+    free(buf);
+    free(row);
+    free(d);
+    free(j);
+    return s;
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "io/image_internal.h"
 #include "nlcl/synth.h"
 
 #define PI 3.14159265358979323846
@@ -23,20 +24,21 @@ const nlcl_rain_param_info nlcl_rain_param_table[NLCL_RAIN_NPARAMS] = {
     ROW(defocus, 0, 20, 0, 0, 0, "blur sigma of the farthest plane, pixels"),
     ROW(beta, 0, 5, 0, 0, 0, "veil density: transmission exp(-beta depth)"),
     ROW(airlight, 0, 1, 0, 0, 0, "atmospheric light, grey level"),
+    ROW(jpeg, 0, 100, 0, 0, 1, "JPEG quality of the rainy image (0: not compressed)"),
 };
 #undef ROW
 
 const char *const nlcl_rain_preset_names[NLCL_RAIN_NPRESETS] = {"light", "heavy", "downpour"};
 
 void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset) {
-    /* layers, density, length, angle, spread, width, intensity, defocus, beta, airlight */
+    /* layers, density, length, angle, spread, width, intensity, defocus, beta, airlight, jpeg */
     static const nlcl_rain_params tab[NLCL_RAIN_NPRESETS] = {
         {{1, 1}, {0.0005, 0.002}, {20, 60}, {-15, 15}, {0, 2}, {0.4, 0.6}, {0.3, 0.75}, {0, 0},
-         {0, 0.05}, {0.8, 0.95}},
+         {0, 0.05}, {0.8, 0.95}, {0, 0}},
         {{2, 3}, {0.002, 0.004}, {20, 50}, {-20, 20}, {2, 6}, {0.5, 0.9}, {0.2, 0.5}, {0.5, 1.5},
-         {0.3, 0.8}, {0.7, 0.9}},
+         {0.3, 0.8}, {0.7, 0.9}, {0, 0}},
         {{3, 4}, {0.003, 0.006}, {30, 80}, {-20, 20}, {3, 8}, {0.6, 1.1}, {0.2, 0.5}, {1, 3},
-         {0.8, 1.6}, {0.7, 0.95}},
+         {0.8, 1.6}, {0.7, 0.95}, {0, 0}},
     };
     *p = tab[preset >= 0 && preset < NLCL_RAIN_NPRESETS ? preset : 0];
 }
@@ -288,6 +290,11 @@ nlcl_status nlcl_synth_rain(const nlcl_image *clean, const nlcl_rain_params *p, 
             }
     }
     free(S), free(P), free(d), free(tmp);
+    if (s == NLCL_OK && p->jpeg[1] > 0) { /* drawn after the streaks: older streams unchanged */
+        int q = (int)p->jpeg[0] + (int)nlcl_rng_below(rng, (uint32_t)(p->jpeg[1] - p->jpeg[0] + 1));
+        if (q > 0) s = nlcl_jpeg_degrade(rainy, q);
+        if (s != NLCL_OK) nlcl_image_free(rainy);
+    }
     return s;
 }
 

@@ -225,6 +225,10 @@ nlcl_status nlcl_train_config_check(const nlcl_train_config *c) {
     }
     if (mix_sum == 0) BAD("synth_mix weights must not all be 0");
     if (c->synth_veil != 0 && c->synth_veil != 1) BAD("synth_veil must be 0 (preset) or 1 (independent)");
+    if (c->synth_jpeg[0] < 0 || c->synth_jpeg[0] > c->synth_jpeg[1] || c->synth_jpeg[1] > 100 ||
+        (c->synth_jpeg[0] == 0 && c->synth_jpeg[1] > 0))
+        BAD("synth_jpeg must be a quality range within 1..100 (or 0:0, off), got %d:%d", c->synth_jpeg[0],
+            c->synth_jpeg[1]);
     if (c->warmup < 0 || c->warmup > c->iters) BAD("the warm-up must be in [0, iters]");
     if (c->warmup > 0 && !(c->w_synth > 0)) BAD("a warm-up needs the synthetic pairs (--lambda-synth > 0)");
     if (!(c->ema >= 0 && c->ema < 1)) BAD("the EMA decay must be in [0, 1)");
@@ -309,6 +313,10 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
     if (c->synth_veil) {
         size_t len = strlen(s);
         snprintf(s + len, 2048 - len, "synth_veil independent\n");
+    }
+    if (c->synth_jpeg[1] > 0) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "synth_jpeg %d:%d\n", c->synth_jpeg[0], c->synth_jpeg[1]);
     }
     if (c->warmup > 0) {
         size_t len = strlen(s);

@@ -277,8 +277,8 @@ static nlcl_status sample(nlcl_trainer *t, const float *x, int c, int h, int w, 
 /* The synthetic pairs (docs/TRAINING.md): each clean crop B gets rain from the
  * stream (seed, 3 * 2^32 + iteration) by nlcl_synth_rain, O_s = T(B + S) +
  * (1 - T)A (paper Eq. (1) with a veil), of the configured preset or one drawn
- * first by synth_mix (the veil's drawn next with synth_veil); then G_B runs on
- * them. The stream goes image after image over the whole batch B_all: on
+ * first by synth_mix (the veil's drawn next with synth_veil), JPEG-compressed
+ * at a quality drawn from synth_jpeg when it is set; then G_B runs on them. The stream goes image after image over the whole batch B_all: on
  * several ranks, the images before this rank's share are made and dropped. */
 static nlcl_status synth_forward(nlcl_trainer *t, const float *B_all) {
     nlcl_rng r;
@@ -290,6 +290,7 @@ static nlcl_status synth_forward(nlcl_trainer *t, const float *B_all) {
         int v = t->cfg.synth_veil ? (int)nlcl_rng_below(&r, NLCL_RAIN_NPRESETS) : k;
         nlcl_rain_params rp;
         nlcl_rain_params_mixed(&rp, (nlcl_rain_preset)k, (nlcl_rain_preset)v);
+        rp.jpeg[0] = t->cfg.synth_jpeg[0], rp.jpeg[1] = t->cfg.synth_jpeg[1];
         nlcl_image clean = {t->W, t->H, (float *)B_all + b * one}, rainy = {0};
         NLCL_TRY(nlcl_synth_rain(&clean, &rp, &r, &rainy));
         if (b >= t->b0) memcpy(t->syn_O + (b - t->b0) * one, rainy.data, one * sizeof(float));

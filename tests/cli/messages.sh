@@ -18,7 +18,7 @@ S1="$T/data/rainy/scene0001.png"
 for bad in "--density nan" "--density 0:1.5" "--length 1e30" "--length 0.5" "--length 10:1001" \
            "--angle 91" "--angle -100:0" "--width 0" "--width 60" "--intensity 2" "--beta 6" \
            "--beta -0.1" "--length inf" "--scene-size 23" "--layers 1.5" "--layers 0:2" "--spread 50" \
-           "--defocus 21" "--airlight 1.1" "--haze 0.5"; do
+           "--defocus 21" "--airlight 1.1" "--haze 0.5" "--jpeg 101" "--jpeg 50.5"; do
   # shellcheck disable=SC2086
   "$NLCL" synth --scenes 1 -o "$T/sy" $bad 2>"$T/err"; rc=$?
   check "synth $bad: usage error" status 2
@@ -26,7 +26,7 @@ for bad in "--density nan" "--density 0:1.5" "--length 1e30" "--length 0.5" "--l
 done
 check "... nothing written" test ! -e "$T/sy"
 "$NLCL" synth --scenes 1 --scene-size 24 --length 1000 --width 50 --density 0:0.001 --angle -90:90 \
-  --beta 0:5 --intensity 0:1 --layers 1:4 --spread 0:45 --defocus 0:20 --airlight 0:1 -o "$T/sy" 2>"$T/err"; rc=$?
+  --beta 0:5 --intensity 0:1 --layers 1:4 --spread 0:45 --defocus 0:20 --airlight 0:1 --jpeg 0:100 -o "$T/sy" 2>"$T/err"; rc=$?
 check "synth at the ends of every range: fine" status 0
 "$NLCL" synth --help >"$T/err"; rc=$?
 check "synth --help documents the ranges" has "1..1000"

@@ -1,7 +1,7 @@
 #!/bin/bash
-# nlcl train --synth-mix L,H,D (the weights of the presets in mix) and
+# nlcl train --synth-mix L,H,D (the weights of the presets in mix),
 # --synth-veil (the synthetic pairs' veil from a preset of its own, or the
-# streaks'): config.txt records each only when it is not the default (older
+# streaks') and --synth-jpeg (JPEG compression of the rainy crops): config.txt records each only when it is not the default (older
 # runs resume), a resume that changes one is refused naming it, each changes
 # the pairs (the synth loss of the first step), and bad values are usage errors.
 set -u
@@ -42,4 +42,18 @@ for bad in 0,0,0 1,2 1,2,3,4 1,-1,1 1,x,1 101,1,1; do
   check "--synth-mix $bad: usage error (status 2), no run folder" sh -c "[ $rc = 2 ] && [ ! -e '$T/bad' ]"
 done
 check "... saying what it expects" has "three whole weights"
+
+"$NLCL" train "${TINY[@]}" --synth-jpeg 20:60 --out "$T/j" 2>"$T/err"; rc=$?
+check "--synth-jpeg 20:60: status 0" status 0
+check "... config.txt says so" grep -qx "synth_jpeg 20:60" "$T/j/config.txt"
+check "... and the default's does not list it" sh -c "! grep -q synth_jpeg '$T/p/config.txt'"
+j=$(synth1 "$T/j")
+check "... other pairs: the synth loss of step 1 differs ($a, $j)" test -n "$j" -a "$j" != "$a"
+"$NLCL" train "${TINY[@]}" --synth-jpeg 30:60 --resume --out "$T/j" 2>"$T/err"; rc=$?
+check "a resume with --synth-jpeg 30:60: status 1, naming synth_jpeg" sh -c "[ $rc = 1 ] && grep -q synth_jpeg '$T/err'"
+for bad in 0 0:50 60:20 101 1:101 x 20: :20 20:60:80; do
+  "$NLCL" train "${TINY[@]}" --synth-jpeg $bad --out "$T/bad" 2>"$T/err"; rc=$?
+  check "--synth-jpeg $bad: usage error (status 2), no run folder" sh -c "[ $rc = 2 ] && [ ! -e '$T/bad' ]"
+done
+check "... saying what it expects" has "QMIN:QMAX"
 exit $fail
