@@ -30,37 +30,15 @@
 # unlike 6000, lost to both the previous default and the authors' model
 # (docs/MODEL.md).
 set -eu
-cd "$(dirname "$0")/.."
-nlcl="${NLCL_BUILD_DIR:-build}/nlcl"
-shared="$(cd ../shared/data && pwd)"
-run="${1:-runs/default}"
+script=train_default_model.sh default_run=default
+# shellcheck source=scripts/recipe_data.sh
+. "$(dirname "$0")/recipe_data.sh"
 [ $# -gt 0 ] && shift
-case "$run" in -*)
-  echo "train_default_model.sh: give the run folder first ('$run' is an option): $0 RUN_DIR [options]" >&2; exit 2 ;;
-esac
-if [ ! -x "$nlcl" ]; then
-  echo "train_default_model.sh: $nlcl not found: build first (scripts/build.sh) or set NLCL_BUILD_DIR" >&2; exit 2
-fi
-case "$shared$run" in *[[:space:]]*)
-  echo "train_default_model.sh: the paths '$shared' and '$run' must not hold spaces" >&2; exit 2 ;;
-esac
-sel="$run/rain100l-1-80" valsrc="$run/val-clean-photos" val="$run/val"
-mkdir -p "$sel" "$valsrc"
-for i in $(seq 1 80); do ln -sf "$shared/rain100l/rainy/$i.png" "$sel/$i.png"; done
-for f in "$shared"/clean/set14/* "$shared"/clean/mcmaster/*; do ln -sf "$f" "$valsrc/"; done
-if [ ! -d "$val" ]; then # made whole or not at all: an interrupted synth leaves only $val.part
-  rm -rf "$val.part"
-  $nlcl synth --preset mix --copies 3 --seed 101 -o "$val.part" "$valsrc"
-  mv "$val.part" "$val"
-fi
-common="--rainy $sel --rainy $shared/real_rain/sirr --rainy $shared/real_rain/didmdn \
-  --rainy $shared/real_rain/udgnet --rainy $shared/real_rain/mwd \
-  --clean $shared/clean/cbsd68 --clean $shared/clean/bsd300 --clean $shared/clean/urban100 \
-  --clean $shared/clean/sunhays80 \
+common="$data_opts \
   --residual --sparsity code --lambda-sparsity 0.01 --lambda-synth 10 --synth-rain mix \
   --layer-head separate --layer-head-update step \
   --warmup 3000 --ema 0.999 --channels 32 --blocks 8 --ndf 32 --crop 128 --batch 2 --lr 2e-4 \
-  --seed 1 --val-rainy $val/rainy --val-clean $val/clean --val-every 500 \
+  --seed 1 --val-every 500 \
   --save-every 250 --keep-every 1000 --sample-every 250 --log-every 25"
 # Phase 1, the warm-up: iterations 1-3000 at the constant learning rate.
 resume=""
@@ -78,10 +56,9 @@ $nlcl train $start $common --out "$run" --iters 8000 --decay-iters 5000 \
 best="$run/checkpoint-00006000.safetensors"
 it=6000
 p=$(awk -F'\t' -v it="$it" '$1 == it { print $2 }' "$run/validation.tsv")
-data="rainy:../shared/data/rain100l/rainy 1-80;rainy:../shared/data/real_rain/sirr;rainy:../shared/data/real_rain/didmdn;rainy:../shared/data/real_rain/udgnet;rainy:../shared/data/real_rain/mwd;clean:../shared/data/clean/cbsd68;clean:../shared/data/clean/bsd300;clean:../shared/data/clean/urban100;clean:../shared/data/clean/sunhays80"
 $nlcl convert --meta "training_command=$(sed -n 's/^command //p' "$run/config.txt" | sed "s#$shared#../shared/data#g")" \
   --meta "warmup_command=$(sed -n 's/^command //p' "$run/warmup/config.txt" | sed "s#$shared#../shared/data#g")" \
-  --meta "training_data=$data" \
+  --meta "training_data=$data_meta" \
   --meta "validation=iteration $it of 8000 ($p dB mean Y-PSNR on 96 synthetic pairs: Set14 and McMaster, which training never sees, each as light, heavy and downpour rain, nlcl synth --preset mix --copies 3 --seed 101), chosen by blind judging on 19 held-out real rainy photos over iteration 8000, which scored best on those pairs; see docs/MODEL.md" \
   --meta "software=nlcl $($nlcl --version | awk 'NR == 1 {print $2}')" "$best" models/default.safetensors
 echo "models/default.safetensors: iteration $it ($p dB on the validation pairs); rebuild to embed it (scripts/build.sh)"
