@@ -5,7 +5,8 @@
  * pixels) and the peak RSS.
  * Usage: bench_derain MODEL W H [reps]; NLCL_BENCH_PRECISION=bf16 runs the
  * convolutions in bfloat16, NLCL_BENCH_CONV (bench_util.h) picks their
- * algorithm. */
+ * algorithm, NLCL_BENCH_BAND_ROWS=R runs the band pipeline with bands of R
+ * rows (nlcl_model_set_band_rows; default: the whole-image path). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", nlcl_error_message());
         return 1;
     }
+    const char *band = getenv("NLCL_BENCH_BAND_ROWS");
+    if (band) nlcl_model_set_band_rows(m, atoi(band));
     size_t n = (size_t)3 * w * h;
     float *in = malloc(n * 4), *out = malloc(n * 4);
     for (size_t i = 0; i < n; i++) in[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
@@ -53,9 +56,9 @@ int main(int argc, char **argv) {
     double macs = (double)w * h * 9.0 * (3.0 * C + (2.0 * K + 2) * C * C + 3.0 * C);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("nlcl derain %dx%d %s: %.3f s (median of %d, fastest %.3f), %.1f GFLOP/s, peak RSS "
+    printf("nlcl derain %dx%d %s%s%s: %.3f s (median of %d, fastest %.3f), %.1f GFLOP/s, peak RSS "
            "%.1f MiB\n",
-           w, h, bf16 ? "bf16" : "fp32", t[reps / 2], reps, t[0], 2 * macs / t[reps / 2] / 1e9,
+           w, h, bf16 ? "bf16" : "fp32", band ? ", band rows " : "", band ? band : "", t[reps / 2], reps, t[0], 2 * macs / t[reps / 2] / 1e9,
            ru.ru_maxrss / 1024.0);
     nlcl_model_free(m);
     free(in);
