@@ -274,12 +274,11 @@ static nlcl_status sample(nlcl_trainer *t, const float *x, int c, int h, int w, 
     return NLCL_OK;
 }
 
-/* The synthetic pairs (docs/TRAINING.md): each clean crop B gets rain from the
- * stream (seed, 3 * 2^32 + iteration) by nlcl_synth_rain, O_s = T(B + S) +
- * (1 - T)A (paper Eq. (1) with a veil), of the configured preset or one drawn
- * first by synth_mix (the veil's drawn next with synth_veil), JPEG-compressed
- * at a quality drawn from synth_jpeg when it is set; then G_B runs on them. The stream goes image after image over the whole batch B_all: on
- * several ranks, the images before this rank's share are made and dropped. */
+/* The synthetic pairs (docs/TRAINING.md): each clean crop B gets rain from the stream (seed,
+ * 3 * 2^32 + iteration) by nlcl_synth_rain, O_s = T(B + S) + (1 - T)A (paper Eq. (1) with a
+ * veil), of the configured preset or one drawn first by synth_mix (the veil's next with
+ * synth_veil), JPEG-compressed at a quality from synth_jpeg when set; then G_B runs on them.
+ * The stream covers the whole batch B_all: the images before this rank's share are dropped. */
 static nlcl_status synth_forward(nlcl_trainer *t, const float *B_all) {
     nlcl_rng r;
     nlcl_rng_seed(&r, t->cfg.seed, ((uint64_t)3 << 32) + (uint64_t)t->iter);
