@@ -302,6 +302,21 @@ static void jpeg(void) {
     }
     nlcl_image_free(&plain), nlcl_image_free(&q95), nlcl_image_free(&q10), nlcl_image_free(&other);
     nlcl_image_free(&clean);
+    /* grey noise (no chroma for 4:2:0 to lose) at quality 100: a JPEG larger
+     * than the first output buffer (64 KiB), so the buffer grows */
+    nlcl_image noise = flat(320, 256, 0), out = {0};
+    const size_t np = (size_t)320 * 256;
+    for (size_t i = 0; noise.data && i < np; i++)
+        noise.data[i] = noise.data[np + i] = noise.data[2 * np + i] = (float)(nlcl_rng_uniform(&r) * 2 - 1);
+    nlcl_rain_params n = none();
+    n.jpeg[0] = n.jpeg[1] = 100;
+    CHECK_OK(nlcl_synth_rain(&noise, &n, &r, &out));
+    if (noise.data && out.data) {
+        double q = psnr(&noise, &out);
+        printf("noise through JPEG quality 100: %.2f dB\n", q);
+        CHECK(q > 30 && q < 60);
+    }
+    nlcl_image_free(&noise), nlcl_image_free(&out);
 }
 
 int main(void) {

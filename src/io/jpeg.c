@@ -441,67 +441,98 @@ done:
 
 /* ---- JPEG compression as a degradation (synthetic rain) --------------------------- */
 
-/* Encode img at `quality` into memory and decode it back into img: img's
+/* A growing in-memory destination that owns its buffer (libjpeg's jpeg_mem_dest
+ * frees its old buffer on growth without telling the caller until
+ * jpeg_finish_compress, so an error in between would leave a stale pointer). */
+typedef struct mem_dest {
+    struct jpeg_destination_mgr pub;
+    JOCTET *buf;
+    size_t cap;
+} mem_dest;
+
+static void md_init(j_compress_ptr c) {
+    mem_dest *m = (mem_dest *)c->dest;
+    m->pub.next_output_byte = m->buf;
+    m->pub.free_in_buffer = m->cap;
+}
+
+static boolean md_grow(j_compress_ptr c) {
+    mem_dest *m = (mem_dest *)c->dest;
+    JOCTET *b = realloc(m->buf, 2 * m->cap);
+    if (!b) ERREXIT1(c, JERR_OUT_OF_MEMORY, 10);
+    m->buf = b;
+    m->pub.next_output_byte = b + m->cap;
+    m->pub.free_in_buffer = m->cap;
+    m->cap *= 2;
+    return TRUE;
+}
+
+static void md_term(j_compress_ptr c) { (void)c; }
+
+typedef struct degrade {
+    jenc enc;
+    jdec dec;
+    mem_dest dest;
+    uint8_t *row;
+} degrade;
+
+/* Encode img at `quality` into g->dest and decode it back into img: img's
  * samples become those a viewer shows of that JPEG file (4:2:0, islow DCT). */
-static nlcl_status jpeg_round_trip(jenc *j, jdec *d, nlcl_image *img, int quality, uint8_t **buf,
-                                   unsigned long *len, uint8_t *row) {
-    const int w = img->width, h = img->height;
-    const size_t plane = (size_t)w * h;
-    jpeg_create_compress(&j->c);
-    jpeg_mem_dest(&j->c, buf, len);
-    j->c.image_width = (JDIMENSION)w, j->c.image_height = (JDIMENSION)h;
-    j->c.input_components = 3, j->c.in_color_space = JCS_RGB;
-    jpeg_set_defaults(&j->c);
-    jpeg_set_quality(&j->c, quality, TRUE);
-    jpeg_start_compress(&j->c, TRUE);
-    while (j->c.next_scanline < j->c.image_height) {
-        nlcl_image_get_row8(img, (int)j->c.next_scanline, NLCL_QUANT_ROUND, row);
-        JSAMPROW r = row;
-        jpeg_write_scanlines(&j->c, &r, 1);
+static void jpeg_round_trip(degrade *g, nlcl_image *img, int quality) {
+    j_compress_ptr c = &g->enc.c;
+    j_decompress_ptr d = &g->dec.d;
+    jpeg_create_compress(c);
+    c->dest = &g->dest.pub;
+    g->dest.pub.init_destination = md_init;
+    g->dest.pub.empty_output_buffer = md_grow;
+    g->dest.pub.term_destination = md_term;
+    c->image_width = (JDIMENSION)img->width, c->image_height = (JDIMENSION)img->height;
+    c->input_components = 3, c->in_color_space = JCS_RGB;
+    jpeg_set_defaults(c);
+    jpeg_set_quality(c, quality, TRUE);
+    jpeg_start_compress(c, TRUE);
+    while (c->next_scanline < c->image_height) {
+        nlcl_image_get_row8(img, (int)c->next_scanline, NLCL_QUANT_ROUND, g->row);
+        JSAMPROW r = g->row;
+        jpeg_write_scanlines(c, &r, 1);
     }
-    jpeg_finish_compress(&j->c);
-    jpeg_create_decompress(&d->d);
-    jpeg_mem_src(&d->d, *buf, *len);
-    jpeg_read_header(&d->d, TRUE);
-    d->d.out_color_space = JCS_RGB;
-    jpeg_start_decompress(&d->d);
-    while (d->d.output_scanline < d->d.output_height) {
-        const int y = (int)d->d.output_scanline;
-        JSAMPROW r = row;
-        jpeg_read_scanlines(&d->d, &r, 1);
-        for (int c = 0; c < 3; c++)
-            for (int x = 0; x < w; x++)
-                img->data[c * plane + (size_t)y * w + x] = row[3 * x + c] / 127.5f - 1.0f;
+    jpeg_finish_compress(c);
+    jpeg_create_decompress(d);
+    jpeg_mem_src(d, g->dest.buf, (unsigned long)(g->dest.cap - g->dest.pub.free_in_buffer));
+    jpeg_read_header(d, TRUE);
+    d->out_color_space = JCS_RGB;
+    jpeg_start_decompress(d);
+    while (d->output_scanline < d->output_height) {
+        const int y = (int)d->output_scanline;
+        JSAMPROW r = g->row;
+        jpeg_read_scanlines(d, &r, 1);
+        nlcl_image_put_row8(img, y, g->row, 3);
     }
-    jpeg_finish_decompress(&d->d);
-    return NLCL_OK;
+    jpeg_finish_decompress(d);
 }
 
 nlcl_status nlcl_jpeg_degrade(nlcl_image *img, int quality) {
-    jenc *const j = calloc(1, sizeof *j);
-    jdec *const d = calloc(1, sizeof *d);
-    uint8_t *const row = malloc((size_t)img->width * 3);
-    uint8_t *volatile buf = NULL;
-    unsigned long len = 0;
+    degrade *const g = calloc(1, sizeof *g);
     volatile nlcl_status s = NLCL_OK;
-    if (!j || !d || !row) {
+    if (!g || !(g->row = malloc((size_t)img->width * 3)) || !(g->dest.buf = malloc(g->dest.cap = 65536))) {
         s = nlcl_error_set(NLCL_ERR_NOMEM, "JPEG degradation: out of memory");
         goto done;
     }
-    j->c.err = (struct jpeg_error_mgr *)&j->err;
-    d->d.err = (struct jpeg_error_mgr *)&j->err; /* one handler: the same jump */
-    j_init_error(&j->err, 1);
-    if (setjmp(j->err.jb)) {
-        s = nlcl_error_set(j->err.status, "JPEG degradation: %s", j->err.msg);
+    g->enc.c.err = (struct jpeg_error_mgr *)&g->enc.err;
+    g->dec.d.err = (struct jpeg_error_mgr *)&g->enc.err; /* one handler: the same jump */
+    j_init_error(&g->enc.err, 1);
+    if (setjmp(g->enc.err.jb)) {
+        s = nlcl_error_set(g->enc.err.status, "JPEG degradation: %s", g->enc.err.msg);
         goto done;
     }
-    s = jpeg_round_trip(j, d, img, quality, (uint8_t **)&buf, &len, row);
+    jpeg_round_trip(g, img, quality);
 done:
-    if (j) jpeg_destroy_compress(&j->c); /* safe on a never-created object: it is zeroed */
-    if (d) jpeg_destroy_decompress(&d->d);
-    free(buf);
-    free(row);
-    free(d);
-    free(j);
+    if (g) { /* destroying a never-created (zeroed) object is a no-op */
+        jpeg_destroy_compress(&g->enc.c);
+        jpeg_destroy_decompress(&g->dec.d);
+        free(g->dest.buf);
+        free(g->row);
+        free(g);
+    }
     return s;
 }
