@@ -93,8 +93,8 @@ nlcl_status nlcl_jpeg_encode(nlcl_afile *f, const char *path, const nlcl_image *
 /* img ((1, 3, h, w) in [-1, 1]) replaced, in place, by what a JPEG file of it
  * at `quality` (1..100; libjpeg's defaults: 4:2:0, islow DCT) decodes to, as
  * a degradation of synthetic rainy images (src/synth/rain.c). Errors: NOMEM,
- * INTERNAL (libjpeg's message, e.g. a side over 65500 pixels); after an error
- * in decoding, img is partly overwritten. */
+ * INTERNAL (libjpeg's message, e.g. a side over 65500 pixels), those of
+ * nlcl_image_load_memory; img is unchanged after an error. */
 nlcl_status nlcl_jpeg_degrade(nlcl_image *img, int quality);
 /* JPEG APP1 XMP and APP13 headers (with their NUL: 29 and 14 bytes). */
 #define NLCL_XMP_JPEG_HDR "http://ns.adobe.com/xap/1.0/"

@@ -471,16 +471,13 @@ static void md_term(j_compress_ptr c) { (void)c; }
 
 typedef struct degrade {
     jenc enc;
-    jdec dec;
     mem_dest dest;
     uint8_t *row;
 } degrade;
 
-/* Encode img at `quality` into g->dest and decode it back into img: img's
- * samples become those a viewer shows of that JPEG file (4:2:0, islow DCT). */
-static void jpeg_round_trip(degrade *g, nlcl_image *img, int quality) {
+/* Encode img at `quality` (libjpeg's defaults: 4:2:0, islow DCT) into g->dest. */
+static void encode_to_memory(degrade *g, const nlcl_image *img, int quality) {
     j_compress_ptr c = &g->enc.c;
-    j_decompress_ptr d = &g->dec.d;
     jpeg_create_compress(c);
     c->dest = &g->dest.pub;
     g->dest.pub.init_destination = md_init;
@@ -497,20 +494,10 @@ static void jpeg_round_trip(degrade *g, nlcl_image *img, int quality) {
         jpeg_write_scanlines(c, &r, 1);
     }
     jpeg_finish_compress(c);
-    jpeg_create_decompress(d);
-    jpeg_mem_src(d, g->dest.buf, (unsigned long)(g->dest.cap - g->dest.pub.free_in_buffer));
-    jpeg_read_header(d, TRUE);
-    d->out_color_space = JCS_RGB;
-    jpeg_start_decompress(d);
-    while (d->output_scanline < d->output_height) {
-        const int y = (int)d->output_scanline;
-        JSAMPROW r = g->row;
-        jpeg_read_scanlines(d, &r, 1);
-        nlcl_image_put_row8(img, y, g->row, 3);
-    }
-    jpeg_finish_decompress(d);
 }
 
+/* img's samples become those of the JPEG file, decoded by nlcl's own reader
+ * (nlcl_image_load_memory), as a JPEG photo on disk would be. */
 nlcl_status nlcl_jpeg_degrade(nlcl_image *img, int quality) {
     degrade *const g = calloc(1, sizeof *g);
     volatile nlcl_status s = NLCL_OK;
@@ -519,17 +506,20 @@ nlcl_status nlcl_jpeg_degrade(nlcl_image *img, int quality) {
         goto done;
     }
     g->enc.c.err = (struct jpeg_error_mgr *)&g->enc.err;
-    g->dec.d.err = (struct jpeg_error_mgr *)&g->enc.err; /* one handler: the same jump */
     j_init_error(&g->enc.err, 1);
     if (setjmp(g->enc.err.jb)) {
         s = nlcl_error_set(g->enc.err.status, "JPEG degradation: %s", g->enc.err.msg);
         goto done;
     }
-    jpeg_round_trip(g, img, quality);
+    encode_to_memory(g, img, quality);
+    nlcl_image back = {0};
+    s = nlcl_image_load_memory(g->dest.buf, g->dest.cap - g->dest.pub.free_in_buffer,
+                               "JPEG degradation", &back, NULL);
+    if (s == NLCL_OK) memcpy(img->data, back.data, sizeof(float) * 3 * (size_t)img->width * img->height);
+    nlcl_image_free(&back);
 done:
     if (g) { /* destroying a never-created (zeroed) object is a no-op */
         jpeg_destroy_compress(&g->enc.c);
-        jpeg_destroy_decompress(&g->dec.d);
         free(g->dest.buf);
         free(g->row);
         free(g);
