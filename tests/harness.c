@@ -88,6 +88,12 @@ double test_max_abs_diff(const float *a, const float *b, size_t n) {
     return m;
 }
 
+double test_psnr(const float *a, const float *b, size_t n) {
+    double se = 0;
+    for (size_t i = 0; i < n; i++) se += (double)(a[i] - b[i]) * (a[i] - b[i]);
+    return se > 0 ? 10 * log10(4.0 / (se / (double)n)) : INFINITY;
+}
+
 int test_system(const char *fmt, ...) {
     char cmd[8192];
     va_list ap;

@@ -98,6 +98,8 @@ const char *test_tmpdir(void);
 void test_fill_uniform(nlcl_rng *r, float *x, size_t n, float lo, float hi);
 /* max |a-b| over n values. */
 double test_max_abs_diff(const float *a, const float *b, size_t n);
+/* PSNR in dB of n values in [-1, 1] (peak-to-peak 2); INFINITY when equal. */
+double test_psnr(const float *a, const float *b, size_t n);
 /* Run a shell command, return its exit status (or -1). */
 int test_system(const char *fmt, ...);
 

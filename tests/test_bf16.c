@@ -163,12 +163,6 @@ static void conv_case(nlcl_rng *r, nlcl_conv2d_shape s) {
     free(xl), free(yl), free(dyl), free(dxl), free(xr), free(wr), free(dyr);
 }
 
-static double psnr(const float *a, const float *b, size_t n) { /* range [-1, 1]: peak 2 */
-    double se = 0;
-    for (size_t i = 0; i < n; i++) se += (double)(a[i] - b[i]) * (a[i] - b[i]);
-    return se > 0 ? 10 * log10(4.0 / (se / (double)n)) : INFINITY;
-}
-
 /* bf16 against fp32 must stay below the noise of the 8-bit output's
  * rounding (uniform, step 2/255 over a range of 2: 58.9 dB); measured on
  * 2026-12-06: 71.9 and 73.4 dB (C 16, K 8), 72.3 dB (C 32, K 8). */
@@ -186,7 +180,7 @@ static void model_case(nlcl_rng *r) {
     CHECK_OK(nlcl_model_set_precision(m, NLCL_PRECISION_BF16));
     CHECK_OK(nlcl_model_run_image(m, &in, &b));
     if (a.data && b.data) {
-        double p = psnr(a.data, b.data, n), d = test_max_abs_diff(a.data, b.data, n);
+        double p = test_psnr(a.data, b.data, n), d = test_max_abs_diff(a.data, b.data, n);
         fprintf(stderr, "default model, 90x70 scene: bf16 vs fp32 PSNR %.2f dB, max |diff| %.4g\n",
                 p, d);
         CHECK_MSG(p > MODEL_PSNR && p < 200, "bf16 vs fp32: PSNR %.2f dB (want > %.0f, not equal)",

@@ -265,10 +265,7 @@ static void draw_preset(void) {
 }
 
 static double psnr(const nlcl_image *a, const nlcl_image *b) {
-    double se = 0;
-    size_t n = (size_t)3 * a->width * a->height;
-    for (size_t i = 0; i < n; i++) se += (a->data[i] - b->data[i]) * (double)(a->data[i] - b->data[i]);
-    return 10 * log10(4.0 / (se / n + 1e-30)); /* peak-to-peak 2 in [-1, 1] */
+    return test_psnr(a->data, b->data, (size_t)3 * a->width * a->height);
 }
 
 /* The jpeg parameter: drawn after the streaks, so a JPEG of quality 95 is
