@@ -274,6 +274,7 @@ static cli_command train_command(train_args *a, cli_opt *opts_out) {
         {"sparsity", 0, CLI_CHOICE, &c->sparsity_code, NULL, "L1 on the rain layer (paper) or on O - B (code)", 0, 0, "paper|code"},
         {"lambda-eroded", 0, CLI_DOUBLE, &c->w_eroded, "W", "weight of the eroded L1 between B and O: thin changes (streaks) are free, broad ones (colour casts) cost (nlcl option; 0 = off)", 0, 1e6, NULL},
         {"erosion", 0, CLI_INT, &c->erosion, "PX", "window of the eroded L1 (7)", 1, 63, NULL},
+        {"lambda-colour", 0, CLI_DOUBLE, &c->w_colour, "W", "weight of an L1 between the channel means of B and O on each rainy crop: holds brightness and colour, leaves streaks free (nlcl option; 0 = off)", 0, 1e6, NULL},
         {"lambda-synth", 0, CLI_DOUBLE, &c->w_synth, "W", "weight of an L1 on synthetic pairs: the clean crops with nlcl's synthetic rain, derained back (semi-supervised, nlcl option; 0 = off)", 0, 1e6, NULL},
         {"synth-rain", 0, CLI_CHOICE, &c->synth_rain, NULL, "rain of the synthetic pairs (nlcl synth's presets; mix: each crop draws one; default mix)", 0, 0, "light|heavy|downpour|mix"},
         {"synth-mix", 0, CLI_STRING, &a->mix, "L,H,D", "weights of light, heavy and downpour in mix (1,1,1)", 0, 0, NULL},

@@ -138,6 +138,10 @@ static void t_losses(void) {
     BAD(nlcl_eroded_l1_forward(x, y, 2, 4, 5, 0, &l), "window 0");
     BAD(nlcl_eroded_l1_backward(x, y, 2, -4, 5, 3, 1.0f, out), "nlcl_eroded_l1_backward");
     BAD(nlcl_eroded_l1_backward(x, NULL, 2, 4, 5, 3, 1.0f, out), "NULL");
+    CHECK_OK(nlcl_mean_l1_forward(x, y, 2, 20, &l));
+    BAD(nlcl_mean_l1_forward(x, y, 0, 20, &l), "nlcl_mean_l1_forward: planes 0");
+    BAD(nlcl_mean_l1_forward(x, y, 2, 0, &l), "hw 0");
+    BAD(nlcl_mean_l1_backward(NULL, y, 2, 20, 1.0f, out), "NULL");
 
     int32_t tg[3] = {0, 4, 1}, tg_past[3] = {0, 5, 1}, tg_neg[3] = {-2, 0, 1};
     double lse[3];
@@ -221,7 +225,7 @@ static void t_loss_terms(void) {
     CHECK_OK(nlcl_loss_set(&L, NLCL_LOSS_CONS, 0.5));
     CHECK(nlcl_loss_get(&L, NLCL_LOSS_CONS) == 0.5);
     CHECK_ERR(nlcl_loss_set(&L, NLCL_LOSS_COUNT, 1.0), NLCL_ERR_INVALID_ARG,
-              "nlcl_loss_set: unknown loss term 9");
+              "nlcl_loss_set: unknown loss term 10");
     CHECK_ERR(nlcl_loss_set(&L, (nlcl_loss_term)-1, 1.0), NLCL_ERR_INVALID_ARG, "unknown loss term");
     CHECK_ERR(nlcl_loss_set(NULL, NLCL_LOSS_G, 1.0), NLCL_ERR_INVALID_ARG, "NULL argument");
     CHECK(isnan(nlcl_loss_get(&L, NLCL_LOSS_COUNT)) && isnan(nlcl_loss_get(NULL, NLCL_LOSS_G)));

@@ -33,6 +33,13 @@ static double eroded_v(const float *a, const float *b, int planes, int h, int w,
     return test_loss_of(st, v);
 }
 
+/* nlcl_mean_l1_forward's value. */
+static double mean_l1_v(const float *a, const float *b, int planes, size_t hw) {
+    double v = 0;
+    nlcl_status st = nlcl_mean_l1_forward(a, b, planes, hw, &v);
+    return test_loss_of(st, v);
+}
+
 /* ------------------------------------------------------------ helpers */
 
 static float *falloc(size_t n) {
@@ -830,6 +837,44 @@ static void check_eroded_l1(int planes, int h, int w, int s) {
     free(da);
 }
 
+/* L1 of the plane means (nlcl's brightness-keeping term): finite
+ * differences with plane means apart; closed forms. */
+typedef struct mean_l1_ctx {
+    const float *b;
+    float *a;
+    int planes;
+    size_t hw;
+} mean_l1_ctx;
+
+static double mean_l1_probe(void *vc) {
+    mean_l1_ctx *c = vc;
+    return -0.7 * mean_l1_v(c->a, c->b, c->planes, c->hw);
+}
+
+static void check_mean_l1(void) {
+    enum { P = 4, HW = 30 };
+    float *a = rand_buf(P * HW, -1, 1), *b = rand_buf(P * HW, -1, 1), *da = falloc(P * HW);
+    for (int p = 0; p < P; p++) /* means 0.2 apart, in both directions */
+        for (int i = 0; i < HW; i++) a[p * HW + i] += (p % 2 ? 0.2f : -0.2f);
+    mean_l1_ctx c = {b, a, P, HW};
+    CHECK_OK(nlcl_mean_l1_backward(a, b, P, HW, -0.7f, da));
+    fd_check("L1 of plane means 4x30: d/da", mean_l1_probe, &c, a, P * HW, da, NULL, 1e-3f, 1e-4);
+    /* a change that keeps the mean (a streak up, the rest down) is free; a
+       shift of the plane costs its size, and its gradient sums to sign */
+    float x[HW], z[HW] = {0}, dx[HW] = {0};
+    for (int i = 0; i < HW; i++) x[i] = i == 3 ? 0.29f : -0.01f;
+    CHECK_NEAR(mean_l1_v(x, z, 1, HW), 0.0, 1e-9);
+    for (int i = 0; i < HW; i++) x[i] -= 0.25f;
+    CHECK_NEAR(mean_l1_v(x, z, 1, HW), 0.25, 1e-7);
+    CHECK_OK(nlcl_mean_l1_backward(x, z, 1, HW, 1.0f, dx));
+    double sum = 0;
+    for (int i = 0; i < HW; i++) sum += dx[i];
+    CHECK_NEAR(sum, -1.0, 1e-6);
+    free(a);
+    free(b);
+    free(da);
+}
+
 static void check_eroded_l1_values(void) {
     enum { H = 9, W = 11 };
     float a[H * W], b[H * W] = {0}, da[H * W];
@@ -1128,6 +1173,7 @@ int main(int argc, char **argv) {
     check_eroded_l1(3, 8, 6, 4); /* even window: one more row/column after the centre */
     check_eroded_l1(1, 5, 5, 7); /* window larger than the plane */
     check_eroded_l1_values();
+    check_mean_l1();
     check_elementwise();
     /* n cin h w cout kh kw stride pad bias layouts */
     check_conv((nlcl_conv2d_shape){2, 3, 7, 5, 4, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_NCHW});

@@ -118,7 +118,7 @@ static void directional(nlcl_trainer *t, const nlcl_net_id *ids, int nid, const 
 }
 
 /* only: 0 = the NLCL terms; 1 = nlcl's eroded L1 alone; 2 = nlcl's
- * synthetic-pair L1 alone (each alone: with every other term it is a small
+ * synthetic-pair L1 alone; 3 = nlcl's L1 of the channel means alone (each alone: with every other term it is a small
  * share of L_G, and the L1 kinks make the difference noisier) */
 static void run(int residual, int only) {
     nlcl_train_config c = small_config();
@@ -126,11 +126,13 @@ static void run(int residual, int only) {
     if (only) {
         c.w_gan = c.w_loc = c.w_layer = c.w_cons = c.w_sp = 0;
         if (only == 1) c.w_eroded = 1, c.erosion = 5;
-        else c.w_synth = 1;
+        else if (only == 2) c.w_synth = 1;
+        else c.w_colour = 1;
     }
     const int shift_bias = only != 0; /* see below */
-    printf("-- residual G_B: %d, eroded L1 weight %g, synthetic-pair L1 weight %g%s, %s layer heads\n",
-           residual, c.w_eroded, c.w_synth, only ? " (the only G term)" : "",
+    printf("-- residual G_B: %d, eroded L1 weight %g, synthetic-pair L1 weight %g, channel-mean L1 "
+           "weight %g%s, %s layer heads\n", residual, c.w_eroded, c.w_synth, c.w_colour,
+           only ? " (the only G term)" : "",
            c.layer_head == NLCL_LAYER_HEAD_SHARED ? "shared" : "separate");
     nlcl_trainer *t = NULL;
     CHECK_OK(nlcl_trainer_create(&c, &t));
@@ -152,7 +154,7 @@ static void run(int residual, int only) {
         /* the eroded L1 picks the smallest |B - O| of each window, i.e. the
            values nearest the kink of |.|, and the synthetic-pair L1 sees
            G_B(B + S) - B = S + G(.), zero where S is: shift G's output away
-           from 0 */
+           from 0 (and the channel means of B from those of O) */
         if (shift_bias && ib >= 0)
             for (size_t k = 0; k < p->p[ib].numel; k++) p->data[p->p[ib].offset + k] = 0.3f;
     }
@@ -240,6 +242,7 @@ int main(void) {
     run(1, 0);
     run(1, 1);
     run(1, 2);
+    run(1, 3);
     g_layer_head = NLCL_LAYER_HEAD_SHARED;
     run(0, 0);
     g_layer_head = NLCL_LAYER_HEAD_SEPARATE;

@@ -275,8 +275,8 @@ static void resume_and_determinism(void) {
     CHECK_ERR(run(&c, e, 1, 0), NLCL_ERR_IO, "does not exist");
 }
 
-/* losses.tsv has a column for every loss term (nlcl's eroded and synth ones
- * too); a run whose log was started before those columns (an older nlcl)
+/* losses.tsv has a column for every loss term (nlcl's eroded, synth and
+ * colour ones too); a run whose log was started before those columns (an older nlcl)
  * resumes with its own columns, one row per iteration, and re-exports its
  * last losses when it is already finished. */
 static void loss_columns(void) {
@@ -288,13 +288,14 @@ static void loss_columns(void) {
         strcat(want, "\t");
         strcat(want, nlcl_loss_name((nlcl_loss_term)k));
     }
-    CHECK(!strcmp(want, "iter\tseconds\tG\tD\tgan\tloc\tlayer\tcons\tsparsity\teroded\tsynth"));
+    CHECK(!strcmp(want, "iter\tseconds\tG\tD\tgan\tloc\tlayer\tcons\tsparsity\teroded\tsynth\tcolour"));
     nlcl_train_config c = tiny(NLCL_PRESET_PAPER);
     c.w_eroded = 0.5;
+    c.w_colour = 0.5;
     CHECK_ERR(run(&c, dir, 0, 2), NLCL_ERR_INTERRUPTED, "stopped at iteration 2");
     CHECK(test_system("test \"$(head -1 '%s')\" = \"$(printf '%s')\"", log, want) == 0);
-    /* the eroded column holds the term's values, not zeros */
-    CHECK(test_system("awk 'NR > 1 && $10 > 0 { n++ } END { exit n != 2 }' '%s'", log) == 0);
+    /* the eroded and colour columns hold the terms' values, not zeros */
+    CHECK(test_system("awk 'NR > 1 && $10 > 0 && $12 > 0 { n++ } END { exit n != 2 }' '%s'", log) == 0);
     /* an older log: 7 term columns */
     CHECK(test_system("cut -f1-9 '%s' > '%s.old' && mv '%s.old' '%s'", log, log, log, log) == 0);
     CHECK_OK(run(&c, dir, 1, 0));

@@ -167,6 +167,17 @@ nlcl_status nlcl_eroded_l1_forward(const float *a, const float *b, int planes, i
                                    double *loss);
 nlcl_status nlcl_eroded_l1_backward(const float *a, const float *b, int planes, int h, int w, int s,
                                     float g, float *da);
+/* L1 of the plane means: mean over planes p of |mean(a_p) - mean(b_p)|, for
+ * `planes` planes (NCHW: planes = N*C, 1 to NLCL_MAX_PLANES_SUM) of hw >= 1
+ * values each. Only each plane's average (brightness and colour of a crop)
+ * counts; any change that keeps it (a streak removed, contrast) is free.
+ * nlcl's brightness-keeping term for training (TRAINING.md of nlcl's
+ * documentation), not in the paper. Backward: da += g*sign(mean(a_p) -
+ * mean(b_p))/(planes*hw) on every value of plane p (sign(0) = 0). The value
+ * is the same for any thread count. */
+nlcl_status nlcl_mean_l1_forward(const float *a, const float *b, int planes, size_t hw, double *loss);
+nlcl_status nlcl_mean_l1_backward(const float *a, const float *b, int planes, size_t hw, float g,
+                                  float *da);
 /* Mean squared distance to a constant: mean((a - t)^2) (LSGAN, reference
  * section 4.3). Backward: da += g*2(a - t)/count. */
 nlcl_status nlcl_mse_const_forward(const float *a, float t, size_t count, double *loss);

@@ -77,6 +77,10 @@ typedef struct nlcl_train_config {
                           keeps colour and regions, lets thin streaks go (nlcl option,
                           not in the paper; 0 = off, the default) */
     int erosion;       /* its window side in pixels (7) */
+    double w_colour;   /* weight of the L1 between the channel means of B and O on each
+                          rainy crop (nlcl_mean_l1_forward): holds brightness and colour,
+                          leaves streaks and contrast free (nlcl option, not in the paper;
+                          0 = off, the default) */
     double w_synth;    /* weight of the synthetic-pair L1 mean|G_B(O_s) - B|: the clean
                           crops B with synthetic rain (nlcl_synth_rain, O_s = T(B + S) +
                           (1 - T)A) as supervised pairs, as in semi-supervised deraining
@@ -148,9 +152,9 @@ char *nlcl_train_config_describe(const nlcl_train_config *c);
 int nlcl_train_config_taps(const nlcl_train_config *c, int taps[NLCL_MAX_LOC_TAPS]);
 
 /* Loss values of one iteration: the weighted total G and D, and each term
- * unweighted; eroded and synth are 0 unless their weights are > 0. */
+ * unweighted; eroded, synth and colour are 0 unless their weights are > 0. */
 typedef struct nlcl_losses {
-    double G, D, gan, loc, layer, cons, sp, eroded, synth;
+    double G, D, gan, loc, layer, cons, sp, eroded, synth, colour;
 } nlcl_losses;
 
 /* The loss terms, in one order for the columns of losses.tsv, the progress
@@ -158,10 +162,10 @@ typedef struct nlcl_losses {
  * GAN on of weight * value (nlcl_loss_weight); D is the discriminator's. */
 typedef enum nlcl_loss_term {
     NLCL_LOSS_G = 0, NLCL_LOSS_D, NLCL_LOSS_GAN, NLCL_LOSS_LOC, NLCL_LOSS_LAYER, NLCL_LOSS_CONS,
-    NLCL_LOSS_SPARSITY, NLCL_LOSS_ERODED, NLCL_LOSS_SYNTH, NLCL_LOSS_COUNT
+    NLCL_LOSS_SPARSITY, NLCL_LOSS_ERODED, NLCL_LOSS_SYNTH, NLCL_LOSS_COLOUR, NLCL_LOSS_COUNT
 } nlcl_loss_term;
 /* Name of a term: "G", "D", "gan", "loc", "layer", "cons", "sparsity",
- * "eroded", "synth" (the losses.tsv column); NULL outside the enum. */
+ * "eroded", "synth", "colour" (the losses.tsv column); NULL outside the enum. */
 const char *nlcl_loss_name(nlcl_loss_term k);
 /* Its value in L (NaN for a NULL L or a k outside the enum), and setting it
  * (errors: NLCL_ERR_INVALID_ARG for a NULL L or a k outside the enum). */

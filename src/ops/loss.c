@@ -265,6 +265,46 @@ nlcl_status nlcl_cross_entropy_backward(const float *logits, const int32_t *targ
     return NLCL_OK;
 }
 
+/* ---------------------------------------------------- L1 of plane means */
+
+/* The difference of the means of plane p of a and b, summed in double. */
+static double plane_mean_diff(const float *a, const float *b, size_t hw, int p) {
+    const float *ap = a + (size_t)p * hw, *bp = b + (size_t)p * hw;
+    double acc = 0.0;
+    for (size_t i = 0; i < hw; i++) acc += (double)ap[i] - (double)bp[i];
+    return acc / (double)hw;
+}
+
+static nlcl_status check_mean_l1(const char *fn, const float *a, const float *b, int planes, size_t hw) {
+    if (planes < 1 || planes > NLCL_MAX_PLANES_SUM || hw < 1)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: planes %d (1 to %d), hw %zu (>= 1)", fn,
+                              planes, NLCL_MAX_PLANES_SUM, hw);
+    if (!a || !b) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: NULL argument", fn);
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_mean_l1_forward(const float *a, const float *b, int planes, size_t hw, double *loss) {
+    NLCL_TRY(check_mean_l1(__func__, a, b, planes, hw));
+    NLCL_ARG_NONNULL(loss);
+    double total = 0.0; /* plane order: the same value for any thread count */
+    for (int p = 0; p < planes; p++) total += fabs(plane_mean_diff(a, b, hw, p));
+    *loss = total / planes;
+    return NLCL_OK;
+}
+
+nlcl_status nlcl_mean_l1_backward(const float *a, const float *b, int planes, size_t hw, float g,
+                                  float *da) {
+    NLCL_TRY(check_mean_l1(__func__, a, b, planes, hw));
+    if (!da) return NLCL_OK;
+    for (int p = 0; p < planes; p++) {
+        double d = plane_mean_diff(a, b, hw, p);
+        float k = (float)((double)g / ((double)planes * (double)hw)) * (d > 0 ? 1.0f : (d < 0 ? -1.0f : 0.0f));
+        float *dp = da + (size_t)p * hw;
+        for (size_t i = 0; i < hw; i++) dp[i] += k;
+    }
+    return NLCL_OK;
+}
+
 /* ------------------------------------------------------------ eroded L1 */
 
 /* Index (within the plane) of the smallest |a - b| in the s x s window

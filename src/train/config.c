@@ -40,6 +40,7 @@ void nlcl_train_config_preset(nlcl_train_config *c, nlcl_preset p) {
     c->sparsity_code = 0;
     c->w_eroded = 0;
     c->erosion = 7;
+    c->w_colour = 0;
     c->w_synth = 0;
     c->synth_rain = NLCL_RAIN_NPRESETS;
     c->synth_veil = 0;
@@ -115,6 +116,7 @@ static const struct {
     [NLCL_LOSS_SPARSITY] = {"sparsity", offsetof(nlcl_losses, sp), offsetof(nlcl_train_config, w_sp)},
     [NLCL_LOSS_ERODED] = {"eroded", offsetof(nlcl_losses, eroded), offsetof(nlcl_train_config, w_eroded)},
     [NLCL_LOSS_SYNTH] = {"synth", offsetof(nlcl_losses, synth), offsetof(nlcl_train_config, w_synth)},
+    [NLCL_LOSS_COLOUR] = {"colour", offsetof(nlcl_losses, colour), offsetof(nlcl_train_config, w_colour)},
 };
 
 const char *nlcl_loss_name(nlcl_loss_term k) {
@@ -300,6 +302,10 @@ char *nlcl_train_config_describe(const nlcl_train_config *c) {
     if (c->w_eroded > 0) {
         size_t len = strlen(s);
         snprintf(s + len, 2048 - len, "w_eroded %.12g\nerosion %d\n", c->w_eroded, c->erosion);
+    }
+    if (c->w_colour > 0) {
+        size_t len = strlen(s);
+        snprintf(s + len, 2048 - len, "w_colour %.12g\n", c->w_colour);
     }
     if (c->w_synth > 0) {
         size_t len = strlen(s);

@@ -78,12 +78,8 @@ void nlcl_trainer_free(nlcl_trainer *t) {
     nlcl_heads_free(&t->hr);
     nlcl_gen_plans_free(&t->gpl);
     nlcl_gen_bwd_ws_free(&t->gws);
-    nlcl_gen_record_free(&t->r_gbO);
-    nlcl_gen_record_free(&t->r_grO);
-    nlcl_gen_record_free(&t->r_gbB);
-    nlcl_gen_record_free(&t->r_q);
-    nlcl_gen_record_free(&t->r_k);
-    nlcl_gen_record_free(&t->r_syn);
+    nlcl_gen_record *recs[] = {&t->r_gbO, &t->r_grO, &t->r_gbB, &t->r_q, &t->r_k, &t->r_syn};
+    for (size_t i = 0; i < sizeof recs / sizeof *recs; i++) nlcl_gen_record_free(recs[i]);
     nlcl_disc_record_free(&t->r_d2);
     nlcl_disc_record_free(&t->r_dB);
     nlcl_disc_record_free(&t->r_dR);
@@ -487,8 +483,8 @@ static nlcl_status loc_terms(nlcl_trainer *t, nlcl_losses *L) {
 
 /* The pixel terms: consistency ||B + R - O||^2 (mean) of the decomposition
  * O = B + R, paper Eq. (1) and Eq. (2); the sparsity P_r(R) = |R|_1 (mean) of
- * Eq. (2) (or |O - B| as the released code); nlcl's eroded L1 and
- * synthetic-pair L1. Gradients into d_predB, d_predR, d_syn. */
+ * Eq. (2) (or |O - B| as the released code); nlcl's eroded L1, L1 of the
+ * channel means and synthetic-pair L1. Gradients into d_predB, d_predR, d_syn. */
 static nlcl_status pixel_terms(nlcl_trainer *t, nlcl_losses *L) {
     const nlcl_train_config *c = &t->cfg;
     const int n = t->n;
@@ -504,17 +500,19 @@ static nlcl_status pixel_terms(nlcl_trainer *t, nlcl_losses *L) {
         nlcl_axpy(gsc, r, t->d_predB, img);
         nlcl_axpy(gsc, r, t->d_predR, img);
     }
-    if (c->w_sp > 0 && c->sparsity_code) {
-        NLCL_TRY(nlcl_l1_forward(predB, t->O, img, &L->sp));
-        nlcl_l1_backward(predB, t->O, img, (float)c->w_sp, t->d_predB, NULL);
-    } else if (c->w_sp > 0) {
-        NLCL_TRY(nlcl_l1_forward(predR, NULL, img, &L->sp));
-        nlcl_l1_backward(predR, NULL, img, (float)c->w_sp, t->d_predR, NULL);
+    if (c->w_sp > 0) { /* |O - B| (code) or |R| (paper) */
+        const float *a = c->sparsity_code ? predB : predR, *b = c->sparsity_code ? t->O : NULL;
+        NLCL_TRY(nlcl_l1_forward(a, b, img, &L->sp));
+        nlcl_l1_backward(a, b, img, (float)c->w_sp, c->sparsity_code ? t->d_predB : t->d_predR, NULL);
     }
     if (c->w_eroded > 0) {
         NLCL_TRY(nlcl_eroded_l1_forward(predB, t->O, n * 3, t->H, t->W, c->erosion, &L->eroded));
         nlcl_eroded_l1_backward(predB, t->O, n * 3, t->H, t->W, c->erosion, (float)c->w_eroded,
                                 t->d_predB);
+    }
+    if (c->w_colour > 0) {
+        NLCL_TRY(nlcl_mean_l1_forward(predB, t->O, n * 3, img / (n * 3), &L->colour));
+        nlcl_mean_l1_backward(predB, t->O, n * 3, img / (n * 3), (float)c->w_colour, t->d_predB);
     }
     if (c->w_synth > 0) {
         NLCL_TRY(nlcl_l1_forward(t->r_syn.out, t->B, img, &L->synth));
