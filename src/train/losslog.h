@@ -2,8 +2,8 @@
  * ("iter", "seconds", then one column per loss term named as
  * nlcl_loss_name); the nlcl command draws losses.png from it.
  * A new log has a column for every term; a resumed log keeps the columns of
- * its header, so a run started by an older nlcl (without the eroded and
- * synth columns) goes on with its own columns. */
+ * its header, so a run started by an older nlcl (without the eroded, synth or
+ * colour columns) goes on with its own columns. */
 #ifndef NLCL_TRAIN_LOSSLOG_H
 #define NLCL_TRAIN_LOSSLOG_H
 
