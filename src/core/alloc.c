@@ -1,4 +1,7 @@
 /* Aligned, checked allocation (src/core/internal.h). */
+/* MADV_HUGEPAGE is a Linux extension: <sys/mman.h> declares it only with
+ * _DEFAULT_SOURCE, which the build's -D_POSIX_C_SOURCE otherwise turns off */
+#define _DEFAULT_SOURCE 1
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -21,6 +24,9 @@ void *nlcl_alloc(size_t bytes, const char *what) {
         size_t huge = (size_t)2 << 20;
         size_t r2 = (rounded + huge - 1) & ~(huge - 1);
         if (posix_memalign(&p, huge, r2) != 0) p = NULL;
+#if defined(__linux__) && !defined(MADV_HUGEPAGE)
+#error "MADV_HUGEPAGE undeclared: huge pages for the activations would be lost silently"
+#endif
 #ifdef MADV_HUGEPAGE
         if (p) (void)madvise(p, r2, MADV_HUGEPAGE);
 #endif
