@@ -24,7 +24,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_SERIES 10 /* every loss term of nlcl_loss_term fits */
+#include "nlcl/train.h"
+
+#define MAX_SERIES 16 /* every loss term of nlcl_loss_term fits */
+_Static_assert(MAX_SERIES >= NLCL_LOSS_COUNT, "losses.png must have room for every loss term");
 
 typedef struct series {
     int n, cap, ncol;

@@ -141,6 +141,8 @@ static void t_losses(void) {
     CHECK_OK(nlcl_mean_l1_forward(x, y, 2, 20, &l));
     BAD(nlcl_mean_l1_forward(x, y, 0, 20, &l), "nlcl_mean_l1_forward: planes 0");
     BAD(nlcl_mean_l1_forward(x, y, 2, 0, &l), "hw 0");
+    BAD(nlcl_mean_l1_forward(x, y, NLCL_MAX_PLANES_SUM + 1, 1, &l), "planes 4097");
+    BAD(nlcl_mean_l1_forward(x, y, 2, 20, NULL), "NULL");
     BAD(nlcl_mean_l1_backward(NULL, y, 2, 20, 1.0f, out), "NULL");
 
     int32_t tg[3] = {0, 4, 1}, tg_past[3] = {0, 5, 1}, tg_neg[3] = {-2, 0, 1};

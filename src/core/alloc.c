@@ -1,7 +1,8 @@
 /* Aligned, checked allocation (src/core/internal.h). */
 /* MADV_HUGEPAGE is a Linux extension: <sys/mman.h> declares it only with
- * _DEFAULT_SOURCE, which the build's -D_POSIX_C_SOURCE otherwise turns off */
-#define _DEFAULT_SOURCE 1
+ * _GNU_SOURCE (or _DEFAULT_SOURCE), which the build's -D_POSIX_C_SOURCE
+ * otherwise turns off (as in src/io/image.c) */
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
