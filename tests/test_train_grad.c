@@ -118,8 +118,9 @@ static void directional(nlcl_trainer *t, const nlcl_net_id *ids, int nid, const 
 }
 
 /* only: 0 = the NLCL terms; 1 = nlcl's eroded L1 alone; 2 = nlcl's
- * synthetic-pair L1 alone; 3 = nlcl's L1 of the channel means alone (each alone: with every other term it is a small
- * share of L_G, and the L1 kinks make the difference noisier) */
+ * synthetic-pair L1 alone; 3 = nlcl's L1 of the channel means alone (each
+ * alone: with every other term it is a small share of L_G, and the L1 kinks
+ * make the difference noisier) */
 static void run(int residual, int only) {
     nlcl_train_config c = small_config();
     c.residual = residual;

@@ -297,8 +297,8 @@ nlcl_status nlcl_mean_l1_backward(const float *a, const float *b, int planes, si
     NLCL_TRY(check_mean_l1(__func__, a, b, planes, hw));
     if (!da) return NLCL_OK;
     for (int p = 0; p < planes; p++) {
-        double d = plane_mean_diff(a, b, hw, p);
-        float k = (float)((double)g / ((double)planes * (double)hw)) * (d > 0 ? 1.0f : (d < 0 ? -1.0f : 0.0f));
+        float k = (float)((double)g / ((double)planes * (double)hw)) *
+                  sgnf((float)plane_mean_diff(a, b, hw, p));
         float *dp = da + (size_t)p * hw;
         for (size_t i = 0; i < hw; i++) dp[i] += k;
     }

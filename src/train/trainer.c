@@ -511,8 +511,9 @@ static nlcl_status pixel_terms(nlcl_trainer *t, nlcl_losses *L) {
                                 t->d_predB);
     }
     if (c->w_colour > 0) {
-        NLCL_TRY(nlcl_mean_l1_forward(predB, t->O, n * 3, img / (n * 3), &L->colour));
-        nlcl_mean_l1_backward(predB, t->O, n * 3, img / (n * 3), (float)c->w_colour, t->d_predB);
+        const size_t hw = (size_t)t->H * t->W;
+        NLCL_TRY(nlcl_mean_l1_forward(predB, t->O, n * 3, hw, &L->colour));
+        nlcl_mean_l1_backward(predB, t->O, n * 3, hw, (float)c->w_colour, t->d_predB);
     }
     if (c->w_synth > 0) {
         NLCL_TRY(nlcl_l1_forward(t->r_syn.out, t->B, img, &L->synth));
