@@ -146,15 +146,17 @@ void cli_say_meta(const char *cmd, const char *path, const char *out, nlcl_image
  * inputs of more than 8, RGBA with the input's opacity alpha (NULL: RGB),
  * with the metadata meta (cli_load_image_meta; NULL: none); a
  * JPEG (8 bits only) of a deeper input is written with a warning naming the
- * input; a JPEG with alpha is NLCL_ERR_UNSUPPORTED (see cli_check_alpha). */
+ * input; a JPEG with alpha is NLCL_ERR_UNSUPPORTED (see cli_check_jpeg_out). */
 nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,
                            const float *alpha, const nlcl_image_meta *meta,
                            nlcl_quantize q, int quality, const char *input, int bit_depth);
-/* Before any work on an input with transparent pixels (alpha non-NULL) whose
- * output out is a JPEG: NLCL_ERR_UNSUPPORTED "INPUT: N of M pixels are
- * transparent, and a JPEG output (OUT) cannot keep transparency: ...". */
-nlcl_status cli_check_alpha(const char *input, const char *out, const nlcl_image *img,
-                            const float *alpha, const nlcl_image_info *info);
+/* Before any work on an input whose output out is a JPEG: an image with a
+ * side over NLCL_JPEG_MAX_SIDE ("INPUT: WxH: a JPEG output (OUT) is limited
+ * to 65500 pixels a side: ...") or with transparent pixels (alpha non-NULL:
+ * "INPUT: N of M pixels are transparent, and a JPEG output (OUT) cannot keep
+ * transparency: ...") is NLCL_ERR_UNSUPPORTED. */
+nlcl_status cli_check_jpeg_out(const char *input, const char *out, const nlcl_image *img,
+                               const float *alpha, const nlcl_image_info *info);
 /* 0 if a file can be created in folder dir (a temporary one, removed at
  * once), else prints "nlcl CMD: DIR: cannot write in the output folder: ..."
  * and returns CLI_EXIT_FAIL. */

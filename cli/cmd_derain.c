@@ -435,7 +435,7 @@ static int derain_one(const derain_opts *o, const derain_work *w, int i, int tty
     nlcl_image_meta meta = {0}; /* EXIF, XMP, IPTC, text: said to be upright */
     char why[600];              /* why the metadata could not be read, "" if it could */
     nlcl_status s = cli_load_image_meta("derain", w->inputs[i], &img, &alpha, &info, &meta, why, sizeof why);
-    if (s == NLCL_OK) s = cli_check_alpha(w->inputs[i], w->outs[i], &img, alpha, &info);
+    if (s == NLCL_OK) s = cli_check_jpeg_out(w->inputs[i], w->outs[i], &img, alpha, &info);
     /* both models run before anything is written: a failure of either
      * (e.g. a non-finite output) leaves no file of this input behind */
     if (s == NLCL_OK) {

@@ -79,7 +79,7 @@ nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *
                            nlcl_quantize q, int quality, const char *input, int bit_depth) {
     if (!cli_is_jpeg_name(path))
         return nlcl_image_save_png_meta(path, img, alpha, meta, q, bit_depth > 8);
-    if (alpha) /* the caller refuses this before any work (cli_check_alpha) */
+    if (alpha) /* the caller refuses this before any work (cli_check_jpeg_out) */
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED, "%s: JPEG cannot keep transparency", path);
     if (bit_depth > 8)
         fprintf(stderr, "nlcl %s: warning: %s: %d-bit samples written as 8-bit JPEG %s (PNG "
@@ -88,9 +88,15 @@ nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *
     return nlcl_image_save_jpeg_meta(path, img, meta, q, quality);
 }
 
-nlcl_status cli_check_alpha(const char *input, const char *out, const nlcl_image *img,
-                            const float *alpha, const nlcl_image_info *info) {
-    if (!alpha || !cli_is_jpeg_name(out)) return NLCL_OK;
+nlcl_status cli_check_jpeg_out(const char *input, const char *out, const nlcl_image *img,
+                               const float *alpha, const nlcl_image_info *info) {
+    if (!cli_is_jpeg_name(out)) return NLCL_OK;
+    if (img->width > NLCL_JPEG_MAX_SIDE || img->height > NLCL_JPEG_MAX_SIDE)
+        return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
+                              "%s: %dx%d: a JPEG output (%s) is limited to %d pixels a side: "
+                              "write PNG (the default format)",
+                              input, img->width, img->height, out, NLCL_JPEG_MAX_SIDE);
+    if (!alpha) return NLCL_OK;
     return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
                           "%s: %llu of %llu pixels are transparent, and a JPEG output (%s) "
                           "cannot keep transparency: write PNG (the default format)",

@@ -183,6 +183,10 @@ nlcl_status nlcl_image_load_alpha(const char *path, nlcl_image *img, float **alp
 /* Same from memory; `name` is used in error messages. */
 nlcl_status nlcl_image_load_memory(const void *buf, size_t len, const char *name, nlcl_image *img,
                                    nlcl_image_info *info);
+/* Largest side, in pixels, of a JPEG that nlcl writes (libjpeg-turbo's
+ * JPEG_MAX_DIMENSION); a larger image is NLCL_ERR_UNSUPPORTED for the JPEG
+ * savers below: write PNG. */
+#define NLCL_JPEG_MAX_SIDE 65500
 /* Largest EXIF block nlcl writes: a JPEG APP1 marker's payload. */
 #define NLCL_EXIF_MAX_BYTES 65533u
 /* The EXIF metadata of a JPEG (the first APP1 "Exif" marker) or PNG (eXIf

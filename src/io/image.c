@@ -632,10 +632,10 @@ nlcl_status nlcl_image_save_jpeg_meta(const char *path, const nlcl_image *img,
     if (quality < 1 || quality > 100)
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "%s: JPEG quality %d not in 1..100",
                               path, quality);
-    if (img->width > 65500 || img->height > 65500)
+    if (img->width > NLCL_JPEG_MAX_SIDE || img->height > NLCL_JPEG_MAX_SIDE)
         return nlcl_error_set(NLCL_ERR_UNSUPPORTED,
-                              "%s: %dx%d: JPEG is limited to 65500 pixels a side", path,
-                              img->width, img->height);
+                              "%s: %dx%d: JPEG is limited to %d pixels a side: write PNG", path,
+                              img->width, img->height, NLCL_JPEG_MAX_SIDE);
     nlcl_afile f;
     NLCL_TRY(nlcl_afile_open(&f, path));
     nlcl_status s = nlcl_jpeg_encode(&f, path, img, meta, q, quality);

@@ -213,78 +213,50 @@ static inline float act_f(float t, int act) {
     return t;
 }
 
+/* The vectorised rows of apply: nv rows of VL floats, with the per-lane
+ * statistics spread over VL virtual lanes (mv, rv). Inlined with constant
+ * act and with_res, so that each caller gets a branch-free inner loop. */
+static inline __attribute__((always_inline)) void apply_rows(const float *x, const float *res,
+                                                             float *y, size_t nv, const float *mv,
+                                                             const float *rv, int act,
+                                                             int with_res) {
+    for (size_t v = 0; v < nv; v++) {
+        const float *xp = x + v * VL, *rp = with_res ? res + v * VL : NULL;
+        float *yp = y + v * VL;
+#pragma omp simd
+        for (int j = 0; j < VL; j++) {
+            float t = (xp[j] - mv[j]) * rv[j];
+            if (act == NLCL_IN_RELU) t = t < 0.0f ? 0.0f : t;
+            if (act == NLCL_IN_LEAKY) t = t < 0.0f ? t * NLCL_IN_LEAKY_SLOPE : t;
+            yp[j] = with_res ? rp[j] + t : t;
+        }
+    }
+}
+
 /* y = (res ? res : 0) + f((x - m) * r) per lane, f given by relu (an
  * activation code, norm_internal.h). */
 NLCL_VECTOR_CLONES
 static void apply(const float *x, const float *res, float *y, size_t nfl, int L, const float *m,
                   const float *r, int relu) {
+    size_t nv = 0;
+    float mv[VL], rv[VL];
     if (VL % L == 0) {
-        float mv[VL], rv[VL];
         for (int j = 0; j < VL; j++) {
             mv[j] = m[j % L];
             rv[j] = r[j % L];
         }
-        size_t nv = nfl / VL, rest = nfl - nv * VL;
-        /* five loop bodies so that each inner loop is branch-free */
-        if (relu == NLCL_IN_LEAKY && !res) {
-            for (size_t v = 0; v < nv; v++) {
-                const float *xp = x + v * VL;
-                float *yp = y + v * VL;
-#pragma omp simd
-                for (int j = 0; j < VL; j++) {
-                    float t = (xp[j] - mv[j]) * rv[j];
-                    yp[j] = t < 0.0f ? t * NLCL_IN_LEAKY_SLOPE : t;
-                }
-            }
-        } else if (res && relu == NLCL_IN_RELU) {
-            for (size_t v = 0; v < nv; v++) {
-                const float *xp = x + v * VL, *rp = res + v * VL;
-                float *yp = y + v * VL;
-#pragma omp simd
-                for (int j = 0; j < VL; j++) {
-                    float t = (xp[j] - mv[j]) * rv[j];
-                    yp[j] = rp[j] + (t < 0.0f ? 0.0f : t);
-                }
-            }
-        } else if (res && !relu) {
-            for (size_t v = 0; v < nv; v++) {
-                const float *xp = x + v * VL, *rp = res + v * VL;
-                float *yp = y + v * VL;
-#pragma omp simd
-                for (int j = 0; j < VL; j++) yp[j] = rp[j] + (xp[j] - mv[j]) * rv[j];
-            }
-        } else if (relu == NLCL_IN_RELU) {
-            for (size_t v = 0; v < nv; v++) {
-                const float *xp = x + v * VL;
-                float *yp = y + v * VL;
-#pragma omp simd
-                for (int j = 0; j < VL; j++) {
-                    float t = (xp[j] - mv[j]) * rv[j];
-                    yp[j] = t < 0.0f ? 0.0f : t;
-                }
-            }
-        } else if (!relu) {
-            for (size_t v = 0; v < nv; v++) {
-                const float *xp = x + v * VL;
-                float *yp = y + v * VL;
-#pragma omp simd
-                for (int j = 0; j < VL; j++) yp[j] = (xp[j] - mv[j]) * rv[j];
-            }
-        } else {
-            nv = 0; /* LeakyReLU with a residual: no caller; the plain loop below */
-            rest = nfl;
-        }
-        size_t o = nv * VL;
-        for (size_t j = 0; j < rest; j++) {
-            float t = act_f((x[o + j] - mv[(o + j) % VL]) * rv[(o + j) % VL], relu);
-            y[o + j] = res ? res[o + j] + t : t;
-        }
-    } else {
-        for (size_t e = 0; e < nfl; e++) {
-            int l = (int)(e % (size_t)L);
-            float t = act_f((x[e] - m[l]) * r[l], relu);
-            y[e] = res ? res[e] + t : t;
-        }
+        nv = nfl / VL;
+        if (relu == NLCL_IN_RELU && res) apply_rows(x, res, y, nv, mv, rv, NLCL_IN_RELU, 1);
+        else if (relu == NLCL_IN_RELU) apply_rows(x, res, y, nv, mv, rv, NLCL_IN_RELU, 0);
+        else if (relu == NLCL_IN_LEAKY && !res) apply_rows(x, res, y, nv, mv, rv, NLCL_IN_LEAKY, 0);
+        else if (!relu && res) apply_rows(x, res, y, nv, mv, rv, 0, 1);
+        else if (!relu) apply_rows(x, res, y, nv, mv, rv, 0, 0);
+        else nv = 0; /* LeakyReLU with a residual: no caller; the plain loop below */
+    }
+    for (size_t e = nv * VL; e < nfl; e++) { /* the rest, and block sizes that do not divide VL */
+        int l = (int)(e % (size_t)L);
+        float t = act_f((x[e] - m[l]) * r[l], relu);
+        y[e] = res ? res[e] + t : t;
     }
 }
 

@@ -107,4 +107,14 @@ check "an opaque alpha: an RGB output (PNG colour type 2)" \
 check "synth still refuses transparent pixels (its pairs have no alpha)" \
   sh -c "[ $rc = 1 ] && grep -q 'pixels are transparent' '$T/err'"
 
+# 4. a side over 65500 pixels: a JPEG output is refused before the model runs
+# (the saver's own check would come only after the work), PNG is fine
+/usr/bin/python3 -c "
+import sys; from PIL import Image
+Image.new('RGB', (65501, 2), (90, 120, 150)).save(sys.argv[1])" "$T/wide.png"
+"$NLCL" derain -t 1 -o "$T/wide_out.jpg" "$T/wide.png" 2>"$T/err"; rc=$?
+check "65501x2 to a JPEG: status 1, refused before the work" \
+  sh -c "[ $rc = 1 ] && grep -q '65501x2: a JPEG output ($T/wide_out.jpg) is limited to 65500 pixels a side' '$T/err'"
+check "... nothing written" test ! -e "$T/wide_out.jpg"
+
 exit $fail
