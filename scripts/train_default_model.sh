@@ -35,7 +35,7 @@ script=train_default_model.sh default_run=default
 . "$(dirname "$0")/recipe_data.sh"
 [ $# -gt 0 ] && shift
 common="$data_opts \
-  --residual --sparsity code --lambda-sparsity 0.01 --lambda-synth 10 --synth-rain mix \
+  --residual --sparsity code --lambda-sparsity 0.01 --lambda-synth 10 --synth-rain mix --synth-jpeg 30:95 \
   --layer-head separate --layer-head-update step \
   --warmup 3000 --ema 0.999 --channels 32 --blocks 8 --ndf 32 --crop 128 --batch 2 --lr 2e-4 \
   --seed 1 --val-every 500 \
@@ -56,7 +56,9 @@ $nlcl train $start $common --out "$run" --iters 8000 --decay-iters 5000 \
 best="$run/checkpoint-00006000.safetensors"
 it=6000
 p=$(awk -F'\t' -v it="$it" '$1 == it { print $2 }' "$run/validation.tsv")
-$nlcl convert --meta "training_command=$(sed -n 's/^command //p' "$run/config.txt" | sed "s#$shared#../shared/data#g")" \
+# the image counts: checkpoints do not record them, the run's exported models do
+imgs=$($nlcl info "$run/G_B-best.safetensors" | sed -n 's/^training_images: *//p')
+$nlcl convert --meta "training_images=$imgs" --meta "training_command=$(sed -n 's/^command //p' "$run/config.txt" | sed "s#$shared#../shared/data#g")" \
   --meta "warmup_command=$(sed -n 's/^command //p' "$run/warmup/config.txt" | sed "s#$shared#../shared/data#g")" \
   --meta "training_data=$data_meta" \
   --meta "validation=iteration $it of 8000 ($p dB mean Y-PSNR on 96 synthetic pairs: Set14 and McMaster, which training never sees, each as light, heavy and downpour rain, nlcl synth --preset mix --copies 3 --seed 101), chosen by blind judging on 19 held-out real rainy photos over iteration 8000, which scored best on those pairs; see docs/MODEL.md" \

@@ -33,11 +33,11 @@ const char *const nlcl_rain_preset_names[NLCL_RAIN_NPRESETS] = {"light", "heavy"
 void nlcl_rain_params_preset(nlcl_rain_params *p, nlcl_rain_preset preset) {
     /* layers, density, length, angle, spread, width, intensity, defocus, beta, airlight, jpeg */
     static const nlcl_rain_params tab[NLCL_RAIN_NPRESETS] = {
-        {{1, 1}, {0.0005, 0.002}, {20, 60}, {-15, 15}, {0, 2}, {0.4, 0.6}, {0.3, 0.75}, {0, 0},
+        {{1, 1}, {0.0005, 0.002}, {20, 60}, {-45, 45}, {0, 2}, {0.4, 0.6}, {0.3, 0.75}, {0, 0},
          {0, 0.05}, {0.8, 0.95}, {0, 0}},
-        {{2, 3}, {0.002, 0.004}, {20, 50}, {-20, 20}, {2, 6}, {0.5, 0.9}, {0.2, 0.5}, {0.5, 1.5},
+        {{2, 3}, {0.002, 0.004}, {20, 50}, {-45, 45}, {2, 6}, {0.5, 0.9}, {0.2, 0.5}, {0.5, 1.5},
          {0.3, 0.8}, {0.7, 0.9}, {0, 0}},
-        {{3, 4}, {0.003, 0.006}, {30, 80}, {-20, 20}, {3, 8}, {0.6, 1.1}, {0.2, 0.5}, {1, 3},
+        {{3, 4}, {0.003, 0.006}, {30, 80}, {-45, 45}, {3, 8}, {0.6, 1.1}, {0.2, 0.5}, {1, 3},
          {0.8, 1.6}, {0.7, 0.95}, {0, 0}},
     };
     *p = tab[preset >= 0 && preset < NLCL_RAIN_NPRESETS ? preset : 0];
