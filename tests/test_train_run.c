@@ -16,7 +16,7 @@
 #include "nlcl/files.h"
 #include "nlcl/image.h"
 #include "nlcl/train.h"
-#include "train/label.h"
+#include "train/sample.h"
 #include "train/trainer.h"
 
 static char rainy_dir[512], clean_dir[512];

@@ -34,6 +34,9 @@ nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict
         s = nlcl_tensor_dict_set_meta(d, "format", "nlcl-checkpoint-1");
         if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(d, "config", desc);
         free(desc);
+        const nlcl_tensor_dict *run = nlcl_trainer_run_meta((nlcl_trainer *)t);
+        for (int i = 0; s == NLCL_OK && i < run->meta_count; i++)
+            s = nlcl_tensor_dict_set_meta(d, run->meta_keys[i], run->meta_values[i]);
     }
     snprintf(val, sizeof val, "%lld", (long long)iter);
     if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(d, "iteration", val);

@@ -36,7 +36,7 @@
 #include "train/dist.h"
 #include "train/guard.h"
 #include "train/init.h"
-#include "train/label.h"
+#include "train/sample.h"
 #include "train/losslog.h"
 #include "train/resume.h"
 #include "train/runlock.h"
@@ -96,29 +96,6 @@ typedef struct run {
 
 /* ---------------------------------------------------------------- outputs */
 
-/* input | B | R of image 0, each clamped to [-1, 1], under a black strip
- * naming the panels ("input", "derained", "rain layer", or shorter names
- * that fit the panel: nlcl_label_panel) */
-static nlcl_status save_sample(const char *path, const float *O, const float *B, const float *R,
-                               int ch, int cw) {
-    const int panels = R ? 3 : 2, top = NLCL_LABEL_HEIGHT, H = ch + top;
-    nlcl_image img = {0};
-    NLCL_TRY(nlcl_image_alloc(&img, H, panels * cw));
-    size_t plane = (size_t)ch * cw, W = (size_t)panels * cw, P = W * (size_t)H;
-    for (size_t i = 0; i < 3 * P; i++) img.data[i] = -1.0f;
-    const float *src[3] = {O, B, R};
-    for (int p = 0; p < panels; p++) {
-        nlcl_label_draw(img.data, P, (int)W, p * cw + 2, 2, cw - 2, nlcl_label_panel(p, cw - 2));
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < ch; y++)
-                memcpy(img.data + c * P + (size_t)(y + top) * W + (size_t)p * cw,
-                       src[p] + c * plane + (size_t)y * cw, sizeof(float) * (size_t)cw);
-    }
-    nlcl_status s = nlcl_image_save_png(path, &img, NLCL_QUANT_ROUND, 0);
-    nlcl_image_free(&img);
-    return s;
-}
-
 /* losses.tsv is flushed and holds every iteration so far: tell the caller */
 static void saved(const run *r, int64_t it) {
     fflush(r->log.fp);
@@ -169,27 +146,45 @@ static void describe_data(const nlcl_train_job *job, char *data, size_t size) {
         k += (size_t)snprintf(data + k, size - k, "%sclean:%s", k ? ";" : "", job->clean_dirs[i]);
 }
 
+/* The run's own record, which every checkpoint and exported model carries
+ * (nlcl_trainer_run_meta): the command that started the run, its data
+ * folders and image counts. */
+static nlcl_status set_run_meta(const run *r) {
+    char nimg[96], data[2048];
+    snprintf(nimg, sizeof nimg, "%d rainy, %d clean", r->rainy.count, r->clean.count);
+    describe_data(r->job, data, sizeof data);
+    char *first = NULL, *resumed = nlcl_resume_history(r->cfgp, &first);
+    const char *cmd = first ? first : r->job->command_line ? r->job->command_line : "";
+    nlcl_tensor_dict *m = nlcl_trainer_run_meta(r->t);
+    nlcl_status s = nlcl_tensor_dict_set_meta(m, "training_command", cmd);
+    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(m, "training_data", data);
+    if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(m, "training_images", nimg);
+    free(first), free(resumed);
+    return s;
+}
+
 /* Export G_B (and G_R) as RUN_DIR/<name><suffix>.safetensors with the run's
  * metadata; only G_B when best is set, adding its "validation" entry. */
 static nlcl_status export_models(const run *r, const char *best) {
     const nlcl_train_job *job = r->job;
-    char iters[32], nimg[96], losses[512], when[64], data[2048];
+    char iters[32], losses[512], when[64];
     snprintf(iters, sizeof iters, "%lld", (long long)nlcl_trainer_iteration(r->t));
-    snprintf(nimg, sizeof nimg, "%d rainy, %d clean", r->rainy.count, r->clean.count);
     describe_losses(&r->last, losses, sizeof losses);
     time_t now = time(NULL);
     struct tm tmv;
     gmtime_r(&now, &tmv);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    describe_data(job, data, sizeof data);
     char *cfg = nlcl_train_config_describe(&job->cfg);
-    /* the command that started the run, and those that resumed it */
+    /* the commands that resumed the run */
     char *first = NULL, *resumed = nlcl_resume_history(r->cfgp, &first);
+    const nlcl_tensor_dict *m = nlcl_trainer_run_meta(r->t);
     const char *keys[10] = {"training_command", "training_data", "training_images", "iterations",
                             best ? "losses_at_iteration" : "final_losses", "trained_at",
                             "training_config", "software"};
-    const char *vals[10] = {first ? first : job->command_line ? job->command_line : "", data, nimg,
-                            iters, losses, when, cfg ? cfg : "", "nlcl " NLCL_VERSION_STRING};
+    const char *vals[10] = {nlcl_tensor_dict_get_meta(m, "training_command"),
+                            nlcl_tensor_dict_get_meta(m, "training_data"),
+                            nlcl_tensor_dict_get_meta(m, "training_images"), iters, losses, when,
+                            cfg ? cfg : "", "nlcl " NLCL_VERSION_STRING};
     int nk = 8;
     if (resumed) keys[nk] = "training_resumed", vals[nk++] = resumed;
     if (best) keys[nk] = "validation", vals[nk++] = best;
@@ -457,6 +452,7 @@ static nlcl_status start_trainer(run *r) {
         if (job->init_from) NLCL_TRY(nlcl_init_start(&r->init, r->t, job));
         NLCL_TRY(start_records(r));
     }
+    if (r->root) NLCL_TRY(set_run_meta(r));
     if (r->root && job->sample_every > 0) NLCL_TRY(nlcl_mkdirs(r->sdir));
     r->ch = r->c->crop;
     r->cw = r->c->crop_w ? r->c->crop_w : r->c->crop;
@@ -550,7 +546,7 @@ static nlcl_status after_step(run *r, int64_t it) {
          * on this batch's rainy crops */
         nlcl_status s = it <= r->c->warmup ? nlcl_trainer_forward(r->t, r->O, r->B) : NLCL_OK;
         if (s == NLCL_OK)
-            s = p ? save_sample(p, r->O, nlcl_trainer_pred_B(r->t), nlcl_trainer_pred_R(r->t), r->ch, r->cw)
+            s = p ? nlcl_sample_save(p, r->O, nlcl_trainer_pred_B(r->t), nlcl_trainer_pred_R(r->t), r->ch, r->cw)
                   : NLCL_ERR_NOMEM;
         free(p);
         NLCL_TRY(s);

@@ -46,6 +46,7 @@ struct nlcl_trainer {
     int64_t iter;
     double search_s;
     nlcl_rng rng;
+    nlcl_tensor_dict run_meta; /* the run's own record, in every checkpoint (trainer.h) */
 };
 
 /* --------------------------------------------------------------- creation */
@@ -80,19 +81,17 @@ void nlcl_trainer_free(nlcl_trainer *t) {
     nlcl_gen_bwd_ws_free(&t->gws);
     nlcl_gen_record *recs[] = {&t->r_gbO, &t->r_grO, &t->r_gbB, &t->r_q, &t->r_k, &t->r_syn};
     for (size_t i = 0; i < sizeof recs / sizeof *recs; i++) nlcl_gen_record_free(recs[i]);
-    nlcl_disc_record_free(&t->r_d2);
-    nlcl_disc_record_free(&t->r_dB);
-    nlcl_disc_record_free(&t->r_dR);
+    nlcl_disc_record *drecs[] = {&t->r_d2, &t->r_dB, &t->r_dR};
+    for (size_t i = 0; i < sizeof drecs / sizeof *drecs; i++) nlcl_disc_record_free(drecs[i]);
     for (int i = 0; i < NLCL_MAX_LOC_TAPS; i++) nlcl_head_record_free(&t->hq[i]);
     nlcl_head_record_free(&t->hk);
-    for (int i = 0; i < NLCL_DISC_NTAPS; i++) {
-        nlcl_head_record_free(&t->hbr[i]);
-        nlcl_head_record_free(&t->hrr[i]);
-    }
+    for (int i = 0; i < NLCL_DISC_NTAPS; i++)
+        nlcl_head_record_free(&t->hbr[i]), nlcl_head_record_free(&t->hrr[i]);
     void *bufs[] = {t->dcat, t->d_predB, t->d_predR, t->d_idt, t->d_dout, t->ids_loc, t->ids_B,
                     t->ids_R, t->ids_tapB, t->ids_tapR, t->zcat, t->dzcat, t->dzB, t->dzR,
                     t->dzq, t->work, t->syn_O, t->d_syn};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) nlcl_free(bufs[i]);
+    nlcl_tensor_dict_free(&t->run_meta);
     free(t);
 }
 
@@ -240,6 +239,7 @@ int64_t nlcl_trainer_iteration(const nlcl_trainer *t) { return t->iter; }
 void nlcl_trainer_set_iteration(nlcl_trainer *t, int64_t iter) { t->iter = iter; }
 const nlcl_train_config *nlcl_trainer_config(const nlcl_trainer *t) { return &t->cfg; }
 double nlcl_trainer_search_seconds(const nlcl_trainer *t) { return t->search_s; }
+nlcl_tensor_dict *nlcl_trainer_run_meta(nlcl_trainer *t) { return &t->run_meta; }
 const float *nlcl_trainer_pred_B(const nlcl_trainer *t) { return t->r_gbO.out; }
 const float *nlcl_trainer_pred_R(const nlcl_trainer *t) { return t->use_gr ? t->r_grO.out : NULL; }
 const float *nlcl_trainer_idt(const nlcl_trainer *t) { return t->r_gbB.out; }

@@ -42,6 +42,12 @@ int nlcl_trainer_intact(const nlcl_trainer *t);
  * allocating tensors. */
 nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict *d, int refresh);
 
+/* The run's own record (metadata only: training_command, training_data,
+ * training_images), set by the driver (run.c) and written into every
+ * checkpoint, so that a model taken from one (nlcl_model_load_role, nlcl
+ * convert CHECKPOINT) keeps it. Empty for a bare trainer. */
+nlcl_tensor_dict *nlcl_trainer_run_meta(nlcl_trainer *t);
+
 /* Whether a network is trained by Adam (has gradients and moments); the key
  * encoder (G_key, H_key) follows G_B and H_loc by EMA instead. */
 static inline int nlcl_net_trainable(nlcl_net_id id) {

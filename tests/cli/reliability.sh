@@ -25,6 +25,9 @@ IN="$T/data/rainy/scene0001.png"
 check "convert a checkpoint: --meta recorded" grep -q "^training_command: nlcl train X" "$T/info"
 check "... with the run's configuration" grep -q "^    blocks 1" "$T/info"
 check "... and its iterations" grep -q "^iterations: *2" "$T/info"
+check "... and the run's data and image counts (every checkpoint records them)" \
+  grep -q "^training_images: *3 rainy, 3 clean" "$T/info"
+check "... its data folders" grep -q "^training_data: *rainy:$T/data/rainy;clean:$T/data/clean" "$T/info"
 "$NLCL" convert --role G_R "$T/m/checkpoint.safetensors" "$T/ckr.safetensors" 2>/dev/null
 check "... or its G_R" grep -q "^role: *G_R" <("$NLCL" info "$T/ckr.safetensors" 2>&1)
 "$NLCL" convert "$T/m/checkpoint.safetensors" "$T/model.pth" 2>"$T/err"; rc=$?

@@ -1,9 +1,12 @@
-/* Text labels on the training samples (samples/<iter>.png: "input",
- * "derained", "rain layer" over their panels). Not installed. */
-#ifndef NLCL_TRAIN_LABEL_H
-#define NLCL_TRAIN_LABEL_H
+/* The training samples (samples/<iter>.png: input, derained and rain layer
+ * side by side under the labels "input", "derained", "rain layer"). Not
+ * installed. */
+#ifndef NLCL_TRAIN_SAMPLE_H
+#define NLCL_TRAIN_SAMPLE_H
 
 #include <stddef.h>
+
+#include "nlcl/status.h"
 
 /* Height of a label strip in pixels: 7-pixel glyphs with 2 pixels above and
  * below. */
@@ -23,5 +26,12 @@ const char *nlcl_label_panel(int panel, int max_w);
  * the labels use (a d e i l n p r t u y B O R) are blank. */
 void nlcl_label_draw(float *plane0, size_t plane, int stride, int x0, int y0, int max_w,
                      const char *text);
+
+/* Write the PNG at path: O | B | R (NCHW planes of one image, 3 x ch x cw,
+ * values in [-1, 1], clamped), R NULL for two panels, under a black strip
+ * naming the panels (nlcl_label_panel). Errors: those of
+ * nlcl_image_save_png (NLCL_ERR_IO naming path), NLCL_ERR_NOMEM. */
+nlcl_status nlcl_sample_save(const char *path, const float *O, const float *B, const float *R, int ch,
+                             int cw);
 
 #endif

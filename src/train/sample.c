@@ -1,9 +1,13 @@
-/* Labels on the training samples (src/train/label.h): a 5x7 bitmap font of
- * the few letters the labels use, drawn white on a black strip. No font
- * library is needed for fourteen letters. */
-#include "train/label.h"
+/* The training samples, samples/<iter>.png (src/train/sample.h): the panels
+ * and their labels, in a 5x7 bitmap font of the few letters the labels use,
+ * drawn white on a black strip. No font library is needed for fourteen
+ * letters. */
+#include "train/sample.h"
 
 #include <string.h>
+
+#include "core/internal.h"
+#include "nlcl/image.h"
 
 /* rows top to bottom, bit 4 = leftmost column */
 typedef struct glyph {
@@ -59,4 +63,24 @@ void nlcl_label_draw(float *plane0, size_t plane, int stride, int x0, int y0, in
                     plane0[(size_t)ch * plane + (size_t)(y0 + r) * (size_t)stride + (size_t)x] = 1.0f;
             }
     }
+}
+
+nlcl_status nlcl_sample_save(const char *path, const float *O, const float *B, const float *R, int ch,
+                             int cw) {
+    const int panels = R ? 3 : 2, top = NLCL_LABEL_HEIGHT, H = ch + top;
+    nlcl_image img = {0};
+    NLCL_TRY(nlcl_image_alloc(&img, H, panels * cw));
+    size_t plane = (size_t)ch * cw, W = (size_t)panels * cw, P = W * (size_t)H;
+    for (size_t i = 0; i < 3 * P; i++) img.data[i] = -1.0f;
+    const float *src[3] = {O, B, R};
+    for (int p = 0; p < panels; p++) {
+        nlcl_label_draw(img.data, P, (int)W, p * cw + 2, 2, cw - 2, nlcl_label_panel(p, cw - 2));
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < ch; y++)
+                memcpy(img.data + c * P + (size_t)(y + top) * W + (size_t)p * cw,
+                       src[p] + c * plane + (size_t)y * cw, sizeof(float) * (size_t)cw);
+    }
+    nlcl_status s = nlcl_image_save_png(path, &img, NLCL_QUANT_ROUND, 0);
+    nlcl_image_free(&img);
+    return s;
 }
