@@ -81,6 +81,12 @@ int test_contains(const char *hay, const char *needle);
 int test_finish(const char *name);
 /* Path of ../shared/data (or $NLCL_SHARED_DATA), or NULL if it is missing. */
 const char *test_shared_data(void);
+
+/* 1 when this run is a test's data part (NLCL_TEST_PART=data): the checks
+ * that need ../shared/data, registered as their own CTest test <name>_data
+ * (CMakeLists.txt), which is skipped (77), never passed, without the data.
+ * The test's plain run leaves them out. */
+int test_data_part(void);
 /* 1 when the test runs under NLCL_TEST_WRAPPER (valgrind, scripts/valgrind.sh:
  * the environment has NLCL_TEST_WRAPPED=1), else 0. There every instruction
  * costs some 50 times more, and memcheck finds on small inputs what it finds

@@ -479,12 +479,7 @@ static void test_pil_fixtures(void) {
     check_pil_fixture(FIX "grey.jpg", FIX "grey.rgb", 13, 11, 1);
 }
 
-static void test_shared_photos(void) {
-    const char *data = test_shared_data();
-    if (!data) {
-        printf("SKIPPED sub-check: PIL hashes of ../shared/data photos (../shared/data missing)\n");
-        return;
-    }
+static void test_shared_photos(const char *data) {
     /* FNV-1a 64 of PIL 9.4's Image.open(f).convert("RGB").tobytes(). */
     static const test_pil_ref ref[] = {
         {"nlcl_official/rainy/Eg1.JPG", 1024, 512, 0xa01015b391328f54ull},
@@ -1020,6 +1015,12 @@ static void test_atomic_save(void) {
 
 int main(void) {
     double t0 = test_now_s();
+    if (test_data_part()) { /* test_image_data */
+        const char *data = test_shared_data();
+        if (!data) return test_skip("../shared/data is missing (PIL hashes of its photos)");
+        test_shared_photos(data);
+        return test_finish("test_image_data");
+    }
     test_rgb8_and_alpha();
     test_palette();
     test_low_bit_grey();
@@ -1034,7 +1035,6 @@ int main(void) {
     test_quantize();
     test_round_trips();
     test_atomic_save();
-    test_shared_photos();
     printf("test_image: %.2f s\n", test_now_s() - t0);
     return test_finish("test_image");
 }

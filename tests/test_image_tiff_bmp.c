@@ -1110,12 +1110,7 @@ static void test_names(void) {
 
 /* ---- the shared clean photo sets ----------------------------------------------------------------- */
 
-static void test_shared_sets(void) {
-    const char *data = test_shared_data();
-    if (!data) {
-        printf("SKIPPED sub-check: McMaster/Set14 (../shared/data missing)\n");
-        return;
-    }
+static void test_shared_sets(const char *data) {
     /* every file of both sets loads */
     const char *sets[] = {"clean/mcmaster", "clean/set14"};
     for (int k = 0; k < 2; k++) {
@@ -1124,7 +1119,7 @@ static void test_shared_sets(void) {
         char **paths = NULL;
         int count = 0;
         if (nlcl_list_images(dir, &paths, &count) != NLCL_OK) {
-            printf("SKIPPED sub-check: %s missing\n", dir);
+            CHECK_MSG(0, "%s: cannot list its images", dir);
             continue;
         }
         CHECK(count == (k == 0 ? 18 : 14));
@@ -1306,13 +1301,18 @@ static void test_tiff_colorimetry(void) {
 }
 
 int main(void) {
+    if (test_data_part()) { /* test_image_tiff_bmp_data */
+        const char *data = test_shared_data();
+        if (!data) return test_skip("../shared/data is missing (McMaster, Set14)");
+        test_shared_sets(data);
+        return test_finish("test_image_tiff_bmp_data");
+    }
     test_tiff_valid();
     test_tiff_bad();
     test_bmp_valid();
     test_bmp_bad();
     test_mutations();
     test_names();
-    test_shared_sets();
     test_alpha();
     test_tiff_colorimetry();
     return test_finish("test_image_tiff_bmp");

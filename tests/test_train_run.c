@@ -550,6 +550,14 @@ static void rain100l(const char *data) {
 
 int main(void) {
     g_crop = test_train_crop(48);
+    if (test_data_part()) { /* test_train_run_data: 30 iterations on Rain100L */
+        const char *data = test_shared_data();
+        if (!data) return test_skip("../shared/data is missing (30 iterations on Rain100L)");
+        if (getenv("NLCL_MEMCHECK"))
+            return test_skip("NLCL_MEMCHECK is set (30 iterations on Rain100L: numerics, not memory)");
+        rain100l(data);
+        return test_finish("test_train_run_data");
+    }
     make_data();
     resume_and_determinism();
     resume_with_recorded_algorithms();
@@ -557,10 +565,5 @@ int main(void) {
     loss_columns();
     presets();
     bad_inputs();
-    const char *data = test_shared_data();
-    if (data && getenv("NLCL_MEMCHECK"))
-        printf("SKIPPED part: NLCL_MEMCHECK is set (30 iterations on Rain100L: numerics, not memory)\n");
-    else if (data) rain100l(data);
-    else printf("SKIPPED part: ../shared/data is missing (30 iterations on Rain100L)\n");
     return test_finish("test_train_run");
 }

@@ -841,12 +841,7 @@ typedef struct {
     uint32_t w0_first, w0_last, g9_17_5_1_2, g18_bias2, g17c3_bias0;
 } oracle;
 
-static void test_official(void) {
-    const char *root = test_shared_data();
-    if (!root) {
-        printf("note: ../shared/data missing, official weights not checked\n");
-        return;
-    }
+static void test_official(const char *root) {
     const oracle o[2] = {
         {"latest_net_Back.pth", -347.4355027612529, 36838.81209942883, 0x3e224cd3u, 0xbe300d9au,
          0x3e05ab72u, 0x3e14d71au, 0xbc078367u},
@@ -918,6 +913,12 @@ static void test_official(void) {
 }
 
 int main(void) {
+    if (test_data_part()) { /* test_weights_data: the authors' released weights */
+        const char *root = test_shared_data();
+        if (!root) return test_skip("../shared/data is missing (the authors' weights)");
+        test_official(root);
+        return test_finish("test_weights_data");
+    }
     test_dict();
     test_roundtrip();
     test_python_reads_ours();
@@ -925,6 +926,5 @@ int main(void) {
     test_bad_safetensors();
     test_pth_built();
     test_pth_torch_fixtures();
-    test_official();
     return test_finish("test_weights");
 }

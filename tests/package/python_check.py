@@ -93,7 +93,7 @@ if authors:
     check(f"the authors' model (C {ma.channels}, K {ma.blocks}) identical to nlcl derain -m",
           all(np.array_equal(ma.derain(png(f"{rainy_dir}/{n}")), png(f"{work}/cmd_a/{n}")) for n in names))
 else:
-    print("skip the authors' model: ../shared/data is missing")
+    print("the authors' model: in package_python_data (tests/package/python.sh)")
 
 # the ONNX export from Python is the command's (nlcl convert OUT.onnx)
 model.save_onnx(f"{work}/py.onnx")
