@@ -104,6 +104,11 @@ int cmd_convert(int argc, char **argv) {
         free(metas);
         return CLI_EXIT_FAIL;
     }
+    /* its folder must exist, be a folder and be writable: said before any work */
+    if (cli_check_out_path("convert", out, 1) != CLI_EXIT_OK) {
+        free(metas);
+        return CLI_EXIT_FAIL;
+    }
     nlcl_model *m = NULL;
     nlcl_status s = in ? nlcl_model_load_role(in, role, &m) : nlcl_model_load_default(&m);
     if (s == NLCL_OK && !nlcl_model_meta(m, "source"))

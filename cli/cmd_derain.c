@@ -278,13 +278,8 @@ static int output_paths(const derain_opts *o, derain_work *w) {
     if (o->single && w->nin != 1)
         return cli_usage_error("derain", "-o %s names one file but there are %d inputs", out, w->nin);
     const char *base = o->single ? nlcl_basename(out) : NULL;
-    if (base && base != out) { /* the folder of -o FILE must exist (it is not made) */
-        char *parent = strndup(out, (size_t)(base - out));
-        int missing = parent && !nlcl_is_dir(parent);
-        if (missing) fprintf(stderr, "nlcl derain: -o %s: the folder %s does not exist\n", out, parent);
-        free(parent);
-        if (missing) return CLI_EXIT_FAIL;
-    }
+    /* the folder of -o FILE must exist and be a folder (it is not made) */
+    if (base && base != out && cli_check_out_path("derain", out, 0) != CLI_EXIT_OK) return CLI_EXIT_FAIL;
     w->outs = calloc((size_t)w->nin, sizeof *w->outs);
     w->rain_outs = calloc((size_t)w->nin, sizeof *w->rain_outs);
     if (!w->outs || !w->rain_outs) return CLI_EXIT_FAIL;

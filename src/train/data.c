@@ -103,8 +103,11 @@ nlcl_status nlcl_dataset_open(nlcl_dataset *ds, const char *what, const char *co
     }
     if (n == 0) {
         free(all);
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "no %s images (PNG, JPEG, TIFF, BMP) in the given folder(s)",
-                              what);
+        char names[900] = "";
+        for (int i = 0, k = 0; i < ndirs && k < (int)sizeof names; i++)
+            k += snprintf(names + k, sizeof names - (size_t)k, "%s%s", i ? ", " : "", dirs[i]);
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "no %s images (PNG, JPEG, TIFF, BMP) in %s", what,
+                              names);
     }
     uint8_t **px = calloc((size_t)n, sizeof *px);
     int *w = calloc((size_t)n, sizeof *w), *h = calloc((size_t)n, sizeof *h);

@@ -61,6 +61,10 @@ check "65 --rainy: usage error" status 2
 check "... names the limit" has "rainy may be given at most 64 times"
 "$NLCL" train --rainy "$T/data/rainy" stray --clean "$T/data/clean" --out "$T/r0" 2>"$T/err"; rc=$?
 check "train with a stray argument: usage error naming it" has "unexpected argument 'stray'"
+mkdir -p "$T/empty1" "$T/empty2"
+"$NLCL" train --rainy "$T/empty1" --rainy "$T/empty2" --clean "$T/data/clean" --out "$T/r0" 2>"$T/err"; rc=$?
+check "train on empty rainy folders: status 1 naming both" \
+  sh -c "[ $rc = 1 ] && grep -qF 'no rainy images (PNG, JPEG, TIFF, BMP) in $T/empty1, $T/empty2' '$T/err'"
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/r0" --erosion 0 2>"$T/err"; rc=$?
 check "--erosion 0: usage error" status 2
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/r0" "${TINY[@]}" --lambda-eroded 1 --erosion 40 2>"$T/err"; rc=$?
@@ -118,8 +122,15 @@ check "derain of one file: one line naming input, output and size" has "$S1 -> $
 "$NLCL" derain -q -m "$M" -o "$T/one.png" "$S1" 2>"$T/err"; rc=$?
 check "... and nothing with -q" test ! -s "$T/err"
 "$NLCL" derain -m "$M" -o "$T/nofolder/one.png" "$S1" 2>"$T/err"; rc=$?
-check "derain -o into a missing folder: status 1 naming the folder" has "the folder $T/nofolder/ does not exist"
+check "derain -o into a missing folder: status 1 naming the folder" has "the folder $T/nofolder does not exist"
 check "... nothing made" test ! -e "$T/nofolder"
+printf 'x' >"$T/afile"
+"$NLCL" derain -m "$M" -o "$T/afile/one.png" "$S1" 2>"$T/err"; rc=$?
+check "derain -o under a file: status 1, the file named as not a folder" \
+  sh -c "[ $rc = 1 ] && grep -qF '$T/afile/one.png: $T/afile is not a folder' '$T/err'"
+"$NLCL" convert "$M" "$T/nofolder/m.onnx" 2>"$T/err"; rc=$?
+check "convert into a missing folder: status 1 naming the folder" \
+  sh -c "[ $rc = 1 ] && grep -qF 'the folder $T/nofolder does not exist' '$T/err'"
 "$NLCL" derain -q -v -m "$M" -o "$T/qv.png" "$S1" 2>"$T/err"; rc=$?
 check "derain -q -v: usage error" status 2
 "$NLCL" derain -m "$M" "$T/missing.png" 2>"$T/err"
