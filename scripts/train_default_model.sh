@@ -58,10 +58,15 @@ $nlcl train $start $common --out "$run" --iters 8000 --decay-iters 5000 \
 best="$run/checkpoint-00006000.safetensors"
 it=6000
 p=$(awk -F'\t' -v it="$it" '$1 == it { print $2 }' "$run/validation.tsv")
-# the image counts travel from the checkpoint (nlcl from 2026-12-07 records them)
-$nlcl info "$best" | grep -q '^training_images:' ||
-  { echo "$script: $best records no training_images (an older nlcl made it)" >&2; exit 1; }
-$nlcl convert --meta "training_command=$(sed -n 's/^command //p' "$run/config.txt" | sed "s#$shared#../shared/data#g")" \
+# the image counts travel from the checkpoint (nlcl records them there since the
+# twelfth session of 2026-12-07); a run begun by an older nlcl has them only in
+# its exported models
+imgs=""
+if ! $nlcl info "$best" | grep -q '^training_images:'; then
+  imgs=$($nlcl info "$run/G_B-best.safetensors" | sed -n 's/^training_images: *//p')
+  [ -n "$imgs" ] || { echo "$script: no training_images in $best or $run/G_B-best.safetensors" >&2; exit 1; }
+fi
+$nlcl convert ${imgs:+--meta "training_images=$imgs"} --meta "training_command=$(sed -n 's/^command //p' "$run/config.txt" | sed "s#$shared#../shared/data#g")" \
   --meta "warmup_command=$(sed -n 's/^command //p' "$run/warmup/config.txt" | sed "s#$shared#../shared/data#g")" \
   --meta "training_data=$data_meta" \
   --meta "validation=iteration $it of 8000 ($p dB mean Y-PSNR on 96 synthetic pairs: Set14 and McMaster, which training never sees, each as light, heavy and downpour rain, nlcl synth --preset mix --copies 3 --seed 101), chosen by blind judging on 19 held-out real rainy photos; see docs/MODEL.md" \

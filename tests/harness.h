@@ -145,7 +145,8 @@ typedef struct test_pil_ref {
 } test_pil_ref;
 /* Load each of the n photos below `data` with nlcl_image_load and check its
  * size and the hash of its RGB bytes (NLCL_QUANT_ROUND) against PIL's; a
- * missing photo is a skipped sub-check. One line printed a photo. */
+ * missing photo is a failure (the caller has found ../shared/data). One
+ * line printed a photo. */
 void test_check_pil_hashes(const char *data, const test_pil_ref *ref, size_t n);
 
 /* A random generator (C channels, K residual blocks) as a state_dict with the

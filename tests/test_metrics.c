@@ -7,8 +7,8 @@
  * ../shared/data/README.md (MATLAB R2021a NIQE of baboon, the LIVE release's
  * NIQE and the original ssim.m on five TID2013 images, PSNR/SSIM of the
  * camera pair, the Rain100L input-vs-clean baseline). The parts that need
- * ../shared/data report themselves as skipped when it is missing; the file
- * exits 77 only if nothing at all ran. */
+ * ../shared/data run as test_metrics_data (NLCL_TEST_PART=data), which exits
+ * 77 (skipped) when it is missing. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

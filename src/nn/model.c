@@ -153,8 +153,9 @@ nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model 
             if (it) s = nlcl_tensor_dict_set_meta(&g, "iterations", it);
         }
         /* the run's own record (src/train/run.c; older checkpoints lack it) */
-        const char *run_keys[3] = {"training_command", "training_data", "training_images"};
-        for (int i = 0; s == NLCL_OK && i < 3; i++) {
+        const char *run_keys[4] = {"training_command", "training_data", "training_images",
+                                   "training_resumed"};
+        for (int i = 0; s == NLCL_OK && i < 4; i++) {
             const char *v = nlcl_tensor_dict_get_meta(&d, run_keys[i]);
             if (v) s = nlcl_tensor_dict_set_meta(&g, run_keys[i], v);
         }

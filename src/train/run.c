@@ -159,6 +159,7 @@ static nlcl_status set_run_meta(const run *r) {
     nlcl_status s = nlcl_tensor_dict_set_meta(m, "training_command", cmd);
     if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(m, "training_data", data);
     if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(m, "training_images", nimg);
+    if (s == NLCL_OK && resumed) s = nlcl_tensor_dict_set_meta(m, "training_resumed", resumed);
     free(first), free(resumed);
     return s;
 }

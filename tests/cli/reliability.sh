@@ -28,6 +28,10 @@ check "... and its iterations" grep -q "^iterations: *2" "$T/info"
 check "... and the run's data and image counts (every checkpoint records them)" \
   grep -q "^training_images: *3 rainy, 3 clean" "$T/info"
 check "... its data folders" grep -q "^training_data: *rainy:$T/data/rainy;clean:$T/data/clean" "$T/info"
+cp -r "$T/m" "$T/m2"
+"$NLCL" train --resume --out "$T/m2" --iters 3 -q >/dev/null 2>&1
+check "a resumed run's checkpoint records the resume" \
+  grep -q "^training_resumed: *at iteration 2: " <("$NLCL" info "$T/m2/checkpoint.safetensors" 2>&1)
 "$NLCL" convert --role G_R "$T/m/checkpoint.safetensors" "$T/ckr.safetensors" 2>/dev/null
 check "... or its G_R" grep -q "^role: *G_R" <("$NLCL" info "$T/ckr.safetensors" 2>&1)
 "$NLCL" convert "$T/m/checkpoint.safetensors" "$T/model.pth" 2>"$T/err"; rc=$?
