@@ -152,13 +152,11 @@ nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model 
             const char *it = nlcl_tensor_dict_get_meta(&d, "iteration");
             if (it) s = nlcl_tensor_dict_set_meta(&g, "iterations", it);
         }
-        /* the run's own record (src/train/run.c; older checkpoints lack it) */
-        const char *run_keys[4] = {"training_command", "training_data", "training_images",
-                                   "training_resumed"};
-        for (int i = 0; s == NLCL_OK && i < 4; i++) {
-            const char *v = nlcl_tensor_dict_get_meta(&d, run_keys[i]);
-            if (v) s = nlcl_tensor_dict_set_meta(&g, run_keys[i], v);
-        }
+        /* the run's own record, its "training_*" entries (src/train/run.c
+         * set_run_meta; older checkpoints lack them) */
+        for (int i = 0; s == NLCL_OK && i < d.meta_count; i++)
+            if (!strncmp(d.meta_keys[i], "training_", 9))
+                s = nlcl_tensor_dict_set_meta(&g, d.meta_keys[i], d.meta_values[i]);
         /* the run's configuration travels with the model (nlcl info, nlcl
          * convert CHECKPOINT OUT); G_B and G_ema of a run with --residual add their input
          * (config line "residual 1") */

@@ -148,7 +148,8 @@ static void describe_data(const nlcl_train_job *job, char *data, size_t size) {
 
 /* The run's own record, which every checkpoint and exported model carries
  * (nlcl_trainer_run_meta): the command that started the run, its data
- * folders and image counts. */
+ * folders and image counts, and the commands that resumed it (set once the
+ * resume is recorded, so it holds for the whole process). */
 static nlcl_status set_run_meta(const run *r) {
     char nimg[96], data[2048];
     snprintf(nimg, sizeof nimg, "%d rainy, %d clean", r->rainy.count, r->clean.count);
@@ -176,9 +177,8 @@ static nlcl_status export_models(const run *r, const char *best) {
     gmtime_r(&now, &tmv);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
     char *cfg = nlcl_train_config_describe(&job->cfg);
-    /* the commands that resumed the run */
-    char *first = NULL, *resumed = nlcl_resume_history(r->cfgp, &first);
     const nlcl_tensor_dict *m = nlcl_trainer_run_meta(r->t);
+    const char *resumed = nlcl_tensor_dict_get_meta(m, "training_resumed");
     const char *keys[10] = {"training_command", "training_data", "training_images", "iterations",
                             best ? "losses_at_iteration" : "final_losses", "trained_at",
                             "training_config", "software"};
@@ -199,7 +199,7 @@ static nlcl_status export_models(const run *r, const char *best) {
         else s = nlcl_trainer_export(r->t, which[i], p, keys, vals, nk);
         free(p);
     }
-    free(cfg), free(first), free(resumed);
+    free(cfg);
     return s;
 }
 
