@@ -101,7 +101,7 @@ static nlcl_status make_plans(nlcl_gen_bands *b) {
         nlcl_conv2d_shape s_out = {1, C, i1 - i0, w, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW};
         NLCL_TRY(nlcl_conv2d_plan_create_rows(&b->plans[CONV_IN][kind], &s_in, pt, pb, 0));
         NLCL_TRY(nlcl_conv2d_plan_create_ex(&b->plans[CONV_MID][kind], &s_mid, pt, pb, 0, b->bf16,
-                                            b->bf16));
+                                            b->bf16 ? NLCL_BF16_SRC : 0));
         NLCL_TRY(nlcl_conv2d_plan_create_rows(&b->plans[CONV_OUT][kind], &s_out, pt, pb, 0));
     }
     return NLCL_OK;
@@ -258,6 +258,8 @@ static nlcl_status run_pass(nlcl_gen_bands *b, const pass *p) {
         float *o = p->conv != CONV_OUT && p->dst->mem ? nlcl_store_band(p->dst, kb) : b->outb;
         NLCL_TRY(nlcl_conv2d_forward(b->plans[p->conv][band_kind(b, y0, y1)], (const float *)src,
                                      p->w, p->bias, o));
+        if (b->bf16 && p->conv == CONV_MID && p->sm) /* as generator.c's bf16 convolutions store */
+            nlcl_bf16_round_n(o, (size_t)b->cb * (y1 - y0) * b->w * b->B);
         NLCL_TRY(band_output(b, p, kb, y0, y1, o));
     }
     if (p->sm) /* all chunks are in: mean and rstd, in chunk order */

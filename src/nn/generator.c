@@ -120,6 +120,7 @@ void nlcl_gen_infer_free(nlcl_gen_infer *ws) {
     nlcl_conv2d_plan_free(ws->p_in);
     nlcl_conv2d_plan_free(ws->p_mid);
     nlcl_conv2d_plan_free(ws->p_out);
+    nlcl_conv2d_plan_free(ws->p_last);
     nlcl_free(ws->x);
     nlcl_free(ws->t);
     nlcl_free(ws->u);
@@ -142,8 +143,12 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
     nlcl_conv2d_shape s_mid = {1, C, h, w, C, 3, 3, 1, 1, 1, lay, lay};
     nlcl_conv2d_shape s_out = {1, C, h, w, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW};
     nlcl_status s = nlcl_conv2d_plan_create(&ws->p_in, &s_in, 0);
-    /* bf16: the C->C convolutions take their input as bfloat16 (ws->xb) */
-    if (s == NLCL_OK) s = nlcl_conv2d_plan_create_ex(&ws->p_mid, &s_mid, 1, 1, 0, bf16, bf16);
+    /* bf16: the C->C convolutions take their input as bfloat16 (ws->xb) and
+     * write bfloat16, but the last, which feeds the float32 output convolution */
+    const int io = bf16 ? NLCL_BF16_SRC | NLCL_BF16_DST : 0;
+    if (s == NLCL_OK) s = nlcl_conv2d_plan_create_ex(&ws->p_mid, &s_mid, 1, 1, 0, bf16, io);
+    if (s == NLCL_OK && bf16)
+        s = nlcl_conv2d_plan_create_ex(&ws->p_last, &s_mid, 1, 1, 0, 1, NLCL_BF16_SRC);
     if (s == NLCL_OK) s = nlcl_conv2d_plan_create(&ws->p_out, &s_out, 0);
     size_t n = nlcl_layout_numel(NLCL_BLOCKED, 1, C, h, w); /* >= NHWC's */
     if (s == NLCL_OK) {
@@ -175,31 +180,36 @@ static nlcl_status report(nlcl_gen_infer *ws, int done, int total) {
 
 /* The generator in bfloat16: each C->C convolution reads its input as
  * bfloat16 from ws->xb, which the instance norm before it writes (relu(IN(t))
- * only there; the residual stream x in float32 and in ws->xb); the same bytes
- * as converting each input in the convolution, without that pass over memory.
- * In NHWC (AMX) the first and last convolutions keep the blocked layout of
- * the band pipeline (src/nn/gen_bands.c), whose output this reproduces bit
- * for bit; exact copies convert between the two layouts. */
+ * only there; the residual stream x in float32 and in ws->xb), and writes its
+ * output as bfloat16 (t16, u16: the float32 result rounded, as the band
+ * pipeline rounds it), which the next instance norm reads; the last writes
+ * float32 for the output convolution. The same bytes as converting each
+ * tensor in a pass of its own, without those passes over memory. In NHWC
+ * (AMX) the first and last convolutions keep the blocked layout of the band
+ * pipeline (src/nn/gen_bands.c), whose output this reproduces bit for bit;
+ * exact copies convert between the two layouts. */
 static nlcl_status run_bf16(nlcl_gen_infer *ws, const nlcl_gen *g, const float *in, float *out) {
     const int C = g->cfg.channels, K = g->cfg.blocks, h = ws->h, w = ws->w;
     const int nhwc = ws->layout == NLCL_NHWC;
-    const float *xb = (const float *)(const void *)ws->xb; /* the plans' src is bf16 */
+    const nlcl_layout lay = ws->layout;
+    /* the plans' bf16 src and dst, passed as float pointers */
+    const float *xb = (const float *)(const void *)ws->xb;
+    uint16_t *t16 = (uint16_t *)(void *)ws->t, *u16 = (uint16_t *)(void *)ws->u;
     NLCL_TRY(nlcl_conv2d_forward(ws->p_in, in, W_(g->conv_in), B_(g->conv_in), nhwc ? ws->t : ws->x));
     if (nhwc) NLCL_TRY(nlcl_layout_convert(ws->t, NLCL_BLOCKED, ws->x, NLCL_NHWC, 1, C, h, w));
-    nlcl_f32_to_bf16_n(ws->x, ws->xb, nlcl_layout_numel(ws->layout, 1, C, h, w));
-    for (int i = 0; i < K; i++) {
-        int a = g->block[i][0], b = g->block[i][1];
-        NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(a), B_(a), ws->t));
-        nlcl_instance_norm_forward_bf16(ws->t, NULL, NULL, ws->xb, 1, C, h, w, ws->layout,
-                                        IN_EPS, 1);
-        NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(b), B_(b), ws->u));
-        nlcl_instance_norm_forward_bf16(ws->u, ws->x, ws->x, ws->xb, 1, C, h, w, ws->layout,
-                                        IN_EPS, 0);
+    nlcl_f32_to_bf16_n(ws->x, ws->xb, nlcl_layout_numel(lay, 1, C, h, w));
+    for (int i = 0; i <= K; i++) { /* block i, or the sandwich when i == K */
+        int a = i < K ? g->block[i][0] : g->sandwich[0];
+        NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(a), B_(a), (float *)(void *)t16));
+        nlcl_instance_norm_forward_bf16(NULL, t16, NULL, NULL, ws->xb, 1, C, h, w, lay, IN_EPS, 1);
+        if (i == K) break;
+        int b = g->block[i][1];
+        NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(b), B_(b), (float *)(void *)u16));
+        nlcl_instance_norm_forward_bf16(NULL, u16, ws->x, ws->x, ws->xb, 1, C, h, w, lay, IN_EPS,
+                                        0);
         NLCL_TRY(report(ws, i + 1, K + 2));
     }
-    NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(g->sandwich[0]), B_(g->sandwich[0]), ws->t));
-    nlcl_instance_norm_forward_bf16(ws->t, NULL, NULL, ws->xb, 1, C, h, w, ws->layout, IN_EPS, 1);
-    NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(g->sandwich[1]), B_(g->sandwich[1]), ws->u));
+    NLCL_TRY(nlcl_conv2d_forward(ws->p_last, xb, W_(g->sandwich[1]), B_(g->sandwich[1]), ws->u));
     if (nhwc) NLCL_TRY(nlcl_layout_convert(ws->u, NLCL_NHWC, ws->t, NLCL_BLOCKED, 1, C, h, w));
     return nlcl_conv2d_forward(ws->p_out, nhwc ? ws->t : ws->u, W_(g->conv_out), B_(g->conv_out),
                                out);

@@ -70,8 +70,9 @@ int nlcl_gen_conv_param(const nlcl_gen *g, int k);
 typedef struct nlcl_gen_infer {
     int h, w;
     nlcl_conv2d_plan *p_in, *p_mid, *p_out;
+    nlcl_conv2d_plan *p_last; /* bf16 only: the last C->C convolution (float32 out) */
     nlcl_layout layout; /* of x, t, u, xb: BLOCKED, or NHWC for bf16 on AMX */
-    float *x, *t, *u;   /* (1, C, h, w) */
+    float *x, *t, *u;   /* (1, C, h, w); with bf16, t and u hold bfloat16 but u's last */
     uint16_t *xb;       /* bf16 only: the C->C convolutions' input, (1, C, h, w) */
     size_t bytes;     /* bytes held by the buffers */
     int (*progress)(void *ctx, int done, int total); /* optional, see model.h */

@@ -238,10 +238,6 @@ static void act_md_t(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_la
     dnnl_memory_desc_init_by_tag(md, 4, dims, dt, tag);
 }
 
-static void act_md(dnnl_memory_desc_t *md, int n, int c, int h, int w, nlcl_layout l, int any) {
-    act_md_t(md, n, c, h, w, l, any, dnnl_f32);
-}
-
 const nlcl_conv2d_shape *nlcl_conv2d_plan_shape(const nlcl_conv2d_plan *plan) {
     return plan ? &plan->s : NULL;
 }
@@ -279,12 +275,12 @@ static dnnl_status_t op_desc(dnnl_convolution_desc_t *d, const nlcl_conv2d_shape
     int wo = nlcl_conv2d_out_size(w, s->kw, s->stride, s->pad);
     /* bf16: the multiplied operands in bfloat16 (src and weights forward,
      * diff_dst and weights backward-data, src and diff_dst backward-weights),
-     * everything produced in float32 */
+     * everything produced in float32 but forward's dst with dst_bf16 */
     const dnnl_data_type_t lo = g->bf16 ? dnnl_bf16 : dnnl_f32;
     act_md_t(&src_a, s->n, s->cin, h, w, s->src_layout, free_layout || s->src_layout == NLCL_NCHW,
              pass == CONV_BWD_DATA ? dnnl_f32 : lo);
     act_md_t(&dst_a, s->n, s->cout, ho, wo, s->dst_layout, free_layout || s->dst_layout == NLCL_NCHW,
-             pass == CONV_FWD ? dnnl_f32 : lo);
+             pass != CONV_FWD ? lo : g->dst_bf16 ? dnnl_bf16 : dnnl_f32);
     dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
     dnnl_memory_desc_init_by_tag(&w_a, 4, wd, pass == CONV_BWD_WEIGHTS ? dnnl_f32 : lo,
                                  dnnl_format_tag_any);
@@ -462,7 +458,7 @@ int nlcl_bf16_available(void) {
 
 nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d_shape *s,
                                        int pad_top, int pad_bottom, int training, int bf16,
-                                       int src_bf16) {
+                                       int bf16_io) {
     if (!out || !s) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "conv2d plan: NULL argument");
     *out = NULL;
     if (bf16 && !nlcl_bf16_available())
@@ -479,7 +475,11 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
     if (!nlcl_layout_lanes(s->src_layout, 1) || !nlcl_layout_lanes(s->dst_layout, 1))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "unknown layout (source %d, destination %d)",
                               (int)s->src_layout, (int)s->dst_layout);
-    conv_geom g = {s->h, s->w, pad_top, pad_bottom, bf16 != 0};
+    if (bf16_io & ~(NLCL_BF16_SRC | NLCL_BF16_DST) || (bf16_io && !bf16) ||
+        (bf16_io & NLCL_BF16_DST && training))
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG, "conv2d plan: bf16 input/output flags %d with "
+                              "bf16 %d, training %d", bf16_io, bf16, training);
+    conv_geom g = {s->h, s->w, pad_top, pad_bottom, bf16 != 0, (bf16_io & NLCL_BF16_DST) != 0};
     int ho = out_rows(s, &g);
     int wo = nlcl_conv2d_out_size(s->w, s->kw, s->stride, s->pad);
     if (ho <= 0 || wo <= 0)
@@ -496,8 +496,9 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
     p->training = training;
     p->free_layout = bf16 && nlcl_bf16_prefers_nhwc();
     act_md_t(&p->src_u, s->n, s->cin, s->h, s->w, s->src_layout, 0,
-             bf16 && src_bf16 ? dnnl_bf16 : dnnl_f32);
-    act_md(&p->dst_u, s->n, s->cout, ho, wo, s->dst_layout, 0);
+             bf16_io & NLCL_BF16_SRC ? dnnl_bf16 : dnnl_f32);
+    act_md_t(&p->dst_u, s->n, s->cout, ho, wo, s->dst_layout, 0,
+             bf16_io & NLCL_BF16_DST ? dnnl_bf16 : dnnl_f32);
     dnnl_dims_t wd = {s->cout, s->cin, s->kh, s->kw};
     dnnl_memory_desc_init_by_tag(&p->w_u, 4, wd, dnnl_f32, dnnl_oihw);
     dnnl_dims_t bd = {s->cout};

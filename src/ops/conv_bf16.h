@@ -29,12 +29,29 @@ int nlcl_bf16_available(void);
  * only; bf16 plans in another layout let oneDNN choose and reorder. */
 int nlcl_bf16_prefers_nhwc(void);
 
-/* nlcl_conv2d_plan_create_rows with bf16 arithmetic (bf16 = 1) and, with
- * src_bf16 = 1, bf16 activations given to forward. Errors: UNSUPPORTED
- * (no AVX512_BF16), as nlcl_conv2d_plan_create otherwise. */
+/* Flags of nlcl_conv2d_plan_create_ex's bf16_io (bf16 plans only): forward
+ * takes src (NLCL_BF16_SRC) and/or writes dst (NLCL_BF16_DST, inference
+ * plans only) as bfloat16 (uint16_t buffers in the plan's layouts) instead of
+ * float32. dst in bf16 is the float32 result rounded to nearest even, as
+ * nlcl_f32_to_bf16 rounds it. */
+enum { NLCL_BF16_SRC = 1, NLCL_BF16_DST = 2 };
+
+/* nlcl_conv2d_plan_create_rows with bf16 arithmetic (bf16 = 1) and bf16
+ * activations in and out of forward as bf16_io says (0 for none). Errors:
+ * UNSUPPORTED (no AVX512_BF16); INVALID_ARG for bf16_io flags without bf16
+ * or NLCL_BF16_DST with training; as nlcl_conv2d_plan_create otherwise. */
 nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **plan, const nlcl_conv2d_shape *s,
                                        int pad_top, int pad_bottom, int training, int bf16,
-                                       int src_bf16);
+                                       int bf16_io);
+
+/* bfloat16 -> float32 (exact) */
+static inline float nlcl_bf16_to_f32(uint16_t h) {
+    union {
+        uint32_t u;
+        float f;
+    } v = {(uint32_t)h << 16};
+    return v.f;
+}
 
 /* float32 -> bfloat16 as oneDNN converts (src/common/bfloat16.cpp and
  * the AVX512_BF16 instruction alike): round to nearest even; subnormals
@@ -58,5 +75,9 @@ void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n);
  * (vcvtneps2bf16, the same results) where the CPU has it, which takes a
  * fraction of the time of the integer arithmetic of nlcl_f32_to_bf16. */
 void nlcl_f32_to_bf16_run(const float *x, uint16_t *y, size_t n);
+
+/* x[i] = x[i] rounded to bfloat16 and widened back (on all threads): what a
+ * plan with NLCL_BF16_DST stores, in float32. */
+void nlcl_bf16_round_n(float *x, size_t n);
 
 #endif

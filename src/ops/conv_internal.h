@@ -41,7 +41,8 @@ typedef enum conv_cand { CAND_DIRECT = 0, CAND_WINO = 1, CAND_COUNT = 2 } conv_c
  * rows as input instead). */
 typedef struct conv_geom {
     int h, w, pad_top, pad_bottom;
-    int bf16; /* multiply in bfloat16 (conv_bf16.h) */
+    int bf16;     /* multiply in bfloat16 (conv_bf16.h) */
+    int dst_bf16; /* forward writes dst in bfloat16 (NLCL_BF16_DST) */
 } conv_geom;
 
 /* Primitive descriptor of one pass of shape s at geometry g (n, channels and

@@ -143,7 +143,7 @@ static int probe_init(probe *p, const nlcl_conv2d_shape *s, int training, conv_p
     ps.n = 1;
     ps.h = ps.w = side;
     dnnl_primitive_desc_t pd = NULL;
-    conv_geom g = {side, side, s->pad, s->pad, 0};
+    conv_geom g = {side, side, s->pad, s->pad, 0, 0};
     if (nlcl_conv_pd_create(&pd, &ps, &g, training, pass, cand, free_layout) != NLCL_OK)
         return 0;
     static const int fwd_args[4][2] = {{DNNL_ARG_SRC, dnnl_query_src_md},

@@ -171,3 +171,8 @@ void nlcl_f32_to_bf16_n(const float *x, uint16_t *y, size_t n) {
         nlcl_f32_to_bf16_run(x + o, y + o, NLCL_MIN((size_t)BF16_CHUNK, n - o));
     }
 }
+
+void nlcl_bf16_round_n(float *x, size_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) x[i] = nlcl_bf16_to_f32(nlcl_f32_to_bf16(x[i]));
+}

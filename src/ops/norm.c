@@ -117,7 +117,7 @@ typedef float v8f_u __attribute__((vector_size(32), aligned(4), may_alias));
 #define CVT8(v) __builtin_convertvector((v), v8d)
 
 /* fold RL accumulator lanes (stored in a[RL]) into the L real lanes */
-static void fold_lanes(const double *a, const double *q, int L, double *s1, double *s2) {
+void nlcl_in_fold_lanes(const double *a, const double *q, int L, double *s1, double *s2) {
     for (int l = 0; l < L; l++) {
         double t1 = 0, t2 = 0;
         for (int k = l; k < RL; k += L) {
@@ -193,7 +193,7 @@ static void chunk_stats(const float *x, size_t nfl, int L, const float *shift, d
             a[j] += d;
             q[j] += d * d;
         }
-        fold_lanes(a, q, L, s1, s2);
+        nlcl_in_fold_lanes(a, q, L, s1, s2);
     } else {
         for (int l = 0; l < L; l++) s1[l] = s2[l] = 0;
         for (size_t e = 0; e < nfl; e += (size_t)L)
@@ -330,7 +330,7 @@ static void bwd_chunk(const float *x, const float *dy, size_t nfl, int L, const 
             a[j] += (double)g;
             q[j] += (double)g * (double)xh;
         }
-        fold_lanes(a, q, L, s1, s2);
+        nlcl_in_fold_lanes(a, q, L, s1, s2);
     } else {
         for (int l = 0; l < L; l++) s1[l] = s2[l] = 0;
         for (size_t e = 0; e < nfl; e += (size_t)L)
@@ -462,14 +462,15 @@ static void group_stats(const geom *g, const double *part, size_t p0, size_t np,
     }
 }
 
-/* The forward pass; y16 (optional): y rounded to bfloat16 as well, y may then be NULL.
- * Two barriers per group of planes: every thread combines the group's
- * partial sums itself (the same arithmetic, in chunk order) instead of
- * waiting for one to do it. */
-static void in_forward(const float *x, const float *res, float *y, uint16_t *y16, float *mean,
-                       float *rstd, int n, int c, int h, int w, nlcl_layout layout, float eps,
-                       int relu) {
-    NLCL_ASSERT(x && (y || y16));
+/* The forward pass of x, or of x16 (bfloat16, norm_bf16.c) when x is NULL;
+ * y16 (optional): y rounded to bfloat16 as well, y may then be NULL. Two
+ * barriers per group of planes: every thread combines the group's partial
+ * sums itself (the same arithmetic, in chunk order) instead of waiting for
+ * one to do it. */
+static void in_forward(const float *x, const uint16_t *x16, const float *res, float *y,
+                       uint16_t *y16, float *mean, float *rstd, int n, int c, int h, int w,
+                       nlcl_layout layout, float eps, int relu) {
+    NLCL_ASSERT((x || (x16 && y16)) && (y || y16));
     const geom g = make_geom(n, c, h, w, layout);
     const int L = g.L;
     const size_t plane_fl = g.pix * (size_t)L;
@@ -485,15 +486,19 @@ static void in_forward(const float *x, const float *res, float *y, uint16_t *y16
             const size_t items = np * g.nch;
             /* the shifts, read before the barrier below (y may alias x) */
             for (size_t pl = 0; pl < np; pl++)
-                memcpy(sh + pl * L, x + (p0 + pl) * plane_fl, sizeof(float) * (size_t)L);
+                for (int l = 0; l < L; l++) {
+                    size_t e = (p0 + pl) * plane_fl + (size_t)l;
+                    sh[pl * L + l] = x ? x[e] : nlcl_bf16_to_f32(x16[e]);
+                }
             /* 1. partial sums per (plane, chunk) */
 #pragma omp for schedule(static)
             for (size_t it = 0; it < items; it++) {
                 size_t pl = it / g.nch, ck = it % g.nch;
-                const float *xp = x + (p0 + pl) * plane_fl;
                 size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
+                size_t off = (p0 + pl) * plane_fl + a * L;
                 double *s = part + it * 2 * (size_t)L;
-                chunk_stats(xp + a * L, (b - a) * L, L, xp, s, s + L);
+                if (x) chunk_stats(x + off, (b - a) * L, L, sh + pl * L, s, s + L);
+                else nlcl_in_chunk_stats_bf16(x16 + off, (b - a) * L, L, sh + pl * L, s, s + L);
             }
             /* 2. combine in chunk order -> mean, rstd (every thread) */
             group_stats(&g, part, p0, np, sh, eps, writer, mean, rstd, gm, gr);
@@ -504,7 +509,10 @@ static void in_forward(const float *x, const float *res, float *y, uint16_t *y16
                 size_t off = (p0 + pl) * plane_fl;
                 size_t a = ck * g.chunk_pix, b = NLCL_MIN(a + g.chunk_pix, g.pix);
                 off += a * L;
-                if (y16)
+                if (!x)
+                    nlcl_in_apply_bf16(x16 + off, res ? res + off : NULL, y ? y + off : NULL,
+                                       y16 + off, (b - a) * L, L, gm + pl * L, gr + pl * L, relu);
+                else if (y16)
                     apply_bf16(x + off, res ? res + off : NULL, y ? y + off : NULL, y16 + off,
                                (b - a) * L, L, gm + pl * L, gr + pl * L, relu);
                 else
@@ -521,7 +529,7 @@ nlcl_status nlcl_instance_norm_forward(const float *x, const float *res, float *
     NLCL_TRY(nlcl_check_nchw(__func__, n, c, h, w, layout));
     NLCL_ARG_NONNULL(x && y);
     NLCL_ARG_CHECK(eps >= 0.0f, "eps %g is not >= 0", (double)eps);
-    in_forward(x, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu ? NLCL_IN_RELU : 0);
+    in_forward(x, NULL, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu ? NLCL_IN_RELU : 0);
     return NLCL_OK;
 }
 
@@ -529,14 +537,14 @@ void nlcl_instance_norm_forward_act(const float *x, const float *res, float *y, 
                                     float *rstd, int n, int c, int h, int w, nlcl_layout layout,
                                     float eps, int relu) {
     NLCL_ASSERT(x && y && relu >= 0 && relu <= NLCL_IN_LEAKY);
-    in_forward(x, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu);
+    in_forward(x, NULL, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu);
 }
 
-void nlcl_instance_norm_forward_bf16(const float *x, const float *res, float *y, uint16_t *y16,
-                                     int n, int c, int h, int w, nlcl_layout layout, float eps,
-                                     int relu) {
-    NLCL_ASSERT(y16);
-    in_forward(x, res, y, y16, NULL, NULL, n, c, h, w, layout, eps, relu);
+void nlcl_instance_norm_forward_bf16(const float *x, const uint16_t *x16, const float *res,
+                                     float *y, uint16_t *y16, int n, int c, int h, int w,
+                                     nlcl_layout layout, float eps, int relu) {
+    NLCL_ASSERT(y16 && (x != NULL) != (x16 != NULL));
+    in_forward(x, x16, res, y, y16, NULL, NULL, n, c, h, w, layout, eps, relu);
 }
 
 /* ------------------------------------------------------------ backward */
