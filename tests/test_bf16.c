@@ -15,7 +15,14 @@
  *    loops) on ties, subnormals, NaN and overflow.
  * 4. Without AVX512_BF16 (this test re-runs itself with oneDNN limited to
  *    AVX512_CORE, DNNL_MAX_CPU_ISA): bf16 plans and models are refused with
- *    NLCL_ERR_UNSUPPORTED naming the instructions, and fp32 still works. */
+ *    NLCL_ERR_UNSUPPORTED naming the instructions, and fp32 still works.
+ * 5. Instance norm's kernels (any CPU; AVX-512 loops where it has them,
+ *    src/ops/norm_avx512.c): a chunk's sums equal a scalar loop's in the
+ *    documented order, bit for bit, for 1 to 32 lanes; over bf16 input they
+ *    equal those of the widened floats, and so does the output pass (with
+ *    and without ReLU, LeakyReLU and a residual).
+ * 6. A plan writing bf16 (NLCL_BF16_DST) stores exactly the float32 output
+ *    rounded by nlcl_f32_to_bf16; bad bf16_io flags are refused. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -27,6 +34,7 @@
 #include "nlcl/model.h"
 #include "nlcl/synth.h"
 #include "ops/conv_bf16.h"
+#include "ops/norm_internal.h"
 
 #define TOL 1e-5 /* float32 accumulation of up to a few hundred products */
 
@@ -274,6 +282,86 @@ static void unsupported(void) {
     nlcl_model_free(m);
 }
 
+/* 5. Instance norm's chunk sums and output pass (see the top). */
+static void norm_kernels(nlcl_rng *r) {
+    enum { PIX = 1037 };
+    const int lanes[] = {1, 3, 8, 16, 32};
+    float *x = malloc(sizeof(float) * PIX * 32), *xw = malloc(sizeof(float) * PIX * 32);
+    float *res = malloc(sizeof(float) * PIX * 32), *y1 = malloc(sizeof(float) * PIX * 32),
+          *y2 = malloc(sizeof(float) * PIX * 32);
+    uint16_t *xh = malloc(2 * PIX * 32), *h1 = malloc(2 * PIX * 32);
+    for (size_t li = 0; li < sizeof lanes / sizeof lanes[0]; li++) {
+        const int L = lanes[li], V = L == 32 ? 32 : 16 % L == 0 ? 16 : L;
+        const size_t n = (size_t)PIX * L;
+        for (size_t i = 0; i < n; i++) {
+            x[i] = 3.0f + 2.0f * (float)nlcl_rng_normal(r);
+            res[i] = (float)nlcl_rng_normal(r);
+            xh[i] = nlcl_f32_to_bf16(x[i]);
+            xw[i] = nlcl_bf16_to_f32(xh[i]);
+        }
+        double a[32] = {0}, q[32] = {0}, e1[32], e2[32], s1[32], s2[32], t1[32], t2[32];
+        for (size_t e = 0; e < n; e++) { /* virtual lane e % V, in order */
+            double d = (double)x[e] - (double)x[e % (size_t)V % (size_t)L];
+            a[e % (size_t)V] += d;
+            q[e % (size_t)V] += d * d;
+        }
+        for (int l = 0; l < L; l++) { /* folded into the real lanes in lane order */
+            e1[l] = e2[l] = 0;
+            for (int k = l; k < V; k += L) e1[l] += a[k], e2[l] += q[k];
+        }
+        nlcl_in_chunk_stats(x, n, L, x, s1, s2);
+        CHECK_MSG(!memcmp(s1, e1, 8 * (size_t)L) && !memcmp(s2, e2, 8 * (size_t)L),
+                  "instance norm chunk sums (%d lanes) differ from the scalar loop's", L);
+        nlcl_in_chunk_stats(xw, n, L, xw, s1, s2);
+        nlcl_in_chunk_stats_bf16(xh, n, L, xw, t1, t2);
+        CHECK_MSG(!memcmp(s1, t1, 8 * (size_t)L) && !memcmp(s2, t2, 8 * (size_t)L),
+                  "bf16 chunk sums (%d lanes) differ from those of its floats", L);
+        float m[32], rs[32];
+        for (int l = 0; l < L; l++) m[l] = 3.0f + 0.01f * (float)l, rs[l] = 0.5f + 0.01f * (float)l;
+        for (int act = 0; act <= NLCL_IN_LEAKY; act++)
+            for (int with_res = 0; with_res < 2; with_res++) {
+                const float *rp = with_res ? res : NULL;
+                nlcl_in_apply(xw, rp, y1, n, L, m, rs, act);
+                nlcl_in_apply_bf16(xh, rp, y2, h1, n, L, m, rs, act);
+                size_t bad = 0;
+                for (size_t i = 0; i < n; i++)
+                    bad += memcmp(&y1[i], &y2[i], 4) || h1[i] != nlcl_f32_to_bf16(y1[i]);
+                CHECK_MSG(bad == 0, "bf16 output pass (%d lanes, act %d, res %d): %zu differ", L,
+                          act, with_res, bad);
+            }
+    }
+    free(x), free(xw), free(res), free(y1), free(y2), free(xh), free(h1);
+}
+
+/* 6. A bf16 plan's bf16 output is its float32 output rounded. */
+static void dst_bf16_case(nlcl_rng *r) {
+    nlcl_conv2d_shape s = {1, 32, 12, 20, 32, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
+    nlcl_conv2d_plan *pf = NULL, *ph = NULL, *bad = NULL;
+    CHECK_OK(nlcl_conv2d_plan_create_ex(&pf, &s, 1, 1, 0, 1, NLCL_BF16_SRC));
+    CHECK_OK(nlcl_conv2d_plan_create_ex(&ph, &s, 1, 1, 0, 1, NLCL_BF16_SRC | NLCL_BF16_DST));
+    CHECK_ERR(nlcl_conv2d_plan_create_ex(&bad, &s, 1, 1, 0, 0, NLCL_BF16_DST),
+              NLCL_ERR_INVALID_ARG, "bf16");
+    CHECK_ERR(nlcl_conv2d_plan_create_ex(&bad, &s, 1, 1, 1, 1, NLCL_BF16_DST),
+              NLCL_ERR_INVALID_ARG, "training");
+    size_t n = nlcl_layout_numel(NLCL_BLOCKED, 1, 32, 12, 20), nw = 32 * 32 * 9;
+    uint16_t *xh = malloc(2 * n), *yh = malloc(2 * n);
+    float *w = malloc(4 * nw), *b = malloc(4 * 32), *yf = malloc(4 * n);
+    for (size_t i = 0; i < n; i++) xh[i] = nlcl_f32_to_bf16((float)nlcl_rng_normal(r));
+    for (size_t i = 0; i < nw; i++) w[i] = 0.1f * (float)nlcl_rng_normal(r);
+    for (int i = 0; i < 32; i++) b[i] = 0.1f * (float)nlcl_rng_normal(r);
+    if (pf && ph) {
+        CHECK_OK(nlcl_conv2d_forward(pf, (const float *)(void *)xh, w, b, yf));
+        CHECK_OK(nlcl_conv2d_forward(ph, (const float *)(void *)xh, w, b, (float *)(void *)yh));
+        size_t diff = 0;
+        for (size_t i = 0; i < n; i++) diff += yh[i] != nlcl_f32_to_bf16(yf[i]);
+        CHECK_MSG(diff == 0, "bf16 dst: %zu of %zu values are not the float32 output rounded", diff,
+                  n);
+    }
+    nlcl_conv2d_plan_free(pf);
+    nlcl_conv2d_plan_free(ph);
+    free(xh), free(yh), free(w), free(b), free(yf);
+}
+
 int main(int argc, char **argv) {
     omp_set_num_threads(2);
     if (argc > 1 && !strcmp(argv[1], "--unsupported")) {
@@ -283,6 +371,7 @@ int main(int argc, char **argv) {
     nlcl_rng r;
     nlcl_rng_seed(&r, 16, 1);
     conversion(&r); /* any CPU */
+    norm_kernels(&r);
     /* the refusals, in a child with oneDNN limited to AVX512_CORE */
     CHECK_MSG(test_system("DNNL_MAX_CPU_ISA=AVX512_CORE '%s' --unsupported", argv[0]) == 0,
               "without AVX512_BF16: see the child's messages above");
@@ -296,6 +385,7 @@ int main(int argc, char **argv) {
         {2, 32, 9, 12, 32, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) conv_case(&r, cases[i]);
+    dst_bf16_case(&r);
     model_case(&r);
     return test_finish("test_bf16");
 }

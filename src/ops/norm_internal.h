@@ -38,6 +38,18 @@ void nlcl_in_chunk_stats(const float *x, size_t nfl, int L, const float *shift, 
 void nlcl_in_chunk_stats_bf16(const uint16_t *x, size_t nfl, int L, const float *shift,
                               double *s1, double *s2);
 
+/* AVX-512 loops (norm_avx512.c), for norm.c's dispatch. nlcl_in_avx512: 1 if
+ * the CPU runs them (x86-64-v4). nlcl_in_stats_avx512: the sums of d = x -
+ * sh and d^2 over nv steps of 8 * nacc elements (nacc 2 or 4; x floats, or
+ * bfloat16 when bf) into a[8 * nacc], q[8 * nacc], virtual lane j of each
+ * step into a[j]. nlcl_in_bwd_sums_avx512: bwd_chunk's sums of g and
+ * g * xhat over nv steps of 16 floats into a[16], q[16]. */
+int nlcl_in_avx512(void);
+void nlcl_in_stats_avx512(const void *x, int bf, size_t nv, int nacc, const double *sh, double *a,
+                          double *q);
+void nlcl_in_bwd_sums_avx512(const float *x, const float *dy, size_t nv, const float *mv,
+                             const float *rv, int relu, double *a, double *q);
+
 /* Folds accumulators a[16], q[16] of 16 virtual lanes (lane j holds real
  * lane j % L; L divides 16) into s1[L], s2[L], in lane order. */
 void nlcl_in_fold_lanes(const double *a, const double *q, int L, double *s1, double *s2);
