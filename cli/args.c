@@ -79,6 +79,9 @@ static int set_uint64(const char *cmd, const cli_opt *o, const char *v) {
     errno = 0;
     while (*v == ' ' || *v == '\t') v++;
     unsigned long long u = *v == '-' ? 0 : strtoull(v, &end, 10);
+    if (*v != '-' && errno == ERANGE && end != v && !*end) /* an integer, beyond 2^64 - 1 */
+        return cli_usage_error(cmd, "--%s must be in [%.15g, 18446744073709551615], got %s", o->name,
+                               o->min, v);
     if (*v == '-' || errno || end == v || *end)
         return cli_usage_error(cmd, "--%s expects an integer in [%.15g, 18446744073709551615], got '%s'",
                                o->name, o->min, v);
@@ -95,9 +98,11 @@ static int set_integer(const char *cmd, const cli_opt *o, const char *v) {
     char *end = NULL;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end) return cli_usage_error(cmd, "--%s expects an integer, got '%s'", o->name, v);
     double lo = o->min, hi = o->max;
     if (!(lo < hi)) lo = o->type == CLI_INT ? INT_MIN : (double)INT64_MIN, hi = o->type == CLI_INT ? INT_MAX : (double)INT64_MAX;
+    if (errno == ERANGE && end != v && !*end) /* an integer, beyond long long */
+        return cli_usage_error(cmd, "--%s must be in [%.15g, %.15g], got %s", o->name, lo, hi, v);
+    if (errno || end == v || *end) return cli_usage_error(cmd, "--%s expects an integer, got '%s'", o->name, v);
     if ((double)x < lo || (double)x > hi || (o->type == CLI_INT && (x < INT_MIN || x > INT_MAX)))
         return cli_usage_error(cmd, "--%s must be in [%.15g, %.15g], got %lld", o->name, lo, hi, x);
     if (o->type == CLI_INT) *(int *)o->dest = (int)x;

@@ -141,6 +141,10 @@ nlcl_status cli_load_image_meta(const char *cmd, const char *path, nlcl_image *i
  * is not a version of the input, e.g. demo's panel); the warning names what
  * there was and *meta is left empty. Free with nlcl_image_meta_free. */
 void cli_say_meta(const char *cmd, const char *path, const char *out, nlcl_image_meta *meta, const char *why);
+/* Of several warnings of cli_say_meta with the same text, the first three
+ * name their files; this says in one line how many more there were (call it
+ * when a command's images are done; nothing when there were none). */
+void cli_say_meta_summary(const char *cmd);
 /* Save an image made from `input` (whose bits per sample, info.bit_depth, are
  * bit_depth): PNG unless path ends in .jpg/.jpeg, 16 bits per sample for
  * inputs of more than 8, RGBA with the input's opacity alpha (NULL: RGB),

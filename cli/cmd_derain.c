@@ -488,6 +488,7 @@ static int derain_all(const derain_opts *o, const derain_work *w) {
         if (r < 0) failures++;
         else written++;
     }
+    cli_say_meta_summary("derain");
     if (g_stop) {
         if (tty) fprintf(stderr, "\r\033[K");
         if (ranks > 1) fprintf(stderr, "nlcl derain: rank %d: ", rank);

@@ -203,6 +203,7 @@ static int write_all(const synth_opts *o, char **inputs, int nin, const char *rd
         if (s == NLCL_ERR_INVALID_ARG) return cli_fail(s);
         if (s != NLCL_OK) cli_fail(s), failed++;
     }
+    cli_say_meta_summary("synth");
     fprintf(stderr, "nlcl synth: %d pair(s) written to %s (%d failed)\n", (total - failed) * o->copies,
             o->out, failed);
     return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;

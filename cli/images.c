@@ -52,6 +52,35 @@ int cli_is_jpeg_name(const char *p) {
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
+/* The warnings of cli_say_meta: the first META_NAMED of the same text are
+ * printed with their files; the rest are counted (g_meta_hidden) and told in
+ * one line by cli_say_meta_summary, so that a folder of frames from one
+ * camera gives a few lines, not one per frame. */
+#define META_NAMED 3
+static char g_meta_last[1200];
+static long g_meta_same, g_meta_hidden;
+
+void cli_say_meta_summary(const char *cmd) {
+    if (g_meta_hidden > 0)
+        fprintf(stderr, "nlcl %s: warning: the same metadata could not be carried for %ld more file%s: %s\n",
+                cmd, g_meta_hidden, g_meta_hidden > 1 ? "s" : "", g_meta_last);
+    g_meta_hidden = 0;
+}
+
+static void meta_warn(const char *cmd, const char *path, const char *lost) {
+    if (strcmp(lost, g_meta_last)) { /* another kind: tell the count of the last one first */
+        cli_say_meta_summary(cmd);
+        snprintf(g_meta_last, sizeof g_meta_last, "%s", lost);
+        g_meta_same = 0;
+    }
+    if (++g_meta_same > META_NAMED) {
+        g_meta_hidden++;
+        return;
+    }
+    fprintf(stderr, "nlcl %s: warning: %s: metadata could not be carried to the output: %s%s\n", cmd, path,
+            lost, g_meta_same == META_NAMED ? " (further files with the same are counted, not named)" : "");
+}
+
 void cli_say_meta(const char *cmd, const char *path, const char *out, nlcl_image_meta *meta, const char *why) {
     char lost[1200] = "", cannot[600] = "";
     if (why[0]) { /* the pixels were read: a failure here is rare (memory) */
@@ -69,9 +98,7 @@ void cli_say_meta(const char *cmd, const char *path, const char *out, nlcl_image
                                    sizeof cannot);
         snprintf(lost, sizeof lost, "%s%s%s", meta->lost, meta->lost[0] && cannot[0] ? "; " : "", cannot);
     }
-    if (lost[0])
-        fprintf(stderr, "nlcl %s: warning: %s: metadata could not be carried to the output: %s\n", cmd, path,
-                lost);
+    if (lost[0]) meta_warn(cmd, path, lost);
 }
 
 nlcl_status cli_save_image(const char *cmd, const char *path, const nlcl_image *img,

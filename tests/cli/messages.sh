@@ -47,6 +47,10 @@ check "... and differs from INT64_MAX" bash -c "! cmp -s '$T/sd1/rainy/scene0001
 check "--seed 2^64: usage error" status 2
 "$NLCL" synth --scenes 1 --seed -1 -o "$T/sd3" 2>"$T/err"; rc=$?
 check "--seed -1: usage error" status 2
+check "... 2^64 says the range, not 'expects an integer'" sh -c "\"$NLCL\" synth --scenes 1 --seed 18446744073709551616 -o '$T/sd3' 2>&1 | grep -q 'must be in \[0, 18446744073709551615\], got 18446744073709551616'"
+"$NLCL" derain -t 99999999999999999999 -o "$T/dt" "$S1" 2>"$T/err"; rc=$?
+check "derain -t 99999999999999999999: usage error naming the range (an integer, out of range)" status 2
+check "... names the range" has "--threads must be in \\[1, 1024\\], got 99999999999999999999"
 
 # 3. --loc-taps names the bad value
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/r0" --loc-taps 0,99 2>"$T/err"; rc=$?

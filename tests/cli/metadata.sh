@@ -234,5 +234,13 @@ check "... (rainy)" has_meta "$T/syn/rainy/a.png" 'len(text) == 4 and xmp'
 check "demo: status 0" status 0
 check "... one warning that the panel does not carry the metadata" one_warning "$T/in.png" "XMP; text"
 
+mkdir -p "$T/many"
+for i in 1 2 3 4 5; do cp "$T/in.jpg" "$T/many/f$i.jpg"; done
+"$NLCL" derain -q -o "$T/many-out" "$T/many" 2>"$T/err"; rc=$?
+check "five photos with the same metadata lost: status 0, three warnings naming their files" \
+  sh -c "[ $rc = 0 ] && [ \$(grep -c 'warning: $T/many/f[0-9].jpg: metadata could not be carried' '$T/err') = 3 ]"
+check "... then one line for the other two, and nothing else" \
+  sh -c "[ \$(grep -c 'warning: the same metadata could not be carried for 2 more files: MPF images' '$T/err') = 1 ] && [ \$(wc -l < '$T/err') = 4 ]"
+
 [ -n "${KEEP:-}" ] && cp -r "$T" "$KEEP"
 exit $fail
