@@ -12,7 +12,7 @@
 
 /* Add (or, with refresh, overwrite in place: d already holds this
  * trainer's checkpoint, tensor `*at` onwards in order) one block of p. */
-static nlcl_status put_block(nlcl_params *p, const float *block, const char *prefix,
+static nlcl_status put_block(const nlcl_params *p, const float *block, const char *prefix,
                              nlcl_tensor_dict *d, int refresh, int *at) {
     if (!refresh) return nlcl_params_block_to_dict(p, block, prefix, d);
     for (int i = 0; i < p->count; i++, (*at)++) {
@@ -34,7 +34,7 @@ nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict
         s = nlcl_tensor_dict_set_meta(d, "format", "nlcl-checkpoint-1");
         if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(d, "config", desc);
         free(desc);
-        const nlcl_tensor_dict *run = nlcl_trainer_run_meta((nlcl_trainer *)t);
+        const nlcl_tensor_dict *run = nlcl_trainer_run_meta_const(t);
         for (int i = 0; s == NLCL_OK && i < run->meta_count; i++)
             s = nlcl_tensor_dict_set_meta(d, run->meta_keys[i], run->meta_values[i]);
     }
@@ -53,7 +53,7 @@ nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict
         s = nlcl_tensor_dict_set_meta(d, "conv_algorithms", algos);
     int at = 0;
     for (int id = 0; s == NLCL_OK && id < NLCL_NET_COUNT; id++) {
-        nlcl_params *p = nlcl_trainer_params((nlcl_trainer *)t, (nlcl_net_id)id);
+        const nlcl_params *p = nlcl_trainer_params_const(t, (nlcl_net_id)id);
         if (!p) continue;
         snprintf(key, sizeof key, "%s.", nlcl_net_names[id]);
         s = put_block(p, p->data, key, d, refresh, &at);
@@ -155,15 +155,14 @@ nlcl_status nlcl_trainer_load(nlcl_trainer *t, const char *path) {
 nlcl_status nlcl_trainer_model(const nlcl_trainer *t, const char *which, const char *const *keys,
                                const char *const *values, int nmeta, nlcl_model **out) {
     *out = NULL;
-    nlcl_trainer *tm = (nlcl_trainer *)t; /* nlcl_trainer_params: read only here */
     const nlcl_params *g = NULL;
     int residual = 0; /* G_R predicts the rain layer itself */
     if (!strcmp(which, "G_B")) {
-        g = nlcl_trainer_params(tm, NLCL_NET_GEMA); /* the moving average, when on */
-        if (!g) g = nlcl_trainer_params(tm, NLCL_NET_GB);
+        g = nlcl_trainer_params_const(t, NLCL_NET_GEMA); /* the moving average, when on */
+        if (!g) g = nlcl_trainer_params_const(t, NLCL_NET_GB);
         residual = nlcl_trainer_config(t)->residual;
     } else if (!strcmp(which, "G_R")) {
-        g = nlcl_trainer_params(tm, NLCL_NET_GR);
+        g = nlcl_trainer_params_const(t, NLCL_NET_GR);
     }
     if (!g) return nlcl_error_set(NLCL_ERR_INVALID_ARG, "no generator '%s' to export", which);
     nlcl_tensor_dict d;

@@ -51,7 +51,7 @@ struct nlcl_trainer {
 
 /* --------------------------------------------------------------- creation */
 
-nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id) {
+const nlcl_params *nlcl_trainer_params_const(const nlcl_trainer *t, nlcl_net_id id) {
     switch (id) {
     case NLCL_NET_GB: return &t->gb.params;
     case NLCL_NET_GR: return t->use_gr ? &t->gr.params : NULL;
@@ -240,6 +240,7 @@ void nlcl_trainer_set_iteration(nlcl_trainer *t, int64_t iter) { t->iter = iter;
 const nlcl_train_config *nlcl_trainer_config(const nlcl_trainer *t) { return &t->cfg; }
 double nlcl_trainer_search_seconds(const nlcl_trainer *t) { return t->search_s; }
 nlcl_tensor_dict *nlcl_trainer_run_meta(nlcl_trainer *t) { return &t->run_meta; }
+const nlcl_tensor_dict *nlcl_trainer_run_meta_const(const nlcl_trainer *t) { return &t->run_meta; }
 const float *nlcl_trainer_pred_B(const nlcl_trainer *t) { return t->r_gbO.out; }
 const float *nlcl_trainer_pred_R(const nlcl_trainer *t) { return t->use_gr ? t->r_grO.out : NULL; }
 const float *nlcl_trainer_idt(const nlcl_trainer *t) { return t->r_gbB.out; }

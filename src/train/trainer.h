@@ -18,8 +18,12 @@ typedef enum nlcl_net_id {
 } nlcl_net_id;
 extern const char *const nlcl_net_names[NLCL_NET_COUNT]; /* "G_B", "G_R", "D", "H_loc", ..., "G_ema" */
 
-/* The parameter table of a network (NULL if this configuration has none). */
-nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id);
+/* The parameter table of a network (NULL if this configuration has none);
+ * read-only through a const trainer. */
+const nlcl_params *nlcl_trainer_params_const(const nlcl_trainer *t, nlcl_net_id id);
+static inline nlcl_params *nlcl_trainer_params(nlcl_trainer *t, nlcl_net_id id) {
+    return (nlcl_params *)nlcl_trainer_params_const(t, id); /* t is not const here */
+}
 /* The trainer of one rank of a data-parallel run (comm with size > 1,
  * include/nlcl/train.h): its buffers hold its share of cfg->batch (which the
  * ranks must divide: INVALID_ARG), nlcl_trainer_step still takes the whole
@@ -47,6 +51,7 @@ nlcl_status nlcl_trainer_checkpoint_dict(const nlcl_trainer *t, nlcl_tensor_dict
  * checkpoint, so that a model taken from one (nlcl_model_load_role, nlcl
  * convert CHECKPOINT) keeps it. Empty for a bare trainer. */
 nlcl_tensor_dict *nlcl_trainer_run_meta(nlcl_trainer *t);
+const nlcl_tensor_dict *nlcl_trainer_run_meta_const(const nlcl_trainer *t);
 
 /* Whether a network is trained by Adam (has gradients and moments); the key
  * encoder (G_key, H_key) follows G_B and H_loc by EMA instead. */
