@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "nlcl/files.h"
 #include "nn/generator.h"
 #include "nn/model_internal.h"
 #include "ops/conv_bf16.h"
@@ -147,7 +148,9 @@ nlcl_status nlcl_model_load_role(const char *path, const char *role, nlcl_model 
             s = nlcl_error_set(NLCL_ERR_FORMAT, "%s: the checkpoint has no %s", path,
                                prefix);
         if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "role", role);
-        if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "source", path);
+        /* the file's name, not where it was: a model converted from it
+         * must not carry the training machine's folders */
+        if (s == NLCL_OK) s = nlcl_tensor_dict_set_meta(&g, "source", nlcl_basename(path));
         if (s == NLCL_OK) {
             const char *it = nlcl_tensor_dict_get_meta(&d, "iteration");
             if (it) s = nlcl_tensor_dict_set_meta(&g, "iterations", it);

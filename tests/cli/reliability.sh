@@ -25,6 +25,8 @@ IN="$T/data/rainy/scene0001.png"
 check "convert a checkpoint: --meta recorded" grep -q "^training_command: nlcl train X" "$T/info"
 check "... with the run's configuration" grep -q "^    blocks 1" "$T/info"
 check "... and its iterations" grep -q "^iterations: *2" "$T/info"
+check "... its source the checkpoint's file name, not the folder it was in" \
+  grep -q "^source: *checkpoint.safetensors$" "$T/info"
 check "... and the run's data and image counts (every checkpoint records them)" \
   grep -q "^training_images: *3 rainy, 3 clean" "$T/info"
 check "... its data folders" grep -q "^training_data: *rainy:$T/data/rainy;clean:$T/data/clean" "$T/info"
