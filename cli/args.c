@@ -1,4 +1,5 @@
 /* Declarative option parser of the nlcl command (cli/cli.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -77,7 +78,7 @@ static int choice_index(const char *choices, const char *v) {
 static int set_uint64(const char *cmd, const cli_opt *o, const char *v) {
     char *end = NULL;
     errno = 0;
-    while (*v == ' ' || *v == '\t') v++;
+    while (isspace((unsigned char)*v)) v++; /* as strtoull skips them, before the sign check */
     unsigned long long u = *v == '-' ? 0 : strtoull(v, &end, 10);
     if (*v != '-' && errno == ERANGE && end != v && !*end) /* an integer, beyond 2^64 - 1 */
         return cli_usage_error(cmd, "--%s must be in [%.15g, 18446744073709551615], got %s", o->name,

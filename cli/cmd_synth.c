@@ -200,7 +200,7 @@ static int write_all(const synth_opts *o, char **inputs, int nin, const char *rd
     int total = nin ? nin : o->scenes, failed = 0;
     for (int i = 0; i < total; i++) {
         nlcl_status s = write_pairs(o, inputs, nin, i, &rng, rd, cd);
-        if (s == NLCL_ERR_INVALID_ARG) return cli_fail(s);
+        if (s == NLCL_ERR_INVALID_ARG) return cli_say_meta_summary("synth"), cli_fail(s);
         if (s != NLCL_OK) cli_fail(s), failed++;
     }
     cli_say_meta_summary("synth");

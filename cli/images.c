@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "mpi.h"
 #include "nlcl/files.h"
 
 /* The warning for what the loader had to change (gamut clipping). */
@@ -52,33 +53,50 @@ int cli_is_jpeg_name(const char *p) {
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
 }
 
-/* The warnings of cli_say_meta: the first META_NAMED of the same text are
- * printed with their files; the rest are counted (g_meta_hidden) and told in
- * one line by cli_say_meta_summary, so that a folder of frames from one
- * camera gives a few lines, not one per frame. */
+/* The warnings of cli_say_meta: of each text (what was lost), the first
+ * META_NAMED are printed with their files, the rest counted and told by
+ * cli_say_meta_summary, so that a folder of frames from one camera gives a
+ * few lines, not one per frame. Beyond META_KINDS texts, every warning is
+ * printed. */
 #define META_NAMED 3
-static char g_meta_last[1200];
-static long g_meta_same, g_meta_hidden;
+#define META_KINDS 16
+typedef struct meta_kind {
+    char text[1200];
+    long seen;
+} meta_kind;
+static meta_kind g_meta[META_KINDS];
+static int g_nmeta;
+
+/* "rank N: " under mpirun with several ranks, else "" */
+static const char *rank_tag(char *buf, size_t n) {
+    buf[0] = 0;
+    if (cli_mpi_size() > 1) snprintf(buf, n, "rank %d: ", cli_mpi_rank());
+    return buf;
+}
 
 void cli_say_meta_summary(const char *cmd) {
-    if (g_meta_hidden > 0)
-        fprintf(stderr, "nlcl %s: warning: the same metadata could not be carried for %ld more file%s: %s\n",
-                cmd, g_meta_hidden, g_meta_hidden > 1 ? "s" : "", g_meta_last);
-    g_meta_hidden = 0;
+    char tag[32];
+    for (int i = 0; i < g_nmeta; i++)
+        if (g_meta[i].seen > META_NAMED) {
+            long more = g_meta[i].seen - META_NAMED;
+            fprintf(stderr, "nlcl %s: %swarning: the same metadata could not be carried for %ld more file%s: %s\n",
+                    cmd, rank_tag(tag, sizeof tag), more, more > 1 ? "s" : "", g_meta[i].text);
+        }
+    g_nmeta = 0;
 }
 
 static void meta_warn(const char *cmd, const char *path, const char *lost) {
-    if (strcmp(lost, g_meta_last)) { /* another kind: tell the count of the last one first */
-        cli_say_meta_summary(cmd);
-        snprintf(g_meta_last, sizeof g_meta_last, "%s", lost);
-        g_meta_same = 0;
+    int i = 0;
+    while (i < g_nmeta && strcmp(g_meta[i].text, lost)) i++;
+    if (i == g_nmeta && g_nmeta < META_KINDS && strlen(lost) < sizeof g_meta[0].text) {
+        snprintf(g_meta[i].text, sizeof g_meta[i].text, "%s", lost);
+        g_meta[i].seen = 0;
+        g_nmeta++;
     }
-    if (++g_meta_same > META_NAMED) {
-        g_meta_hidden++;
-        return;
-    }
-    fprintf(stderr, "nlcl %s: warning: %s: metadata could not be carried to the output: %s%s\n", cmd, path,
-            lost, g_meta_same == META_NAMED ? " (further files with the same are counted, not named)" : "");
+    if (i < g_nmeta && ++g_meta[i].seen > META_NAMED) return;
+    char tag[32];
+    fprintf(stderr, "nlcl %s: %swarning: %s: metadata could not be carried to the output: %s\n", cmd,
+            rank_tag(tag, sizeof tag), path, lost);
 }
 
 void cli_say_meta(const char *cmd, const char *path, const char *out, nlcl_image_meta *meta, const char *why) {

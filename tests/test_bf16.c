@@ -282,14 +282,36 @@ static void unsupported(void) {
     nlcl_model_free(m);
 }
 
+/* The bf16 output pass of xh against the float one of its widened floats
+ * xw: the same floats into y, their bf16 into y16; also with y NULL and with
+ * y aliasing res (the residual update in place). */
+static void apply_case(const uint16_t *xh, const float *xw, const float *res, size_t n, int L,
+                       const float *m, const float *rs, int act, float *y1, float *y2,
+                       uint16_t *h1, uint16_t *h2) {
+    const char *how[3] = {"into y", "y NULL", "y == res"};
+    nlcl_in_apply(xw, res, y1, n, L, m, rs, act);
+    for (int k = 0; k < 3; k++) {
+        if (k == 2 && !res) continue;
+        if (k == 2) memcpy(y2, res, 4 * n);
+        nlcl_in_apply_bf16(xh, k == 2 ? y2 : res, k == 1 ? NULL : y2, k == 1 ? h2 : h1, n, L, m,
+                           rs, act);
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad += (k != 1 && memcmp(&y1[i], &y2[i], 4)) ||
+                   (k == 1 ? h2 : h1)[i] != nlcl_f32_to_bf16(y1[i]);
+        CHECK_MSG(bad == 0, "bf16 output pass (%d lanes, act %d, res %d, %s): %zu differ", L, act,
+                  res != NULL, how[k], bad);
+    }
+}
+
 /* 5. Instance norm's chunk sums and output pass (see the top). */
 static void norm_kernels(nlcl_rng *r) {
-    enum { PIX = 1037 };
-    const int lanes[] = {1, 3, 8, 16, 32};
-    float *x = malloc(sizeof(float) * PIX * 32), *xw = malloc(sizeof(float) * PIX * 32);
-    float *res = malloc(sizeof(float) * PIX * 32), *y1 = malloc(sizeof(float) * PIX * 32),
-          *y2 = malloc(sizeof(float) * PIX * 32);
-    uint16_t *xh = malloc(2 * PIX * 32), *h1 = malloc(2 * PIX * 32);
+    enum { PIX = 1037, MAXL = 64 };
+    const int lanes[] = {1, 2, 3, 4, 8, 16, 24, 32, 48, 64};
+    const size_t cap = (size_t)PIX * MAXL;
+    float *x = malloc(4 * cap), *xw = malloc(4 * cap), *res = malloc(4 * cap), *y1 = malloc(4 * cap),
+          *y2 = malloc(4 * cap);
+    uint16_t *xh = malloc(2 * cap), *h1 = malloc(2 * cap), *h2 = malloc(2 * cap);
     for (size_t li = 0; li < sizeof lanes / sizeof lanes[0]; li++) {
         const int L = lanes[li], V = L == 32 ? 32 : 16 % L == 0 ? 16 : L;
         const size_t n = (size_t)PIX * L;
@@ -299,7 +321,8 @@ static void norm_kernels(nlcl_rng *r) {
             xh[i] = nlcl_f32_to_bf16(x[i]);
             xw[i] = nlcl_bf16_to_f32(xh[i]);
         }
-        double a[32] = {0}, q[32] = {0}, e1[32], e2[32], s1[32], s2[32], t1[32], t2[32];
+        double a[MAXL] = {0}, q[MAXL] = {0}, e1[MAXL], e2[MAXL], s1[MAXL], s2[MAXL], t1[MAXL],
+               t2[MAXL];
         for (size_t e = 0; e < n; e++) { /* virtual lane e % V, in order */
             double d = (double)x[e] - (double)x[e % (size_t)V % (size_t)L];
             a[e % (size_t)V] += d;
@@ -316,21 +339,13 @@ static void norm_kernels(nlcl_rng *r) {
         nlcl_in_chunk_stats_bf16(xh, n, L, xw, t1, t2);
         CHECK_MSG(!memcmp(s1, t1, 8 * (size_t)L) && !memcmp(s2, t2, 8 * (size_t)L),
                   "bf16 chunk sums (%d lanes) differ from those of its floats", L);
-        float m[32], rs[32];
+        float m[MAXL], rs[MAXL];
         for (int l = 0; l < L; l++) m[l] = 3.0f + 0.01f * (float)l, rs[l] = 0.5f + 0.01f * (float)l;
         for (int act = 0; act <= NLCL_IN_LEAKY; act++)
-            for (int with_res = 0; with_res < 2; with_res++) {
-                const float *rp = with_res ? res : NULL;
-                nlcl_in_apply(xw, rp, y1, n, L, m, rs, act);
-                nlcl_in_apply_bf16(xh, rp, y2, h1, n, L, m, rs, act);
-                size_t bad = 0;
-                for (size_t i = 0; i < n; i++)
-                    bad += memcmp(&y1[i], &y2[i], 4) || h1[i] != nlcl_f32_to_bf16(y1[i]);
-                CHECK_MSG(bad == 0, "bf16 output pass (%d lanes, act %d, res %d): %zu differ", L,
-                          act, with_res, bad);
-            }
+            for (int with_res = 0; with_res < 2; with_res++)
+                apply_case(xh, xw, with_res ? res : NULL, n, L, m, rs, act, y1, y2, h1, h2);
     }
-    free(x), free(xw), free(res), free(y1), free(y2), free(xh), free(h1);
+    free(x), free(xw), free(res), free(y1), free(y2), free(xh), free(h1), free(h2);
 }
 
 /* 6. A bf16 plan's bf16 output is its float32 output rounded. */
@@ -342,6 +357,8 @@ static void dst_bf16_case(nlcl_rng *r) {
     CHECK_ERR(nlcl_conv2d_plan_create_ex(&bad, &s, 1, 1, 0, 0, NLCL_BF16_DST),
               NLCL_ERR_INVALID_ARG, "bf16");
     CHECK_ERR(nlcl_conv2d_plan_create_ex(&bad, &s, 1, 1, 1, 1, NLCL_BF16_DST),
+              NLCL_ERR_INVALID_ARG, "training");
+    CHECK_ERR(nlcl_conv2d_plan_create_ex(&bad, &s, 1, 1, 1, 1, NLCL_BF16_SRC),
               NLCL_ERR_INVALID_ARG, "training");
     size_t n = nlcl_layout_numel(NLCL_BLOCKED, 1, 32, 12, 20), nw = 32 * 32 * 9;
     uint16_t *xh = malloc(2 * n), *yh = malloc(2 * n);

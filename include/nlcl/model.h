@@ -120,10 +120,13 @@ int nlcl_model_streamed(const nlcl_model *m);
 /* Arithmetic of the generator's C->C convolutions (99% of its work). */
 typedef enum nlcl_precision {
     NLCL_PRECISION_FP32 = 0, /* float32 (the default): the authors' outputs */
-    NLCL_PRECISION_BF16 = 1  /* bfloat16 products, float32 sums and everything else
-                                (instance norm, the first and last convolutions);
-                                needs AVX512_BF16; its quality, measured on
-                                Rain100L, is in the project's BENCHMARKS.md */
+    NLCL_PRECISION_BF16 = 1  /* bfloat16 products and float32 sums; the C->C
+                                convolutions' inputs and outputs stored as bfloat16
+                                (rounded to nearest even), everything else in float32
+                                (instance norm's arithmetic, the residual stream, the
+                                first and last convolutions); needs AVX512_BF16; its
+                                quality (Rain100L, the largest differences from
+                                float32) is in the project's BENCHMARKS.md */
 } nlcl_precision;
 /* 1 if this CPU runs bfloat16 convolutions (AVX512_BF16). */
 int nlcl_bf16_supported(void);

@@ -135,8 +135,9 @@ nlcl_status nlcl_gen_infer_prepare(nlcl_gen_infer *ws, const nlcl_gen *g, int h,
     nlcl_gen_infer_free(ws);
     const int C = g->cfg.channels, bf16 = g->cfg.bf16;
     /* bf16 on AMX: channels-last throughout, the only layout of oneDNN's AMX
-     * kernels, for channel counts whose instance norm has a vector path */
-    const nlcl_layout lay = bf16 && nlcl_bf16_prefers_nhwc() && (16 % C == 0 || C == 32)
+     * kernels, for the channel counts whose instance-norm sums are added in
+     * the blocked layout's order (one accumulator per channel: 16 or 32) */
+    const nlcl_layout lay = bf16 && nlcl_bf16_prefers_nhwc() && (C == 16 || C == 32)
                                 ? NLCL_NHWC
                                 : NLCL_BLOCKED;
     nlcl_conv2d_shape s_in = {1, 3, h, w, C, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_BLOCKED};
@@ -201,11 +202,11 @@ static nlcl_status run_bf16(nlcl_gen_infer *ws, const nlcl_gen *g, const float *
     for (int i = 0; i <= K; i++) { /* block i, or the sandwich when i == K */
         int a = i < K ? g->block[i][0] : g->sandwich[0];
         NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(a), B_(a), (float *)(void *)t16));
-        nlcl_instance_norm_forward_bf16(NULL, t16, NULL, NULL, ws->xb, 1, C, h, w, lay, IN_EPS, 1);
+        nlcl_instance_norm_forward_bf16(t16, NULL, NULL, ws->xb, 1, C, h, w, lay, IN_EPS, 1);
         if (i == K) break;
         int b = g->block[i][1];
         NLCL_TRY(nlcl_conv2d_forward(ws->p_mid, xb, W_(b), B_(b), (float *)(void *)u16));
-        nlcl_instance_norm_forward_bf16(NULL, u16, ws->x, ws->x, ws->xb, 1, C, h, w, lay, IN_EPS,
+        nlcl_instance_norm_forward_bf16(u16, ws->x, ws->x, ws->xb, 1, C, h, w, lay, IN_EPS,
                                         0);
         NLCL_TRY(report(ws, i + 1, K + 2));
     }

@@ -475,8 +475,7 @@ nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **out, const nlcl_conv2d
     if (!nlcl_layout_lanes(s->src_layout, 1) || !nlcl_layout_lanes(s->dst_layout, 1))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "unknown layout (source %d, destination %d)",
                               (int)s->src_layout, (int)s->dst_layout);
-    if (bf16_io & ~(NLCL_BF16_SRC | NLCL_BF16_DST) || (bf16_io && !bf16) ||
-        (bf16_io & NLCL_BF16_DST && training))
+    if (bf16_io & ~(NLCL_BF16_SRC | NLCL_BF16_DST) || (bf16_io && !bf16) || (bf16_io && training))
         return nlcl_error_set(NLCL_ERR_INVALID_ARG, "conv2d plan: bf16 input/output flags %d with "
                               "bf16 %d, training %d", bf16_io, bf16, training);
     conv_geom g = {s->h, s->w, pad_top, pad_bottom, bf16 != 0, (bf16_io & NLCL_BF16_DST) != 0};

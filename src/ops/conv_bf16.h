@@ -29,9 +29,9 @@ int nlcl_bf16_available(void);
  * only; bf16 plans in another layout let oneDNN choose and reorder. */
 int nlcl_bf16_prefers_nhwc(void);
 
-/* Flags of nlcl_conv2d_plan_create_ex's bf16_io (bf16 plans only): forward
- * takes src (NLCL_BF16_SRC) and/or writes dst (NLCL_BF16_DST, inference
- * plans only) as bfloat16 (uint16_t buffers in the plan's layouts) instead of
+/* Flags of nlcl_conv2d_plan_create_ex's bf16_io (bf16 inference plans
+ * only): forward takes src (NLCL_BF16_SRC) and/or writes dst (NLCL_BF16_DST)
+ * as bfloat16 (uint16_t buffers in the plan's layouts) instead of
  * float32. dst in bf16 is the float32 result rounded to nearest even, as
  * nlcl_f32_to_bf16 rounds it. */
 enum { NLCL_BF16_SRC = 1, NLCL_BF16_DST = 2 };
@@ -39,7 +39,7 @@ enum { NLCL_BF16_SRC = 1, NLCL_BF16_DST = 2 };
 /* nlcl_conv2d_plan_create_rows with bf16 arithmetic (bf16 = 1) and bf16
  * activations in and out of forward as bf16_io says (0 for none). Errors:
  * UNSUPPORTED (no AVX512_BF16); INVALID_ARG for bf16_io flags without bf16
- * or NLCL_BF16_DST with training; as nlcl_conv2d_plan_create otherwise. */
+ * or with training; as nlcl_conv2d_plan_create otherwise. */
 nlcl_status nlcl_conv2d_plan_create_ex(nlcl_conv2d_plan **plan, const nlcl_conv2d_shape *s,
                                        int pad_top, int pad_bottom, int training, int bf16,
                                        int bf16_io);

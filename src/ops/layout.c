@@ -143,11 +143,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void to_bf16_avx512bf16(con
     for (; i < n; i++) y[i] = nlcl_f32_to_bf16(x[i]);
 }
 
-static int have_bf16_isa(void) {
-    static int have = -1;
-    if (have < 0) have = __builtin_cpu_supports("avx512bf16") != 0;
-    return have;
-}
+static int have_bf16_isa(void) { return __builtin_cpu_supports("avx512bf16") != 0; }
 #endif
 
 void nlcl_f32_to_bf16_run(const float *x, uint16_t *y, size_t n) {

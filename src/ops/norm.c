@@ -460,21 +460,6 @@ void nlcl_in_finish(const double *part, size_t nch, int L, size_t pix, const flo
 
 /* ------------------------------------------------------------- forward */
 
-#define BF16_STEP 4096 /* floats per step of apply_bf16 (a multiple of VL and of any L) */
-
-/* nlcl_in_apply over nfl floats into y, or with y NULL into a small buffer,
- * and the result rounded to bfloat16 into y16 (as oneDNN's reorder rounds). */
-static void apply_bf16(const float *x, const float *res, float *y, uint16_t *y16, size_t nfl,
-                       int L, const float *m, const float *r, int relu) {
-    float buf[BF16_STEP];
-    for (size_t o = 0; o < nfl; o += BF16_STEP) {
-        size_t k = NLCL_MIN((size_t)BF16_STEP, nfl - o);
-        float *dst = y ? y + o : buf;
-        apply(x + o, res ? res + o : NULL, dst, k, L, m, r, relu);
-        nlcl_f32_to_bf16_run(dst, y16 + o, k);
-    }
-}
-
 /* The statistics of the group's np planes from their partial sums, into the
  * calling thread's gm, gr (shifts sh: the planes' first pixels); the thread
  * `writer` also stores them in mean, rstd (either may be NULL). */
@@ -494,15 +479,14 @@ static void group_stats(const geom *g, const double *part, size_t p0, size_t np,
     }
 }
 
-/* The forward pass of x, or of x16 (bfloat16, norm_bf16.c) when x is NULL;
- * y16 (optional): y rounded to bfloat16 as well, y may then be NULL. Two
- * barriers per group of planes: every thread combines the group's partial
- * sums itself (the same arithmetic, in chunk order) instead of waiting for
- * one to do it. */
+/* The forward pass of float x into y, or of bfloat16 x16 (when x is NULL;
+ * norm_avx512.c) into y16 and optionally y. Two barriers per group of
+ * planes: every thread combines the group's partial sums itself (the same
+ * arithmetic, in chunk order) instead of waiting for one to do it. */
 static void in_forward(const float *x, const uint16_t *x16, const float *res, float *y,
                        uint16_t *y16, float *mean, float *rstd, int n, int c, int h, int w,
                        nlcl_layout layout, float eps, int relu) {
-    NLCL_ASSERT((x || (x16 && y16)) && (y || y16));
+    NLCL_ASSERT(x ? (y && !y16) : (x16 && y16));
     const geom g = make_geom(n, c, h, w, layout);
     const int L = g.L;
     const size_t plane_fl = g.pix * (size_t)L;
@@ -544,9 +528,6 @@ static void in_forward(const float *x, const uint16_t *x16, const float *res, fl
                 if (!x)
                     nlcl_in_apply_bf16(x16 + off, res ? res + off : NULL, y ? y + off : NULL,
                                        y16 + off, (b - a) * L, L, gm + pl * L, gr + pl * L, relu);
-                else if (y16)
-                    apply_bf16(x + off, res ? res + off : NULL, y ? y + off : NULL, y16 + off,
-                               (b - a) * L, L, gm + pl * L, gr + pl * L, relu);
                 else
                     apply(x + off, res ? res + off : NULL, y + off, (b - a) * L, L, gm + pl * L,
                           gr + pl * L, relu);
@@ -572,11 +553,11 @@ void nlcl_instance_norm_forward_act(const float *x, const float *res, float *y, 
     in_forward(x, NULL, res, y, NULL, mean, rstd, n, c, h, w, layout, eps, relu);
 }
 
-void nlcl_instance_norm_forward_bf16(const float *x, const uint16_t *x16, const float *res,
-                                     float *y, uint16_t *y16, int n, int c, int h, int w,
+void nlcl_instance_norm_forward_bf16(const uint16_t *x16, const float *res, float *y,
+                                     uint16_t *y16, int n, int c, int h, int w,
                                      nlcl_layout layout, float eps, int relu) {
-    NLCL_ASSERT(y16 && (x != NULL) != (x16 != NULL));
-    in_forward(x, x16, res, y, y16, NULL, NULL, n, c, h, w, layout, eps, relu);
+    NLCL_ASSERT(x16 && y16);
+    in_forward(NULL, x16, res, y, y16, NULL, NULL, n, c, h, w, layout, eps, relu);
 }
 
 /* ------------------------------------------------------------ backward */

@@ -37,16 +37,12 @@ static int vlanes(int L) { return L == 32 ? 32 : 16 % L == 0 ? 16 : L; }
 #define V4 __attribute__((target("arch=x86-64-v4")))
 #define V4_BF16 __attribute__((target("arch=x86-64-v4,avx512bf16")))
 
-int nlcl_in_avx512(void) {
-    static int have = -1;
-    if (have < 0) have = __builtin_cpu_supports("x86-64-v4") != 0;
-    return have;
-}
+/* (libgcc reads the CPU's features once, before main: a load and a test,
+ * with no cache of ours for threads to race on) */
+int nlcl_in_avx512(void) { return __builtin_cpu_supports("x86-64-v4") != 0; }
 
 static int have_bf16_isa(void) {
-    static int have = -1;
-    if (have < 0) have = nlcl_in_avx512() && __builtin_cpu_supports("avx512bf16");
-    return have;
+    return nlcl_in_avx512() && __builtin_cpu_supports("avx512bf16");
 }
 
 /* 8 elements at p as doubles (exact): floats, or bfloat16 (the 16 bits

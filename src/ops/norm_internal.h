@@ -33,7 +33,7 @@ int nlcl_in_chunk_rows(int h, int w, nlcl_layout layout);
 void nlcl_in_chunk_stats(const float *x, size_t nfl, int L, const float *shift, double *s1,
                          double *s2);
 
-/* The same partial sums of bfloat16 input (norm_bf16.c): bit for bit those
+/* The same partial sums of bfloat16 input (norm_avx512.c): bit for bit those
  * of nlcl_in_chunk_stats on the values widened to float. */
 void nlcl_in_chunk_stats_bf16(const uint16_t *x, size_t nfl, int L, const float *shift,
                               double *s1, double *s2);
@@ -66,20 +66,19 @@ void nlcl_in_apply(const float *x, const float *res, float *y, size_t nfl, int L
                    const float *r, int relu);
 
 /* nlcl_in_apply of bfloat16 input x (widened to float) into y (optional)
- * and, rounded to bfloat16, into y16 (norm_bf16.c); y may alias res. */
+ * and, rounded to bfloat16, into y16 (norm_avx512.c); y may alias res. */
 void nlcl_in_apply_bf16(const uint16_t *x, const float *res, float *y, uint16_t *y16, size_t nfl,
                         int L, const float *m, const float *r, int relu);
 
-/* nlcl_instance_norm_forward (nlcl/ops.h; no mean and rstd out) of x, or of
- * x16 (bfloat16, as a bf16 convolution writes it: NLCL_BF16_DST) when x is
- * NULL (exactly one is given), that also writes its output rounded to
- * bfloat16 into y16 (same layout, uint16_t per element), as the input of a
- * bf16 convolution (conv_bf16.h: nlcl_f32_to_bf16, which rounds as oneDNN's
- * reorder does). The statistics and output of x16 are those of its values
- * widened to float32. y may be NULL when only y16 is needed; y may alias x or
- * res; y16 must not alias x16. */
-void nlcl_instance_norm_forward_bf16(const float *x, const uint16_t *x16, const float *res,
-                                     float *y, uint16_t *y16, int n, int c, int h, int w,
+/* nlcl_instance_norm_forward (nlcl/ops.h; no mean and rstd out) of x16, a
+ * bfloat16 tensor as a bf16 convolution writes it (NLCL_BF16_DST), with the
+ * statistics and outputs of its values widened to float32 (norm_avx512.c);
+ * the output rounded to bfloat16 into y16 (same layout, uint16_t per
+ * element) as the input of a bf16 convolution (conv_bf16.h:
+ * nlcl_f32_to_bf16, which rounds as oneDNN's reorder does), and in float32
+ * into y unless y is NULL. y may alias res; y16 must not alias x16. */
+void nlcl_instance_norm_forward_bf16(const uint16_t *x16, const float *res, float *y,
+                                     uint16_t *y16, int n, int c, int h, int w,
                                      nlcl_layout layout, float eps, int relu);
 
 /* nlcl_instance_norm_forward (nlcl/ops.h) with an activation code: with
