@@ -1,6 +1,7 @@
 /* Checks of a resumed training job (src/train/resume.h). */
 #include "train/resume.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,4 +285,36 @@ nlcl_status nlcl_resume_check_validation(const nlcl_train_job *job) {
     }
     free(tsv);
     return s;
+}
+
+/* A model file of a run: G_B, G_R, G_B-best or a kept checkpoint-ITER. */
+static int is_run_model(const char *n) {
+    static const char *const names[] = {"G_B.safetensors", "G_R.safetensors", "G_B-best.safetensors"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(n, names[i])) return 1;
+    size_t l = strlen(n);
+    return !strncmp(n, "checkpoint-", 11) && l > 23 && !strcmp(n + l - 12, ".safetensors");
+}
+
+nlcl_status nlcl_resume_check_fresh(const char *run_dir) {
+    DIR *d = opendir(run_dir);
+    if (!d) return NLCL_OK; /* made next (nlcl_mkdirs), or its error said there */
+    char model[256] = "";
+    int ckpt = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (!strcmp(e->d_name, "checkpoint.safetensors")) ckpt = 1;
+        else if (!model[0] && is_run_model(e->d_name)) snprintf(model, sizeof model, "%s", e->d_name);
+    }
+    closedir(d);
+    if (ckpt)
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "%s already holds a run (checkpoint.safetensors); use --resume "
+                              "to continue it, or another --out folder",
+                              run_dir);
+    if (model[0])
+        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
+                              "%s already holds the models of a run (%s), which a new run would "
+                              "replace; choose another --out folder",
+                              run_dir, model);
+    return NLCL_OK;
 }

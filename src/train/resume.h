@@ -41,6 +41,13 @@ nlcl_status nlcl_resume_check_names(const nlcl_train_job *job);
  * warning that the record stops at its last iteration. */
 nlcl_status nlcl_resume_check_validation(const nlcl_train_job *job);
 
+/* For a new run (no --resume) in run_dir: refuse a folder that holds a
+ * run's checkpoint.safetensors (--resume continues it) or its models
+ * (G_B.safetensors, G_R.safetensors, G_B-best.safetensors, kept
+ * checkpoint-ITER.safetensors), which the new run would replace. Errors:
+ * INVALID_ARG naming the folder and the file. */
+nlcl_status nlcl_resume_check_fresh(const char *run_dir);
+
 /* Pass a formatted message to job->message, if any. */
 void nlcl_train_say(const nlcl_train_job *job, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -309,23 +309,17 @@ static nlcl_status open_folder(run *r) {
     int have_ckpt = access(r->ckpt, F_OK) == 0;
     if (job->resume && !have_ckpt)
         return nlcl_error_set(NLCL_ERR_IO, "--resume: %s does not exist", r->ckpt);
-    if (!job->resume && have_ckpt)
-        return nlcl_error_set(NLCL_ERR_INVALID_ARG,
-                              "%s already holds a run (checkpoint.safetensors); use --resume "
-                              "to continue it, or another --out folder",
-                              job->run_dir);
+    if (!job->resume) NLCL_TRY(nlcl_resume_check_fresh(job->run_dir));
     if (job->resume) {
         NLCL_TRY(nlcl_resume_check_config(r->cfgp, job, &r->run_iters));
         return nlcl_resume_check_validation(job);
     }
     if (job->init_from) NLCL_TRY(nlcl_init_open(&r->init, job->init_from, r->c, job->init_continue));
-    /* records of a run that was killed before its first checkpoint */
-    const char *stale[2] = {"validation.tsv", "G_B-best.safetensors"};
-    for (int i = 0; i < 2; i++) {
-        char *p = join(job->run_dir, stale[i]);
-        if (p) unlink(p);
-        free(p);
-    }
+    /* the record of a run that was killed before its first checkpoint (its
+     * models, if any, refused above) */
+    char *p = join(job->run_dir, "validation.tsv");
+    if (p) unlink(p);
+    free(p);
     return NLCL_OK;
 }
 

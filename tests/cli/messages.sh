@@ -96,6 +96,14 @@ check "info FIFO: status 1, not a hang" status 1
 check "... 'not a regular file'" has "not a regular file"
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/m" --iters 0 "${TINY[@]}" -q 2>"$T/err"
 M="$T/m/G_B.safetensors"
+# a finished run's models, its checkpoint deleted to keep them: a new run there is refused
+cp -r "$T/m" "$T/mk"
+rm -f "$T/mk/checkpoint.safetensors"
+sum=$(md5sum < "$T/mk/G_B.safetensors")
+"$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/mk" --iters 1 "${TINY[@]}" -q 2>"$T/err"; rc=$?
+check "train into a folder holding a run's models (no checkpoint): status 1" status 1
+check "... names the folder and the model" has "mk already holds the models of a run (G_"
+check "... the models untouched" test "$(md5sum < "$T/mk/G_B.safetensors")" = "$sum"
 timeout 10 "$NLCL" derain -q -m "$M" -o "$T/fo" "$T/f.png" 2>"$T/err"; rc=$?
 check "derain FIFO: status 1, not a hang" status 1
 check "... 'not a regular file'" has "f.png: not a regular file"
