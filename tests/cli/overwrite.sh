@@ -51,7 +51,7 @@ check "... also spelt with a trailing /" status 1
 check "... a single-file -o next to the input is still allowed" status 0
 
 # 3. -o with an image extension nlcl cannot write; --format against -o
-for e in tif tiff bmp BMP; do
+for e in tif tiff bmp BMP webp GIF heic avif; do
   "$NLCL" derain -q -m "$M" -o "$T/out.$e" "$S1" 2>"$T/err"; rc=$?
   check "derain -o out.$e: usage error" status 2
   check "... 'can write .png or .jpg only'" has "can write .png or .jpg only"
