@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/internal.h"
 #include "nlcl/ops.h"
@@ -248,9 +249,29 @@ nlcl_status nlcl_gen_infer_run(nlcl_gen_infer *ws, const nlcl_gen *g, const floa
 
 /* --------------------------------------------------------------- training */
 
+double nlcl_gen_record_bytes(const nlcl_gen_cfg *cfg, int n, int h, int w, int upto, int full) {
+    double act = (double)nlcl_layout_numel(NLCL_BLOCKED, n, cfg->channels, h, w);
+    double acts = (upto + 1) + 2.0 * upto + (full ? 2 : 0); /* x, ua and ub, us and v */
+    double small = (2.0 * cfg->blocks + 1) * 2 * n * cfg->channels + (full ? 3.0 * n * h * w : 0);
+    return 4.0 * (acts * act + small);
+}
+
+/* Physical memory in bytes (0 if unknown). */
+static double machine_memory(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+}
+
 nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int n, int h, int w) {
     memset(pl, 0, sizeof *pl);
     const int C = cfg->channels;
+    double need = nlcl_gen_record_bytes(cfg, n, h, w, cfg->blocks, 1), have = machine_memory();
+    if (have > 0 && need > have)
+        return nlcl_error_set(NLCL_ERR_NOMEM,
+                              "training on %d crop%s of %dx%d needs more memory than this machine "
+                              "has: %.1f GiB for one generator's activations alone (%.1f GiB of "
+                              "memory); use a smaller --crop or --batch",
+                              n, n == 1 ? "" : "s", w, h, need / 1073741824.0, have / 1073741824.0);
     nlcl_conv2d_shape s_in = {n, 3, h, w, C, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_BLOCKED};
     nlcl_conv2d_shape s_mid = {n, C, h, w, C, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_BLOCKED};
     nlcl_conv2d_shape s_out = {n, C, h, w, 3, 3, 3, 1, 1, 1, NLCL_BLOCKED, NLCL_NCHW};

@@ -150,7 +150,14 @@ typedef struct nlcl_gen_plans {
     float *tmp; /* one blocked activation of scratch for forward passes */
 } nlcl_gen_plans;
 
+/* The training plans and scratch for batches of n crops of h x w. Errors: NOMEM
+ * naming the sizes when one generator's training record for such a batch
+ * (nlcl_gen_record_bytes, full) exceeds the machine's physical memory: such a
+ * run could not train, and would be killed by the system once it touched the
+ * memory; others as nlcl_conv2d_plan_create. */
 nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int n, int h, int w);
+/* Bytes nlcl_gen_record_init allocates for these arguments. */
+double nlcl_gen_record_bytes(const nlcl_gen_cfg *cfg, int n, int h, int w, int upto, int full);
 void nlcl_gen_plans_free(nlcl_gen_plans *pl);
 
 typedef struct nlcl_gen_record {

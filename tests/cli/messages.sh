@@ -96,6 +96,14 @@ check "info FIFO: status 1, not a hang" status 1
 check "... 'not a regular file'" has "not a regular file"
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/m" --iters 0 "${TINY[@]}" -q 2>"$T/err"
 M="$T/m/G_B.safetensors"
+# a crop whose activations cannot fit this machine: refused before they are touched (it was
+# killed by the system at 23 GB); 409 GiB for G_B alone at crop 4096, batch 4
+if [ "$(awk '/^MemTotal:/ {print int($2 / 1048576)}' /proc/meminfo)" -lt 400 ]; then
+  "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/huge" --crop 4096 --iters 1 -q 2>"$T/err"; rc=$?
+  check "train --crop 4096: status 1, not killed" status 1
+  check "... says the memory it needs and has" has "needs more memory than this machine has: .* GiB for one generator's activations"
+  check "... no run folder left" test ! -e "$T/huge"
+fi
 # a finished run's models, its checkpoint deleted to keep them: a new run there is refused
 cp -r "$T/m" "$T/mk"
 rm -f "$T/mk/checkpoint.safetensors"
