@@ -65,6 +65,8 @@ int cmd_demo(int argc, char **argv) {
         fprintf(stderr, "nlcl demo: %s: output would overwrite the input\n", out);
         return CLI_EXIT_FAIL;
     }
+    /* its folder must exist, be a folder and be writable: said before any work */
+    if (cli_check_out_path("demo", out, 1) != CLI_EXIT_OK) return CLI_EXIT_FAIL;
     nlcl_model *m = NULL, *m2 = NULL;
     nlcl_image clean = {0}, rainy = {0}, der = {0}, der2 = {0}, panel = {0};
     nlcl_image_info info = {0}; /* of the input: a 16-bit one gives a 16-bit PNG */

@@ -347,12 +347,19 @@ static int load_models(const derain_opts *o, derain_work *w) {
     return CLI_EXIT_OK;
 }
 
+/* 1 if path is a file that is not empty */
+static int nonempty_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
 /* --skip-existing: mark the inputs whose outputs (and rain layers) all
- * exist; they are complete, since every output is written atomically. */
+ * exist; they are complete, since every output is written atomically (an
+ * empty file is not one of them: it is derained again). */
 static void mark_existing(const derain_opts *o, derain_work *w) {
     int n = 0;
     for (int i = 0; i < w->nin; i++) {
-        w->skip[i] = access(w->outs[i], F_OK) == 0 && (!w->gr || access(w->rain_outs[i], F_OK) == 0);
+        w->skip[i] = nonempty_file(w->outs[i]) && (!w->gr || nonempty_file(w->rain_outs[i]));
         n += w->skip[i];
     }
     if (n && !o->quiet && !o->follower)

@@ -73,6 +73,9 @@ check "... says how many were left out" has "3 of 4 images already derained (--s
 check "... the missing output made again" cmp -s "$T/out/sub/b.png" "$T/b_alone.png"
 check "... the existing ones untouched" test "$(stat -c %Y "$T/out/a.png")" = "$(date -d 2001-01-01 +%s)"
 check "... one line per image derained" test "$(grep -c ' -> ' "$T/err")" -eq 1
+: >"$T/out/sub/b.png" # an empty file where an output belongs is no output
+"$NLCL" derain -r --skip-existing -o "$T/out" "$T/in" 2>"$T/err"; rc=$?
+check "--skip-existing with an empty output file: derained again" cmp -s "$T/out/sub/b.png" "$T/b_alone.png"
 
 # 3. an output folder that cannot be written: refused before the first image.
 # As root, permissions do not stop writes: an immutable folder does (chattr).

@@ -116,6 +116,10 @@ timeout 10 "$NLCL" derain -q -m "$M" -o "$T/fo" "$T/f.png" 2>"$T/err"; rc=$?
 check "derain FIFO: status 1, not a hang" status 1
 check "... 'not a regular file'" has "f.png: not a regular file"
 
+"$NLCL" demo -o "$T/nodir/x.png" 2>"$T/err"; rc=$?
+check "demo -o into a missing folder: status 1, says so before any work" status 1
+check "... 'the folder ... does not exist'" has "nodir/x.png: the folder .*nodir does not exist"
+
 # 6. eval: a file is "not a folder"
 "$NLCL" eval --pred "$S1" --gt "$T/data/clean" 2>"$T/err"; rc=$?
 check "eval --pred FILE: status 1" status 1
