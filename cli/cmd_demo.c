@@ -41,18 +41,20 @@ static void clamp_unit(nlcl_image *im) {
 int cmd_demo(int argc, char **argv) {
     const char *model = NULL, *out = "demo.png", *compare = NULL;
     uint64_t seed = 7;
-    int width = 480;
+    int width = 480, threads = 0;
     const cli_opt opts[] = {
         {"model", 'm', CLI_STRING, &model, "FILE", "model (default: the embedded one)", 0, 0, NULL},
         {"output", 'o', CLI_STRING, &out, "OUT.png", "side-by-side image (default demo.png)", 0, 0, NULL},
         {"compare", 0, CLI_STRING, &compare, "FILE", "a second model: show input | derained | derained by FILE", 0, 0, NULL},
         {"seed", 's', CLI_UINT64, &seed, "S", "seed of the generated sample, 0..2^64-1 (default 7)", 0, 0, NULL},
         {"width", 0, CLI_INT, &width, "W", "width of the generated sample (default 480)", 64, 4096, NULL},
+        {"threads", 't', CLI_INT, &threads, "N", "OpenMP threads (default: all cores)", 1, 1024, NULL},
         {NULL, 0, 0, NULL, NULL, NULL, 0, 0, NULL}};
     const cli_command cmd = {"demo", summary, opts, 0, 1, "at most one IMAGE", NULL};
     cli_pos pos;
     int rc = cli_parse(&cmd, argc, argv, &pos);
     if (rc != CLI_CONTINUE) return rc;
+    if (threads > 0) nlcl_set_num_threads(threads);
     const char *input = pos.n > 0 ? pos.v[0] : NULL;
     const char *dot = strrchr(nlcl_basename(out), '.');
     if (!dot || (strcasecmp(dot, ".png") && strcasecmp(dot, ".jpg") && strcasecmp(dot, ".jpeg")))
