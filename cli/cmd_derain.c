@@ -226,9 +226,12 @@ typedef struct derain_work {
 
 /* --memory-limit, --scratch, --precision bf16 on this CPU; CLI_CONTINUE or the exit status. */
 static int check_resources(derain_opts *o) {
+    char *end = NULL;
+    if (o->mem_limit && strtod(o->mem_limit, &end) <= 0 && end != o->mem_limit)
+        return cli_usage_error("derain", "--memory-limit %s: must be more than 0", o->mem_limit);
     if (o->mem_limit && !(o->limit = parse_size(o->mem_limit)))
         return cli_usage_error("derain", "--memory-limit %s: expected a size such as 4G, 512M or a "
-                                         "number of bytes",
+                                         "number of bytes (below 16 EiB)",
                                o->mem_limit);
     if (o->scratch && !nlcl_is_dir(o->scratch)) {
         fprintf(stderr, "nlcl derain: --scratch %s: no such folder\n", o->scratch);

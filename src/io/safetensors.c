@@ -214,7 +214,7 @@ static nlcl_status parse_entry(const source *s, const cJSON *item, uint64_t data
     if (e->end > data_size)
         return nlcl_error_set(NLCL_ERR_FORMAT,
                               "%s: tensor '%.200s': data_offsets [%llu, %llu] exceed the "
-                                     "data section (%llu bytes)",
+                                     "data section (%llu bytes): the file is truncated or corrupt",
                               f, n, (unsigned long long)e->begin, (unsigned long long)e->end,
                               (unsigned long long)data_size);
     size_t bytes;

@@ -26,6 +26,8 @@ for bad in 0 -1 4X 1.5.G ""; do
   check "--memory-limit '$bad': usage error" status 2
 done
 check "... naming the option" has "memory-limit"
+"$NLCL" derain -q --memory-limit 0 -o "$T/x.png" "$IN" 2>"$T/err"
+check "--memory-limit 0 says it must be more than 0" has "memory-limit 0: must be more than 0"
 "$NLCL" derain -q --memory-limit 1K --scratch "$T/missing" -o "$T/x.png" "$IN" 2>"$T/err"; rc=$?
 check "--scratch to a missing folder: failure" status 1
 check "... naming the folder" has "$T/missing"
