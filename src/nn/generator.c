@@ -262,14 +262,16 @@ static double machine_memory(void) {
     return pages > 0 && page > 0 ? (double)pages * (double)page : 0;
 }
 
-nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int n, int h, int w) {
+nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int n, int h, int w,
+                                int records) {
     memset(pl, 0, sizeof *pl);
     const int C = cfg->channels;
-    double need = nlcl_gen_record_bytes(cfg, n, h, w, cfg->blocks, 1), have = machine_memory();
+    double need = records * nlcl_gen_record_bytes(cfg, n, h, w, cfg->blocks, 1);
+    double have = machine_memory();
     if (have > 0 && need > have)
         return nlcl_error_set(NLCL_ERR_NOMEM,
                               "training on %d crop%s of %dx%d needs more memory than this machine "
-                              "has: %.1f GiB for one generator's activations alone (%.1f GiB of "
+                              "has: %.1f GiB for the generators' activations alone (%.1f GiB of "
                               "memory); use a smaller --crop or --batch",
                               n, n == 1 ? "" : "s", w, h, need / 1073741824.0, have / 1073741824.0);
     nlcl_conv2d_shape s_in = {n, 3, h, w, C, 3, 3, 1, 1, 1, NLCL_NCHW, NLCL_BLOCKED};
@@ -289,6 +291,7 @@ nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int
     pl->n = n;
     pl->h = h;
     pl->w = w;
+    pl->records = records;
     return NLCL_OK;
 }
 

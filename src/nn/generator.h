@@ -148,14 +148,17 @@ typedef struct nlcl_gen_plans {
     int n, h, w;
     nlcl_conv2d_plan *p_in, *p_mid, *p_out;
     float *tmp; /* one blocked activation of scratch for forward passes */
+    int records; /* the full records the caller said it holds (nlcl_gen_plans_init) */
 } nlcl_gen_plans;
 
-/* The training plans and scratch for batches of n crops of h x w. Errors: NOMEM
- * naming the sizes when one generator's training record for such a batch
- * (nlcl_gen_record_bytes, full) exceeds the machine's physical memory: such a
- * run could not train, and would be killed by the system once it touched the
- * memory; others as nlcl_conv2d_plan_create. */
-nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int n, int h, int w);
+/* The training plans and scratch for batches of n crops of h x w, for a
+ * caller that will hold `records` full records of this size (1 or more).
+ * Errors: NOMEM naming the sizes when those records (nlcl_gen_record_bytes)
+ * exceed the machine's physical memory: such a run could not train, and
+ * would be killed by the system once it touched the memory; others as
+ * nlcl_conv2d_plan_create. */
+nlcl_status nlcl_gen_plans_init(nlcl_gen_plans *pl, const nlcl_gen_cfg *cfg, int n, int h, int w,
+                                int records);
 /* Bytes nlcl_gen_record_init allocates for these arguments. */
 double nlcl_gen_record_bytes(const nlcl_gen_cfg *cfg, int n, int h, int w, int upto, int full);
 void nlcl_gen_plans_free(nlcl_gen_plans *pl);

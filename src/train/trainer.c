@@ -31,14 +31,12 @@ struct nlcl_trainer {
     nlcl_gen gb, gr, gkey, gema;
     nlcl_disc d;
     nlcl_heads hloc, hkey, hb, hr;
-    /* records */
-    nlcl_gen_plans gpl;
+    nlcl_gen_plans gpl; /* records from here */
     nlcl_gen_bwd_ws gws;
     nlcl_gen_record r_gbO, r_grO, r_gbB, r_q, r_k, r_syn;
     nlcl_disc_record r_d2, r_dB, r_dR;
     nlcl_head_record hq[NLCL_MAX_LOC_TAPS], hk, hbr[NLCL_DISC_NTAPS], hrr[NLCL_DISC_NTAPS];
-    /* buffers */
-    const float *O, *B;
+    const float *O, *B; /* buffers from here */
     float *dcat, *d_predB, *d_predR, *d_idt, *d_dout;
     int32_t *ids_loc, *ids_B, *ids_R, *ids_tapB, *ids_tapR;
     float *zcat, *dzcat, *dzB, *dzR, *dzq, *work, *syn_O, *d_syn;
@@ -143,7 +141,8 @@ static nlcl_status create(nlcl_trainer *t) {
         if (p && nlcl_trainer_steps(t, (nlcl_net_id)id)) NLCL_TRY(nlcl_params_alloc_training(p));
     }
     /* records and buffers */
-    NLCL_TRY(nlcl_gen_plans_init(&t->gpl, &gc, n, H, W));
+    const int full = 1 + t->use_gr + (t->use_loc && c->idt) + (c->w_synth > 0); /* records below */
+    NLCL_TRY(nlcl_gen_plans_init(&t->gpl, &gc, n, H, W, full));
     NLCL_TRY(nlcl_gen_bwd_ws_init(&t->gws, &gc, n, H, W));
     NLCL_TRY(nlcl_gen_record_init(&t->r_gbO, &gc, n, H, W, c->gen_blocks, 1));
     if (t->use_gr) NLCL_TRY(nlcl_gen_record_init(&t->r_grO, &gcr, n, H, W, c->gen_blocks, 1));
@@ -695,6 +694,7 @@ int nlcl_trainer_intact(const nlcl_trainer *t) { return !t->stepped_d; }
 void nlcl_trainer_set_stop(nlcl_trainer *t, volatile sig_atomic_t *stop) { t->stop = stop; }
 
 nlcl_status nlcl_trainer_replan(nlcl_trainer *t) {
+    const int full = t->gpl.records;
     nlcl_gen_plans_free(&t->gpl);
-    return nlcl_gen_plans_init(&t->gpl, &t->gb.cfg, t->n, t->H, t->W);
+    return nlcl_gen_plans_init(&t->gpl, &t->gb.cfg, t->n, t->H, t->W, full);
 }

@@ -97,11 +97,11 @@ check "... 'not a regular file'" has "not a regular file"
 "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/m" --iters 0 "${TINY[@]}" -q 2>"$T/err"
 M="$T/m/G_B.safetensors"
 # a crop whose activations cannot fit this machine: refused before they are touched (it was
-# killed by the system at 23 GB); 409 GiB for G_B alone at crop 4096, batch 4
+# killed by the system at 23 GB); over 1 TiB for the generators at crop 4096, batch 4
 if [ "$(awk '/^MemTotal:/ {print int($2 / 1048576)}' /proc/meminfo)" -lt 400 ]; then
   "$NLCL" train --rainy "$T/data/rainy" --clean "$T/data/clean" --out "$T/huge" --crop 4096 --iters 1 -q 2>"$T/err"; rc=$?
   check "train --crop 4096: status 1, not killed" status 1
-  check "... says the memory it needs and has" has "needs more memory than this machine has: .* GiB for one generator's activations"
+  check "... says the memory it needs and has" has "needs more memory than this machine has: .* GiB for the generators' activations"
   check "... no run folder left" test ! -e "$T/huge"
 fi
 # a finished run's models, its checkpoint deleted to keep them: a new run there is refused
