@@ -68,17 +68,6 @@ static int on_progress(void *ctx, int done, int total) {
     return g_stop != 0; /* non-zero: the model run stops (NLCL_ERR_INTERRUPTED) */
 }
 
-/* 1 if p ends in the extension of an image format nlcl neither reads nor
- * writes (any case): such an -o is a file meant, not a folder to make */
-static int other_image_ext(const char *p) {
-    static const char *const ext[] = {".webp", ".gif", ".heic", ".heif", ".avif", ".jxl",
-                                      ".jp2",  ".exr", ".ppm",  ".pgm",  ".pnm",  ".dng"};
-    const char *dot = strrchr(nlcl_basename(p), '.');
-    for (size_t i = 0; dot && i < sizeof ext / sizeof *ext; i++)
-        if (!strcasecmp(dot, ext[i])) return 1;
-    return 0;
-}
-
 /* 1 if p ends in .png, .jpg or .jpeg (any case): the formats nlcl writes */
 static int writable_ext(const char *p) {
     const char *dot = strrchr(nlcl_basename(p), '.');
@@ -270,12 +259,13 @@ static int parse_args(derain_opts *o, int argc, char **argv, cli_pos *pos) {
     if (rc != CLI_CONTINUE) return rc;
     if (o->quiet && o->verbose)
         return cli_usage_error("derain", "-q (errors and warnings only) and -v contradict each other");
-    /* -o: a folder, or one .png/.jpg file; another image extension would get
-     * PNG bytes under a misleading name */
+    /* -o: a folder, or one .png/.jpg file; another image extension (one nlcl
+     * reads, or one it knows and cannot read: .webp, .heic, ...) is a file
+     * meant, which would get PNG bytes under a misleading name */
     const char *out = o->out;
     if (out && !nlcl_is_dir(out) && out[strlen(out) - 1] != '/') {
         if (writable_ext(out)) o->single = 1;
-        else if (nlcl_is_image_name(out) || other_image_ext(out))
+        else if (nlcl_is_image_name(out) || nlcl_unreadable_image_format(nlcl_basename(out)))
             return cli_usage_error("derain", "-o %s: can write .png or .jpg only", out);
     }
     if (o->single && o->format >= 0 && (o->format == 1) != cli_is_jpeg_name(out))

@@ -306,14 +306,13 @@ static nlcl_status open_folder(run *r) {
     r->cfgp = join(job->run_dir, "config.txt");
     if (!r->ckpt || !r->logp || !r->sdir || !r->cfgp)
         return nlcl_error_set(NLCL_ERR_NOMEM, "out of memory");
-    int have_ckpt = access(r->ckpt, F_OK) == 0;
-    if (job->resume && !have_ckpt)
-        return nlcl_error_set(NLCL_ERR_IO, "--resume: %s does not exist", r->ckpt);
-    if (!job->resume) NLCL_TRY(nlcl_resume_check_fresh(job->run_dir));
     if (job->resume) {
+        if (access(r->ckpt, F_OK) != 0)
+            return nlcl_error_set(NLCL_ERR_IO, "--resume: %s does not exist", r->ckpt);
         NLCL_TRY(nlcl_resume_check_config(r->cfgp, job, &r->run_iters));
         return nlcl_resume_check_validation(job);
     }
+    NLCL_TRY(nlcl_resume_check_fresh(job->run_dir)); /* a new run: no run's checkpoint nor models */
     if (job->init_from) NLCL_TRY(nlcl_init_open(&r->init, job->init_from, r->c, job->init_continue));
     /* the record of a run that was killed before its first checkpoint (its
      * models, if any, refused above) */
